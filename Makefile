@@ -1,0 +1,99 @@
+# prenv - build, test, demo. See README.md.
+#
+#   make          build build/prenv
+#   make check    install missing deps, build, run every test (plain + ASan/UBSan)
+#   make demo     install missing deps, build, run the main job locally
+#   make deps     install the missing Debian packages (idempotent)
+#   make fuzz     build the libFuzzer targets with clang
+#   make bench    run the benchmarks in test/bench/
+
+VERSION := 0.1.0
+CC      ?= cc
+PKGS    := libcurl libcjson yaml-0.1 libgit2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wwrite-strings -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPRENV_VERSION='"$(VERSION)"' $(WARN) \
+             -Irunner -Iproviders $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  = $(PKG_LIBS) -lm -lpthread
+
+B       ?= build
+LIB_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c)) $(wildcard providers/*/*.c)
+LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+UNIT_BIN := $(patsubst test/unit/%.c,$(B)/test/%,$(UNIT_SRC))
+HDRS    := $(wildcard runner/*.h providers/*/*.h test/unit/*.h)
+
+PREFIX  ?= /usr/local
+DEBIAN_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev \
+               libcmocka-dev pkg-config python3-yaml gettext-base openssl \
+               git clang libclang-rt-14-dev
+
+.PHONY: all check test unit e2e asan deps demo fuzz bench clean install
+
+all: $(B)/prenv
+
+$(B)/prenv: runner/main.c $(B)/libprenv.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ runner/main.c $(B)/libprenv.a $(LDLIBS) $(EXTRA_LDFLAGS)
+
+$(B)/libprenv.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/test/%: test/unit/%.c $(B)/libprenv.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(B)/libprenv.a \
+		$(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS) $(EXTRA_LDFLAGS)
+
+unit: $(UNIT_BIN)
+
+# Installs only what is missing; a no-op when everything is there.
+deps:
+	@missing=""; for p in $(DEBIAN_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	else echo "make deps: all Debian packages present"; fi
+
+# Every test, plain and under AddressSanitizer+UBSan. The summary line at the
+# end counts both runs.
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory B=build/asan \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS="-O1 -g" all unit
+	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz; fi
+	@sh test/run-tests.sh
+
+fuzz:
+	@mkdir -p $(B)/fuzz
+	@for f in test/fuzz/fuzz_*.c; do [ -e "$$f" ] || continue; \
+	  n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -Irunner -Iproviders $(PKG_CFLAGS) -o $(B)/fuzz/$$n $$f \
+	    $(filter-out runner/main.c,$(wildcard runner/*.c)) $(PKG_LIBS) -lm -lpthread || exit 1; \
+	done
+
+demo: deps all
+	@sh ci-examples/demo/run.sh
+
+bench: all
+	@for f in test/bench/bench_*.sh; do [ -e "$$f" ] && sh $$f; done; true
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/prenv $(DESTDIR)$(PREFIX)/bin/prenv
+
+clean:
+	rm -rf build

@@ -1,0 +1,61 @@
+/* config.h - .prenv.yml, parsed with libyaml.
+ *
+ * Every error names file:line:col and what to do, and is PRENV_ECONFIG
+ * (exit 2). Unknown keys, wrong types, bad durations are errors.
+ */
+#ifndef PRENV_CONFIG_H
+#define PRENV_CONFIG_H
+
+#include <cjson/cJSON.h>
+
+struct prenv_err;
+
+enum env_kind {
+	ENV_KIND_PREVIEW = 0,
+	ENV_KIND_DEVELOPMENT,
+	ENV_KIND_UAT,
+	ENV_KIND_STAGING,
+	ENV_KIND_PRODUCTION,
+};
+const char *env_kind_name(enum env_kind k);
+
+struct config_rule {
+	char *branch;        /* glob (GitHub Actions filter semantics) or NULL */
+	int pull_request;    /* 1: matches PRs only; 0: matches non-PRs only; -1: unset */
+	char *name;          /* environment name template, or NULL for the default */
+	enum env_kind kind;
+	int kind_set;
+	int protected_;      /* destroy and gc refuse it */
+	long ttl_seconds;    /* 0: none */
+	int line, col;       /* where the rule starts in the file */
+};
+
+struct prenv_config {
+	char *path;          /* the file read */
+	char *dir;           /* its directory (relative paths are resolved from it) */
+	int version;
+	char *app;           /* validated DNS-1123 label */
+	char *templates;     /* directory, as written (relative to dir) or NULL */
+	char *url;           /* Mustache template or NULL */
+	char *forks;         /* "skip" (default) or "deploy" */
+	char *provider_kind; /* "kubernetes", "pages", "command" */
+	/* Provider-specific keys as JSON (strings, numbers, arrays, booleans),
+	 * already validated against the provider's key table; durations are
+	 * converted to seconds (numbers). */
+	cJSON *provider;
+	struct config_rule *rules;
+	size_t nrules;
+	cJSON *values;       /* object of string templates (may nest) or NULL */
+};
+
+/* Parses text (len bytes) read from path. On success *out is the caller's. */
+int config_parse(struct prenv_config **out, const char *path, const char *text,
+		 size_t len, struct prenv_err *err);
+/* Reads and parses path. */
+int config_load(struct prenv_config **out, const char *path, struct prenv_err *err);
+void config_free(struct prenv_config *cfg);
+
+/* Parses "300s", "5m", "72h", "1h30m", "2d" into seconds; -1 if invalid. */
+long config_parse_duration(const char *s);
+
+#endif

@@ -1,0 +1,308 @@
+/* log.c - see log.h */
+#include "log.h"
+#include "buf.h"
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct {
+	enum log_ci ci;
+	int level;
+	int color;
+	FILE *out, *err;
+	char **secrets;
+	size_t nsecrets;
+	int group_open;
+	unsigned group_seq;
+} L = { LOG_CI_NONE, 0, 0, NULL, NULL, NULL, 0, 0, 0 };
+
+static FILE *out_stream(void) { return L.out ? L.out : stdout; }
+static FILE *err_stream(void) { return L.err ? L.err : stderr; }
+
+void log_setup(enum log_ci ci, int level, int color)
+{
+	L.ci = ci;
+	L.level = level;
+	L.color = color;
+}
+
+void log_set_streams(FILE *out, FILE *err)
+{
+	L.out = out;
+	L.err = err;
+}
+
+int log_level(void) { return L.level; }
+
+char *log_mask_dup(const char *s, size_t len, size_t *out_len)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t best = 0, k;
+
+		for (k = 0; k < L.nsecrets; k++) {
+			size_t sl = strlen(L.secrets[k]);
+
+			if (sl > best && sl <= len - i &&
+			    memcmp(s + i, L.secrets[k], sl) == 0)
+				best = sl;
+		}
+		if (best) {
+			prenv_buf_adds(&b, "***");
+			i += best;
+		} else {
+			prenv_buf_addc(&b, s[i]);
+			i++;
+		}
+	}
+	return prenv_buf_detach(&b, out_len);
+}
+
+static void write_masked(FILE *f, const char *s, size_t len)
+{
+	size_t n;
+	char *m;
+
+	if (!L.nsecrets) {
+		fwrite(s, 1, len, f);
+		return;
+	}
+	m = log_mask_dup(s, len, &n);
+	if (m)
+		fwrite(m, 1, n, f);
+	else
+		fputs("prenv: (output withheld: out of memory while masking)\n", f);
+	free(m);
+}
+
+int log_add_secret(const char *secret)
+{
+	char **ns;
+	char *copy;
+	size_t k;
+
+	if (!secret || strlen(secret) < 4)
+		return -1;
+	for (k = 0; k < L.nsecrets; k++)
+		if (strcmp(L.secrets[k], secret) == 0)
+			return 0;
+	copy = strdup(secret);
+	ns = realloc(L.secrets, (L.nsecrets + 1) * sizeof(*ns));
+	if (!copy || !ns) {
+		free(copy);
+		if (ns)
+			L.secrets = ns;
+		return -1;
+	}
+	L.secrets = ns;
+	L.secrets[L.nsecrets++] = copy;
+	if (L.ci == LOG_CI_GITHUB && !strchr(secret, '\n')) {
+		/* The runner hides the value from this line itself. */
+		fprintf(out_stream(), "::add-mask::%s\n", secret);
+		fflush(out_stream());
+	}
+	return 0;
+}
+
+void log_reset(void)
+{
+	size_t k;
+
+	for (k = 0; k < L.nsecrets; k++) {
+		size_t n = strlen(L.secrets[k]);
+
+		memset(L.secrets[k], 0, n);
+		free(L.secrets[k]);
+	}
+	free(L.secrets);
+	L.secrets = NULL;
+	L.nsecrets = 0;
+}
+
+/* GitHub workflow-command escaping for the message part. */
+static void gh_escape_data(struct prenv_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			prenv_buf_adds(b, "%25");
+		else if (*s == '\r')
+			prenv_buf_adds(b, "%0D");
+		else if (*s == '\n')
+			prenv_buf_adds(b, "%0A");
+		else
+			prenv_buf_addc(b, *s);
+	}
+}
+
+static void gh_escape_prop(struct prenv_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == ':')
+			prenv_buf_adds(b, "%3A");
+		else if (*s == ',')
+			prenv_buf_adds(b, "%2C");
+		else {
+			char one[2] = { *s, 0 };
+
+			gh_escape_data(b, one);
+		}
+	}
+}
+
+static void emit(const char *kind, const char *color, const char *file,
+		 int line, int col, const char *fmt, va_list ap)
+{
+	struct prenv_buf msg = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
+
+	prenv_buf_vprintf(&msg, fmt, ap);
+	if (L.ci == LOG_CI_GITHUB && kind && (!strcmp(kind, "error") || !strcmp(kind, "warning"))) {
+		/* Annotation (shown in the PR), plus the plain line below. */
+		prenv_buf_printf(&b, "::%s", kind);
+		if (file) {
+			prenv_buf_adds(&b, " file=");
+			gh_escape_prop(&b, file);
+			if (line > 0)
+				prenv_buf_printf(&b, ",line=%d", line);
+			if (col > 0)
+				prenv_buf_printf(&b, ",col=%d", col);
+		}
+		prenv_buf_adds(&b, "::");
+		gh_escape_data(&b, msg.ptr);
+		prenv_buf_addc(&b, '\n');
+		fflush(err_stream());
+		write_masked(out_stream(), b.ptr, b.len);
+		fflush(out_stream());
+		prenv_buf_reset(&b);
+	}
+	prenv_buf_adds(&b, "prenv: ");
+	if (kind) {
+		if (L.color && color)
+			prenv_buf_printf(&b, "\033[%sm%s\033[0m: ", color, kind);
+		else
+			prenv_buf_printf(&b, "%s: ", kind);
+	}
+	if (file) {
+		prenv_buf_adds(&b, file);
+		if (line > 0)
+			prenv_buf_printf(&b, ":%d", line);
+		if (col > 0)
+			prenv_buf_printf(&b, ":%d", col);
+		prenv_buf_adds(&b, ": ");
+	}
+	prenv_buf_add(&b, msg.ptr, msg.len);
+	prenv_buf_addc(&b, '\n');
+	write_masked(err_stream(), b.ptr, b.len);
+	fflush(err_stream());
+	prenv_buf_free(&b);
+	prenv_buf_free(&msg);
+}
+
+#define LOG_FN(fname, minlevel, kind, color)                 \
+	void fname(const char *fmt, ...)                     \
+	{                                                    \
+		va_list ap;                                  \
+		if (L.level < (minlevel))                    \
+			return;                              \
+		va_start(ap, fmt);                           \
+		emit(kind, color, NULL, 0, 0, fmt, ap);      \
+		va_end(ap);                                  \
+	}
+
+LOG_FN(log_error, LOG_QUIET, "error", "1;31")
+LOG_FN(log_warn, LOG_QUIET, "warning", "1;33")
+LOG_FN(log_info, LOG_NORMAL, NULL, NULL)
+LOG_FN(log_verbose, LOG_VERBOSE, NULL, NULL)
+LOG_FN(log_debug, LOG_DEBUG, "debug", "2")
+
+void log_error_at(const char *file, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit("error", "1;31", file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+static void err_fmt(const char *kind, const char *file, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void err_fmt(const char *kind, const char *file, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(kind, "1;31", file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+void log_err(const struct prenv_err *err)
+{
+	if (!err || !err->code)
+		return;
+	err_fmt("error", err->file, err->line, err->col, "%s",
+		err->msg ? err->msg : "unknown error");
+}
+
+void log_group_begin(const char *title)
+{
+	if (L.level < LOG_NORMAL)
+		return;
+	if (L.group_open)
+		log_group_end();
+	L.group_open = 1;
+	L.group_seq++;
+	fflush(err_stream());
+	if (L.ci == LOG_CI_GITHUB) {
+		log_outf("::group::%s\n", title);
+	} else if (L.ci == LOG_CI_GITLAB) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&b, "\033[0Ksection_start:%ld:prenv_%u[collapsed=true]\r\033[0K%s\n",
+				 (long)time(NULL), L.group_seq, title);
+		write_masked(err_stream(), b.ptr, b.len);
+		prenv_buf_free(&b);
+	} else {
+		log_info("%s", title);
+	}
+	fflush(out_stream());
+}
+
+void log_group_end(void)
+{
+	if (!L.group_open)
+		return;
+	L.group_open = 0;
+	fflush(err_stream());
+	if (L.ci == LOG_CI_GITHUB)
+		log_outs("::endgroup::\n");
+	else if (L.ci == LOG_CI_GITLAB)
+		fprintf(err_stream(), "\033[0Ksection_end:%ld:prenv_%u\r\033[0K\n",
+			(long)time(NULL), L.group_seq);
+	fflush(out_stream());
+}
+
+void log_out(const char *s, size_t len)
+{
+	write_masked(out_stream(), s, len);
+}
+
+void log_outs(const char *s)
+{
+	log_out(s, strlen(s));
+}
+
+void log_outf(const char *fmt, ...)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	prenv_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	log_out(b.ptr, b.len);
+	prenv_buf_free(&b);
+}

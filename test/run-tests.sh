@@ -1,0 +1,83 @@
+#!/bin/sh
+# Runs every test: cmocka unit binaries (plain build, then ASan/UBSan build),
+# end-to-end tests against local servers (with both binaries), and a short
+# time-bounded fuzz run. Prints one summary line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+pass=0; fail=0; failed_names=""
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+count() { # $1 = name, $2 = passed, $3 = failed
+	pass=$((pass + $2)); fail=$((fail + $3))
+	[ "$3" -gt 0 ] && failed_names="$failed_names $1"
+}
+
+run_unit() { # $1 = dir of test binaries, $2 = label
+	for t in "$1"/test_*; do
+		[ -x "$t" ] || continue
+		n=$(basename "$t")
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		CMOCKA_MESSAGE_OUTPUT=stdout PRENV_REFDATA=../shared/refdata \
+			"$t" >"$log/$n.out" 2>&1
+		rc=$?
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$n.out" | awk '{s+=$1} END {print s+0}')
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$n.out" | awk '{s+=$1} END {print s+0}')
+		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		# Lines a test prints for humans (counts, measured figures) start with "# ".
+		grep '^# ' "$log/$n.out" | sed "s/^/  [$2 $n] /"
+		if [ "$f" -gt 0 ]; then
+			echo "--- $2 $n FAILED (exit $rc):"; tail -n 60 "$log/$n.out"
+		fi
+		echo "$2 $n: $p passed, $f failed"
+		count "$2/$n" "$p" "$f"
+	done
+}
+
+run_e2e() { # $1 = prenv binary, $2 = label
+	[ -f test/e2e/run.py ] || return 0
+	PRENV_BIN="$1" "$PY" test/e2e/run.py >"$log/e2e-$2.out" 2>&1
+	rc=$?
+	p=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log/e2e-$2.out" | tail -n1)
+	f=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log/e2e-$2.out" | tail -n1)
+	p=${p:-0}; f=${f:-0}
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	grep -E '^(FAIL|ERROR|not ok|# )' "$log/e2e-$2.out" | sed "s/^/  [$2 e2e] /"
+	[ "$f" -gt 0 ] && { echo "--- $2 e2e FAILED:"; tail -n 80 "$log/e2e-$2.out"; }
+	echo "$2 e2e: $p passed, $f failed"
+	count "$2/e2e" "$p" "$f"
+}
+
+run_fuzz() {
+	for t in build/fuzz/fuzz_*; do
+		[ -x "$t" ] || continue
+		n=$(basename "$t")
+		corpus="$log/corpus-$n"; mkdir -p "$corpus"
+		[ -d "test/fuzz/corpus/$n" ] && cp test/fuzz/corpus/$n/* "$corpus"/ 2>/dev/null
+		if "$t" -max_total_time=5 -timeout=5 -rss_limit_mb=1024 "$corpus" >"$log/$n.out" 2>&1; then
+			echo "fuzz $n: $(grep -o 'Done [0-9]* runs' "$log/$n.out" | tail -n1) in 5 s, no crash"
+			count "fuzz/$n" 1 0
+		else
+			echo "--- fuzz $n FAILED:"; tail -n 40 "$log/$n.out"
+			count "fuzz/$n" 0 1
+		fi
+	done
+}
+
+echo "== unit tests (cmocka), plain build"
+run_unit build/test plain
+echo "== unit tests (cmocka), AddressSanitizer + UBSan build"
+run_unit build/asan/test asan
+echo "== end-to-end tests, plain build"
+run_e2e build/prenv plain
+echo "== end-to-end tests, AddressSanitizer + UBSan build"
+ASAN_OPTIONS=detect_leaks=1 run_e2e build/asan/prenv asan
+echo "== fuzzing (time-bounded)"
+run_fuzz
+
+echo
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
