@@ -1,0 +1,716 @@
+/* cmd.c - option parsing and the commands (context, render, deploy, destroy,
+ * status, gc, version). Each command is a cmd_* function in one table. */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ci.h"
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "plan.h"
+#include "provider.h"
+#include "render.h"
+#include "report.h"
+
+#ifndef PRENV_VERSION
+#define PRENV_VERSION "0.0.0"
+#endif
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct cli *cli, struct prenv_err *err);
+	const char *summary;
+	const char *help;
+};
+
+static int cmd_context(struct cli *cli, struct prenv_err *err);
+static int cmd_render(struct cli *cli, struct prenv_err *err);
+static int cmd_deploy(struct cli *cli, struct prenv_err *err);
+static int cmd_destroy(struct cli *cli, struct prenv_err *err);
+static int cmd_status(struct cli *cli, struct prenv_err *err);
+static int cmd_gc(struct cli *cli, struct prenv_err *err);
+static int cmd_version(struct cli *cli, struct prenv_err *err);
+
+static const struct cmd commands[] = {
+	{ "context", cmd_context, "what was detected (CI, repo, branch, sha, PR) and the environment chosen",
+	  "Prints the detected CI context and, when a configuration is found, the\n"
+	  "environment this run is for. Needs no network.\n"
+	  "  -o text|json   output format (default text)\n" },
+	{ "render", cmd_render, "render the manifests (no cluster, no network)",
+	  "Renders every *.yaml/*.yml/*.json template of the configured directory\n"
+	  "with YAML-context escaping, checks the documents and adds prenv's labels.\n"
+	  "  -o yaml|json     output format (default yaml; json prints an array)\n"
+	  "  --out DIR        write one file per object into DIR instead of stdout\n"
+	  "  --allow-missing  render missing variables as empty instead of failing\n" },
+	{ "deploy", cmd_deploy, "create or update the environment, wait until ready, report the URL",
+	  "Creates or updates the environment through the configured provider,\n"
+	  "waits until it is ready and reports the URL (PR comment, job outputs).\n"
+	  "  --dry-run        show what would happen, change nothing\n"
+	  "  --wait SECONDS   bound the wait (0 = don't wait)\n"
+	  "  --strict-report  fail when reporting to the code host fails\n" },
+	{ "destroy", cmd_destroy, "delete the environment, report it",
+	  "Deletes the environment (refused for protected environments) and marks\n"
+	  "the PR comment destroyed. An environment that is already gone is success.\n"
+	  "  --no-wait        do not wait until it is gone\n"
+	  "  --dry-run        show what would happen, change nothing\n" },
+	{ "status", cmd_status, "the environment's state",
+	  "Prints whether the environment exists and what it holds.\n"
+	  "  -o text|json     output format\n" },
+	{ "gc", cmd_gc, "destroy environments whose PR is closed or whose TTL passed",
+	  "Destroys environments whose pull request is closed or whose TTL passed.\n" },
+	{ "version", cmd_version, "print the version", "Prints prenv's version.\n" },
+};
+
+static const char global_help[] =
+	"usage: prenv [-c FILE] [-o text|json] [-v|-q] [--dry-run] COMMAND [options]\n"
+	"\n"
+	"Global options:\n"
+	"  -c, --config FILE  configuration file (default: $PRENV_CONFIG, .prenv.yml)\n"
+	"  -o, --output FMT   text (default) or json; render also takes yaml\n"
+	"  -v, --verbose      more detail (twice: debug)\n"
+	"  -q, --quiet        errors and warnings only\n"
+	"  --dry-run          change nothing\n"
+	"  -h, --help         this help; `prenv COMMAND --help` for one command\n"
+	"\n"
+	"Exit codes: 0 success, 1 the operation failed, 2 usage or configuration\n"
+	"error (nothing was changed), 3 authentication or permission error.\n";
+
+static void print_usage(FILE *f)
+{
+	size_t i;
+
+	fputs(global_help, f);
+	fputs("\nCommands:\n", f);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+}
+
+/* Registers the secrets the environment carries, before anything is printed. */
+static void register_env_secrets(const char *const *envp)
+{
+	static const char *const names[] = {
+		"GITHUB_TOKEN", "PRENV_GITHUB_TOKEN", "GITLAB_TOKEN", "PRENV_GITLAB_TOKEN",
+		"CI_JOB_TOKEN", "PRENV_GIT_TOKEN", "PRENV_KUBECONFIG", "PRENV_KUBE_TOKEN",
+		"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GH_TOKEN", NULL,
+	};
+	const char *extra;
+	size_t i;
+
+	for (i = 0; names[i]; i++) {
+		const char *v = ci_getenv(envp, names[i]);
+
+		if (v)
+			log_add_secret(v);
+	}
+	/* PRENV_SECRETS: names of further variables to mask, comma-separated. */
+	extra = ci_getenv(envp, "PRENV_SECRETS");
+	if (extra) {
+		struct prenv_buf name = PRENV_BUF_INIT;
+		const char *p = extra;
+
+		for (;;) {
+			if (*p == ',' || *p == '\0') {
+				const char *v = name.len ? ci_getenv(envp, name.ptr) : NULL;
+
+				if (v)
+					log_add_secret(v);
+				prenv_buf_reset(&name);
+				if (!*p)
+					break;
+			} else if (*p != ' ') {
+				prenv_buf_addc(&name, *p);
+			}
+			p++;
+		}
+		prenv_buf_free(&name);
+	}
+}
+
+static enum log_ci log_ci_from_env(const char *const *envp)
+{
+	if (ci_getenv(envp, "GITHUB_ACTIONS"))
+		return LOG_CI_GITHUB;
+	if (ci_getenv(envp, "GITLAB_CI"))
+		return LOG_CI_GITLAB;
+	if (ci_getenv(envp, "JENKINS_URL"))
+		return LOG_CI_JENKINS;
+	return LOG_CI_NONE;
+}
+
+static int file_exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+/* Finds the configuration: -c, PRENV_CONFIG, .prenv.yml, .prenv.yaml.
+ * Returns NULL when there is none (an explicit path is returned as is). */
+static const char *config_path(const struct cli *cli)
+{
+	const char *p = cli->config_path;
+
+	if (!p)
+		p = ci_getenv(cli->envp, "PRENV_CONFIG");
+	if (p)
+		return p;
+	if (file_exists(".prenv.yml"))
+		return ".prenv.yml";
+	if (file_exists(".prenv.yaml"))
+		return ".prenv.yaml";
+	return NULL;
+}
+
+/* Detects the context; loads the config and makes the plan when need_config
+ * (or when a config exists and need_config < 0). */
+static int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
+{
+	const char *path;
+	int rc;
+
+	rc = ci_detect(&cli->ctx, cli->envp, NULL, err);
+	if (rc < 0)
+		return rc;
+	path = config_path(cli);
+	if (!path) {
+		if (need_config > 0)
+			return prenv_err_set(err, PRENV_ECONFIG,
+					     "no configuration found: create .prenv.yml (see README) or pass -c FILE");
+		return 0;
+	}
+	if (!file_exists(path))
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "configuration file %s does not exist; pass an existing file with -c", path);
+	rc = config_load(&cli->cfg, path, err);
+	if (rc < 0)
+		return rc;
+	return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+}
+
+static int want_json(const struct cli *cli)
+{
+	return cli->output && !strcmp(cli->output, "json");
+}
+
+static void text_row(struct prenv_buf *b, const char *label, const char *value)
+{
+	prenv_buf_printf(b, "%-12s ", label);
+	report_sanitize_line(b, value ? value : "-");
+	prenv_buf_addc(b, '\n');
+}
+
+static int cmd_context(struct cli *cli, struct prenv_err *err)
+{
+	const struct prenv_context *c;
+	struct prenv_buf b = PRENV_BUF_INIT, v = PRENV_BUF_INIT;
+	int rc = cli_load(cli, -1, err);
+
+	if (rc < 0)
+		return rc;
+	c = cli->ctx;
+	if (want_json(cli)) {
+		cJSON *o = ci_context_to_json(c);
+		char *s;
+
+		if (!o)
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		if (cli->plan)
+			cJSON_AddItemToObject(o, "env", plan_to_json(cli->plan));
+		s = cJSON_Print(o);
+		cJSON_Delete(o);
+		if (!s)
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		log_outs(s);
+		log_outs("\n");
+		free(s);
+		return 0;
+	}
+	text_row(&b, "ci", c->ci);
+	if (c->event) {
+		prenv_buf_printf(&v, "%s%s%s%s", c->event, c->action ? " (" : "",
+				 c->action ? c->action : "", c->action ? ")" : "");
+		text_row(&b, "event", v.ptr);
+		prenv_buf_reset(&v);
+	}
+	text_row(&b, "repository", c->repo_full_name);
+	if (c->repo_url)
+		text_row(&b, "repo url", c->repo_url);
+	text_row(&b, "branch", c->branch ? c->branch : "(detached HEAD)");
+	if (c->base_branch)
+		text_row(&b, "base branch", c->base_branch);
+	text_row(&b, "sha", c->sha);
+	if (c->has_pr) {
+		prenv_buf_printf(&v, "#%ld %s%s", c->pr_number, c->pr_state ? c->pr_state : "",
+				 c->pr_fork ? ", from a fork" : "");
+		text_row(&b, "pr", v.ptr);
+		prenv_buf_reset(&v);
+		text_row(&b, "pr title", c->pr_title);
+		text_row(&b, "pr author", c->pr_author);
+		text_row(&b, "pr url", c->pr_url);
+	} else {
+		text_row(&b, "pr", "(none)");
+	}
+	if (c->run_url)
+		text_row(&b, "run url", c->run_url);
+	if (cli->plan) {
+		const struct prenv_plan *p = cli->plan;
+
+		prenv_buf_printf(&v, "%s (%s%s)", p->env_name, env_kind_name(p->kind),
+				 p->protected_ ? ", protected" : "");
+		text_row(&b, "environment", v.ptr);
+		text_row(&b, "namespace", p->namespace_);
+		text_row(&b, "url", p->url);
+	} else {
+		text_row(&b, "environment", "(no .prenv.yml found)");
+	}
+	log_out(b.ptr, b.len);
+	prenv_buf_free(&b);
+	prenv_buf_free(&v);
+	return 0;
+}
+
+static void tmpl_warn_to_log(void *ud, const char *file, int line, int col, const char *msg)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	(void)ud;
+	prenv_buf_printf(&b, "%s:%d:%d: %s", file ? file : "<template>", line, col, msg);
+	log_warn("%s", b.ptr);
+	prenv_buf_free(&b);
+}
+
+/* Renders the configured templates into *out (NULL when the config names no
+ * templates directory). */
+static int render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
+{
+	struct render_opts ro;
+	struct prenv_buf dir = PRENV_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if (!cli->cfg->templates)
+		return 0;
+	if (cli->cfg->templates[0] == '/' || !cli->cfg->dir || !*cli->cfg->dir)
+		prenv_buf_adds(&dir, cli->cfg->templates);
+	else
+		prenv_buf_printf(&dir, "%s/%s", cli->cfg->dir, cli->cfg->templates);
+	memset(&ro, 0, sizeof(ro));
+	ro.dir = dir.ptr;
+	ro.vars = cli->plan->vars;
+	ro.app = cli->cfg->app;
+	ro.env_name = cli->plan->env_name;
+	ro.allow_missing = cli->allow_missing;
+	ro.untrusted = plan_untrusted_vars;
+	ro.warn = tmpl_warn_to_log;
+	rc = render_dir(out, &ro, err);
+	prenv_buf_free(&dir);
+	return rc;
+}
+
+static int cmd_render(struct cli *cli, struct prenv_err *err)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	cJSON *objs = NULL;
+	int rc = cli_load(cli, 1, err);
+
+	if (rc < 0)
+		return rc;
+	if (!cli->cfg->templates)
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "%s names no templates directory: add `templates: DIR`", cli->cfg->path);
+	rc = render_objects(cli, &objs, err);
+	if (rc < 0)
+		return rc;
+	rc = render_write(objs, cli->output && strcmp(cli->output, "text") ? cli->output : "yaml",
+			  cli->out_dir, &b, err);
+	if (rc == 0 && !cli->out_dir)
+		log_out(b.ptr, b.len);
+	else if (rc == 0)
+		log_info("wrote %d objects to %s", cJSON_GetArraySize(objs), cli->out_dir);
+	cJSON_Delete(objs);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+static const struct prenv_provider *need_provider(struct cli *cli, struct prenv_err *err)
+{
+	const struct prenv_provider *p = provider_find(cli->cfg->provider_kind);
+
+	if (!p)
+		prenv_err_set(err, PRENV_ECONFIG,
+			      "provider '%s' (provider.kind in %s) is not available in this build of prenv %s; "
+			      "available: pages, command",
+			      cli->cfg->provider_kind, cli->cfg->path, PRENV_VERSION);
+	return p;
+}
+
+/* Prints the result and writes the job outputs; the comment body is shown
+ * where it cannot be posted. Reporting failures are warnings unless
+ * --strict-report. */
+static int report_result(struct cli *cli, const char *status, const char *url,
+			 const char *reason, struct prenv_err *err)
+{
+	struct report_info ri;
+	struct prenv_buf body = PRENV_BUF_INIT;
+	struct prenv_err rerr = PRENV_ERR_INIT;
+	int rc = 0;
+
+	memset(&ri, 0, sizeof(ri));
+	ri.cfg = cli->cfg;
+	ri.ctx = cli->ctx;
+	ri.plan = cli->plan;
+	ri.status = status;
+	ri.url = url;
+	ri.reason = reason;
+	ri.deployed_at = (long)time(NULL);
+
+	if (cli->ctx->has_pr) {
+		report_comment_body(&body, &ri);
+		log_info("not posting the PR comment: %s", "reporting to the code host is not available in this build yet");
+		if (log_level() >= LOG_NORMAL) {
+			log_group_begin("PR comment that would be posted");
+			log_info("\n%s", body.ptr);
+			log_group_end();
+		}
+	}
+	if (!cli->dry_run && report_job_outputs(&ri, cli->envp, &rerr) < 0) {
+		if (cli->strict_report) {
+			rc = prenv_err_set(err, rerr.code, "%s", rerr.msg);
+		} else {
+			log_warn("job outputs not written: %s", rerr.msg);
+		}
+	}
+	if (want_json(cli)) {
+		cJSON *o = report_result_json(&ri);
+		char *s = o ? cJSON_Print(o) : NULL;
+
+		if (s) {
+			log_outs(s);
+			log_outs("\n");
+		}
+		free(s);
+		cJSON_Delete(o);
+	} else if (url && strcmp(status, "destroyed")) {
+		log_outf("%s\n", url);
+	}
+	prenv_err_clear(&rerr);
+	prenv_buf_free(&body);
+	return rc;
+}
+
+static void fill_run(struct cli *cli, struct provider_run *run, const cJSON *objs)
+{
+	memset(run, 0, sizeof(*run));
+	run->cfg = cli->cfg;
+	run->ctx = cli->ctx;
+	run->plan = cli->plan;
+	run->objects = objs;
+	run->envp = cli->envp;
+	run->dry_run = cli->dry_run;
+	run->wait_seconds = cli->wait_seconds;
+	run->no_wait = cli->no_wait;
+}
+
+static int cmd_deploy(struct cli *cli, struct prenv_err *err)
+{
+	const struct prenv_provider *prov;
+	struct provider_run run;
+	struct provider_result res;
+	cJSON *objs = NULL;
+	int rc = cli_load(cli, 1, err);
+
+	if (rc < 0)
+		return rc;
+	if (!(prov = need_provider(cli, err)))
+		return err->code;
+	if (cli->ctx->has_pr && cli->ctx->pr_fork && strcmp(cli->cfg->forks, "deploy") != 0) {
+		log_info("not deploying: pull request #%ld comes from a fork and %s says `forks: skip` "
+			 "(a fork's code must not run with this repository's secrets; see the fork-safe "
+			 "workflow in ci-examples/)", cli->ctx->pr_number, cli->cfg->path);
+		return 0;
+	}
+	if (cli->ctx->has_pr && cli->ctx->pr_state && strcmp(cli->ctx->pr_state, "open") != 0)
+		log_warn("pull request #%ld is %s; deploying anyway (run `prenv destroy` on close)",
+			 cli->ctx->pr_number, cli->ctx->pr_state);
+	rc = render_objects(cli, &objs, err);
+	if (rc < 0)
+		return rc;
+	log_group_begin("prenv deploy");
+	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
+		 cli->plan->env_name, cli->cfg->app, cli->dry_run ? " (dry run)" : "");
+	fill_run(cli, &run, objs);
+	memset(&res, 0, sizeof(res));
+	rc = prov->deploy(&run, &res, err);
+	log_group_end();
+	if (cli->dry_run) {
+		log_info("dry run: nothing was changed");
+	} else if (rc < 0) {
+		if (res.detail)
+			log_error("last output:\n%s", res.detail);
+		report_result(cli, "failed", res.url ? res.url : cli->plan->url,
+			      res.reason ? res.reason : err->msg, NULL);
+	} else {
+		rc = report_result(cli, "ready", res.url ? res.url : cli->plan->url, NULL, err);
+	}
+	provider_result_clear(&res);
+	cJSON_Delete(objs);
+	return rc;
+}
+
+static int cmd_destroy(struct cli *cli, struct prenv_err *err)
+{
+	const struct prenv_provider *prov;
+	struct provider_run run;
+	struct provider_result res;
+	int rc = cli_load(cli, 1, err);
+
+	if (rc < 0)
+		return rc;
+	if (cli->plan->protected_)
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "environment %s is protected (protected: true in %s); prenv will not destroy it",
+				     cli->plan->env_name, cli->cfg->path);
+	if (!(prov = need_provider(cli, err)))
+		return err->code;
+	fill_run(cli, &run, NULL);
+	memset(&res, 0, sizeof(res));
+	log_info("destroying environment %s of %s%s", cli->plan->env_name, cli->cfg->app,
+		 cli->dry_run ? " (dry run)" : "");
+	rc = prov->destroy(&run, &res, err);
+	if (rc == 0 && !cli->dry_run)
+		rc = report_result(cli, "destroyed", NULL, NULL, err);
+	provider_result_clear(&res);
+	return rc;
+}
+
+static int cmd_status(struct cli *cli, struct prenv_err *err)
+{
+	const struct prenv_provider *prov;
+	struct provider_run run;
+	struct provider_result res;
+	int rc = cli_load(cli, 1, err);
+
+	if (rc < 0)
+		return rc;
+	if (!(prov = need_provider(cli, err)))
+		return err->code;
+	fill_run(cli, &run, NULL);
+	memset(&res, 0, sizeof(res));
+	rc = prov->status(&run, &res, err);
+	if (rc == 0) {
+		if (want_json(cli)) {
+			cJSON *o = cJSON_CreateObject();
+			char *s;
+
+			cJSON_AddStringToObject(o, "environment", cli->plan->env_name);
+			cJSON_AddStringToObject(o, "status", res.status ? res.status : "unknown");
+			if (res.url || cli->plan->url)
+				cJSON_AddStringToObject(o, "url", res.url ? res.url : cli->plan->url);
+			if (res.info)
+				cJSON_AddItemToObject(o, "details", cJSON_Duplicate(res.info, 1));
+			s = cJSON_Print(o);
+			if (s) {
+				log_outs(s);
+				log_outs("\n");
+			}
+			free(s);
+			cJSON_Delete(o);
+		} else {
+			struct prenv_buf b = PRENV_BUF_INIT;
+
+			text_row(&b, "environment", cli->plan->env_name);
+			text_row(&b, "status", res.status ? res.status : "unknown");
+			text_row(&b, "url", res.url ? res.url : cli->plan->url);
+			if (res.detail)
+				prenv_buf_printf(&b, "%s\n", res.detail);
+			log_out(b.ptr, b.len);
+			prenv_buf_free(&b);
+		}
+	}
+	provider_result_clear(&res);
+	return rc;
+}
+
+static int cmd_gc(struct cli *cli, struct prenv_err *err)
+{
+	(void)cli;
+	return prenv_err_set(err, PRENV_EFAIL,
+			     "gc is not implemented in this build yet: destroy environments with `prenv destroy` "
+			     "(with PRENV_PR=<number>) until it is");
+}
+
+static int cmd_version(struct cli *cli, struct prenv_err *err)
+{
+	(void)err;
+	if (want_json(cli))
+		log_outf("{\"version\":\"%s\"}\n", PRENV_VERSION);
+	else
+		log_outf("prenv %s\n", PRENV_VERSION);
+	return 0;
+}
+
+static const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Returns the option's argument: "--opt=value" or the next argv element. */
+static const char *opt_arg(int argc, char **argv, int *i, const char *arg, const char *name)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (arg[1] == '-' && eq)
+		return eq + 1;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "prenv: error: option %s needs a value; see `prenv --help`\n", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int opt_is(const char *arg, const char *long_name)
+{
+	size_t n = strlen(long_name);
+
+	return !strncmp(arg, long_name, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static int parse_int_arg(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end == 's' && end[1] == '\0')
+		end++;
+	if (*end || v < 0 || v > 86400 * 7)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int prenv_main(int argc, char **argv, const char *const *envp)
+{
+	struct cli cli;
+	struct prenv_err err = PRENV_ERR_INIT;
+	const struct cmd *cmd = NULL;
+	int help = 0, rc, i, color;
+	const char *v;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.envp = envp;
+	cli.output = "text";
+	cli.wait_seconds = -1;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			if (cmd) {
+				fprintf(stderr, "prenv: error: unexpected argument '%s'; see `prenv %s --help`\n",
+					a, cmd->name);
+				return 2;
+			}
+			if (!(cmd = find_cmd(a))) {
+				fprintf(stderr, "prenv: error: unknown command '%s'\n\n", a);
+				print_usage(stderr);
+				return 2;
+			}
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			help = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			cli.verbosity++;
+		} else if (!strcmp(a, "-vv")) {
+			cli.verbosity += 2;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cli.verbosity = LOG_QUIET;
+		} else if (!strcmp(a, "--dry-run")) {
+			cli.dry_run = 1;
+		} else if (!strcmp(a, "--allow-missing")) {
+			cli.allow_missing = 1;
+		} else if (!strcmp(a, "--no-wait")) {
+			cli.no_wait = 1;
+		} else if (!strcmp(a, "--strict-report")) {
+			cli.strict_report = 1;
+		} else if (!strcmp(a, "-c") || opt_is(a, "--config")) {
+			if (!(cli.config_path = opt_arg(argc, argv, &i, a, "--config")))
+				return 2;
+		} else if (!strcmp(a, "-o") || opt_is(a, "--output")) {
+			if (!(cli.output = opt_arg(argc, argv, &i, a, "--output")))
+				return 2;
+			if (strcmp(cli.output, "text") && strcmp(cli.output, "json") &&
+			    strcmp(cli.output, "yaml")) {
+				fprintf(stderr, "prenv: error: -o takes text, json or yaml, not '%s'\n", cli.output);
+				return 2;
+			}
+		} else if (opt_is(a, "--out")) {
+			if (!(cli.out_dir = opt_arg(argc, argv, &i, a, "--out")))
+				return 2;
+		} else if (opt_is(a, "--kubeconfig")) {
+			if (!(cli.kubeconfig = opt_arg(argc, argv, &i, a, "--kubeconfig")))
+				return 2;
+		} else if (opt_is(a, "--wait")) {
+			if (!(v = opt_arg(argc, argv, &i, a, "--wait")))
+				return 2;
+			if (parse_int_arg(v, &cli.wait_seconds) < 0) {
+				fprintf(stderr, "prenv: error: --wait takes seconds (0 = don't wait), not '%s'\n", v);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "prenv: error: unknown option '%s'; see `prenv --help`\n", a);
+			return 2;
+		}
+	}
+	if (i < argc) {
+		fprintf(stderr, "prenv: error: unexpected argument '%s'\n", argv[i]);
+		return 2;
+	}
+	if (help) {
+		if (cmd)
+			printf("usage: prenv [global options] %s [options]\n\n%s\n%s", cmd->name,
+			       cmd->summary, cmd->help);
+		else
+			print_usage(stdout);
+		return 0;
+	}
+	if (!cmd) {
+		print_usage(stderr);
+		return 2;
+	}
+
+	color = isatty(2) && !ci_getenv(envp, "NO_COLOR") && !ci_getenv(envp, "CI");
+	log_setup(log_ci_from_env(envp), cli.verbosity, color);
+	register_env_secrets(envp);
+
+	rc = cmd->fn(&cli, &err);
+	if (rc < 0) {
+		if (!err.code)
+			prenv_err_set(&err, rc, "%s failed", cmd->name);
+		log_err(&err);
+	}
+	rc = prenv_err_exit_code(rc);
+	plan_free(cli.plan);
+	config_free(cli.cfg);
+	ci_context_free(cli.ctx);
+	prenv_err_clear(&err);
+	log_reset();
+	return rc;
+}

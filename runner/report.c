@@ -1,0 +1,258 @@
+/* report.c - comment body, job outputs, result JSON; see report.h */
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ci.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "plan.h"
+
+void report_sanitize_line(struct prenv_buf *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			prenv_buf_printf(out, "\\x%02x", *p);
+		else
+			prenv_buf_addc(out, (char)*p);
+	}
+}
+
+int report_marker(struct prenv_buf *out, const char *app, const char *env)
+{
+	/* app and env are DNS-1123 labels: nothing to escape. */
+	return prenv_buf_printf(out, "<!-- prenv:marker app=%s env=%s -->", app, env);
+}
+
+/* Escapes text for a Markdown table cell / paragraph: HTML specials become
+ * entities, Markdown specials are backslash-escaped, newlines become spaces. */
+static void md_escape(struct prenv_buf *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': prenv_buf_adds(out, "&lt;"); break;
+		case '>': prenv_buf_adds(out, "&gt;"); break;
+		case '&': prenv_buf_adds(out, "&amp;"); break;
+		case '\n': case '\r': case '\t': prenv_buf_addc(out, ' '); break;
+		case '|': case '`': case '*': case '_': case '[': case ']':
+		case '\\': case '#': case '!': case '~':
+			prenv_buf_addc(out, '\\');
+			prenv_buf_addc(out, *s);
+			break;
+		default:
+			if ((unsigned char)*s >= 0x20)
+				prenv_buf_addc(out, *s);
+		}
+	}
+}
+
+static void fmt_time(char *dst, size_t n, long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(dst, n, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+static void fmt_duration(struct prenv_buf *out, long s)
+{
+	if (s % 86400 == 0)
+		prenv_buf_printf(out, "%ldd", s / 86400);
+	else if (s % 3600 == 0)
+		prenv_buf_printf(out, "%ldh", s / 3600);
+	else if (s % 60 == 0)
+		prenv_buf_printf(out, "%ldm", s / 60);
+	else
+		prenv_buf_printf(out, "%lds", s);
+}
+
+static const char *status_icon(const char *st)
+{
+	if (!strcmp(st, "ready"))
+		return "\xe2\x9c\x85";          /* check mark */
+	if (!strcmp(st, "failed"))
+		return "\xe2\x9d\x8c";          /* cross */
+	if (!strcmp(st, "destroyed"))
+		return "\xf0\x9f\x97\x91";      /* wastebasket */
+	return "\xe2\x8f\xb3";                  /* hourglass */
+}
+
+int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
+{
+	const struct prenv_plan *p = ri->plan;
+	const struct prenv_context *c = ri->ctx;
+	char when[64];
+
+	report_marker(out, ri->cfg->app, p->env_name);
+	if (c->sha)
+		prenv_buf_printf(out, "\n<!-- prenv:sha=%.40s -->", c->sha);
+	prenv_buf_printf(out, "\n### %s Preview environment `%s` — %s\n\n",
+			 status_icon(ri->status), p->env_name, ri->status);
+	if (ri->reason && *ri->reason) {
+		prenv_buf_adds(out, "**Reason:** ");
+		md_escape(out, ri->reason);
+		prenv_buf_adds(out, "\n\n");
+	}
+	prenv_buf_adds(out, "| | |\n|---|---|\n");
+	if (ri->url && strcmp(ri->status, "destroyed") != 0) {
+		prenv_buf_adds(out, "| URL | ");
+		md_escape(out, ri->url);
+		prenv_buf_adds(out, " |\n");
+	}
+	prenv_buf_printf(out, "| App | `%s` (%s) |\n", ri->cfg->app, env_kind_name(p->kind));
+	if (p->namespace_)
+		prenv_buf_printf(out, "| Namespace | `%s` |\n", p->namespace_);
+	if (c->sha)
+		prenv_buf_printf(out, "| Commit | `%.12s` |\n", c->sha);
+	fmt_time(when, sizeof(when), ri->deployed_at);
+	prenv_buf_printf(out, "| %s | %s |\n",
+			 strcmp(ri->status, "destroyed") ? "Deployed" : "Destroyed", when);
+	if (c->run_url) {
+		prenv_buf_adds(out, "| CI run | ");
+		md_escape(out, c->run_url);
+		prenv_buf_adds(out, " |\n");
+	}
+	if (p->ttl_seconds > 0 && strcmp(ri->status, "destroyed")) {
+		prenv_buf_adds(out, "| TTL | ");
+		fmt_duration(out, p->ttl_seconds);
+		prenv_buf_adds(out, " after the last deploy |\n");
+	}
+	prenv_buf_adds(out, "\n<sub>Managed by prenv. This comment is updated in place.</sub>\n");
+	return out->failed ? PRENV_ENOMEM : 0;
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+cJSON *report_result_json(const struct report_info *ri)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	add_str(o, "status", ri->status);
+	add_str(o, "url", ri->url);
+	add_str(o, "environment", ri->plan->env_name);
+	add_str(o, "kind", env_kind_name(ri->plan->kind));
+	add_str(o, "namespace", ri->plan->namespace_);
+	add_str(o, "sha", ri->ctx->sha);
+	if (ri->ctx->has_pr)
+		cJSON_AddNumberToObject(o, "pr", (double)ri->ctx->pr_number);
+	else
+		cJSON_AddNullToObject(o, "pr");
+	add_str(o, "reason", ri->reason);
+	return o;
+}
+
+static int append_file(const char *path, const char *data, size_t len,
+		       struct prenv_err *err)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	size_t off = 0;
+
+	if (fd < 0)
+		return prenv_err_set(err, PRENV_EFAIL, "cannot open %s: %s", path, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", path, strerror(errno));
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0)
+		return prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* name<<DELIM\nvalue\nDELIM\n, the multi-line-safe GITHUB_OUTPUT syntax; the
+ * delimiter is chosen so that it does not occur in the value. */
+static void gh_output(struct prenv_buf *b, const char *name, const char *value)
+{
+	unsigned long n = 0;
+	char delim[64];
+
+	value = value ? value : "";
+	do {
+		snprintf(delim, sizeof(delim), "prenv_EOF_%lx_%lu", (unsigned long)getpid(), n++);
+	} while (strstr(value, delim));
+	prenv_buf_printf(b, "%s<<%s\n%s\n%s\n", name, delim, value, delim);
+}
+
+/* KEY=value for GitLab's dotenv report: one line, no newlines allowed. */
+static void dotenv_line(struct prenv_buf *b, const char *k, const char *v)
+{
+	prenv_buf_printf(b, "%s=", k);
+	for (; v && *v; v++)
+		if (*v != '\n' && *v != '\r')
+			prenv_buf_addc(b, *v);
+	prenv_buf_addc(b, '\n');
+}
+
+int report_job_outputs(const struct report_info *ri, const char *const *envp,
+		       struct prenv_err *err)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	const char *gh_out = ci_getenv(envp, "GITHUB_OUTPUT");
+	const char *gh_sum = ci_getenv(envp, "GITHUB_STEP_SUMMARY");
+	const char *dotenv = ci_getenv(envp, "PRENV_DOTENV");
+	int rc = 0;
+
+	if (gh_out) {
+		gh_output(&b, "url", ri->url);
+		gh_output(&b, "environment", ri->plan->env_name);
+		gh_output(&b, "namespace", ri->plan->namespace_);
+		gh_output(&b, "status", ri->status);
+		rc = b.failed ? PRENV_ENOMEM : append_file(gh_out, b.ptr, b.len, err);
+		if (rc)
+			goto done;
+		prenv_buf_reset(&b);
+	}
+	if (gh_sum) {
+		if ((rc = report_comment_body(&b, ri)) < 0)
+			goto done;
+		prenv_buf_addc(&b, '\n');
+		rc = append_file(gh_sum, b.ptr, b.len, err);
+		if (rc)
+			goto done;
+		prenv_buf_reset(&b);
+	}
+	if (!dotenv && ri->ctx->ci && !strcmp(ri->ctx->ci, "gitlab"))
+		dotenv = "prenv.env";
+	if (dotenv) {
+		int fd;
+
+		dotenv_line(&b, "PRENV_URL", ri->url ? ri->url : "");
+		dotenv_line(&b, "PRENV_ENV", ri->plan->env_name);
+		dotenv_line(&b, "PRENV_NAMESPACE", ri->plan->namespace_ ? ri->plan->namespace_ : "");
+		dotenv_line(&b, "PRENV_STATUS", ri->status);
+		fd = open(dotenv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", dotenv, strerror(errno));
+			goto done;
+		}
+		close(fd);
+		rc = append_file(dotenv, b.ptr, b.len, err);
+	}
+done:
+	prenv_buf_free(&b);
+	return rc;
+}
