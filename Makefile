@@ -27,11 +27,14 @@ UNIT_BIN := $(patsubst test/unit/%.c,$(B)/test/%,$(UNIT_SRC))
 HDRS    := $(wildcard runner/*.h providers/*/*.h test/unit/*.h)
 
 PREFIX  ?= /usr/local
-DEBIAN_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev \
-               libcmocka-dev pkg-config python3-yaml gettext-base openssl \
-               git clang libclang-rt-14-dev
+# Build: what `make` needs (the GitHub Action installs only these).
+# Test: what `make check` needs on top (cmocka, Python's YAML and JSON-schema
+# parsers for the independent checks, envsubst for benchmarks, clang for fuzzing).
+DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
+DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
+                     git clang libclang-rt-14-dev valgrind npm
 
-.PHONY: all check test unit e2e asan deps demo fuzz bench clean install
+.PHONY: all check test unit e2e asan deps deps-build fixtures demo fuzz bench clean install
 
 all: $(B)/prenv
 
@@ -55,20 +58,31 @@ $(B)/test/%: test/unit/%.c $(B)/libprenv.a $(HDRS)
 unit: $(UNIT_BIN)
 
 # Installs only what is missing; a no-op when everything is there.
-deps:
-	@missing=""; for p in $(DEBIAN_PKGS); do \
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing"; \
+	  echo "make: installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
-	else echo "make deps: all Debian packages present"; fi
+	else echo "make: Debian packages present ($(2))"; fi
+endef
+
+deps-build:
+	$(call install_missing,$(DEBIAN_BUILD_PKGS),build)
+
+deps: deps-build
+	$(call install_missing,$(DEBIAN_TEST_PKGS),test)
+
+# Real GitHub webhook payloads for the tests (npm, not committed).
+fixtures:
+	@sh test/fetch-fixtures.sh
 
 # Every test, plain and under AddressSanitizer+UBSan. The summary line at the
 # end counts both runs.
-check: deps
+check: deps fixtures
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory B=build/asan \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
@@ -85,7 +99,8 @@ fuzz:
 	    $(filter-out runner/main.c,$(wildcard runner/*.c)) $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done
 
-demo: deps all
+demo: deps-build
+	@$(MAKE) --no-print-directory all
 	@sh ci-examples/demo/run.sh
 
 bench: all
