@@ -1,0 +1,149 @@
+"""The prenv command line: help, exit codes, output formats, CI-aware
+logging, and secrets that never appear in any output."""
+import json
+import os
+import subprocess
+import unittest
+
+from util import PRENV, REFDATA, clean_env, run_prenv, tmpdir
+
+CONFIG = """version: 1
+app: shop
+url: "https://{{env.name}}.preview.example.com"
+provider:
+  kind: command
+  deploy: ["true"]
+  destroy: ["true"]
+  status: ["true"]
+environments:
+  - branch: main
+    name: production
+    kind: production
+    protected: true
+  - pull_request: true
+    kind: preview
+    ttl: 72h
+  - branch: "**"
+    kind: development
+"""
+
+PR_ENV = dict(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feature/login",
+              PRENV_PR="42", PRENV_SHA="a" * 40, PRENV_PR_TITLE="Add login", PRENV_PR_AUTHOR="octocat")
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tmpdir(self)
+        write(os.path.join(self.dir, ".prenv.yml"), CONFIG)
+
+    def test_cli_help_lists_commands(self):
+        r = run_prenv(["--help"])
+        self.assertEqual(0, r.returncode)
+        for c in ("context", "render", "deploy", "destroy", "status", "gc", "version"):
+            self.assertIn(c, r.stdout)
+
+    def test_cli_help_per_command(self):
+        for c in ("context", "render", "deploy", "destroy", "status", "gc", "version"):
+            r = run_prenv([c, "--help"])
+            self.assertEqual(0, r.returncode, c)
+            self.assertIn("usage: prenv", r.stdout)
+            self.assertIn(c, r.stdout)
+
+    def test_cli_unknown_command_exit_2(self):
+        r = run_prenv(["deplooy"])
+        self.assertEqual(2, r.returncode)
+        self.assertIn("unknown command 'deplooy'", r.stderr)
+
+    def test_cli_unknown_option_exit_2(self):
+        r = run_prenv(["context", "--frobnicate"])
+        self.assertEqual(2, r.returncode)
+        self.assertIn("--frobnicate", r.stderr)
+
+    def test_cli_version(self):
+        r = run_prenv(["version"])
+        self.assertEqual(0, r.returncode)
+        self.assertRegex(r.stdout, r"^prenv \d+\.\d+\.\d+\n$")
+        r = run_prenv(["-o", "json", "version"])
+        self.assertIn("version", json.loads(r.stdout))
+
+    def test_cli_context_json_with_env(self):
+        r = run_prenv(["context", "-o", "json"], env=clean_env(**PR_ENV), cwd=self.dir)
+        self.assertEqual(0, r.returncode, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual("acme/shop", doc["repo"]["full_name"])
+        self.assertEqual(42, doc["pr"]["number"])
+        self.assertEqual("pr-42", doc["env"]["name"])
+        self.assertEqual("shop-pr-42", doc["env"]["namespace"])
+        self.assertEqual("https://pr-42.preview.example.com", doc["env"]["url"])
+        self.assertEqual("preview", doc["env"]["kind"])
+        self.assertFalse(doc["env"]["protected"])
+
+    def test_cli_context_text_is_aligned_and_sanitised(self):
+        env = clean_env(**dict(PR_ENV, PRENV_PR_TITLE="evil\n::add-mask::x\x1b[31m"))
+        r = run_prenv(["context"], env=env, cwd=self.dir)
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertNotIn("\x1b", r.stdout)
+        for line in r.stdout.splitlines():
+            self.assertFalse(line.startswith("::"), line)
+        self.assertIn("environment  pr-42 (preview)", r.stdout)
+
+    def test_cli_config_error_is_exit_2_with_location(self):
+        write(os.path.join(self.dir, ".prenv.yml"), CONFIG.replace("provider:", "provder:"))
+        r = run_prenv(["context"], env=clean_env(**PR_ENV), cwd=self.dir)
+        self.assertEqual(2, r.returncode)
+        self.assertRegex(r.stderr, r"\.prenv\.yml:\d+:\d+: .*provder")
+
+    def test_cli_github_error_annotation(self):
+        write(os.path.join(self.dir, ".prenv.yml"), CONFIG.replace("provider:", "provder:"))
+        env = clean_env(**PR_ENV)
+        env["GITHUB_ACTIONS"] = "true"
+        env["PRENV_CI"] = "github"
+        r = run_prenv(["context"], env=env, cwd=self.dir)
+        self.assertEqual(2, r.returncode)
+        self.assertRegex(r.stdout, r"::error file=[^,]*\.prenv\.yml,line=\d+,col=\d+::")
+
+    def test_cli_missing_explicit_config_exit_2(self):
+        r = run_prenv(["-c", "nope.yml", "render"], env=clean_env(**PR_ENV), cwd=self.dir)
+        self.assertEqual(2, r.returncode)
+        self.assertIn("nope.yml", r.stderr)
+
+    def test_cli_secret_never_printed(self):
+        secret = "ghp_S3cretT0kenValue1234567890"
+        env = clean_env(**dict(PR_ENV, GITHUB_TOKEN=secret, PRENV_PR_TITLE="title " + secret))
+        for args in (["context"], ["-o", "json", "context"], ["-v", "-v", "context"]):
+            r = run_prenv(args, env=env, cwd=self.dir)
+            self.assertEqual(0, r.returncode, r.stderr)
+            self.assertNotIn(secret, r.stdout + r.stderr)
+            self.assertIn("***", r.stdout)
+
+    def test_cli_github_add_mask_for_tokens(self):
+        secret = "ghs_S3cretT0kenValue1234567890"
+        env = clean_env(**dict(PR_ENV, GITHUB_TOKEN=secret))
+        env["GITHUB_ACTIONS"] = "true"
+        env["PRENV_CI"] = "github"
+        r = run_prenv(["context"], env=env, cwd=self.dir)
+        self.assertEqual(0, r.returncode, r.stderr)
+        # The runner itself hides the value on ::add-mask:: lines.
+        self.assertIn("::add-mask::" + secret, r.stdout)
+        rest = r.stdout.replace("::add-mask::" + secret, "")
+        self.assertNotIn(secret, rest + r.stderr)
+
+    def test_cli_protected_destroy_refused(self):
+        env = clean_env(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="main", PRENV_SHA="b" * 40)
+        r = run_prenv(["destroy"], env=env, cwd=self.dir)
+        self.assertEqual(2, r.returncode)
+        self.assertIn("protected", r.stderr)
+
+    def test_cli_gc_says_not_implemented(self):
+        r = run_prenv(["gc"], env=clean_env(**PR_ENV), cwd=self.dir)
+        self.assertEqual(1, r.returncode)
+        self.assertIn("not implemented", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
