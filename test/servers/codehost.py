@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -127,8 +128,8 @@ def start_github(tmpdir, tokens=None, rate_limit=None, state=None, extra_args=()
     if rate_limit is not None:
         args += ["--rate-limit", str(rate_limit)]
     if state is not None:
-        path = os.path.join(tmpdir, "github-seed-%d.json" % os.getpid())
-        with open(path, "w") as f:
+        fd, path = tempfile.mkstemp(prefix="github-seed-", suffix=".json", dir=tmpdir)
+        with os.fdopen(fd, "w") as f:
             json.dump(state, f)
         args += ["--state", path]
     h = CodeHost("github_server.py", tmpdir, args + list(extra_args), "github")
@@ -142,8 +143,8 @@ def start_gitlab(tmpdir, tokens=None, job_tokens=(), state=None, extra_args=()):
     for t in job_tokens:
         args += ["--job-token", t]
     if state is not None:
-        path = os.path.join(tmpdir, "gitlab-seed-%d.json" % os.getpid())
-        with open(path, "w") as f:
+        fd, path = tempfile.mkstemp(prefix="gitlab-seed-", suffix=".json", dir=tmpdir)
+        with os.fdopen(fd, "w") as f:
             json.dump(state, f)
         args += ["--state", path]
     h = CodeHost("gitlab_server.py", tmpdir, args + list(extra_args), "gitlab")
