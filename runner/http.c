@@ -607,6 +607,11 @@ static int xfer_start(struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (!x->idempotent)
+		/* libcurl silently resends a request once when a reused
+		 * connection dies before any reply; a request that must not
+		 * be sent twice therefore gets a connection of its own. */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
