@@ -26,11 +26,19 @@ Any method works on every path.
                         two chunks, M ms apart; nolast=1 leaves the last line
                         without "\\n"; hang=1 keeps the stream open afterwards
   /_stats               JSON counters; /_reset clears counters and scripts
+
+With --tls DIR the server speaks HTTPS. DIR gets (when missing) a CA made by
+openssl at test time (ca.crt, ca.key), a server certificate for 127.0.0.1 and
+localhost (server.crt, server.key) and a client certificate signed by the CA
+(client.crt, client.key, CN "prenv-client"). Client certificates are optional;
+/echo reports the verified client's CN as "client_cn" (null without one).
 """
 import argparse
 import json
 import os
 import signal
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -120,6 +128,7 @@ class Handler(BaseHTTPRequestHandler):
         i = self._count(key)
         if path == "/echo":
             return self._send(200, json.dumps({
+                "client_cn": self._client_cn(),
                 "method": self.command, "target": self.path, "path": path,
                 "query": q, "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace")}))
@@ -149,6 +158,15 @@ class Handler(BaseHTTPRequestHandler):
             return self._stream(int(q.get("n", "3")), int(q.get("ms", "0")),
                                 q.get("nolast") == "1", q.get("hang") == "1")
         return self._send(404, json.dumps({"message": "no such path: " + path}))
+
+    def _client_cn(self):
+        get = getattr(self.connection, "getpeercert", None)
+        cert = get() if get else None
+        for rdn in (cert or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
 
     def _chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -183,13 +201,47 @@ def watchdog(lifetime, parent):
     os._exit(0)
 
 
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_certs(d):
+    """CA, server and client certificates in d (EC P-256, valid one day)."""
+    p = lambda n: os.path.join(d, n)
+    if os.path.exists(p("client.key")):
+        return
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *key, "-keyout", p("ca.key"), "-out", p("ca.crt"),
+            "-days", "1", "-subj", "/CN=prenv-test-ca")
+    with open(p("server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    with open(p("client.ext"), "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    for who, cn in (("server", "127.0.0.1"), ("client", "prenv-client")):
+        openssl("req", *key, "-keyout", p(who + ".key"), "-out", p(who + ".csr"),
+                "-subj", "/CN=" + cn)
+        openssl("x509", "-req", "-in", p(who + ".csr"), "-CA", p("ca.crt"),
+                "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p(who + ".crt"),
+                "-days", "1", "-extfile", p(who + ".ext"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=600)
+    ap.add_argument("--tls", metavar="DIR")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
+    if a.tls:
+        make_certs(a.tls)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(a.tls, "server.crt"), os.path.join(a.tls, "server.key"))
+        ctx.load_verify_locations(os.path.join(a.tls, "ca.crt"))
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.set_alpn_protocols(["http/1.1"])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     threading.Thread(target=watchdog, args=(a.lifetime, os.getppid()), daemon=True).start()
     print("PORT %d" % srv.server_address[1], flush=True)

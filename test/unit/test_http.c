@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
@@ -61,16 +63,18 @@ static void delays_reset(void)
 
 /* ---- server ---- */
 
-static int start_server(void **state)
+/* Starts the fault server with extra arguments (NULL-terminated); fills the
+ * PID and port. Returns 0 or -1. */
+static int spawn_server(const char *const *extra, pid_t *pid, int *port)
 {
 	const char *script = getenv("PRENV_FAULT_SERVER");
 	const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
 	posix_spawn_file_actions_t fa;
+	char *argv[16];
 	char line[64];
-	size_t got = 0;
-	int fds[2];
+	size_t got = 0, k = 0;
+	int fds[2], rc;
 
-	(void)state;
 	if (!script)
 		script = "test/servers/fault_server.py";
 	if (access(script, R_OK) != 0) {
@@ -78,39 +82,57 @@ static int start_server(void **state)
 				"or set PRENV_FAULT_SERVER)\n", script);
 		return -1;
 	}
+	argv[k++] = (char *)py;
+	argv[k++] = (char *)script;
+	argv[k++] = (char *)"--lifetime";
+	argv[k++] = (char *)"600";
+	for (; extra && *extra && k < 15; extra++)
+		argv[k++] = (char *)*extra;
+	argv[k] = NULL;
 	if (pipe(fds) != 0)
 		return -1;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	{
-		char *argv[] = { (char *)py, (char *)script, (char *)"--lifetime", (char *)"600", NULL };
-
-		if (posix_spawnp(&server_pid, py, &fa, NULL, argv, environ) != 0) {
-			posix_spawn_file_actions_destroy(&fa);
-			return -1;
-		}
-	}
+	rc = posix_spawnp(pid, py, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		return -1;
+	}
 	while (got < sizeof(line) - 1) {
 		ssize_t n = read(fds[0], line + got, 1);
 
-		if (n <= 0)
-			break;
-		if (line[got] == '\n')
+		if (n <= 0 || line[got] == '\n')
 			break;
 		got += (size_t)n;
 	}
 	line[got] = '\0';
 	close(fds[0]);
-	if (sscanf(line, "PORT %d", &server_port) != 1 || server_port <= 0) {
+	if (sscanf(line, "PORT %d", port) != 1 || *port <= 0) {
 		fprintf(stderr, "test_http: fault server did not report its port (got \"%s\")\n", line);
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
 		return -1;
 	}
+	return 0;
+}
+
+static void kill_server(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static int start_server(void **state)
+{
+	(void)state;
+	if (spawn_server(NULL, &server_pid, &server_port) < 0)
+		return -1;
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", server_port);
 	return 0;
 }
@@ -118,11 +140,8 @@ static int start_server(void **state)
 static int stop_server(void **state)
 {
 	(void)state;
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
-	}
+	kill_server(server_pid);
+	server_pid = -1;
 	log_reset();
 	return 0;
 }
@@ -874,6 +893,107 @@ static void test_http_url_redact_masks_credentials(void **state)
 	}
 }
 
+struct tls_case {
+	int ca, client_cert, insecure;
+	int rc;
+	const char *client_cn;   /* expected, or NULL for none */
+	const char *msg;         /* expected in the error */
+};
+
+static void test_http_tls_material_from_memory(void **state)
+{
+	static const struct tls_case cases[] = {
+		{ 1, 0, 0, 0, NULL, NULL },
+		{ 1, 1, 0, 0, "prenv-client", NULL },
+		{ 0, 0, 0, PRENV_EFAIL, NULL, "certificate" },
+		{ 0, 0, 1, 0, NULL, NULL },
+	};
+	char dir[] = "/tmp/prenv-http-tls-XXXXXX";
+	const char *args[] = { "--tls", dir, NULL };
+	struct prenv_buf ca = PRENV_BUF_INIT, crt = PRENV_BUF_INIT, key = PRENV_BUF_INIT;
+	struct prenv_buf path = PRENV_BUF_INIT;
+	char u[80];
+	pid_t pid = -1;
+	int port = 0;
+	size_t i;
+	DIR *dh;
+	struct dirent *de;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(spawn_server(args, &pid, &port), 0);
+	prenv_buf_printf(&path, "%s/ca.crt", dir);
+	assert_int_equal(prenv_buf_read_file(&ca, path.ptr), 0);
+	prenv_buf_reset(&path);
+	prenv_buf_printf(&path, "%s/client.crt", dir);
+	assert_int_equal(prenv_buf_read_file(&crt, path.ptr), 0);
+	prenv_buf_reset(&path);
+	prenv_buf_printf(&path, "%s/client.key", dir);
+	assert_int_equal(prenv_buf_read_file(&key, path.ptr), 0);
+	/* From here on the material exists only in memory. */
+	dh = opendir(dir);
+	assert_non_null(dh);
+	while ((de = readdir(dh))) {
+		if (de->d_name[0] == '.')
+			continue;
+		prenv_buf_reset(&path);
+		prenv_buf_printf(&path, "%s/%s", dir, de->d_name);
+		unlink(path.ptr);
+	}
+	closedir(dh);
+	rmdir(dir);
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/echo", port);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_client_opts o;
+		struct http_client *c = NULL;
+		struct http_response resp = HTTP_RESPONSE_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		cJSON *j;
+
+		memset(&o, 0, sizeof(o));
+		if (cases[i].ca) {
+			o.ca_blob = ca.ptr;
+			o.ca_blob_len = ca.len;
+		}
+		if (cases[i].client_cert) {
+			o.cert_blob = crt.ptr;
+			o.cert_len = crt.len;
+			o.key_blob = key.ptr;
+			o.key_len = key.len;
+		}
+		o.insecure = cases[i].insecure;
+		o.delay_hook = record_delay;
+		assert_int_equal(http_client_new(&c, &o, &err), 0);
+		assert_int_equal(req(c, "GET", u, -1, &resp, &err), cases[i].rc);
+		assert_int_equal(resp.attempts, 1);
+		if (cases[i].rc) {
+			assert_contains(err.msg, cases[i].msg);
+			assert_contains(err.msg, "GET https://127.0.0.1:");
+		} else {
+			cJSON *cn;
+
+			j = cJSON_Parse(resp.body.ptr);
+			assert_non_null(j);
+			cn = cJSON_GetObjectItem(j, "client_cn");
+			if (cases[i].client_cn)
+				assert_string_equal(cn->valuestring, cases[i].client_cn);
+			else
+				assert_true(cJSON_IsNull(cn));
+			cJSON_Delete(j);
+		}
+		prenv_err_clear(&err);
+		http_response_free(&resp);
+		http_client_free(c);
+	}
+	kill_server(pid);
+	explicit_bzero(key.ptr, key.len);
+	prenv_buf_free(&key);
+	prenv_buf_free(&crt);
+	prenv_buf_free(&ca);
+	prenv_buf_free(&path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -896,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_http_stream_timeout_after_lines_is_not_retried),
 		cmocka_unit_test(test_http_timeout_on_slow_server),
 		cmocka_unit_test(test_http_proxy_variables_and_no_proxy),
+		cmocka_unit_test(test_http_tls_material_from_memory),
 		cmocka_unit_test(test_http_url_escape_encodes_reserved),
 		cmocka_unit_test(test_http_url_redact_masks_credentials),
 	};
