@@ -505,6 +505,8 @@ void http_client_free(struct http_client *c)
 {
 	if (!c)
 		return;
+	if (c->nsent)
+		log_verbose("http: %lu request%s sent", c->nsent, c->nsent == 1 ? "" : "s");
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
 	if (c->share)
@@ -694,6 +696,17 @@ static char *server_message(const struct http_response *r)
 	cJSON *j, *m;
 	char *out = NULL;
 
+	if (r->body.len && r->content_type && strncasecmp(r->content_type, "text/plain", 10) == 0) {
+		/* A proxy's or load balancer's plain-text answer: its first line. */
+		size_t n = strcspn(r->body.ptr, "\r\n"), i;
+
+		if (n > 160)
+			n = 160;
+		for (i = 0; i < n; i++)
+			if ((unsigned char)r->body.ptr[i] < 0x20)
+				return NULL;
+		return n ? strndup(r->body.ptr, n) : NULL;
+	}
 	if (!r->body.len || r->body.ptr[0] != '{')
 		return NULL;
 	j = cJSON_ParseWithLength(r->body.ptr, r->body.len);
@@ -740,6 +753,7 @@ struct decision {
 	enum verdict v;
 	long wait_ms;        /* -1: backoff */
 	int rate_limited;
+	int unsafe;          /* would retry, but the request is not idempotent */
 	char why[CURL_ERROR_SIZE + 96]; /* for the retry log line and the final error */
 };
 
@@ -750,6 +764,12 @@ static void decide_status(struct xfer *x, struct decision *d)
 	long st = r->status, ra = retry_after_ms(r);
 	const char *remaining = http_response_header(r, "x-ratelimit-remaining");
 	const char *reset = http_response_header(r, "x-ratelimit-reset");
+
+	if (!remaining) {
+		/* GitLab's names for the same thing. */
+		remaining = http_response_header(r, "ratelimit-remaining");
+		reset = http_response_header(r, "ratelimit-reset");
+	}
 
 	r->retry_after_ms = ra;
 	if (st < 400) {
@@ -805,12 +825,17 @@ static void decide_status(struct xfer *x, struct decision *d)
 		}
 		if (x->idempotent)
 			d->v = V_RETRY;
+		else
+			d->unsafe = 1;
 		return;
 	}
-	if ((st == 502 || st == 503 || st == 504) && x->idempotent) {
+	if (st == 502 || st == 503 || st == 504) {
 		snprintf(d->why, sizeof(d->why), "HTTP %ld", st);
 		d->wait_ms = ra >= 0 ? (ra > c->o.max_wait_ms ? c->o.max_wait_ms : ra) : -1;
-		d->v = V_RETRY;
+		if (x->idempotent)
+			d->v = V_RETRY;
+		else
+			d->unsafe = 1;
 	}
 }
 
@@ -830,6 +855,8 @@ static void decide_transport(struct xfer *x, CURLcode cc, struct decision *d)
 		return;
 	if (not_sent || (broken && x->idempotent))
 		d->v = V_RETRY;
+	else if (broken)
+		d->unsafe = 1;
 }
 
 static long backoff_ms(struct http_client *c, int attempt)
@@ -871,6 +898,8 @@ static void fail_status(struct xfer *x, const struct decision *d)
 		prenv_buf_printf(&extra, " (%s)", d->why);
 	if (r->attempts > 1)
 		prenv_buf_printf(&extra, " (gave up after %d attempts)", r->attempts);
+	if (d->unsafe)
+		prenv_buf_printf(&extra, " (not retried: a %s may not be sent twice)", x->method);
 	x->rc = prenv_err_set(x->err, status_code(r->status, d->rate_limited),
 			      "%s %s: HTTP %ld%s%s%s", x->method, x->shown_url, r->status,
 			      msg ? ": " : "", msg ? msg : "", extra.ptr);
@@ -884,6 +913,9 @@ static void fail_transport(struct xfer *x, CURLcode cc, const struct decision *d
 
 	if (x->resp->attempts > 1)
 		prenv_buf_printf(&extra, " (gave up after %d attempts)", x->resp->attempts);
+	if (d->unsafe)
+		prenv_buf_printf(&extra, " (not retried: the server may have received this %s)",
+				 x->method);
 	if (x->body_too_big)
 		x->rc = prenv_err_set(x->err, PRENV_EFAIL,
 				      "%s %s: the response is larger than %zu bytes",

@@ -14,8 +14,10 @@ Any method works on every path.
   /seq?k=K&s=503,200    the i-th request for key K gets the i-th status (the
                         last one repeats). For non-2xx responses:
                           ra=V   Retry-After: V (seconds or an HTTP-date)
-                          rl=S   x-ratelimit-remaining: 0 and
-                                 x-ratelimit-reset: now+S (epoch seconds)
+                          rl=S   (403, 429) x-ratelimit-remaining: 0 and
+                                 x-ratelimit-reset: now+S (epoch seconds);
+                                 gl=1: GitLab's RateLimit-* names instead
+                          text=T a text/plain body: T, then a second line
                           sec=1  GitHub's secondary-rate-limit message
                           msg=T  JSON body {"message": T}
                         2xx: {"ok": true, "n": <request number for K>}
@@ -140,10 +142,14 @@ class Handler(BaseHTTPRequestHandler):
             hdrs = {}
             if "ra" in q:
                 hdrs["Retry-After"] = q["ra"]
-            if "rl" in q and st == 403:
-                hdrs["x-ratelimit-limit"] = "5000"
-                hdrs["x-ratelimit-remaining"] = "0"
-                hdrs["x-ratelimit-reset"] = str(int(time.time()) + int(q["rl"]))
+            if "rl" in q and st in (403, 429):
+                pre = "RateLimit-" if q.get("gl") else "x-ratelimit-"
+                hdrs[pre + "Limit"] = "5000"
+                hdrs[pre + "Remaining"] = "0"
+                hdrs[pre + "Reset"] = str(int(time.time()) + int(q["rl"]))
+            if q.get("text"):
+                return self._send(st, q["text"] + "\nmore detail\n", ctype="text/plain",
+                                  headers=hdrs)
             msg = SECONDARY if q.get("sec") else q.get("msg", "scripted failure")
             return self._send(st, json.dumps({"message": msg}), headers=hdrs)
         if path == "/drop":

@@ -415,6 +415,7 @@ static void test_http_503_on_post_is_not_retried(void **state)
 	assert_int_equal(stat_of(NULL, "p503"), 1);
 	assert_contains(err.msg, "POST http://127.0.0.1:");
 	assert_contains(err.msg, "HTTP 503: try later");
+	assert_contains(err.msg, "not retried");
 	prenv_err_clear(&err);
 	free(u);
 	http_response_free(&resp);
@@ -520,6 +521,15 @@ static void test_http_github_primary_rate_limit_waits_for_reset(void **state)
 	free(u);
 	http_response_free(&resp);
 
+	/* GitLab's header names, on a 429 without Retry-After. */
+	delays_reset();
+	u = url("/seq?k=gl429&s=429,200&rl=1&gl=1");
+	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(resp.attempts, 2);
+	assert_true(delays.last_ms >= 1000 && delays.last_ms <= 3000);
+	free(u);
+	http_response_free(&resp);
+
 	/* A reset an hour away is beyond the cap: fail at once, clearly. */
 	delays_reset();
 	u = url("/seq?k=gh403far&s=403,200&rl=3600");
@@ -576,6 +586,8 @@ static void test_http_status_codes_map_to_errors(void **state)
 		{ "/seq?k=c422&s=422&msg=Validation%20Failed", PRENV_EFAIL,
 		  "HTTP 422: Validation Failed" },
 		{ "/seq?k=c409&s=409", PRENV_EFAIL, "HTTP 409: scripted failure" },
+		{ "/seq?k=c400&s=400&text=bad%20gateway%20thing", PRENV_EFAIL,
+		  "HTTP 400: bad gateway thing" },
 	};
 	struct http_client *c = client(0, 0, 0);
 	size_t i;
@@ -589,7 +601,7 @@ static void test_http_status_codes_map_to_errors(void **state)
 		assert_int_equal(req(c, "GET", u, -1, &resp, &err), cases[i].rc);
 		assert_int_equal(resp.attempts, 1);
 		assert_contains(err.msg, cases[i].msg);
-		assert_contains(resp.body.ptr, "\"message\"");
+		assert_true(resp.body.len > 0);
 		prenv_err_clear(&err);
 		free(u);
 		http_response_free(&resp);
