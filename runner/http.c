@@ -1061,7 +1061,12 @@ static int xfer_init(struct xfer *x, struct http_client *c, const struct http_re
 	x->resp = resp;
 	x->err = err;
 	x->method = req->method && *req->method ? req->method : "GET";
-	x->idempotent = req->idempotent < 0 ? infer_idempotent(x->method) : req->idempotent != 0;
+	if (req->idempotent == HTTP_IDEMPOTENT_YES)
+		x->idempotent = 1;
+	else if (req->idempotent == HTTP_IDEMPOTENT_NO)
+		x->idempotent = 0;
+	else
+		x->idempotent = infer_idempotent(x->method);
 	x->timeout_ms = c->o.timeout_ms;
 	x->max_body = c->o.max_body_bytes;
 	x->state = X_PENDING;

@@ -80,14 +80,21 @@ struct http_client_opts {
 	void *delay_ud;
 };
 
+/* http_request.idempotent. A zero-initialised request infers it from the
+ * method: GET HEAD PUT DELETE OPTIONS are idempotent, POST PATCH are not.
+ * Mark a server-side-apply PATCH with HTTP_IDEMPOTENT_YES. (-1 also means
+ * "infer", for callers written against the first sketch of this API.) */
+#define HTTP_IDEMPOTENT_AUTO 0
+#define HTTP_IDEMPOTENT_YES 1
+#define HTTP_IDEMPOTENT_NO 2
+
 struct http_request {
 	const char *method;               /* NULL: "GET" */
 	const char *url;
 	const char *const *headers;       /* "Name: value", NULL-terminated; may be NULL */
 	const char *body;                 /* may be NULL */
 	size_t body_len;
-	int idempotent;                   /* -1: from the method (GET HEAD PUT DELETE
-					     OPTIONS yes; POST PATCH no); 0; 1 */
+	int idempotent;                   /* HTTP_IDEMPOTENT_* below */
 	const char *bearer_token;         /* sent as "Authorization: Bearer ..." */
 };
 

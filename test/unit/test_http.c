@@ -206,7 +206,7 @@ static long stat_of(const char *name, const char *key)
 	cJSON *j, *v;
 	long out = -1;
 
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	j = cJSON_Parse(resp.body.ptr);
 	assert_non_null(j);
 	v = key ? cJSON_GetObjectItem(cJSON_GetObjectItem(j, "by_key"), key)
@@ -228,7 +228,7 @@ static void server_reset(void)
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	char *u = url("/_reset");
 
-	assert_int_equal(req(c, "POST", u, -1, &resp, NULL), 0);
+	assert_int_equal(req(c, "POST", u, HTTP_IDEMPOTENT_AUTO, &resp, NULL), 0);
 	free(u);
 	http_response_free(&resp);
 	http_client_free(c);
@@ -248,7 +248,7 @@ static void test_http_get_returns_body_and_headers(void **state)
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
 	const char *hdrs[] = { "X-Test: yes", "Accept: application/json", NULL };
-	struct http_request r = { "GET", NULL, hdrs, NULL, 0, -1, NULL };
+	struct http_request r = { "GET", NULL, hdrs, NULL, 0, HTTP_IDEMPOTENT_AUTO, NULL };
 	char *u = url("/echo?x=1");
 	cJSON *j;
 
@@ -280,7 +280,7 @@ static void test_http_sends_user_agent_body_and_token(void **state)
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
 	const char *hdrs[] = { "Content-Type: application/json", NULL };
-	struct http_request r = { "PATCH", NULL, hdrs, "{\"a\":1}", 7, -1, "tok-ua-123456" };
+	struct http_request r = { "PATCH", NULL, hdrs, "{\"a\":1}", 7, HTTP_IDEMPOTENT_AUTO, "tok-ua-123456" };
 	char *u = url("/echo");
 	cJSON *j, *h;
 
@@ -316,7 +316,7 @@ static void test_http_sequential_requests_reuse_one_connection(void **state)
 	server_reset();
 	c = client(0, 0, 0);
 	for (i = 0; i < 5; i++) {
-		assert_int_equal(req(c, "GET", u, -1, &resp, NULL), 0);
+		assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, NULL), 0);
 		assert_int_equal(resp.status, 200);
 		http_response_free(&resp);
 	}
@@ -335,7 +335,7 @@ static void test_http_429_honours_retry_after_seconds(void **state)
 	char *u = url("/seq?k=r429&s=429,200&ra=1");
 
 	(void)state;
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	assert_int_equal(resp.status, 200);
 	assert_int_equal(resp.attempts, 2);
 	assert_int_equal(delays.calls, 1);
@@ -362,7 +362,7 @@ static void test_http_429_honours_retry_after_date_and_cap(void **state)
 	prenv_buf_adds(&b, "/seq?k=rdate&s=429,200&ra=");
 	assert_int_equal(http_url_escape(&b, date), 0);
 	u = url("%s", b.ptr);
-	assert_int_equal(req(c, "GET", u, -1, &resp, NULL), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, NULL), 0);
 	assert_int_equal(resp.attempts, 2);
 	assert_int_equal(delays.calls, 1);
 	assert_true(delays.last_ms >= 1000 && delays.last_ms <= 2000);
@@ -372,7 +372,7 @@ static void test_http_429_honours_retry_after_date_and_cap(void **state)
 	/* Retry-After beyond the cap: waits the cap. */
 	delays_reset();
 	u = url("/seq?k=rcap&s=429,200&ra=3600");
-	assert_int_equal(req(c, "GET", u, -1, &resp, NULL), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, NULL), 0);
 	assert_int_equal(resp.attempts, 2);
 	assert_int_equal(delays.last_ms, 3000);
 	free(u);
@@ -388,7 +388,7 @@ static void test_http_503_on_get_is_retried(void **state)
 	char *u = url("/seq?k=g503&s=503,503,200");
 
 	(void)state;
-	assert_int_equal(req(c, "GET", u, -1, &resp, NULL), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, NULL), 0);
 	assert_int_equal(resp.status, 200);
 	assert_int_equal(resp.attempts, 3);
 	assert_int_equal(delays.calls, 2);
@@ -408,7 +408,7 @@ static void test_http_503_on_post_is_not_retried(void **state)
 	char *u = url("%s", "/seq?k=p503&s=503,200&msg=try%20later");
 
 	(void)state;
-	assert_int_equal(req(c, "POST", u, -1, &resp, &err), PRENV_EFAIL);
+	assert_int_equal(req(c, "POST", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), PRENV_EFAIL);
 	assert_int_equal(resp.status, 503);
 	assert_int_equal(resp.attempts, 1);
 	assert_int_equal(delays.calls, 0);
@@ -422,8 +422,16 @@ static void test_http_503_on_post_is_not_retried(void **state)
 
 	/* A PATCH the caller marks idempotent (server-side apply) is retried. */
 	u = url("/seq?k=patch503&s=503,200");
-	assert_int_equal(req(c, "PATCH", u, 1, &resp, &err), 0);
+	assert_int_equal(req(c, "PATCH", u, HTTP_IDEMPOTENT_YES, &resp, &err), 0);
 	assert_int_equal(resp.attempts, 2);
+	free(u);
+	http_response_free(&resp);
+
+	/* And a GET the caller marks as not idempotent is not. */
+	u = url("/seq?k=getno503&s=503,200");
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_NO, &resp, &err), PRENV_EFAIL);
+	assert_int_equal(resp.attempts, 1);
+	prenv_err_clear(&err);
 	free(u);
 	http_response_free(&resp);
 	http_client_free(c);
@@ -437,14 +445,14 @@ static void test_http_dropped_connection_retried_for_get_only(void **state)
 	char *u = url("/drop?k=drop1&n=1");
 
 	(void)state;
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	assert_int_equal(resp.status, 200);
 	assert_int_equal(resp.attempts, 2);
 	free(u);
 	http_response_free(&resp);
 
 	u = url("/drop?k=drop2&n=1");
-	assert_int_equal(req(c, "POST", u, -1, &resp, &err), PRENV_EFAIL);
+	assert_int_equal(req(c, "POST", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), PRENV_EFAIL);
 	assert_int_equal(resp.attempts, 1);
 	assert_int_equal(stat_of(NULL, "drop2"), 1);
 	assert_contains(err.msg, "POST ");
@@ -473,7 +481,7 @@ static void test_http_connect_failure_retried_even_for_post(void **state)
 	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
 	close(s);
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/x", ntohs(sa.sin_port));
-	assert_int_equal(req(c, "POST", u, -1, &resp, &err), PRENV_EFAIL);
+	assert_int_equal(req(c, "POST", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), PRENV_EFAIL);
 	assert_int_equal(resp.attempts, 2);
 	assert_int_equal(resp.status, 0);
 	assert_contains(err.msg, "POST http://127.0.0.1:");
@@ -491,7 +499,7 @@ static void test_http_attempts_are_bounded(void **state)
 	char *u = url("/seq?k=always503&s=503&msg=overloaded");
 
 	(void)state;
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), PRENV_EFAIL);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), PRENV_EFAIL);
 	assert_int_equal(resp.status, 503);
 	assert_int_equal(resp.attempts, 3);
 	assert_int_equal(stat_of(NULL, "always503"), 3);
@@ -512,7 +520,7 @@ static void test_http_github_primary_rate_limit_waits_for_reset(void **state)
 	char *u = url("/seq?k=gh403&s=403,200&rl=1");
 
 	(void)state;
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	assert_int_equal(resp.status, 200);
 	assert_int_equal(resp.attempts, 2);
 	assert_int_equal(delays.calls, 1);
@@ -524,7 +532,7 @@ static void test_http_github_primary_rate_limit_waits_for_reset(void **state)
 	/* GitLab's header names, on a 429 without Retry-After. */
 	delays_reset();
 	u = url("/seq?k=gl429&s=429,200&rl=1&gl=1");
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	assert_int_equal(resp.attempts, 2);
 	assert_true(delays.last_ms >= 1000 && delays.last_ms <= 3000);
 	free(u);
@@ -533,7 +541,7 @@ static void test_http_github_primary_rate_limit_waits_for_reset(void **state)
 	/* A reset an hour away is beyond the cap: fail at once, clearly. */
 	delays_reset();
 	u = url("/seq?k=gh403far&s=403,200&rl=3600");
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), PRENV_EFAIL);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), PRENV_EFAIL);
 	assert_int_equal(resp.attempts, 1);
 	assert_int_equal(delays.calls, 0);
 	assert_true(resp.retry_after_ms > 3500 * 1000L);
@@ -554,7 +562,7 @@ static void test_http_github_secondary_rate_limit(void **state)
 
 	(void)state;
 	/* No Retry-After: at least 60 s, here cut to the 2 s cap. */
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	assert_int_equal(resp.attempts, 2);
 	assert_int_equal(delays.last_ms, 2000);
 	free(u);
@@ -563,7 +571,7 @@ static void test_http_github_secondary_rate_limit(void **state)
 	/* With Retry-After, the server's figure. */
 	delays_reset();
 	u = url("/seq?k=gh2ndra&s=403,200&sec=1&ra=1");
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	assert_int_equal(resp.attempts, 2);
 	assert_int_equal(delays.last_ms, 1000);
 	free(u);
@@ -598,7 +606,7 @@ static void test_http_status_codes_map_to_errors(void **state)
 		struct prenv_err err = PRENV_ERR_INIT;
 		char *u = url("%s", cases[i].path);
 
-		assert_int_equal(req(c, "GET", u, -1, &resp, &err), cases[i].rc);
+		assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), cases[i].rc);
 		assert_int_equal(resp.attempts, 1);
 		assert_contains(err.msg, cases[i].msg);
 		assert_true(resp.body.len > 0);
@@ -628,7 +636,7 @@ static void test_http_token_never_in_verbose_log(void **state)
 	log_set_streams(of, lf);
 	memset(&r, 0, sizeof(r));
 	r.url = u;
-	r.idempotent = -1;
+	r.idempotent = -1; /* the first sketch of the API: also "infer" */
 	r.bearer_token = "tok-SECRET-987654";
 	assert_int_equal(http_do(c, &r, &resp, &err), PRENV_EAUTH);
 	log_err(&err);
@@ -672,7 +680,6 @@ static void test_http_do_many_bounded_parallel_over_reused_connections(void **st
 		/* Every fifth request fails once with 503 and must be retried. */
 		urls[i] = i % 5 == 0 ? url("/seq?k=many%zu&s=503,200", i) : url("/slow?ms=60&i=%zu", i);
 		reqs[i].url = urls[i];
-		reqs[i].idempotent = -1;
 		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
 		errs[i] = (struct prenv_err)PRENV_ERR_INIT;
 	}
@@ -730,7 +737,7 @@ static void test_http_stream_lines_reads_chunked_lines(void **state)
 	memset(&r, 0, sizeof(r));
 	memset(&l, 0, sizeof(l));
 	r.url = u;
-	r.idempotent = -1;
+	r.idempotent = HTTP_IDEMPOTENT_AUTO;
 	assert_int_equal(http_stream_lines(c, &r, 5000, collect_line, &l, &status, &err), 0);
 	assert_int_equal(status, 200);
 	assert_int_equal(l.n, 5);
@@ -786,7 +793,7 @@ static void test_http_stream_timeout_after_lines_is_not_retried(void **state)
 	memset(&r, 0, sizeof(r));
 	memset(&l, 0, sizeof(l));
 	r.url = u;
-	r.idempotent = -1;
+	r.idempotent = HTTP_IDEMPOTENT_AUTO;
 	assert_int_equal(http_stream_lines(c, &r, 400, collect_line, &l, NULL, &err), HTTP_ETIMEDOUT);
 	assert_int_equal(l.n, 2);
 	assert_contains(err.msg, "timed out");
@@ -804,7 +811,7 @@ static void test_http_timeout_on_slow_server(void **state)
 	char *u = url("/slow?k=slow1&ms=3000");
 
 	(void)state;
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), HTTP_ETIMEDOUT);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), HTTP_ETIMEDOUT);
 	assert_int_equal(resp.attempts, 2);
 	assert_contains(err.msg, "GET http://127.0.0.1:");
 	assert_contains(err.msg, "timed out");
@@ -813,7 +820,7 @@ static void test_http_timeout_on_slow_server(void **state)
 	http_response_free(&resp);
 
 	/* POST: a timeout may mean the server got it; not retried. */
-	assert_int_equal(req(c, "POST", u, -1, &resp, &err), HTTP_ETIMEDOUT);
+	assert_int_equal(req(c, "POST", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), HTTP_ETIMEDOUT);
 	assert_int_equal(resp.attempts, 1);
 	prenv_err_clear(&err);
 	free(u);
@@ -833,7 +840,7 @@ static void test_http_proxy_variables_and_no_proxy(void **state)
 	/* A dead proxy, but NO_PROXY covers 127.0.0.1: direct. */
 	setenv("http_proxy", "http://127.0.0.1:1", 1);
 	setenv("NO_PROXY", "127.0.0.1", 1);
-	assert_int_equal(req(c, "GET", u, -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	j = cJSON_Parse(resp.body.ptr);
 	assert_string_equal(cJSON_GetObjectItem(j, "target")->valuestring, "/echo");
 	cJSON_Delete(j);
@@ -842,7 +849,7 @@ static void test_http_proxy_variables_and_no_proxy(void **state)
 	/* The fault server as the proxy: it sees the absolute-form target. */
 	unsetenv("NO_PROXY");
 	setenv("http_proxy", base, 1);
-	assert_int_equal(req(c, "GET", "http://prenv-test.invalid/echo", -1, &resp, &err), 0);
+	assert_int_equal(req(c, "GET", "http://prenv-test.invalid/echo", HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
 	j = cJSON_Parse(resp.body.ptr);
 	assert_non_null(j);
 	assert_string_equal(cJSON_GetObjectItem(j, "target")->valuestring,
@@ -977,7 +984,7 @@ static void test_http_tls_material_from_memory(void **state)
 		o.insecure = cases[i].insecure;
 		o.delay_hook = record_delay;
 		assert_int_equal(http_client_new(&c, &o, &err), 0);
-		assert_int_equal(req(c, "GET", u, -1, &resp, &err), cases[i].rc);
+		assert_int_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), cases[i].rc);
 		assert_int_equal(resp.attempts, 1);
 		if (cases[i].rc) {
 			assert_contains(err.msg, cases[i].msg);
