@@ -783,13 +783,15 @@ static void decide_status(struct xfer *x, struct decision *d)
 
 		if (primary && ra < 0) {
 			long long rs = parse_num(reset, 1LL << 40);
+			/* A second of margin: the reset is in whole seconds and
+			 * clocks differ. An unreadable reset: plain backoff. */
 			long long wait = rs >= 0 ? (rs - (long long)time(NULL)) * 1000 + 1000 : -1;
 
 			d->rate_limited = 1;
-			if (wait < 0)
-				wait = c->o.max_wait_ms;
+			if (rs >= 0 && wait < 1000)
+				wait = 1000;
 			r->retry_after_ms = (long)wait;
-			if (wait > c->o.max_wait_ms) {
+			if (rs >= 0 && wait > c->o.max_wait_ms) {
 				time_t t = (time_t)rs;
 				struct tm tm;
 				char when[32] = "unknown";
@@ -813,8 +815,10 @@ static void decide_status(struct xfer *x, struct decision *d)
 				wait = st == 429 && !body_mentions(r, "secondary rate limit") ?
 					-1 : SECONDARY_MIN_WAIT_MS;
 			if (wait > c->o.max_wait_ms) {
-				log_info("http: %s %s: the server asks to wait %ld s; waiting the cap of %ld s",
-					 x->method, x->shown_url, wait / 1000, c->o.max_wait_ms / 1000);
+				if (x->idempotent)
+					log_info("http: %s %s: the server asks to wait %ld s; "
+						 "waiting the cap of %ld s", x->method, x->shown_url,
+						 wait / 1000, c->o.max_wait_ms / 1000);
 				wait = c->o.max_wait_ms;
 			}
 			snprintf(d->why, sizeof(d->why), "HTTP %ld%s", st,

@@ -38,6 +38,17 @@
  * headers, body) so the caller can branch on resp->status. Codes:
  * 401/403 -> PRENV_EAUTH (a rate-limit 403 -> PRENV_EFAIL), 404 ->
  * PRENV_ENOTFOUND, a timeout -> HTTP_ETIMEDOUT, anything else -> PRENV_EFAIL.
+ *
+ * Use:
+ *	struct http_response resp = HTTP_RESPONSE_INIT;
+ *	const char *hdrs[] = { "Accept: application/json", NULL };
+ *	struct http_request rq = { .method = "GET", .url = url.ptr,
+ *				   .headers = hdrs, .bearer_token = token };
+ *	rc = http_do(client, &rq, &resp, err);
+ *	if (rc == PRENV_ENOTFOUND) ... else if (rc) return rc;
+ *	... resp.body.ptr, http_response_header(&resp, "link") ...
+ *	http_response_free(&resp);
+ * Build URLs with http_url_escape() for every untrusted piece.
  */
 #ifndef PRENV_HTTP_H
 #define PRENV_HTTP_H
