@@ -435,7 +435,8 @@ static int utf8_valid(const char *s, size_t n)
 /* Printable as libyaml's reader accepts it (tab and line feed not included). */
 static int yaml_printable(unsigned long c)
 {
-	return (c >= 0x20 && c <= 0x7E) || (c >= 0xA0 && c <= 0xD7FF) ||
+	return (c >= 0x20 && c <= 0x7E) ||
+	       (c >= 0xA0 && c <= 0xD7FF && c != 0x2028 && c != 0x2029) ||
 	       (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF) ||
 	       (c >= 0x10000 && c <= 0x10FFFF);
 }
