@@ -220,6 +220,8 @@ static void describe(struct prenv_buf *b, const yaml_node_t *n)
 		prenv_buf_printf(b, "the boolean %s", sval(n));
 	} else {
 		size_t len = n->data.scalar.length;
+		if (!is_plain(n))
+			prenv_buf_adds(b, "the quoted string ");
 		prenv_buf_addc(b, '\'');
 		prenv_buf_add(b, sval(n), len > 60 ? 60 : len);
 		prenv_buf_adds(b, len > 60 ? "...'" : "'");
@@ -590,8 +592,12 @@ static int strmap_json(struct cp *c, const yaml_node_t *n, const char *key, cJSO
 				if (!strcmp(sval(node(c, q->key)), sval(k)))
 					rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one",
 						     sval(k), key);
-		if (!rc)
-			rc = need_scalar_text(c, v, sval(k), "a string");
+		if (!rc) {
+			struct prenv_buf name = PRENV_BUF_INIT;
+			prenv_buf_printf(&name, "%s.%s", key, sval(k));
+			rc = name.failed ? oom(c) : need_scalar_text(c, v, name.ptr, "a string");
+			prenv_buf_free(&name);
+		}
 		if (!rc && !cJSON_AddStringToObject(obj, sval(k), sval(v)))
 			rc = oom(c);
 		if (rc) {
@@ -636,6 +642,7 @@ static int values_json(struct cp *c, const yaml_node_t *n, struct prenv_buf *dot
 		cJSON *item = NULL;
 		int rc = 0;
 
+		prenv_buf_truncate(dotted, mark);
 		if (k->type != YAML_SCALAR_NODE || !values_key_ok(sval(k)))
 			rc = fail_type(c, k, "names in 'values' may use only letters, digits, '_' "
 				       "and '-' (they are used as {{values.NAME}})");
@@ -989,8 +996,8 @@ static int yaml_syntax_error(struct cp *c, yaml_parser_t *ps)
 		return oom(c);
 	if (ps->context)
 		return cp_fail_at(c, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
-				  "YAML syntax error: %s %s (at line %d, column %d); check the "
-				  "indentation and quoting", ps->context, problem,
+				  "YAML syntax error: %s (%s that starts at line %d, column %d); "
+				  "check the indentation and quoting", problem, ps->context,
 				  (int)ps->context_mark.line + 1, (int)ps->context_mark.column + 1);
 	return cp_fail_at(c, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
 			  "YAML syntax error: %s; check the indentation and quoting", problem);
