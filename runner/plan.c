@@ -121,7 +121,13 @@ char *plan_slug(const char *in, size_t maxlen)
 /* ------------------------------------------------------------------ */
 /* Globs (GitHub Actions filter patterns)                              */
 
-enum gtok_type { G_CHAR, G_CLASS, G_STAR, G_DSTAR };
+enum gtok_type {
+	G_CHAR,
+	G_CLASS,
+	G_STAR,        /* '*': any run of characters but '/' */
+	G_DSTAR,       /* '**': any run of characters */
+	G_DSTAR_SLASH, /* '**' + '/': nothing, or any run that ends with '/' */
+};
 enum gtok_quant { Q_ONE, Q_OPT, Q_PLUS };
 
 struct gtok {
@@ -175,6 +181,10 @@ static long glob_compile(const char *p, struct gtok *toks)
 			t.type = G_DSTAR;
 			while (*p == '*')
 				p++;
+			if (*p == '/') { /* a double star then a slash may match no directory */
+				t.type = G_DSTAR_SLASH;
+				p++;
+			}
 		} else if (*p == '*') {
 			t.type = G_STAR;
 			p++;
@@ -231,6 +241,11 @@ static int glob_run(const struct gtok *toks, size_t ntok, size_t ti, const char 
 	case G_DSTAR:
 		for (k = si; k <= slen && !r; k++)
 			r = glob_run(toks, ntok, ti + 1, s, k, slen, memo);
+		break;
+	case G_DSTAR_SLASH:
+		for (k = si; k <= slen && !r; k++)
+			if (k == si || s[k - 1] == '/')
+				r = glob_run(toks, ntok, ti + 1, s, k, slen, memo);
 		break;
 	case G_STAR:
 		for (k = si; k <= slen && !r; k++) {
@@ -544,7 +559,10 @@ int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 		rc = err && err->code ? err->code : PRENV_ECONFIG;
 		goto done;
 	}
-	if (!(plan->namespace_ = plan_slug(raw, LABEL_MAX)) || add_str(env, "namespace", plan->namespace_))
+	/* Kept as rendered when it is a label (it may end in the env name's
+	 * hash); slugged (with a hash of its own) otherwise. */
+	plan->namespace_ = plan_is_dns_label(raw) ? strdup(raw) : plan_slug(raw, LABEL_MAX);
+	if (!plan->namespace_ || add_str(env, "namespace", plan->namespace_))
 		goto oom;
 
 	/* URL and host. */
