@@ -2,16 +2,25 @@
  *
  * One of the two files that include <git2.h> (the other is runner/git.c).
  *
- * Each call works in its own temporary bare repository (deleted afterwards):
+ * Remote repositories (https://, ssh://, git@host:...) are worked on in a
+ * temporary bare repository (deleted afterwards):
  *
  *   fetch +refs/heads/B:refs/prenv/base    (missing: orphan branch)
- *   tree  = base tree - <subdir/><env> + site files        (git_tree_create_updated)
+ *   tree  = base tree - <subdir/><env> + site files   (git_tree_create_updated)
  *   same tree as base -> nothing to do ("unchanged")
  *   commit (parent: base), push refs/prenv/new:refs/heads/B (no force)
- *   rejected (non-fast-forward, lock, remote moved) -> back off, start over
- *   pushed -> fetch again and check the tip contains our commit: libgit2's
- *            local transport writes the ref without compare-and-swap, so a
- *            racing pusher could overwrite it; if so, start over too.
+ *   rejected (non-fast-forward, lock) -> back off, fetch, rebuild, push again
+ *
+ * The server's receive-pack updates the branch only if it still points at
+ * the commit we built on, under its lock, so no push is ever lost.
+ *
+ * Local repositories (a path or file://) are opened directly instead:
+ * libgit2's local "push" writes the ref without checking its old value, so
+ * two jobs racing could overwrite each other. Working in the bare repository
+ * itself, the objects are written to its object store and the branch moves
+ * with git_reference_create_matching(), a compare-and-swap under the ref's
+ * lock; a lost race (GIT_EMODIFIED, GIT_ELOCKED, GIT_EEXISTS) is retried like
+ * a rejected push. Objects of a lost attempt stay unreferenced until git gc.
  */
 #include "gitpub.h"
 #include "pages.h"
@@ -165,6 +174,8 @@ struct session {
 	char *env_path;       /* <subdir/><env> */
 	char *ref_src;        /* +refs/heads/B:refs/prenv/base */
 	char *ref_push;       /* refs/prenv/new:refs/heads/B */
+	char *ref_branch;     /* refs/heads/B */
+	int local;            /* working in the target repository itself */
 };
 
 static int git_fail(struct session *s, const char *what, int gerr, struct prenv_err *err)
@@ -184,6 +195,16 @@ static int git_fail(struct session *s, const char *what, int gerr, struct prenv_
 				     what, s->shown, msg);
 	}
 	return prenv_err_set(err, PRENV_EFAIL, "git: %s %s failed: %s", what, s->shown, msg);
+}
+
+/* A path or file:// URL (not scp-like host:path, not scheme://). */
+static int is_local(const char *url)
+{
+	if (strncmp(url, "file://", 7) == 0)
+		return 1;
+	if (strstr(url, "://"))
+		return 0;
+	return url[0] == '/' || url[0] == '.' || !strchr(url, ':');
 }
 
 static int session_open(struct session *s, const struct gitpub_opts *o, struct prenv_err *err)
@@ -211,7 +232,9 @@ static int session_open(struct session *s, const struct gitpub_opts *o, struct p
 		s->ref_src = NULL;
 	if (asprintf(&s->ref_push, "refs/prenv/new:refs/heads/%s", o->branch) < 0)
 		s->ref_push = NULL;
-	if (!s->shown || !s->env_path || !s->ref_src || !s->ref_push)
+	if (asprintf(&s->ref_branch, "refs/heads/%s", o->branch) < 0)
+		s->ref_branch = NULL;
+	if (!s->shown || !s->env_path || !s->ref_src || !s->ref_push || !s->ref_branch)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 
 	for (i = 0; i < sizeof(token_vars) / sizeof(token_vars[0]); i++) {
@@ -230,6 +253,21 @@ static int session_open(struct session *s, const struct gitpub_opts *o, struct p
 		}
 	}
 
+	if (is_local(o->url)) {
+		const char *path = strncmp(o->url, "file://", 7) == 0 ? o->url + 7 : o->url;
+
+		s->local = 1;
+		rc = git_repository_open_ext(&s->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH |
+					     GIT_REPOSITORY_OPEN_BARE, NULL);
+		if (rc < 0)
+			return prenv_err_set(err, PRENV_EFAIL, "git: %s is not a git repository (%s); "
+					     "create it with `git init --bare %s`", s->shown,
+					     git_error_last() ? git_error_last()->message : "?", path);
+		if (!git_repository_is_bare(s->repo))
+			return prenv_err_set(err, PRENV_ECONFIG, "git: %s is not a bare repository; "
+					     "publish to a bare one (git init --bare)", s->shown);
+		return 0;
+	}
 	snprintf(s->tmpdir, sizeof(s->tmpdir), "%s/prenv-git-XXXXXX",
 		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
 	if (!mkdtemp(s->tmpdir)) {
@@ -254,6 +292,7 @@ static void session_close(struct session *s)
 	free(s->env_path);
 	free(s->ref_src);
 	free(s->ref_push);
+	free(s->ref_branch);
 	git_libgit2_shutdown();
 }
 
@@ -268,6 +307,17 @@ static int fetch_base(struct session *s, git_oid *base, int *have, struct prenv_
 	int rc;
 
 	*have = 0;
+	if (s->local) {
+		rc = git_reference_name_to_id(base, s->repo, s->ref_branch);
+		if (rc == GIT_ENOTFOUND) {
+			git_error_clear();
+			return 0;
+		}
+		if (rc < 0)
+			return git_fail(s, "reading the branch of", rc, err);
+		*have = 1;
+		return 0;
+	}
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	/* A stale base from an earlier attempt must not survive a deleted branch. */
 	if (git_reference_lookup(&ref, s->repo, "refs/prenv/base") == 0) {
@@ -400,8 +450,20 @@ static int push_ref_cb2(const char *refname, const char *status, void *payload)
 	return push_ref_cb(refname, status, ((struct cb_payload *)payload)->push);
 }
 
-static int do_push(struct session *s, const git_oid *commit, struct push_state *ps,
-		   struct prenv_err *err)
+static void rejected(struct push_state *ps, const char *why)
+{
+	const git_error *e = git_error_last();
+
+	ps->rejected = 1;
+	free(ps->why);
+	ps->why = strdup(e && e->message ? e->message : why);
+	git_error_clear();
+}
+
+/* Moves the branch from base (have: it exists) to commit, or records a
+ * rejection in ps (the branch moved meanwhile). */
+static int do_push(struct session *s, const git_oid *commit, int have, const git_oid *base,
+		   const char *msg, struct push_state *ps, struct prenv_err *err)
 {
 	git_push_options po;
 	char *specs[1] = { s->ref_push };
@@ -411,6 +473,21 @@ static int do_push(struct session *s, const git_oid *commit, struct push_state *
 	int rc;
 
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	if (s->local) {
+		if (have)
+			rc = git_reference_create_matching(&ref, s->repo, s->ref_branch, commit, 1,
+							   base, msg);
+		else
+			rc = git_reference_create(&ref, s->repo, s->ref_branch, commit, 0, msg);
+		git_reference_free(ref);
+		if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED || rc == GIT_EEXISTS) {
+			rejected(ps, "the branch moved");
+			return 0;
+		}
+		if (rc < 0)
+			return git_fail(s, "updating the branch of", rc, err);
+		return 0;
+	}
 	if ((rc = git_reference_create(&ref, s->repo, "refs/prenv/new", commit, 1, NULL)) < 0)
 		return git_fail(s, "preparing the push to", rc, err);
 	git_reference_free(ref);
@@ -420,12 +497,7 @@ static int do_push(struct session *s, const git_oid *commit, struct push_state *
 	s->cred.tries = 0;
 	rc = git_remote_push(s->remote, &refspecs, &po);
 	if (rc == GIT_ENONFASTFORWARD || rc == GIT_ELOCKED) {
-		const git_error *e = git_error_last();
-
-		ps->rejected = 1;
-		free(ps->why);
-		ps->why = strdup(e && e->message ? e->message : "non-fast-forward");
-		git_error_clear();
+		rejected(ps, "non-fast-forward");
 		return 0;
 	}
 	if (rc < 0)
@@ -462,10 +534,10 @@ int gitpub_publish(const struct gitpub_opts *o, struct gitpub_result *res, struc
 		goto done;
 	}
 	for (attempt = 1; attempt <= max; attempt++) {
-		git_oid base_id, tree_id, commit_id, tip;
+		git_oid base_id, tree_id, commit_id;
 		git_commit *base = NULL;
 		git_tree *base_tree = NULL, *tree = NULL;
-		int have, have_tip, existed = 0;
+		int have, existed = 0;
 
 		res->attempts = attempt;
 		if ((rc = fetch_base(&s, &base_id, &have, err)) < 0)
@@ -514,19 +586,14 @@ int gitpub_publish(const struct gitpub_opts *o, struct gitpub_result *res, struc
 			goto done;
 		}
 		ps.rejected = 0;
-		if ((rc = do_push(&s, &commit_id, &ps, err)) < 0)
+		if (o->before_push)
+			o->before_push(o->before_push_ud, attempt);
+		if ((rc = do_push(&s, &commit_id, have, &base_id, o->message, &ps, err)) < 0)
 			goto done;
 		if (!ps.rejected) {
-			/* Did it stick? (see the top of the file) */
-			if ((rc = fetch_base(&s, &tip, &have_tip, err)) < 0)
-				goto done;
-			if (have_tip && (git_oid_equal(&tip, &commit_id) ||
-					 git_graph_descendant_of(s.repo, &tip, &commit_id) == 1)) {
-				git_oid_tostr(res->commit, sizeof(res->commit), &commit_id);
-				res->changed = 1;
-				goto done;
-			}
-			ps.why = ps.why ? ps.why : strdup("the branch moved while pushing");
+			git_oid_tostr(res->commit, sizeof(res->commit), &commit_id);
+			res->changed = 1;
+			goto done;
 		}
 		log_verbose("git: push to %s#%s rejected (%s); retrying on the new tip (%d/%d)",
 			    s.shown, o->branch, ps.why ? ps.why : "rejected", attempt, max);

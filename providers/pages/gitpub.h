@@ -25,9 +25,13 @@ struct gitpub_opts {
 	const char *const *envp;  /* where tokens are looked up (NULL: none) */
 	int max_attempts;         /* 0: 5 */
 	int dry_run;              /* build the commit, do not push */
+	/* Called before each push attempt (tests use it to push a competing
+	 * commit first); NULL normally. */
+	void (*before_push)(void *ud, int attempt);
+	void *before_push_ud;
 };
 
-#define GITPUB_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 }
+#define GITPUB_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL }
 
 struct gitpub_result {
 	char commit[41];  /* the branch tip afterwards (hex), "" when the branch does not exist */
