@@ -53,18 +53,6 @@
 
 static const char *const op_names[] = { "deploy", "destroy", "status" };
 
-static const char *kind_name(enum env_kind k)
-{
-	switch (k) {
-	case ENV_KIND_PREVIEW: return "preview";
-	case ENV_KIND_DEVELOPMENT: return "development";
-	case ENV_KIND_UAT: return "uat";
-	case ENV_KIND_STAGING: return "staging";
-	case ENV_KIND_PRODUCTION: return "production";
-	}
-	return "preview";
-}
-
 /* ------------------------------------------------------------ output */
 
 struct tail {
@@ -470,7 +458,7 @@ static int command_run(enum prenv_op op, const struct provider_run *run,
 		env_push(&env, strdup(run->envp[i]));
 	env_set(&env, "PRENV_APP", run->cfg ? run->cfg->app : NULL);
 	env_set(&env, "PRENV_ENV", plan ? plan->env_name : NULL);
-	env_set(&env, "PRENV_ENV_KIND", plan ? kind_name(plan->kind) : "");
+	env_set(&env, "PRENV_ENV_KIND", plan ? env_kind_name(plan->kind) : "");
 	env_set(&env, "PRENV_NAMESPACE", plan ? plan->namespace_ : NULL);
 	env_set(&env, "PRENV_URL", plan ? plan->url : NULL);
 	env_set(&env, "PRENV_SHA", ctx ? ctx->sha : NULL);
