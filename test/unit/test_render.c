@@ -202,7 +202,8 @@ static void test_render_web_templates(void **state)
 	ann = at(dep, "metadata", "annotations", NULL);
 	assert_string_equal(str_at(ann, "prenv.dev/branch", NULL, NULL), branch);
 	assert_string_equal(str_at(ann, "prenv.dev/pr-title", NULL, NULL), title);
-	assert_int_equal(cJSON_GetObjectItem(dep, "spec")->child->valuedouble, 1); /* replicas */
+	assert_true(cJSON_IsNumber(at(dep, "spec", "replicas", NULL)));
+	assert_int_equal(at(dep, "spec", "replicas", NULL)->valueint, 1);
 	pod = at(dep, "spec", "template", NULL);
 	c = cJSON_GetArrayItem(at(pod, "spec", "containers", NULL), 0);
 	assert_string_equal(str_at(c, "image", NULL, NULL), "ghcr.io/acme/shop:0123456");
