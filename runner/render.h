@@ -31,7 +31,8 @@ struct render_opts {
  * all rendered with TMPL_ESC_YAML (JSON is YAML: its strings are
  * double-quoted scalars). Partials ({{> name}}) are loaded from
  * dir/_name.yaml, dir/_name.yml, then dir/name (the first that exists); a
- * name containing '/', '\\' or ".." is an error. On any error *out is NULL. */
+ * name containing '/', '\\' or "..", or starting with '.', is an error; a
+ * missing partial is an error unless allow_missing (then it renders empty). On any error *out is NULL. */
 int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *err);
 
 /* Parses a YAML stream (all documents) into a cJSON array (core schema).
