@@ -100,7 +100,7 @@ fuzz:
 	  n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Irunner -Iproviders $(PKG_CFLAGS) -o $(B)/fuzz/$$n $$f \
-	    $(filter-out runner/main.c,$(wildcard runner/*.c)) $(PKG_LIBS) -lm -lpthread || exit 1; \
+	    $(LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done
 
 demo: deps-build
