@@ -160,6 +160,9 @@ class K8sServerFidelity(unittest.TestCase):
         # the controller makes it ready; kubectl's own rollout logic agrees
         r = self.kubectl("rollout", "status", "-n", ns, "deployment/web", "--timeout=10s")
         self.assertIn('deployment "web" successfully rolled out', r.stdout)
+        table = self.kubectl("get", "-n", ns, "deployment", "web").stdout.splitlines()
+        self.assertRegex(table[0], r"^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$")
+        self.assertRegex(table[1], r"^web\s+2/2\s+2\s+2\s+\d+s$")
         names = self.kubectl("get", "-n", ns, "deploy,svc,cm", "-l", "a=b", "-o", "name").stdout.split()
         self.assertEqual(sorted(names), ["deployment.apps/web", "service/web"])
         names = self.kubectl("get", "-n", ns, "deploy,svc,cm", "-l", "a in (c,d)", "-o", "name").stdout.split()

@@ -2767,6 +2767,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if _truthy(self.q, "watch"):
                 return self.watch(res, ns, name)
             obj = c.get(res, ns or "", name)
+            if self.wants_table():
+                return self.send_json(200, self.table(res, [obj], {
+                    "resourceVersion": obj["metadata"].get("resourceVersion", "")}))
             return self.send_json(200, obj)
         if m == "PUT":
             return self.update(res, ns or "", name, body, sub)
@@ -3060,6 +3063,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def table(self, res, items, md):
         cols = [{"name": "Name", "type": "string", "format": "name",
                  "description": "Name must be unique within a namespace.", "priority": 0}]
+        extra = TABLE_COLUMNS.get(res.key, [])
+        for n, _ in extra:
+            cols.append({"name": n, "type": "string", "format": "", "description": n, "priority": 0})
         cols.append({"name": "Age", "type": "string", "format": "",
                      "description": "CreationTimestamp is a timestamp representing the server time when "
                      "this object was created.", "priority": 0})
@@ -3067,7 +3073,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for o in items:
             m = dict(o["metadata"])
             m.pop("managedFields", None)
-            rows.append({"cells": [m["name"], age_of(m.get("creationTimestamp"))],
+            cells = [m["name"]] + [fn(o) for _, fn in extra] + [age_of(m.get("creationTimestamp"))]
+            rows.append({"cells": cells,
                          "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                     "metadata": m}})
         return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
@@ -3238,6 +3245,52 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
                        "selector": ",".join("%s=%s" % kv for kv in sorted(sel.items()))}})
+
+
+def _st(o):
+    return o.get("status") or {}
+
+
+def _pod_ready(o):
+    cs = _st(o).get("containerStatuses") or []
+    n = len((o.get("spec") or {}).get("containers") or [])
+    return "%d/%d" % (sum(1 for c in cs if c.get("ready")), n)
+
+
+def _pod_status(o):
+    for c in _st(o).get("containerStatuses") or []:
+        w = (c.get("state") or {}).get("waiting")
+        if w and w.get("reason"):
+            return w["reason"]
+        t = (c.get("state") or {}).get("terminated")
+        if t and t.get("reason"):
+            return t["reason"]
+    return _st(o).get("phase", "Pending")
+
+
+def _svc_ports(o):
+    return ",".join("%s%s/%s" % (p.get("port"), (":%s" % p["nodePort"]) if p.get("nodePort") else "",
+                                 p.get("protocol", "TCP"))
+                    for p in (o.get("spec") or {}).get("ports") or []) or "<none>"
+
+
+TABLE_COLUMNS = {
+    "apps/deployments": [
+        ("Ready", lambda o: "%d/%d" % (_st(o).get("readyReplicas", 0), (o.get("spec") or {}).get("replicas", 1))),
+        ("Up-to-date", lambda o: _st(o).get("updatedReplicas", 0)),
+        ("Available", lambda o: _st(o).get("availableReplicas", 0))],
+    "/pods": [("Ready", _pod_ready), ("Status", _pod_status),
+              ("Restarts", lambda o: sum(c.get("restartCount", 0) for c in _st(o).get("containerStatuses") or []))],
+    "/namespaces": [("Status", lambda o: _st(o).get("phase", ""))],
+    "/services": [("Type", lambda o: (o.get("spec") or {}).get("type", "")),
+                  ("Cluster-IP", lambda o: (o.get("spec") or {}).get("clusterIP", "<none>")),
+                  ("External-IP", lambda o: "<none>"), ("Port(s)", _svc_ports)],
+    "/configmaps": [("Data", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
+    "batch/jobs": [("Status", lambda o: next((c["type"] for c in _st(o).get("conditions") or []
+                                              if c.get("type") in ("Complete", "Failed")), "Running")),
+                   ("Completions", lambda o: "%d/%d" % (_st(o).get("succeeded", 0),
+                                                        (o.get("spec") or {}).get("completions", 1)))],
+}
 
 
 def age_of(ts):
