@@ -1030,11 +1030,15 @@ static int fill_from_git(struct det *d, const char *repo_dir, struct prenv_err *
 	struct git_repo_info *gi = NULL;
 	struct prenv_err gerr = PRENV_ERR_INIT;
 	struct ci_url_info u;
-	int need_ref = !d->no_git_ref && !c->ref_deleted &&
-		       ((!c->branch && !c->tag) || !c->sha);
+	/* Overrides are applied after this; a field an override will set does
+	 * not need the checkout (opening it costs ~15 ms of libgit2 start-up,
+	 * most of it loading the system's CA certificates). */
+	int have_ref = (c->branch || c->tag || env(d, "PRENV_BRANCH")) &&
+		       (c->sha || env(d, "PRENV_SHA"));
+	int need_ref = !d->no_git_ref && !c->ref_deleted && !have_ref;
 	int rc;
 
-	if (!need_ref && c->repo_full_name)
+	if (!need_ref && (c->repo_full_name || env(d, "PRENV_REPO")))
 		return 0;
 	rc = git_repo_info(&gi, repo_dir, &gerr);
 	if (rc == PRENV_ENOMEM) {

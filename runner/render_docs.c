@@ -18,6 +18,8 @@
 struct render_src {
 	char *file;
 	int line;
+	char *key;          /* apiVersion \x1f kind \x1f namespace \x1f name */
+	unsigned long hash; /* FNV-1a of key: duplicates are found by comparing hashes first */
 };
 
 struct render_docs {
@@ -87,8 +89,10 @@ void render_docs_free(struct render_docs *d)
 
 	if (!d)
 		return;
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n; i++) {
 		free(d->src[i].file);
+		free(d->src[i].key);
+	}
 	free(d->src);
 	cJSON_Delete(d->objects);
 	free(d->app);
@@ -298,15 +302,35 @@ static const char *ns_of(const cJSON *obj)
 	return ns ? ns : "";
 }
 
-static int same_object(const cJSON *a, const cJSON *b)
+/* The identity of an object (apiVersion, kind, namespace, name) as one
+ * string, and its hash. Caller frees the key. */
+static char *object_key(const cJSON *o, unsigned long *hash)
 {
-	const cJSON *ma = cJSON_GetObjectItemCaseSensitive(a, "metadata");
-	const cJSON *mb = cJSON_GetObjectItemCaseSensitive(b, "metadata");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	struct prenv_buf b = PRENV_BUF_INIT;
+	unsigned long h = 1469598103934665603UL;
+	size_t i;
 
-	return !strcmp(str_member(a, "apiVersion"), str_member(b, "apiVersion")) &&
-	       !strcmp(str_member(a, "kind"), str_member(b, "kind")) &&
-	       !strcmp(str_member(ma, "name"), str_member(mb, "name")) &&
-	       !strcmp(ns_of(a), ns_of(b));
+	prenv_buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s", str_member(o, "apiVersion"),
+			 str_member(o, "kind"), ns_of(o), str_member(m, "name"));
+	for (i = 0; i < b.len; i++) {
+		h ^= (unsigned char)b.ptr[i];
+		h *= 1099511628211UL;
+	}
+	*hash = h;
+	return prenv_buf_detach(&b, NULL);
+}
+
+static int duplicate_error(const cJSON *obj, const char *filename, int line,
+			   const char *other_file, int other_line, struct prenv_err *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+	return prenv_err_set_at(err, PRENV_ECONFIG, filename, line, 0,
+				"duplicate object %s %s %s%s%s: also defined at %s:%d",
+				str_member(obj, "apiVersion"), str_member(obj, "kind"),
+				*ns_of(obj) ? ns_of(obj) : "", *ns_of(obj) ? "/" : "",
+				str_member(m, "name"), other_file, other_line);
 }
 
 int render_docs_add(struct render_docs *d, const char *text, size_t len,
@@ -335,36 +359,26 @@ int render_docs_add(struct render_docs *d, const char *text, size_t len,
 		d->src = p;
 		d->cap = cap;
 	}
-	/* Check all of this file's documents before appending any. */
+	/* Check all of this file's documents before appending any. Their keys
+	 * go into the free slots of d->src and are kept on success. */
+	for (i = 0; i < n; i++)
+		d->src[base + i].key = NULL;
 	for (i = 0, obj = docs->child; obj; obj = obj->next, i++) {
-		cJSON *prev;
+		struct render_src *s = &d->src[base + i];
 
 		if ((rc = check_object(d, obj, filename, lines[i], err)) < 0)
-			goto done;
-		for (j = 0, prev = d->objects->child; prev; prev = prev->next, j++) {
-			if (same_object(prev, obj)) {
-				const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-
-				rc = prenv_err_set_at(err, PRENV_ECONFIG, filename, lines[i], 0,
-						      "duplicate object %s %s %s%s%s: also defined at %s:%d",
-						      str_member(obj, "apiVersion"), str_member(obj, "kind"),
-						      *ns_of(obj) ? ns_of(obj) : "", *ns_of(obj) ? "/" : "",
-						      str_member(m, "name"),
-						      d->src[j].file, d->src[j].line);
-				goto done;
-			}
+			goto drop_keys;
+		if (!(s->key = object_key(obj, &s->hash))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto drop_keys;
 		}
-		for (j = 0, prev = docs->child; j < i; prev = prev->next, j++) {
-			if (same_object(prev, obj)) {
-				const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-
-				rc = prenv_err_set_at(err, PRENV_ECONFIG, filename, lines[i], 0,
-						      "duplicate object %s %s %s%s%s: also defined at %s:%d",
-						      str_member(obj, "apiVersion"), str_member(obj, "kind"),
-						      *ns_of(obj) ? ns_of(obj) : "", *ns_of(obj) ? "/" : "",
-						      str_member(m, "name"), filename, lines[j]);
-				goto done;
-			}
+		for (j = 0; j < base + i; j++) {
+			if (d->src[j].hash != s->hash || strcmp(d->src[j].key, s->key))
+				continue;
+			rc = duplicate_error(obj, filename, lines[i],
+					     j < base ? d->src[j].file : filename,
+					     j < base ? d->src[j].line : lines[j - base], err);
+			goto drop_keys;
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -372,13 +386,19 @@ int render_docs_add(struct render_docs *d, const char *text, size_t len,
 			while (i-- > 0)
 				free(d->src[base + i].file);
 			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
+			goto drop_keys;
 		}
 		d->src[base + i].line = lines[i];
 	}
 	while ((obj = cJSON_DetachItemFromArray(docs, 0)) != NULL)
 		cJSON_AddItemToArray(d->objects, obj);
 	d->n += n;
+	goto done;
+drop_keys:
+	for (i = 0; i < n; i++) {
+		free(d->src[base + i].key);
+		d->src[base + i].key = NULL;
+	}
 done:
 	cJSON_Delete(docs);
 	free(lines);
