@@ -233,6 +233,10 @@ static int ch_do(struct codehost *h, const char *method, const char *url,
 	rq.body = body;
 	rq.body_len = body ? strlen(body) : 0;
 	rq.bearer_token = h->token;
+	/* Setting a comment's body again to the same text is harmless: an edit
+	 * (PATCH on GitHub) may be retried like a PUT. */
+	if (!strcmp(method, "PATCH") && strstr(url, "/issues/comments/"))
+		rq.idempotent = HTTP_IDEMPOTENT_YES;
 	return http_do(h->http, &rq, resp, err);
 }
 
@@ -398,7 +402,8 @@ static int list_marked(struct codehost *h, const char *marker, struct ch_list *o
 			goto done;
 		}
 	}
-	qsort(out->v, out->n, sizeof(out->v[0]), cmp_id);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(out->v[0]), cmp_id);
 	log_verbose("%s: %zu comments on %zu page(s), %zu with this environment's marker",
 		    h->desc, out->seen, (size_t)out->pages, out->n);
 done:
@@ -987,12 +992,13 @@ int codehost_upsert_comment(struct codehost *h, const struct codehost_comment *c
 		rc = 0;
 		goto done;
 	}
-	if (list.n > 1) {
+	if (list.n > 1 || (list.n == 1 && list.v[0].id != cur.id)) {
 		struct codehost_comment_result r2;
 		struct ch_comment keep;
 
-		log_info("%zu comments for this environment after posting (a concurrent job); keeping "
-			 "the oldest, %lld", list.n, list.v[0].id);
+		/* A concurrent job posted too (and may already have deleted ours). */
+		log_info("a concurrent job posted a comment for this environment too; keeping the "
+			 "oldest, %lld", list.v[0].id);
 		if ((rc = remove_duplicates(h, &list, res, err)) < 0)
 			goto done;
 		if (list.v[0].id != cur.id) {
