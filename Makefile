@@ -32,7 +32,7 @@ PREFIX  ?= /usr/local
 # parsers for the independent checks, envsubst for benchmarks, clang for fuzzing).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
-                     git clang libclang-rt-14-dev valgrind npm
+                     git clang libclang-rt-14-dev valgrind
 
 .PHONY: all check test unit e2e asan deps deps-build fixtures demo fuzz bench clean install
 
@@ -75,6 +75,10 @@ deps-build:
 
 deps: deps-build
 	$(call install_missing,$(DEBIAN_TEST_PKGS),test)
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory DEBIAN_TEST_PKGS=npm deps-npm
+
+deps-npm:
+	$(call install_missing,npm,npm)
 
 # Real GitHub webhook payloads for the tests (npm, not committed).
 fixtures:
@@ -96,7 +100,7 @@ fuzz:
 	  n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Irunner -Iproviders $(PKG_CFLAGS) -o $(B)/fuzz/$$n $$f \
-	    $(filter-out runner/main.c,$(wildcard runner/*.c)) $(PKG_LIBS) -lm -lpthread || exit 1; \
+	    $(LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done
 
 demo: deps-build

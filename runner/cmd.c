@@ -306,7 +306,7 @@ static int render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
 	ro.app = cli->cfg->app;
 	ro.env_name = cli->plan->env_name;
 	ro.allow_missing = cli->allow_missing;
-	ro.untrusted = plan_untrusted_vars;
+	ro.untrusted = cli->plan->untrusted;
 	ro.warn = tmpl_warn_to_log;
 	rc = render_dir(out, &ro, err);
 	prenv_buf_free(&dir);

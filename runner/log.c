@@ -265,9 +265,8 @@ void log_group_begin(const char *title)
 				 (long)time(NULL), L.group_seq, title);
 		write_masked(err_stream(), b.ptr, b.len);
 		prenv_buf_free(&b);
-	} else {
-		log_info("%s", title);
 	}
+	/* Elsewhere a group is just its contents. */
 	fflush(out_stream());
 }
 

@@ -74,6 +74,14 @@ echo "== end-to-end tests, plain build"
 run_e2e build/prenv plain
 echo "== end-to-end tests, AddressSanitizer + UBSan build"
 ASAN_OPTIONS=detect_leaks=1 run_e2e build/asan/prenv asan
+echo "== valgrind: prenv context in each CI mode (no leak, no error)"
+sh test/valgrind-context.sh build/prenv >"$log/vg.out" 2>&1; rc=$?
+p=$(sed -n 's/^valgrind-context: \([0-9]*\) passed, \([0-9]*\) failed/\1/p' "$log/vg.out")
+f=$(sed -n 's/^valgrind-context: \([0-9]*\) passed, \([0-9]*\) failed/\2/p' "$log/vg.out")
+p=${p:-0}; f=${f:-0}; if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+[ "$f" -gt 0 ] && { echo "--- valgrind FAILED:"; tail -n 60 "$log/vg.out"; }
+echo "valgrind context: $p passed, $f failed"
+count valgrind "$p" "$f"
 echo "== fuzzing (time-bounded)"
 run_fuzz
 

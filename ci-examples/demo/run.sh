@@ -25,7 +25,8 @@ export PRENV_PR_AUTHOR=octocat
 export PRENV_SHA=1111111111111111111111111111111111111111
 export NO_COLOR=1
 
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
+if [ -t 1 ]; then B=$(printf '\033[1m'); N=$(printf '\033[0m'); else B=; N=; fi
+step() { printf '\n%s== %s%s\n$ %s\n' "$B" "$1" "$N" "$2"; }
 
 step "1. What prenv sees" "prenv context"
 "$PRENV" context

@@ -84,13 +84,29 @@ class CliTest(unittest.TestCase):
         self.assertFalse(doc["env"]["protected"])
 
     def test_cli_context_text_is_aligned_and_sanitised(self):
-        env = clean_env(**dict(PR_ENV, PRENV_PR_TITLE="evil\n::add-mask::x\x1b[31m"))
+        # A hostile PR title arrives through the real event payload.
+        with open(os.path.join(REFDATA, "github", "webhook-payloads", "pull_request",
+                               "opened.payload.json"), encoding="utf-8") as f:
+            event = json.load(f)
+        event["pull_request"]["title"] = "evil\n::add-mask::x\x1b[31m"
+        path = os.path.join(self.dir, "event.json")
+        write(path, json.dumps(event))
+        env = clean_env(GITHUB_ACTIONS="true", GITHUB_EVENT_NAME="pull_request",
+                        GITHUB_EVENT_PATH=path, GITHUB_REPOSITORY=event["repository"]["full_name"],
+                        GITHUB_SHA="c" * 40, GITHUB_RUN_ID="1")
         r = run_prenv(["context"], env=env, cwd=self.dir)
         self.assertEqual(0, r.returncode, r.stderr)
         self.assertNotIn("\x1b", r.stdout)
         for line in r.stdout.splitlines():
             self.assertFalse(line.startswith("::"), line)
-        self.assertIn("environment  pr-42 (preview)", r.stdout)
+        self.assertIn("pr title     evil\\x0a::add-mask::x\\x1b[31m", r.stdout)
+        self.assertIn("environment  pr-%d (preview)" % event["number"], r.stdout)
+
+    def test_cli_override_with_control_chars_rejected(self):
+        env = clean_env(**dict(PR_ENV, PRENV_PR_TITLE="evil\n::add-mask::x"))
+        r = run_prenv(["context"], env=env, cwd=self.dir)
+        self.assertEqual(2, r.returncode)
+        self.assertIn("PRENV_PR_TITLE", r.stderr)
 
     def test_cli_config_error_is_exit_2_with_location(self):
         write(os.path.join(self.dir, ".prenv.yml"), CONFIG.replace("provider:", "provder:"))

@@ -742,7 +742,7 @@ static void test_http_stream_lines_reads_chunked_lines(void **state)
 	assert_int_equal(status, 200);
 	assert_int_equal(l.n, 5);
 	for (i = 0; i < 5; i++) {
-		char want[16];
+		char want[32];
 
 		snprintf(want, sizeof(want), "line %d", i + 1);
 		assert_string_equal(l.got[i], want);
