@@ -412,7 +412,14 @@ static int report_to_host(struct cli *cli, const struct report_info *ri, int qui
 		cc.body = body.ptr;
 		cc.sha = c->sha;
 		cc.force = !strcmp(ri->status, "destroyed");
-		if (codehost_upsert_comment(cli->codehost, &cc, &res, &rerr) < 0) {
+		int urc = codehost_upsert_comment(cli->codehost, &cc, &res, &rerr);
+
+		if (urc < 0 && quiet) {
+			/* the final report tries again and says why */
+			log_verbose("the deploying comment was not posted: %s", rerr.msg);
+			failed = urc;
+			prenv_err_clear(&rerr);
+		} else if (urc < 0) {
 			prenv_buf_reset(&why);
 			prenv_buf_adds(&why, rerr.msg);
 			if (rerr.code == PRENV_EAUTH)
@@ -422,7 +429,7 @@ static int report_to_host(struct cli *cli, const struct report_info *ri, int qui
 					       : " (the token cannot write notes: it needs the api scope, "
 						 "and a job token never can)");
 			show_unposted(body.ptr, why.ptr, 1);
-			failed = rerr.code ? rerr.code : PRENV_EFAIL;
+			failed = urc;
 			prenv_err_clear(&rerr);
 		} else if (res.action == CODEHOST_CREATED) {
 			log_info("posted the %s comment on #%ld (%s)", ri->status, c->pr_number,
@@ -444,9 +451,15 @@ static int report_to_host(struct cli *cli, const struct report_info *ri, int qui
 		d.reason = ri->reason;
 		d.transient = cli->plan->kind == ENV_KIND_PREVIEW;
 		d.production = cli->plan->kind == ENV_KIND_PRODUCTION;
-		if (codehost_deployment(cli->codehost, &d, &rerr) < 0) {
-			log_warn("deployment status not reported to %s: %s",
-				 codehost_describe(cli->codehost), rerr.msg);
+		if (quiet && failed == PRENV_EAUTH) {
+			/* the token cannot write: the final report says so once */
+		} else if (codehost_deployment(cli->codehost, &d, &rerr) < 0) {
+			if (quiet)
+				log_verbose("deployment status not reported to %s: %s",
+					    codehost_describe(cli->codehost), rerr.msg);
+			else
+				log_warn("deployment status not reported to %s: %s",
+					 codehost_describe(cli->codehost), rerr.msg);
 			if (!failed)
 				failed = rerr.code ? rerr.code : PRENV_EFAIL;
 			prenv_err_clear(&rerr);

@@ -348,7 +348,7 @@ class GitHub:
         m, path = req["method"], req["path"]
         api = "http://%s%s" % (req["host"], prefix)
         hdr = req["headers"]
-        entry = {"method": m, "path": path, "query": req["query"],
+        entry = {"method": m, "path": path, "prefix": prefix, "query": req["query"],
                  "headers": {k: hdr.get(k) for k in ("Accept", "Content-Type", "User-Agent",
                                                      "X-GitHub-Api-Version", "If-None-Match")
                              if hdr.get(k) is not None}}
