@@ -7,6 +7,8 @@
 #include "config.h"
 #include "plan.h"
 
+struct codehost;
+
 struct cli {
 	const char *const *envp;
 	const char *config_path;   /* -c FILE, or NULL: PRENV_CONFIG, .prenv.yml */
@@ -23,6 +25,8 @@ struct cli {
 	struct prenv_context *ctx;
 	struct prenv_config *cfg;
 	struct prenv_plan *plan;
+	/* the code host session (codehost.h), opened by the first report */
+	struct codehost *codehost;
 };
 
 #endif

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "ci.h"
 #include "cli.h"
+#include "codehost.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -349,38 +350,178 @@ static const struct prenv_provider *need_provider(struct cli *cli, struct prenv_
 	return p;
 }
 
-/* Prints the result and writes the job outputs; the comment body is shown
- * where it cannot be posted. Reporting failures are warnings unless
- * --strict-report. */
+/* Shows the comment body that was not posted, and why. */
+static void show_unposted(const char *body, const char *why, int warn)
+{
+	if (warn)
+		log_warn("the PR comment was not posted: %s", why);
+	else
+		log_info("not posting the PR comment: %s", why);
+	if (log_level() >= LOG_NORMAL) {
+		log_group_begin("PR comment that would be posted");
+		log_info("\n%s", body);
+		log_group_end();
+	}
+}
+
+/* Reports ri to the code host: the PR/MR comment (codehost.h) and, on
+ * GitHub, the deployment status. Failures are warnings; with
+ * --strict-report they become the result (exit 1, or 3 for auth).
+ * quiet: the early "deploying" report, which only says something when it
+ * could post. */
+static int report_to_host(struct cli *cli, const struct report_info *ri, int quiet,
+			  struct prenv_err *err)
+{
+	struct codehost_opts o;
+	struct prenv_buf body = PRENV_BUF_INIT, why = PRENV_BUF_INIT, marker = PRENV_BUF_INIT;
+	struct prenv_err rerr = PRENV_ERR_INIT;
+	const struct prenv_context *c = cli->ctx;
+	int rc = 0, auth = 0, failed = 0;
+
+	if (c->has_pr && report_comment_body(&body, ri) < 0)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (cli->dry_run) {
+		if (c->has_pr && !quiet)
+			show_unposted(body.ptr, "dry run", 0);
+		goto done;
+	}
+	if (!cli->codehost) {
+		memset(&o, 0, sizeof(o));
+		o.ctx = c;
+		o.envp = cli->envp;
+		if (codehost_new(&cli->codehost, &o, &why, &auth, &rerr) < 0) {
+			prenv_buf_adds(&why, rerr.msg ? rerr.msg : "error");
+			auth = rerr.code == PRENV_EAUTH;
+		}
+		if (!cli->codehost) {
+			if (!quiet && c->has_pr)
+				show_unposted(body.ptr, why.ptr, 0);
+			if (!quiet && cli->strict_report && (c->has_pr || auth))
+				rc = prenv_err_set(err, auth ? PRENV_EAUTH : PRENV_EFAIL,
+						   "--strict-report: not reported to the code host: %s", why.ptr);
+			goto done;
+		}
+	}
+	if (c->has_pr) {
+		struct codehost_comment cc;
+		struct codehost_comment_result res;
+
+		memset(&cc, 0, sizeof(cc));
+		report_marker(&marker, cli->cfg->app, cli->plan->env_name);
+		cc.marker = marker.ptr;
+		cc.body = body.ptr;
+		cc.sha = c->sha;
+		cc.force = !strcmp(ri->status, "destroyed");
+		int urc = codehost_upsert_comment(cli->codehost, &cc, &res, &rerr);
+
+		if (urc < 0 && quiet) {
+			/* the final report tries again and says why */
+			log_verbose("the deploying comment was not posted: %s", rerr.msg);
+			failed = urc;
+			prenv_err_clear(&rerr);
+		} else if (urc < 0) {
+			prenv_buf_reset(&why);
+			prenv_buf_adds(&why, rerr.msg);
+			if (rerr.code == PRENV_EAUTH)
+				prenv_buf_adds(&why, codehost_kind(cli->codehost) == CODEHOST_GITHUB
+					       ? " (the token cannot write comments: it needs pull-requests: write; "
+						 "a pull request from a fork gets a read-only token)"
+					       : " (the token cannot write notes: it needs the api scope, "
+						 "and a job token never can)");
+			show_unposted(body.ptr, why.ptr, 1);
+			failed = urc;
+			prenv_err_clear(&rerr);
+		} else if (res.action == CODEHOST_CREATED) {
+			log_info("posted the %s comment on #%ld (%s)", ri->status, c->pr_number,
+				 codehost_describe(cli->codehost));
+		} else if (res.action != CODEHOST_SKIPPED) {
+			log_verbose("updated comment %lld on #%ld: %s", res.id, c->pr_number, ri->status);
+		}
+	}
+	{
+		struct codehost_deploy d;
+
+		memset(&d, 0, sizeof(d));
+		d.status = ri->status;
+		d.app = cli->cfg->app;
+		d.environment = cli->plan->env_name;
+		d.sha = c->sha;
+		d.url = ri->url;
+		d.log_url = c->run_url;
+		d.reason = ri->reason;
+		d.transient = cli->plan->kind == ENV_KIND_PREVIEW;
+		d.production = cli->plan->kind == ENV_KIND_PRODUCTION;
+		if (quiet && failed == PRENV_EAUTH) {
+			/* the token cannot write: the final report says so once */
+		} else if (codehost_deployment(cli->codehost, &d, &rerr) < 0) {
+			if (quiet)
+				log_verbose("deployment status not reported to %s: %s",
+					    codehost_describe(cli->codehost), rerr.msg);
+			else
+				log_warn("deployment status not reported to %s: %s",
+					 codehost_describe(cli->codehost), rerr.msg);
+			if (!failed)
+				failed = rerr.code ? rerr.code : PRENV_EFAIL;
+			prenv_err_clear(&rerr);
+		}
+	}
+	log_verbose("reporting %s: %lu request(s) to %s so far", ri->status,
+		    codehost_request_count(cli->codehost), codehost_describe(cli->codehost));
+	if (failed && cli->strict_report && !quiet)
+		rc = prenv_err_set(err, failed == PRENV_EAUTH ? PRENV_EAUTH : PRENV_EFAIL,
+				   "--strict-report: reporting to %s failed (see the warnings above)",
+				   codehost_describe(cli->codehost));
+done:
+	prenv_err_clear(&rerr);
+	prenv_buf_free(&body);
+	prenv_buf_free(&why);
+	prenv_buf_free(&marker);
+	return rc;
+}
+
+static void fill_info(struct report_info *ri, struct cli *cli, const char *status,
+		      const char *url, const char *reason)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->cfg = cli->cfg;
+	ri->ctx = cli->ctx;
+	ri->plan = cli->plan;
+	ri->status = status;
+	ri->url = url;
+	ri->reason = reason;
+	ri->deployed_at = (long)time(NULL);
+}
+
+/* "deploying", before the provider runs: the comment and the GitHub
+ * deployment show progress. Never fails the run. */
+static void report_progress(struct cli *cli)
+{
+	struct report_info ri;
+	struct prenv_err e = PRENV_ERR_INIT;
+
+	fill_info(&ri, cli, "deploying", cli->plan->url, NULL);
+	report_to_host(cli, &ri, 1, &e);
+	prenv_err_clear(&e);
+}
+
+/* Prints the result, reports to the code host and writes the job outputs;
+ * the comment body is shown where it cannot be posted. Reporting failures
+ * are warnings unless --strict-report. */
 static int report_result(struct cli *cli, const char *status, const char *url,
 			 const char *reason, struct prenv_err *err)
 {
 	struct report_info ri;
-	struct prenv_buf body = PRENV_BUF_INIT;
 	struct prenv_err rerr = PRENV_ERR_INIT;
+	struct prenv_err herr = PRENV_ERR_INIT;
 	int rc = 0;
 
-	memset(&ri, 0, sizeof(ri));
-	ri.cfg = cli->cfg;
-	ri.ctx = cli->ctx;
-	ri.plan = cli->plan;
-	ri.status = status;
-	ri.url = url;
-	ri.reason = reason;
-	ri.deployed_at = (long)time(NULL);
-
-	if (cli->ctx->has_pr) {
-		report_comment_body(&body, &ri);
-		log_info("not posting the PR comment: %s", "reporting to the code host is not available in this build yet");
-		if (log_level() >= LOG_NORMAL) {
-			log_group_begin("PR comment that would be posted");
-			log_info("\n%s", body.ptr);
-			log_group_end();
-		}
-	}
+	fill_info(&ri, cli, status, url, reason);
+	if (report_to_host(cli, &ri, 0, &herr) < 0)
+		rc = prenv_err_set(err, herr.code, "%s", herr.msg);
 	if (!cli->dry_run && report_job_outputs(&ri, cli->envp, &rerr) < 0) {
 		if (cli->strict_report) {
-			rc = prenv_err_set(err, rerr.code, "%s", rerr.msg);
+			if (!rc)
+				rc = prenv_err_set(err, rerr.code, "%s", rerr.msg);
 		} else {
 			log_warn("job outputs not written: %s", rerr.msg);
 		}
@@ -399,7 +540,7 @@ static int report_result(struct cli *cli, const char *status, const char *url,
 		log_outf("%s\n", url);
 	}
 	prenv_err_clear(&rerr);
-	prenv_buf_free(&body);
+	prenv_err_clear(&herr);
 	return rc;
 }
 
@@ -443,6 +584,8 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
 		 cli->plan->env_name, cli->cfg->app, cli->dry_run ? " (dry run)" : "");
+	if (!cli->dry_run)
+		report_progress(cli);
 	fill_run(cli, &run, objs);
 	memset(&res, 0, sizeof(res));
 	rc = prov->deploy(&run, &res, err);
@@ -707,6 +850,7 @@ int prenv_main(int argc, char **argv, const char *const *envp)
 		log_err(&err);
 	}
 	rc = prenv_err_exit_code(rc);
+	codehost_free(cli.codehost);
 	plan_free(cli.plan);
 	config_free(cli.cfg);
 	ci_context_free(cli.ctx);

@@ -339,10 +339,16 @@ class GitHub:
 
     # --- the request --------------------------------------------------------
     def handle(self, req):
+        # GitHub Enterprise Server serves the REST API under /api/v3 (and
+        # writes that prefix into its Link headers); api.github.com has none.
+        prefix = ""
+        if req["path"] == "/api/v3" or req["path"].startswith("/api/v3/"):
+            prefix = "/api/v3"
+            req["path"] = req["path"][len(prefix):] or "/"
         m, path = req["method"], req["path"]
-        api = "http://%s" % req["host"]
+        api = "http://%s%s" % (req["host"], prefix)
         hdr = req["headers"]
-        entry = {"method": m, "path": path, "query": req["query"],
+        entry = {"method": m, "path": path, "prefix": prefix, "query": req["query"],
                  "headers": {k: hdr.get(k) for k in ("Accept", "Content-Type", "User-Agent",
                                                      "X-GitHub-Api-Version", "If-None-Match")
                              if hdr.get(k) is not None}}
