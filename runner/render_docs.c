@@ -83,16 +83,23 @@ int render_docs_new(struct render_docs **out, const char *app, const char *env_n
 	return 0;
 }
 
-void render_docs_free(struct render_docs *d)
+/* Forgets every object's source and key (the array itself is kept). */
+static void src_clear(struct render_docs *d)
 {
 	size_t i;
 
-	if (!d)
-		return;
 	for (i = 0; i < d->n; i++) {
 		free(d->src[i].file);
 		free(d->src[i].key);
 	}
+	d->n = 0;
+}
+
+void render_docs_free(struct render_docs *d)
+{
+	if (!d)
+		return;
+	src_clear(d);
 	free(d->src);
 	cJSON_Delete(d->objects);
 	free(d->app);
@@ -120,15 +127,12 @@ const char *render_docs_source(const struct render_docs *d, size_t i, int *line)
 cJSON *render_docs_take(struct render_docs *d)
 {
 	cJSON *a, *fresh = cJSON_CreateArray();
-	size_t i;
 
 	if (!fresh)
 		return NULL;
 	a = d->objects;
 	d->objects = fresh;
-	for (i = 0; i < d->n; i++)
-		free(d->src[i].file);
-	d->n = 0;
+	src_clear(d);
 	return a;
 }
 
