@@ -359,7 +359,8 @@ static void show_unposted(const char *body, const char *why, int warn)
 		log_info("not posting the PR comment: %s", why);
 	if (log_level() >= LOG_NORMAL) {
 		log_group_begin("PR comment that would be posted");
-		log_info("\n%s", body);
+		log_info("the comment it would post:");
+		log_block(body);
 		log_group_end();
 	}
 }

@@ -284,6 +284,27 @@ void log_group_end(void)
 	fflush(out_stream());
 }
 
+void log_block(const char *text)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	const char *p = text;
+
+	if (L.level < LOG_NORMAL || !text)
+		return;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		prenv_buf_adds(&b, "    ");
+		prenv_buf_add(&b, p, n);
+		prenv_buf_addc(&b, '\n');
+		p += n + (nl ? 1 : 0);
+	}
+	write_masked(err_stream(), b.ptr, b.len);
+	fflush(err_stream());
+	prenv_buf_free(&b);
+}
+
 void log_out(const char *s, size_t len)
 {
 	write_masked(out_stream(), s, len);

@@ -44,6 +44,10 @@ void log_err(const struct prenv_err *err);
 void log_group_begin(const char *title);
 void log_group_end(void);
 
+/* A block of text for humans (e.g. the comment body that was not posted):
+ * to stderr, each line indented by four spaces, masked. */
+void log_block(const char *text);
+
 /* Machine output to stdout, masked. */
 void log_out(const char *s, size_t len);
 void log_outs(const char *s);
