@@ -46,6 +46,7 @@ struct prenv_config {
 	struct config_rule *rules;
 	size_t nrules;
 	cJSON *values;       /* object of string templates (may nest) or NULL */
+	int environments_line, environments_col; /* the `environments:` key */
 };
 
 /* Parses text (len bytes) read from path. On success *out is the caller's. */
@@ -55,7 +56,8 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 int config_load(struct prenv_config **out, const char *path, struct prenv_err *err);
 void config_free(struct prenv_config *cfg);
 
-/* Parses "300s", "5m", "72h", "1h30m", "2d" into seconds; -1 if invalid. */
+/* Parses "300s", "5m", "72h", "1h30m", "2d" (units d/h/m/s, largest first,
+ * each once) or a bare integer number of seconds; -1 if invalid. */
 long config_parse_duration(const char *s);
 
 #endif

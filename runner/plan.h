@@ -8,6 +8,8 @@
 #include "config.h"
 
 struct prenv_context;
+
+#define PLAN_MAX_UNTRUSTED 64
 struct prenv_err;
 
 struct prenv_plan {
@@ -22,6 +24,12 @@ struct prenv_plan {
 	/* The template variables of DESIGN.md (app, env.*, git.*, pr.*, repo.*,
 	 * ci.*, values.*) as one JSON object, owned by the plan. */
 	cJSON *vars;
+	/* plan_untrusted_vars plus every values.* whose template mentions one of
+	 * them (so render can escape/warn for those too). NULL-terminated; points
+	 * into untrusted_, owned by the plan. */
+	const char *const *untrusted;
+	char *untrusted_[PLAN_MAX_UNTRUSTED + 1];
+	size_t nuntrusted;
 };
 
 /* Picks the first matching rule and names the environment. Errors:

@@ -1,0 +1,1189 @@
+/* config.c - .prenv.yml, parsed with libyaml; see config.h.
+ *
+ * Two passes over the text: the event parser first (syntax errors with
+ * libyaml's problem mark, anchors/aliases/tags/multiple documents are
+ * rejected with their position), then the document loader, whose nodes keep
+ * their start marks so every error names file:line:col (1-based).
+ *
+ * Anchors and aliases are NOT supported: a config is short, and an alias
+ * would make one node appear in several places, so an error in it could not
+ * name a single position. Explicit tags (!!str, !foo) are rejected too.
+ */
+#include "config.h"
+#include "buf.h"
+#include "err.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define CONFIG_MAX_BYTES ((size_t)1 << 20)
+#define APP_MAX 40
+#define VALUES_MAX_DEPTH 16
+
+static const char *const kind_names[] = {
+	[ENV_KIND_PREVIEW] = "preview",
+	[ENV_KIND_DEVELOPMENT] = "development",
+	[ENV_KIND_UAT] = "uat",
+	[ENV_KIND_STAGING] = "staging",
+	[ENV_KIND_PRODUCTION] = "production",
+};
+#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]))
+
+const char *env_kind_name(enum env_kind k)
+{
+	if ((size_t)k < NKINDS)
+		return kind_names[k];
+	return "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* Key tables                                                          */
+
+enum ktype {
+	KT_STR,     /* any non-null scalar, as text */
+	KT_INT,
+	KT_BOOL,
+	KT_DUR,     /* duration -> seconds */
+	KT_STRSEQ,  /* sequence of strings */
+	KT_ARGV,    /* non-empty sequence of strings */
+	KT_STRMAP,  /* mapping string -> string */
+	KT_OTHER,   /* handled by the caller */
+};
+
+struct keydef {
+	const char *name;
+	enum ktype type;
+	int required;
+};
+
+static const struct keydef top_keys[] = {
+	{ "version", KT_INT, 0 },
+	{ "app", KT_STR, 1 },
+	{ "templates", KT_STR, 0 },
+	{ "url", KT_STR, 0 },
+	{ "forks", KT_STR, 0 },
+	{ "provider", KT_OTHER, 1 },
+	{ "environments", KT_OTHER, 1 },
+	{ "values", KT_OTHER, 0 },
+};
+
+static const struct keydef rule_keys[] = {
+	{ "branch", KT_STR, 0 },
+	{ "pull_request", KT_BOOL, 0 },
+	{ "name", KT_STR, 0 },
+	{ "kind", KT_STR, 0 },
+	{ "protected", KT_BOOL, 0 },
+	{ "ttl", KT_DUR, 0 },
+};
+
+static const struct keydef k8s_keys[] = {
+	{ "kind", KT_STR, 1 },
+	{ "context", KT_STR, 0 },
+	{ "namespace", KT_STR, 0 },
+	{ "wait", KT_DUR, 0 },
+	{ "kubeconfig", KT_STR, 0 },
+	{ "allow_namespaces", KT_STRSEQ, 0 },
+	{ "labels", KT_STRMAP, 0 },
+	{ "annotations", KT_STRMAP, 0 },
+};
+
+static const struct keydef pages_keys[] = {
+	{ "kind", KT_STR, 1 },
+	{ "source", KT_STR, 1 },
+	{ "target", KT_STR, 1 },
+	{ "commit_message", KT_STR, 0 },
+	{ "author", KT_STR, 0 },
+};
+
+static const struct keydef command_keys[] = {
+	{ "kind", KT_STR, 1 },
+	{ "deploy", KT_ARGV, 1 },
+	{ "destroy", KT_ARGV, 0 },
+	{ "status", KT_ARGV, 0 },
+	{ "env", KT_STRMAP, 0 },
+	{ "timeout", KT_DUR, 0 },
+};
+
+struct provider_kind {
+	const char *name;
+	const struct keydef *keys;
+	size_t nkeys;
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct provider_kind provider_kinds[] = {
+	{ "kubernetes", k8s_keys, NELEM(k8s_keys) },
+	{ "pages", pages_keys, NELEM(pages_keys) },
+	{ "command", command_keys, NELEM(command_keys) },
+};
+
+static const char *const provider_kind_names[] = { "kubernetes", "pages", "command" };
+static const char *const forks_names[] = { "skip", "deploy" };
+
+/* ------------------------------------------------------------------ */
+/* Parser state and errors                                             */
+
+struct cp {
+	const char *path;
+	yaml_document_t *doc;
+	struct prenv_err *err;
+};
+
+static int cp_fail_at(struct cp *c, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int cp_fail_at(struct cp *c, int line, int col, const char *fmt, ...)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	prenv_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (b.failed)
+		return prenv_err_set(c->err, PRENV_ENOMEM, "out of memory");
+	prenv_err_set_at(c->err, PRENV_ECONFIG, c->path, line, col, "%s", b.ptr);
+	prenv_buf_free(&b);
+	return PRENV_ECONFIG;
+}
+
+#define NODE_LINE(n) ((n) ? (int)(n)->start_mark.line + 1 : 1)
+#define NODE_COL(n) ((n) ? (int)(n)->start_mark.column + 1 : 1)
+#define cp_fail(c, n, ...) cp_fail_at((c), NODE_LINE(n), NODE_COL(n), __VA_ARGS__)
+
+static int oom(struct cp *c)
+{
+	return prenv_err_set(c->err, PRENV_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+/* Node helpers                                                        */
+
+static const char *sval(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static int is_plain(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static int is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (!is_plain(n))
+		return 0;
+	s = sval(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+static int bool_value(const char *s)
+{
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		return 1;
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		return 0;
+	return -1;
+}
+
+static int is_int_text(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* "a list", "a mapping", "a number", "a boolean", "an empty value", "'text'" */
+static void describe(struct prenv_buf *b, const yaml_node_t *n)
+{
+	if (n->type == YAML_MAPPING_NODE) {
+		prenv_buf_adds(b, "a mapping");
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		prenv_buf_adds(b, "a list");
+	} else if (is_null(n)) {
+		prenv_buf_adds(b, "an empty value");
+	} else if (is_plain(n) && bool_value(sval(n)) >= 0) {
+		prenv_buf_printf(b, "the boolean %s", sval(n));
+	} else {
+		size_t len = n->data.scalar.length;
+		if (!is_plain(n))
+			prenv_buf_adds(b, "the quoted string ");
+		prenv_buf_addc(b, '\'');
+		prenv_buf_add(b, sval(n), len > 60 ? 60 : len);
+		prenv_buf_adds(b, len > 60 ? "...'" : "'");
+	}
+}
+
+/* Fails with "<what>, got <description of n>". */
+static int fail_type(struct cp *c, const yaml_node_t *n, const char *what)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	int rc;
+
+	describe(&b, n);
+	rc = cp_fail(c, n, "%s, got %s", what, b.failed ? "something else" : b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+static yaml_node_t *node(struct cp *c, int idx)
+{
+	return yaml_document_get_node(c->doc, idx);
+}
+
+static yaml_node_t *map_get(struct cp *c, const yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key);
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), key))
+			return node(c, p->value);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* "did you mean"                                                      */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64], prev, tmp;
+
+	if (la > 63 || lb > 63)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			char ca = a[i - 1], cb = b[j - 1];
+			size_t cost;
+			if (ca >= 'A' && ca <= 'Z')
+				ca = (char)(ca - 'A' + 'a');
+			if (cb >= 'A' && cb <= 'Z')
+				cb = (char)(cb - 'A' + 'a');
+			cost = ca == cb ? 0 : 1;
+			tmp = row[j];
+			row[j] = prev + cost;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* The closest of names to s when it is close enough to be a typo. */
+static const char *closest(const char *s, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = 99, i, len = strlen(s), limit;
+
+	limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	for (i = 0; i < n; i++) {
+		size_t d = edit_distance(s, names[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = names[i];
+		}
+	}
+	return bestd <= limit ? best : NULL;
+}
+
+/* "; did you mean 'x'? valid X: a, b, c" */
+static void add_choices(struct prenv_buf *b, const char *got, const char *const *names,
+			size_t n, const char *what)
+{
+	const char *near = closest(got, names, n);
+	size_t i;
+
+	if (near)
+		prenv_buf_printf(b, "; did you mean '%s'?", near);
+	prenv_buf_printf(b, "%s valid %s: ", near ? "" : ";", what);
+	for (i = 0; i < n; i++)
+		prenv_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Typed readers                                                       */
+
+static int need_scalar_text(struct cp *c, const yaml_node_t *n, const char *key,
+			    const char *what)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	int rc;
+
+	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+		if (strlen(sval(n)) != n->data.scalar.length)
+			return cp_fail(c, n, "'%s' contains a NUL character; remove it", key);
+		return 0;
+	}
+	prenv_buf_printf(&b, "'%s' must be %s", key, what);
+	rc = fail_type(c, n, b.failed ? key : b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+static int read_str(struct cp *c, const yaml_node_t *n, const char *key, char **out)
+{
+	int rc = need_scalar_text(c, n, key, "a string");
+	if (rc)
+		return rc;
+	free(*out);
+	*out = strdup(sval(n));
+	return *out ? 0 : oom(c);
+}
+
+static int read_bool(struct cp *c, const yaml_node_t *n, const char *key, int *out)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	int v = -1, rc;
+
+	if (is_plain(n))
+		v = bool_value(sval(n));
+	if (v >= 0) {
+		*out = v;
+		return 0;
+	}
+	prenv_buf_printf(&b, "'%s' must be true or false", key);
+	rc = fail_type(c, n, b.failed ? key : b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+static int read_int(struct cp *c, const yaml_node_t *n, const char *key, long *out)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	int rc;
+
+	if (is_plain(n) && is_int_text(sval(n))) {
+		char *end;
+		long v;
+		errno = 0;
+		v = strtol(sval(n), &end, 10);
+		if (!errno && !*end) {
+			*out = v;
+			return 0;
+		}
+	}
+	prenv_buf_printf(&b, "'%s' must be a whole number", key);
+	rc = fail_type(c, n, b.failed ? key : b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+static int read_dur(struct cp *c, const yaml_node_t *n, const char *key, long *out)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	int rc;
+
+	if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
+	    strlen(sval(n)) == n->data.scalar.length) {
+		long v = config_parse_duration(sval(n));
+		if (v >= 0) {
+			*out = v;
+			return 0;
+		}
+	}
+	prenv_buf_printf(&b, "'%s' must be a duration like 300s, 5m, 72h, 1h30m or 2d", key);
+	rc = fail_type(c, n, b.failed ? key : b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+/* One choice among names; *idx is its index. */
+static int read_enum(struct cp *c, const yaml_node_t *n, const char *key,
+		     const char *const *names, size_t nnames, size_t *idx)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i;
+	int rc;
+
+	rc = need_scalar_text(c, n, key, "a string");
+	if (rc)
+		return rc;
+	for (i = 0; i < nnames; i++) {
+		if (!strcmp(sval(n), names[i])) {
+			*idx = i;
+			return 0;
+		}
+	}
+	prenv_buf_printf(&b, "'%s' cannot be '%s'", key, sval(n));
+	add_choices(&b, sval(n), names, nnames, "values");
+	rc = b.failed ? oom(c) : cp_fail(c, n, "%s", b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+/* Checks every key of map against defs: scalar, known, not repeated, and the
+ * required ones present. where: "the top level", "'provider'", ... */
+static int check_keys(struct cp *c, const yaml_node_t *map, const char *where,
+		      const struct keydef *defs, size_t ndefs)
+{
+	yaml_node_pair_t *p, *q;
+	const char *names[16];
+	size_t i;
+
+	for (i = 0; i < ndefs && i < NELEM(names); i++)
+		names[i] = defs[i].name;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key);
+		int known = 0;
+
+		if (!k || k->type != YAML_SCALAR_NODE || is_null(k))
+			return cp_fail(c, k, "keys in %s must be plain names", where);
+		for (i = 0; i < ndefs; i++)
+			if (!strcmp(sval(k), defs[i].name))
+				known = 1;
+		if (!known) {
+			struct prenv_buf b = PRENV_BUF_INIT;
+			int rc;
+			prenv_buf_printf(&b, "unknown key '%s' in %s", sval(k), where);
+			add_choices(&b, sval(k), names, ndefs, "keys");
+			rc = b.failed ? oom(c) : cp_fail(c, k, "%s", b.ptr);
+			prenv_buf_free(&b);
+			return rc;
+		}
+		for (q = map->data.mapping.pairs.start; q < p; q++) {
+			yaml_node_t *k2 = node(c, q->key);
+			if (!strcmp(sval(k2), sval(k)))
+				return cp_fail(c, k, "duplicate key '%s' in %s (first set at line %d, "
+					       "column %d); keep one", sval(k), where,
+					       NODE_LINE(k2), NODE_COL(k2));
+		}
+	}
+	for (i = 0; i < ndefs; i++)
+		if (defs[i].required && !map_get(c, map, defs[i].name))
+			return cp_fail(c, map, "missing required key '%s' in %s", defs[i].name, where);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Durations                                                           */
+
+long config_parse_duration(const char *s)
+{
+	long total = 0;
+	int units_seen = 0, any = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -1;
+	/* Bare integer: seconds. */
+	if (is_int_text(s) && *s != '-' && *s != '+') {
+		char *end;
+		long v;
+		errno = 0;
+		v = strtol(s, &end, 10);
+		return errno || *end ? -1 : v;
+	}
+	while (*p) {
+		long n = 0, mult;
+		int unit;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9') {
+			if (n > (LONG_MAX - 9) / 10)
+				return -1;
+			n = n * 10 + (*p - '0');
+			p++;
+		}
+		switch (*p) {
+		case 'd': mult = 86400; unit = 4; break;
+		case 'h': mult = 3600; unit = 3; break;
+		case 'm': mult = 60; unit = 2; break;
+		case 's': mult = 1; unit = 1; break;
+		default: return -1;
+		}
+		p++;
+		/* Units must come largest first, each once: 1h30m, not 30m1h. */
+		if (units_seen && unit >= units_seen)
+			return -1;
+		units_seen = unit;
+		if (n > (LONG_MAX - total) / mult)
+			return -1;
+		total += n * mult;
+		any = 1;
+	}
+	return any ? total : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Conversions to JSON                                                 */
+
+static int strseq_json(struct cp *c, const yaml_node_t *n, const char *key, int nonempty,
+		       cJSON **out)
+{
+	yaml_node_item_t *it;
+	cJSON *arr;
+	char what[] = "a list of strings";
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+		int rc;
+		prenv_buf_printf(&b, "'%s' must be %s%s", key, what,
+				 nonempty ? " (the command and its arguments, e.g. [\"make\", \"deploy\"])"
+					  : "");
+		rc = fail_type(c, n, b.failed ? key : b.ptr);
+		prenv_buf_free(&b);
+		return rc;
+	}
+	if (nonempty && n->data.sequence.items.start == n->data.sequence.items.top)
+		return cp_fail(c, n, "'%s' must not be empty: give the command and its arguments", key);
+	if (!(arr = cJSON_CreateArray()))
+		return oom(c);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *v = node(c, *it);
+		cJSON *s;
+		int rc = need_scalar_text(c, v, key, "a list of strings; this item must be a string");
+		if (rc) {
+			cJSON_Delete(arr);
+			return rc;
+		}
+		if (!(s = cJSON_CreateString(sval(v)))) {
+			cJSON_Delete(arr);
+			return oom(c);
+		}
+		cJSON_AddItemToArray(arr, s);
+	}
+	*out = arr;
+	return 0;
+}
+
+static int strmap_json(struct cp *c, const yaml_node_t *n, const char *key, cJSON **out)
+{
+	yaml_node_pair_t *p, *q;
+	cJSON *obj;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+		int rc;
+		prenv_buf_printf(&b, "'%s' must be a mapping of names to strings", key);
+		rc = fail_type(c, n, b.failed ? key : b.ptr);
+		prenv_buf_free(&b);
+		return rc;
+	}
+	if (!(obj = cJSON_CreateObject()))
+		return oom(c);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		int rc = need_scalar_text(c, k, key, "a mapping of names to strings; this key must be a name");
+		if (!rc)
+			for (q = n->data.mapping.pairs.start; q < p && !rc; q++)
+				if (!strcmp(sval(node(c, q->key)), sval(k)))
+					rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one",
+						     sval(k), key);
+		if (!rc) {
+			struct prenv_buf name = PRENV_BUF_INIT;
+			prenv_buf_printf(&name, "%s.%s", key, sval(k));
+			rc = name.failed ? oom(c) : need_scalar_text(c, v, name.ptr, "a string");
+			prenv_buf_free(&name);
+		}
+		if (!rc && !cJSON_AddStringToObject(obj, sval(k), sval(v)))
+			rc = oom(c);
+		if (rc) {
+			cJSON_Delete(obj);
+			return rc;
+		}
+	}
+	*out = obj;
+	return 0;
+}
+
+static int values_key_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* values: a mapping whose values are strings (numbers and booleans become
+ * their text) or nested mappings of the same. dotted: "values.a.b" so far. */
+static int values_json(struct cp *c, const yaml_node_t *n, struct prenv_buf *dotted,
+		       int depth, cJSON **out)
+{
+	yaml_node_pair_t *p, *q;
+	cJSON *obj;
+	size_t mark = dotted->len;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail_type(c, n, depth ? "a nested value must be a mapping"
+				 : "'values' must be a mapping of names to strings (templates)");
+	if (depth >= VALUES_MAX_DEPTH)
+		return cp_fail(c, n, "'%s' is nested too deeply (more than %d levels)",
+			       dotted->ptr, VALUES_MAX_DEPTH);
+	if (!(obj = cJSON_CreateObject()))
+		return oom(c);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		cJSON *item = NULL;
+		int rc = 0;
+
+		prenv_buf_truncate(dotted, mark);
+		if (k->type != YAML_SCALAR_NODE || !values_key_ok(sval(k)))
+			rc = fail_type(c, k, "names in 'values' may use only letters, digits, '_' "
+				       "and '-' (they are used as {{values.NAME}})");
+		for (q = n->data.mapping.pairs.start; q < p && !rc; q++)
+			if (!strcmp(sval(node(c, q->key)), sval(k)))
+				rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one", sval(k),
+					     dotted->ptr);
+		if (!rc) {
+			prenv_buf_truncate(dotted, mark);
+			prenv_buf_printf(dotted, ".%s", sval(k));
+			if (dotted->failed)
+				rc = oom(c);
+		}
+		if (!rc && v->type == YAML_MAPPING_NODE) {
+			rc = values_json(c, v, dotted, depth + 1, &item);
+		} else if (!rc && v->type == YAML_SCALAR_NODE && !is_null(v)) {
+			rc = need_scalar_text(c, v, dotted->ptr, "a string");
+			if (!rc && !(item = cJSON_CreateString(sval(v))))
+				rc = oom(c);
+		} else if (!rc) {
+			rc = fail_type(c, v, is_null(v) ?
+				       "a value must be a string (write \"\" for an empty one)" :
+				       "a value must be a string (a template) or a mapping; lists are not supported");
+			if (rc && c->err && c->err->msg) {
+				prenv_err_prefix(c->err, "'%s'", dotted->ptr);
+			}
+		}
+		if (!rc)
+			cJSON_AddItemToObject(obj, sval(k), item);
+		if (rc) {
+			cJSON_Delete(obj);
+			return rc;
+		}
+	}
+	prenv_buf_truncate(dotted, mark);
+	*out = obj;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* provider                                                            */
+
+static int check_pages_target(struct cp *c, const yaml_node_t *n)
+{
+	const char *t = sval(n);
+
+	if (!strncmp(t, "dir:", 4) && t[4])
+		return 0;
+	if (!strncmp(t, "git:", 4)) {
+		const char *hash = strchr(t + 4, '#');
+		if (hash && hash > t + 4 && hash[1] && hash[1] != ':')
+			return 0;
+	}
+	return cp_fail(c, n, "'target' must be dir:PATH or git:URL#BRANCH[:subdir], got '%s'", t);
+}
+
+static int parse_provider(struct cp *c, const yaml_node_t *n, struct prenv_config *cfg)
+{
+	const struct provider_kind *pk = NULL;
+	yaml_node_t *kn;
+	yaml_node_pair_t *p;
+	struct prenv_buf where = PRENV_BUF_INIT;
+	size_t idx, i;
+	int rc;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail_type(c, n, "'provider' must be a mapping with at least 'kind' "
+				 "(kubernetes, pages or command)");
+	if (!(kn = map_get(c, n, "kind")))
+		return cp_fail(c, n, "missing required key 'kind' in 'provider'; "
+			       "valid kinds: kubernetes, pages, command");
+	rc = read_enum(c, kn, "kind", provider_kind_names, NELEM(provider_kind_names), &idx);
+	if (rc)
+		return rc;
+	pk = &provider_kinds[idx];
+	if (!(cfg->provider_kind = strdup(pk->name)))
+		return oom(c);
+	prenv_buf_printf(&where, "'provider' (kind: %s)", pk->name);
+	if (where.failed)
+		return oom(c);
+	rc = check_keys(c, n, where.ptr, pk->keys, pk->nkeys);
+	prenv_buf_free(&where);
+	if (rc)
+		return rc;
+	if (!(cfg->provider = cJSON_CreateObject()))
+		return oom(c);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		const struct keydef *d = NULL;
+		cJSON *item = NULL;
+		long num;
+
+		for (i = 0; i < pk->nkeys; i++)
+			if (!strcmp(pk->keys[i].name, sval(k)))
+				d = &pk->keys[i];
+		switch (d->type) {
+		case KT_STR:
+			rc = need_scalar_text(c, v, d->name, "a string");
+			if (!rc && !strcmp(pk->name, "pages") && !strcmp(d->name, "target"))
+				rc = check_pages_target(c, v);
+			if (!rc && !(item = cJSON_CreateString(sval(v))))
+				rc = oom(c);
+			break;
+		case KT_INT:
+			rc = read_int(c, v, d->name, &num);
+			if (!rc && !(item = cJSON_CreateNumber((double)num)))
+				rc = oom(c);
+			break;
+		case KT_BOOL: {
+			int b = 0;
+			rc = read_bool(c, v, d->name, &b);
+			if (!rc && !(item = cJSON_CreateBool(b)))
+				rc = oom(c);
+			break;
+		}
+		case KT_DUR:
+			rc = read_dur(c, v, d->name, &num);
+			if (!rc && !(item = cJSON_CreateNumber((double)num)))
+				rc = oom(c);
+			break;
+		case KT_STRSEQ:
+		case KT_ARGV:
+			rc = strseq_json(c, v, d->name, d->type == KT_ARGV, &item);
+			break;
+		case KT_STRMAP:
+			rc = strmap_json(c, v, d->name, &item);
+			break;
+		case KT_OTHER:
+			break;
+		}
+		if (rc)
+			return rc;
+		cJSON_AddItemToObject(cfg->provider, d->name, item);
+	}
+	if (!strcmp(pk->name, "kubernetes")) {
+		if (!cJSON_GetObjectItemCaseSensitive(cfg->provider, "namespace") &&
+		    !cJSON_AddStringToObject(cfg->provider, "namespace", "{{app}}-{{env.name}}"))
+			return oom(c);
+		if (!cJSON_GetObjectItemCaseSensitive(cfg->provider, "wait") &&
+		    !cJSON_AddNumberToObject(cfg->provider, "wait", 300))
+			return oom(c);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* environments                                                        */
+
+/* A branch pattern: non-empty, '[' classes closed, '!' only at the start. */
+static int check_glob(struct cp *c, const yaml_node_t *n)
+{
+	const char *s = sval(n), *p = s;
+
+	if (*p == '!')
+		p++;
+	if (!*p)
+		return cp_fail(c, n, "'branch' must be a branch name or pattern, got '%s'", s);
+	for (; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			const char *q = p + 1;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q++;
+			if (!*q)
+				return cp_fail(c, n, "'branch' pattern '%s' has a '[' without a "
+					       "closing ']'; escape it as \\[ to match it literally", s);
+			p = q;
+		} else if (*p == '!' ) {
+			return cp_fail(c, n, "'branch' pattern '%s': '!' (not) may only stand at the "
+				       "start", s);
+		}
+	}
+	return 0;
+}
+
+static int parse_rule(struct cp *c, const yaml_node_t *n, size_t i, struct config_rule *r)
+{
+	struct prenv_buf where = PRENV_BUF_INIT;
+	yaml_node_t *v;
+	int rc;
+
+	r->pull_request = -1;
+	r->line = NODE_LINE(n);
+	r->col = NODE_COL(n);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail_type(c, n, "each item of 'environments' must be a mapping "
+				 "(branch, pull_request, name, kind, protected, ttl)");
+	prenv_buf_printf(&where, "environments item %zu", i + 1);
+	if (where.failed)
+		return oom(c);
+	rc = check_keys(c, n, where.ptr, rule_keys, NELEM(rule_keys));
+	prenv_buf_free(&where);
+	if (rc)
+		return rc;
+	if ((v = map_get(c, n, "branch"))) {
+		if ((rc = read_str(c, v, "branch", &r->branch)) || (rc = check_glob(c, v)))
+			return rc;
+	}
+	if ((v = map_get(c, n, "pull_request")) && (rc = read_bool(c, v, "pull_request", &r->pull_request)))
+		return rc;
+	if ((v = map_get(c, n, "name"))) {
+		if ((rc = read_str(c, v, "name", &r->name)))
+			return rc;
+	}
+	r->kind = r->pull_request == 1 ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT;
+	if ((v = map_get(c, n, "kind"))) {
+		size_t k;
+		if ((rc = read_enum(c, v, "kind", kind_names, NKINDS, &k)))
+			return rc;
+		r->kind = (enum env_kind)k;
+		r->kind_set = 1;
+	}
+	if ((v = map_get(c, n, "protected")) && (rc = read_bool(c, v, "protected", &r->protected_)))
+		return rc;
+	if ((v = map_get(c, n, "ttl")) && (rc = read_dur(c, v, "ttl", &r->ttl_seconds)))
+		return rc;
+	return 0;
+}
+
+static int parse_environments(struct cp *c, const yaml_node_t *key, const yaml_node_t *n,
+			      struct prenv_config *cfg)
+{
+	yaml_node_item_t *it;
+	size_t count, i = 0;
+	int rc;
+
+	cfg->environments_line = NODE_LINE(key);
+	cfg->environments_col = NODE_COL(key);
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail_type(c, n, "'environments' must be a list of rules "
+				 "(e.g. `- pull_request: true`)");
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!count)
+		return cp_fail(c, n, "'environments' is empty: add at least one rule, "
+			       "e.g. `- pull_request: true`");
+	if (!(cfg->rules = calloc(count, sizeof(*cfg->rules))))
+		return oom(c);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		cfg->nrules = i + 1;
+		if ((rc = parse_rule(c, node(c, *it), i, &cfg->rules[i])))
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* top level                                                           */
+
+/* Lower-cased, '-'-joined suggestion for a bad app name ("Shop_App" ->
+ * "shop-app"); NULL if nothing useful comes out. */
+static char *suggest_label(const char *s, size_t max)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	char *out;
+
+	for (; *s && b.len < max; s++) {
+		char ch = *s;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+			prenv_buf_addc(&b, ch);
+		else if (b.len && b.ptr[b.len - 1] != '-')
+			prenv_buf_addc(&b, '-');
+	}
+	while (b.len && b.ptr[b.len - 1] == '-')
+		prenv_buf_truncate(&b, b.len - 1);
+	if (b.failed || !b.len) {
+		prenv_buf_free(&b);
+		return NULL;
+	}
+	out = prenv_buf_detach(&b, NULL);
+	return out;
+}
+
+static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config *cfg)
+{
+	yaml_node_pair_t *p;
+	yaml_node_t *v;
+	int rc;
+
+	if (root->type != YAML_MAPPING_NODE)
+		return fail_type(c, root, "the top level must be a mapping "
+				 "(version, app, provider, environments, ...)");
+	if ((rc = check_keys(c, root, "the top level", top_keys, NELEM(top_keys))))
+		return rc;
+	cfg->version = 1;
+	if ((v = map_get(c, root, "version"))) {
+		long ver = 0;
+		if ((rc = read_int(c, v, "version", &ver)))
+			return rc;
+		if (ver != 1)
+			return cp_fail(c, v, "'version' must be 1 (the only version this prenv "
+				       "understands), got %ld", ver);
+	}
+	v = map_get(c, root, "app");
+	if ((rc = read_str(c, v, "app", &cfg->app)))
+		return rc;
+	if (strlen(cfg->app) > APP_MAX || !plan_is_dns_label(cfg->app)) {
+		char *sug = suggest_label(cfg->app, APP_MAX);
+		rc = cp_fail(c, v, "'app' must be a DNS-1123 label of at most %d characters "
+			     "(lower-case letters, digits and '-', starting and ending with a "
+			     "letter or digit) so that '<app>-<env>' is a valid namespace, got '%s'%s%s%s",
+			     APP_MAX, cfg->app, sug ? "; try '" : "", sug ? sug : "", sug ? "'" : "");
+		free(sug);
+		return rc;
+	}
+	if ((v = map_get(c, root, "templates")) && (rc = read_str(c, v, "templates", &cfg->templates)))
+		return rc;
+	if ((v = map_get(c, root, "url")) && (rc = read_str(c, v, "url", &cfg->url)))
+		return rc;
+	if ((v = map_get(c, root, "forks"))) {
+		size_t k;
+		if ((rc = read_enum(c, v, "forks", forks_names, NELEM(forks_names), &k)))
+			return rc;
+		cfg->forks = strdup(forks_names[k]);
+	} else {
+		cfg->forks = strdup("skip");
+	}
+	if (!cfg->forks)
+		return oom(c);
+	if ((rc = parse_provider(c, map_get(c, root, "provider"), cfg)))
+		return rc;
+	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key);
+		if (!strcmp(sval(k), "environments") &&
+		    (rc = parse_environments(c, k, node(c, p->value), cfg)))
+			return rc;
+	}
+	if ((v = map_get(c, root, "values"))) {
+		struct prenv_buf dotted = PRENV_BUF_INIT;
+		prenv_buf_adds(&dotted, "values");
+		rc = dotted.failed ? oom(c) : values_json(c, v, &dotted, 0, &cfg->values);
+		prenv_buf_free(&dotted);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pass 1: events (syntax, anchors, aliases, tags, documents)          */
+
+static int yaml_syntax_error(struct cp *c, yaml_parser_t *ps)
+{
+	const char *problem = ps->problem ? ps->problem : "invalid YAML";
+
+	if (ps->error == YAML_MEMORY_ERROR)
+		return oom(c);
+	if (ps->context)
+		return cp_fail_at(c, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
+				  "YAML syntax error: %s (%s that starts at line %d, column %d); "
+				  "check the indentation and quoting", problem, ps->context,
+				  (int)ps->context_mark.line + 1, (int)ps->context_mark.column + 1);
+	return cp_fail_at(c, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
+			  "YAML syntax error: %s; check the indentation and quoting", problem);
+}
+
+static int prescan(struct cp *c, const char *text, size_t len)
+{
+	yaml_parser_t ps;
+	yaml_event_t ev;
+	int rc = 0, docs = 0, done = 0;
+
+	if (!yaml_parser_initialize(&ps))
+		return oom(c);
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	while (!done && !rc) {
+		int line, col;
+		if (!yaml_parser_parse(&ps, &ev)) {
+			rc = yaml_syntax_error(c, &ps);
+			break;
+		}
+		line = (int)ev.start_mark.line + 1;
+		col = (int)ev.start_mark.column + 1;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				rc = cp_fail_at(c, line, col, "a second YAML document starts here; "
+						"a config holds one document (remove the '---')");
+			break;
+		case YAML_ALIAS_EVENT:
+			rc = cp_fail_at(c, line, col, "YAML aliases (*%s) are not supported in a "
+					"config; write the value out", (const char *)ev.data.alias.anchor);
+			break;
+		case YAML_SCALAR_EVENT:
+			if (ev.data.scalar.anchor)
+				rc = cp_fail_at(c, line, col, "YAML anchors (&%s) are not supported in "
+						"a config; remove it", (const char *)ev.data.scalar.anchor);
+			else if (ev.data.scalar.tag)
+				rc = cp_fail_at(c, line, col, "YAML tags (%s) are not supported in a "
+						"config; quote the value instead",
+						(const char *)ev.data.scalar.tag);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			if (ev.data.sequence_start.anchor)
+				rc = cp_fail_at(c, line, col, "YAML anchors (&%s) are not supported in "
+						"a config; remove it",
+						(const char *)ev.data.sequence_start.anchor);
+			else if (ev.data.sequence_start.tag)
+				rc = cp_fail_at(c, line, col, "YAML tags (%s) are not supported in a "
+						"config; remove it",
+						(const char *)ev.data.sequence_start.tag);
+			break;
+		case YAML_MAPPING_START_EVENT:
+			if (ev.data.mapping_start.anchor)
+				rc = cp_fail_at(c, line, col, "YAML anchors (&%s) are not supported in "
+						"a config; remove it",
+						(const char *)ev.data.mapping_start.anchor);
+			else if (ev.data.mapping_start.tag)
+				rc = cp_fail_at(c, line, col, "YAML tags (%s) are not supported in a "
+						"config; remove it",
+						(const char *)ev.data.mapping_start.tag);
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&ps);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public                                                              */
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int config_parse(struct prenv_config **out, const char *path, const char *text,
+		 size_t len, struct prenv_err *err)
+{
+	struct prenv_config *cfg = NULL;
+	yaml_parser_t ps;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	struct cp c;
+	int rc, have_parser = 0, have_doc = 0;
+
+	*out = NULL;
+	if (!path)
+		path = "<config>";
+	c.path = path;
+	c.doc = &doc;
+	c.err = err;
+	if (len > CONFIG_MAX_BYTES)
+		return cp_fail_at(&c, 1, 1, "the file is %zu bytes; a config may be at most %zu",
+				  len, CONFIG_MAX_BYTES);
+	if ((rc = prescan(&c, text, len)))
+		goto done;
+	if (!(cfg = calloc(1, sizeof(*cfg))) || !(cfg->path = strdup(path)) ||
+	    !(cfg->dir = dir_of(path))) {
+		rc = oom(&c);
+		goto done;
+	}
+	if (!yaml_parser_initialize(&ps)) {
+		rc = oom(&c);
+		goto done;
+	}
+	have_parser = 1;
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&ps, &doc)) {
+		rc = yaml_syntax_error(&c, &ps);
+		goto done;
+	}
+	have_doc = 1;
+	root = yaml_document_get_root_node(&doc);
+	if (!root || is_null(root)) {
+		rc = cp_fail_at(&c, 1, 1, "the config is empty; it needs at least 'app', "
+				"'provider' and 'environments'");
+		goto done;
+	}
+	rc = parse_top(&c, root, cfg);
+done:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&ps);
+	if (rc) {
+		config_free(cfg);
+		return rc;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int config_load(struct prenv_config **out, const char *path, struct prenv_err *err)
+{
+	struct prenv_buf b;
+	int rc;
+
+	*out = NULL;
+	prenv_buf_init(&b, CONFIG_MAX_BYTES + 1);
+	if (prenv_buf_read_file(&b, path) < 0) {
+		int e = errno;
+		prenv_buf_free(&b);
+		if (e == ENOMEM)
+			return prenv_err_set_at(err, PRENV_ECONFIG, path, 0, 0,
+						"cannot read %s: larger than %zu bytes or out of memory",
+						path, CONFIG_MAX_BYTES);
+		return prenv_err_set_at(err, PRENV_ECONFIG, path, 0, 0,
+					"cannot read %s: %s; create it (see README.md) or pass "
+					"-c FILE", path, strerror(e));
+	}
+	rc = config_parse(out, path, b.ptr, b.len, err);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+void config_free(struct prenv_config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg->app);
+	free(cfg->templates);
+	free(cfg->url);
+	free(cfg->forks);
+	free(cfg->provider_kind);
+	cJSON_Delete(cfg->provider);
+	for (i = 0; i < cfg->nrules; i++) {
+		free(cfg->rules[i].branch);
+		free(cfg->rules[i].name);
+	}
+	free(cfg->rules);
+	cJSON_Delete(cfg->values);
+	free(cfg);
+}

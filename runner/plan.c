@@ -1,0 +1,647 @@
+/* plan.c - which environment this run is for, and its name; see plan.h.
+ *
+ * Pure: no I/O. Everything comes from the config and the CI context.
+ */
+#include "plan.h"
+#include "buf.h"
+#include "ci.h"
+#include "err.h"
+#include "tmpl.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LABEL_MAX 63
+#define HASH_HEX 8 /* 32 bits: ~1e-4 chance of a clash among 1,000 lossy names */
+
+const char *const plan_untrusted_vars[] = {
+	"git.branch", "pr.title", "pr.author", NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Slugs                                                               */
+
+static int is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int is_hex_lower(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+int plan_is_dns_label(const char *s)
+{
+	size_t i, n;
+
+	if (!s)
+		return 0;
+	n = strlen(s);
+	if (n == 0 || n > LABEL_MAX)
+		return 0;
+	if (!is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!is_lower_alnum(s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* True when s ends like a slug that carries a hash ("...-0123abcd"). Such an
+ * input is hashed again, so a branch cannot be named after another branch's
+ * hashed slug and take over its environment. */
+static int looks_hashed(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < HASH_HEX + 1 || s[n - HASH_HEX - 1] != '-')
+		return 0;
+	for (i = n - HASH_HEX; i < n; i++)
+		if (!is_hex_lower(s[i]))
+			return 0;
+	return 1;
+}
+
+/* FNV-1a 64 of s, folded to 32 bits, as HASH_HEX lower-case hex digits. */
+static void hash_hex(const char *s, char out[HASH_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint32_t v;
+	int i;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	v = (uint32_t)(h ^ (h >> 32));
+	for (i = HASH_HEX - 1; i >= 0; i--) {
+		out[i] = hex[v & 0xf];
+		v >>= 4;
+	}
+	out[HASH_HEX] = '\0';
+}
+
+char *plan_slug(const char *in, size_t maxlen)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	char hash[HASH_HEX + 1];
+	size_t room;
+
+	if (!in || maxlen == 0)
+		return NULL;
+	if (maxlen > LABEL_MAX)
+		maxlen = LABEL_MAX;
+	if (plan_is_dns_label(in) && strlen(in) <= maxlen && !looks_hashed(in))
+		return strdup(in);
+
+	hash_hex(in, hash);
+	if (maxlen < HASH_HEX + 2) /* no room for "x-" + hash: the hash alone */
+		return strndup(hash, maxlen);
+	room = maxlen - HASH_HEX - 1;
+	for (; *in && b.len < room; in++) {
+		char c = *in;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (is_lower_alnum(c))
+			prenv_buf_addc(&b, c);
+		else if (b.len && b.ptr[b.len - 1] != '-')
+			prenv_buf_addc(&b, '-');
+	}
+	while (b.len && b.ptr[b.len - 1] == '-')
+		prenv_buf_truncate(&b, b.len - 1);
+	if (!b.len)
+		prenv_buf_addc(&b, 'x');
+	prenv_buf_printf(&b, "-%s", hash);
+	return prenv_buf_detach(&b, NULL); /* NULL if an append failed */
+}
+
+/* ------------------------------------------------------------------ */
+/* Globs (GitHub Actions filter patterns)                              */
+
+enum gtok_type {
+	G_CHAR,
+	G_CLASS,
+	G_STAR,        /* '*': any run of characters but '/' */
+	G_DSTAR,       /* '**': any run of characters */
+	G_DSTAR_SLASH, /* '**' + '/': nothing, or any run that ends with '/' */
+};
+enum gtok_quant { Q_ONE, Q_OPT, Q_PLUS };
+
+struct gtok {
+	enum gtok_type type;
+	enum gtok_quant quant;
+	char ch;
+	const char *cls; /* G_CLASS: first char after '[' (and after '!'/'^') */
+	size_t clslen;
+	int neg;
+};
+
+static int class_match(const struct gtok *t, char c)
+{
+	size_t i;
+	int hit = 0;
+
+	if (c == '/')
+		return 0;
+	for (i = 0; i < t->clslen; i++) {
+		char lo = t->cls[i], hi = lo;
+		if (lo == '\\' && i + 1 < t->clslen)
+			lo = hi = t->cls[++i];
+		if (i + 2 < t->clslen && t->cls[i + 1] == '-') {
+			hi = t->cls[i + 2];
+			i += 2;
+		}
+		if ((unsigned char)c >= (unsigned char)lo && (unsigned char)c <= (unsigned char)hi)
+			hit = 1;
+	}
+	return hit != t->neg;
+}
+
+static int tok_match(const struct gtok *t, char c)
+{
+	if (!c)
+		return 0;
+	if (t->type == G_CHAR)
+		return t->ch == c;
+	return class_match(t, c);
+}
+
+/* Splits pattern into tokens; returns the count or -1 (unclosed '['). */
+static long glob_compile(const char *p, struct gtok *toks)
+{
+	long n = 0;
+
+	while (*p) {
+		struct gtok t;
+		memset(&t, 0, sizeof(t));
+		if (p[0] == '*' && p[1] == '*') {
+			t.type = G_DSTAR;
+			while (*p == '*')
+				p++;
+			if (*p == '/') { /* a double star then a slash may match no directory */
+				t.type = G_DSTAR_SLASH;
+				p++;
+			}
+		} else if (*p == '*') {
+			t.type = G_STAR;
+			p++;
+		} else if ((*p == '?' || *p == '+') && n > 0 &&
+			   (toks[n - 1].type == G_CHAR || toks[n - 1].type == G_CLASS) &&
+			   toks[n - 1].quant == Q_ONE) {
+			toks[n - 1].quant = *p == '?' ? Q_OPT : Q_PLUS;
+			p++;
+			continue;
+		} else if (*p == '[') {
+			const char *q = p + 1;
+			t.type = G_CLASS;
+			if (*q == '!' || *q == '^') {
+				t.neg = 1;
+				q++;
+			}
+			t.cls = q;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']') {
+				if (*q == '\\' && q[1])
+					q++;
+				q++;
+			}
+			if (!*q)
+				return -1;
+			t.clslen = (size_t)(q - t.cls);
+			p = q + 1;
+		} else {
+			t.type = G_CHAR;
+			if (*p == '\\' && p[1])
+				p++;
+			t.ch = *p++;
+		}
+		toks[n++] = t;
+	}
+	return n;
+}
+
+/* memo[ti * (slen + 1) + si] = 1 once (ti, si) is known not to match. */
+static int glob_run(const struct gtok *toks, size_t ntok, size_t ti, const char *s,
+		    size_t si, size_t slen, unsigned char *memo)
+{
+	const struct gtok *t;
+	size_t k;
+	int r = 0;
+
+	if (ti == ntok)
+		return si == slen;
+	if (memo[ti * (slen + 1) + si])
+		return 0;
+	t = &toks[ti];
+	switch (t->type) {
+	case G_DSTAR:
+		for (k = si; k <= slen && !r; k++)
+			r = glob_run(toks, ntok, ti + 1, s, k, slen, memo);
+		break;
+	case G_DSTAR_SLASH:
+		for (k = si; k <= slen && !r; k++)
+			if (k == si || s[k - 1] == '/')
+				r = glob_run(toks, ntok, ti + 1, s, k, slen, memo);
+		break;
+	case G_STAR:
+		for (k = si; k <= slen && !r; k++) {
+			r = glob_run(toks, ntok, ti + 1, s, k, slen, memo);
+			if (k < slen && s[k] == '/')
+				break;
+		}
+		break;
+	default:
+		if (t->quant == Q_OPT && glob_run(toks, ntok, ti + 1, s, si, slen, memo)) {
+			r = 1;
+			break;
+		}
+		for (k = si; k < slen && tok_match(t, s[k]); k++) {
+			if ((r = glob_run(toks, ntok, ti + 1, s, k + 1, slen, memo)))
+				break;
+			if (t->quant != Q_PLUS)
+				break;
+		}
+		break;
+	}
+	if (!r)
+		memo[ti * (slen + 1) + si] = 1;
+	return r;
+}
+
+int plan_glob_match(const char *pattern, const char *s)
+{
+	struct gtok *toks;
+	unsigned char *memo = NULL;
+	size_t plen, slen;
+	long n;
+	int neg = 0, r = 0;
+
+	if (!pattern || !s)
+		return 0;
+	if (*pattern == '!') {
+		neg = 1;
+		pattern++;
+	}
+	plen = strlen(pattern);
+	slen = strlen(s);
+	if (!(toks = calloc(plen + 1, sizeof(*toks))))
+		return 0;
+	n = glob_compile(pattern, toks);
+	if (n < 0)
+		goto done; /* invalid pattern: matches nothing (config rejects it) */
+	if (!(memo = calloc(((size_t)n + 1) * (slen + 1), 1)))
+		goto done;
+	r = glob_run(toks, (size_t)n, 0, s, 0, slen, memo);
+	if (neg)
+		r = !r;
+done:
+	free(memo);
+	free(toks);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Plan                                                                */
+
+static int rule_matches(const struct config_rule *r, const struct prenv_context *ctx)
+{
+	if (r->pull_request >= 0 && r->pull_request != (ctx->has_pr ? 1 : 0))
+		return 0;
+	if (r->branch && (!ctx->branch || !plan_glob_match(r->branch, ctx->branch)))
+		return 0;
+	return 1;
+}
+
+static cJSON *add_obj(cJSON *parent, const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && !cJSON_AddItemToObject(parent, name, o)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int add_str(cJSON *o, const char *name, const char *v)
+{
+	return o && cJSON_AddStringToObject(o, name, v ? v : "") ? 0 : -1;
+}
+
+/* The variables known before the environment is named. */
+static cJSON *base_vars(const struct prenv_config *cfg, const struct prenv_context *ctx,
+			enum env_kind kind)
+{
+	cJSON *v = cJSON_CreateObject(), *o;
+	char short_sha[8] = "";
+	int bad = 0;
+
+	if (!v)
+		return NULL;
+	if (ctx->sha) {
+		size_t n = strlen(ctx->sha);
+		memcpy(short_sha, ctx->sha, n < 7 ? n : 7);
+		short_sha[n < 7 ? n : 7] = '\0';
+	}
+	bad |= add_str(v, "app", cfg->app);
+	o = add_obj(v, "env");
+	bad |= add_str(o, "kind", env_kind_name(kind));
+	o = add_obj(v, "git");
+	bad |= add_str(o, "branch", ctx->branch);
+	bad |= add_str(o, "sha", ctx->sha);
+	bad |= add_str(o, "short_sha", short_sha);
+	if (ctx->has_pr) {
+		o = add_obj(v, "pr");
+		if (!o || !cJSON_AddNumberToObject(o, "number", (double)ctx->pr_number))
+			bad = 1;
+		bad |= add_str(o, "title", ctx->pr_title);
+		bad |= add_str(o, "author", ctx->pr_author);
+		bad |= add_str(o, "url", ctx->pr_url);
+	} else if (!cJSON_AddNullToObject(v, "pr")) {
+		bad = 1;
+	}
+	o = add_obj(v, "repo");
+	bad |= add_str(o, "owner", ctx->repo_owner);
+	bad |= add_str(o, "name", ctx->repo_name);
+	bad |= add_str(o, "full_name", ctx->repo_full_name);
+	bad |= add_str(o, "url", ctx->repo_url);
+	o = add_obj(v, "ci");
+	bad |= add_str(o, "name", ctx->ci);
+	bad |= add_str(o, "run_url", ctx->run_url);
+	if (bad) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* The host part of url ("https://user@h.example.com:8443/x" -> "h.example.com"),
+ * or NULL. */
+static char *url_host(const char *url)
+{
+	const char *p = strstr(url, "://"), *end, *at;
+
+	if (!p)
+		return NULL;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') { /* IPv6 literal */
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+		if (rb)
+			return strndup(p, (size_t)(rb - p + 1));
+	}
+	at = memchr(p, ':', (size_t)(end - p));
+	if (at)
+		end = at;
+	return end > p ? strndup(p, (size_t)(end - p)) : NULL;
+}
+
+static int mentions_untrusted(const char *src)
+{
+	size_t i;
+
+	for (i = 0; plan_untrusted_vars[i]; i++)
+		if (strstr(src, plan_untrusted_vars[i]))
+			return 1;
+	return 0;
+}
+
+/* Renders every string of the values tree (in place, in a copy) with vars. */
+static int render_values(struct prenv_plan *plan, cJSON *node, const cJSON *vars,
+			 struct prenv_buf *dotted, const struct prenv_config *cfg,
+			 struct prenv_err *err)
+{
+	cJSON *it;
+	size_t mark = dotted->len;
+
+	cJSON_ArrayForEach(it, node) {
+		prenv_buf_truncate(dotted, mark);
+		prenv_buf_printf(dotted, ".%s", it->string);
+		if (dotted->failed)
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		if (cJSON_IsObject(it)) {
+			int rc = render_values(plan, it, vars, dotted, cfg, err);
+			if (rc)
+				return rc;
+		} else if (cJSON_IsString(it)) {
+			char *s = tmpl_render_string(it->valuestring, vars, cfg->path, err);
+			if (!s) {
+				prenv_err_prefix(err, "'%s' in %s (values may use app, env.*, git.*, "
+						 "pr.*, repo.*, ci.*, not other values)",
+						 dotted->ptr, cfg->path);
+				return err && err->code ? err->code : PRENV_ECONFIG;
+			}
+			if (mentions_untrusted(it->valuestring) && plan->nuntrusted < PLAN_MAX_UNTRUSTED) {
+				char *name = strdup(dotted->ptr);
+				if (!name) {
+					free(s);
+					return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+				}
+				plan->untrusted_[plan->nuntrusted++] = name;
+			}
+			cJSON_SetValuestring(it, s);
+			free(s);
+		}
+	}
+	prenv_buf_truncate(dotted, mark);
+	return 0;
+}
+
+static char *render(const char *src, const cJSON *vars, const struct prenv_config *cfg,
+		    const char *what, struct prenv_err *err)
+{
+	char *s = tmpl_render_string(src, vars, cfg->path, err);
+
+	if (!s)
+		prenv_err_prefix(err, "%s", what);
+	return s;
+}
+
+int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
+	      const struct prenv_context *ctx, struct prenv_err *err)
+{
+	struct prenv_plan *plan = NULL;
+	const struct config_rule *rule = NULL;
+	struct prenv_buf b = PRENV_BUF_INIT;
+	const cJSON *ns_tmpl;
+	cJSON *env, *values = NULL;
+	char *raw = NULL;
+	size_t i, maxlen;
+	int rc = 0;
+
+	*out = NULL;
+	for (i = 0; i < cfg->nrules && !rule; i++)
+		if (rule_matches(&cfg->rules[i], ctx))
+			rule = &cfg->rules[i];
+	if (!rule) {
+		if (ctx->has_pr)
+			prenv_buf_printf(&b, "pull request #%ld (branch '%s')", ctx->pr_number,
+					 ctx->branch ? ctx->branch : "?");
+		else if (ctx->branch)
+			prenv_buf_printf(&b, "branch '%s' (not a pull request)", ctx->branch);
+		else
+			prenv_buf_printf(&b, "a detached HEAD (no branch, not a pull request)");
+		rc = prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, cfg->environments_line,
+				      cfg->environments_col,
+				      "no rule in 'environments' matches %s; add a rule for it, e.g. "
+				      "`- %s` (rules are tried in order, the first match wins)",
+				      b.failed ? "this run" : b.ptr,
+				      ctx->has_pr ? "pull_request: true" : "branch: \"**\"");
+		prenv_buf_free(&b);
+		return rc;
+	}
+	if (!(plan = calloc(1, sizeof(*plan))))
+		goto oom;
+	plan->rule = rule;
+	plan->kind = rule->kind_set ? rule->kind
+		   : ctx->has_pr ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT;
+	plan->protected_ = rule->protected_;
+	plan->ttl_seconds = rule->ttl_seconds;
+	for (i = 0; plan_untrusted_vars[i]; i++) {
+		if (!(plan->untrusted_[i] = strdup(plan_untrusted_vars[i])))
+			goto oom;
+		plan->nuntrusted = i + 1;
+	}
+	plan->untrusted = (const char *const *)plan->untrusted_;
+	if (!(plan->vars = base_vars(cfg, ctx, plan->kind)))
+		goto oom;
+	env = cJSON_GetObjectItemCaseSensitive(plan->vars, "env");
+
+	/* The environment's name. <app>-<name> must stay a valid label. */
+	maxlen = LABEL_MAX - 1 - strlen(cfg->app);
+	if (rule->name) {
+		prenv_buf_printf(&b, "environment 'name' of the rule at line %d", rule->line);
+		raw = render(rule->name, plan->vars, cfg, b.failed ? "name" : b.ptr, err);
+		prenv_buf_free(&b);
+		if (!raw) {
+			rc = err && err->code ? err->code : PRENV_ECONFIG;
+			goto done;
+		}
+		if (!*raw) {
+			rc = prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, rule->line, rule->col,
+					      "the rule's 'name' renders to an empty string; give it "
+					      "a value that is never empty");
+			goto done;
+		}
+	} else if (ctx->has_pr) {
+		prenv_buf_printf(&b, "pr-%ld", ctx->pr_number);
+		raw = prenv_buf_detach(&b, NULL);
+	} else if (ctx->branch && *ctx->branch) {
+		raw = strdup(ctx->branch);
+	} else if (ctx->sha && *ctx->sha) {
+		prenv_buf_printf(&b, "sha-%.7s", ctx->sha);
+		raw = prenv_buf_detach(&b, NULL);
+	} else {
+		rc = prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, rule->line, rule->col,
+				      "cannot name the environment: no branch, pull request or "
+				      "commit was detected; set PRENV_BRANCH (or PRENV_PR) or give "
+				      "the rule a 'name'");
+		goto done;
+	}
+	if (!raw || !(plan->env_name = plan_slug(raw, maxlen)))
+		goto oom;
+	if (add_str(env, "name", plan->env_name))
+		goto oom;
+
+	/* Namespace. */
+	ns_tmpl = cJSON_GetObjectItemCaseSensitive(cfg->provider, "namespace");
+	free(raw);
+	raw = render(cJSON_IsString(ns_tmpl) ? ns_tmpl->valuestring : "{{app}}-{{env.name}}",
+		     plan->vars, cfg, "provider 'namespace'", err);
+	if (!raw) {
+		rc = err && err->code ? err->code : PRENV_ECONFIG;
+		goto done;
+	}
+	/* Kept as rendered when it is a label (it may end in the env name's
+	 * hash); slugged (with a hash of its own) otherwise. */
+	plan->namespace_ = plan_is_dns_label(raw) ? strdup(raw) : plan_slug(raw, LABEL_MAX);
+	if (!plan->namespace_ || add_str(env, "namespace", plan->namespace_))
+		goto oom;
+
+	/* URL and host. */
+	if (cfg->url) {
+		if (!(plan->url = render(cfg->url, plan->vars, cfg, "'url'", err))) {
+			rc = err && err->code ? err->code : PRENV_ECONFIG;
+			goto done;
+		}
+		plan->host = url_host(plan->url);
+		if (add_str(env, "url", plan->url) ||
+		    (plan->host && add_str(env, "host", plan->host)))
+			goto oom;
+	}
+
+	/* values.*: rendered with everything above, but not with each other. */
+	if (cfg->values) {
+		if (!(values = cJSON_Duplicate(cfg->values, 1)))
+			goto oom;
+		prenv_buf_adds(&b, "values");
+		rc = render_values(plan, values, plan->vars, &b, cfg, err);
+		prenv_buf_free(&b);
+		if (rc)
+			goto done;
+		cJSON_AddItemToObject(plan->vars, "values", values);
+		values = NULL;
+	}
+	goto done;
+oom:
+	rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+done:
+	free(raw);
+	cJSON_Delete(values);
+	prenv_buf_free(&b);
+	if (rc) {
+		plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
+}
+
+void plan_free(struct prenv_plan *plan)
+{
+	size_t i;
+
+	if (!plan)
+		return;
+	free(plan->env_name);
+	free(plan->namespace_);
+	free(plan->url);
+	free(plan->host);
+	cJSON_Delete(plan->vars);
+	for (i = 0; i < plan->nuntrusted; i++)
+		free(plan->untrusted_[i]);
+	free(plan);
+}
+
+cJSON *plan_to_json(const struct prenv_plan *plan)
+{
+	cJSON *o = cJSON_CreateObject();
+	int bad = 0;
+
+	if (!o)
+		return NULL;
+	bad |= !cJSON_AddStringToObject(o, "name", plan->env_name);
+	bad |= !cJSON_AddStringToObject(o, "kind", env_kind_name(plan->kind));
+	bad |= !cJSON_AddStringToObject(o, "namespace", plan->namespace_);
+	if (plan->url)
+		bad |= !cJSON_AddStringToObject(o, "url", plan->url);
+	else
+		bad |= !cJSON_AddNullToObject(o, "url");
+	bad |= !cJSON_AddBoolToObject(o, "protected", plan->protected_);
+	if (plan->ttl_seconds > 0)
+		bad |= !cJSON_AddNumberToObject(o, "ttl", (double)plan->ttl_seconds);
+	else
+		bad |= !cJSON_AddNullToObject(o, "ttl");
+	if (bad) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
