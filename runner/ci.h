@@ -36,6 +36,12 @@ struct prenv_context {
 	int pr_fork;       /* 1 when the PR comes from another repository */
 	char *run_url;     /* link to this CI run/job */
 	char *run_id;
+	/* Added by the ci module: */
+	char *tag;         /* tag name when the run is for a tag (branch is NULL then) */
+	int ref_deleted;   /* 1 when the branch/tag was deleted (GitHub delete event,
+			    * push with "deleted": true); sha is NULL then */
+	char *head_repo_full_name; /* repository the head commit lives in (differs on forks) */
+	char *trigger_event; /* workflow_run: the event of the triggering run */
 };
 
 /* Detects the context. On success *out is the caller's (ci_context_free()).
@@ -51,5 +57,36 @@ cJSON *ci_context_to_json(const struct prenv_context *ctx);
 /* Looks NAME up in envp; returns a borrowed pointer or NULL. Empty values
  * count as unset. */
 const char *ci_getenv(const char *const *envp, const char *name);
+
+/* What a repository URL or a change-request URL says. All strings owned;
+ * clear with ci_url_info_clear(). */
+struct ci_url_info {
+	char *host;       /* "github", "gitlab", "bitbucket", "gitea", or NULL (unknown) */
+	char *hostname;   /* lower-case host name, with ":port" for http(s) URLs */
+	char *server_url; /* web base, e.g. https://github.com (never credentials) */
+	char *api_url;    /* REST base when host is known, else NULL */
+	char *owner;      /* may contain '/' (GitLab subgroups) */
+	char *name;
+	char *repo_url;   /* server_url/owner/name */
+	long number;      /* PR/MR number (ci_parse_change_url only), else 0 */
+};
+
+/* Parses a git remote URL: https://[user[:pw]@]host[:port]/owner/name[.git],
+ * ssh://[user@]host[:port]/owner/name[.git], git://..., scp-like
+ * [user@]host:owner/name[.git]. GitLab subgroups give owner "group/sub".
+ * Credentials in the URL are dropped. Returns 0 or PRENV_ECONFIG. */
+int ci_parse_remote_url(struct ci_url_info *out, const char *url,
+			struct prenv_err *err);
+
+/* Parses a pull/merge request web URL (Jenkins CHANGE_URL):
+ *   GitHub   https://github.com/o/n/pull/5 (GitHub Enterprise: api <server>/api/v3)
+ *   GitLab   https://gitlab.x/group/sub/proj/-/merge_requests/5 (api <server>/api/v4)
+ *   Bitbucket https://bitbucket.org/o/n/pull-requests/5,
+ *            https://bb.x/projects/P/repos/r/pull-requests/5 (Server: api <server>/rest/api/1.0)
+ *   Gitea    https://gitea.x/o/n/pulls/5 (api <server>/api/v1)
+ * Returns 0 or PRENV_ECONFIG. */
+int ci_parse_change_url(struct ci_url_info *out, const char *url,
+			struct prenv_err *err);
+void ci_url_info_clear(struct ci_url_info *info);
 
 #endif
