@@ -1,0 +1,606 @@
+/* command.c - provider.kind: command, the escape hatch (helm, terraform,
+ * docker compose over ssh, ...).
+ *
+ *   provider:
+ *     kind: command
+ *     deploy:  ["./deploy.sh", "--env", "{{env.name}}"]
+ *     destroy: ["./destroy.sh", "{{env.name}}"]
+ *     status:  ["./status.sh"]          # optional
+ *     env:     { REGION: eu-west-1 }    # optional, literal values
+ *     timeout: 1800                     # seconds (config accepts "30m")
+ *
+ * Each argv element is a Mustache template rendered without escaping and
+ * passed to posix_spawnp() as one argument: there is no shell, so a value
+ * such as "; rm -rf /" or "$(id)" arrives as those literal characters.
+ *
+ * The child's environment is prenv's own plus PRENV_APP, PRENV_ENV,
+ * PRENV_ENV_KIND, PRENV_NAMESPACE, PRENV_URL, PRENV_SHA, PRENV_BRANCH,
+ * PRENV_PR (empty when there is none), PRENV_REPO, PRENV_MANIFESTS (a
+ * temporary directory holding the rendered documents, one JSON file per
+ * object named NNN-kind-name.json; JSON is valid YAML), PRENV_URL_FILE (a
+ * path: what the command writes there becomes the environment's URL) and the
+ * config's env entries. Output (stdout and stderr merged) is streamed line by
+ * line through the logger, so registered secrets are masked; the last 20
+ * lines go into the report when the command fails. After the timeout
+ * (default 30 minutes) the whole process group gets SIGTERM, then SIGKILL.
+ */
+#include "command.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ci.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "plan.h"
+#include "tmpl.h"
+
+#define TAIL_LINES 20
+#define LINE_MAX_BYTES 8192
+
+static const char *const op_names[] = { "deploy", "destroy", "status" };
+
+static const char *kind_name(enum env_kind k)
+{
+	switch (k) {
+	case ENV_KIND_PREVIEW: return "preview";
+	case ENV_KIND_DEVELOPMENT: return "development";
+	case ENV_KIND_UAT: return "uat";
+	case ENV_KIND_STAGING: return "staging";
+	case ENV_KIND_PRODUCTION: return "production";
+	}
+	return "preview";
+}
+
+/* ------------------------------------------------------------ output */
+
+struct tail {
+	char *lines[TAIL_LINES];
+	size_t next, count;
+	struct prenv_buf partial;
+	const char *op;
+};
+
+static void tail_line(struct tail *t, const char *s, size_t len)
+{
+	char *masked;
+
+	if (len && s[len - 1] == '\r')
+		len--;
+	masked = log_mask_dup(s, len, NULL);
+	if (!masked)
+		return;
+	log_info("[%s] %s", t->op, masked);
+	free(t->lines[t->next]);
+	t->lines[t->next] = masked;
+	t->next = (t->next + 1) % TAIL_LINES;
+	if (t->count < TAIL_LINES)
+		t->count++;
+}
+
+static void tail_feed(struct tail *t, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			tail_line(t, t->partial.ptr, t->partial.len);
+			prenv_buf_reset(&t->partial);
+		} else if (t->partial.len < LINE_MAX_BYTES) {
+			prenv_buf_addc(&t->partial, p[i]);
+		}
+	}
+}
+
+static void tail_flush(struct tail *t)
+{
+	if (t->partial.len) {
+		tail_line(t, t->partial.ptr, t->partial.len);
+		prenv_buf_reset(&t->partial);
+	}
+}
+
+static char *tail_join(struct tail *t)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i, start = (t->next + TAIL_LINES - t->count) % TAIL_LINES;
+
+	if (!t->count)
+		return NULL;
+	for (i = 0; i < t->count; i++) {
+		prenv_buf_adds(&b, t->lines[(start + i) % TAIL_LINES]);
+		prenv_buf_addc(&b, '\n');
+	}
+	return b.failed ? NULL : prenv_buf_detach(&b, NULL);
+}
+
+static void tail_free(struct tail *t)
+{
+	size_t i;
+
+	for (i = 0; i < TAIL_LINES; i++)
+		free(t->lines[i]);
+	prenv_buf_free(&t->partial);
+}
+
+/* ------------------------------------------------------- environment */
+
+struct envv {
+	char **v;
+	size_t n;
+	int failed;
+};
+
+static int env_has_name(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+static void env_push(struct envv *e, char *s)
+{
+	char **nv;
+
+	if (!s) {
+		e->failed = 1;
+		return;
+	}
+	nv = realloc(e->v, (e->n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		e->failed = 1;
+		return;
+	}
+	e->v = nv;
+	e->v[e->n++] = s;
+	e->v[e->n] = NULL;
+}
+
+static void env_set(struct envv *e, const char *name, const char *value)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		if (env_has_name(e->v[i], name)) {
+			free(e->v[i]);
+			memmove(e->v + i, e->v + i + 1, (e->n - i) * sizeof(*e->v));
+			e->n--;
+			break;
+		}
+	prenv_buf_printf(&b, "%s=%s", name, value ? value : "");
+	env_push(e, b.failed ? NULL : prenv_buf_detach(&b, NULL));
+}
+
+static void env_free(struct envv *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+}
+
+/* ---------------------------------------------------------- temp files */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void safe_part(struct prenv_buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		char c = *s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.')
+			prenv_buf_addc(b, c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
+		else
+			prenv_buf_addc(b, '_');
+	}
+}
+
+static int write_manifests(const char *dir, const cJSON *objects, struct prenv_err *err)
+{
+	const cJSON *o;
+	unsigned i = 0;
+	int rc = 0;
+
+	cJSON_ArrayForEach(o, objects) {
+		const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+		struct prenv_buf p = PRENV_BUF_INIT;
+		char *text = cJSON_Print(o);
+		FILE *f;
+
+		prenv_buf_printf(&p, "%s/%03u-", dir, ++i);
+		safe_part(&p, cJSON_IsString(kind) ? kind->valuestring : "object");
+		prenv_buf_addc(&p, '-');
+		safe_part(&p, cJSON_IsString(name) ? name->valuestring : "unnamed");
+		prenv_buf_adds(&p, ".json");
+		if (!text || p.failed) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		} else if (!(f = fopen(p.ptr, "wx")) || fputs(text, f) < 0 || fputc('\n', f) < 0 ||
+			   fclose(f) != 0) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "command: cannot write %s: %s", p.ptr,
+					   strerror(errno));
+		}
+		free(text);
+		prenv_buf_free(&p);
+		if (rc < 0)
+			break;
+	}
+	return rc;
+}
+
+/* --------------------------------------------------------------- run */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs argv, streaming its output into t. *status: the waitpid status;
+ * *timed_out: 1 when it was killed for running too long. */
+static int spawn_and_wait(char *const *argv, char *const *envp, long timeout, struct tail *t,
+			  int *status, int *timed_out, struct prenv_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int pfd[2] = { -1, -1 };
+	double deadline = now_s() + (double)timeout, killed_at = 0;
+	pid_t pid = -1;
+	int rc = 0, exited = 0, eof = 0;
+
+	*timed_out = 0;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return prenv_err_set(err, PRENV_EFAIL, "command: pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	/* Its own process group, so a timeout can stop its children too. */
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		if (rc == ENOENT)
+			return prenv_err_set(err, PRENV_ECONFIG,
+					     "command `%s`: \"%s\" was not found (looked in PATH when "
+					     "it has no '/'); install it or fix provider.%s[0]",
+					     t->op, argv[0], t->op);
+		return prenv_err_set(err, PRENV_EFAIL, "command `%s`: cannot run \"%s\": %s", t->op,
+				     argv[0], strerror(rc));
+	}
+	rc = 0;
+	while (!exited || !eof) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		double left = deadline - now_s();
+		int ms = 200, k;
+
+		if (!killed_at && left <= 0) {
+			*timed_out = 1;
+			kill(-pid, SIGTERM);
+			killed_at = now_s();
+		} else if (killed_at && now_s() - killed_at > 5) {
+			kill(-pid, SIGKILL);
+		}
+		if (!eof) {
+			k = poll(&p, 1, ms);
+			if (k > 0) {
+				char buf[4096];
+				ssize_t n = read(pfd[0], buf, sizeof(buf));
+
+				if (n > 0)
+					tail_feed(t, buf, (size_t)n);
+				else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+					eof = 1;
+			}
+		}
+		if (!exited) {
+			pid_t w = waitpid(pid, status, WNOHANG);
+
+			if (w == pid) {
+				exited = 1;
+			} else if (w < 0 && errno != EINTR) {
+				exited = 1;
+				*status = 0;
+			} else if (eof) {
+				/* Output closed, still running: wait, minding the timeout. */
+				struct timespec ts = { 0, 50 * 1000000L };
+
+				nanosleep(&ts, NULL);
+			}
+		} else if (!eof) {
+			/* The command is done but something it started still holds
+			 * the pipe: read what is there now and stop. */
+			p.revents = 0;
+			if (poll(&p, 1, 0) <= 0)
+				eof = 1;
+		}
+	}
+	tail_flush(t);
+	close(pfd[0]);
+	return rc;
+}
+
+static const cJSON *cfg_item(const struct provider_run *run, const char *key)
+{
+	return run->cfg && run->cfg->provider
+		? cJSON_GetObjectItemCaseSensitive(run->cfg->provider, key) : NULL;
+}
+
+static char *trim_url(char *s)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = 0;
+	return s;
+}
+
+static int command_run(enum prenv_op op, const struct provider_run *run,
+		       struct provider_result *res, struct prenv_err *err)
+{
+	const char *opname = op_names[op];
+	const cJSON *argv_json = cfg_item(run, opname), *item;
+	const cJSON *vars = run->plan ? run->plan->vars : NULL;
+	const struct prenv_context *ctx = run->ctx;
+	const struct prenv_plan *plan = run->plan;
+	struct tail t;
+	struct envv env = { NULL, 0, 0 };
+	struct prenv_buf tmp = PRENV_BUF_INIT, mdir = PRENV_BUF_INIT, ufile = PRENV_BUF_INIT;
+	char **argv = NULL;
+	cJSON *empty = NULL;
+	size_t argc = 0, i;
+	long timeout = 30 * 60;
+	int rc = 0, status = 0, timed_out = 0;
+	const char *tdir = getenv("TMPDIR");
+
+	memset(&t, 0, sizeof(t));
+	prenv_buf_init(&t.partial, 0);
+	t.op = opname;
+	if (!cJSON_IsArray(argv_json) || cJSON_GetArraySize(argv_json) == 0) {
+		if (op == PRENV_OP_STATUS) {
+			/* Optional: without it prenv cannot tell. */
+			res->status = strdup("unknown");
+			res->reason = strdup("provider.status is not set; prenv cannot check the environment");
+			goto done;
+		}
+		rc = prenv_err_set(err, PRENV_ECONFIG, "command: provider.%s must be a non-empty list "
+				   "of strings (the program and its arguments)", opname);
+		goto done;
+	}
+	if (!vars)
+		vars = empty = cJSON_CreateObject();
+	argc = (size_t)cJSON_GetArraySize(argv_json);
+	argv = calloc(argc + 1, sizeof(*argv));
+	if (!argv) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	i = 0;
+	cJSON_ArrayForEach(item, argv_json) {
+		char where[64];
+
+		snprintf(where, sizeof(where), "provider.%s[%zu]", opname, i);
+		if (!cJSON_IsString(item)) {
+			rc = prenv_err_set(err, PRENV_ECONFIG, "command: %s must be a string", where);
+			goto done;
+		}
+		argv[i] = tmpl_render_string(item->valuestring, vars, where, err);
+		if (!argv[i]) {
+			rc = err && err->code ? err->code : PRENV_ENOMEM;
+			goto done;
+		}
+		i++;
+	}
+	if (!argv[0][0]) {
+		rc = prenv_err_set(err, PRENV_ECONFIG, "command: provider.%s[0] (the program) is empty",
+				   opname);
+		goto done;
+	}
+
+	{
+		const cJSON *te = cfg_item(run, "timeout");
+
+		if (cJSON_IsNumber(te) && te->valuedouble > 0)
+			timeout = (long)te->valuedouble;
+	}
+
+	if (run->dry_run) {
+		struct prenv_buf line = PRENV_BUF_INIT;
+
+		for (i = 0; i < argc; i++)
+			prenv_buf_printf(&line, "%s[%s]", i ? " " : "", argv[i]);
+		log_info("command: would run %s: %s", opname, line.ptr);
+		prenv_buf_free(&line);
+		res->status = strdup(op == PRENV_OP_DESTROY ? "destroyed" : "ready");
+		goto done;
+	}
+
+	/* Temporary files: the manifests and the URL file. */
+	prenv_buf_printf(&tmp, "%s/prenv-cmd-XXXXXX", tdir && *tdir ? tdir : "/tmp");
+	if (tmp.failed || !mkdtemp(tmp.ptr)) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "command: cannot create a temporary directory: %s",
+				   strerror(errno));
+		prenv_buf_free(&tmp);
+		goto done;
+	}
+	prenv_buf_printf(&mdir, "%s/manifests", tmp.ptr);
+	prenv_buf_printf(&ufile, "%s/url", tmp.ptr);
+	if (mdir.failed || ufile.failed || mkdir(mdir.ptr, 0700) < 0) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "command: cannot prepare %s", tmp.ptr);
+		goto done;
+	}
+	if (run->objects && (rc = write_manifests(mdir.ptr, run->objects, err)) < 0)
+		goto done;
+
+	for (i = 0; run->envp && run->envp[i]; i++)
+		env_push(&env, strdup(run->envp[i]));
+	env_set(&env, "PRENV_APP", run->cfg ? run->cfg->app : NULL);
+	env_set(&env, "PRENV_ENV", plan ? plan->env_name : NULL);
+	env_set(&env, "PRENV_ENV_KIND", plan ? kind_name(plan->kind) : "");
+	env_set(&env, "PRENV_NAMESPACE", plan ? plan->namespace_ : NULL);
+	env_set(&env, "PRENV_URL", plan ? plan->url : NULL);
+	env_set(&env, "PRENV_SHA", ctx ? ctx->sha : NULL);
+	env_set(&env, "PRENV_BRANCH", ctx ? ctx->branch : NULL);
+	{
+		char pr[32] = "";
+
+		if (ctx && ctx->has_pr)
+			snprintf(pr, sizeof(pr), "%ld", ctx->pr_number);
+		env_set(&env, "PRENV_PR", pr);
+	}
+	env_set(&env, "PRENV_REPO", ctx ? ctx->repo_full_name : NULL);
+	env_set(&env, "PRENV_MANIFESTS", mdir.ptr);
+	env_set(&env, "PRENV_URL_FILE", ufile.ptr);
+	{
+		const cJSON *extra = cfg_item(run, "env"), *kv;
+
+		cJSON_ArrayForEach(kv, extra) {
+			char num[64];
+			const char *v = NULL;
+
+			if (cJSON_IsString(kv)) {
+				v = kv->valuestring;
+			} else if (cJSON_IsNumber(kv)) {
+				snprintf(num, sizeof(num), "%.15g", kv->valuedouble);
+				v = num;
+			} else if (cJSON_IsBool(kv)) {
+				v = cJSON_IsTrue(kv) ? "true" : "false";
+			}
+			if (!v || !kv->string || !*kv->string || strchr(kv->string, '=')) {
+				rc = prenv_err_set(err, PRENV_ECONFIG, "command: provider.env.%s must be "
+						   "a string, number or boolean with a name without '='",
+						   kv->string ? kv->string : "?");
+				goto done;
+			}
+			env_set(&env, kv->string, v);
+		}
+	}
+	if (env.failed) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+
+	log_info("command: running %s (%s)", opname, argv[0]);
+	rc = spawn_and_wait(argv, env.v, timeout, &t, &status, &timed_out, err);
+	if (rc < 0)
+		goto done;
+
+	if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		struct prenv_buf why = PRENV_BUF_INIT;
+
+		if (timed_out)
+			prenv_buf_printf(&why, "command `%s` timed out after %ld s and was stopped",
+					 opname, timeout);
+		else if (WIFSIGNALED(status))
+			prenv_buf_printf(&why, "command `%s` was killed by signal %d", opname,
+					 WTERMSIG(status));
+		else
+			prenv_buf_printf(&why, "command `%s` exited with status %d", opname,
+					 WEXITSTATUS(status));
+		res->status = strdup("failed");
+		res->reason = strdup(why.ptr);
+		res->detail = tail_join(&t);
+		rc = prenv_err_set(err, PRENV_EFAIL, "%s", why.ptr);
+		prenv_buf_free(&why);
+		goto done;
+	}
+
+	{
+		struct prenv_buf u = PRENV_BUF_INIT;
+
+		if (prenv_buf_read_file(&u, ufile.ptr) == 0) {
+			char *s = trim_url(u.ptr);
+
+			if (*s && !strpbrk(s, "\n\r\t ")) {
+				free(res->url);
+				res->url = strdup(s);
+			} else if (*s) {
+				log_warn("command: ignoring PRENV_URL_FILE: it must hold one URL on one line");
+			}
+		}
+		prenv_buf_free(&u);
+	}
+	if (!res->url && plan && plan->url)
+		res->url = strdup(plan->url);
+	res->status = strdup(op == PRENV_OP_DESTROY ? "destroyed" : "ready");
+	res->info = cJSON_CreateObject();
+	if (res->info)
+		cJSON_AddNumberToObject(res->info, "exit_status", 0);
+
+done:
+	if (tmp.len && tmp.ptr[0])
+		nftw(tmp.ptr, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (rc < 0 && !res->reason && err && err->msg)
+		res->reason = strdup(err->msg);
+	if (rc < 0 && !res->status)
+		res->status = strdup("failed");
+	for (i = 0; argv && i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	env_free(&env);
+	tail_free(&t);
+	cJSON_Delete(empty);
+	prenv_buf_free(&tmp);
+	prenv_buf_free(&mdir);
+	prenv_buf_free(&ufile);
+	return rc;
+}
+
+static int command_deploy(const struct provider_run *run, struct provider_result *res,
+			  struct prenv_err *err)
+{
+	return command_run(PRENV_OP_DEPLOY, run, res, err);
+}
+
+static int command_destroy(const struct provider_run *run, struct provider_result *res,
+			   struct prenv_err *err)
+{
+	return command_run(PRENV_OP_DESTROY, run, res, err);
+}
+
+static int command_status(const struct provider_run *run, struct provider_result *res,
+			  struct prenv_err *err)
+{
+	return command_run(PRENV_OP_STATUS, run, res, err);
+}
+
+const struct prenv_provider command_provider = {
+	"command",
+	command_deploy,
+	command_destroy,
+	command_status,
+};

@@ -1,0 +1,962 @@
+/* pages.c - provider.kind: pages (static site per environment).
+ *
+ *   target: dir:PATH                 -> PATH/<env>/ swapped in atomically
+ *   target: git:URL#BRANCH[:subdir]  -> <subdir/><env>/ on BRANCH (gitpub.c)
+ *
+ * The site is read into memory once (pages_site_load), with *.mustache files
+ * rendered, and then written by either backend. Files outside <env>/ are never
+ * touched; <env> is checked again here although the plan validated it.
+ */
+#include "pages.h"
+#include "gitpub.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ci.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "plan.h"
+#include "tmpl.h"
+
+/* ---------------------------------------------------------------- names */
+
+int pages_check_env_name(const char *env, struct prenv_err *err)
+{
+	size_t i, n;
+
+	if (!env || !*env)
+		return prenv_err_set(err, PRENV_ECONFIG, "pages: the environment name is empty");
+	n = strlen(env);
+	if (n > 63 || env[0] == '-' || env[n - 1] == '-')
+		goto bad;
+	for (i = 0; i < n; i++) {
+		char c = env[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			goto bad;
+	}
+	return 0;
+bad:
+	return prenv_err_set(err, PRENV_ECONFIG,
+			     "pages: refusing environment name \"%s\": it must be a DNS-1123 label "
+			     "(a-z, 0-9, '-', at most 63 characters), so it cannot leave the target",
+			     env);
+}
+
+/* ----------------------------------------------------------------- site */
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int site_add(struct pages_site *site, char *path, char *data, size_t len,
+		    enum pages_mode mode, struct prenv_err *err)
+{
+	struct pages_file *nf = realloc(site->files, (site->n + 1) * sizeof(*nf));
+
+	if (!nf) {
+		free(path);
+		free(data);
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory reading the site");
+	}
+	site->files = nf;
+	nf[site->n].path = path;
+	nf[site->n].data = data;
+	nf[site->n].len = len;
+	nf[site->n].mode = mode;
+	site->n++;
+	if (mode != PAGES_DIR) {
+		site->nfiles++;
+		site->bytes += len;
+	}
+	return 0;
+}
+
+/* 1 when a link at rel (relative to the site root) pointing at target stays
+ * inside the site, judged lexically. */
+static int link_inside(const char *rel, const char *target)
+{
+	long depth = 0;
+	const char *p;
+
+	if (target[0] == '/' || !target[0])
+		return 0;
+	/* Depth of the directory holding the link. */
+	for (p = rel; *p; p++)
+		if (*p == '/')
+			depth++;
+	p = target;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return 0;
+		} else if (!(n == 0 || (n == 1 && p[0] == '.'))) {
+			depth++;
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 1;
+}
+
+static int name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int skip_dots(const struct dirent *d)
+{
+	return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
+}
+
+static int render_file(struct prenv_buf *out, const char *abs, const char *outname,
+		       const struct prenv_buf *src, const cJSON *vars, struct prenv_err *err)
+{
+	struct tmpl_opts o = TMPL_OPTS_INIT;
+	cJSON *empty = NULL;
+	int rc;
+
+	o.filename = abs;
+	o.escape = (ends_with(outname, ".html") || ends_with(outname, ".htm"))
+		? TMPL_ESC_HTML : TMPL_ESC_NONE;
+	if (!vars)
+		vars = empty = cJSON_CreateObject();
+	rc = tmpl_render(out, src->ptr, src->len, vars, &o, err);
+	cJSON_Delete(empty);
+	return rc;
+}
+
+static int walk(struct pages_site *site, const char *root, const char *rel,
+		const cJSON *vars, struct prenv_err *err)
+{
+	struct prenv_buf dir = PRENV_BUF_INIT;
+	struct dirent **ents = NULL;
+	int n = 0, i, rc = 0;
+
+	prenv_buf_adds(&dir, root);
+	if (*rel)
+		prenv_buf_printf(&dir, "/%s", rel);
+	if (dir.failed) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	n = scandir(dir.ptr, &ents, skip_dots, name_cmp);
+	if (n < 0) {
+		rc = prenv_err_set(err, PRENV_ECONFIG, "pages: cannot read the site directory %s: %s",
+				   dir.ptr, strerror(errno));
+		n = 0;
+		goto done;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct prenv_buf abs = PRENV_BUF_INIT, r = PRENV_BUF_INIT, data = PRENV_BUF_INIT;
+		const char *name = ents[i]->d_name;
+		struct stat st;
+
+		prenv_buf_printf(&abs, "%s/%s", dir.ptr, name);
+		if (*rel)
+			prenv_buf_printf(&r, "%s/", rel);
+		prenv_buf_adds(&r, name);
+		if (abs.failed || r.failed) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		} else if (lstat(abs.ptr, &st) < 0) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot stat %s: %s", abs.ptr,
+					   strerror(errno));
+		} else if (S_ISDIR(st.st_mode)) {
+			if (strcmp(name, ".git") == 0) {
+				log_verbose("pages: skipping %s", abs.ptr);
+			} else {
+				rc = site_add(site, prenv_buf_detach(&r, NULL), NULL, 0, PAGES_DIR, err);
+				if (rc == 0)
+					rc = walk(site, root, site->files[site->n - 1].path, vars, err);
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			struct prenv_buf link = PRENV_BUF_INIT;
+			size_t cap = 256;
+			ssize_t k = -1;
+
+			/* readlink does not say how long the target is: grow until it fits. */
+			while (cap <= 65536) {
+				char *tmp = malloc(cap);
+
+				if (!tmp)
+					break;
+				prenv_buf_reset(&link);
+				k = readlink(abs.ptr, tmp, cap);
+				if (k >= 0 && (size_t)k < cap)
+					prenv_buf_add(&link, tmp, (size_t)k);
+				free(tmp);
+				if (k < 0 || (size_t)k < cap)
+					break;
+				cap *= 4;
+			}
+			if (k < 0 || link.failed || (size_t)k != link.len) {
+				rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot read the link %s",
+						   abs.ptr);
+			} else if (!link_inside(r.ptr, link.ptr)) {
+				rc = prenv_err_set(err, PRENV_ECONFIG,
+						   "pages: the site's symbolic link %s points outside "
+						   "the site (%s); replace it with a copy of the file or "
+						   "a link inside the site", abs.ptr, link.ptr);
+			} else {
+				size_t len = link.len;
+
+				rc = site_add(site, prenv_buf_detach(&r, NULL),
+					      prenv_buf_detach(&link, NULL), len, PAGES_LINK, err);
+			}
+			prenv_buf_free(&link);
+		} else if (S_ISREG(st.st_mode)) {
+			enum pages_mode mode = (st.st_mode & 0111) ? PAGES_EXEC : PAGES_FILE;
+
+			if (prenv_buf_read_file(&data, abs.ptr) < 0) {
+				rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot read %s: %s", abs.ptr,
+						   strerror(errno));
+			} else if (ends_with(name, ".mustache") && strlen(name) > 9) {
+				struct prenv_buf out = PRENV_BUF_INIT;
+
+				prenv_buf_truncate(&r, r.len - 9);
+				rc = render_file(&out, abs.ptr, r.ptr, &data, vars, err);
+				if (rc == 0) {
+					size_t len = out.len;
+
+					rc = site_add(site, prenv_buf_detach(&r, NULL),
+						      prenv_buf_detach(&out, NULL), len, mode, err);
+				}
+				prenv_buf_free(&out);
+			} else {
+				size_t len = data.len;
+
+				rc = site_add(site, prenv_buf_detach(&r, NULL),
+					      prenv_buf_detach(&data, NULL), len, mode, err);
+			}
+		} else {
+			rc = prenv_err_set(err, PRENV_ECONFIG,
+					   "pages: %s is not a regular file, directory or link; "
+					   "remove it from the site", abs.ptr);
+		}
+		prenv_buf_free(&abs);
+		prenv_buf_free(&r);
+		prenv_buf_free(&data);
+	}
+done:
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	prenv_buf_free(&dir);
+	return rc;
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pages_file *)a)->path, ((const struct pages_file *)b)->path);
+}
+
+int pages_site_load(struct pages_site **out, const char *dir, const cJSON *vars,
+		    struct prenv_err *err)
+{
+	struct pages_site *site = calloc(1, sizeof(*site));
+	struct stat st;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!site)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rc = prenv_err_set(err, PRENV_ECONFIG,
+				   "pages: the site directory %s does not exist; build the site "
+				   "first or fix provider.source", dir);
+		goto done;
+	}
+	rc = walk(site, dir, "", vars, err);
+	if (rc < 0)
+		goto done;
+	qsort(site->files, site->n, sizeof(*site->files), file_cmp);
+	for (i = 1; i < site->n; i++)
+		if (strcmp(site->files[i - 1].path, site->files[i].path) == 0) {
+			rc = prenv_err_set(err, PRENV_ECONFIG,
+					   "pages: %s/%s exists twice (as a file and as %s.mustache); "
+					   "keep one of them", dir, site->files[i].path,
+					   site->files[i].path);
+			goto done;
+		}
+	*out = site;
+	site = NULL;
+done:
+	pages_site_free(site);
+	return rc;
+}
+
+void pages_site_free(struct pages_site *site)
+{
+	size_t i;
+
+	if (!site)
+		return;
+	for (i = 0; i < site->n; i++) {
+		free(site->files[i].path);
+		free(site->files[i].data);
+	}
+	free(site->files);
+	free(site);
+}
+
+/* --------------------------------------------------------------- target */
+
+void pages_target_clear(struct pages_target *t)
+{
+	if (!t)
+		return;
+	free(t->path);
+	free(t->url);
+	free(t->branch);
+	free(t->subdir);
+	memset(t, 0, sizeof(*t));
+}
+
+static int subdir_ok(const char *s)
+{
+	const char *p = s;
+
+	if (*s == '/' || strchr(s, '\\'))
+		return 0;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.') ||
+		    (n == 4 && strncmp(p, ".git", 4) == 0))
+			return 0;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 1;
+}
+
+int pages_target_parse(struct pages_target *out, const char *s, struct prenv_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return prenv_err_set(err, PRENV_ECONFIG, "pages: provider.target is missing "
+				     "(dir:PATH or git:URL#BRANCH)");
+	if (strncmp(s, "dir:", 4) == 0) {
+		if (!s[4])
+			return prenv_err_set(err, PRENV_ECONFIG, "pages: target \"dir:\" names no directory");
+		out->kind = PAGES_TARGET_DIR;
+		out->path = strdup(s + 4);
+		if (!out->path)
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (strncmp(s, "git:", 4) == 0) {
+		const char *hash = strrchr(s + 4, '#'), *colon;
+		char *sub;
+		size_t n;
+
+		if (!hash || hash == s + 4 || !hash[1])
+			return prenv_err_set(err, PRENV_ECONFIG,
+					     "pages: target \"%s\" needs a branch: git:URL#BRANCH[:subdir] "
+					     "(e.g. git:https://github.com/acme/shop.git#gh-pages)", s);
+		out->kind = PAGES_TARGET_GIT;
+		out->url = strndup(s + 4, (size_t)(hash - s - 4));
+		colon = strchr(hash + 1, ':');
+		n = colon ? (size_t)(colon - hash - 1) : strlen(hash + 1);
+		out->branch = strndup(hash + 1, n);
+		sub = strdup(colon ? colon + 1 : "");
+		if (!out->url || !out->branch || !sub) {
+			free(sub);
+			pages_target_clear(out);
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		}
+		while (*sub && sub[strlen(sub) - 1] == '/')
+			sub[strlen(sub) - 1] = 0;
+		out->subdir = sub;
+		if (!*out->branch || strstr(out->branch, "..") || strchr(out->branch, ' ') ||
+		    out->branch[0] == '-' || out->branch[0] == '/' || strchr(out->branch, '~') ||
+		    strchr(out->branch, '^') || strchr(out->branch, '\\')) {
+			prenv_err_set(err, PRENV_ECONFIG, "pages: \"%s\" is not a usable branch name",
+				      out->branch);
+			pages_target_clear(out);
+			return PRENV_ECONFIG;
+		}
+		if (!subdir_ok(out->subdir)) {
+			prenv_err_set(err, PRENV_ECONFIG, "pages: the subdirectory \"%s\" must be a "
+				      "relative path without \"..\", \".\" or \".git\"", out->subdir);
+			pages_target_clear(out);
+			return PRENV_ECONFIG;
+		}
+		return 0;
+	}
+	return prenv_err_set(err, PRENV_ECONFIG,
+			     "pages: target \"%s\" is neither dir:PATH nor git:URL#BRANCH[:subdir]", s);
+}
+
+/* ------------------------------------------------------------ dir: I/O */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes path and everything under it without following links. */
+static int rm_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int write_site(const char *dir, const struct pages_site *site, struct prenv_err *err)
+{
+	struct prenv_buf p = PRENV_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < site->n && rc == 0; i++) {
+		const struct pages_file *f = &site->files[i];
+		int fd;
+
+		prenv_buf_reset(&p);
+		if (prenv_buf_printf(&p, "%s/%s", dir, f->path) < 0) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			break;
+		}
+		if (f->mode == PAGES_DIR) {
+			if (mkdir(p.ptr, 0755) < 0)
+				rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create %s: %s",
+						   p.ptr, strerror(errno));
+		} else if (f->mode == PAGES_LINK) {
+			if (symlink(f->data, p.ptr) < 0)
+				rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create the link %s: %s",
+						   p.ptr, strerror(errno));
+		} else {
+			fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+			if (fd < 0 || write_all(fd, f->data, f->len) < 0 ||
+			    fchmod(fd, (mode_t)f->mode) < 0) {
+				rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot write %s: %s",
+						   p.ptr, strerror(errno));
+			}
+			if (fd >= 0 && close(fd) < 0 && rc == 0)
+				rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot write %s: %s",
+						   p.ptr, strerror(errno));
+		}
+	}
+	prenv_buf_free(&p);
+	return rc;
+}
+
+static int mkdir_p(const char *path)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (prenv_buf_adds(&b, path) < 0)
+		return -1;
+	for (i = 1; i <= b.len && rc == 0; i++) {
+		if (b.ptr[i] == '/' || b.ptr[i] == 0) {
+			char c = b.ptr[i];
+
+			b.ptr[i] = 0;
+			if (mkdir(b.ptr, 0755) < 0 && errno != EEXIST)
+				rc = -1;
+			b.ptr[i] = c;
+		}
+	}
+	prenv_buf_free(&b);
+	return rc;
+}
+
+int pages_dir_deploy(const char *root, const char *env, const struct pages_site *site,
+		     struct prenv_err *err)
+{
+	struct prenv_buf tmp = PRENV_BUF_INIT, fin = PRENV_BUF_INIT, old = PRENV_BUF_INIT;
+	int rc = 0;
+
+	if ((rc = pages_check_env_name(env, err)) < 0)
+		return rc;
+	prenv_buf_printf(&tmp, "%s/.prenv-tmp-%s-%ld", root, env, (long)getpid());
+	prenv_buf_printf(&fin, "%s/%s", root, env);
+	prenv_buf_printf(&old, "%s/.prenv-old-%s-%ld", root, env, (long)getpid());
+	if (tmp.failed || fin.failed || old.failed) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (mkdir_p(root) < 0) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create the target directory %s: %s",
+				   root, strerror(errno));
+		goto done;
+	}
+	/* A leftover of a run that died with our pid. */
+	rm_tree(tmp.ptr);
+	if (mkdir(tmp.ptr, 0755) < 0) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create %s: %s", tmp.ptr,
+				   strerror(errno));
+		goto done;
+	}
+	if ((rc = write_site(tmp.ptr, site, err)) < 0)
+		goto done;
+	/* New environment: a plain rename (fails if one appeared meanwhile). */
+	if (renameat2(AT_FDCWD, tmp.ptr, AT_FDCWD, fin.ptr, RENAME_NOREPLACE) == 0)
+		goto done;
+	if (errno == EEXIST || errno == ENOTEMPTY) {
+		/* Existing one: swap both names in one step, so a reader finds
+		 * either the old complete tree or the new complete tree. */
+		if (renameat2(AT_FDCWD, tmp.ptr, AT_FDCWD, fin.ptr, RENAME_EXCHANGE) == 0) {
+			if (rm_tree(tmp.ptr) < 0)
+				log_warn("pages: could not remove the previous version %s: %s",
+					 tmp.ptr, strerror(errno));
+			goto done;
+		}
+	}
+	if (errno != EINVAL && errno != ENOSYS) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot move %s to %s: %s", tmp.ptr,
+				   fin.ptr, strerror(errno));
+		goto done;
+	}
+	/* Fallback for file systems without renameat2 flags: move the old tree
+	 * away, then the new one in. Between the two renames (microseconds)
+	 * PATH/<env> does not exist; readers may get a 404 then. */
+	if (rename(fin.ptr, old.ptr) < 0 && errno != ENOENT) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot move %s aside: %s", fin.ptr,
+				   strerror(errno));
+		goto done;
+	}
+	if (rename(tmp.ptr, fin.ptr) < 0) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot move %s to %s: %s", tmp.ptr,
+				   fin.ptr, strerror(errno));
+		rename(old.ptr, fin.ptr);
+		goto done;
+	}
+	rm_tree(old.ptr);
+done:
+	if (rc < 0)
+		rm_tree(tmp.ptr);
+	prenv_buf_free(&tmp);
+	prenv_buf_free(&fin);
+	prenv_buf_free(&old);
+	return rc;
+}
+
+int pages_dir_destroy(const char *root, const char *env, int *existed, struct prenv_err *err)
+{
+	struct prenv_buf fin = PRENV_BUF_INIT, gone = PRENV_BUF_INIT;
+	int rc = 0;
+
+	*existed = 0;
+	if ((rc = pages_check_env_name(env, err)) < 0)
+		return rc;
+	prenv_buf_printf(&fin, "%s/%s", root, env);
+	prenv_buf_printf(&gone, "%s/.prenv-gone-%s-%ld", root, env, (long)getpid());
+	if (fin.failed || gone.failed) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	rm_tree(gone.ptr);
+	/* One rename takes it off the web at once; deleting takes longer. */
+	if (rename(fin.ptr, gone.ptr) < 0) {
+		if (errno != ENOENT)
+			rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot remove %s: %s", fin.ptr,
+					   strerror(errno));
+		goto done;
+	}
+	*existed = 1;
+	if (rm_tree(gone.ptr) < 0)
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot delete %s: %s", gone.ptr,
+				   strerror(errno));
+done:
+	prenv_buf_free(&fin);
+	prenv_buf_free(&gone);
+	return rc;
+}
+
+struct tally {
+	double files, bytes;
+	time_t mtime;
+};
+
+static int count_tree(const char *path, struct tally *t)
+{
+	struct prenv_buf p = PRENV_BUF_INIT;
+	struct dirent *d;
+	DIR *dp = opendir(path);
+	int rc = 0;
+
+	if (!dp)
+		return -1;
+	while ((d = readdir(dp)) != NULL && rc == 0) {
+		struct stat st;
+
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		prenv_buf_reset(&p);
+		if (prenv_buf_printf(&p, "%s/%s", path, d->d_name) < 0) {
+			rc = -1;
+			break;
+		}
+		if (lstat(p.ptr, &st) < 0)
+			continue;
+		if (st.st_mtime > t->mtime)
+			t->mtime = st.st_mtime;
+		if (S_ISDIR(st.st_mode)) {
+			rc = count_tree(p.ptr, t);
+		} else {
+			t->files++;
+			t->bytes += (double)st.st_size;
+		}
+	}
+	closedir(dp);
+	prenv_buf_free(&p);
+	return rc;
+}
+
+int pages_dir_status(cJSON **out, const char *root, const char *env, struct prenv_err *err)
+{
+	struct prenv_buf fin = PRENV_BUF_INIT;
+	struct tally t = { 0, 0, 0 };
+	struct stat st;
+	cJSON *o = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if ((rc = pages_check_env_name(env, err)) < 0)
+		return rc;
+	o = cJSON_CreateObject();
+	if (prenv_buf_printf(&fin, "%s/%s", root, env) < 0 || !o) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	cJSON_AddStringToObject(o, "path", fin.ptr);
+	if (lstat(fin.ptr, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		cJSON_AddBoolToObject(o, "exists", 0);
+		goto done;
+	}
+	t.mtime = st.st_mtime;
+	if (count_tree(fin.ptr, &t) < 0) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot read %s: %s", fin.ptr,
+				   strerror(errno));
+		goto done;
+	}
+	cJSON_AddBoolToObject(o, "exists", 1);
+	cJSON_AddNumberToObject(o, "files", t.files);
+	cJSON_AddNumberToObject(o, "bytes", t.bytes);
+	{
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&t.mtime, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cJSON_AddStringToObject(o, "modified", when);
+	}
+done:
+	if (rc < 0)
+		cJSON_Delete(o);
+	else
+		*out = o;
+	prenv_buf_free(&fin);
+	return rc;
+}
+
+/* ------------------------------------------------------------ provider */
+
+static const char *cfg_str(const struct provider_run *run, const char *key)
+{
+	const cJSON *v = run->cfg && run->cfg->provider
+		? cJSON_GetObjectItemCaseSensitive(run->cfg->provider, key) : NULL;
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* path as written in the config, resolved from the config's directory. */
+static char *resolve(const struct provider_run *run, const char *path)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	const char *base = run->cfg && run->cfg->dir ? run->cfg->dir : ".";
+
+	if (path[0] == '/')
+		prenv_buf_adds(&b, path);
+	else
+		prenv_buf_printf(&b, "%s/%s", base, path);
+	if (b.failed)
+		return NULL;
+	return prenv_buf_detach(&b, NULL);
+}
+
+static int set_str(char **slot, const char *s, struct prenv_err *err)
+{
+	free(*slot);
+	*slot = s ? strdup(s) : NULL;
+	if (s && !*slot)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int parse_author(const char *s, char **name, char **email, struct prenv_err *err)
+{
+	const char *lt, *gt;
+	size_t n;
+
+	if (!s) {
+		*name = strdup("prenv");
+		*email = strdup("prenv@localhost");
+		goto check;
+	}
+	lt = strchr(s, '<');
+	gt = lt ? strchr(lt, '>') : NULL;
+	if (!lt || !gt || gt[1] || gt == lt + 1 || lt == s)
+		return prenv_err_set(err, PRENV_ECONFIG, "pages: author \"%s\" must look like "
+				     "\"Name <email>\"", s);
+	n = (size_t)(lt - s);
+	while (n && s[n - 1] == ' ')
+		n--;
+	*name = strndup(s, n);
+	*email = strndup(lt + 1, (size_t)(gt - lt - 1));
+check:
+	if (!*name || !*email)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return 0;
+}
+
+static char *commit_message(const struct provider_run *run, const char *env, int destroy,
+			    struct prenv_err *err)
+{
+	const char *tmpl = cfg_str(run, "commit_message");
+	const struct prenv_context *ctx = run->ctx;
+	struct prenv_buf b = PRENV_BUF_INIT;
+	char shortsha[8] = "";
+
+	if (!destroy && tmpl && run->plan)
+		return tmpl_render_string(tmpl, run->plan->vars, "provider.commit_message", err);
+	if (ctx && ctx->sha)
+		snprintf(shortsha, sizeof(shortsha), "%.7s", ctx->sha);
+	prenv_buf_printf(&b, "prenv: %s %s", destroy ? "destroy" : "deploy", env);
+	if (!destroy && ctx) {
+		if (ctx->has_pr)
+			prenv_buf_printf(&b, " (PR #%ld%s%s)", ctx->pr_number, *shortsha ? ", " : "",
+					 shortsha);
+		else if (ctx->branch || *shortsha)
+			prenv_buf_printf(&b, " (%s%s%s)", ctx->branch ? ctx->branch : "",
+					 ctx->branch && *shortsha ? ", " : "", shortsha);
+	}
+	if (b.failed) {
+		prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		return NULL;
+	}
+	return prenv_buf_detach(&b, NULL);
+}
+
+enum { OP_DEPLOY, OP_DESTROY, OP_STATUS };
+
+static int pages_run(int op, const struct provider_run *run, struct provider_result *res,
+		     struct prenv_err *err)
+{
+	struct pages_target t = { 0, NULL, NULL, NULL, NULL };
+	struct pages_site *site = NULL;
+	const char *env = run->plan ? run->plan->env_name : NULL;
+	const char *source = cfg_str(run, "source");
+	char *root = NULL, *src = NULL, *msg = NULL, *name = NULL, *email = NULL, *shown = NULL;
+	int rc;
+
+	if ((rc = pages_check_env_name(env, err)) < 0)
+		goto done;
+	if ((rc = pages_target_parse(&t, cfg_str(run, "target"), err)) < 0)
+		goto done;
+	if (run->plan && run->plan->url && (rc = set_str(&res->url, run->plan->url, err)) < 0)
+		goto done;
+	if (op == OP_DEPLOY) {
+		if (!source) {
+			rc = prenv_err_set(err, PRENV_ECONFIG, "pages: provider.source (the built "
+					   "site directory) is missing");
+			goto done;
+		}
+		if (!(src = resolve(run, source))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		rc = pages_site_load(&site, src, run->plan ? run->plan->vars : NULL, err);
+		if (rc < 0)
+			goto done;
+	}
+
+	if (t.kind == PAGES_TARGET_DIR) {
+		if (!(root = resolve(run, t.path))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		if (op == OP_DEPLOY) {
+			if (run->dry_run) {
+				log_info("pages: would copy %zu files (%zu bytes) from %s to %s/%s/",
+					 site->nfiles, site->bytes, src, root, env);
+				rc = set_str(&res->status, "ready", err);
+				goto done;
+			}
+			if ((rc = pages_dir_deploy(root, env, site, err)) < 0)
+				goto done;
+			log_info("pages: published %zu files (%zu bytes) to %s/%s/", site->nfiles,
+				 site->bytes, root, env);
+			res->info = cJSON_CreateObject();
+			if (res->info) {
+				cJSON_AddStringToObject(res->info, "target", "dir");
+				cJSON_AddNumberToObject(res->info, "files", (double)site->nfiles);
+				cJSON_AddNumberToObject(res->info, "bytes", (double)site->bytes);
+			}
+			rc = set_str(&res->status, "ready", err);
+		} else if (op == OP_DESTROY) {
+			int existed = 0;
+
+			if (run->dry_run) {
+				log_info("pages: would remove %s/%s/", root, env);
+				rc = set_str(&res->status, "destroyed", err);
+				goto done;
+			}
+			if ((rc = pages_dir_destroy(root, env, &existed, err)) < 0)
+				goto done;
+			if (existed)
+				log_info("pages: removed %s/%s/", root, env);
+			else
+				log_info("pages: %s/%s/ was already absent", root, env);
+			rc = set_str(&res->status, "destroyed", err);
+		} else {
+			if ((rc = pages_dir_status(&res->info, root, env, err)) < 0)
+				goto done;
+			rc = set_str(&res->status, cJSON_IsTrue(cJSON_GetObjectItem(res->info, "exists"))
+				     ? "ready" : "absent", err);
+		}
+		goto done;
+	}
+
+	/* git: */
+	{
+		struct gitpub_opts o = GITPUB_OPTS_INIT;
+		struct gitpub_result gr;
+
+		shown = gitpub_redact_url(t.url);
+		if ((rc = parse_author(cfg_str(run, "author"), &name, &email, err)) < 0)
+			goto done;
+		if (op != OP_STATUS && !(msg = commit_message(run, env, op == OP_DESTROY, err))) {
+			rc = err && err->code ? err->code : PRENV_ENOMEM;
+			goto done;
+		}
+		o.url = t.url;
+		o.branch = t.branch;
+		o.subdir = t.subdir;
+		o.env_name = env;
+		o.site = site;
+		o.message = msg;
+		o.author_name = name;
+		o.author_email = email;
+		o.envp = run->envp;
+		o.dry_run = run->dry_run;
+		if (op == OP_STATUS) {
+			if ((rc = gitpub_status(&o, &gr, err)) < 0)
+				goto done;
+			res->info = cJSON_CreateObject();
+			if (res->info) {
+				cJSON_AddStringToObject(res->info, "remote", shown ? shown : "");
+				cJSON_AddStringToObject(res->info, "branch", t.branch);
+				cJSON_AddBoolToObject(res->info, "exists", gr.existed);
+				cJSON_AddStringToObject(res->info, "commit", gr.commit);
+				cJSON_AddNumberToObject(res->info, "files", (double)gr.files);
+				cJSON_AddNumberToObject(res->info, "bytes", (double)gr.bytes);
+			}
+			rc = set_str(&res->status, gr.existed ? "ready" : "absent", err);
+			goto done;
+		}
+		if ((rc = gitpub_publish(&o, &gr, err)) < 0)
+			goto done;
+		if (op == OP_DEPLOY)
+			log_info("pages: %s %s%s%s/ on %s#%s%s%s", gr.changed ? "published" : "unchanged:",
+				 t.subdir, *t.subdir ? "/" : "", env,
+				 shown ? shown : "", t.branch, gr.changed ? " as " : "",
+				 gr.changed ? gr.commit : "");
+		else
+			log_info("pages: %s %s%s%s/ on %s#%s", gr.changed ? "removed" : "already absent:",
+				 t.subdir, *t.subdir ? "/" : "", env, shown ? shown : "", t.branch);
+		res->info = cJSON_CreateObject();
+		if (res->info) {
+			cJSON_AddStringToObject(res->info, "target", "git");
+			cJSON_AddBoolToObject(res->info, "changed", gr.changed);
+			cJSON_AddStringToObject(res->info, "commit", gr.commit);
+			cJSON_AddNumberToObject(res->info, "attempts", gr.attempts);
+		}
+		rc = set_str(&res->status, op == OP_DEPLOY ? "ready" : "destroyed", err);
+	}
+done:
+	if (rc < 0 && res && !res->reason && err && err->msg)
+		res->reason = strdup(err->msg);
+	if (rc < 0 && res && !res->status)
+		res->status = strdup("failed");
+	pages_target_clear(&t);
+	pages_site_free(site);
+	free(root);
+	free(src);
+	free(msg);
+	free(name);
+	free(email);
+	free(shown);
+	return rc;
+}
+
+static int pages_deploy(const struct provider_run *run, struct provider_result *res,
+			struct prenv_err *err)
+{
+	return pages_run(OP_DEPLOY, run, res, err);
+}
+
+static int pages_destroy(const struct provider_run *run, struct provider_result *res,
+			 struct prenv_err *err)
+{
+	return pages_run(OP_DESTROY, run, res, err);
+}
+
+static int pages_status(const struct provider_run *run, struct provider_result *res,
+			struct prenv_err *err)
+{
+	return pages_run(OP_STATUS, run, res, err);
+}
+
+const struct prenv_provider pages_provider = {
+	"pages",
+	pages_deploy,
+	pages_destroy,
+	pages_status,
+};
