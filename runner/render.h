@@ -26,8 +26,13 @@ struct render_opts {
 };
 
 /* Renders every template; *out is a cJSON array of objects (caller frees).
- * Partials ({{> name}}) are loaded from dir/name, dir/name.mustache,
- * dir/_name.yaml... (see render.c). */
+ * Templates: the regular files of dir named *.yaml, *.yml or *.json whose
+ * name does not start with '_' (partials) or '.' (hidden), in strcmp order,
+ * all rendered with TMPL_ESC_YAML (JSON is YAML: its strings are
+ * double-quoted scalars). Partials ({{> name}}) are loaded from
+ * dir/_name.yaml, dir/_name.yml, then dir/name (the first that exists); a
+ * name containing '/', '\\' or "..", or starting with '.', is an error; a
+ * missing partial is an error unless allow_missing (then it renders empty). On any error *out is NULL. */
 int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *err);
 
 /* Parses a YAML stream (all documents) into a cJSON array (core schema).
@@ -35,8 +40,57 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 int render_yaml_parse(cJSON **out, const char *text, size_t len,
 		      const char *filename, struct prenv_err *err);
 
+/* Same, and *lines (caller frees; may be NULL) gets the 1-based line where
+ * each document's root node starts. */
+int render_yaml_parse_lines(cJSON **out, int **lines, const char *text, size_t len,
+			    const char *filename, struct prenv_err *err);
+
 /* Emits one JSON value as a YAML document (block style, strings quoted when
- * needed) and appends it to out. */
+ * needed) and appends it to out, starting with "---\n". On error out is as
+ * it was. */
 int render_yaml_emit(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err);
+
+/* 1 when string s can be written as a plain YAML scalar and still read back
+ * as that string by YAML 1.2 and 1.1 parsers (see render_yaml.c). */
+int render_yaml_plain_safe(const char *s);
+
+/* --- documents: checks, labels, duplicates (render_docs.c) -------------
+ * render_dir feeds each rendered template to render_docs_add; usable on its
+ * own (tests, other callers with already rendered text). */
+struct render_docs;
+
+/* app and env_name are copied; warn may be NULL (then log_warn). */
+int render_docs_new(struct render_docs **out, const char *app, const char *env_name,
+		    tmpl_warn_fn warn, void *warn_ud, struct prenv_err *err);
+void render_docs_free(struct render_docs *d);
+/* Parses text (the rendered template `filename`), checks every document
+ * (a mapping with string apiVersion, kind, metadata.name; metadata.labels a
+ * mapping if present; no (apiVersion, kind, namespace, name) seen before),
+ * adds the labels and appends the objects. On error nothing is appended. */
+int render_docs_add(struct render_docs *d, const char *text, size_t len,
+		    const char *filename, struct prenv_err *err);
+size_t render_docs_count(const struct render_docs *d);
+/* Where object i came from (borrowed, valid until render_docs_free). */
+const char *render_docs_source(const struct render_docs *d, size_t i, int *line);
+/* Hands the array of objects to the caller (d then holds an empty array). */
+cJSON *render_docs_take(struct render_docs *d);
+
+/* The workload kinds whose pod template also gets prenv.dev/app and
+ * prenv.dev/env: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job
+ * (spec.template) and CronJob (spec.jobTemplate.spec.template). */
+
+/* Writes objects (a cJSON array) for `prenv render`.
+ * format: "yaml" (a stream, one "---" document per object) or "json" (one
+ * pretty-printed array); NULL means "yaml".
+ * out_dir NULL: appended to out. Otherwise one file per object, named
+ * NNN-<kind>-<name>.yaml (or .json), lowercase, [a-z0-9.-] only, NNN the
+ * 1-based order (at least 3 digits). out_dir is created if missing; if it
+ * exists it may only contain files of that pattern (earlier prenv output,
+ * which is replaced) - anything else makes it refuse. Files are written to a
+ * temporary directory inside out_dir and renamed into place, so an error
+ * leaves out_dir as it was. When out is not NULL it gets the written paths,
+ * one a line. */
+int render_write(const cJSON *objects, const char *format, const char *out_dir,
+		 struct prenv_buf *out, struct prenv_err *err);
 
 #endif

@@ -1,0 +1,386 @@
+/* render_docs.c - rendered text -> checked, labelled objects (see render.h).
+ *
+ * Each object remembers the template file and the line its document starts
+ * on, in a parallel array (the objects themselves stay clean), so errors
+ * found later (a duplicate, a bad label) can name both places.
+ */
+#include "render.h"
+#include "err.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LABEL_MANAGED "app.kubernetes.io/managed-by"
+#define LABEL_APP "prenv.dev/app"
+#define LABEL_ENV "prenv.dev/env"
+
+struct render_src {
+	char *file;
+	int line;
+};
+
+struct render_docs {
+	cJSON *objects;
+	struct render_src *src;
+	size_t n, cap;
+	char *app, *env_name;
+	tmpl_warn_fn warn;
+	void *warn_ud;
+};
+
+/* A Kubernetes label value: empty, or <= 63 chars of [A-Za-z0-9-_.],
+ * starting and ending with an alphanumeric. */
+static int label_value_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0)
+		return 1;
+	if (n > 63)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9');
+
+		if (!alnum && ((i == 0 || i == n - 1) ||
+			       !(c == '-' || c == '_' || c == '.')))
+			return 0;
+	}
+	return 1;
+}
+
+int render_docs_new(struct render_docs **out, const char *app, const char *env_name,
+		    tmpl_warn_fn warn, void *warn_ud, struct prenv_err *err)
+{
+	struct render_docs *d;
+
+	*out = NULL;
+	if (!app || !*app || !env_name || !*env_name)
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "render: the app and environment names must not be empty");
+	if (!label_value_ok(app) || !label_value_ok(env_name))
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "render: app '%s' / environment '%s' is not a valid Kubernetes label value "
+				     "(<= 63 characters of [A-Za-z0-9-_.], alphanumeric at both ends)",
+				     app, env_name);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	d->objects = cJSON_CreateArray();
+	d->app = strdup(app);
+	d->env_name = strdup(env_name);
+	d->warn = warn;
+	d->warn_ud = warn_ud;
+	if (!d->objects || !d->app || !d->env_name) {
+		render_docs_free(d);
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	*out = d;
+	return 0;
+}
+
+void render_docs_free(struct render_docs *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->src[i].file);
+	free(d->src);
+	cJSON_Delete(d->objects);
+	free(d->app);
+	free(d->env_name);
+	free(d);
+}
+
+size_t render_docs_count(const struct render_docs *d)
+{
+	return d ? d->n : 0;
+}
+
+const char *render_docs_source(const struct render_docs *d, size_t i, int *line)
+{
+	if (!d || i >= d->n) {
+		if (line)
+			*line = 0;
+		return NULL;
+	}
+	if (line)
+		*line = d->src[i].line;
+	return d->src[i].file;
+}
+
+cJSON *render_docs_take(struct render_docs *d)
+{
+	cJSON *a, *fresh = cJSON_CreateArray();
+	size_t i;
+
+	if (!fresh)
+		return NULL;
+	a = d->objects;
+	d->objects = fresh;
+	for (i = 0; i < d->n; i++)
+		free(d->src[i].file);
+	d->n = 0;
+	return a;
+}
+
+static void docs_warn(struct render_docs *d, const char *file, int line, const char *msg)
+{
+	if (d->warn)
+		d->warn(d->warn_ud, file, line, 0, msg);
+	else
+		log_warn("%s:%d: %s", file, line, msg);
+}
+
+static const char *str_member(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Returns obj[name], creating an empty mapping there if it is missing.
+ * NULL when obj[name] exists and is not a mapping (or out of memory). */
+static cJSON *child_object(cJSON *obj, const char *name, int *not_object)
+{
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*not_object = 0;
+	if (c) {
+		if (cJSON_IsObject(c))
+			return c;
+		*not_object = 1;
+		return NULL;
+	}
+	return cJSON_AddObjectToObject(obj, name);
+}
+
+static int set_label(struct render_docs *d, cJSON *labels, const char *key,
+		     const char *value, const char *where, const char *file, int line,
+		     struct prenv_err *err)
+{
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(labels, key);
+	cJSON *v;
+
+	if (old) {
+		if (!cJSON_IsString(old) || strcmp(old->valuestring, value)) {
+			struct prenv_buf m = PRENV_BUF_INIT;
+
+			prenv_buf_printf(&m, "%s label %s is set by prenv to '%s'; the template's value is replaced",
+					 where, key, value);
+			if (!m.failed)
+				docs_warn(d, file, line, m.ptr);
+			prenv_buf_free(&m);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(labels, key);
+	}
+	v = cJSON_AddStringToObject(labels, key, value);
+	return v ? 0 : prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+}
+
+static int add_labels(struct render_docs *d, cJSON *labels, const char *where,
+		      int managed, const char *file, int line, struct prenv_err *err)
+{
+	int rc = 0;
+
+	if (managed)
+		rc = set_label(d, labels, LABEL_MANAGED, "prenv", where, file, line, err);
+	if (!rc)
+		rc = set_label(d, labels, LABEL_APP, d->app, where, file, line, err);
+	if (!rc)
+		rc = set_label(d, labels, LABEL_ENV, d->env_name, where, file, line, err);
+	return rc;
+}
+
+static int is_workload(const char *kind)
+{
+	static const char *const kinds[] = {
+		"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", NULL,
+	};
+	size_t i;
+
+	for (i = 0; kinds[i]; i++)
+		if (!strcmp(kind, kinds[i]))
+			return 1;
+	return 0;
+}
+
+/* Labels the pod template of a workload (spec.template, or for a CronJob
+ * spec.jobTemplate.spec.template). A workload without a pod template is
+ * left alone (the API server will say what is missing). */
+static int label_pod_template(struct render_docs *d, cJSON *obj, const char *kind,
+			      const char *file, int line, struct prenv_err *err)
+{
+	cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+	cJSON *tpl, *meta, *labels;
+	const char *path = "spec.template";
+	int bad;
+
+	if (!strcmp(kind, "CronJob")) {
+		cJSON *jt = cJSON_GetObjectItemCaseSensitive(spec, "jobTemplate");
+
+		spec = cJSON_GetObjectItemCaseSensitive(jt, "spec");
+		path = "spec.jobTemplate.spec.template";
+	}
+	tpl = cJSON_GetObjectItemCaseSensitive(spec, "template");
+	if (!cJSON_IsObject(tpl))
+		return 0;
+	meta = child_object(tpl, "metadata", &bad);
+	if (!meta && bad)
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"%s %s: %s.metadata must be a mapping", kind,
+					str_member(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name"),
+					path);
+	labels = meta ? child_object(meta, "labels", &bad) : NULL;
+	if (!labels && bad)
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"%s %s: %s.metadata.labels must be a mapping", kind,
+					str_member(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name"),
+					path);
+	if (!labels)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return add_labels(d, labels, "pod template", 0, file, line, err);
+}
+
+/* Checks one document and labels it. */
+static int check_object(struct render_docs *d, cJSON *obj, const char *file, int line,
+			struct prenv_err *err)
+{
+	cJSON *meta, *labels;
+	const char *api, *kind, *name;
+	cJSON *ns;
+	int bad;
+
+	if (!cJSON_IsObject(obj))
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"a document must be a mapping (a Kubernetes object), not a %s",
+					cJSON_IsArray(obj) ? "list" : "scalar");
+	api = str_member(obj, "apiVersion");
+	kind = str_member(obj, "kind");
+	if (!api || !*api)
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"the document has no apiVersion (a non-empty string)");
+	if (!kind || !*kind)
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"the document has no kind (a non-empty string)");
+	meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	if (!cJSON_IsObject(meta))
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"%s has no metadata mapping (metadata.name is required)", kind);
+	name = str_member(meta, "name");
+	if (!name || !*name)
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"%s has no metadata.name (a non-empty string)", kind);
+	ns = cJSON_GetObjectItemCaseSensitive(meta, "namespace");
+	if (ns && !cJSON_IsString(ns) && !cJSON_IsNull(ns))
+		return prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					"%s %s: metadata.namespace must be a string", kind, name);
+	labels = child_object(meta, "labels", &bad);
+	if (!labels)
+		return bad ? prenv_err_set_at(err, PRENV_ECONFIG, file, line, 0,
+					      "%s %s: metadata.labels must be a mapping", kind, name)
+			   : prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (add_labels(d, labels, "metadata", 1, file, line, err) < 0)
+		return err ? err->code : PRENV_ENOMEM;
+	if (is_workload(kind))
+		return label_pod_template(d, obj, kind, file, line, err);
+	return 0;
+}
+
+static const char *ns_of(const cJSON *obj)
+{
+	const char *ns = str_member(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "namespace");
+
+	return ns ? ns : "";
+}
+
+static int same_object(const cJSON *a, const cJSON *b)
+{
+	const cJSON *ma = cJSON_GetObjectItemCaseSensitive(a, "metadata");
+	const cJSON *mb = cJSON_GetObjectItemCaseSensitive(b, "metadata");
+
+	return !strcmp(str_member(a, "apiVersion"), str_member(b, "apiVersion")) &&
+	       !strcmp(str_member(a, "kind"), str_member(b, "kind")) &&
+	       !strcmp(str_member(ma, "name"), str_member(mb, "name")) &&
+	       !strcmp(ns_of(a), ns_of(b));
+}
+
+int render_docs_add(struct render_docs *d, const char *text, size_t len,
+		    const char *filename, struct prenv_err *err)
+{
+	cJSON *docs = NULL, *obj;
+	int *lines = NULL;
+	size_t i, j, n, base = d->n;
+	int rc;
+
+	if (!filename)
+		filename = "<template>";
+	if ((rc = render_yaml_parse_lines(&docs, &lines, text, len, filename, err)) < 0)
+		goto done;
+	n = (size_t)cJSON_GetArraySize(docs);
+	if (d->n + n > d->cap) {
+		size_t cap = d->cap ? d->cap : 16;
+		struct render_src *p;
+
+		while (cap < d->n + n)
+			cap *= 2;
+		if (!(p = realloc(d->src, cap * sizeof(*p)))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		d->src = p;
+		d->cap = cap;
+	}
+	/* Check all of this file's documents before appending any. */
+	for (i = 0, obj = docs->child; obj; obj = obj->next, i++) {
+		cJSON *prev;
+
+		if ((rc = check_object(d, obj, filename, lines[i], err)) < 0)
+			goto done;
+		for (j = 0, prev = d->objects->child; prev; prev = prev->next, j++) {
+			if (same_object(prev, obj)) {
+				const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+				rc = prenv_err_set_at(err, PRENV_ECONFIG, filename, lines[i], 0,
+						      "duplicate object %s %s %s%s%s: also defined at %s:%d",
+						      str_member(obj, "apiVersion"), str_member(obj, "kind"),
+						      *ns_of(obj) ? ns_of(obj) : "", *ns_of(obj) ? "/" : "",
+						      str_member(m, "name"),
+						      d->src[j].file, d->src[j].line);
+				goto done;
+			}
+		}
+		for (j = 0, prev = docs->child; j < i; prev = prev->next, j++) {
+			if (same_object(prev, obj)) {
+				const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+				rc = prenv_err_set_at(err, PRENV_ECONFIG, filename, lines[i], 0,
+						      "duplicate object %s %s %s%s%s: also defined at %s:%d",
+						      str_member(obj, "apiVersion"), str_member(obj, "kind"),
+						      *ns_of(obj) ? ns_of(obj) : "", *ns_of(obj) ? "/" : "",
+						      str_member(m, "name"), filename, lines[j]);
+				goto done;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!(d->src[base + i].file = strdup(filename))) {
+			while (i-- > 0)
+				free(d->src[base + i].file);
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		d->src[base + i].line = lines[i];
+	}
+	while ((obj = cJSON_DetachItemFromArray(docs, 0)) != NULL)
+		cJSON_AddItemToArray(d->objects, obj);
+	d->n += n;
+done:
+	cJSON_Delete(docs);
+	free(lines);
+	return rc;
+}

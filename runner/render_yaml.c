@@ -1,0 +1,835 @@
+/* render_yaml.c - YAML <-> cJSON for rendered manifests (see render.h).
+ *
+ * Parsing uses libyaml's event parser and builds the cJSON tree directly, so
+ * every error can name file:line:col (libyaml marks are 0-based; ours are
+ * 1-based). Typing follows the YAML 1.2 core schema, for plain scalars only:
+ *
+ *   null   null Null NULL ~ (and the empty plain scalar)
+ *   bool   true True TRUE false False FALSE
+ *   int    [-+]?[0-9]+   0o[0-7]+   0x[0-9a-fA-F]+
+ *   float  [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+ *          [-+]?(.inf|.Inf|.INF)   .nan .NaN .NAN
+ *
+ * Everything else, and every quoted or block scalar, is a string (so `yes`
+ * and `on` are strings; `0777` is the int 777, not octal).
+ * Explicit tags !!str !!int !!float !!bool !!null !!map !!seq and the
+ * non-specific `!` are honoured; any other tag is an error.
+ *
+ * Mapping keys must be scalars (their text is the key, whatever its type);
+ * duplicate keys are an error. Merge keys (`<<`) are not special (YAML 1.2).
+ * Anchors and aliases are RESOLVED: an alias is a deep copy of its anchored
+ * node; the total number of nodes a stream may produce (aliases expanded) is
+ * limited to RENDER_YAML_MAX_NODES, which stops "billion laughs". Nesting is
+ * limited to RENDER_YAML_MAX_DEPTH.
+ *
+ * Numbers are doubles (cJSON). A decimal integer beyond 2^53 keeps its exact
+ * text in the item's valuestring (cJSON frees and duplicates it), and the
+ * YAML emitter writes that text back, so YAML -> YAML keeps every digit; JSON
+ * output (cJSON_Print) does not. Hex/octal integers beyond 2^53 are rounded.
+ *
+ * Emitting uses libyaml's emitter: block style, 2-space indent, no line
+ * folding, UTF-8 kept. A string is written plain only when it is clearly
+ * a string to a YAML 1.2 core-schema parser AND to YAML 1.1 parsers (PyYAML,
+ * go-yaml v2 as used by Kubernetes tools): it starts with an ASCII letter,
+ * `_` or `/`, contains only [A-Za-z0-9_./-] (and `:` not at the end), and is
+ * not one of the 1.1 boolean/null words. Every other string is double-quoted.
+ */
+#include "render.h"
+#include "err.h"
+
+#include <yaml.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define RENDER_YAML_MAX_NODES 1000000
+#define RENDER_YAML_MAX_DEPTH 512
+
+#define TAG_PREFIX "tag:yaml.org,2002:"
+
+/* ---------------------------------------------------------------- typing */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int match_null(const char *s, size_t n)
+{
+	return n == 0 || (n == 1 && s[0] == '~') ||
+	       (n == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) ||
+			   !memcmp(s, "NULL", 4)));
+}
+
+/* 1 true, 0 false, -1 not a bool */
+static int match_bool(const char *s, size_t n)
+{
+	if (n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) ||
+		       !memcmp(s, "TRUE", 4)))
+		return 1;
+	if (n == 5 && (!memcmp(s, "false", 5) || !memcmp(s, "False", 5) ||
+		       !memcmp(s, "FALSE", 5)))
+		return 0;
+	return -1;
+}
+
+/* 10 decimal, 8 octal, 16 hex, 0 not an int */
+static int match_int(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
+		for (i = 2; i < n; i++) {
+			if (s[1] == 'o' ? !(s[i] >= '0' && s[i] <= '7') : !is_hex(s[i]))
+				return 0;
+		}
+		return s[1] == 'o' ? 8 : 16;
+	}
+	if (n > 0 && (s[0] == '-' || s[0] == '+'))
+		i = 1;
+	if (i == n)
+		return 0;
+	for (; i < n; i++)
+		if (!is_digit(s[i]))
+			return 0;
+	return 10;
+}
+
+static int match_float(const char *s, size_t n)
+{
+	size_t i = 0, digits = 0;
+
+	if (n > 0 && (s[0] == '-' || s[0] == '+'))
+		i = 1;
+	if (n - i == 4 && (!memcmp(s + i, ".inf", 4) || !memcmp(s + i, ".Inf", 4) ||
+			   !memcmp(s + i, ".INF", 4)))
+		return 1;
+	if (i == 0 && n == 4 && (!memcmp(s, ".nan", 4) || !memcmp(s, ".NaN", 4) ||
+				 !memcmp(s, ".NAN", 4)))
+		return 1;
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && is_digit(s[i])) {
+			i++;
+			digits++;
+		}
+		if (!digits)
+			return 0;
+	} else {
+		while (i < n && is_digit(s[i])) {
+			i++;
+			digits++;
+		}
+		if (!digits)
+			return 0;
+		if (i < n && s[i] == '.') {
+			i++;
+			while (i < n && is_digit(s[i]))
+				i++;
+		}
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			i++;
+		digits = 0;
+		while (i < n && is_digit(s[i])) {
+			i++;
+			digits++;
+		}
+		if (!digits)
+			return 0;
+	}
+	return i == n;
+}
+
+static double float_value(const char *s, size_t n)
+{
+	size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+	char tmp[64];
+	struct prenv_buf b = PRENV_BUF_INIT;
+	double v;
+
+	if (n - i == 4 && s[i] == '.' && (s[i + 1] == 'i' || s[i + 1] == 'I'))
+		return s[0] == '-' ? -INFINITY : INFINITY;
+	if (n == 4 && s[0] == '.' && (s[1] == 'n' || s[1] == 'N'))
+		return NAN;
+	if (n < sizeof(tmp)) {
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		return strtod(tmp, NULL);
+	}
+	if (prenv_buf_add(&b, s, n) < 0)
+		return NAN;
+	v = strtod(b.ptr, NULL);
+	prenv_buf_free(&b);
+	return v;
+}
+
+/* Makes the number for an int text of kind base (match_int). */
+static cJSON *int_item(const char *s, size_t n, int base)
+{
+	double v = 0;
+	cJSON *item;
+	size_t i;
+
+	if (base != 10) {
+		for (i = 2; i < n; i++) {
+			int d = is_digit(s[i]) ? s[i] - '0' : (s[i] | 0x20) - 'a' + 10;
+			v = v * base + d;
+		}
+		return cJSON_CreateNumber(v);
+	}
+	v = float_value(s, n);
+	item = cJSON_CreateNumber(v);
+	if (item && fabs(v) > 9007199254740992.0) {
+		/* Keep the exact digits (see the top of the file). */
+		struct prenv_buf b = PRENV_BUF_INIT;
+
+		i = 0;
+		if (s[0] == '-')
+			prenv_buf_addc(&b, '-');
+		if (s[0] == '-' || s[0] == '+')
+			i = 1;
+		while (i + 1 < n && s[i] == '0')
+			i++;
+		prenv_buf_add(&b, s + i, n - i);
+		item->valuestring = prenv_buf_detach(&b, NULL);
+	}
+	return item;
+}
+
+/* The core-schema type of a plain scalar. */
+static cJSON *resolve_plain(const char *s, size_t n)
+{
+	int b, base;
+
+	if (match_null(s, n))
+		return cJSON_CreateNull();
+	if ((b = match_bool(s, n)) >= 0)
+		return cJSON_CreateBool(b);
+	if ((base = match_int(s, n)) != 0)
+		return int_item(s, n, base);
+	if (match_float(s, n))
+		return cJSON_CreateNumber(float_value(s, n));
+	return NULL; /* a string */
+}
+
+/* ---------------------------------------------------------------- parser */
+
+struct yp_anchor {
+	char *name;
+	cJSON *node;    /* owned copy */
+	size_t count;   /* nodes in it */
+};
+
+struct yp {
+	yaml_parser_t parser;
+	const char *file;
+	struct prenv_err *err;
+	struct yp_anchor *anchors;
+	size_t n_anchors, cap_anchors;
+	size_t nodes;
+};
+
+static int yp_error_at(struct yp *y, yaml_mark_t m, const char *fmt, const char *a)
+{
+	return prenv_err_set_at(y->err, PRENV_ECONFIG, y->file, (int)m.line + 1,
+				(int)m.column + 1, fmt, a);
+}
+
+static int yp_next(struct yp *y, yaml_event_t *ev)
+{
+	if (yaml_parser_parse(&y->parser, ev))
+		return 0;
+	if (y->parser.error == YAML_MEMORY_ERROR)
+		return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory parsing YAML");
+	{
+		yaml_mark_t m = y->parser.problem_mark;
+		const char *ctx = y->parser.context;
+
+		if (m.line == 0 && m.column == 0 && m.index == 0 && ctx)
+			m = y->parser.context_mark;
+		if (ctx)
+			return prenv_err_set_at(y->err, PRENV_ECONFIG, y->file,
+						(int)m.line + 1, (int)m.column + 1,
+						"YAML syntax error: %s %s (started at line %d, column %d)",
+						y->parser.problem ? y->parser.problem : "error",
+						ctx, (int)y->parser.context_mark.line + 1,
+						(int)y->parser.context_mark.column + 1);
+		return prenv_err_set_at(y->err, PRENV_ECONFIG, y->file,
+					(int)m.line + 1, (int)m.column + 1,
+					"YAML syntax error: %s",
+					y->parser.problem ? y->parser.problem : "error");
+	}
+}
+
+static void yp_clear_anchors(struct yp *y)
+{
+	size_t i;
+
+	for (i = 0; i < y->n_anchors; i++) {
+		free(y->anchors[i].name);
+		cJSON_Delete(y->anchors[i].node);
+	}
+	y->n_anchors = 0;
+}
+
+static int yp_count(struct yp *y, yaml_mark_t m, size_t n)
+{
+	if (n > RENDER_YAML_MAX_NODES || y->nodes + n > RENDER_YAML_MAX_NODES)
+		return yp_error_at(y, m, "%s: more than 1000000 nodes (aliases expanded); refusing",
+				   "YAML document too large");
+	y->nodes += n;
+	return 0;
+}
+
+/* Stores a copy of node under anchor name (NULL: nothing). A later anchor of
+ * the same name hides the earlier one (YAML says so). */
+static int yp_set_anchor(struct yp *y, const yaml_char_t *name, const cJSON *node,
+			 size_t count)
+{
+	struct yp_anchor *a;
+
+	if (!name)
+		return 0;
+	if (y->n_anchors == y->cap_anchors) {
+		size_t cap = y->cap_anchors ? y->cap_anchors * 2 : 8;
+		struct yp_anchor *p = realloc(y->anchors, cap * sizeof(*p));
+
+		if (!p)
+			return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+		y->anchors = p;
+		y->cap_anchors = cap;
+	}
+	a = &y->anchors[y->n_anchors];
+	a->name = strdup((const char *)name);
+	a->node = cJSON_Duplicate(node, 1);
+	a->count = count;
+	if (!a->name || !a->node) {
+		free(a->name);
+		cJSON_Delete(a->node);
+		return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+	}
+	y->n_anchors++;
+	return 0;
+}
+
+static const struct yp_anchor *yp_find_anchor(struct yp *y, const yaml_char_t *name)
+{
+	size_t i;
+
+	for (i = y->n_anchors; i-- > 0;)
+		if (!strcmp(y->anchors[i].name, (const char *)name))
+			return &y->anchors[i];
+	return NULL;
+}
+
+/* The cJSON value of a scalar event (tag, style, text). */
+static int yp_scalar(struct yp *y, const yaml_event_t *ev, cJSON **out)
+{
+	const char *s = (const char *)ev->data.scalar.value;
+	size_t n = ev->data.scalar.length;
+	const char *tag = (const char *)ev->data.scalar.tag;
+	cJSON *item = NULL;
+
+	*out = NULL;
+	if (strlen(s) != n)
+		return yp_error_at(y, ev->start_mark, "%s",
+				   "a scalar contains a NUL character (\\0); not supported");
+	if (tag && !strcmp(tag, "!"))
+		tag = TAG_PREFIX "str";
+	if (!tag) {
+		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+			item = resolve_plain(s, n);
+		if (!item && !(item = cJSON_CreateString(s)))
+			goto oom;
+	} else if (strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) != 0) {
+		return yp_error_at(y, ev->start_mark,
+				   "unsupported YAML tag %s (only !!str, !!int, !!float, !!bool, !!null, !!map, !!seq)",
+				   tag);
+	} else {
+		const char *t = tag + strlen(TAG_PREFIX);
+		int b, base;
+
+		if (!strcmp(t, "str")) {
+			item = cJSON_CreateString(s);
+		} else if (!strcmp(t, "int")) {
+			if (!(base = match_int(s, n)))
+				return yp_error_at(y, ev->start_mark, "!!int value '%s' is not an integer", s);
+			item = int_item(s, n, base);
+		} else if (!strcmp(t, "float")) {
+			if ((base = match_int(s, n)) != 0)
+				item = int_item(s, n, base);
+			else if (match_float(s, n))
+				item = cJSON_CreateNumber(float_value(s, n));
+			else
+				return yp_error_at(y, ev->start_mark, "!!float value '%s' is not a number", s);
+		} else if (!strcmp(t, "bool")) {
+			if ((b = match_bool(s, n)) < 0)
+				return yp_error_at(y, ev->start_mark, "!!bool value '%s' is not true or false", s);
+			item = cJSON_CreateBool(b);
+		} else if (!strcmp(t, "null")) {
+			if (!match_null(s, n))
+				return yp_error_at(y, ev->start_mark, "!!null value '%s' is not null", s);
+			item = cJSON_CreateNull();
+		} else {
+			return yp_error_at(y, ev->start_mark,
+					   "YAML tag !!%s cannot be used on a scalar (only !!str, !!int, !!float, !!bool, !!null)",
+					   t);
+		}
+		if (!item)
+			goto oom;
+	}
+	*out = item;
+	return 0;
+oom:
+	return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+}
+
+static int yp_check_collection_tag(struct yp *y, const yaml_event_t *ev,
+				   const yaml_char_t *tag, const char *want)
+{
+	const char *t = (const char *)tag;
+
+	if (!t || !strcmp(t, "!"))
+		return 0;
+	if (!strncmp(t, TAG_PREFIX, strlen(TAG_PREFIX))) {
+		if (!strcmp(t + strlen(TAG_PREFIX), want))
+			return 0;
+		return yp_error_at(y, ev->start_mark,
+				   "YAML tag !!%s cannot be used on this collection",
+				   t + strlen(TAG_PREFIX));
+	}
+	return yp_error_at(y, ev->start_mark,
+			   "unsupported YAML tag %s on a collection (only !!map, !!seq)", t);
+}
+
+/* Builds the node that starts with *ev (which this function deletes).
+ * *count is the number of nodes of the result. */
+static int yp_node(struct yp *y, yaml_event_t *ev, int depth, cJSON **out, size_t *count)
+{
+	cJSON *node = NULL, *child = NULL;
+	yaml_event_t cev, kev;
+	yaml_char_t *anchor = NULL;
+	size_t n = 1, cn;
+	int rc = 0;
+
+	*out = NULL;
+	*count = 0;
+	memset(&cev, 0, sizeof(cev));
+	memset(&kev, 0, sizeof(kev));
+	if (depth > RENDER_YAML_MAX_DEPTH) {
+		rc = yp_error_at(y, ev->start_mark, "%s", "YAML nesting deeper than 512 levels");
+		goto done;
+	}
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT: {
+		const struct yp_anchor *a = yp_find_anchor(y, ev->data.alias.anchor);
+
+		if (!a) {
+			rc = yp_error_at(y, ev->start_mark, "undefined YAML alias *%s",
+					 (const char *)ev->data.alias.anchor);
+			goto done;
+		}
+		if ((rc = yp_count(y, ev->start_mark, a->count)) < 0)
+			goto done;
+		if (!(node = cJSON_Duplicate(a->node, 1))) {
+			rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		n = a->count;
+		break;
+	}
+	case YAML_SCALAR_EVENT:
+		anchor = ev->data.scalar.anchor;
+		if ((rc = yp_count(y, ev->start_mark, 1)) < 0 ||
+		    (rc = yp_scalar(y, ev, &node)) < 0)
+			goto done;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = ev->data.sequence_start.anchor;
+		if ((rc = yp_check_collection_tag(y, ev, ev->data.sequence_start.tag, "seq")) < 0 ||
+		    (rc = yp_count(y, ev->start_mark, 1)) < 0)
+			goto done;
+		if (!(node = cJSON_CreateArray())) {
+			rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (;;) {
+			if ((rc = yp_next(y, &cev)) < 0)
+				goto done;
+			if (cev.type == YAML_SEQUENCE_END_EVENT) {
+				yaml_event_delete(&cev);
+				break;
+			}
+			rc = yp_node(y, &cev, depth + 1, &child, &cn);
+			if (rc < 0)
+				goto done;
+			cJSON_AddItemToArray(node, child);
+			child = NULL;
+			n += cn;
+		}
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = ev->data.mapping_start.anchor;
+		if ((rc = yp_check_collection_tag(y, ev, ev->data.mapping_start.tag, "map")) < 0 ||
+		    (rc = yp_count(y, ev->start_mark, 1)) < 0)
+			goto done;
+		if (!(node = cJSON_CreateObject())) {
+			rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (;;) {
+			const char *key, *ktag;
+
+			if ((rc = yp_next(y, &kev)) < 0)
+				goto done;
+			if (kev.type == YAML_MAPPING_END_EVENT) {
+				yaml_event_delete(&kev);
+				break;
+			}
+			if (kev.type != YAML_SCALAR_EVENT) {
+				rc = yp_error_at(y, kev.start_mark, "%s",
+						 kev.type == YAML_ALIAS_EVENT
+						 ? "an alias cannot be a mapping key here"
+						 : "a mapping key must be a scalar (not a list or mapping)");
+				goto done;
+			}
+			key = (const char *)kev.data.scalar.value;
+			ktag = (const char *)kev.data.scalar.tag;
+			if (strlen(key) != kev.data.scalar.length) {
+				rc = yp_error_at(y, kev.start_mark, "%s",
+						 "a mapping key contains a NUL character");
+				goto done;
+			}
+			if (kev.data.scalar.anchor) {
+				rc = yp_error_at(y, kev.start_mark, "%s",
+						 "anchors on mapping keys are not supported");
+				goto done;
+			}
+			if (ktag && strcmp(ktag, "!") &&
+			    strncmp(ktag, TAG_PREFIX, strlen(TAG_PREFIX))) {
+				rc = yp_error_at(y, kev.start_mark, "unsupported YAML tag %s", ktag);
+				goto done;
+			}
+			if (cJSON_GetObjectItemCaseSensitive(node, key)) {
+				rc = yp_error_at(y, kev.start_mark, "duplicate mapping key '%s'", key);
+				goto done;
+			}
+			if ((rc = yp_next(y, &cev)) < 0)
+				goto done;
+			rc = yp_node(y, &cev, depth + 1, &child, &cn);
+			if (rc < 0)
+				goto done;
+			cJSON_AddItemToObject(node, key, child);
+			if (!cJSON_GetObjectItemCaseSensitive(node, key)) {
+				/* cJSON could not copy the key: the child was not added */
+				cJSON_Delete(child);
+				child = NULL;
+				rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+				goto done;
+			}
+			child = NULL;
+			yaml_event_delete(&kev);
+			n += cn;
+		}
+		break;
+	default:
+		rc = yp_error_at(y, ev->start_mark, "%s", "unexpected YAML event");
+		goto done;
+	}
+	if ((rc = yp_set_anchor(y, anchor, node, n)) < 0)
+		goto done;
+	*out = node;
+	*count = n;
+	node = NULL;
+done:
+	yaml_event_delete(ev);
+	yaml_event_delete(&kev);
+	cJSON_Delete(node);
+	return rc;
+}
+
+int render_yaml_parse_lines(cJSON **out, int **lines, const char *text, size_t len,
+			    const char *filename, struct prenv_err *err)
+{
+	struct yp y;
+	yaml_event_t ev;
+	cJSON *docs = NULL, *doc = NULL;
+	int *ln = NULL;
+	size_t n_docs = 0, cn;
+	int rc = 0;
+
+	*out = NULL;
+	if (lines)
+		*lines = NULL;
+	memset(&y, 0, sizeof(y));
+	memset(&ev, 0, sizeof(ev));
+	y.file = filename ? filename : "<yaml>";
+	y.err = err;
+	if (!yaml_parser_initialize(&y.parser))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&y.parser, (const unsigned char *)text, len);
+	if (!(docs = cJSON_CreateArray())) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (;;) {
+		yaml_mark_t start;
+		int empty;
+
+		if ((rc = yp_next(&y, &ev)) < 0)
+			goto done;
+		if (ev.type == YAML_STREAM_END_EVENT)
+			break;
+		if (ev.type != YAML_DOCUMENT_START_EVENT) {
+			yaml_event_delete(&ev);
+			continue; /* STREAM_START */
+		}
+		yaml_event_delete(&ev);
+		if ((rc = yp_next(&y, &ev)) < 0)
+			goto done;
+		start = ev.start_mark;
+		empty = ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0 &&
+			ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+			!ev.data.scalar.tag && !ev.data.scalar.anchor;
+		rc = yp_node(&y, &ev, 0, &doc, &cn);
+		if (rc < 0)
+			goto done;
+		if ((rc = yp_next(&y, &ev)) < 0)
+			goto done;
+		yaml_event_delete(&ev); /* DOCUMENT_END */
+		yp_clear_anchors(&y);
+		if (empty) {
+			cJSON_Delete(doc);
+			doc = NULL;
+			continue;
+		}
+		if (lines) {
+			int *p = realloc(ln, (n_docs + 1) * sizeof(*p));
+
+			if (!p) {
+				rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+				goto done;
+			}
+			ln = p;
+			ln[n_docs] = (int)start.line + 1;
+		}
+		cJSON_AddItemToArray(docs, doc);
+		doc = NULL;
+		n_docs++;
+	}
+	yaml_event_delete(&ev);
+	*out = docs;
+	docs = NULL;
+	if (lines) {
+		*lines = ln;
+		ln = NULL;
+	}
+done:
+	yp_clear_anchors(&y);
+	free(y.anchors);
+	yaml_parser_delete(&y.parser);
+	cJSON_Delete(doc);
+	cJSON_Delete(docs);
+	free(ln);
+	return rc;
+}
+
+int render_yaml_parse(cJSON **out, const char *text, size_t len,
+		      const char *filename, struct prenv_err *err)
+{
+	return render_yaml_parse_lines(out, NULL, text, len, filename, err);
+}
+
+/* --------------------------------------------------------------- emitter */
+
+int render_yaml_plain_safe(const char *s)
+{
+	static const char *const words[] = {
+		"true", "false", "yes", "no", "on", "off", "y", "n", "null",
+		"nan", "inf", NULL,
+	};
+	size_t i, n = strlen(s);
+
+	if (n == 0)
+		return 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      s[0] == '_' || s[0] == '/'))
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+		    c == '_' || c == '.' || c == '/' || c == '-')
+			continue;
+		if (c == ':' && i + 1 < n)
+			continue;
+		return 0;
+	}
+	for (i = 0; words[i]; i++)
+		if (!strcasecmp(s, words[i]))
+			return 0;
+	/* Defence in depth: our own resolver must call it a string too. */
+	{
+		cJSON *t = resolve_plain(s, n);
+
+		if (t) {
+			cJSON_Delete(t);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int ye_write(void *data, unsigned char *buffer, size_t size)
+{
+	return prenv_buf_add(data, buffer, size) == 0;
+}
+
+/* Shortest text that reads back as the same double and as a YAML number. */
+static void number_text(char *tmp, size_t cap, const cJSON *item)
+{
+	double v = item->valuedouble;
+	int prec;
+
+	if (isnan(v)) {
+		snprintf(tmp, cap, ".nan");
+		return;
+	}
+	if (isinf(v)) {
+		snprintf(tmp, cap, v < 0 ? "-.inf" : ".inf");
+		return;
+	}
+	if (item->valuestring && match_int(item->valuestring, strlen(item->valuestring)) == 10 &&
+	    strtod(item->valuestring, NULL) == v && strlen(item->valuestring) < cap) {
+		snprintf(tmp, cap, "%s", item->valuestring);
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e17) {
+		snprintf(tmp, cap, "%.0f", v);
+		if (!strcmp(tmp, "-0"))
+			snprintf(tmp, cap, "-0.0");
+		return;
+	}
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, cap, "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	/* %g of a non-integral or huge value always has '.', 'e' or both:
+	 * a core-schema float. */
+}
+
+static int ye_emit(yaml_emitter_t *em, yaml_event_t *ev, struct prenv_err *err)
+{
+	if (yaml_emitter_emit(em, ev))
+		return 0;
+	return prenv_err_set(err, em->error == YAML_MEMORY_ERROR ? PRENV_ENOMEM : PRENV_EFAIL,
+			     "YAML emitter: %s", em->problem ? em->problem : "error");
+}
+
+static int ye_scalar(yaml_emitter_t *em, const char *s, int string, struct prenv_err *err)
+{
+	yaml_event_t ev;
+	int plain = !string || render_yaml_plain_safe(s);
+
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s,
+					  (int)strlen(s), plain, !plain,
+					  plain ? YAML_PLAIN_SCALAR_STYLE
+						: YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+		return prenv_err_set(err, PRENV_EFAIL,
+				     "cannot write a string as YAML (not valid UTF-8?)");
+	return ye_emit(em, &ev, err);
+}
+
+static int ye_node(yaml_emitter_t *em, const cJSON *item, int depth, struct prenv_err *err)
+{
+	yaml_event_t ev;
+	const cJSON *c;
+	char tmp[64];
+	int rc;
+
+	if (depth > RENDER_YAML_MAX_DEPTH)
+		return prenv_err_set(err, PRENV_EFAIL, "value nested deeper than 512 levels");
+	if (cJSON_IsObject(item)) {
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+		if ((rc = ye_emit(em, &ev, err)) < 0)
+			return rc;
+		for (c = item->child; c; c = c->next) {
+			if (!c->string)
+				return prenv_err_set(err, PRENV_EFAIL, "object member without a name");
+			if ((rc = ye_scalar(em, c->string, 1, err)) < 0 ||
+			    (rc = ye_node(em, c, depth + 1, err)) < 0)
+				return rc;
+		}
+		yaml_mapping_end_event_initialize(&ev);
+		return ye_emit(em, &ev, err);
+	}
+	if (cJSON_IsArray(item)) {
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+		if ((rc = ye_emit(em, &ev, err)) < 0)
+			return rc;
+		for (c = item->child; c; c = c->next)
+			if ((rc = ye_node(em, c, depth + 1, err)) < 0)
+				return rc;
+		yaml_sequence_end_event_initialize(&ev);
+		return ye_emit(em, &ev, err);
+	}
+	if (cJSON_IsString(item))
+		return ye_scalar(em, item->valuestring ? item->valuestring : "", 1, err);
+	if (cJSON_IsNumber(item)) {
+		number_text(tmp, sizeof(tmp), item);
+		return ye_scalar(em, tmp, 0, err);
+	}
+	if (cJSON_IsTrue(item))
+		return ye_scalar(em, "true", 0, err);
+	if (cJSON_IsFalse(item))
+		return ye_scalar(em, "false", 0, err);
+	if (cJSON_IsNull(item))
+		return ye_scalar(em, "null", 0, err);
+	return prenv_err_set(err, PRENV_EFAIL, "cannot write this JSON value as YAML (raw/invalid)");
+}
+
+int render_yaml_emit(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err)
+{
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	size_t start = out->len;
+	int rc;
+
+	if (!yaml_emitter_initialize(&em))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	yaml_emitter_set_output(&em, ye_write, out);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_indent(&em, 2);
+	yaml_emitter_set_width(&em, -1);
+	yaml_emitter_set_break(&em, YAML_LN_BREAK);
+
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	if ((rc = ye_emit(&em, &ev, err)) < 0)
+		goto done;
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0);
+	if ((rc = ye_emit(&em, &ev, err)) < 0)
+		goto done;
+	if ((rc = ye_node(&em, doc, 0, err)) < 0)
+		goto done;
+	yaml_document_end_event_initialize(&ev, 1);
+	if ((rc = ye_emit(&em, &ev, err)) < 0)
+		goto done;
+	yaml_stream_end_event_initialize(&ev);
+	if ((rc = ye_emit(&em, &ev, err)) < 0)
+		goto done;
+	if (!yaml_emitter_flush(&em) || out->failed)
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory writing YAML");
+done:
+	yaml_emitter_delete(&em);
+	if (rc < 0 && !out->failed)
+		prenv_buf_truncate(out, start);
+	return rc;
+}

@@ -1,0 +1,522 @@
+/* test_render_yaml.c - YAML <-> cJSON: core-schema typing, errors with
+ * file:line:col, anchors, empty documents, the emitter, and a round-trip
+ * property over generated hostile values. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+#include "err.h"
+
+/* Parses "v: <text>" and returns a copy of v (caller frees). */
+static cJSON *parse_v(const char *text)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *docs = NULL, *v = NULL;
+	int rc;
+
+	prenv_buf_printf(&b, "v: %s\n", text);
+	rc = render_yaml_parse(&docs, b.ptr, b.len, "t.yaml", &err);
+	if (rc != 0)
+		print_error("parse of '%s' failed: %s\n", text, err.msg);
+	assert_int_equal(rc, 0);
+	assert_int_equal(cJSON_GetArraySize(docs), 1);
+	v = cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetArrayItem(docs, 0), "v");
+	assert_non_null(v);
+	cJSON_Delete(docs);
+	prenv_buf_free(&b);
+	prenv_err_clear(&err);
+	return v;
+}
+
+static void test_render_yaml_parse_typing(void **state)
+{
+	/* yaml text -> expected JSON (as JSON text) */
+	static const struct { const char *yaml, *json; } cases[] = {
+		{ "true", "true" }, { "True", "true" }, { "TRUE", "true" },
+		{ "false", "false" }, { "False", "false" }, { "FALSE", "false" },
+		{ "tRUE", "\"tRUE\"" },
+		{ "yes", "\"yes\"" }, { "no", "\"no\"" }, { "on", "\"on\"" },
+		{ "off", "\"off\"" }, { "Y", "\"Y\"" },
+		{ "3", "3" }, { "-3", "-3" }, { "+3", "3" }, { "007", "7" },
+		{ "0o17", "15" }, { "0x1F", "31" }, { "0x1f", "31" },
+		{ "0b101", "\"0b101\"" }, { "1_000", "\"1_000\"" }, { "0x", "\"0x\"" },
+		{ "0o8", "\"0o8\"" }, { "1:20", "\"1:20\"" },
+		{ "0.5", "0.5" }, { ".5", "0.5" }, { "+.5", "0.5" }, { "1.", "1" },
+		{ "1e3", "1000" }, { "1E3", "1000" }, { "-2.5e-1", "-0.25" },
+		{ "1e", "\"1e\"" }, { ".", "\".\"" }, { "1.2.3", "\"1.2.3\"" },
+		{ "2001-12-14", "\"2001-12-14\"" },
+		{ "\"3\"", "\"3\"" }, { "'3'", "\"3\"" }, { "\"true\"", "\"true\"" },
+		{ "~", "null" }, { "null", "null" }, { "Null", "null" }, { "NULL", "null" },
+		{ "", "null" }, { "nULL", "\"nULL\"" }, { "''", "\"\"" },
+		{ "!!str 3", "\"3\"" }, { "!!str true", "\"true\"" }, { "! 3", "\"3\"" },
+		{ "!!int \"3\"", "3" }, { "!!float 1", "1" }, { "!!float \"0.5\"", "0.5" },
+		{ "!!bool \"true\"", "true" }, { "!!null ''", "null" },
+		{ "\"a\\tb\\u00e9\"", "\"a\\tb\\u00e9\"" },
+		{ "a: b", NULL }, /* an error: a mapping value on a plain scalar line */
+		{ "[1, \"2\", x, ~]", "[1, \"2\", \"x\", null]" },
+		{ "{a: 1, \"b\": yes}", "{\"a\": 1, \"b\": \"yes\"}" },
+		{ "|\n  3\n  x", "\"3\\nx\\n\"" },
+		{ ">-\n  true", "\"true\"" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *got, *want;
+
+		if (!cases[i].json) {
+			struct prenv_err err = PRENV_ERR_INIT;
+			struct prenv_buf b = PRENV_BUF_INIT;
+			cJSON *docs = NULL;
+
+			prenv_buf_printf(&b, "v: %s\n", cases[i].yaml);
+			assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "t.yaml", &err),
+					 PRENV_ECONFIG);
+			assert_null(docs);
+			prenv_buf_free(&b);
+			prenv_err_clear(&err);
+			continue;
+		}
+		got = parse_v(cases[i].yaml);
+		want = cJSON_Parse(cases[i].json);
+		assert_non_null(want);
+		if (!cJSON_Compare(got, want, 1)) {
+			char *g = cJSON_PrintUnformatted(got);
+
+			print_error("'%s': got %s, want %s\n", cases[i].yaml, g, cases[i].json);
+			free(g);
+		}
+		assert_true(cJSON_Compare(got, want, 1));
+		/* cJSON_Compare treats 1 and 1.0 alike, and strings vs numbers not */
+		assert_int_equal(got->type & 0xff, want->type & 0xff);
+		cJSON_Delete(got);
+		cJSON_Delete(want);
+	}
+}
+
+static void test_render_yaml_parse_special_floats(void **state)
+{
+	static const char *const infs[] = { ".inf", ".Inf", ".INF", "+.inf", "-.inf", "-.INF" };
+	static const char *const nans[] = { ".nan", ".NaN", ".NAN" };
+	static const char *const strs[] = { "inf", "nan", ".iNf", "-.nan", "..inf" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		cJSON *v = parse_v(infs[i]);
+
+		assert_true(cJSON_IsNumber(v));
+		assert_true(isinf(v->valuedouble));
+		assert_true((v->valuedouble < 0) == (infs[i][0] == '-'));
+		cJSON_Delete(v);
+	}
+	for (i = 0; i < 3; i++) {
+		cJSON *v = parse_v(nans[i]);
+
+		assert_true(cJSON_IsNumber(v));
+		assert_true(isnan(v->valuedouble));
+		cJSON_Delete(v);
+	}
+	for (i = 0; i < 5; i++) {
+		cJSON *v = parse_v(strs[i]);
+
+		assert_true(cJSON_IsString(v));
+		assert_string_equal(v->valuestring, strs[i]);
+		cJSON_Delete(v);
+	}
+}
+
+static void test_render_yaml_big_int_keeps_digits(void **state)
+{
+	cJSON *v = parse_v("-000123456789012345678901234");
+	struct prenv_buf out = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *doc = cJSON_CreateObject();
+
+	(void)state;
+	assert_true(cJSON_IsNumber(v));
+	assert_string_equal(v->valuestring, "-123456789012345678901234");
+	cJSON_AddItemToObject(doc, "big", v);
+	cJSON_AddNumberToObject(doc, "small", 9007199254740992.0);
+	assert_int_equal(render_yaml_emit(&out, doc, &err), 0);
+	assert_string_equal(out.ptr, "---\nbig: -123456789012345678901234\nsmall: 9007199254740992\n");
+	cJSON_Delete(doc);
+	prenv_buf_free(&out);
+}
+
+struct err_case {
+	const char *text;
+	int line, col;
+	const char *msg_part;
+};
+
+static void test_render_yaml_parse_errors_have_position(void **state)
+{
+	static const struct err_case cases[] = {
+		{ "a: 1\nb: 2\na: 3\n", 3, 1, "duplicate mapping key 'a'" },
+		{ "x:\n  y: {k: 1, k: 2}\n", 2, 13, "duplicate mapping key 'k'" },
+		{ "a: [1, 2\n", 2, 1, "while parsing a flow sequence" },
+		{ "a:\n\tb: 1\n", 2, 1, "cannot start any token" },
+		{ "? [a]\n: b\n", 1, 3, "must be a scalar" },
+		{ "? {a: 1}\n: b\n", 1, 3, "must be a scalar" },
+		{ "a: *nope\n", 1, 4, "undefined YAML alias *nope" },
+		{ "a: 1\nx: !foo 1\n", 2, 4, "unsupported YAML tag !foo" },
+		{ "x: !!int abc\n", 1, 4, "not an integer" },
+		{ "x: !!bool yes\n", 1, 4, "not true or false" },
+		{ "x: !!map [1]\n", 1, 4, "!!map cannot be used" },
+		{ "x: !!binary aGk=\n", 1, 4, "!!binary" },
+		{ "x: \"a\\0b\"\n", 1, 4, "NUL" },
+		{ "a: b: c\n", 1, 5, "mapping values are not allowed" },
+		{ "---\nok: 1\n---\nk: 1\nk: 2\n", 5, 1, "duplicate" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prenv_err err = PRENV_ERR_INIT;
+		cJSON *docs = (cJSON *)1;
+		int rc = render_yaml_parse(&docs, cases[i].text, strlen(cases[i].text),
+					   "dir/x.yaml", &err);
+
+		if (rc == 0 || err.line != cases[i].line || err.col != cases[i].col ||
+		    !strstr(err.msg, cases[i].msg_part))
+			print_error("case %zu: rc %d at %d:%d: %s\n", i, rc, err.line, err.col,
+				    err.msg ? err.msg : "(none)");
+		assert_int_equal(rc, PRENV_ECONFIG);
+		assert_null(docs);
+		assert_string_equal(err.file, "dir/x.yaml");
+		assert_int_equal(err.line, cases[i].line);
+		assert_int_equal(err.col, cases[i].col);
+		assert_non_null(strstr(err.msg, cases[i].msg_part));
+		prenv_err_clear(&err);
+	}
+}
+
+static void test_render_yaml_empty_documents_skipped(void **state)
+{
+	const char *text = "# only a comment\n---\n# another\n---\na: 1\n---\n...\n---\n- x\n--- ~\n";
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *docs = NULL;
+	int *lines = NULL;
+
+	(void)state;
+	assert_int_equal(render_yaml_parse_lines(&docs, &lines, text, strlen(text), "f", &err), 0);
+	/* a: 1, [x], and the explicit null (not empty: it has a value) */
+	assert_int_equal(cJSON_GetArraySize(docs), 3);
+	assert_int_equal(lines[0], 5);
+	assert_int_equal(lines[1], 9);
+	assert_int_equal(lines[2], 10);
+	assert_true(cJSON_IsNull(cJSON_GetArrayItem(docs, 2)));
+	cJSON_Delete(docs);
+	free(lines);
+
+	assert_int_equal(render_yaml_parse(&docs, "# nothing\n", 10, "f", &err), 0);
+	assert_int_equal(cJSON_GetArraySize(docs), 0);
+	cJSON_Delete(docs);
+	assert_int_equal(render_yaml_parse(&docs, "", 0, "f", &err), 0);
+	assert_int_equal(cJSON_GetArraySize(docs), 0);
+	cJSON_Delete(docs);
+}
+
+static void test_render_yaml_anchors_resolved(void **state)
+{
+	const char *text = "base: &b {image: x, ports: [80]}\ncopy: *b\nname: &n web\nalso: *n\n";
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *docs = NULL, *d;
+
+	(void)state;
+	assert_int_equal(render_yaml_parse(&docs, text, strlen(text), "f", &err), 0);
+	d = cJSON_GetArrayItem(docs, 0);
+	assert_true(cJSON_Compare(cJSON_GetObjectItem(d, "base"), cJSON_GetObjectItem(d, "copy"), 1));
+	assert_string_equal(cJSON_GetObjectItem(d, "also")->valuestring, "web");
+	/* a copy, not a shared node */
+	assert_ptr_not_equal(cJSON_GetObjectItem(d, "base")->child,
+			     cJSON_GetObjectItem(d, "copy")->child);
+	cJSON_Delete(docs);
+}
+
+static void test_render_yaml_billion_laughs_rejected(void **state)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *docs = NULL;
+	int i, j;
+
+	(void)state;
+	prenv_buf_adds(&b, "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	for (i = 1; i < 9; i++) {
+		prenv_buf_printf(&b, "a%d: &a%d [", i, i);
+		for (j = 0; j < 10; j++)
+			prenv_buf_printf(&b, "%s*a%d", j ? ", " : "", i - 1);
+		prenv_buf_adds(&b, "]\n");
+	}
+	assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "lol.yaml", &err), PRENV_ECONFIG);
+	assert_null(docs);
+	assert_non_null(strstr(err.msg, "1000000 nodes"));
+	assert_true(err.line >= 6 && err.line <= 9);
+	prenv_err_clear(&err);
+	prenv_buf_free(&b);
+}
+
+static void test_render_yaml_deep_nesting_rejected(void **state)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *docs = NULL;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 600; i++)
+		prenv_buf_addc(&b, '[');
+	for (i = 0; i < 600; i++)
+		prenv_buf_addc(&b, ']');
+	assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "deep.yaml", &err), PRENV_ECONFIG);
+	assert_non_null(strstr(err.msg, "deeper than 512"));
+	prenv_err_clear(&err);
+	prenv_buf_free(&b);
+}
+
+static void test_render_yaml_emit_quotes_ambiguous_strings(void **state)
+{
+	const char *json = "{\"apiVersion\": \"v1\", \"t\": \"true\", \"n\": \"3\", \"f\": \"0.5\","
+			   " \"y\": \"yes\", \"o\": \"On\", \"e\": \"\", \"z\": \"~\", \"h\": \"0x1F\","
+			   " \"img\": \"ghcr.io/acme/shop:1.2\", \"sp\": \" lead\", \"c\": \"a: b\","
+			   " \"h2\": \"x #y\", \"nl\": \"a\\nb\", \"num\": 3, \"b\": false, \"nil\": null,"
+			   " \"l\": [1, \"1\"], \"m\": {}, \"true\": 1}";
+	const char *want =
+		"---\n"
+		"apiVersion: v1\n"
+		"t: \"true\"\n"
+		"\"n\": \"3\"\n" /* y/n are booleans to YAML 1.1 parsers */
+		"f: \"0.5\"\n"
+		"\"y\": \"yes\"\n"
+		"o: \"On\"\n"
+		"e: \"\"\n"
+		"z: \"~\"\n"
+		"h: \"0x1F\"\n"
+		"img: ghcr.io/acme/shop:1.2\n"
+		"sp: \" lead\"\n"
+		"c: \"a: b\"\n"
+		"h2: \"x #y\"\n"
+		"nl: \"a\\nb\"\n"
+		"num: 3\n"
+		"b: false\n"
+		"nil: null\n"
+		"l:\n"
+		"- 1\n"
+		"- \"1\"\n"
+		"m: {}\n"
+		"\"true\": 1\n";
+	cJSON *doc = cJSON_Parse(json);
+	struct prenv_buf out = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+
+	(void)state;
+	assert_non_null(doc);
+	prenv_buf_adds(&out, "keep\n");
+	assert_int_equal(render_yaml_emit(&out, doc, &err), 0);
+	assert_string_equal(out.ptr + 5, want);
+	assert_memory_equal(out.ptr, "keep\n", 5);
+	cJSON_Delete(doc);
+	prenv_buf_free(&out);
+}
+
+static void test_render_yaml_emit_rejects_raw(void **state)
+{
+	cJSON *doc = cJSON_CreateObject();
+	struct prenv_buf out = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+
+	(void)state;
+	cJSON_AddStringToObject(doc, "a", "x");
+	cJSON_AddRawToObject(doc, "raw", "{\"x\":1}");
+	prenv_buf_adds(&out, "before");
+	assert_true(render_yaml_emit(&out, doc, &err) < 0);
+	assert_string_equal(out.ptr, "before"); /* nothing appended */
+	prenv_err_clear(&err);
+	cJSON_Delete(doc);
+
+	doc = cJSON_CreateString("\xff\xfe bad utf-8");
+	assert_true(render_yaml_emit(&out, doc, &err) < 0);
+	assert_string_equal(out.ptr, "before");
+	prenv_err_clear(&err);
+	cJSON_Delete(doc);
+	prenv_buf_free(&out);
+}
+
+static void test_render_yaml_plain_safe_table(void **state)
+{
+	static const char *const plain[] = {
+		"v1", "web", "apps/v1", "app.kubernetes.io/name", "nginx:1.25", "_x", "/",
+		"ClusterIP", "a-b.c_d", "Prefix", NULL,
+	};
+	static const char *const quoted[] = {
+		"", "true", "True", "yes", "NO", "on", "Off", "y", "N", "null", "Null", "~",
+		"3", "-3", "0x1F", "0o7", "1e3", ".inf", ".nan", "nan", "inf", "a b", "a: b",
+		"a #b", "x:", "-x", "?x", "&x", "*x", "!x", "|x", ">x", "%x", "@x", "`x",
+		"'x", "\"x", "{x", "[x", "x,y", "x\n", "\tx", "Ü", "2001-12-14", "1:20",
+		NULL,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; plain[i]; i++) {
+		if (!render_yaml_plain_safe(plain[i]))
+			print_error("'%s' should be plain\n", plain[i]);
+		assert_true(render_yaml_plain_safe(plain[i]));
+	}
+	for (i = 0; quoted[i]; i++) {
+		if (render_yaml_plain_safe(quoted[i]))
+			print_error("'%s' should be quoted\n", quoted[i]);
+		assert_false(render_yaml_plain_safe(quoted[i]));
+	}
+}
+
+/* ---- round-trip property ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+static const char *const pieces[] = {
+	"\n", ": ", " #", "#", "\"", "'", "\\", "{{", "}}", "---", "...", "- ", "-",
+	"?", "&", "*", "!", "|", ">", "%", "@", "`", "\t", " ", "  ", "\r", "\r\n",
+	"\xc3\x9c", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xef\xbb\xbf", "\x01", "\x1b",
+	"\x7f", "\xc2\x85", "\xc2\xa0", "\xf0\x9f\x98\x80", "\xef\xbf\xbe", "true",
+	"3", "0x1F", "~", "null", "yes", "on", "1e3", ".inf", "a", "b/c", "x:y",
+	"[", "]", "{", "}", ",", "<<", "=", "0", "-1", ".5", "é", "\\n", "\\x41",
+	"!!int", "*a", "&a",
+};
+
+static char *hostile_string(void)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	uint32_t i, n = rnd(9);
+
+	if (rnd(50) == 0)
+		n = 200 + rnd(400); /* long */
+	for (i = 0; i < n; i++)
+		prenv_buf_adds(&b, pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))]);
+	return prenv_buf_detach(&b, NULL);
+}
+
+static cJSON *gen_value(int depth)
+{
+	uint32_t k = rnd(depth > 3 ? 6 : 9);
+	cJSON *v;
+	char *s;
+
+	switch (k) {
+	case 0:
+	case 1:
+	case 2:
+		s = hostile_string();
+		v = cJSON_CreateString(s);
+		free(s);
+		return v;
+	case 3:
+		switch (rnd(6)) {
+		case 0: return cJSON_CreateNumber((double)rnd(100000) - 50000);
+		case 1: return cJSON_CreateNumber(((double)rnd(1u << 31) - (1u << 30)) / 1024.0);
+		case 2: return cJSON_CreateNumber(((double)rnd(1u << 31)) * 4194304.0 + rnd(1u << 22));
+		case 3: return cJSON_CreateNumber(1e300 * (rnd(2) ? 1 : -1));
+		case 4: return cJSON_CreateNumber(5e-324);
+		default: return cJSON_CreateNumber(0.1 * rnd(1000));
+		}
+	case 4:
+		return cJSON_CreateBool(rnd(2));
+	case 5:
+		return cJSON_CreateNull();
+	case 6:
+	case 7: {
+		uint32_t i, n = rnd(5);
+
+		v = cJSON_CreateObject();
+		for (i = 0; i < n; i++) {
+			s = hostile_string();
+			if (!cJSON_GetObjectItemCaseSensitive(v, s))
+				cJSON_AddItemToObject(v, s, gen_value(depth + 1));
+			free(s);
+		}
+		return v;
+	}
+	default: {
+		uint32_t i, n = rnd(5);
+
+		v = cJSON_CreateArray();
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(v, gen_value(depth + 1));
+		return v;
+	}
+	}
+}
+
+static void test_render_yaml_roundtrip_property(void **state)
+{
+	const int N = 4000;
+	int i, docs_total = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		cJSON *x = gen_value(0), *back = NULL;
+		struct prenv_buf out = PRENV_BUF_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		int rc;
+
+		assert_int_equal(render_yaml_emit(&out, x, &err), 0);
+		/* two documents in a stream, to check the separators too */
+		assert_int_equal(render_yaml_emit(&out, x, &err), 0);
+		rc = render_yaml_parse(&back, out.ptr, out.len, "rt.yaml", &err);
+		if (rc != 0 || cJSON_GetArraySize(back) != 2 ||
+		    !cJSON_Compare(x, cJSON_GetArrayItem(back, 0), 1) ||
+		    !cJSON_Compare(x, cJSON_GetArrayItem(back, 1), 1)) {
+			char *j = cJSON_PrintUnformatted(x);
+
+			print_error("round-trip %d failed (rc %d %s)\nvalue: %s\nyaml:\n%s\n", i, rc,
+				    err.msg ? err.msg : "", j, out.ptr);
+			free(j);
+			fail();
+		}
+		docs_total += 2;
+		cJSON_Delete(x);
+		cJSON_Delete(back);
+		prenv_buf_free(&out);
+	}
+	printf("# render_yaml round-trip: %d generated values (%d documents) parse(emit(x)) == x\n",
+	       N, docs_total);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render_yaml_parse_typing),
+		cmocka_unit_test(test_render_yaml_parse_special_floats),
+		cmocka_unit_test(test_render_yaml_big_int_keeps_digits),
+		cmocka_unit_test(test_render_yaml_parse_errors_have_position),
+		cmocka_unit_test(test_render_yaml_empty_documents_skipped),
+		cmocka_unit_test(test_render_yaml_anchors_resolved),
+		cmocka_unit_test(test_render_yaml_billion_laughs_rejected),
+		cmocka_unit_test(test_render_yaml_deep_nesting_rejected),
+		cmocka_unit_test(test_render_yaml_emit_quotes_ambiguous_strings),
+		cmocka_unit_test(test_render_yaml_emit_rejects_raw),
+		cmocka_unit_test(test_render_yaml_plain_safe_table),
+		cmocka_unit_test(test_render_yaml_roundtrip_property),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
