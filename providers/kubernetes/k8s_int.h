@@ -145,6 +145,9 @@ int k8s_obj_ref(struct prenv_buf *out, const cJSON *obj);
 const char *k8s_str(const cJSON *o, const char *path);   /* "metadata.name" */
 long k8s_num(const cJSON *o, const char *path, long dflt);
 const cJSON *k8s_item(const cJSON *o, const char *path);
+/* metadata.labels[key] / metadata.annotations[key] (keys contain dots). */
+const char *k8s_label(const cJSON *o, const char *key);
+const char *k8s_annotation(const cJSON *o, const char *key);
 
 /* ------------------------------------------------------------ k8s_deploy.c */
 
