@@ -19,7 +19,7 @@
 
 #include "log.h"
 
-#define SLICE_MS 2000L
+#define SLICE_MS 1000L
 #define LOG_LINES 30
 #define MAX_EVENTS 20
 
