@@ -11,6 +11,7 @@
 #include "k8s_int.h"
 #include "k8s.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -248,6 +249,21 @@ static int relist(struct watcher *w, struct prenv_err *err)
 	return rc;
 }
 
+/* OpenSSL 3 (under libcurl) keeps per-thread random generators that it
+ * frees only when the thread says it is done; without this they would
+ * leak once per watch thread. Looked up at run time: prenv does not link
+ * OpenSSL itself, and a TLS library without the function needs nothing. */
+static void thread_tls_cleanup(void)
+{
+	void (*stop)(void);
+	void *sym = dlsym(RTLD_DEFAULT, "OPENSSL_thread_stop");
+
+	if (sym) {
+		memcpy(&stop, &sym, sizeof(stop));
+		stop();
+	}
+}
+
 static void *watch_main(void *ud)
 {
 	struct watcher *w = ud;
@@ -297,6 +313,7 @@ static void *watch_main(void *ud)
 	}
 	prenv_err_clear(&err);
 	prenv_buf_free(&url);
+	thread_tls_cleanup();
 	return NULL;
 }
 
