@@ -2350,6 +2350,103 @@ PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+j
                "application/apply-patch+yaml": "apply", "application/apply-patch+json": "apply"}
 
 
+def _pb_fields(buf):
+    """Yields (field number, wire type, value) of one protobuf message."""
+    i, n = 0, len(buf)
+
+    def varint():
+        nonlocal i
+        shift = v = 0
+        while True:
+            b = buf[i]
+            i += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+    while i < n:
+        key = varint()
+        fn, wt = key >> 3, key & 7
+        if wt == 0:
+            yield fn, wt, varint()
+        elif wt == 2:
+            ln = varint()
+            yield fn, wt, buf[i:i + ln]
+            i += ln
+        elif wt == 1:
+            yield fn, wt, buf[i:i + 8]
+            i += 8
+        elif wt == 5:
+            yield fn, wt, buf[i:i + 4]
+            i += 4
+        else:
+            raise ValueError("unsupported wire type %d" % wt)
+
+
+def _pb_map(b, bytes_values=False):
+    k = v = ""
+    for fn, _, val in _pb_fields(b):
+        if fn == 1:
+            k = val.decode()
+        elif fn == 2:
+            v = base64.b64encode(val).decode() if bytes_values else val.decode()
+    return k, v
+
+
+def _pb_meta(b):
+    md = {}
+    names = {1: "name", 2: "generateName", 3: "namespace"}
+    for fn, _, v in _pb_fields(b):
+        if fn in names:
+            if v:
+                md[names[fn]] = v.decode()
+        elif fn in (11, 12):
+            k, val = _pb_map(v)
+            md.setdefault("labels" if fn == 11 else "annotations", {})[k] = val
+        elif fn == 14:
+            md.setdefault("finalizers", []).append(v.decode())
+    return md
+
+
+def decode_k8s_protobuf(body):
+    """The kubectl-create subset of application/vnd.kubernetes.protobuf: the k8s\\0 envelope
+    (runtime.Unknown) around a Namespace, ConfigMap or Secret. Other kinds → None."""
+    if not body.startswith(b"k8s\x00"):
+        return None
+    av = kind = ""
+    raw = b""
+    for fn, _, v in _pb_fields(body[4:]):
+        if fn == 1:
+            for f2, _, v2 in _pb_fields(v):
+                if f2 == 1:
+                    av = v2.decode()
+                elif f2 == 2:
+                    kind = v2.decode()
+        elif fn == 2:
+            raw = v
+    obj = {"apiVersion": av, "kind": kind, "metadata": {}}
+    if kind not in ("Namespace", "ConfigMap", "Secret"):
+        return None
+    for fn, wt, v in _pb_fields(raw):
+        if fn == 1:
+            obj["metadata"] = _pb_meta(v)
+        elif kind == "Namespace" and fn == 2:
+            for f2, _, v2 in _pb_fields(v):
+                if f2 == 1:
+                    obj.setdefault("spec", {}).setdefault("finalizers", []).append(v2.decode())
+        elif kind == "ConfigMap" and fn in (2, 3):
+            k, val = _pb_map(v, fn == 3)
+            obj.setdefault("data" if fn == 2 else "binaryData", {})[k] = val
+        elif kind == "Secret" and fn in (2, 4):
+            k, val = _pb_map(v, fn == 2)
+            obj.setdefault("data" if fn == 2 else "stringData", {})[k] = val
+        elif kind == "Secret" and fn == 3:
+            obj["type"] = v.decode()
+        elif fn in (4, 5) and wt == 0 and kind in ("ConfigMap", "Secret"):
+            obj["immutable"] = bool(v)
+    return obj
+
+
 def parse_yaml_or_json(text):
     try:
         return json.loads(text)
@@ -2670,6 +2767,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if _truthy(self.q, "watch"):
                 return self.watch(res, ns, name)
             obj = c.get(res, ns or "", name)
+            if self.wants_table():
+                return self.send_json(200, self.table(res, [obj], {
+                    "resourceVersion": obj["metadata"].get("resourceVersion", "")}))
             return self.send_json(200, obj)
         if m == "PUT":
             return self.update(res, ns or "", name, body, sub)
@@ -2726,6 +2826,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return bool(dr)
 
     def parse_obj(self, body):
+        ct0 = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if ct0 == "application/vnd.kubernetes.protobuf":
+            try:
+                obj = decode_k8s_protobuf(body)
+            except (ValueError, IndexError, UnicodeDecodeError):
+                obj = None
+            if obj is None:
+                raise ApiError(415, "UnsupportedMediaType",
+                               "the body of the request was in an unknown format - accepted media "
+                               "types include: application/json, application/yaml (this test server "
+                               "decodes protobuf only for Namespace, ConfigMap and Secret)", {})
+            return obj
         try:
             obj = json.loads(body or b"null")
         except ValueError as e:
@@ -2951,6 +3063,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def table(self, res, items, md):
         cols = [{"name": "Name", "type": "string", "format": "name",
                  "description": "Name must be unique within a namespace.", "priority": 0}]
+        extra = TABLE_COLUMNS.get(res.key, [])
+        for n, _ in extra:
+            cols.append({"name": n, "type": "string", "format": "", "description": n, "priority": 0})
         cols.append({"name": "Age", "type": "string", "format": "",
                      "description": "CreationTimestamp is a timestamp representing the server time when "
                      "this object was created.", "priority": 0})
@@ -2958,7 +3073,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for o in items:
             m = dict(o["metadata"])
             m.pop("managedFields", None)
-            rows.append({"cells": [m["name"], age_of(m.get("creationTimestamp"))],
+            cells = [m["name"]] + [fn(o) for _, fn in extra] + [age_of(m.get("creationTimestamp"))]
+            rows.append({"cells": cells,
                          "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                     "metadata": m}})
         return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
@@ -3129,6 +3245,52 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
                        "selector": ",".join("%s=%s" % kv for kv in sorted(sel.items()))}})
+
+
+def _st(o):
+    return o.get("status") or {}
+
+
+def _pod_ready(o):
+    cs = _st(o).get("containerStatuses") or []
+    n = len((o.get("spec") or {}).get("containers") or [])
+    return "%d/%d" % (sum(1 for c in cs if c.get("ready")), n)
+
+
+def _pod_status(o):
+    for c in _st(o).get("containerStatuses") or []:
+        w = (c.get("state") or {}).get("waiting")
+        if w and w.get("reason"):
+            return w["reason"]
+        t = (c.get("state") or {}).get("terminated")
+        if t and t.get("reason"):
+            return t["reason"]
+    return _st(o).get("phase", "Pending")
+
+
+def _svc_ports(o):
+    return ",".join("%s%s/%s" % (p.get("port"), (":%s" % p["nodePort"]) if p.get("nodePort") else "",
+                                 p.get("protocol", "TCP"))
+                    for p in (o.get("spec") or {}).get("ports") or []) or "<none>"
+
+
+TABLE_COLUMNS = {
+    "apps/deployments": [
+        ("Ready", lambda o: "%d/%d" % (_st(o).get("readyReplicas", 0), (o.get("spec") or {}).get("replicas", 1))),
+        ("Up-to-date", lambda o: _st(o).get("updatedReplicas", 0)),
+        ("Available", lambda o: _st(o).get("availableReplicas", 0))],
+    "/pods": [("Ready", _pod_ready), ("Status", _pod_status),
+              ("Restarts", lambda o: sum(c.get("restartCount", 0) for c in _st(o).get("containerStatuses") or []))],
+    "/namespaces": [("Status", lambda o: _st(o).get("phase", ""))],
+    "/services": [("Type", lambda o: (o.get("spec") or {}).get("type", "")),
+                  ("Cluster-IP", lambda o: (o.get("spec") or {}).get("clusterIP", "<none>")),
+                  ("External-IP", lambda o: "<none>"), ("Port(s)", _svc_ports)],
+    "/configmaps": [("Data", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))],
+    "batch/jobs": [("Status", lambda o: next((c["type"] for c in _st(o).get("conditions") or []
+                                              if c.get("type") in ("Complete", "Failed")), "Running")),
+                   ("Completions", lambda o: "%d/%d" % (_st(o).get("succeeded", 0),
+                                                        (o.get("spec") or {}).get("completions", 1)))],
+}
 
 
 def age_of(ts):
