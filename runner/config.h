@@ -1,7 +1,28 @@
 /* config.h - .prenv.yml, parsed with libyaml.
  *
- * Every error names file:line:col and what to do, and is PRENV_ECONFIG
- * (exit 2). Unknown keys, wrong types, bad durations are errors.
+ * Every error names file:line:col (1-based) and what to do, and is
+ * PRENV_ECONFIG (exit 2). Unknown keys (with "did you mean"), wrong types,
+ * bad durations, duplicate keys, YAML syntax errors are errors. On error
+ * nothing is returned (*out stays NULL).
+ *
+ * Decisions:
+ * - `version` is optional (default 1); when present it must be 1.
+ * - `app` is required: a DNS-1123 label of at most 40 characters, so that
+ *   `<app>-<env>` fits in 63.
+ * - YAML anchors, aliases and explicit tags are rejected (an alias would put
+ *   one node in several places, so an error could not name one position);
+ *   so are files with more than one document.
+ * - Strings: any non-null scalar (numbers and booleans keep their text).
+ *   Booleans: true/false (any case form YAML 1.2 allows), never yes/no or
+ *   quoted. An empty value (`key:`) is an error, not "unset".
+ * - A rule with neither `branch` nor `pull_request` matches everything.
+ *   `pull_request: false` matches non-PR runs only. `kind` defaults to
+ *   preview for PR runs and development otherwise (decided per run by the
+ *   plan when kind_set is 0). `protected` is never implied, not even by
+ *   `kind: production`.
+ * - provider: kubernetes gets `namespace` ("{{app}}-{{env.name}}") and
+ *   `wait` (300) filled in when absent; durations are seconds; argv keys of
+ *   the command provider are non-empty arrays of strings.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H

@@ -740,6 +740,68 @@ static void test_plan_value_may_not_use_values(void **state)
 	config_free(cfg);
 }
 
+static void test_plan_name_templates(void **state)
+{
+	struct prenv_config *cfg = cfg_text(
+		"app: shop\nprovider:\n  kind: kubernetes\nenvironments:\n"
+		"  - pull_request: true\n    name: \"review-{{pr.number}}\"\n"
+		"  - branch: \"feature/**\"\n    name: \"{{git.branch}}\"\n"
+		"  - branch: broken\n    name: \"{{nope}}\"\n"
+		"  - branch: empty\n    name: \"{{#pr}}x{{/pr}}\"\n");
+	struct prenv_context *ctx;
+	struct prenv_plan *p = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+
+	(void)state;
+	ctx = ctx_new("feature/x", 9, SHA);
+	p = plan_ok(cfg, ctx);
+	assert_string_equal(p->env_name, "review-9");
+	plan_free(p);
+	ctx_free(ctx);
+	ctx = ctx_new("feature/Big_Thing", 0, SHA); /* rendered, then slugged */
+	p = plan_ok(cfg, ctx);
+	assert_true(hashed_like(p->env_name, "feature-big-thing"));
+	plan_free(p);
+	ctx_free(ctx);
+	ctx = ctx_new("broken", 0, SHA);
+	assert_int_equal(plan_make(&p, cfg, ctx, &err), PRENV_ECONFIG);
+	assert_null(p);
+	assert_non_null(strstr(err.msg, "environment 'name' of the rule at line 9"));
+	assert_non_null(strstr(err.msg, "nope"));
+	prenv_err_clear(&err);
+	ctx_free(ctx);
+	ctx = ctx_new("empty", 0, SHA);
+	assert_int_equal(plan_make(&p, cfg, ctx, &err), PRENV_ECONFIG);
+	assert_non_null(strstr(err.msg, "renders to an empty string"));
+	assert_int_equal(err.line, 11);
+	prenv_err_clear(&err);
+	ctx_free(ctx);
+	config_free(cfg);
+}
+
+/* pr is null outside a PR: PR-only text goes in a {{#pr}} section. */
+static void test_plan_pr_section_in_values(void **state)
+{
+	struct prenv_config *cfg = cfg_text(
+		"app: shop\nprovider:\n  kind: kubernetes\nenvironments:\n  - {}\n"
+		"values:\n  by: \"{{#pr}}PR #{{pr.number}} by {{pr.author}}{{/pr}}\"\n");
+	struct prenv_context *ctx;
+	struct prenv_plan *p;
+
+	(void)state;
+	ctx = ctx_new("main", 0, SHA);
+	p = plan_ok(cfg, ctx);
+	assert_string_equal(var_str(p, "values.by"), "");
+	plan_free(p);
+	ctx_free(ctx);
+	ctx = ctx_new("main", 42, SHA);
+	p = plan_ok(cfg, ctx);
+	assert_string_equal(var_str(p, "values.by"), "PR #42 by octocat");
+	plan_free(p);
+	ctx_free(ctx);
+	config_free(cfg);
+}
+
 static void test_plan_free_null(void **state)
 {
 	(void)state;
@@ -767,6 +829,8 @@ int main(void)
 		cmocka_unit_test(test_plan_different_branches_different_envs),
 		cmocka_unit_test(test_plan_values_and_untrusted),
 		cmocka_unit_test(test_plan_value_may_not_use_values),
+		cmocka_unit_test(test_plan_name_templates),
+		cmocka_unit_test(test_plan_pr_section_in_values),
 		cmocka_unit_test(test_plan_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
