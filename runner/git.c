@@ -63,7 +63,8 @@ int git_repo_info(struct git_repo_info **out, const char *dir,
 {
 	git_repository *repo = NULL;
 	git_reference *head = NULL;
-	git_remote *origin = NULL;
+	git_config *cfg = NULL;
+	const char *url = NULL;
 	struct git_repo_info *info = NULL;
 	const char *path = dir ? dir : ".";
 	const char *wd;
@@ -137,13 +138,17 @@ int git_repo_info(struct git_repo_info **out, const char *dir,
 		}
 	}
 
-	rc = git_remote_lookup(&origin, repo, "origin");
+	/* remote.origin.url straight from the config: git_remote_lookup() in
+	 * libgit2 1.5 leaks pcre2 match data (its regex config iteration), and
+	 * we need nothing else of the remote. (url.<x>.insteadOf is not
+	 * applied.) */
+	rc = git_repository_config_snapshot(&cfg, repo);
+	if (rc == 0)
+		rc = git_config_get_string(&url, cfg, "remote.origin.url");
 	if (rc == 0) {
-		const char *url = git_remote_url(origin);
-
-		if (url && !(info->origin_url = dupstr(url)))
+		if (url && *url && !(info->origin_url = dupstr(url)))
 			goto nomem;
-	} else if (rc != GIT_ENOTFOUND && rc != GIT_EINVALIDSPEC) {
+	} else if (rc != GIT_ENOTFOUND) {
 		ret = prenv_err_set(err, PRENV_EFAIL,
 				    "cannot read remote \"origin\" of %s: %s",
 				    info->workdir ? info->workdir : path, lg2_msg());
@@ -157,7 +162,7 @@ int git_repo_info(struct git_repo_info **out, const char *dir,
 nomem:
 	ret = prenv_err_set(err, PRENV_ENOMEM, "out of memory reading git repository");
 done:
-	git_remote_free(origin);
+	git_config_free(cfg);
 	git_reference_free(head);
 	git_repository_free(repo);
 	git_repo_info_free(info);
