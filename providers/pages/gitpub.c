@@ -277,8 +277,17 @@ static int session_open(struct session *s, const struct gitpub_opts *o, struct p
 	}
 	if ((rc = git_repository_init(&s->repo, s->tmpdir, 1)) < 0)
 		return git_fail(s, "creating a work repository for", rc, err);
-	if ((rc = git_remote_create_anonymous(&s->remote, s->repo, o->url)) < 0)
-		return git_fail(s, "opening the remote", rc, err);
+	{
+		/* url.*.insteadOf is not applied: the work repository is ours and
+		 * the lookup leaks memory in libgit2 1.5 (git_regexp_match). */
+		git_remote_create_options co;
+
+		git_remote_create_options_init(&co, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+		co.repository = s->repo;
+		co.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+		if ((rc = git_remote_create_with_opts(&s->remote, o->url, &co)) < 0)
+			return git_fail(s, "opening the remote", rc, err);
+	}
 	return 0;
 }
 

@@ -506,6 +506,40 @@ static int mkdir_p(const char *path)
 	return rc;
 }
 
+/* Replaced versions of root/<env> are kept as
+ * root/.prenv-old-<env>.<unix-seconds>.<pid>.<n> for at least
+ * PAGES_OLD_GRACE_SECONDS, then removed by a later deploy (or destroy): a
+ * reader (web server) that opened the old directory just before a swap can
+ * finish reading it instead of seeing files vanish under it. */
+#define PAGES_OLD_GRACE_SECONDS 10
+
+static void sweep_old(const char *root, const char *env, int all)
+{
+	struct prenv_buf prefix = PRENV_BUF_INIT, p = PRENV_BUF_INIT;
+	struct dirent *d;
+	DIR *dp = opendir(root);
+	time_t now = time(NULL);
+
+	if (!dp)
+		return;
+	prenv_buf_printf(&prefix, ".prenv-old-%s.", env);
+	while (!prefix.failed && (d = readdir(dp)) != NULL) {
+		long long when;
+
+		if (strncmp(d->d_name, prefix.ptr, prefix.len) != 0)
+			continue;
+		when = strtoll(d->d_name + prefix.len, NULL, 10);
+		if (!all && now - (time_t)when < PAGES_OLD_GRACE_SECONDS)
+			continue;
+		prenv_buf_reset(&p);
+		if (prenv_buf_printf(&p, "%s/%s", root, d->d_name) == 0)
+			rm_tree(p.ptr);
+	}
+	closedir(dp);
+	prenv_buf_free(&prefix);
+	prenv_buf_free(&p);
+}
+
 int pages_dir_deploy(const char *root, const char *env, const struct pages_site *site,
 		     struct prenv_err *err)
 {
@@ -516,7 +550,13 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 		return rc;
 	prenv_buf_printf(&tmp, "%s/.prenv-tmp-%s-%ld", root, env, (long)getpid());
 	prenv_buf_printf(&fin, "%s/%s", root, env);
-	prenv_buf_printf(&old, "%s/.prenv-old-%s-%ld", root, env, (long)getpid());
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		prenv_buf_printf(&old, "%s/.prenv-old-%s.%lld.%09ld.%ld", root, env,
+				 (long long)ts.tv_sec, ts.tv_nsec, (long)getpid());
+	}
 	if (tmp.failed || fin.failed || old.failed) {
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
@@ -526,8 +566,9 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 				   root, strerror(errno));
 		goto done;
 	}
-	/* A leftover of a run that died with our pid. */
+	/* A leftover of a run that died with our pid; old versions. */
 	rm_tree(tmp.ptr);
+	sweep_old(root, env, 0);
 	if (mkdir(tmp.ptr, 0755) < 0) {
 		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create %s: %s", tmp.ptr,
 				   strerror(errno));
@@ -542,9 +583,8 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 		/* Existing one: swap both names in one step, so a reader finds
 		 * either the old complete tree or the new complete tree. */
 		if (renameat2(AT_FDCWD, tmp.ptr, AT_FDCWD, fin.ptr, RENAME_EXCHANGE) == 0) {
-			if (rm_tree(tmp.ptr) < 0)
-				log_warn("pages: could not remove the previous version %s: %s",
-					 tmp.ptr, strerror(errno));
+			if (rename(tmp.ptr, old.ptr) < 0)
+				rm_tree(tmp.ptr);
 			goto done;
 		}
 	}
@@ -567,7 +607,6 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 		rename(old.ptr, fin.ptr);
 		goto done;
 	}
-	rm_tree(old.ptr);
 done:
 	if (rc < 0)
 		rm_tree(tmp.ptr);
@@ -592,6 +631,7 @@ int pages_dir_destroy(const char *root, const char *env, int *existed, struct pr
 		goto done;
 	}
 	rm_tree(gone.ptr);
+	sweep_old(root, env, 1);  /* versions kept by pages_dir_deploy */
 	/* One rename takes it off the web at once; deleting takes longer. */
 	if (rename(fin.ptr, gone.ptr) < 0) {
 		if (errno != ENOENT)

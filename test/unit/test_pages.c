@@ -90,8 +90,9 @@ static int count_entries(const char *dir)
 
 	if (!d)
 		return -1;
+	/* visible entries: what a web server would list */
 	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
 	return n;
@@ -160,6 +161,18 @@ static void test_pages_dir_deploy_redeploy_destroy(void **state)
 	assert_string_equal(s, "root index\n");
 	free(s);
 	assert_int_equal(count_entries(out), 2);
+	/* the kept previous version went with it */
+	{
+		char out2[600];
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(out2, sizeof(out2), "%s/out", f->dir);
+		d = opendir(out2);
+		while ((e = readdir(d)))
+			assert_null(strstr(e->d_name, ".prenv-"));
+		closedir(d);
+	}
 	prenv_err_clear(&err);
 }
 
@@ -171,7 +184,7 @@ static void test_pages_dir_deploy_redeploy_destroy(void **state)
 struct reader {
 	const char *path;
 	atomic_int stop;
-	long listings, missing, partial, mixed;
+	long listings, missing, partial, mixed, stale;
 };
 
 static void *read_loop(void *p)
@@ -199,6 +212,13 @@ static void *read_loop(void *p)
 			else if (v != version)
 				mixed = 1;
 			n++;
+		}
+		{
+			struct stat st;
+
+			/* (diagnostics: a directory deleted while it was read) */
+			if (n != NFILES && fstat(dirfd(d), &st) == 0 && st.st_nlink == 0)
+				r->stale++;
 		}
 		closedir(d);
 		r->listings++;
@@ -257,15 +277,22 @@ static void test_pages_dir_swap_reader_never_sees_partial(void **state)
 	}
 	atomic_store(&r.stop, 1);
 	pthread_join(t, NULL);
-	printf("# %d swaps: %ld listings, %ld missing, %ld partial, %ld mixed\n", SWAPS,
-	       r.listings, r.missing, r.partial, r.mixed);
+	printf("# %d swaps: %ld listings, %ld missing, %ld partial (%ld of a deleted dir), %ld mixed\n",
+	       SWAPS, r.listings, r.missing, r.partial, r.stale, r.mixed);
 	assert_true(r.listings > SWAPS);
 	assert_int_equal(r.missing, 0);
 	assert_int_equal(r.partial, 0);
 	assert_int_equal(r.mixed, 0);
-	/* the last version is in place, nothing left over beside it */
+	/* the last version is in place, the one before kept hidden, no temp dirs */
 	assert_true(tu_exists(path, "v50-f0.txt"));
 	assert_int_equal(count_entries(root), 1);
+
+	{
+		char pat[700];
+
+		snprintf(pat, sizeof(pat), ".prenv-tmp-pr-8-%ld", (long)getpid());
+		assert_false(tu_exists(root, pat));
+	}
 	prenv_err_clear(&err);
 }
 
