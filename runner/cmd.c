@@ -345,7 +345,7 @@ static const struct prenv_provider *need_provider(struct cli *cli, struct prenv_
 	if (!p)
 		prenv_err_set(err, PRENV_ECONFIG,
 			      "provider '%s' (provider.kind in %s) is not available in this build of prenv %s; "
-			      "available: pages, command",
+			      "available: kubernetes, pages, command",
 			      cli->cfg->provider_kind, cli->cfg->path, PRENV_VERSION);
 	return p;
 }
@@ -556,6 +556,7 @@ static void fill_run(struct cli *cli, struct provider_run *run, const cJSON *obj
 	run->dry_run = cli->dry_run;
 	run->wait_seconds = cli->wait_seconds;
 	run->no_wait = cli->no_wait;
+	run->kubeconfig = cli->kubeconfig;
 }
 
 static int cmd_deploy(struct cli *cli, struct prenv_err *err)

@@ -5,12 +5,12 @@
 #include <string.h>
 
 #include "command/command.h"
+#include "kubernetes/k8s.h"
 #include "pages/pages.h"
 
-/* One entry per provider, found by name (like curl's handler table).
- * kubernetes: add `&k8s_provider` here once providers/kubernetes exports it
- * (it does not exist yet, so it is left out rather than referenced). */
+/* One entry per provider, found by name (like curl's handler table). */
 static const struct prenv_provider *const providers[] = {
+	&k8s_provider,
 	&pages_provider,
 	&command_provider,
 };

@@ -21,6 +21,7 @@ struct provider_run {
 	int dry_run;
 	int wait_seconds;       /* -1: the provider's/config's default */
 	int no_wait;
+	const char *kubeconfig; /* --kubeconfig, or NULL */
 };
 
 /* What an operation reports back (filled by the provider, owned by caller;

@@ -1,0 +1,444 @@
+/* k8s.c - provider.kind: kubernetes (the vtable); see k8s.h */
+#include "k8s.h"
+#include "k8s_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ci.h"
+#include "config.h"
+#include "log.h"
+#include "plan.h"
+
+#define DEFAULT_WAIT 300
+
+static const struct k8s_mapping ns_map = { (char *)"", (char *)"v1", (char *)"Namespace",
+					   (char *)"namespaces", 0 };
+
+struct k8s_run {
+	struct k8s_env env;
+	struct k8s_client *k;
+	char pr[24];
+	char *kubeconfig;
+};
+
+static const cJSON *pget(const struct provider_run *run, const char *key)
+{
+	return run->cfg ? cJSON_GetObjectItemCaseSensitive(run->cfg->provider, key) : NULL;
+}
+
+static const char *pstr(const struct provider_run *run, const char *key)
+{
+	const cJSON *v = pget(run, key);
+
+	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
+}
+
+static void run_clear(struct k8s_run *r)
+{
+	k8s_client_free(r->k);
+	free(r->kubeconfig);
+	memset(r, 0, sizeof(*r));
+}
+
+static int run_env(struct k8s_run *r, const struct provider_run *run, struct prenv_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (!run->plan || !run->plan->namespace_ || !run->cfg || !run->cfg->app)
+		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no namespace for this environment");
+	r->env.app = run->cfg->app;
+	r->env.env = run->plan->env_name;
+	r->env.ns = run->plan->namespace_;
+	if (run->ctx) {
+		r->env.repo = run->ctx->repo_full_name;
+		r->env.sha = run->ctx->sha;
+		if (run->ctx->has_pr) {
+			snprintf(r->pr, sizeof(r->pr), "%ld", run->ctx->pr_number);
+			r->env.pr = r->pr;
+		}
+	}
+	r->env.extra_labels = pget(run, "labels");
+	r->env.extra_annotations = pget(run, "annotations");
+	r->env.allow_namespaces = pget(run, "allow_namespaces");
+	r->env.dry_run = run->dry_run;
+	return 0;
+}
+
+static int run_connect(struct k8s_run *r, const struct provider_run *run, struct prenv_err *err)
+{
+	struct k8s_load_opts o;
+	struct k8s_conn *conn = NULL;
+	const char *kc = run->kubeconfig;
+	int rc;
+
+	if (!kc && pstr(run, "kubeconfig")) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+		const char *p = pstr(run, "kubeconfig");
+
+		if (p[0] == '/' || !run->cfg->dir)
+			prenv_buf_adds(&b, p);
+		else
+			prenv_buf_printf(&b, "%s/%s", run->cfg->dir, p);
+		r->kubeconfig = prenv_buf_detach(&b, NULL);
+		kc = r->kubeconfig;
+	}
+	memset(&o, 0, sizeof(o));
+	o.kubeconfig = kc;
+	o.context = pstr(run, "context");
+	o.envp = run->envp;
+	if ((rc = k8s_conn_load(&conn, &o, err)) < 0)
+		return rc;
+	log_verbose("kubernetes: context %s, server %s (from %s)", conn->context, conn->server, conn->source);
+	return k8s_client_new(&r->k, conn, err);
+}
+
+static long wait_seconds(const struct provider_run *run)
+{
+	const cJSON *w = pget(run, "wait");
+
+	if (run->no_wait)
+		return 0;
+	if (run->wait_seconds >= 0)
+		return run->wait_seconds;
+	return cJSON_IsNumber(w) ? (long)w->valuedouble : DEFAULT_WAIT;
+}
+
+static char *selector(const struct k8s_env *env)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	prenv_buf_printf(&b, "%s=%s,%s=%s,%s=prenv", K8S_LABEL_APP, env->app, K8S_LABEL_ENV, env->env,
+			 K8S_LABEL_MANAGED);
+	return prenv_buf_detach(&b, NULL);
+}
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s ? strdup(s) : NULL;
+}
+
+/* ------------------------------------------------------------ deploy */
+
+static int k8s_deploy(const struct provider_run *run, struct provider_result *res, struct prenv_err *err)
+{
+	struct k8s_run r;
+	cJSON *prepared = NULL;
+	char *sel = NULL, *reason = NULL, *detail = NULL;
+	int rc, created = 0, pruned = 0;
+	long secs = wait_seconds(run);
+
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	if ((rc = k8s_prepare(&prepared, run->objects, &r.env, NULL, err)) < 0)
+		goto done;
+	if ((rc = run_connect(&r, run, err)) < 0)
+		goto done;
+	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)
+		goto done;
+	if (run->dry_run) {
+		const cJSON *o;
+
+		log_info("dry run: namespace/%s would be %s", r.env.ns, created ? "created" : "updated");
+		cJSON_ArrayForEach(o, prepared) {
+			struct prenv_buf ref = PRENV_BUF_INIT;
+
+			k8s_obj_ref(&ref, o);
+			log_info("dry run: %s would be applied", ref.ptr);
+			prenv_buf_free(&ref);
+		}
+		if (!created)
+			rc = k8s_prune(r.k, prepared, &r.env, &pruned, err);
+		set_str(&res->status, "deployed");
+		goto done;
+	}
+	if ((rc = k8s_apply_all(r.k, prepared, err)) < 0)
+		goto done;
+	/* a namespace made just now holds nothing of an earlier deploy */
+	if (!created && (rc = k8s_prune(r.k, prepared, &r.env, &pruned, err)) < 0)
+		goto done;
+	sel = selector(&r.env);
+	rc = k8s_wait_ready(r.k, prepared, r.env.ns, sel, secs, &reason, &detail, err);
+	if (rc < 0) {
+		set_str(&res->status, "failed");
+		set_str(&res->reason, reason ? reason : err->msg);
+		res->detail = detail;
+		detail = NULL;
+		goto done;
+	}
+	set_str(&res->status, secs > 0 ? "ready" : "deployed");
+done:
+	if (r.k)
+		log_verbose("kubernetes: %lu API requests", k8s_client_requests(r.k));
+	if (rc < 0 && !res->reason && err->msg)
+		set_str(&res->reason, err->msg);
+	free(sel);
+	free(reason);
+	free(detail);
+	cJSON_Delete(prepared);
+	run_clear(&r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ destroy */
+
+/* Checks the namespace is this app's; 0 ok. */
+static int check_owner(const cJSON *ns, const struct k8s_env *env, const char *what,
+		       struct prenv_err *err)
+{
+	const char *m = k8s_label(ns, K8S_LABEL_MANAGED), *a = k8s_label(ns, K8S_LABEL_APP);
+	const char *e = k8s_label(ns, K8S_LABEL_ENV);
+
+	if (!m || strcmp(m, "prenv") || !a || strcmp(a, env->app))
+		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it does not carry %s=prenv "
+				     "and %s=%s, so prenv did not create it for app %s; nothing was changed",
+				     what, env->ns, K8S_LABEL_MANAGED, K8S_LABEL_APP, env->app, env->app);
+	if (e && strcmp(e, env->env))
+		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to environment "
+				     "%s, not %s; nothing was changed", what, env->ns, e, env->env);
+	return 0;
+}
+
+static int k8s_destroy(const struct provider_run *run, struct provider_result *res, struct prenv_err *err)
+{
+	struct k8s_run r;
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	cJSON *ns = NULL;
+	int rc;
+
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	if (run->plan->protected_) {
+		rc = prenv_err_set(err, PRENV_ECONFIG, "environment %s is protected; prenv will not destroy it",
+				   r.env.env);
+		goto done;
+	}
+	if ((rc = run_connect(&r, run, err)) < 0)
+		goto done;
+	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
+	rc = k8s_get_json(r.k, url.ptr, &ns, err);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
+		log_info("namespace/%s does not exist: nothing to destroy", r.env.ns);
+		set_str(&res->status, "absent");
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0 || (rc = check_owner(ns, &r.env, "delete", err)) < 0)
+		goto done;
+	if (run->dry_run) {
+		log_info("dry run: namespace/%s would be deleted", r.env.ns);
+		set_str(&res->status, "destroyed");
+		goto done;
+	}
+	if (!k8s_str(ns, "metadata.deletionTimestamp")) {
+		rc = k8s_request(r.k, "DELETE", url.ptr, NULL, NULL, &resp, err);
+		if (rc == PRENV_ENOTFOUND) {
+			prenv_err_clear(err);
+			rc = 0;
+		} else if (rc < 0) {
+			prenv_err_prefix(err, "delete namespace/%s", r.env.ns);
+			goto done;
+		}
+		log_info("namespace/%s deleted", r.env.ns);
+	} else {
+		log_info("namespace/%s is already being deleted", r.env.ns);
+	}
+	if (!run->no_wait) {
+		long secs = run->wait_seconds >= 0 ? run->wait_seconds : wait_seconds(run);
+
+		if (secs > 0 && (rc = k8s_wait_ns_gone(r.k, r.env.ns, secs, err)) < 0)
+			goto done;
+		if (secs > 0)
+			log_info("namespace/%s is gone", r.env.ns);
+	}
+	set_str(&res->status, "destroyed");
+done:
+	if (rc < 0 && err->msg)
+		set_str(&res->reason, err->msg);
+	cJSON_Delete(ns);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	run_clear(&r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ status */
+
+static int k8s_status(const struct provider_run *run, struct provider_result *res, struct prenv_err *err)
+{
+	static const char *const kinds[][2] = {
+		{ "apps/v1", "Deployment" }, { "apps/v1", "StatefulSet" }, { "apps/v1", "DaemonSet" },
+		{ "batch/v1", "Job" }, { "v1", "Service" }, { "networking.k8s.io/v1", "Ingress" },
+	};
+	struct k8s_run r;
+	struct prenv_buf url = PRENV_BUF_INIT, text = PRENV_BUF_INIT;
+	cJSON *ns = NULL, *info = NULL, *objs;
+	char *sel = NULL;
+	size_t i;
+	int rc, all_ready = 1, any_failed = 0;
+
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	if ((rc = run_connect(&r, run, err)) < 0)
+		goto done;
+	info = cJSON_CreateObject();
+	cJSON_AddStringToObject(info, "namespace", r.env.ns);
+	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
+	rc = k8s_get_json(r.k, url.ptr, &ns, err);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
+		cJSON_AddBoolToObject(info, "exists", 0);
+		set_str(&res->status, "absent");
+		prenv_buf_printf(&text, "namespace/%s does not exist", r.env.ns);
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto done;
+	cJSON_AddBoolToObject(info, "exists", 1);
+	cJSON_AddBoolToObject(info, "managed", check_owner(ns, &r.env, "use", NULL) == 0);
+	if (k8s_str(ns, "metadata.deletionTimestamp"))
+		cJSON_AddBoolToObject(info, "terminating", 1);
+#define ANN(key, name) \
+	if (k8s_annotation(ns, key)) \
+		cJSON_AddStringToObject(info, name, k8s_annotation(ns, key))
+	ANN("prenv.dev/sha", "sha");
+	ANN("prenv.dev/deployed-at", "deployed_at");
+	ANN("prenv.dev/pr", "pr");
+	ANN("prenv.dev/repo", "repo");
+	ANN(K8S_ANN_COMMENT_ID, "comment_id");
+#undef ANN
+	prenv_buf_printf(&text, "namespace/%s", r.env.ns);
+	if (k8s_annotation(ns, "prenv.dev/sha"))
+		prenv_buf_printf(&text, ", sha %s", k8s_annotation(ns, "prenv.dev/sha"));
+	if (k8s_annotation(ns, "prenv.dev/deployed-at"))
+		prenv_buf_printf(&text, ", deployed %s", k8s_annotation(ns, "prenv.dev/deployed-at"));
+	prenv_buf_addc(&text, '\n');
+	objs = cJSON_AddArrayToObject(info, "objects");
+	sel = selector(&r.env);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const struct k8s_mapping *m;
+		cJSON *items = NULL, *it;
+
+		if ((rc = k8s_client_map(r.k, kinds[i][0], kinds[i][1], &m, err)) < 0 ||
+		    (rc = k8s_list(r.k, m, r.env.ns, sel, NULL, &items, NULL, err)) < 0)
+			goto done;
+		cJSON_ArrayForEach(it, items) {
+			struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+			int st = k8s_readiness(it, &line, &why);
+			cJSON *e = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(e, "kind", m->kind);
+			cJSON_AddStringToObject(e, "name", k8s_str(it, "metadata.name"));
+			cJSON_AddStringToObject(e, "state", st > 0 ? "ready" : st < 0 ? "failed" : "progressing");
+			cJSON_AddStringToObject(e, "summary", line.ptr);
+			if (why.len)
+				cJSON_AddStringToObject(e, "reason", why.ptr);
+			cJSON_AddItemToArray(objs, e);
+			prenv_buf_printf(&text, "  %s%s%s\n", line.ptr, why.len ? ": " : "", why.ptr);
+			if (st == 0)
+				all_ready = 0;
+			if (st < 0)
+				any_failed = 1;
+			prenv_buf_free(&line);
+			prenv_buf_free(&why);
+		}
+		cJSON_Delete(items);
+	}
+	set_str(&res->status, k8s_str(ns, "metadata.deletionTimestamp") ? "terminating"
+			      : any_failed ? "failed" : all_ready ? "ready" : "progressing");
+out:
+	while (text.len && text.ptr[text.len - 1] == '\n')
+		prenv_buf_truncate(&text, text.len - 1);
+	res->detail = prenv_buf_detach(&text, NULL);
+	res->info = info;
+	info = NULL;
+done:
+	free(sel);
+	cJSON_Delete(ns);
+	cJSON_Delete(info);
+	prenv_buf_free(&url);
+	prenv_buf_free(&text);
+	run_clear(&r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ annotations */
+
+int k8s_namespace_annotate(const struct provider_run *run, const char *key, const char *value,
+			   struct prenv_err *err)
+{
+	struct k8s_run r;
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	cJSON *ns = NULL, *obj = NULL, *meta;
+	char *body = NULL;
+	int rc;
+
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	if ((rc = run_connect(&r, run, err)) < 0)
+		goto done;
+	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
+	if ((rc = k8s_get_json(r.k, url.ptr, &ns, err)) < 0 || (rc = check_owner(ns, &r.env, "annotate", err)) < 0)
+		goto done;
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "apiVersion", "v1");
+	cJSON_AddStringToObject(obj, "kind", "Namespace");
+	meta = cJSON_AddObjectToObject(obj, "metadata");
+	cJSON_AddStringToObject(meta, "name", r.env.ns);
+	/* applying without the key drops it: this manager owns only it */
+	if (value)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"), key, value);
+	body = cJSON_PrintUnformatted(obj);
+	prenv_buf_adds(&url, "?fieldManager=prenv-report&force=true");
+	rc = k8s_request(r.k, "PATCH", url.ptr, "application/apply-patch+yaml", body, &resp, err);
+	if (rc < 0)
+		prenv_err_prefix(err, "annotate namespace/%s", r.env.ns);
+done:
+	free(body);
+	cJSON_Delete(obj);
+	cJSON_Delete(ns);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	run_clear(&r);
+	return rc;
+}
+
+int k8s_namespace_annotation(const struct provider_run *run, const char *key, char **out,
+			     struct prenv_err *err)
+{
+	struct k8s_run r;
+	struct prenv_buf url = PRENV_BUF_INIT;
+	cJSON *ns = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	if ((rc = run_connect(&r, run, err)) < 0)
+		goto done;
+	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
+	rc = k8s_get_json(r.k, url.ptr, &ns, err);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
+		rc = 0;
+	} else if (rc == 0 && k8s_annotation(ns, key)) {
+		*out = strdup(k8s_annotation(ns, key));
+	}
+done:
+	cJSON_Delete(ns);
+	prenv_buf_free(&url);
+	run_clear(&r);
+	return rc;
+}
+
+const struct prenv_provider k8s_provider = {
+	"kubernetes",
+	k8s_deploy,
+	k8s_destroy,
+	k8s_status,
+};

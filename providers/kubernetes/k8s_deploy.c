@@ -1,0 +1,496 @@
+/* k8s_deploy.c - namespace, ordered parallel server-side apply, prune; see
+ * k8s_int.h
+ */
+#include "k8s_int.h"
+#include "k8s.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* helm's InstallOrder (pkg/releaseutil/kind_sorter.go) */
+static const char *const install_order[] = {
+	"PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange",
+	"PodSecurityPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList",
+	"ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+	"CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
+	"ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service",
+	"DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment",
+	"HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
+	"APIService",
+};
+
+#define NSTAGES ((int)(sizeof(install_order) / sizeof(install_order[0])))
+
+/* Namespaced kinds listed for pruning (besides discovered kinds present in
+ * the render). Pods, ReplicaSets, Endpoints and Events are left out: their
+ * owners (or the cluster) manage them. */
+static const struct {
+	const char *api_version, *kind;
+} prune_kinds[] = {
+	{ "v1", "ConfigMap" }, { "v1", "Secret" }, { "v1", "Service" },
+	{ "v1", "ServiceAccount" }, { "v1", "PersistentVolumeClaim" },
+	{ "v1", "ResourceQuota" }, { "v1", "LimitRange" },
+	{ "apps/v1", "Deployment" }, { "apps/v1", "StatefulSet" }, { "apps/v1", "DaemonSet" },
+	{ "batch/v1", "Job" }, { "batch/v1", "CronJob" },
+	{ "networking.k8s.io/v1", "Ingress" }, { "networking.k8s.io/v1", "NetworkPolicy" },
+	{ "rbac.authorization.k8s.io/v1", "Role" }, { "rbac.authorization.k8s.io/v1", "RoleBinding" },
+	{ "policy/v1", "PodDisruptionBudget" }, { "autoscaling/v2", "HorizontalPodAutoscaler" },
+};
+
+int k8s_kind_stage(const char *kind)
+{
+	int i;
+
+	for (i = 0; kind && i < NSTAGES; i++)
+		if (!strcmp(install_order[i], kind))
+			return i;
+	return NSTAGES;
+}
+
+static int ns_allowed(const struct k8s_env *env, const char *ns)
+{
+	const cJSON *e;
+
+	if (!strcmp(ns, env->ns))
+		return 1;
+	cJSON_ArrayForEach(e, env->allow_namespaces)
+		if (cJSON_IsString(e) && !strcmp(e->valuestring, ns))
+			return 1;
+	return 0;
+}
+
+static int add_extra(cJSON *obj, const char *field, const cJSON *extra)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata"), *dst;
+	const cJSON *e;
+
+	if (!extra || !cJSON_IsObject(meta))
+		return 0;
+	dst = cJSON_GetObjectItemCaseSensitive(meta, field);
+	if (!dst)
+		dst = cJSON_AddObjectToObject(meta, field);
+	if (!cJSON_IsObject(dst))
+		return -1;
+	cJSON_ArrayForEach(e, extra)
+		if (cJSON_IsString(e) && !cJSON_GetObjectItemCaseSensitive(dst, e->string))
+			cJSON_AddStringToObject(dst, e->string, e->valuestring);
+	return 0;
+}
+
+static int stage_cmp(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	int sx = k8s_kind_stage(k8s_str(x, "kind")), sy = k8s_kind_stage(k8s_str(y, "kind"));
+	long ix = k8s_num(x, "$index", 0), iy = k8s_num(y, "$index", 0);
+
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	return ix < iy ? -1 : ix > iy;
+}
+
+int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
+		struct k8s_client *k, struct prenv_err *err)
+{
+	cJSON **v = NULL, *arr = NULL;
+	const cJSON *o;
+	size_t n = 0, i;
+	int rc = 0;
+
+	(void)k;
+	*out = NULL;
+	v = calloc((size_t)cJSON_GetArraySize(objects) + 1, sizeof(*v));
+	if (!v || !(arr = cJSON_CreateArray())) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	cJSON_ArrayForEach(o, objects) {
+		const char *kind = k8s_str(o, "kind"), *av = k8s_str(o, "apiVersion");
+		const char *name = k8s_str(o, "metadata.name"), *ns = k8s_str(o, "metadata.namespace");
+		const char *plural, *group_end;
+		struct prenv_buf grp = PRENV_BUF_INIT;
+		int namespaced = 1;
+		cJSON *c, *meta;
+
+		if (!kind || !av || !name) {
+			rc = prenv_err_set(err, PRENV_ECONFIG, "a rendered object lacks apiVersion, kind or "
+					   "metadata.name");
+			goto done;
+		}
+		if (!strcmp(kind, "Namespace") && av && !strcmp(av, "v1")) {
+			if (strcmp(name, env->ns)) {
+				rc = prenv_err_set(err, PRENV_ECONFIG, "template object namespace/%s: prenv creates the "
+						   "environment's namespace %s itself; remove the Namespace object "
+						   "from the templates", name, env->ns);
+				goto done;
+			}
+			continue; /* prenv applies the namespace itself */
+		}
+		group_end = strchr(av, '/');
+		prenv_buf_add(&grp, av, group_end ? (size_t)(group_end - av) : 0);
+		if (!k8s_builtin_mapping(group_end ? grp.ptr : "", kind, &plural, &namespaced))
+			namespaced = -1; /* decided by discovery at apply time */
+		prenv_buf_free(&grp);
+		if (namespaced == 0 && ns && *ns) {
+			rc = prenv_err_set(err, PRENV_ECONFIG, "%s/%s is cluster-scoped but the template sets "
+					   "metadata.namespace: %s; remove it", kind, name, ns);
+			goto done;
+		}
+		if (ns && *ns && !ns_allowed(env, ns)) {
+			rc = prenv_err_set(err, PRENV_ECONFIG, "%s/%s names namespace '%s', not the environment's "
+					   "namespace '%s'; remove metadata.namespace from the template or list '%s' "
+					   "in provider.allow_namespaces", kind, name, ns, env->ns, ns);
+			goto done;
+		}
+		if (!(c = cJSON_Duplicate(o, 1))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		meta = cJSON_GetObjectItemCaseSensitive(c, "metadata");
+		if (namespaced != 0 && !(ns && *ns))
+			cJSON_AddStringToObject(meta, "namespace", env->ns);
+		add_extra(c, "labels", env->extra_labels);
+		add_extra(c, "annotations", env->extra_annotations);
+		cJSON_AddNumberToObject(c, "$index", (double)n);
+		v[n++] = c;
+	}
+	qsort(v, n, sizeof(*v), stage_cmp);
+	for (i = 0; i < n; i++) {
+		cJSON_DeleteItemFromObjectCaseSensitive(v[i], "$index");
+		cJSON_AddItemToArray(arr, v[i]);
+		v[i] = NULL;
+	}
+	*out = arr;
+	arr = NULL;
+done:
+	for (i = 0; v && i < n; i++)
+		cJSON_Delete(v[i]);
+	free(v);
+	cJSON_Delete(arr);
+	return rc;
+}
+
+/* ------------------------------------------------------------ namespace */
+
+static const struct k8s_mapping ns_mapping = { (char *)"", (char *)"v1", (char *)"Namespace",
+					       (char *)"namespaces", 0 };
+
+int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
+			struct prenv_err *err)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	cJSON *live = NULL, *obj = NULL, *meta, *labels, *ann;
+	char stamp[32], *body = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	*created = 0;
+	k8s_url(k, &url, &ns_mapping, NULL, env->ns, NULL);
+	rc = k8s_get_json(k, url.ptr, &live, err);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
+		*created = 1;
+		rc = 0;
+	} else if (rc == 0) {
+		const char *m = k8s_label(live, K8S_LABEL_MANAGED);
+		const char *a = k8s_label(live, K8S_LABEL_APP);
+		const char *e = k8s_label(live, K8S_LABEL_ENV);
+
+		if (k8s_str(live, "metadata.deletionTimestamp") ||
+		    (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "namespace %s is being deleted (Terminating); run the "
+					   "deploy again once it is gone", env->ns);
+		} else if (!m || strcmp(m, "prenv") || !a || strcmp(a, env->app)) {
+			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s exists and is not managed by prenv for "
+					   "app %s (labels %s=prenv, %s=%s); prenv will not take it over: choose "
+					   "another provider.namespace", env->ns, env->app, K8S_LABEL_MANAGED,
+					   K8S_LABEL_APP, env->app);
+		} else if (e && strcmp(e, env->env)) {
+			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s belongs to environment %s of %s, not "
+					   "to %s; give each environment its own provider.namespace",
+					   env->ns, e, env->app, env->env);
+		}
+	}
+	if (rc < 0 || env->dry_run)
+		goto done;
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "apiVersion", "v1");
+	cJSON_AddStringToObject(obj, "kind", "Namespace");
+	meta = cJSON_AddObjectToObject(obj, "metadata");
+	cJSON_AddStringToObject(meta, "name", env->ns);
+	labels = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(labels, K8S_LABEL_MANAGED, "prenv");
+	cJSON_AddStringToObject(labels, K8S_LABEL_APP, env->app);
+	cJSON_AddStringToObject(labels, K8S_LABEL_ENV, env->env);
+	ann = cJSON_AddObjectToObject(meta, "annotations");
+	if (env->repo)
+		cJSON_AddStringToObject(ann, "prenv.dev/repo", env->repo);
+	if (env->pr)
+		cJSON_AddStringToObject(ann, "prenv.dev/pr", env->pr);
+	if (env->sha)
+		cJSON_AddStringToObject(ann, "prenv.dev/sha", env->sha);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(ann, "prenv.dev/deployed-at", stamp);
+	add_extra(obj, "labels", env->extra_labels);
+	add_extra(obj, "annotations", env->extra_annotations);
+	if (!(body = cJSON_PrintUnformatted(obj))) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	prenv_buf_adds(&url, "?fieldManager=prenv&force=true");
+	rc = k8s_request(k, "PATCH", url.ptr, "application/apply-patch+yaml", body, &resp, err);
+	if (rc < 0)
+		prenv_err_prefix(err, "apply namespace/%s", env->ns);
+	else
+		log_info("namespace/%s %s", env->ns, *created ? "created" : "configured");
+done:
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	cJSON_Delete(live);
+	cJSON_Delete(obj);
+	free(body);
+	return rc;
+}
+
+/* ------------------------------------------------------------ apply */
+
+/* Applies objects [from, to) of prepared in parallel. */
+static int apply_batch(struct k8s_client *k, cJSON **objs, size_t n, struct prenv_err *err)
+{
+	struct http_request *reqs = calloc(n, sizeof(*reqs));
+	struct http_response *resps = calloc(n, sizeof(*resps));
+	struct prenv_err *errs = calloc(n, sizeof(*errs));
+	struct prenv_buf *urls = calloc(n, sizeof(*urls));
+	char **bodies = calloc(n, sizeof(*bodies));
+	static const char *const hdrs[] = { "Accept: application/json",
+					    "Content-Type: application/apply-patch+yaml", NULL };
+	size_t i;
+	int rc = 0;
+
+	if (!reqs || !resps || !errs || !urls || !bodies) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		const struct k8s_mapping *m;
+		cJSON *meta = cJSON_GetObjectItemCaseSensitive(objs[i], "metadata");
+
+		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+		urls[i] = (struct prenv_buf)PRENV_BUF_INIT;
+		if ((rc = k8s_client_map(k, k8s_str(objs[i], "apiVersion"), k8s_str(objs[i], "kind"), &m, err)) < 0)
+			goto done;
+		if (!m->namespaced)
+			cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
+		k8s_url(k, &urls[i], m, k8s_str(objs[i], "metadata.namespace"),
+			k8s_str(objs[i], "metadata.name"), "fieldManager=prenv&force=true");
+		if (!(bodies[i] = cJSON_PrintUnformatted(objs[i]))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		reqs[i].method = "PATCH";
+		reqs[i].url = urls[i].ptr;
+		reqs[i].headers = hdrs;
+		reqs[i].body = bodies[i];
+		reqs[i].body_len = strlen(bodies[i]);
+		reqs[i].idempotent = HTTP_IDEMPOTENT_YES;
+	}
+	rc = k8s_request_many(k, reqs, resps, n, errs);
+	for (i = 0; i < n; i++) {
+		struct prenv_buf ref = PRENV_BUF_INIT;
+
+		k8s_obj_ref(&ref, objs[i]);
+		if (errs[i].code) {
+			log_error("%s: %s", ref.ptr, errs[i].msg);
+			if (rc < 0 && !err->code) {
+				prenv_err_set(err, errs[i].code, "apply %s: %s", ref.ptr, errs[i].msg);
+				rc = errs[i].code;
+			}
+		} else {
+			log_info("%s %s", ref.ptr, resps[i].status == 201 ? "created" : "applied");
+		}
+		prenv_buf_free(&ref);
+	}
+	if (rc < 0 && !err->code)
+		prenv_err_set(err, rc, "apply failed");
+done:
+	for (i = 0; i < n; i++) {
+		if (resps)
+			http_response_free(&resps[i]);
+		if (errs)
+			prenv_err_clear(&errs[i]);
+		if (urls)
+			prenv_buf_free(&urls[i]);
+		if (bodies)
+			free(bodies[i]);
+	}
+	free(reqs);
+	free(resps);
+	free(errs);
+	free(urls);
+	free(bodies);
+	return rc;
+}
+
+int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err *err)
+{
+	size_t n = (size_t)cJSON_GetArraySize(prepared), i = 0, j;
+	cJSON **v = calloc(n + 1, sizeof(*v));
+	cJSON *o;
+	int rc = 0;
+
+	if (!v)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(o, prepared)
+		v[i++] = o;
+	for (i = 0; i < n && rc == 0; i = j) {
+		int st = k8s_kind_stage(k8s_str(v[i], "kind"));
+
+		for (j = i + 1; j < n && k8s_kind_stage(k8s_str(v[j], "kind")) == st; j++)
+			;
+		rc = apply_batch(k, v + i, j - i, err);
+	}
+	free(v);
+	return rc;
+}
+
+/* ------------------------------------------------------------ prune */
+
+static int in_render(const cJSON *prepared, const char *kind, const char *group,
+		     const char *ns, const char *name)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, prepared) {
+		const char *av = k8s_str(o, "apiVersion"), *sl = av ? strchr(av, '/') : NULL;
+		const char *ons = k8s_str(o, "metadata.namespace");
+		size_t gl = sl ? (size_t)(sl - av) : 0;
+
+		if (strcmp(k8s_str(o, "kind"), kind) || strcmp(k8s_str(o, "metadata.name"), name))
+			continue;
+		if (strlen(group) != gl || strncmp(group, av, gl))
+			continue;
+		if ((ns == NULL) != (ons == NULL) || (ns && strcmp(ns, ons)))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* Adds (api_version, kind) to the list unless there; returns the list. */
+static void add_kind(cJSON *kinds, const char *av, const char *kind)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, kinds)
+		if (!strcmp(k8s_str(e, "apiVersion"), av) && !strcmp(k8s_str(e, "kind"), kind))
+			return;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject((cJSON *)e, "apiVersion", av);
+	cJSON_AddStringToObject((cJSON *)e, "kind", kind);
+	cJSON_AddItemToArray(kinds, (cJSON *)e);
+}
+
+int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+	      int *deleted, struct prenv_err *err)
+{
+	struct prenv_buf sel = PRENV_BUF_INIT;
+	cJSON *kinds = cJSON_CreateArray(), *nss = cJSON_CreateArray();
+	const cJSON *o, *kd, *nse;
+	size_t i;
+	int rc = 0;
+
+	*deleted = 0;
+	if (!kinds || !nss) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	prenv_buf_printf(&sel, "%s=%s,%s=%s,%s=prenv", K8S_LABEL_APP, env->app, K8S_LABEL_ENV, env->env,
+			 K8S_LABEL_MANAGED);
+	for (i = 0; i < sizeof(prune_kinds) / sizeof(prune_kinds[0]); i++)
+		add_kind(kinds, prune_kinds[i].api_version, prune_kinds[i].kind);
+	cJSON_AddItemToArray(nss, cJSON_CreateString(env->ns));
+	cJSON_ArrayForEach(o, prepared) {
+		const char *ons = k8s_str(o, "metadata.namespace");
+		int seen = 0;
+
+		add_kind(kinds, k8s_str(o, "apiVersion"), k8s_str(o, "kind"));
+		cJSON_ArrayForEach(nse, nss)
+			if (ons && !strcmp(nse->valuestring, ons))
+				seen = 1;
+		if (ons && !seen)
+			cJSON_AddItemToArray(nss, cJSON_CreateString(ons));
+	}
+	cJSON_ArrayForEach(kd, kinds) {
+		const struct k8s_mapping *m;
+
+		if ((rc = k8s_client_map(k, k8s_str(kd, "apiVersion"), k8s_str(kd, "kind"), &m, err)) < 0) {
+			if (rc != PRENV_ECONFIG)
+				goto done;
+			prenv_err_clear(err); /* a kind the cluster does not serve has nothing to prune */
+			rc = 0;
+			continue;
+		}
+		cJSON_ArrayForEach(nse, nss) {
+			cJSON *items = NULL, *it;
+			const char *ns = m->namespaced ? nse->valuestring : NULL;
+
+			if (!m->namespaced && nse != nss->child)
+				break;
+			if ((rc = k8s_list(k, m, ns, sel.ptr, NULL, &items, NULL, err)) < 0) {
+				if (rc == PRENV_ENOTFOUND || rc == PRENV_EAUTH) {
+					/* not served at this version, or not ours to list */
+					log_verbose("prune: cannot list %s: %s", m->plural, err->msg);
+					prenv_err_clear(err);
+					rc = 0;
+					continue;
+				}
+				goto done;
+			}
+			cJSON_ArrayForEach(it, items) {
+				const char *name = k8s_str(it, "metadata.name");
+				struct prenv_buf url = PRENV_BUF_INIT, ref = PRENV_BUF_INIT;
+				struct http_response resp = HTTP_RESPONSE_INIT;
+
+				if (!name || k8s_item(it, "metadata.ownerReferences") ||
+				    k8s_str(it, "metadata.deletionTimestamp") ||
+				    in_render(prepared, m->kind, m->group, ns, name))
+					continue;
+				cJSON_ReplaceItemInObjectCaseSensitive(it, "kind", cJSON_CreateString(m->kind));
+				k8s_obj_ref(&ref, it);
+				if (env->dry_run) {
+					log_info("%s would be pruned (dry run)", ref.ptr);
+				} else {
+					k8s_url(k, &url, m, ns, name, "propagationPolicy=Background");
+					rc = k8s_request(k, "DELETE", url.ptr, NULL, NULL, &resp, err);
+					if (rc == PRENV_ENOTFOUND) {
+						prenv_err_clear(err);
+						rc = 0;
+					} else if (rc < 0) {
+						prenv_err_prefix(err, "prune %s", ref.ptr);
+					} else {
+						log_info("%s pruned", ref.ptr);
+						(*deleted)++;
+					}
+				}
+				http_response_free(&resp);
+				prenv_buf_free(&url);
+				prenv_buf_free(&ref);
+				if (rc < 0)
+					break;
+			}
+			cJSON_Delete(items);
+			if (rc < 0)
+				goto done;
+		}
+	}
+done:
+	cJSON_Delete(kinds);
+	cJSON_Delete(nss);
+	prenv_buf_free(&sel);
+	return rc;
+}

@@ -1,0 +1,210 @@
+/* k8s_int.h - what the files of the kubernetes provider share (not for
+ * other modules; they use k8s.h).
+ */
+#ifndef PRENV_K8S_INT_H
+#define PRENV_K8S_INT_H
+
+#include <stddef.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "err.h"
+#include "http.h"
+
+/* ------------------------------------------------------------ kubeconfig.c */
+
+/* Where cluster access comes from. Everything is optional. */
+struct k8s_load_opts {
+	const char *kubeconfig;      /* --kubeconfig or provider.kubeconfig: one file */
+	const char *context;         /* provider.context; NULL: current-context */
+	const char *const *envp;     /* KUBECONFIG, PRENV_KUBECONFIG, HOME, KUBERNETES_SERVICE_*, PRENV_SA_DIR */
+};
+
+/* Resolved access to one cluster. Secrets (token, key) are registered with
+ * log_add_secret() when read and live only in memory. */
+struct k8s_conn {
+	char *server;          /* base URL, no trailing '/' */
+	char *context;         /* context name, or "in-cluster" */
+	char *user;            /* user name (messages), or NULL */
+	char *source;          /* where the config came from (messages) */
+	char *default_ns;      /* the context's namespace, or NULL */
+	struct prenv_buf ca;   /* PEM or empty */
+	struct prenv_buf cert; /* PEM client certificate or empty */
+	struct prenv_buf key;  /* PEM private key or empty */
+	char *ca_file;         /* only when the CA stays a file (never) - unused */
+	int insecure;
+	char *token;           /* static token, or the last one read/produced */
+	char *token_file;      /* re-read when its mtime or size changes */
+	struct timespec token_mtime;
+	long long token_size;
+	cJSON *exec;           /* users[].user.exec (copy), or NULL */
+	char *exec_dir;        /* directory of the kubeconfig that defined it */
+	time_t exec_expiry;    /* 0: no expiry */
+	int exec_done;         /* the plugin ran at least once */
+	int cred_changed;      /* the client certificate changed (rebuild client) */
+	cJSON *cluster;        /* clusters[].cluster (copy) for provideClusterInfo */
+	char **envp;           /* copy of the environment for exec plugins */
+};
+
+/* Finds and loads the cluster access: --kubeconfig / provider.kubeconfig,
+ * else PRENV_KUBECONFIG (content, raw or base64), else KUBECONFIG (a
+ * ':'-separated list merged the kubectl way: the first file to set a
+ * cluster, user or context name or current-context wins), else
+ * ~/.kube/config, else in-cluster (KUBERNETES_SERVICE_HOST/PORT and the
+ * service account directory; PRENV_SA_DIR overrides its path for tests).
+ * Errors: PRENV_ECONFIG naming the file and what is missing. */
+int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o,
+		  struct prenv_err *err);
+void k8s_conn_free(struct k8s_conn *c);
+
+/* Brings the credential up to date: re-reads a changed token file, runs the
+ * exec plugin the first time, when its credential expired, or when force
+ * is set (after a 401). *token gets a borrowed pointer (NULL: no token),
+ * valid until the next call. */
+int k8s_conn_refresh(struct k8s_conn *c, int force, const char **token,
+		     struct prenv_err *err);
+
+/* Parses a kubeconfig text (YAML) into a JSON object. Caller frees. */
+int k8s_kubeconfig_parse(cJSON **out, const char *text, size_t len,
+			 const char *name, struct prenv_err *err);
+
+/* Decodes standard base64 (whitespace ignored). Returns 0 or -1. */
+int k8s_base64_decode(struct prenv_buf *out, const char *s, size_t len);
+
+/* RFC 3339 "2024-01-02T03:04:05Z" (fraction and offset allowed) -> epoch,
+ * or -1. */
+time_t k8s_parse_time(const char *s);
+
+/* ------------------------------------------------------------ k8s_client.c */
+
+struct k8s_mapping {
+	char *group;     /* "" for the core group */
+	char *version;
+	char *kind;
+	char *plural;
+	int namespaced;
+};
+
+struct k8s_client;
+
+/* Takes ownership of conn (also on failure). */
+int k8s_client_new(struct k8s_client **out, struct k8s_conn *conn,
+		   struct prenv_err *err);
+void k8s_client_free(struct k8s_client *k);
+struct k8s_conn *k8s_client_conn(struct k8s_client *k);
+unsigned long k8s_client_requests(const struct k8s_client *k);
+
+/* Fills opts for a new http client with the connection's TLS material
+ * (borrowed from conn). */
+void k8s_http_opts(struct http_client_opts *o, const struct k8s_conn *conn);
+
+/* The built-in REST mapping of a well-known kind (no request): 1 found,
+ * 0 not known. group "" is core. */
+int k8s_builtin_mapping(const char *group, const char *kind, const char **plural,
+			int *namespaced);
+
+/* Maps apiVersion+kind to a resource: built-in table, else discovery (one
+ * request per group-version per client, cached). *out is borrowed from
+ * the client's cache. PRENV_ECONFIG when the cluster does not serve it. */
+int k8s_client_map(struct k8s_client *k, const char *api_version, const char *kind,
+		   const struct k8s_mapping **out, struct prenv_err *err);
+
+/* Appends the URL of a collection (name NULL) or object. ns NULL for
+ * cluster-scoped. query (already escaped, without '?') may be NULL. */
+int k8s_url(struct k8s_client *k, struct prenv_buf *out, const struct k8s_mapping *m,
+	    const char *ns, const char *name, const char *query);
+
+/* One request with the current credential; on 401 with an exec plugin the
+ * credential is refreshed and the request repeated once. body may be NULL.
+ * content_type NULL: application/json. 401/403 messages explain what to
+ * do. resp is filled (see http_do). */
+int k8s_request(struct k8s_client *k, const char *method, const char *url,
+		const char *content_type, const char *body, struct http_response *resp,
+		struct prenv_err *err);
+
+/* Parallel requests (http_do_many, at most 8 in flight). reqs[i].bearer_token
+ * is filled in here. */
+int k8s_request_many(struct k8s_client *k, struct http_request *reqs,
+		     struct http_response *resps, size_t n, struct prenv_err *errs);
+
+/* GET a JSON object. *out is the caller's. PRENV_ENOTFOUND on 404. */
+int k8s_get_json(struct k8s_client *k, const char *url, cJSON **out,
+		 struct prenv_err *err);
+
+/* Lists a collection (all pages, limit 500): *items is a new array, *rv
+ * (caller frees, may be NULL) the list's resourceVersion. */
+int k8s_list(struct k8s_client *k, const struct k8s_mapping *m, const char *ns,
+	     const char *label_selector, const char *field_selector, cJSON **items,
+	     char **rv, struct prenv_err *err);
+
+/* "kind/name" in kubectl's lower-case form ("deployment/web"). */
+int k8s_obj_ref(struct prenv_buf *out, const cJSON *obj);
+
+/* Shortcuts into a JSON object; NULL/0 when absent. */
+const char *k8s_str(const cJSON *o, const char *path);   /* "metadata.name" */
+long k8s_num(const cJSON *o, const char *path, long dflt);
+const cJSON *k8s_item(const cJSON *o, const char *path);
+/* metadata.labels[key] / metadata.annotations[key] (keys contain dots). */
+const char *k8s_label(const cJSON *o, const char *key);
+const char *k8s_annotation(const cJSON *o, const char *key);
+
+/* ------------------------------------------------------------ k8s_deploy.c */
+
+struct k8s_env {
+	const char *app, *env, *ns;
+	const char *repo, *pr, *sha;  /* annotations; may be NULL */
+	const cJSON *extra_labels;    /* provider.labels or NULL */
+	const cJSON *extra_annotations;
+	const cJSON *allow_namespaces;/* array of strings or NULL */
+	int dry_run;
+};
+
+/* The install stage of a kind (helm's order); unknown kinds come last. */
+int k8s_kind_stage(const char *kind);
+
+/* Checks and copies the rendered objects: namespaced ones get the env
+ * namespace (another one is PRENV_ECONFIG unless allowed); sorted by stage
+ * (stable). *out is a new array. Needs the client only for discovery of
+ * unknown kinds (may be NULL in tests: unknown kinds count as namespaced). */
+int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
+		struct k8s_client *k, struct prenv_err *err);
+
+/* Creates or updates the namespace with prenv's labels and annotations.
+ * *created is set when it did not exist. Refuses a namespace that exists
+ * without prenv's labels for this app/env (PRENV_ECONFIG) or is being
+ * deleted (PRENV_EFAIL). */
+int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
+			struct prenv_err *err);
+
+/* Applies prepared objects stage by stage, each stage in parallel. */
+int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err *err);
+
+/* Deletes what carries this environment's labels and is not in prepared.
+ * *deleted counts the deletions. */
+int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+	      int *deleted, struct prenv_err *err);
+
+/* ------------------------------------------------------------ k8s_wait.c */
+
+/* Readiness of one workload object: 1 ready, 0 not yet, -1 failed (why
+ * gets the reason). line gets "deployment/web 1/2 ready". */
+int k8s_readiness(const cJSON *obj, struct prenv_buf *line, struct prenv_buf *why);
+
+/* The waiting reason of a failing pod (CrashLoopBackOff, ...) and its
+ * container, or NULL. Borrowed from pod. */
+const char *k8s_pod_failure(const cJSON *pod, const char **container,
+			    const char **message);
+
+/* Waits until every workload of prepared is ready, seconds at most (0: do
+ * not wait). On failure *reason (one line) and *detail (log lines, events)
+ * are set (caller frees). */
+int k8s_wait_ready(struct k8s_client *k, const cJSON *prepared, const char *ns,
+		   const char *label_selector, long seconds, char **reason, char **detail,
+		   struct prenv_err *err);
+
+/* Waits until the namespace is gone (watch). */
+int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds,
+		     struct prenv_err *err);
+
+#endif

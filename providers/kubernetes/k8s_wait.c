@@ -1,0 +1,829 @@
+/* k8s_wait.c - readiness with the watch API, and why it failed; see
+ * k8s_int.h
+ *
+ * One watch stream per resource kind (the workload kinds present, and pods
+ * for fail-fast), each on its own thread with its own HTTP client; events
+ * go through a queue to the main thread, which keeps the latest copy of
+ * every object, re-evaluates and prints a line only when an object's state
+ * line changes. Streams are cut every few seconds and resumed from the last
+ * resourceVersion so a finished wait stops promptly; 410 Gone re-lists.
+ */
+#include "k8s_int.h"
+#include "k8s.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define SLICE_MS 1000L
+#define LOG_LINES 30
+#define MAX_EVENTS 20
+
+/* ------------------------------------------------------------ readiness */
+
+static const cJSON *condition(const cJSON *obj, const char *type)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, k8s_item(obj, "status.conditions"))
+		if (k8s_str(c, "type") && !strcmp(k8s_str(c, "type"), type))
+			return c;
+	return NULL;
+}
+
+static int cond_true(const cJSON *c)
+{
+	return c && k8s_str(c, "status") && !strcmp(k8s_str(c, "status"), "True");
+}
+
+int k8s_readiness(const cJSON *obj, struct prenv_buf *line, struct prenv_buf *why)
+{
+	const char *kind = k8s_str(obj, "kind");
+	long gen = k8s_num(obj, "metadata.generation", 0);
+	long obs = k8s_num(obj, "status.observedGeneration", 0);
+	int observed = obs >= gen;
+
+	k8s_obj_ref(line, obj);
+	if (!kind)
+		return 1;
+	if (!strcmp(kind, "Deployment")) {
+		long want = k8s_num(obj, "spec.replicas", 1);
+		long upd = k8s_num(obj, "status.updatedReplicas", 0);
+		long avail = k8s_num(obj, "status.availableReplicas", 0);
+		long total = k8s_num(obj, "status.replicas", 0);
+		const cJSON *p = condition(obj, "Progressing");
+
+		if (p && k8s_str(p, "reason") && !strcmp(k8s_str(p, "reason"), "ProgressDeadlineExceeded")) {
+			prenv_buf_printf(line, " failed");
+			prenv_buf_printf(why, "ProgressDeadlineExceeded: %s",
+					 k8s_str(p, "message") ? k8s_str(p, "message") : "no progress");
+			return -1;
+		}
+		prenv_buf_printf(line, " %ld/%ld ready", observed ? (avail < upd ? avail : upd) : 0, want);
+		return observed && upd >= want && avail >= want && total <= want;
+	}
+	if (!strcmp(kind, "StatefulSet")) {
+		long want = k8s_num(obj, "spec.replicas", 1);
+		long ready = k8s_num(obj, "status.readyReplicas", 0);
+		long upd = k8s_num(obj, "status.updatedReplicas", 0);
+		const char *cur = k8s_str(obj, "status.currentRevision");
+		const char *up = k8s_str(obj, "status.updateRevision");
+
+		prenv_buf_printf(line, " %ld/%ld ready", observed ? ready : 0, want);
+		return observed && ready >= want && (upd >= want || (cur && up && !strcmp(cur, up)));
+	}
+	if (!strcmp(kind, "DaemonSet")) {
+		long want = k8s_num(obj, "status.desiredNumberScheduled", 0);
+		long upd = k8s_num(obj, "status.updatedNumberScheduled", 0);
+		long avail = k8s_num(obj, "status.numberAvailable", 0);
+
+		prenv_buf_printf(line, " %ld/%ld ready", observed ? avail : 0, want);
+		return observed && k8s_item(obj, "status.desiredNumberScheduled") && upd >= want && avail >= want;
+	}
+	if (!strcmp(kind, "Job")) {
+		const cJSON *f = condition(obj, "Failed");
+
+		if (cond_true(f)) {
+			prenv_buf_adds(line, " failed");
+			prenv_buf_printf(why, "%s: %s", k8s_str(f, "reason") ? k8s_str(f, "reason") : "Failed",
+					 k8s_str(f, "message") ? k8s_str(f, "message") : "the job failed");
+			return -1;
+		}
+		if (cond_true(condition(obj, "Complete"))) {
+			prenv_buf_adds(line, " complete");
+			return 1;
+		}
+		prenv_buf_printf(line, " running (%ld succeeded, %ld failed)", k8s_num(obj, "status.succeeded", 0),
+				 k8s_num(obj, "status.failed", 0));
+		return 0;
+	}
+	return 1;
+}
+
+static int is_workload(const char *kind)
+{
+	return kind && (!strcmp(kind, "Deployment") || !strcmp(kind, "StatefulSet") ||
+			!strcmp(kind, "DaemonSet") || !strcmp(kind, "Job"));
+}
+
+const char *k8s_pod_failure(const cJSON *pod, const char **container, const char **message)
+{
+	static const char *const bad[] = { "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull",
+					   "CreateContainerConfigError", "InvalidImageName",
+					   "CreateContainerError" };
+	static const char *const lists[] = { "status.initContainerStatuses", "status.containerStatuses" };
+	size_t l, i;
+	const cJSON *cs;
+
+	if (k8s_str(pod, "metadata.deletionTimestamp"))
+		return NULL;
+	for (l = 0; l < 2; l++)
+		cJSON_ArrayForEach(cs, k8s_item(pod, lists[l])) {
+			const char *r = k8s_str(cs, "state.waiting.reason");
+
+			for (i = 0; r && i < sizeof(bad) / sizeof(bad[0]); i++)
+				if (!strcmp(r, bad[i])) {
+					*container = k8s_str(cs, "name");
+					*message = k8s_str(cs, "state.waiting.message");
+					return r;
+				}
+		}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ watch threads */
+
+struct evq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	cJSON *events;          /* array of {"type", "object"} */
+	int stop;
+	int nerr;
+	struct prenv_err err;   /* first stream error */
+};
+
+struct watcher {
+	struct evq *q;
+	struct http_client *http;
+	char *url;              /* collection URL with labelSelector, without watch params */
+	char *rv;
+	char *token;            /* copy */
+	long deadline_ms;       /* monotonic */
+	pthread_t th;
+	int started;
+	int gone;               /* 410: list again */
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void push(struct evq *q, cJSON *ev)
+{
+	pthread_mutex_lock(&q->mu);
+	cJSON_AddItemToArray(q->events, ev);
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static int on_line(void *ud, const char *line, size_t len)
+{
+	struct watcher *w = ud;
+	cJSON *ev = cJSON_ParseWithLength(line, len);
+	const char *type = k8s_str(ev, "type");
+	const char *rv = k8s_str(ev, "object.metadata.resourceVersion");
+	int stop;
+
+	if (type && !strcmp(type, "ERROR")) {
+		if (k8s_num(ev, "object.code", 0) == 410)
+			w->gone = 1;
+		cJSON_Delete(ev);
+		return 1;
+	}
+	if (rv) {
+		free(w->rv);
+		w->rv = strdup(rv);
+	}
+	if (type && strcmp(type, "BOOKMARK"))
+		push(w->q, ev);
+	else
+		cJSON_Delete(ev);
+	pthread_mutex_lock(&w->q->mu);
+	stop = w->q->stop;
+	pthread_mutex_unlock(&w->q->mu);
+	return stop;
+}
+
+/* Lists the collection (first time or after 410) and queues every item as
+ * a synthetic event. */
+static int relist(struct watcher *w, struct prenv_err *err)
+{
+	const char *hdrs[] = { "Accept: application/json", NULL };
+	struct http_request rq;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	cJSON *doc = NULL, *it;
+	const char *kind;
+	int rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.url = w->url;
+	rq.headers = hdrs;
+	rq.bearer_token = w->token;
+	if ((rc = http_do(w->http, &rq, &resp, err)) == 0) {
+		doc = cJSON_ParseWithLength(resp.body.ptr, resp.body.len);
+		kind = k8s_str(doc, "kind");
+		free(w->rv);
+		w->rv = k8s_str(doc, "metadata.resourceVersion") ? strdup(k8s_str(doc, "metadata.resourceVersion")) : NULL;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
+			cJSON *ev = cJSON_CreateObject(), *o = cJSON_Duplicate(it, 1);
+
+			if (kind && strlen(kind) > 4 && !cJSON_GetObjectItemCaseSensitive(o, "kind")) {
+				char *k = strndup(kind, strlen(kind) - 4); /* "DeploymentList" */
+
+				cJSON_AddStringToObject(o, "kind", k);
+				free(k);
+			}
+			cJSON_AddStringToObject(ev, "type", "ADDED");
+			cJSON_AddItemToObject(ev, "object", o);
+			push(w->q, ev);
+		}
+		/* an empty marker so the main thread knows this kind was listed */
+		{
+			cJSON *ev = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(ev, "type", "SYNCED");
+			push(w->q, ev);
+		}
+	}
+	cJSON_Delete(doc);
+	http_response_free(&resp);
+	return rc;
+}
+
+/* OpenSSL 3 (under libcurl) keeps per-thread random generators that it
+ * frees only when the thread says it is done; without this they would
+ * leak once per watch thread. Looked up at run time: prenv does not link
+ * OpenSSL itself, and a TLS library without the function needs nothing. */
+static void thread_tls_cleanup(void)
+{
+	void (*stop)(void);
+	void *sym = dlsym(RTLD_DEFAULT, "OPENSSL_thread_stop");
+
+	if (sym) {
+		memcpy(&stop, &sym, sizeof(stop));
+		stop();
+	}
+}
+
+static void *watch_main(void *ud)
+{
+	struct watcher *w = ud;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct prenv_buf url = PRENV_BUF_INIT;
+	const char *hdrs[] = { "Accept: application/json", NULL };
+	int rc = relist(w, &err);
+
+	while (rc == 0) {
+		struct http_request rq;
+		long left = w->deadline_ms - now_ms();
+		int stop;
+
+		pthread_mutex_lock(&w->q->mu);
+		stop = w->q->stop;
+		pthread_mutex_unlock(&w->q->mu);
+		if (stop || left <= 0)
+			break;
+		if (w->gone) {
+			w->gone = 0;
+			if ((rc = relist(w, &err)) < 0)
+				break;
+		}
+		prenv_buf_reset(&url);
+		prenv_buf_printf(&url, "%s%swatch=1&allowWatchBookmarks=true&timeoutSeconds=%ld", w->url,
+				 strchr(w->url, '?') ? "&" : "?", (left < SLICE_MS ? left : SLICE_MS) / 1000 + 1);
+		if (w->rv) {
+			prenv_buf_adds(&url, "&resourceVersion=");
+			http_url_escape(&url, w->rv);
+		}
+		memset(&rq, 0, sizeof(rq));
+		rq.url = url.ptr;
+		rq.headers = hdrs;
+		rq.bearer_token = w->token;
+		rc = http_stream_lines(w->http, &rq, left < SLICE_MS ? left : SLICE_MS, on_line, w, NULL, &err);
+		if (rc == HTTP_ETIMEDOUT) {
+			prenv_err_clear(&err);
+			rc = 0;
+		}
+	}
+	if (rc < 0) {
+		pthread_mutex_lock(&w->q->mu);
+		if (!w->q->nerr++)
+			prenv_err_set(&w->q->err, err.code, "%s", err.msg ? err.msg : "watch failed");
+		pthread_cond_signal(&w->q->cv);
+		pthread_mutex_unlock(&w->q->mu);
+	}
+	prenv_err_clear(&err);
+	prenv_buf_free(&url);
+	thread_tls_cleanup();
+	return NULL;
+}
+
+/* ------------------------------------------------------------ diagnosis */
+
+static void add_logs(struct k8s_client *k, const char *ns, const char *pod, const char *container,
+		     int previous, struct prenv_buf *detail)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct prenv_err e = PRENV_ERR_INIT;
+	int rc;
+
+	prenv_buf_printf(&url, "%s/api/v1/namespaces/", k8s_client_conn(k)->server);
+	http_url_escape(&url, ns);
+	prenv_buf_adds(&url, "/pods/");
+	http_url_escape(&url, pod);
+	prenv_buf_printf(&url, "/log?tailLines=%d", LOG_LINES);
+	if (container) {
+		prenv_buf_adds(&url, "&container=");
+		http_url_escape(&url, container);
+	}
+	if (previous)
+		prenv_buf_adds(&url, "&previous=true");
+	rc = k8s_request(k, "GET", url.ptr, NULL, NULL, &resp, &e);
+	if (rc < 0 && previous) {
+		/* no previous instance: the current one */
+		prenv_err_clear(&e);
+		prenv_buf_truncate(&url, url.len - strlen("&previous=true"));
+		rc = k8s_request(k, "GET", url.ptr, NULL, NULL, &resp, &e);
+	}
+	if (rc == 0 && resp.body.len) {
+		prenv_buf_printf(detail, "last %d log lines of pod/%s container %s:\n", LOG_LINES, pod,
+				 container ? container : "?");
+		prenv_buf_add(detail, resp.body.ptr, resp.body.len);
+		if (resp.body.ptr[resp.body.len - 1] != '\n')
+			prenv_buf_addc(detail, '\n');
+	} else {
+		prenv_buf_printf(detail, "no logs of pod/%s container %s%s%s\n", pod, container ? container : "?",
+				 e.msg ? ": " : "", e.msg ? e.msg : "");
+	}
+	prenv_err_clear(&e);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+}
+
+static void add_events(struct k8s_client *k, const char *ns, struct prenv_buf *detail)
+{
+	static const struct k8s_mapping ev = { (char *)"", (char *)"v1", (char *)"Event", (char *)"events", 1 };
+	struct prenv_err e = PRENV_ERR_INIT;
+	cJSON *items = NULL, *it;
+	int n, skip;
+
+	if (k8s_list(k, &ev, ns, NULL, "type=Warning", &items, NULL, &e) < 0) {
+		prenv_buf_printf(detail, "events of namespace %s not available: %s\n", ns, e.msg);
+		prenv_err_clear(&e);
+		return;
+	}
+	n = cJSON_GetArraySize(items);
+	if (n == 0) {
+		cJSON_Delete(items);
+		return;
+	}
+	prenv_buf_printf(detail, "Warning events in namespace %s%s:\n", ns, n > MAX_EVENTS ? " (latest)" : "");
+	skip = n > MAX_EVENTS ? n - MAX_EVENTS : 0;
+	cJSON_ArrayForEach(it, items) {
+		if (skip-- > 0)
+			continue;
+		prenv_buf_printf(detail, "  %s/%s: %s: %s", k8s_str(it, "involvedObject.kind") ?
+				 k8s_str(it, "involvedObject.kind") : "?",
+				 k8s_str(it, "involvedObject.name") ? k8s_str(it, "involvedObject.name") : "?",
+				 k8s_str(it, "reason") ? k8s_str(it, "reason") : "?",
+				 k8s_str(it, "message") ? k8s_str(it, "message") : "");
+		if (k8s_num(it, "count", 1) > 1)
+			prenv_buf_printf(detail, " (x%ld)", k8s_num(it, "count", 1));
+		prenv_buf_addc(detail, '\n');
+	}
+	cJSON_Delete(items);
+}
+
+/* Is this failing pod from an outdated ReplicaSet of a Deployment (being
+ * replaced)? Then its failure is not the rollout's. */
+static int pod_outdated(struct k8s_client *k, const cJSON *pod, const char *ns)
+{
+	static const struct k8s_mapping rsm = { (char *)"apps", (char *)"v1", (char *)"ReplicaSet",
+						(char *)"replicasets", 1 };
+	static const struct k8s_mapping dm = { (char *)"apps", (char *)"v1", (char *)"Deployment",
+					       (char *)"deployments", 1 };
+	const cJSON *ow;
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct prenv_err e = PRENV_ERR_INIT;
+	cJSON *rs = NULL, *d = NULL;
+	int old = 0;
+
+	cJSON_ArrayForEach(ow, k8s_item(pod, "metadata.ownerReferences")) {
+		const cJSON *dow;
+
+		if (!k8s_str(ow, "kind") || strcmp(k8s_str(ow, "kind"), "ReplicaSet"))
+			continue;
+		k8s_url(k, &url, &rsm, ns, k8s_str(ow, "name"), NULL);
+		if (k8s_get_json(k, url.ptr, &rs, &e) < 0)
+			break;
+		if (k8s_num(rs, "spec.replicas", 1) == 0) {
+			old = 1;
+			break;
+		}
+		cJSON_ArrayForEach(dow, k8s_item(rs, "metadata.ownerReferences")) {
+			const char *a, *b;
+
+			if (!k8s_str(dow, "kind") || strcmp(k8s_str(dow, "kind"), "Deployment"))
+				continue;
+			prenv_buf_reset(&url);
+			k8s_url(k, &url, &dm, ns, k8s_str(dow, "name"), NULL);
+			if (k8s_get_json(k, url.ptr, &d, &e) < 0)
+				break;
+			a = k8s_annotation(rs, "deployment.kubernetes.io/revision");
+			b = k8s_annotation(d, "deployment.kubernetes.io/revision");
+			if (a && b && strcmp(a, b))
+				old = 1;
+			break;
+		}
+		break;
+	}
+	prenv_err_clear(&e);
+	prenv_buf_free(&url);
+	cJSON_Delete(rs);
+	cJSON_Delete(d);
+	return old;
+}
+
+/* The failing pods of a failed Job (or the job's pods at all): logs. */
+static void job_logs(struct k8s_client *k, const cJSON *job, const char *ns, const cJSON *pods,
+		     struct prenv_buf *detail)
+{
+	const char *uid = k8s_str(job, "metadata.uid");
+	const cJSON *p;
+	int done = 0;
+
+	cJSON_ArrayForEach(p, pods) {
+		const cJSON *ow;
+		int mine = 0;
+
+		cJSON_ArrayForEach(ow, k8s_item(p, "metadata.ownerReferences"))
+			if (uid && k8s_str(ow, "uid") && !strcmp(k8s_str(ow, "uid"), uid))
+				mine = 1;
+		if (!mine)
+			continue;
+		if (k8s_str(p, "status.phase") && !strcmp(k8s_str(p, "status.phase"), "Failed")) {
+			const cJSON *cs = cJSON_GetArrayItem(k8s_item(p, "status.containerStatuses"), 0);
+
+			add_logs(k, ns, k8s_str(p, "metadata.name"), k8s_str(cs, "name"), 0, detail);
+			if (++done >= 1)
+				break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ the wait */
+
+struct tracked {
+	cJSON *objs;     /* object: "kind/name" -> latest object */
+	cJSON *pods;     /* object: name -> latest pod */
+	cJSON *lines;    /* object: "kind/name" -> last printed line */
+};
+
+static void track(struct tracked *t, const cJSON *wanted, cJSON *ev)
+{
+	const char *type = k8s_str(ev, "type");
+	cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
+	const char *kind = k8s_str(obj, "kind"), *name = k8s_str(obj, "metadata.name");
+	struct prenv_buf key = PRENV_BUF_INIT;
+
+	if (!kind || !name)
+		return;
+	if (!strcmp(kind, "Pod")) {
+		cJSON_DeleteItemFromObjectCaseSensitive(t->pods, name);
+		if (strcmp(type, "DELETED"))
+			cJSON_AddItemToObject(t->pods, name, cJSON_DetachItemViaPointer(ev, obj));
+		return;
+	}
+	prenv_buf_printf(&key, "%s/%s", kind, name);
+	if (cJSON_GetObjectItemCaseSensitive(wanted, key.ptr)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(t->objs, key.ptr);
+		if (strcmp(type, "DELETED"))
+			cJSON_AddItemToObject(t->objs, key.ptr, cJSON_DetachItemViaPointer(ev, obj));
+	}
+	prenv_buf_free(&key);
+}
+
+int k8s_wait_ready(struct k8s_client *k, const cJSON *prepared, const char *ns,
+		   const char *label_selector, long seconds, char **reason, char **detail,
+		   struct prenv_err *err)
+{
+	static const char *const kinds[][3] = {
+		{ "Deployment", "apps", "deployments" }, { "StatefulSet", "apps", "statefulsets" },
+		{ "DaemonSet", "apps", "daemonsets" }, { "Job", "batch", "jobs" }, { "Pod", "", "pods" },
+	};
+	struct watcher w[5];
+	size_t nw = 0, i;
+	struct evq q;
+	struct tracked t = { cJSON_CreateObject(), cJSON_CreateObject(), cJSON_CreateObject() };
+	cJSON *wanted = cJSON_CreateObject();
+	const cJSON *o;
+	long deadline = now_ms() + seconds * 1000;
+	const char *tok;
+	int rc = 0, synced = 0, nwanted = 0;
+	struct prenv_buf r = PRENV_BUF_INIT, d = PRENV_BUF_INIT;
+
+	*reason = *detail = NULL;
+	memset(w, 0, sizeof(w));
+	memset(&q, 0, sizeof(q));
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
+	q.events = cJSON_CreateArray();
+	cJSON_ArrayForEach(o, prepared) {
+		const char *kind = k8s_str(o, "kind");
+		struct prenv_buf key = PRENV_BUF_INIT;
+
+		if (!is_workload(kind) || !k8s_str(o, "metadata.namespace") ||
+		    strcmp(k8s_str(o, "metadata.namespace"), ns))
+			continue;
+		prenv_buf_printf(&key, "%s/%s", kind, k8s_str(o, "metadata.name"));
+		cJSON_AddTrueToObject(wanted, key.ptr);
+		nwanted++;
+		prenv_buf_free(&key);
+	}
+	if (nwanted == 0 || seconds <= 0)
+		goto done;
+	if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) < 0)
+		goto done;
+	for (i = 0; i < 5; i++) {
+		struct prenv_buf url = PRENV_BUF_INIT, key = PRENV_BUF_INIT;
+		struct http_client_opts ho;
+		const cJSON *wo;
+		int any = i == 4;
+
+		cJSON_ArrayForEach(wo, wanted)
+			if (!strncmp(wo->string, kinds[i][0], strlen(kinds[i][0])) &&
+			    wo->string[strlen(kinds[i][0])] == '/')
+				any = 1;
+		if (!any)
+			continue;
+		prenv_buf_adds(&url, k8s_client_conn(k)->server);
+		if (*kinds[i][1])
+			prenv_buf_printf(&url, "/apis/%s/v1", kinds[i][1]);
+		else
+			prenv_buf_adds(&url, "/api/v1");
+		prenv_buf_adds(&url, "/namespaces/");
+		http_url_escape(&url, ns);
+		prenv_buf_printf(&url, "/%s", kinds[i][2]);
+		if (i < 4 && label_selector) {
+			prenv_buf_adds(&url, "?labelSelector=");
+			http_url_escape(&url, label_selector);
+		}
+		w[nw].q = &q;
+		w[nw].url = prenv_buf_detach(&url, NULL);
+		w[nw].token = tok ? strdup(tok) : NULL;
+		w[nw].deadline_ms = deadline;
+		k8s_http_opts(&ho, k8s_client_conn(k));
+		ho.timeout_ms = SLICE_MS + 30000;
+		if ((rc = http_client_new(&w[nw].http, &ho, err)) < 0) {
+			free(w[nw].url);
+			free(w[nw].token);
+			goto stop;
+		}
+		prenv_buf_free(&key);
+		nw++;
+	}
+	for (i = 0; i < nw; i++) {
+		if (pthread_create(&w[i].th, NULL, watch_main, &w[i]) != 0) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "cannot start a watch thread: %s", strerror(errno));
+			goto stop;
+		}
+		w[i].started = 1;
+	}
+	log_info("waiting up to %ld s for %d workload%s to be ready", seconds, nwanted, nwanted == 1 ? "" : "s");
+	for (;;) {
+		cJSON *evs, *ev;
+		int all_ready = 1, failed = 0;
+		const cJSON *wo;
+
+		pthread_mutex_lock(&q.mu);
+		while (cJSON_GetArraySize(q.events) == 0 && !q.nerr) {
+			struct timespec ts;
+			long left = deadline - now_ms();
+
+			if (left <= 0)
+				break;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (pthread_cond_timedwait(&q.cv, &q.mu, &ts) == ETIMEDOUT)
+				break;
+		}
+		evs = q.events;
+		q.events = cJSON_CreateArray();
+		if (q.nerr) {
+			rc = prenv_err_set(err, q.err.code ? q.err.code : PRENV_EFAIL, "watching %s: %s", ns, q.err.msg);
+			pthread_mutex_unlock(&q.mu);
+			cJSON_Delete(evs);
+			goto stop;
+		}
+		pthread_mutex_unlock(&q.mu);
+		cJSON_ArrayForEach(ev, evs) {
+			if (!strcmp(k8s_str(ev, "type") ? k8s_str(ev, "type") : "", "SYNCED"))
+				synced++;
+			else
+				track(&t, wanted, ev);
+		}
+		cJSON_Delete(evs);
+		if (synced < (int)nw && now_ms() < deadline)
+			continue;
+		/* evaluate */
+		cJSON_ArrayForEach(wo, wanted) {
+			const cJSON *obj = cJSON_GetObjectItemCaseSensitive(t.objs, wo->string);
+			struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+			const cJSON *last;
+			int st;
+
+			if (!obj) {
+				all_ready = 0;
+				continue;
+			}
+			st = k8s_readiness(obj, &line, &why);
+			last = cJSON_GetObjectItemCaseSensitive(t.lines, wo->string);
+			if (!last || strcmp(last->valuestring, line.ptr)) {
+				log_info("%s", line.ptr);
+				cJSON_DeleteItemFromObjectCaseSensitive(t.lines, wo->string);
+				cJSON_AddStringToObject(t.lines, wo->string, line.ptr);
+			}
+			if (st < 0 && !failed) {
+				failed = 1;
+				prenv_buf_printf(&r, "%s: %s", line.ptr, why.ptr);
+				prenv_buf_truncate(&r, strcspn(r.ptr, "\n"));
+				if (!strcmp(k8s_str(obj, "kind"), "Job"))
+					job_logs(k, obj, ns, t.pods, &d);
+			}
+			if (st != 1)
+				all_ready = 0;
+			prenv_buf_free(&line);
+			prenv_buf_free(&why);
+		}
+		if (!failed) {
+			const cJSON *p;
+
+			cJSON_ArrayForEach(p, t.pods) {
+				const char *cn = NULL, *msg = NULL, *why = k8s_pod_failure(p, &cn, &msg);
+
+				if (!why || pod_outdated(k, p, ns))
+					continue;
+				failed = 1;
+				prenv_buf_printf(&r, "pod/%s container %s: %s%s%s", p->string, cn ? cn : "?", why,
+						 msg ? ": " : "", msg ? msg : "");
+				prenv_buf_truncate(&r, strcspn(r.ptr, "\n"));
+				add_logs(k, ns, p->string, cn, !strcmp(why, "CrashLoopBackOff"), &d);
+				break;
+			}
+		}
+		if (failed) {
+			add_events(k, ns, &d);
+			*reason = prenv_buf_detach(&r, NULL);
+			*detail = prenv_buf_detach(&d, NULL);
+			rc = prenv_err_set(err, PRENV_EFAIL, "the environment did not become ready: %s", *reason);
+			goto stop;
+		}
+		if (all_ready) {
+			log_info("all %d workload%s ready", nwanted, nwanted == 1 ? "" : "s");
+			goto stop;
+		}
+		if (now_ms() >= deadline) {
+			prenv_buf_printf(&r, "not ready after %ld s:", seconds);
+			cJSON_ArrayForEach(wo, wanted) {
+				const cJSON *obj = cJSON_GetObjectItemCaseSensitive(t.objs, wo->string);
+				struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+
+				if (!obj)
+					prenv_buf_printf(&r, " %s (not found)", wo->string);
+				else if (k8s_readiness(obj, &line, &why) != 1)
+					prenv_buf_printf(&r, " %s;", line.ptr);
+				prenv_buf_free(&line);
+				prenv_buf_free(&why);
+			}
+			add_events(k, ns, &d);
+			*reason = prenv_buf_detach(&r, NULL);
+			*detail = d.len ? prenv_buf_detach(&d, NULL) : NULL;
+			rc = prenv_err_set(err, PRENV_EFAIL, "%s (provider.wait bounds the wait)", *reason);
+			goto stop;
+		}
+	}
+stop:
+	pthread_mutex_lock(&q.mu);
+	q.stop = 1;
+	pthread_mutex_unlock(&q.mu);
+	for (i = 0; i < nw; i++) {
+		if (w[i].started)
+			pthread_join(w[i].th, NULL);
+		http_client_free(w[i].http);
+		free(w[i].url);
+		free(w[i].rv);
+		free(w[i].token);
+	}
+done:
+	prenv_err_clear(&q.err);
+	cJSON_Delete(q.events);
+	pthread_mutex_destroy(&q.mu);
+	pthread_cond_destroy(&q.cv);
+	cJSON_Delete(t.objs);
+	cJSON_Delete(t.pods);
+	cJSON_Delete(t.lines);
+	cJSON_Delete(wanted);
+	prenv_buf_free(&r);
+	prenv_buf_free(&d);
+	return rc;
+}
+
+/* ------------------------------------------------------------ namespace gone */
+
+struct nsw {
+	const char *name;
+	int gone;
+};
+
+static int ns_line(void *ud, const char *line, size_t len)
+{
+	struct nsw *s = ud;
+	cJSON *ev = cJSON_ParseWithLength(line, len);
+	const char *type = k8s_str(ev, "type"), *name = k8s_str(ev, "object.metadata.name");
+
+	if (type && name && !strcmp(type, "DELETED") && !strcmp(name, s->name))
+		s->gone = 1;
+	if (type && !strcmp(type, "ERROR"))
+		s->gone = -1; /* re-check with a GET */
+	cJSON_Delete(ev);
+	return s->gone != 0;
+}
+
+int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds, struct prenv_err *err)
+{
+	static const struct k8s_mapping nsm = { (char *)"", (char *)"v1", (char *)"Namespace",
+						(char *)"namespaces", 0 };
+	long deadline = now_ms() + seconds * 1000;
+	struct prenv_buf fs = PRENV_BUF_INIT;
+	int rc = 0;
+
+	prenv_buf_printf(&fs, "metadata.name=%s", ns);
+	for (;;) {
+		cJSON *items = NULL;
+		char *rv = NULL;
+		struct prenv_buf url = PRENV_BUF_INIT;
+		struct nsw s = { ns, 0 };
+		const char *tok;
+		struct http_request rq;
+		const char *hdrs[] = { "Accept: application/json", NULL };
+		long left;
+
+		if ((rc = k8s_list(k, &nsm, NULL, NULL, fs.ptr, &items, &rv, err)) < 0)
+			break;
+		if (cJSON_GetArraySize(items) == 0) {
+			cJSON_Delete(items);
+			free(rv);
+			break;
+		}
+		cJSON_Delete(items);
+		left = deadline - now_ms();
+		if (left <= 0) {
+			free(rv);
+			rc = prenv_err_set(err, PRENV_EFAIL, "namespace %s is still terminating after %ld s; it "
+					   "will go away on its own (check its finalizers if it does not)", ns, seconds);
+			break;
+		}
+		k8s_url(k, &url, &nsm, NULL, NULL, NULL);
+		prenv_buf_adds(&url, "?watch=1&fieldSelector=");
+		http_url_escape(&url, fs.ptr);
+		if (rv) {
+			prenv_buf_adds(&url, "&resourceVersion=");
+			http_url_escape(&url, rv);
+		}
+		free(rv);
+		if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) < 0) {
+			prenv_buf_free(&url);
+			break;
+		}
+		memset(&rq, 0, sizeof(rq));
+		rq.url = url.ptr;
+		rq.headers = hdrs;
+		rq.bearer_token = tok;
+		/* through a client of its own: the stream may be cut at the deadline */
+		{
+			struct http_client_opts ho;
+			struct http_client *hc = NULL;
+
+			k8s_http_opts(&ho, k8s_client_conn(k));
+			ho.timeout_ms = left + 5000;
+			rc = http_client_new(&hc, &ho, err);
+			if (rc == 0)
+				rc = http_stream_lines(hc, &rq, left, ns_line, &s, NULL, err);
+			http_client_free(hc);
+		}
+		prenv_buf_free(&url);
+		if (rc == HTTP_ETIMEDOUT) {
+			prenv_err_clear(err);
+			rc = 0;
+		}
+		if (rc < 0 || s.gone == 1)
+			break;
+	}
+	prenv_buf_free(&fs);
+	return rc;
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Benchmark (not a test): deploy N = 10, 100, 1000 objects to the test API
+server (test/servers/k8s_server.py, HTTPS), prenv against
+`envsubst < all.yaml | kubectl apply --server-side -f -` on the same objects.
+Prints a Markdown table: median wall time, peak RSS (GNU time, see
+benchlib.py) and the server's request count for one deploy.
+
+Each run starts from an empty cluster (the namespace and N ConfigMaps/
+Services are created), kubectl with a cold discovery cache, as in a fresh CI
+job. prenv runs with --no-wait (kubectl apply does not wait either).
+
+  python3 test/bench/bench_k8s.py [--runs 3] [--sizes 10,100,1000]
+"""
+import argparse
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+from benchlib import run_once  # noqa: E402
+
+PRENV = os.path.join(ROOT, os.environ.get("PRENV_BIN", "build/prenv"))
+SERVER = os.path.join(ROOT, "test", "servers", "k8s_server.py")
+TOKEN = "bench-token-0123456789"
+
+CM = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg-%(i)d
+  labels: {app.kubernetes.io/name: %(app)s}
+data:
+  env: "%(env)s"
+  index: "%(i)d"
+  greeting: "hello from %(app)s"
+"""
+SVC = """apiVersion: v1
+kind: Service
+metadata:
+  name: svc-%(i)d
+  labels: {app.kubernetes.io/name: %(app)s}
+spec:
+  selector: {app.kubernetes.io/name: %(app)s}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"""
+
+
+def objects(n, app, env):
+    """n documents: 9 ConfigMaps for every Service."""
+    return [(SVC if i % 10 == 9 else CM) % {"i": i, "app": app, "env": env} for i in range(n)]
+
+
+class Server:
+    def __init__(self, d):
+        pf = os.path.join(d, "port")
+        self.pki = os.path.join(d, "pki")
+        self.log = open(os.path.join(d, "server.log"), "w")
+        self.proc = subprocess.Popen([sys.executable, SERVER, "--tls", "--certs-dir", self.pki,
+                                      "--port-file", pf, "--token", TOKEN],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(400):
+            if os.path.exists(pf) and os.path.getsize(pf):
+                break
+            time.sleep(0.05)
+        with open(pf) as f:
+            self.port = int(f.read().strip())
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "ca.crt"))
+
+    def admin(self, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.log.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="10,100,1000")
+    a = ap.parse_args()
+    if not shutil.which("kubectl") or not shutil.which("envsubst"):
+        print("bench_k8s: kubectl and envsubst are needed", file=sys.stderr)
+        return 1
+    work = tempfile.mkdtemp(prefix="prenv-bench-k8s-")
+    srv = Server(work)
+    rows = []
+    try:
+        kc = os.path.join(work, "kubeconfig")
+        with open(kc, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "b",
+                       "clusters": [{"name": "b", "cluster": {
+                           "server": srv.url, "certificate-authority": os.path.join(srv.pki, "ca.crt")}}],
+                       "users": [{"name": "u", "user": {"token": TOKEN}}],
+                       "contexts": [{"name": "b", "context": {"cluster": "b", "user": "u"}}]}, f)
+        for n in [int(x) for x in a.sizes.split(",")]:
+            d = os.path.join(work, "n%d" % n)
+            os.makedirs(os.path.join(d, "tpl"))
+            # prenv: Mustache templates, one file
+            with open(os.path.join(d, "tpl", "all.yaml"), "w") as f:
+                f.write("---\n".join(objects(n, "{{app}}", "{{env.name}}")))
+            with open(os.path.join(d, ".prenv.yml"), "w") as f:
+                f.write("version: 1\napp: bench\ntemplates: tpl\nprovider:\n  kind: kubernetes\n"
+                        "  wait: 0s\nenvironments:\n  - pull_request: true\n")
+            # kubectl: the same objects with ${VARS}, plus the namespace
+            with open(os.path.join(d, "all.yaml"), "w") as f:
+                f.write("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n  labels:\n"
+                        "    app.kubernetes.io/managed-by: prenv\n---\n")
+                f.write("---\n".join(o.replace("metadata:\n", "metadata:\n  namespace: ${NS}\n", 1)
+                                     for o in objects(n, "${APP}", "${ENV}")))
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": d, "NO_COLOR": "1",
+                   "PRENV_CI": "local", "PRENV_REPO": "acme/bench", "PRENV_BRANCH": "b",
+                   "PRENV_PR": "7", "PRENV_SHA": "d" * 40, "APP": "bench", "ENV": "pr-7",
+                   "NS": "bench-pr-7"}
+            tools = {
+                "prenv": ([PRENV, "--kubeconfig", kc, "-q", "deploy", "--no-wait"], None),
+                "envsubst | kubectl apply --server-side": (
+                    ["sh", "-c", "envsubst < all.yaml | kubectl --kubeconfig \"$KC\" --cache-dir "
+                     "\"$HOME/kcache-$$\" apply --server-side -f - >/dev/null"], {"KC": kc}),
+            }
+            for name, (argv, extra) in tools.items():
+                walls, rss, reqs = [], [], []
+                for _ in range(a.runs):
+                    srv.admin("/_test/reset", {"state": True})
+                    e = dict(env, **(extra or {}))
+                    w, r = run_once(argv, env=e, cwd=d)
+                    walls.append(w)
+                    rss.append(r)
+                    reqs.append(srv.admin("/_test/requests")["total"])
+                walls.sort()
+                rows.append((n, name, walls[len(walls) // 2], max(rss), max(reqs)))
+                print("# bench_k8s N=%d %s: %.2f s, %d KiB, %d requests"
+                      % (n, name, rows[-1][2], rows[-1][3], rows[-1][4]), file=sys.stderr)
+    finally:
+        srv.stop()
+        shutil.rmtree(work, True)
+    print("| N objects | tool | wall time (median of %d) | peak RSS | API requests |" % a.runs)
+    print("|---:|---|---:|---:|---:|")
+    for n, name, w, r, q in rows:
+        print("| %d | %s | %.2f s | %.1f MiB | %d |" % (n, name.replace("|", "\\|"), w, r / 1024.0, q))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+/* test_k8s_deploy.c - install order, namespace rules, readiness and pod
+ * failure detection of the kubernetes provider (no network). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kubernetes/k8s_int.h"
+
+static cJSON *parse(const char *s)
+{
+	cJSON *j = cJSON_Parse(s);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void test_k8s_stage_helm_order(void **state)
+{
+	(void)state;
+	assert_true(k8s_kind_stage("Namespace") < k8s_kind_stage("ServiceAccount"));
+	assert_true(k8s_kind_stage("ServiceAccount") < k8s_kind_stage("Secret"));
+	assert_true(k8s_kind_stage("Secret") < k8s_kind_stage("ConfigMap"));
+	assert_true(k8s_kind_stage("ConfigMap") < k8s_kind_stage("PersistentVolumeClaim"));
+	assert_true(k8s_kind_stage("CustomResourceDefinition") < k8s_kind_stage("Role"));
+	assert_true(k8s_kind_stage("RoleBinding") < k8s_kind_stage("Service"));
+	assert_true(k8s_kind_stage("Service") < k8s_kind_stage("Deployment"));
+	assert_true(k8s_kind_stage("Deployment") < k8s_kind_stage("Job"));
+	assert_true(k8s_kind_stage("Job") < k8s_kind_stage("Ingress"));
+	assert_true(k8s_kind_stage("Ingress") < k8s_kind_stage("APIService"));
+	assert_true(k8s_kind_stage("APIService") < k8s_kind_stage("Widget"));
+	assert_int_equal(k8s_kind_stage("Widget"), k8s_kind_stage("Gadget"));
+}
+
+static const struct k8s_env ENV = { "shop", "pr-1", "shop-pr-1", NULL, NULL, NULL,
+				    NULL, NULL, NULL, 0 };
+
+static void test_k8s_prepare_orders_and_namespaces(void **state)
+{
+	cJSON *objs = parse("["
+		"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":\"web\"}},"
+		"{\"apiVersion\":\"example.com/v1\",\"kind\":\"Widget\",\"metadata\":{\"name\":\"w\"}},"
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"b\"}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop-pr-1\"}},"
+		"{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\"}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"}}]");
+	static const char *const want[][3] = {
+		{ "ConfigMap", "b", "shop-pr-1" }, { "ConfigMap", "a", "shop-pr-1" },
+		{ "ClusterRole", "r", NULL }, { "Service", "web", "shop-pr-1" },
+		{ "Deployment", "web", "shop-pr-1" }, { "Ingress", "web", "shop-pr-1" },
+		{ "Widget", "w", "shop-pr-1" },
+	};
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *out = NULL, *o;
+	size_t i = 0;
+
+	(void)state;
+	assert_int_equal(k8s_prepare(&out, objs, &ENV, NULL, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(out), 7);
+	cJSON_ArrayForEach(o, out) {
+		assert_string_equal(k8s_str(o, "kind"), want[i][0]);
+		assert_string_equal(k8s_str(o, "metadata.name"), want[i][1]);
+		if (want[i][2])
+			assert_string_equal(k8s_str(o, "metadata.namespace"), want[i][2]);
+		else
+			assert_null(k8s_str(o, "metadata.namespace"));
+		i++;
+	}
+	/* the input is not modified */
+	assert_null(k8s_str(cJSON_GetArrayItem(objs, 3), "metadata.namespace"));
+	cJSON_Delete(out);
+	cJSON_Delete(objs);
+}
+
+static void test_k8s_prepare_namespace_errors(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"kube-system\"}}]",
+		  "names namespace 'kube-system'" },
+		{ "[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"other\"}}]",
+		  "prenv creates the environment's namespace" },
+		{ "[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\",\"namespace\":\"x\"}}]",
+		  "cluster-scoped" },
+		{ "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{}}]", "lacks apiVersion, kind or metadata.name" },
+	};
+	struct k8s_env env = ENV;
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *allow = parse("[\"shared-infra\"]");
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *objs = parse(bad[i][0]), *out = NULL;
+
+		assert_int_equal(k8s_prepare(&out, objs, &env, NULL, &err), PRENV_ECONFIG);
+		assert_null(out);
+		assert_non_null(strstr(err.msg, bad[i][1]));
+		prenv_err_clear(&err);
+		cJSON_Delete(objs);
+	}
+	/* allowed namespaces pass; the environment's own Namespace object is dropped */
+	env.allow_namespaces = allow;
+	{
+		cJSON *objs = parse("[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\","
+				    "\"namespace\":\"shared-infra\"}},{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+				    "\"metadata\":{\"name\":\"shop-pr-1\"}}]"), *out = NULL;
+
+		assert_int_equal(k8s_prepare(&out, objs, &env, NULL, &err), 0);
+		assert_int_equal(cJSON_GetArraySize(out), 1);
+		assert_string_equal(k8s_str(cJSON_GetArrayItem(out, 0), "metadata.namespace"), "shared-infra");
+		cJSON_Delete(out);
+		cJSON_Delete(objs);
+	}
+	cJSON_Delete(allow);
+}
+
+static void test_k8s_readiness_table(void **state)
+{
+	static const struct {
+		const char *obj;
+		int want;
+		const char *line;
+	} cases[] = {
+		{ "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"generation\":2},\"spec\":{\"replicas\":2},"
+		  "\"status\":{\"observedGeneration\":2,\"replicas\":2,\"updatedReplicas\":2,\"availableReplicas\":1}}",
+		  0, "deployment/web 1/2 ready" },
+		{ "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"generation\":2},\"spec\":{\"replicas\":2},"
+		  "\"status\":{\"observedGeneration\":2,\"replicas\":2,\"updatedReplicas\":2,\"availableReplicas\":2}}",
+		  1, "deployment/web 2/2 ready" },
+		/* the controller has not seen the new generation yet */
+		{ "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"generation\":3},\"spec\":{\"replicas\":1},"
+		  "\"status\":{\"observedGeneration\":2,\"replicas\":1,\"updatedReplicas\":1,\"availableReplicas\":1}}",
+		  0, "deployment/web 0/1 ready" },
+		/* old replicas still terminating */
+		{ "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"generation\":1},\"spec\":{\"replicas\":1},"
+		  "\"status\":{\"observedGeneration\":1,\"replicas\":2,\"updatedReplicas\":1,\"availableReplicas\":1}}",
+		  0, "deployment/web 1/1 ready" },
+		{ "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"generation\":1},\"spec\":{\"replicas\":1},"
+		  "\"status\":{\"observedGeneration\":1,\"conditions\":[{\"type\":\"Progressing\",\"status\":\"False\","
+		  "\"reason\":\"ProgressDeadlineExceeded\",\"message\":\"ReplicaSet web-1 has timed out progressing.\"}]}}",
+		  -1, "deployment/web failed" },
+		{ "{\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"db\",\"generation\":1},\"spec\":{\"replicas\":3},"
+		  "\"status\":{\"observedGeneration\":1,\"readyReplicas\":3,\"updatedReplicas\":3}}", 1,
+		  "statefulset/db 3/3 ready" },
+		{ "{\"kind\":\"DaemonSet\",\"metadata\":{\"name\":\"agent\",\"generation\":1},"
+		  "\"status\":{\"observedGeneration\":1,\"desiredNumberScheduled\":2,\"updatedNumberScheduled\":2,"
+		  "\"numberAvailable\":1}}", 0, "daemonset/agent 1/2 ready" },
+		{ "{\"kind\":\"Job\",\"metadata\":{\"name\":\"migrate\"},\"status\":{\"conditions\":[{\"type\":\"Complete\","
+		  "\"status\":\"True\"}]}}", 1, "job/migrate complete" },
+		{ "{\"kind\":\"Job\",\"metadata\":{\"name\":\"migrate\"},\"status\":{\"failed\":4,\"conditions\":[{\"type\":"
+		  "\"Failed\",\"status\":\"True\",\"reason\":\"BackoffLimitExceeded\",\"message\":\"Job has reached the "
+		  "specified backoff limit\"}]}}", -1, "job/migrate failed" },
+		{ "{\"kind\":\"Job\",\"metadata\":{\"name\":\"migrate\"},\"status\":{\"succeeded\":0}}", 0,
+		  "job/migrate running (0 succeeded, 0 failed)" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *o = parse(cases[i].obj);
+		struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+
+		assert_int_equal(k8s_readiness(o, &line, &why), cases[i].want);
+		assert_string_equal(line.ptr, cases[i].line);
+		if (cases[i].want < 0)
+			assert_true(why.len > 0);
+		prenv_buf_free(&line);
+		prenv_buf_free(&why);
+		cJSON_Delete(o);
+	}
+}
+
+static void test_k8s_pod_failure_reasons(void **state)
+{
+	static const struct {
+		const char *pod;
+		const char *reason, *container;
+	} cases[] = {
+		{ "{\"status\":{\"containerStatuses\":[{\"name\":\"web\",\"state\":{\"waiting\":{\"reason\":"
+		  "\"CrashLoopBackOff\",\"message\":\"back-off\"}}}]}}", "CrashLoopBackOff", "web" },
+		{ "{\"status\":{\"containerStatuses\":[{\"name\":\"a\",\"state\":{\"running\":{}}},{\"name\":\"b\","
+		  "\"state\":{\"waiting\":{\"reason\":\"ImagePullBackOff\"}}}]}}", "ImagePullBackOff", "b" },
+		{ "{\"status\":{\"initContainerStatuses\":[{\"name\":\"init\",\"state\":{\"waiting\":{\"reason\":"
+		  "\"ErrImagePull\"}}}]}}", "ErrImagePull", "init" },
+		{ "{\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"state\":{\"waiting\":{\"reason\":"
+		  "\"CreateContainerConfigError\"}}}]}}", "CreateContainerConfigError", "c" },
+		/* still starting: not a failure */
+		{ "{\"status\":{\"containerStatuses\":[{\"name\":\"c\",\"state\":{\"waiting\":{\"reason\":"
+		  "\"ContainerCreating\"}}}]}}", NULL, NULL },
+		/* being deleted: not counted */
+		{ "{\"metadata\":{\"deletionTimestamp\":\"2024-01-01T00:00:00Z\"},\"status\":{\"containerStatuses\":"
+		  "[{\"name\":\"c\",\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}}}]}}", NULL, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *p = parse(cases[i].pod);
+		const char *c = NULL, *m = NULL, *r = k8s_pod_failure(p, &c, &m);
+
+		if (cases[i].reason) {
+			assert_non_null(r);
+			assert_string_equal(r, cases[i].reason);
+			assert_string_equal(c, cases[i].container);
+		} else {
+			assert_null(r);
+		}
+		cJSON_Delete(p);
+	}
+}
+
+static void test_k8s_builtin_mapping(void **state)
+{
+	const char *plural;
+	int ns;
+
+	(void)state;
+	assert_int_equal(k8s_builtin_mapping("apps", "Deployment", &plural, &ns), 1);
+	assert_string_equal(plural, "deployments");
+	assert_int_equal(ns, 1);
+	assert_int_equal(k8s_builtin_mapping("networking.k8s.io", "IngressClass", &plural, &ns), 1);
+	assert_int_equal(ns, 0);
+	assert_int_equal(k8s_builtin_mapping("", "Deployment", &plural, &ns), 0);
+	assert_int_equal(k8s_builtin_mapping("example.com", "Widget", &plural, &ns), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_k8s_stage_helm_order),
+		cmocka_unit_test(test_k8s_prepare_orders_and_namespaces),
+		cmocka_unit_test(test_k8s_prepare_namespace_errors),
+		cmocka_unit_test(test_k8s_readiness_table),
+		cmocka_unit_test(test_k8s_pod_failure_reasons),
+		cmocka_unit_test(test_k8s_builtin_mapping),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
