@@ -6,6 +6,7 @@
 #include "ci.h"
 #include "config.h"
 #include "plan.h"
+#include "provider.h"
 
 struct codehost;
 
@@ -27,6 +28,12 @@ struct cli {
 	struct prenv_plan *plan;
 	/* the code host session (codehost.h), opened by the first report */
 	struct codehost *codehost;
+	/* the provider of this run and its arguments, for the notes it keeps
+	 * (the remembered PR comment id); NULL/unset before a provider runs */
+	const struct prenv_provider *prov;
+	const struct provider_run *run;
+	long long comment_id;      /* remembered or written PR comment id; 0 */
+	int comment_id_read;       /* the provider's note was read */
 };
 
 #endif

@@ -365,6 +365,48 @@ static void show_unposted(const char *body, const char *why, int warn)
 	}
 }
 
+/* The PR comment id the provider keeps with the environment (Kubernetes: a
+ * namespace annotation), read once per run; 0 when there is none. */
+static long long remembered_comment_id(struct cli *cli)
+{
+	struct prenv_err nerr = PRENV_ERR_INIT;
+	char *v = NULL, *end;
+	long long id;
+
+	if (cli->comment_id_read || !cli->prov || !cli->prov->get_note || !cli->run)
+		return cli->comment_id;
+	cli->comment_id_read = 1;
+	if (cli->prov->get_note(cli->run, "comment-id", &v, &nerr) < 0)
+		log_verbose("no remembered comment id: %s", nerr.msg);
+	else if (v && (id = strtoll(v, &end, 10)) > 0 && *end == '\0')
+		cli->comment_id = id;
+	free(v);
+	prenv_err_clear(&nerr);
+	return cli->comment_id;
+}
+
+/* Keeps id with the environment when the provider has a place for it. The
+ * environment may not exist yet (the "deploying" report of a first deploy):
+ * then the final report stores it. */
+static void remember_comment_id(struct cli *cli, long long id)
+{
+	struct prenv_err nerr = PRENV_ERR_INIT;
+	char v[32];
+
+	if (id == cli->comment_id && cli->comment_id_read == 2)
+		return;
+	if (!cli->prov || !cli->prov->set_note || !cli->run)
+		return;
+	snprintf(v, sizeof(v), "%lld", id);
+	if (cli->prov->set_note(cli->run, "comment-id", v, &nerr) < 0) {
+		log_verbose("comment id not remembered: %s", nerr.msg);
+	} else {
+		cli->comment_id = id;
+		cli->comment_id_read = 2; /* stored */
+	}
+	prenv_err_clear(&nerr);
+}
+
 /* Reports ri to the code host: the PR/MR comment (codehost.h) and, on
  * GitHub, the deployment status. Failures are warnings; with
  * --strict-report they become the result (exit 1, or 3 for auth).
@@ -413,7 +455,11 @@ static int report_to_host(struct cli *cli, const struct report_info *ri, int qui
 		cc.body = body.ptr;
 		cc.sha = c->sha;
 		cc.force = !strcmp(ri->status, "destroyed");
+		cc.known_id = remembered_comment_id(cli);
 		int urc = codehost_upsert_comment(cli->codehost, &cc, &res, &rerr);
+
+		if (urc == 0 && res.id > 0 && strcmp(ri->status, "destroyed") != 0)
+			remember_comment_id(cli, res.id);
 
 		if (urc < 0 && quiet) {
 			/* the final report tries again and says why */
@@ -557,6 +603,7 @@ static void fill_run(struct cli *cli, struct provider_run *run, const cJSON *obj
 	run->wait_seconds = cli->wait_seconds;
 	run->no_wait = cli->no_wait;
 	run->kubeconfig = cli->kubeconfig;
+	cli->run = run; /* for the provider's notes while reporting; this command's scope */
 }
 
 static int cmd_deploy(struct cli *cli, struct prenv_err *err)
@@ -586,9 +633,10 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
 		 cli->plan->env_name, cli->cfg->app, cli->dry_run ? " (dry run)" : "");
+	cli->prov = prov;
+	fill_run(cli, &run, objs);
 	if (!cli->dry_run)
 		report_progress(cli);
-	fill_run(cli, &run, objs);
 	memset(&res, 0, sizeof(res));
 	rc = prov->deploy(&run, &res, err);
 	log_group_end();
@@ -604,6 +652,7 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	}
 	provider_result_clear(&res);
 	cJSON_Delete(objs);
+	cli->run = NULL;
 	return rc;
 }
 
@@ -622,14 +671,18 @@ static int cmd_destroy(struct cli *cli, struct prenv_err *err)
 				     cli->plan->env_name, cli->cfg->path);
 	if (!(prov = need_provider(cli, err)))
 		return err->code;
+	cli->prov = prov;
 	fill_run(cli, &run, NULL);
 	memset(&res, 0, sizeof(res));
 	log_info("destroying environment %s of %s%s", cli->plan->env_name, cli->cfg->app,
 		 cli->dry_run ? " (dry run)" : "");
+	if (cli->ctx->has_pr && !cli->dry_run)
+		(void)remembered_comment_id(cli); /* read it while the environment exists */
 	rc = prov->destroy(&run, &res, err);
 	if (rc == 0 && !cli->dry_run)
 		rc = report_result(cli, "destroyed", NULL, NULL, err);
 	provider_result_clear(&res);
+	cli->run = NULL;
 	return rc;
 }
 
@@ -678,6 +731,7 @@ static int cmd_status(struct cli *cli, struct prenv_err *err)
 		}
 	}
 	provider_result_clear(&res);
+	cli->run = NULL;
 	return rc;
 }
 

@@ -40,6 +40,14 @@ struct prenv_provider {
 	int (*deploy)(const struct provider_run *run, struct provider_result *res, struct prenv_err *err);
 	int (*destroy)(const struct provider_run *run, struct provider_result *res, struct prenv_err *err);
 	int (*status)(const struct provider_run *run, struct provider_result *res, struct prenv_err *err);
+	/* Optional (NULL when the provider has no place for it): a small note
+	 * kept with the environment, e.g. "comment-id", the PR comment that
+	 * reports it, so later runs need not list the PR's comments.
+	 * get_note: *out is the caller's, NULL when absent. */
+	int (*get_note)(const struct provider_run *run, const char *key, char **out,
+			struct prenv_err *err);
+	int (*set_note)(const struct provider_run *run, const char *key, const char *value,
+			struct prenv_err *err);
 };
 
 /* Finds a provider by name; NULL when unknown. */

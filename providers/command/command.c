@@ -587,8 +587,9 @@ static int command_status(const struct provider_run *run, struct provider_result
 }
 
 const struct prenv_provider command_provider = {
-	"command",
-	command_deploy,
-	command_destroy,
-	command_status,
+	.name = "command",
+	.deploy = command_deploy,
+	.destroy = command_destroy,
+	.status = command_status,
+	/* no get_note/set_note: nowhere to keep notes */
 };

@@ -436,9 +436,44 @@ done:
 	return rc;
 }
 
+/* Notes are annotations prenv.dev/<key> on the environment's namespace. */
+static int note_key(struct prenv_buf *b, const char *key, struct prenv_err *err)
+{
+	if (prenv_buf_printf(b, "prenv.dev/%s", key) < 0)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int k8s_get_note(const struct provider_run *run, const char *key, char **out,
+			struct prenv_err *err)
+{
+	struct prenv_buf k = PRENV_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if ((rc = note_key(&k, key, err)) == 0)
+		rc = k8s_namespace_annotation(run, k.ptr, out, err);
+	prenv_buf_free(&k);
+	return rc;
+}
+
+static int k8s_set_note(const struct provider_run *run, const char *key, const char *value,
+			struct prenv_err *err)
+{
+	struct prenv_buf k = PRENV_BUF_INIT;
+	int rc;
+
+	if ((rc = note_key(&k, key, err)) == 0)
+		rc = k8s_namespace_annotate(run, k.ptr, value, err);
+	prenv_buf_free(&k);
+	return rc;
+}
+
 const struct prenv_provider k8s_provider = {
-	"kubernetes",
-	k8s_deploy,
-	k8s_destroy,
-	k8s_status,
+	.name = "kubernetes",
+	.deploy = k8s_deploy,
+	.destroy = k8s_destroy,
+	.status = k8s_status,
+	.get_note = k8s_get_note,
+	.set_note = k8s_set_note,
 };

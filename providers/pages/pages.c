@@ -995,8 +995,9 @@ static int pages_status(const struct provider_run *run, struct provider_result *
 }
 
 const struct prenv_provider pages_provider = {
-	"pages",
-	pages_deploy,
-	pages_destroy,
-	pages_status,
+	.name = "pages",
+	.deploy = pages_deploy,
+	.destroy = pages_destroy,
+	.status = pages_status,
+	/* no get_note/set_note: nowhere to keep notes */
 };

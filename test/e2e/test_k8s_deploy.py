@@ -333,3 +333,49 @@ class K8sTlsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(KUBECTL, "kubectl is not installed")
+class K8sReportTest(unittest.TestCase):
+    """The PR comment id is remembered in the namespace annotation
+    prenv.dev/comment-id, so a later deploy edits it without listing the
+    PR's comments."""
+
+    def setUp(self):
+        from codehost import start_github
+        self.srv = Server(self)
+        self.kdir = tmpdir(self)
+        self.kc = self.srv.kubeconfig(self.kdir)
+        self.gh = start_github(self.kdir, tokens={"ghs_bot": "github-actions[bot]:write"})
+        self.addCleanup(self.gh.stop)
+        self.gh.seed({"repo": "acme/shop",
+                      "pulls": [{"number": 42, "head_sha": SHA, "head_ref": "feature/login",
+                                 "base_ref": "main", "state": "open", "user": "alice"}]})
+
+    def env(self):
+        return env_for(PRENV_API_URL=self.gh.url, PRENV_HOST="github", GITHUB_TOKEN="ghs_bot",
+                       PRENV_HTTP_SLEEP_SCALE="0.01")
+
+    def comment_lists(self):
+        return [r for r in self.gh.requests()
+                if r["method"] == "GET" and r["path"].rstrip("/").endswith("/issues/42/comments")]
+
+    def test_comment_id_remembered_in_namespace(self):
+        app = make_app(self)
+        r = deploy(app, self.kc, env=self.env())
+        self.assertEqual(0, r.returncode, r.stderr)
+        comments = [c for c in self.gh.state()["comments"] if c["body"].startswith("<!-- prenv:marker")]
+        self.assertEqual(1, len(comments))
+        ns = self.srv.get(self.kc, "/api/v1/namespaces/" + NS)
+        self.assertEqual(str(comments[0]["id"]), ns["metadata"]["annotations"]["prenv.dev/comment-id"])
+        self.assertTrue(self.comment_lists(), "the first deploy lists the comments")
+
+        self.gh.clear_requests()
+        r = deploy(app, self.kc, env=self.env())
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertEqual([], self.comment_lists(), "a later deploy must not list the comments")
+        after = [c for c in self.gh.state()["comments"] if c["body"].startswith("<!-- prenv:marker")]
+        self.assertEqual([comments[0]["id"]], [c["id"] for c in after])
+        print("\n# comment requests on a redeploy with the remembered id: %d"
+              % len([q for q in self.gh.requests() if "/comments" in q["path"]]))
+        self.assertEqual([], self.gh.invalid_requests())
