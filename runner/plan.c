@@ -311,6 +311,11 @@ static int rule_matches(const struct config_rule *r, const struct prenv_context 
 {
 	if (r->pull_request >= 0 && r->pull_request != (ctx->has_pr ? 1 : 0))
 		return 0;
+	/* A fork's branch names are chosen by the fork's author: a pull request
+	 * from someone's `main` must never match `branch: main` (production).
+	 * Runs from forks match only rules without a branch pattern. */
+	if (r->branch && ctx->pr_fork)
+		return 0;
 	if (r->branch && (!ctx->branch || !plan_glob_match(r->branch, ctx->branch)))
 		return 0;
 	return 1;

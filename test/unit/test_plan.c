@@ -499,6 +499,37 @@ static void test_plan_design_main_is_production(void **state)
 	config_free(cfg);
 }
 
+/* A fork's branch names are its author's: a pull request from a fork's
+ * `main` (or a fork's workflow_run with no resolved PR) never matches the
+ * `branch: main` production rule. */
+static void test_plan_fork_branch_never_matches_branch_rules(void **state)
+{
+	struct prenv_config *cfg = cfg_load(FIX "design.yml");
+	struct prenv_context *ctx = ctx_new("main", 7, SHA);
+	struct prenv_plan *p;
+	struct prenv_err err = PRENV_ERR_INIT;
+
+	(void)state;
+	ctx->pr_fork = 1;
+	p = plan_ok(cfg, ctx);
+	assert_string_equal(p->env_name, "pr-7");
+	assert_int_equal(p->kind, ENV_KIND_PREVIEW);
+	assert_int_equal(p->protected_, 0);
+	plan_free(p);
+	ctx_free(ctx);
+	/* not a PR (unresolved fork workflow_run): nothing matches */
+	ctx = ctx_new("main", 0, SHA);
+	ctx->pr_fork = 1;
+	assert_int_equal(plan_make(&p, cfg, ctx, &err), PRENV_ECONFIG);
+	prenv_err_clear(&err);
+	ctx->pr_fork = 0; /* the same branch from this repository is production */
+	p = plan_ok(cfg, ctx);
+	assert_string_equal(p->env_name, "production");
+	plan_free(p);
+	ctx_free(ctx);
+	config_free(cfg);
+}
+
 static void test_plan_no_rule_matches(void **state)
 {
 	struct prenv_config *cfg = cfg_load(FIX "design.yml");
@@ -821,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_plan_design_pull_request),
 		cmocka_unit_test(test_plan_design_main_is_production),
 		cmocka_unit_test(test_plan_no_rule_matches),
+		cmocka_unit_test(test_plan_fork_branch_never_matches_branch_rules),
 		cmocka_unit_test(test_plan_rule_order_and_kinds),
 		cmocka_unit_test(test_plan_nothing_to_name),
 		cmocka_unit_test(test_plan_pull_request_false_and_catch_all),
