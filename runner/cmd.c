@@ -167,6 +167,32 @@ static const char *config_path(const struct cli *cli)
 	return NULL;
 }
 
+/* A workflow_run that follows a fork's pull_request build carries no
+ * pull_requests in its event: ask the code host which open PR has this
+ * fork's branch at this exact commit. Failing that, the run stays PR-less
+ * (and deploy refuses it: see cli_load). */
+static void resolve_fork_pr(struct cli *cli)
+{
+	struct codehost_opts o;
+	struct prenv_buf why = PRENV_BUF_INIT;
+	struct prenv_err rerr = PRENV_ERR_INIT;
+	int auth = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.ctx = cli->ctx;
+	o.envp = cli->envp;
+	if (codehost_new(&cli->codehost, &o, &why, &auth, &rerr) < 0 || !cli->codehost)
+		log_warn("cannot look up the pull request of this workflow_run from a fork: %s",
+			 why.len ? why.ptr : rerr.msg ? rerr.msg : "no code host session");
+	else if (codehost_resolve_pr(cli->codehost, cli->ctx, &rerr) < 0)
+		log_warn("cannot find the pull request of this workflow_run from a fork: %s", rerr.msg);
+	else
+		log_info("workflow_run from %s: pull request #%ld", cli->ctx->head_repo_full_name,
+			 cli->ctx->pr_number);
+	prenv_err_clear(&rerr);
+	prenv_buf_free(&why);
+}
+
 /* Detects the context; loads the config and makes the plan when need_config
  * (or when a config exists and need_config < 0). */
 static int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
@@ -177,6 +203,9 @@ static int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 	rc = ci_detect(&cli->ctx, cli->envp, NULL, err);
 	if (rc < 0)
 		return rc;
+	if (cli->ctx->pr_fork && !cli->ctx->has_pr && cli->ctx->event &&
+	    !strcmp(cli->ctx->event, "workflow_run"))
+		resolve_fork_pr(cli);
 	path = config_path(cli);
 	if (!path) {
 		if (need_config > 0)
@@ -190,6 +219,12 @@ static int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 	rc = config_load(&cli->cfg, path, err);
 	if (rc < 0)
 		return rc;
+	if (need_config > 0 && cli->ctx->pr_fork && !cli->ctx->has_pr)
+		return prenv_err_set(err, PRENV_EFAIL,
+				     "this run comes from a fork (%s) but its pull request is unknown; "
+				     "prenv acts on a fork's code only for a known pull request "
+				     "(give the token read access to pull requests, or set PRENV_PR)",
+				     cli->ctx->head_repo_full_name ? cli->ctx->head_repo_full_name : "another repository");
 	return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
 }
 

@@ -566,6 +566,89 @@ done:
 	return rc;
 }
 
+static int set_str(char **dst, const char *v)
+{
+	char *c = v ? strdup(v) : NULL;
+
+	if (v && !c)
+		return -1;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+int codehost_resolve_pr(struct codehost *h, struct prenv_context *ctx,
+			struct prenv_err *err)
+{
+	struct prenv_buf url = PRENV_BUF_INIT, head = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	const char *slash;
+	const cJSON *pr = NULL, *it;
+	cJSON *list = NULL;
+	int rc;
+
+	if (h->kind != CODEHOST_GITHUB || !ctx->head_repo_full_name || !ctx->branch || !ctx->sha)
+		return prenv_err_set(err, PRENV_ENOTFOUND,
+				     "cannot look the pull request up: %s",
+				     h->kind != CODEHOST_GITHUB ? "only GitHub runs workflow_run"
+								: "the event names no head repository, branch and sha");
+	slash = strchr(ctx->head_repo_full_name, '/');
+	prenv_buf_add(&head, ctx->head_repo_full_name,
+		      slash ? (size_t)(slash - ctx->head_repo_full_name) : strlen(ctx->head_repo_full_name));
+	prenv_buf_printf(&head, ":%s", ctx->branch);
+	prenv_buf_printf(&url, "%s%s/pulls?state=open&per_page=100&head=", h->api, h->repo);
+	http_url_escape(&url, head.ptr);
+	if (url.failed || head.failed) {
+		rc = oom(err);
+		goto done;
+	}
+	if ((rc = ch_do(h, "GET", url.ptr, NULL, &resp, err)) < 0)
+		goto done;
+	if (!(list = parse_body(&resp, "looking the pull request up", err))) {
+		rc = err->code;
+		goto done;
+	}
+	cJSON_ArrayForEach(it, list) {
+		const cJSON *hd = cJSON_GetObjectItemCaseSensitive(it, "head");
+		const char *sha = json_str(hd, "sha");
+		const char *full = json_str(cJSON_GetObjectItemCaseSensitive(hd, "repo"), "full_name");
+
+		/* The exact commit of the run, from the fork that ran it. */
+		if (sha && full && !strcasecmp(sha, ctx->sha) &&
+		    !strcmp(full, ctx->head_repo_full_name)) {
+			pr = it;
+			break;
+		}
+	}
+	if (!pr || json_id(pr, "number") <= 0) {
+		rc = prenv_err_set(err, PRENV_ENOTFOUND,
+				   "no open pull request has %s at %.12s as its head", head.ptr, ctx->sha);
+		goto done;
+	}
+	ctx->has_pr = 1;
+	ctx->pr_number = (long)json_id(pr, "number");
+	if (set_str(&ctx->pr_title, json_str(pr, "title")) < 0 ||
+	    set_str(&ctx->pr_author, json_str(cJSON_GetObjectItemCaseSensitive(pr, "user"), "login")) < 0 ||
+	    set_str(&ctx->pr_url, json_str(pr, "html_url")) < 0 ||
+	    set_str(&ctx->pr_state, "open") < 0) {
+		rc = oom(err);
+		goto done;
+	}
+	h->has_pr = 1;
+	h->pr = ctx->pr_number;
+	free(h->pr_path);
+	prenv_buf_reset(&url);
+	prenv_buf_printf(&url, "/issues/%ld", h->pr);
+	if (!(h->pr_path = prenv_buf_detach(&url, NULL)))
+		rc = oom(err);
+done:
+	cJSON_Delete(list);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	prenv_buf_free(&head);
+	return rc;
+}
+
 /* The token's identity, found once: /user (GitHub user tokens, GitLab), or
  * the Actions bot for GITHUB_TOKEN (whose /user answers 403). */
 static const char *ensure_identity(struct codehost *h)

@@ -58,6 +58,14 @@ int codehost_new(struct codehost **out, const struct codehost_opts *o,
 		 struct prenv_buf *why, int *auth, struct prenv_err *err);
 void codehost_free(struct codehost *h);
 
+/* GitHub only: a workflow_run from a fork carries no pull_requests, so this
+ * finds the open pull request whose head is ctx->head_repo_full_name:branch
+ * at exactly ctx->sha (GET /repos/o/r/pulls?head=owner:branch&state=open)
+ * and fills ctx's PR fields (has_pr, number, title, author, url, state);
+ * the session then reports to it. PRENV_ENOTFOUND when there is none. */
+int codehost_resolve_pr(struct codehost *h, struct prenv_context *ctx,
+			struct prenv_err *err);
+
 enum codehost_kind codehost_kind(const struct codehost *h);
 /* "GitHub" / "GitLab" and where: "GitHub (https://api.github.com)". Borrowed. */
 const char *codehost_describe(const struct codehost *h);
