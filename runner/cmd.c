@@ -595,8 +595,17 @@ static int report_result(struct cli *cli, const char *status, const char *url,
 	struct report_info ri;
 	struct prenv_err rerr = PRENV_ERR_INIT;
 	struct prenv_err herr = PRENV_ERR_INIT;
+	/* The reason can hold what a failing command or API said, and goes to
+	 * the PR comment, the deployment status and the outputs, which the
+	 * logger's mask does not cover: mask it (and the URL) here. */
+	char *mreason = reason ? log_mask_dup(reason, strlen(reason), NULL) : NULL;
+	char *murl = url ? log_mask_dup(url, strlen(url), NULL) : NULL;
 	int rc = 0;
 
+	if (mreason)
+		reason = mreason;
+	if (murl)
+		url = murl;
 	fill_info(&ri, cli, status, url, reason);
 	if (report_to_host(cli, &ri, 0, &herr) < 0)
 		rc = prenv_err_set(err, herr.code, "%s", herr.msg);
@@ -623,6 +632,8 @@ static int report_result(struct cli *cli, const char *status, const char *url,
 	}
 	prenv_err_clear(&rerr);
 	prenv_err_clear(&herr);
+	free(mreason);
+	free(murl);
 	return rc;
 }
 
@@ -678,6 +689,13 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	if (cli->dry_run) {
 		log_info("dry run: nothing was changed");
 	} else if (rc < 0) {
+		/* Exit 2 promises that nothing changed; once the PR was told a
+		 * deploy started, a configuration error the provider finds is a
+		 * failed deploy (exit 1), and is reported as such. */
+		if (rc == PRENV_ECONFIG && cli->codehost) {
+			rc = PRENV_EFAIL;
+			err->code = PRENV_EFAIL;
+		}
 		if (res.detail)
 			log_error("last output:\n%s", res.detail);
 		report_result(cli, "failed", res.url ? res.url : cli->plan->url,

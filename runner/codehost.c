@@ -49,6 +49,7 @@ struct ch_comment {
 	char *body;
 	char *author;
 	int system;
+	int untrusted; /* GitHub: written by someone who cannot have been prenv */
 };
 
 struct ch_list {
@@ -278,8 +279,20 @@ static int comment_from_json(struct codehost *h, const cJSON *o, struct ch_comme
 	if (!cJSON_IsObject(o) || !(c->id = json_id(o, "id")) || !body)
 		return -1;
 	if (h->kind == CODEHOST_GITHUB) {
+		const char *type, *assoc = json_str(o, "author_association");
+
 		who = cJSON_GetObjectItemCaseSensitive(o, "user");
 		login = json_str(who, "login");
+		type = json_str(who, "type");
+		/* The marker, not the author, identifies prenv's comment (tokens
+		 * change between runs), but only an author who could have run
+		 * prenv counts: a bot (the Actions token, an app), or the
+		 * repository's owner, members and collaborators (a personal
+		 * token). A drive-by commenter's marker is ignored, so nobody can
+		 * plant a comment for prenv to adopt. */
+		c->untrusted = !(type && !strcmp(type, "Bot")) &&
+			       !(assoc && (!strcmp(assoc, "OWNER") || !strcmp(assoc, "MEMBER") ||
+					   !strcmp(assoc, "COLLABORATOR")));
 	} else {
 		who = cJSON_GetObjectItemCaseSensitive(o, "author");
 		login = json_str(who, "username");
@@ -359,7 +372,7 @@ static int list_marked(struct codehost *h, const char *marker, struct ch_list *o
 			out->seen++;
 			if (comment_from_json(h, it, &c) < 0)
 				continue;
-			if (!c.system && codehost_marker_matches(c.body, marker)) {
+			if (!c.system && !c.untrusted && codehost_marker_matches(c.body, marker)) {
 				if (list_push(out, &c) < 0) {
 					comment_clear(&c);
 					rc = oom(err);
@@ -425,7 +438,7 @@ static int belongs_to_pr(struct codehost *h, const cJSON *o)
 	iu = json_str(o, "issue_url");
 	if (!iu || !(slash = strrchr(iu, '/')))
 		return 0;
-	return strtol(slash + 1, NULL, 10) == h->pr && slash > iu &&
+	return strtol(slash + 1, NULL, 10) == h->pr && slash - iu >= 7 &&
 	       !strncmp(slash - 7, "/issues", 7);
 }
 

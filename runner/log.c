@@ -3,10 +3,15 @@
 #include "buf.h"
 #include "err.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The secret list is read by every write and may grow while other threads
+ * (Kubernetes watches) log: one lock guards it. */
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct {
 	enum log_ci ci;
@@ -42,6 +47,7 @@ char *log_mask_dup(const char *s, size_t len, size_t *out_len)
 	struct prenv_buf b = PRENV_BUF_INIT;
 	size_t i = 0;
 
+	pthread_mutex_lock(&secrets_lock);
 	while (i < len) {
 		size_t best = 0, k;
 
@@ -60,6 +66,7 @@ char *log_mask_dup(const char *s, size_t len, size_t *out_len)
 			i++;
 		}
 	}
+	pthread_mutex_unlock(&secrets_lock);
 	return prenv_buf_detach(&b, out_len);
 }
 
@@ -68,7 +75,12 @@ static void write_masked(FILE *f, const char *s, size_t len)
 	size_t n;
 	char *m;
 
-	if (!L.nsecrets) {
+	size_t nsecrets;
+
+	pthread_mutex_lock(&secrets_lock);
+	nsecrets = L.nsecrets;
+	pthread_mutex_unlock(&secrets_lock);
+	if (!nsecrets) {
 		fwrite(s, 1, len, f);
 		return;
 	}
@@ -80,18 +92,19 @@ static void write_masked(FILE *f, const char *s, size_t len)
 	free(m);
 }
 
-int log_add_secret(const char *secret)
+static void gh_escape_data(struct prenv_buf *b, const char *s);
+
+/* Adds one string to the list; 1 when it was new. Called with the lock. */
+static int add_one(const char *secret, size_t len)
 {
 	char **ns;
 	char *copy;
 	size_t k;
 
-	if (!secret || strlen(secret) < 4)
-		return -1;
 	for (k = 0; k < L.nsecrets; k++)
-		if (strcmp(L.secrets[k], secret) == 0)
+		if (strlen(L.secrets[k]) == len && memcmp(L.secrets[k], secret, len) == 0)
 			return 0;
-	copy = strdup(secret);
+	copy = strndup(secret, len);
 	ns = realloc(L.secrets, (L.nsecrets + 1) * sizeof(*ns));
 	if (!copy || !ns) {
 		free(copy);
@@ -101,18 +114,75 @@ int log_add_secret(const char *secret)
 	}
 	L.secrets = ns;
 	L.secrets[L.nsecrets++] = copy;
-	if (L.ci == LOG_CI_GITHUB && !strchr(secret, '\n')) {
-		/* The runner hides the value from this line itself. */
-		fprintf(out_stream(), "::add-mask::%s\n", secret);
-		fflush(out_stream());
+	return 1;
+}
+
+static void announce(const char *secret, size_t len)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	char *one;
+
+	if (L.ci != LOG_CI_GITHUB || !(one = strndup(secret, len)))
+		return;
+	/* The runner hides the value from this line itself; the value is
+	 * escaped as the runner unescapes it (%25, %0D, %0A). */
+	prenv_buf_adds(&b, "::add-mask::");
+	gh_escape_data(&b, one);
+	prenv_buf_addc(&b, '\n');
+	fwrite(b.ptr, 1, b.len, out_stream());
+	fflush(out_stream());
+	memset(one, 0, len);
+	free(one);
+	prenv_buf_free(&b);
+}
+
+int log_add_secret(const char *secret)
+{
+	const char *p;
+	int r;
+
+	if (!secret || strlen(secret) < 4)
+		return -1;
+	pthread_mutex_lock(&secrets_lock);
+	r = add_one(secret, strlen(secret));
+	if (r > 0 && !strchr(secret, '\n'))
+		announce(secret, strlen(secret));
+	/* A multi-line secret (a kubeconfig, a PEM key) is printed a line at a
+	 * time, so each significant line is a secret too, and so is the value
+	 * of a "key: value" line. */
+	for (p = secret; r >= 0 && strchr(secret, '\n') && *p; ) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *a = p, *z = p + n, *colon;
+
+		while (a < z && (*a == ' ' || *a == '\t' || *a == '-'))
+			a++;
+		while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r'))
+			z--;
+		if (z - a >= 8 && add_one(a, (size_t)(z - a)) > 0)
+			announce(a, (size_t)(z - a));
+		colon = memchr(a, ':', (size_t)(z - a));
+		if (colon) {
+			const char *v = colon + 1;
+
+			while (v < z && (*v == ' ' || *v == '"' || *v == '\''))
+				v++;
+			while (z > v && (z[-1] == '"' || z[-1] == '\''))
+				z--;
+			if (z - v >= 8 && add_one(v, (size_t)(z - v)) > 0)
+				announce(v, (size_t)(z - v));
+		}
+		p = e ? e + 1 : p + n;
 	}
-	return 0;
+	pthread_mutex_unlock(&secrets_lock);
+	return r < 0 ? -1 : 0;
 }
 
 void log_reset(void)
 {
 	size_t k;
 
+	pthread_mutex_lock(&secrets_lock);
 	for (k = 0; k < L.nsecrets; k++) {
 		size_t n = strlen(L.secrets[k]);
 
@@ -122,6 +192,39 @@ void log_reset(void)
 	free(L.secrets);
 	L.secrets = NULL;
 	L.nsecrets = 0;
+	pthread_mutex_unlock(&secrets_lock);
+}
+
+/* Appends text meant for humans (it may hold a PR's or a container's own
+ * lines) so that no line of it can act as a CI log command: a line whose
+ * first non-blank characters are "::" (GitHub workflow commands, which the
+ * runner finds after trimming blanks) gets a backslash before them, and a
+ * carriage return is shown as \r. line_start: s begins a line. */
+static void human_text(struct prenv_buf *b, const char *s, size_t n, int line_start)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (line_start) {
+			size_t j = i;
+
+			while (j < n && (s[j] == ' ' || s[j] == '\t'))
+				j++;
+			if (j + 1 < n && s[j] == ':' && s[j + 1] == ':') {
+				prenv_buf_add(b, s + i, j - i);
+				prenv_buf_addc(b, '\\');
+				i = j;
+			}
+			line_start = 0;
+		}
+		if (s[i] == '\r') {
+			prenv_buf_adds(b, "\\r");
+			continue;
+		}
+		prenv_buf_addc(b, s[i]);
+		if (s[i] == '\n')
+			line_start = 1;
+	}
 }
 
 /* GitHub workflow-command escaping for the message part. */
@@ -194,7 +297,7 @@ static void emit(const char *kind, const char *color, const char *file,
 			prenv_buf_printf(&b, ":%d", col);
 		prenv_buf_adds(&b, ": ");
 	}
-	prenv_buf_add(&b, msg.ptr, msg.len);
+	human_text(&b, msg.ptr, msg.len, 0);
 	prenv_buf_addc(&b, '\n');
 	write_masked(err_stream(), b.ptr, b.len);
 	fflush(err_stream());
@@ -296,7 +399,7 @@ void log_block(const char *text)
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 
 		prenv_buf_adds(&b, "    ");
-		prenv_buf_add(&b, p, n);
+		human_text(&b, p, n, 1);
 		prenv_buf_addc(&b, '\n');
 		p += n + (nl ? 1 : 0);
 	}

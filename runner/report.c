@@ -245,7 +245,9 @@ int report_job_outputs(const struct report_info *ri, const char *const *envp,
 		dotenv_line(&b, "PRENV_ENV", ri->plan->env_name);
 		dotenv_line(&b, "PRENV_NAMESPACE", ri->plan->namespace_ ? ri->plan->namespace_ : "");
 		dotenv_line(&b, "PRENV_STATUS", ri->status);
-		fd = open(dotenv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* O_NOFOLLOW: a checked-in symlink named prenv.env must not
+		 * make prenv truncate another file. */
+		fd = open(dotenv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0) {
 			rc = prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", dotenv, strerror(errno));
 			goto done;

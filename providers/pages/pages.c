@@ -86,30 +86,27 @@ static int site_add(struct pages_site *site, char *path, char *data, size_t len,
 	return 0;
 }
 
-/* 1 when a link at rel (relative to the site root) pointing at target stays
- * inside the site, judged lexically. */
+/* 1 when a link pointing at target is safe to publish: relative, and
+ * without any ".." component. A lexical ".." check is not enough, because
+ * the components before it may be links themselves (`s -> .` makes
+ * `s/s/../..` climb further than it looks). Without "..", every link
+ * resolves inside its own directory's subtree (by induction over the
+ * site's links, which all obey the same rule), so nothing can reach
+ * outside the environment's folder. rel is unused but kept for the
+ * message's caller. */
 static int link_inside(const char *rel, const char *target)
 {
-	long depth = 0;
-	const char *p;
+	const char *p = target;
 
+	(void)rel;
 	if (target[0] == '/' || !target[0])
 		return 0;
-	/* Depth of the directory holding the link. */
-	for (p = rel; *p; p++)
-		if (*p == '/')
-			depth++;
-	p = target;
 	while (*p) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			if (--depth < 0)
-				return 0;
-		} else if (!(n == 0 || (n == 1 && p[0] == '.'))) {
-			depth++;
-		}
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return 0;
 		p += n;
 		if (*p == '/')
 			p++;
@@ -213,8 +210,9 @@ static int walk(struct pages_site *site, const char *root, const char *rel,
 			} else if (!link_inside(r.ptr, link.ptr)) {
 				rc = prenv_err_set(err, PRENV_ECONFIG,
 						   "pages: the site's symbolic link %s points outside "
-						   "the site (%s); replace it with a copy of the file or "
-						   "a link inside the site", abs.ptr, link.ptr);
+						   "the site or uses \"..\" (%s); replace it with a copy of the "
+						   "file or a relative link to a file below the link's own "
+						   "folder", abs.ptr, link.ptr);
 			} else {
 				size_t len = link.len;
 

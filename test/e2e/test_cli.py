@@ -163,3 +163,48 @@ class CliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CiLogSafetyTest(unittest.TestCase):
+    """Output a pull request controls (a deploy command's lines, a failing
+    container's log) cannot act as GitHub workflow commands, and multi-line
+    secrets are masked line by line."""
+
+    def setUp(self):
+        self.dir = tmpdir(self)
+
+    def config(self, script):
+        write(os.path.join(self.dir, ".prenv.yml"), CONFIG.replace(
+            'deploy: ["true"]', 'deploy: ["sh", "-c", %s]' % json.dumps(script)))
+
+    def gh_env(self, **extra):
+        env = clean_env(**dict(PR_ENV, **extra))
+        env["GITHUB_ACTIONS"] = "true"
+        env["PRENV_CI"] = "github"
+        return env
+
+    def test_cli_untrusted_lines_cannot_be_workflow_commands(self):
+        self.config("printf '::stop-commands::pwned\\n  ::set-output name=url::evil\\rx\\n"
+                    "\\t::error::forged\\n'; exit 3")
+        r = run_prenv(["deploy"], env=self.gh_env(), cwd=self.dir)
+        self.assertEqual(1, r.returncode, r.stderr)
+        self.assertIn("stop-commands", r.stderr)  # shown, but defused
+        for line in r.stderr.split("\n"):
+            self.assertFalse(line.strip().startswith("::"), repr(line))
+            self.assertNotIn("\r", line)
+        ours = ("::add-mask::", "::error", "::warning", "::group::", "::endgroup::")
+        for line in r.stdout.split("\n"):
+            if line.strip().startswith("::"):
+                self.assertTrue(line.startswith(ours), repr(line))
+                self.assertNotIn("stop-commands", line.split("::", 2)[1])
+
+    def test_cli_multiline_secret_masked_line_by_line(self):
+        kubeconfig = ("apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n"
+                      "    token: s3cr3t-cluster-token-abcdef\n")
+        self.config("echo \"token is s3cr3t-cluster-token-abcdef\"; echo \"$PRENV_KUBECONFIG\" | "
+                    "grep token; exit 0")
+        r = run_prenv(["deploy"], env=self.gh_env(PRENV_KUBECONFIG=kubeconfig), cwd=self.dir)
+        self.assertEqual(0, r.returncode, r.stderr)
+        rest = "\n".join(l for l in (r.stdout + r.stderr).split("\n") if not l.startswith("::add-mask::"))
+        self.assertNotIn("s3cr3t-cluster-token-abcdef", rest)
+        self.assertIn("::add-mask::s3cr3t-cluster-token-abcdef", r.stdout)

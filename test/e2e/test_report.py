@@ -176,6 +176,20 @@ class GitHubReportTest(unittest.TestCase):
         self.assertEqual(len(before) + 1, len(after))
         self.assert_valid()
 
+    def test_report_planted_marker_is_not_adopted(self):
+        # A drive-by commenter posts prenv's marker before the first deploy:
+        # prenv writes its own comment and never edits theirs.
+        self.gh.seed({"repo": "acme/web", "comments": [
+            {"issue_number": 7, "user": "mallory", "body": MARKER % 7 + "\nclick http://evil.example"}]})
+        self.prenv(["deploy"], self.env())
+        mine = marked(self.gh.state()["comments"], 7)
+        self.assertEqual(2, len(mine))
+        by = {c["user"]["login"]: c for c in mine}
+        self.assertIn("evil.example", by["mallory"]["body"])
+        self.assertEqual(by["mallory"]["created_at"], by["mallory"]["updated_at"])
+        self.assertIn("ready", by["github-actions[bot]"]["body"])
+        self.assert_valid()
+
     def test_report_rate_limit_and_502_are_retried(self):
         self.gh.faults([{"status": "403rate", "count": 1, "match": "GET /issues/7/comments", "reset_in": 2},
                         {"status": "502", "count": 1, "match": "POST /issues/7/comments"},

@@ -595,8 +595,9 @@ static void test_codehost_github_duplicate_cleanup_by_author(void **state)
 	int alice = 0, bot = 0;
 
 	(void)state;
-	/* The oldest is alice's (another token): kept and updated. The bot's
-	 * younger duplicate is deleted; mallory's is left alone. */
+	/* The oldest is alice's (a collaborator's token): kept and updated.
+	 * The bot's younger duplicate is deleted. mallory (no association with
+	 * the repository) planted a marker: ignored entirely, never touched. */
 	seed(&gh, "{\"repo\":\"acme/dups\",\"pulls\":[{\"number\":9,\"head_sha\":\"" SHA_A "\","
 		  "\"head_ref\":\"d\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}],"
 		  "\"comments\":[{\"issue_number\":9,\"user\":\"alice\",\"body\":\"<!-- prenv:marker app=shop env=pr-9 -->\\nold\"},"
@@ -606,7 +607,7 @@ static void test_codehost_github_duplicate_cleanup_by_author(void **state)
 	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "ready", 0, &r, NULL));
 	assert_int_equal(CODEHOST_UPDATED, r.action);
 	assert_int_equal(1, r.deleted);
-	assert_int_equal(1, r.kept_foreign);
+	assert_int_equal(0, r.kept_foreign);
 	cs = comments_of("acme/dups", 9);
 	cJSON_ArrayForEach(it, cs) {
 		const char *u = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "user"), "login"));
