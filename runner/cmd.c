@@ -776,7 +776,8 @@ static int cmd_status(struct cli *cli, struct prenv_err *err)
 
 			text_row(&b, "environment", cli->plan->env_name);
 			text_row(&b, "status", res.status ? res.status : "unknown");
-			text_row(&b, "url", res.url ? res.url : cli->plan->url);
+			if (!res.status || strcmp(res.status, "absent") != 0)
+				text_row(&b, "url", res.url ? res.url : cli->plan->url);
 			if (res.detail)
 				prenv_buf_printf(&b, "%s\n", res.detail);
 			log_out(b.ptr, b.len);
