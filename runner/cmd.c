@@ -756,7 +756,8 @@ static int cmd_status(struct cli *cli, struct prenv_err *err)
 
 /* ------------------------------------------------------------------ gc */
 
-/* "3d", "12h", "2h30m", "45m", "20s": at most two units. */
+/* "72h", "2h30m", "45m", "20s", "9d3h" (days from a week on): at most two
+ * units. */
 static void gc_duration(struct prenv_buf *b, long s)
 {
 	static const struct { long secs; char unit; } units[] = {
@@ -769,6 +770,9 @@ static void gc_duration(struct prenv_buf *b, long s)
 		s = 0;
 	for (i = 0; i < sizeof(units) / sizeof(units[0]) && shown < 2; i++) {
 		long n = s / units[i].secs;
+
+		if (units[i].unit == 'd' && s < 7 * 86400)
+			continue;
 
 		if (n > 0 || (shown == 0 && units[i].secs == 1)) {
 			prenv_buf_printf(b, "%ld%c", n, units[i].unit);
@@ -905,8 +909,12 @@ static int gc_destroy(struct cli *cli, struct gc_state *g, const struct prenv_pr
 		struct report_info ri;
 		struct prenv_err herr = PRENV_ERR_INIT;
 
-		fill_info(&ri, cli, "destroyed", NULL, reason);
+		struct prenv_buf r = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&r, "removed by prenv gc: %s", reason);
+		fill_info(&ri, cli, "destroyed", NULL, r.ptr);
 		report_to_host(cli, &ri, 0, &herr);
+		prenv_buf_free(&r);
 		prenv_err_clear(&herr);
 		codehost_free(cli->codehost);
 		cli->codehost = NULL;
