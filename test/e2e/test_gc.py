@@ -15,7 +15,7 @@ from util import ROOT, clean_env, run_prenv, tmpdir
 from test_k8s_deploy import KUBECTL, Server
 
 sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
-from codehost import start_github  # noqa: E402
+from codehost import start_github, start_gitlab  # noqa: E402
 
 SHA = "c" * 40
 MARKER = "<!-- prenv:marker app=shop env=pr-%d -->"
@@ -229,6 +229,29 @@ class PagesGcTest(Base):
         self.assertEqual(1, len(c1))
         self.assertIn("destroyed", c1[0]["body"])
         self.assertEqual([], gh.invalid_requests())
+
+    def test_gc_pages_dir_gitlab_merge_requests(self):
+        gl = start_gitlab(tmpdir(self), tokens={"glpat-rw": "alice:api"})
+        self.addCleanup(gl.stop)
+        gl.seed({"project": "group/proj", "id": 42, "merge_requests": [
+            dict(iid=n, sha=SHA, source_branch="f%d" % n, target_branch="main", state=st, author="alice")
+            for n, st in ((5, "merged"), (6, "opened"), (7, "closed"), (8, "locked"))]})
+        for n in (5, 6, 7, 8):
+            self.prenv(["deploy"], self.env(pr=n))
+        r = self.prenv(["-o", "json", "gc"], self.env(
+            PRENV_HOST="gitlab", PRENV_API_URL=gl.api_url, PRENV_GITLAB_TOKEN="glpat-rw",
+            PRENV_PROJECT_ID="42", PRENV_REPO="group/proj"))
+        res = {e["name"]: (e["action"], e["pr_state"]) for e in json.loads(r.stdout)}
+        self.assertEqual({"pr-5": ("destroyed", "merged"), "pr-6": ("kept", "open"),
+                          "pr-7": ("destroyed", "closed"), "pr-8": ("kept", "open")}, res)
+        self.assertEqual(["pr-6", "pr-8"], self.public())
+        # the merge requests of the removed environments got prenv's note
+        notes = [n["body"] for n in gl.state()["notes"]]
+        for n in (5, 7):
+            mine = [b for b in notes if b.startswith(MARKER % n)]
+            self.assertEqual(1, len(mine), notes)
+            self.assertIn("destroyed", mine[0])
+        self.assertFalse([b for b in notes if b.startswith(MARKER % 6)])
 
     def test_gc_pages_dir_ttl_from_mtime(self):
         write(os.path.join(self.dir, ".prenv.yml"),
