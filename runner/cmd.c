@@ -65,7 +65,18 @@ static const struct cmd commands[] = {
 	  "Prints whether the environment exists and what it holds.\n"
 	  "  -o text|json     output format\n" },
 	{ "gc", cmd_gc, "destroy environments whose PR is closed or whose TTL passed",
-	  "Destroys environments whose pull request is closed or whose TTL passed.\n" },
+	  "Lists this app's environments (kubernetes: namespaces labelled for the app;\n"
+	  "pages dir: the target's subdirectories) and destroys those whose pull\n"
+	  "request is closed or merged (asked from the code host; needs a token) or\n"
+	  "whose TTL passed (the rule named like the environment, else the first\n"
+	  "pull_request rule). Protected environments are never touched. Needs no\n"
+	  "pull request and no matching branch rule: run it on a schedule.\n"
+	  "Prints one line per environment (-o json: an array). Exit 1 when a destroy\n"
+	  "failed (the others are still handled). Providers that cannot list\n"
+	  "(command, pages git:) do nothing, with a warning, and exit 0.\n"
+	  "  --dry-run        say what would be destroyed and why, change nothing\n"
+	  "  --no-wait        do not wait until each environment is gone\n"
+	  "  -o text|json     output format\n" },
 	{ "version", cmd_version, "print the version", "Prints prenv's version.\n" },
 };
 
@@ -193,9 +204,9 @@ static void resolve_fork_pr(struct cli *cli)
 	prenv_buf_free(&why);
 }
 
-/* Detects the context; loads the config and makes the plan when need_config
- * (or when a config exists and need_config < 0). */
-static int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
+/* Detects the context and loads the config when need_config (or when a
+ * config exists and need_config < 0); makes no plan. */
+static int cli_load_config(struct cli *cli, int need_config, struct prenv_err *err)
 {
 	const char *path;
 	int rc;
@@ -216,8 +227,16 @@ static int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 	if (!file_exists(path))
 		return prenv_err_set(err, PRENV_ECONFIG,
 				     "configuration file %s does not exist; pass an existing file with -c", path);
-	rc = config_load(&cli->cfg, path, err);
-	if (rc < 0)
+	return config_load(&cli->cfg, path, err);
+}
+
+/* Detects the context; loads the config and makes the plan when need_config
+ * (or when a config exists and need_config < 0). */
+static int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
+{
+	int rc = cli_load_config(cli, need_config, err);
+
+	if (rc < 0 || !cli->cfg)
 		return rc;
 	if (need_config > 0 && cli->ctx->pr_fork && !cli->ctx->has_pr)
 		return prenv_err_set(err, PRENV_EFAIL,
@@ -789,12 +808,381 @@ static int cmd_status(struct cli *cli, struct prenv_err *err)
 	return rc;
 }
 
+/* ------------------------------------------------------------------ gc */
+
+/* "72h", "2h30m", "45m", "20s", "9d3h" (days from a week on): at most two
+ * units. */
+static void gc_duration(struct prenv_buf *b, long s)
+{
+	static const struct { long secs; char unit; } units[] = {
+		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+	size_t i;
+	int shown = 0;
+
+	if (s < 0)
+		s = 0;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) && shown < 2; i++) {
+		long n = s / units[i].secs;
+
+		if (units[i].unit == 'd' && s < 7 * 86400)
+			continue;
+
+		if (n > 0 || (shown == 0 && units[i].secs == 1)) {
+			prenv_buf_printf(b, "%ld%c", n, units[i].unit);
+			s -= n * units[i].secs;
+			shown++;
+		} else if (shown) {
+			break;
+		}
+	}
+}
+
+/* The rule that decides an environment's TTL: the rule whose `name` is the
+ * environment's name, else (for a PR environment) the first
+ * `pull_request: true` rule, else the first rule with neither branch nor
+ * pull_request. *protected_ is set when that rule, or any rule named like
+ * the environment or whose branch pattern matches its name, is protected
+ * (gc errs on the side of keeping). */
+static const struct config_rule *gc_rule(const struct prenv_config *cfg, const char *name, long pr,
+					 int *protected_)
+{
+	const struct config_rule *chosen = NULL;
+	size_t i;
+
+	*protected_ = 0;
+	for (i = 0; i < cfg->nrules; i++) {
+		const struct config_rule *r = &cfg->rules[i];
+
+		if (r->name && !strcmp(r->name, name)) {
+			if (!chosen)
+				chosen = r;
+			*protected_ |= r->protected_;
+		} else if (!r->name && r->branch && r->pull_request != 1 &&
+			   plan_glob_match(r->branch, name)) {
+			*protected_ |= r->protected_;
+		}
+	}
+	for (i = 0; !chosen && pr > 0 && i < cfg->nrules; i++)
+		if (cfg->rules[i].pull_request == 1)
+			chosen = &cfg->rules[i];
+	for (i = 0; !chosen && pr > 0 && i < cfg->nrules; i++)
+		if (cfg->rules[i].pull_request == -1 && !cfg->rules[i].branch)
+			chosen = &cfg->rules[i];
+	if (chosen)
+		*protected_ |= chosen->protected_;
+	return chosen;
+}
+
+struct gc_state {
+	struct codehost *host;   /* for PR states; NULL when not possible */
+	int host_tried;
+	int destroyed, failed, kept;
+};
+
+/* The PR's state from the code host, or NULL (unknown; says why). */
+static char *gc_pr_state(struct cli *cli, struct gc_state *g, long pr)
+{
+	struct prenv_err e = PRENV_ERR_INIT;
+	char *state = NULL;
+
+	if (!g->host_tried) {
+		struct codehost_opts o;
+		struct prenv_buf why = PRENV_BUF_INIT;
+
+		g->host_tried = 1;
+		memset(&o, 0, sizeof(o));
+		o.ctx = cli->ctx;
+		o.envp = cli->envp;
+		if (codehost_new(&g->host, &o, &why, NULL, &e) < 0) {
+			prenv_buf_adds(&why, e.msg ? e.msg : "error");
+			prenv_err_clear(&e);
+		}
+		if (!g->host)
+			log_warn("gc cannot ask the code host whether pull requests are closed (%s); "
+				 "only TTLs apply", why.ptr);
+		prenv_buf_free(&why);
+	}
+	if (!g->host)
+		return NULL;
+	if (codehost_pr_state(g->host, pr, &state, &e) < 0)
+		log_warn("state of #%ld unknown: %s", pr, e.msg);
+	prenv_err_clear(&e);
+	return state;
+}
+
+/* A plan for a listed environment (the fields destroy and the report use). */
+static struct prenv_plan *gc_plan(const char *name, const char *ns, const struct config_rule *rule,
+				  long pr)
+{
+	struct prenv_plan *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->env_name = strdup(name);
+	p->namespace_ = ns ? strdup(ns) : NULL;
+	p->kind = rule && rule->kind_set ? rule->kind : pr > 0 ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT;
+	p->rule = rule;
+	p->ttl_seconds = rule ? rule->ttl_seconds : 0;
+	if (!p->env_name || (ns && !p->namespace_)) {
+		plan_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Destroys one environment through the provider and, when the code host
+ * can be told, marks its PR comment destroyed. */
+static int gc_destroy(struct cli *cli, struct gc_state *g, const struct prenv_provider *prov,
+		      struct prenv_plan *plan, long pr, const char *sha, const char *reason,
+		      struct prenv_err *err)
+{
+	struct prenv_context ectx, *saved_ctx = cli->ctx;
+	struct provider_run run;
+	struct provider_result res;
+	int rc, report = g->host && pr > 0 && !cli->dry_run;
+
+	/* the environment's own context: its PR and commit, this run's repo */
+	ectx = *cli->ctx;
+	ectx.has_pr = pr > 0;
+	ectx.pr_number = pr > 0 ? pr : 0;
+	ectx.sha = (char *)sha;
+	ectx.branch = NULL;
+	ectx.pr_title = ectx.pr_author = ectx.pr_url = ectx.pr_state = NULL;
+	cli->ctx = &ectx;
+	cli->plan = plan;
+	cli->prov = prov;
+	cli->comment_id = 0;
+	cli->comment_id_read = 0;
+	fill_run(cli, &run, NULL);
+	memset(&res, 0, sizeof(res));
+	if (report)
+		(void)remembered_comment_id(cli); /* read it while the environment exists */
+	rc = prov->destroy(&run, &res, err);
+	if (rc == 0 && report) {
+		struct report_info ri;
+		struct prenv_err herr = PRENV_ERR_INIT;
+
+		struct prenv_buf r = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&r, "removed by prenv gc: %s", reason);
+		fill_info(&ri, cli, "destroyed", NULL, r.ptr);
+		report_to_host(cli, &ri, 0, &herr);
+		prenv_buf_free(&r);
+		prenv_err_clear(&herr);
+		codehost_free(cli->codehost);
+		cli->codehost = NULL;
+	}
+	provider_result_clear(&res);
+	cli->run = NULL;
+	cli->prov = NULL;
+	cli->plan = NULL;
+	cli->ctx = saved_ctx;
+	return rc;
+}
+
+static const char *gc_target(const struct cli *cli)
+{
+	const cJSON *t = cli->cfg->provider ? cJSON_GetObjectItemCaseSensitive(cli->cfg->provider, "target")
+		: NULL;
+
+	return cJSON_IsString(t) ? t->valuestring : NULL;
+}
+
 static int cmd_gc(struct cli *cli, struct prenv_err *err)
 {
-	(void)cli;
-	return prenv_err_set(err, PRENV_EFAIL,
-			     "gc is not implemented in this build yet: destroy environments with `prenv destroy` "
-			     "(with PRENV_PR=<number>) until it is");
+	const struct prenv_provider *prov;
+	struct provider_run run;
+	struct gc_state g;
+	cJSON *envs = NULL, *out = NULL;
+	const cJSON *e;
+	time_t now = time(NULL);
+	int rc = cli_load_config(cli, 1, err), width = 4, total = 0;
+
+	if (rc < 0)
+		return rc;
+	if (!(prov = need_provider(cli, err)))
+		return err->code;
+	memset(&g, 0, sizeof(g));
+	if (prov->list) {
+		fill_run(cli, &run, NULL);
+		rc = prov->list(&run, &envs, err);
+		cli->run = NULL;
+		if (rc < 0)
+			return rc;
+	}
+	if (!envs) {
+		log_warn("gc is not supported for provider %s%s%s: nothing done (destroy each "
+			 "environment with `prenv destroy` when its pull request closes)", prov->name,
+			 gc_target(cli) ? " with target " : "", gc_target(cli) ? gc_target(cli) : "");
+		if (want_json(cli))
+			log_outs("[]\n");
+		return 0;
+	}
+	log_info("gc: %d environment(s) of %s%s", cJSON_GetArraySize(envs), cli->cfg->app,
+		 cli->dry_run ? " (dry run)" : "");
+	cJSON_ArrayForEach(e, envs) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
+		int n = name ? (int)strlen(name) : 0;
+
+		if (n > width)
+			width = n;
+	}
+	out = cJSON_CreateArray();
+	cJSON_ArrayForEach(e, envs) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
+		const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "namespace"));
+		const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "sha"));
+		const cJSON *jpr = cJSON_GetObjectItemCaseSensitive(e, "pr");
+		const cJSON *jat = cJSON_GetObjectItemCaseSensitive(e, "deployed_at");
+		const struct config_rule *rule;
+		struct prenv_buf why = PRENV_BUF_INIT, line = PRENV_BUF_INIT;
+		struct prenv_err derr = PRENV_ERR_INIT;
+		const char *action;
+		char *state = NULL;
+		long pr = cJSON_IsNumber(jpr) ? (long)jpr->valuedouble : 0, ttl;
+		long long at = cJSON_IsNumber(jat) ? (long long)jat->valuedouble : -1;
+		int protected_ = 0, collect = 0;
+		cJSON *o;
+
+		if (!name || !plan_is_dns_label(name))
+			continue;
+		total++;
+		if (pr <= 0 && !strncmp(name, "pr-", 3)) {
+			char *end;
+
+			pr = strtol(name + 3, &end, 10);
+			if (*end || pr <= 0)
+				pr = 0;
+		}
+		rule = gc_rule(cli->cfg, name, pr, &protected_);
+		ttl = rule ? rule->ttl_seconds : 0;
+		if (protected_) {
+			prenv_buf_adds(&why, "protected");
+		} else {
+			if (pr > 0)
+				state = gc_pr_state(cli, &g, pr);
+			if (state && strcmp(state, "open") != 0) {
+				collect = 1;
+				prenv_buf_printf(&why, "PR #%ld %s", pr, state);
+			} else if (ttl > 0 && at >= 0 && (long long)now - at >= ttl) {
+				collect = 1;
+				prenv_buf_adds(&why, "TTL ");
+				gc_duration(&why, ttl);
+				prenv_buf_adds(&why, " passed: deployed ");
+				gc_duration(&why, (long)((long long)now - at));
+				prenv_buf_adds(&why, " ago");
+			} else {
+				if (pr > 0)
+					prenv_buf_printf(&why, "PR #%ld %s, ", pr, state ? state : "state unknown");
+				if (ttl <= 0) {
+					prenv_buf_adds(&why, "no TTL");
+				} else {
+					prenv_buf_adds(&why, "TTL ");
+					gc_duration(&why, ttl);
+					if (at < 0) {
+						prenv_buf_adds(&why, ": deploy time unknown");
+					} else {
+						prenv_buf_adds(&why, ": ");
+						gc_duration(&why, (long)(at + ttl - (long long)now));
+						prenv_buf_adds(&why, " left");
+					}
+				}
+			}
+		}
+		if (!collect) {
+			action = "kept";
+			g.kept++;
+		} else if (cli->dry_run) {
+			action = "would be destroyed";
+			g.destroyed++;
+		} else {
+			struct prenv_plan *plan = gc_plan(name, ns, rule, pr);
+
+			log_group_begin("prenv gc");
+			log_info("destroying environment %s of %s (%s)", name, cli->cfg->app, why.ptr);
+			if (!plan) {
+				rc = prenv_err_set(&derr, PRENV_ENOMEM, "out of memory");
+			} else {
+				rc = gc_destroy(cli, &g, prov, plan, pr, sha, why.ptr, &derr);
+				plan_free(plan);
+			}
+			log_group_end();
+			if (rc < 0) {
+				action = "failed";
+				g.failed++;
+				log_err(&derr);
+			} else {
+				action = "destroyed";
+				g.destroyed++;
+			}
+		}
+		if ((o = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(o, "name", name);
+			if (ns)
+				cJSON_AddStringToObject(o, "namespace", ns);
+			if (pr > 0)
+				cJSON_AddNumberToObject(o, "pr", (double)pr);
+			else
+				cJSON_AddNullToObject(o, "pr");
+			if (state)
+				cJSON_AddStringToObject(o, "pr_state", state);
+			else
+				cJSON_AddNullToObject(o, "pr_state");
+			if (at >= 0)
+				cJSON_AddNumberToObject(o, "deployed_at", (double)at);
+			else
+				cJSON_AddNullToObject(o, "deployed_at");
+			if (ttl > 0)
+				cJSON_AddNumberToObject(o, "ttl_seconds", (double)ttl);
+			else
+				cJSON_AddNullToObject(o, "ttl_seconds");
+			cJSON_AddBoolToObject(o, "protected", protected_);
+			cJSON_AddStringToObject(o, "action", !strcmp(action, "would be destroyed")
+						? "would-destroy" : action);
+			cJSON_AddStringToObject(o, "reason", why.ptr ? why.ptr : "");
+			if (derr.msg)
+				cJSON_AddStringToObject(o, "error", derr.msg);
+			cJSON_AddItemToArray(out, o);
+		}
+		if (!want_json(cli)) {
+			prenv_buf_printf(&line, "%-*s  %s (", width, name, action);
+			report_sanitize_line(&line, why.ptr);
+			prenv_buf_addc(&line, ')');
+			if (derr.msg) {
+				prenv_buf_adds(&line, ": ");
+				report_sanitize_line(&line, derr.msg);
+			}
+			prenv_buf_addc(&line, '\n');
+			log_out(line.ptr, line.len);
+		}
+		free(state);
+		prenv_err_clear(&derr);
+		prenv_buf_free(&why);
+		prenv_buf_free(&line);
+	}
+	if (want_json(cli)) {
+		char *js = out ? cJSON_Print(out) : NULL;
+
+		if (js) {
+			log_outs(js);
+			log_outs("\n");
+		}
+		free(js);
+	}
+	if (total == 0)
+		log_info("gc: no environments of %s found", cli->cfg->app);
+	else
+		log_info("gc: %d %s, %d kept, %d failed", g.destroyed,
+			 cli->dry_run ? "would be destroyed" : "destroyed", g.kept, g.failed);
+	rc = 0;
+	if (g.failed)
+		rc = prenv_err_set(err, PRENV_EFAIL, "gc: %d of %d environment(s) could not be destroyed "
+				   "(see the errors above); the others were handled", g.failed, total);
+	codehost_free(g.host);
+	cJSON_Delete(envs);
+	cJSON_Delete(out);
+	return rc;
 }
 
 static int cmd_version(struct cli *cli, struct prenv_err *err)

@@ -1317,3 +1317,61 @@ int codehost_deployment(struct codehost *h, const struct codehost_deploy *d,
 				   d->reason && *d->reason ? d->reason : "failed", err);
 	return prenv_err_set(err, PRENV_EFAIL, "deployment status: unknown status '%s'", st ? st : "");
 }
+
+int codehost_pr_state(struct codehost *h, long number, char **state, struct prenv_err *err)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	cJSON *o = NULL;
+	const char *st, *out = NULL;
+	int rc;
+
+	*state = NULL;
+	if (number <= 0)
+		return prenv_err_set(err, PRENV_EFAIL, "pull request number %ld is not valid", number);
+	if (h->kind == CODEHOST_GITHUB)
+		prenv_buf_printf(&url, "%s%s/pulls/%ld", h->api, h->repo, number);
+	else
+		prenv_buf_printf(&url, "%s%s/merge_requests/%ld", h->api, h->repo, number);
+	if (url.failed) {
+		rc = oom(err);
+		goto done;
+	}
+	if ((rc = ch_do(h, "GET", url.ptr, NULL, &resp, err)) < 0) {
+		prenv_err_prefix(err, "reading %s #%ld", h->kind == CODEHOST_GITHUB ? "pull request"
+				 : "merge request", number);
+		goto done;
+	}
+	if (!(o = parse_body(&resp, "reading the pull request", err))) {
+		rc = err->code;
+		goto done;
+	}
+	st = json_str(o, "state");
+	if (h->kind == CODEHOST_GITHUB) {
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "merged")) || json_str(o, "merged_at"))
+			out = "merged";
+		else if (streq(st, "closed"))
+			out = "closed";
+		else if (streq(st, "open"))
+			out = "open";
+	} else {
+		if (streq(st, "merged"))
+			out = "merged";
+		else if (streq(st, "closed"))
+			out = "closed";
+		else if (streq(st, "opened") || streq(st, "locked"))
+			out = "open";
+	}
+	if (!out) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "reading #%ld: unknown state '%s' in the answer",
+				   number, st ? st : "(none)");
+		goto done;
+	}
+	if (!(*state = strdup(out)))
+		rc = oom(err);
+done:
+	cJSON_Delete(o);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	return rc;
+}

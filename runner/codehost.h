@@ -143,6 +143,13 @@ int codehost_deployment(struct codehost *h, const struct codehost_deploy *d,
 /* The deployment this session created (0: none). */
 long long codehost_deployment_id(const struct codehost *h);
 
+/* The state of pull request (GitHub) / merge request iid (GitLab) number,
+ * which need not be the session's: *state (caller frees) is "open",
+ * "closed" or "merged" (GitLab "locked" counts as open). GET
+ * /repos/o/r/pulls/N or /projects/:id/merge_requests/N. Returns 0 or a
+ * negative PRENV_E* (PRENV_ENOTFOUND: no such PR, PRENV_EAUTH). */
+int codehost_pr_state(struct codehost *h, long number, char **state, struct prenv_err *err);
+
 /* Parses the "<!-- prenv:sha=HEX -->" line that follows the marker line of
  * body into out (41 bytes). Returns 0, or -1 when there is none. */
 int codehost_comment_sha(const char *body, char out[41]);

@@ -48,6 +48,14 @@ struct prenv_provider {
 			struct prenv_err *err);
 	int (*set_note)(const struct provider_run *run, const char *key, const char *value,
 			struct prenv_err *err);
+	/* Optional (NULL when unsupported): this app's environments, for gc.
+	 * run->plan is NULL. *out (the caller's) is an array of objects
+	 *   {"name": env name, "namespace": string (kubernetes) or absent,
+	 *    "pr": number or null, "sha": string or null,
+	 *    "deployed_at": unix seconds or null}
+	 * Returns 0 with *out NULL when this configuration cannot list (e.g.
+	 * a pages git: target); a negative PRENV_E* on failure. */
+	int (*list)(const struct provider_run *run, cJSON **out, struct prenv_err *err);
 };
 
 /* Finds a provider by name; NULL when unknown. */

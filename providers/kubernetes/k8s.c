@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ci.h"
 #include "config.h"
@@ -469,6 +470,85 @@ static int k8s_set_note(const struct provider_run *run, const char *key, const c
 	return rc;
 }
 
+/* ------------------------------------------------------------ list (gc) */
+
+/* The namespaces labelled for this app, one entry per environment. A
+ * namespace being deleted is left out (it is going already). */
+static int k8s_list_envs(const struct provider_run *run, cJSON **out, struct prenv_err *err)
+{
+	struct k8s_run r;
+	struct prenv_buf sel = PRENV_BUF_INIT;
+	cJSON *items = NULL, *arr = NULL;
+	const cJSON *it;
+	int rc;
+
+	*out = NULL;
+	memset(&r, 0, sizeof(r));
+	if (!run->cfg || !run->cfg->app)
+		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
+	if ((rc = run_connect(&r, run, err)) < 0)
+		goto done;
+	prenv_buf_printf(&sel, "%s=prenv,%s=%s", K8S_LABEL_MANAGED, K8S_LABEL_APP, run->cfg->app);
+	if (sel.failed || !(arr = cJSON_CreateArray())) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = k8s_list(r.k, &ns_map, NULL, sel.ptr, NULL, &items, NULL, err)) < 0) {
+		prenv_err_prefix(err, "list namespaces (%s)", sel.ptr);
+		goto done;
+	}
+	cJSON_ArrayForEach(it, items) {
+		const char *name = k8s_str(it, "metadata.name");
+		const char *env = k8s_label(it, K8S_LABEL_ENV);
+		const char *pr = k8s_annotation(it, "prenv.dev/pr");
+		const char *sha = k8s_annotation(it, "prenv.dev/sha");
+		const char *at = k8s_annotation(it, "prenv.dev/deployed-at");
+		cJSON *e;
+		char *end;
+		long n;
+		time_t t;
+
+		if (!name || !env || !plan_is_dns_label(env)) {
+			log_verbose("kubernetes: namespace %s has no usable %s label; skipped",
+				    name ? name : "?", K8S_LABEL_ENV);
+			continue;
+		}
+		if (k8s_str(it, "metadata.deletionTimestamp")) {
+			log_verbose("kubernetes: namespace %s is being deleted; skipped", name);
+			continue;
+		}
+		if (!(e = cJSON_CreateObject())) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		cJSON_AddItemToArray(arr, e);
+		cJSON_AddStringToObject(e, "name", env);
+		cJSON_AddStringToObject(e, "namespace", name);
+		n = pr ? strtol(pr, &end, 10) : 0;
+		if (pr && n > 0 && *end == '\0')
+			cJSON_AddNumberToObject(e, "pr", (double)n);
+		else
+			cJSON_AddNullToObject(e, "pr");
+		if (sha)
+			cJSON_AddStringToObject(e, "sha", sha);
+		else
+			cJSON_AddNullToObject(e, "sha");
+		t = at ? k8s_parse_time(at) : (time_t)-1;
+		if (t != (time_t)-1)
+			cJSON_AddNumberToObject(e, "deployed_at", (double)t);
+		else
+			cJSON_AddNullToObject(e, "deployed_at");
+	}
+	*out = arr;
+	arr = NULL;
+done:
+	cJSON_Delete(items);
+	cJSON_Delete(arr);
+	prenv_buf_free(&sel);
+	run_clear(&r);
+	return rc;
+}
+
 const struct prenv_provider k8s_provider = {
 	.name = "kubernetes",
 	.deploy = k8s_deploy,
@@ -476,4 +556,5 @@ const struct prenv_provider k8s_provider = {
 	.status = k8s_status,
 	.get_note = k8s_get_note,
 	.set_note = k8s_set_note,
+	.list = k8s_list_envs,
 };

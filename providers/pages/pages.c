@@ -992,10 +992,88 @@ static int pages_status(const struct provider_run *run, struct provider_result *
 	return pages_run(OP_STATUS, run, res, err);
 }
 
+/* gc: the environments under a dir: target are its subdirectories named
+ * like environments (DNS-1123 labels; ".prenv-old-*" and other dot names
+ * are not). pr from a "pr-N" name, deployed_at from the directory's mtime
+ * (the deploy swaps in a new directory). A git: target cannot list (*out
+ * stays NULL). */
+static int pages_list(const struct provider_run *run, cJSON **out, struct prenv_err *err)
+{
+	struct pages_target t = { 0, NULL, NULL, NULL, NULL };
+	struct prenv_buf p = PRENV_BUF_INIT;
+	struct dirent **ents = NULL;
+	cJSON *arr = NULL;
+	char *root = NULL;
+	int rc, n = 0, i;
+
+	*out = NULL;
+	if ((rc = pages_target_parse(&t, cfg_str(run, "target"), err)) < 0)
+		goto done;
+	if (t.kind != PAGES_TARGET_DIR)
+		goto done;
+	if (!(root = resolve(run, t.path)) || !(arr = cJSON_CreateArray())) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	n = scandir(root, &ents, skip_dots, name_cmp);
+	if (n < 0) {
+		n = 0;
+		if (errno != ENOENT) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot read %s: %s", root,
+					   strerror(errno));
+			goto done;
+		}
+		log_verbose("pages: %s does not exist: no environments", root);
+	}
+	for (i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		struct stat st;
+		cJSON *e;
+		char *end;
+		long pr = 0;
+
+		if (!plan_is_dns_label(name))
+			continue;
+		prenv_buf_reset(&p);
+		if (prenv_buf_printf(&p, "%s/%s", root, name) < 0) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		if (lstat(p.ptr, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (!(e = cJSON_CreateObject())) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		cJSON_AddItemToArray(arr, e);
+		cJSON_AddStringToObject(e, "name", name);
+		if (!strncmp(name, "pr-", 3) && name[3] >= '1' && name[3] <= '9')
+			pr = strtol(name + 3, &end, 10);
+		if (pr > 0 && *end == '\0')
+			cJSON_AddNumberToObject(e, "pr", (double)pr);
+		else
+			cJSON_AddNullToObject(e, "pr");
+		cJSON_AddNullToObject(e, "sha");
+		cJSON_AddNumberToObject(e, "deployed_at", (double)st.st_mtime);
+	}
+	*out = arr;
+	arr = NULL;
+done:
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	cJSON_Delete(arr);
+	free(root);
+	prenv_buf_free(&p);
+	pages_target_clear(&t);
+	return rc;
+}
+
 const struct prenv_provider pages_provider = {
 	.name = "pages",
 	.deploy = pages_deploy,
 	.destroy = pages_destroy,
 	.status = pages_status,
+	.list = pages_list,
 	/* no get_note/set_note: nowhere to keep notes */
 };

@@ -963,6 +963,60 @@ static void test_codehost_gitlab_older_sha_and_read_only(void **state)
 	all_valid(&gl);
 }
 
+static void expect_state(struct codehost *h, long n, int rc, const char *want)
+{
+	struct prenv_err err = PRENV_ERR_INIT;
+	char *st = NULL;
+
+	assert_int_equal(rc, codehost_pr_state(h, n, &st, &err));
+	if (want)
+		assert_string_equal(want, st);
+	else
+		assert_null(st);
+	free(st);
+	prenv_err_clear(&err);
+}
+
+static void test_codehost_pr_state_github_and_gitlab(void **state)
+{
+	static const char *const env_gl[] = { "GITLAB_CI=true", "PRENV_GITLAB_TOKEN=glpat-rw", NULL };
+	struct prenv_context c;
+	struct codehost *h;
+	char api[96];
+
+	(void)state;
+	seed(&gh, "{\"repo\":\"acme/states\",\"pulls\":["
+		  "{\"number\":1,\"head_sha\":\"" SHA_A "\",\"head_ref\":\"a\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"},"
+		  "{\"number\":2,\"head_sha\":\"" SHA_A "\",\"head_ref\":\"b\",\"base_ref\":\"main\",\"state\":\"closed\",\"user\":\"alice\"},"
+		  "{\"number\":3,\"head_sha\":\"" SHA_A "\",\"head_ref\":\"c\",\"base_ref\":\"main\",\"state\":\"closed\",\"merged\":true,\"user\":\"alice\"}]}");
+	gh_ctx(&c, gh.url, "acme", "states", 0, SHA_A); /* a scheduled run: no PR of its own */
+	h = open_host(&c, env_bot);
+	expect_state(h, 1, 0, "open");
+	expect_state(h, 2, 0, "closed");
+	expect_state(h, 3, 0, "merged");
+	expect_state(h, 99, PRENV_ENOTFOUND, NULL);
+	assert_int_equal(1, count_requests(&gh, "GET", "/repos/acme/states/pulls/3"));
+	codehost_free(h);
+	all_valid(&gh);
+
+	seed(&gl, "{\"project\":\"group/states\",\"id\":44,\"merge_requests\":["
+		  "{\"iid\":1,\"sha\":\"" SHA_A "\",\"source_branch\":\"a\",\"target_branch\":\"main\",\"state\":\"opened\",\"author\":\"alice\"},"
+		  "{\"iid\":2,\"sha\":\"" SHA_A "\",\"source_branch\":\"b\",\"target_branch\":\"main\",\"state\":\"closed\",\"author\":\"alice\"},"
+		  "{\"iid\":3,\"sha\":\"" SHA_A "\",\"source_branch\":\"c\",\"target_branch\":\"main\",\"state\":\"merged\",\"author\":\"alice\"},"
+		  "{\"iid\":4,\"sha\":\"" SHA_A "\",\"source_branch\":\"d\",\"target_branch\":\"main\",\"state\":\"locked\",\"author\":\"alice\"}]}");
+	snprintf(api, sizeof(api), "%s/api/v4", gl.url);
+	gl_ctx(&c, api, "44", 0, SHA_A);
+	c.has_pr = 0;
+	h = open_host(&c, env_gl);
+	expect_state(h, 1, 0, "open");
+	expect_state(h, 2, 0, "closed");
+	expect_state(h, 3, 0, "merged");
+	expect_state(h, 4, 0, "open");
+	expect_state(h, 77, PRENV_ENOTFOUND, NULL);
+	codehost_free(h);
+	all_valid(&gl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -980,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_codehost_github_enterprise_api_v3),
 		cmocka_unit_test(test_codehost_gitlab_pagination_250_notes),
 		cmocka_unit_test(test_codehost_gitlab_older_sha_and_read_only),
+		cmocka_unit_test(test_codehost_pr_state_github_and_gitlab),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
