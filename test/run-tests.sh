@@ -36,10 +36,16 @@ run_unit() { # $1 = dir of test binaries, $2 = label
 	done
 }
 
-run_e2e() { # $1 = prenv binary, $2 = label
+start_e2e() { # $1 = prenv binary, $2 = label: runs in the background
 	[ -f test/e2e/run.py ] || return 0
-	PRENV_BIN="$1" "$PY" test/e2e/run.py >"$log/e2e-$2.out" 2>&1
-	rc=$?
+	( PRENV_BIN="$1" "$PY" test/e2e/run.py >"$log/e2e-$2.out" 2>&1; echo $? >"$log/e2e-$2.rc" ) &
+}
+
+run_e2e() { # $1 = label: waits for start_e2e's result and counts it
+	[ -f test/e2e/run.py ] || return 0
+	while [ ! -f "$log/e2e-$1.rc" ]; do sleep 1; done
+	set -- "" "$1"
+	rc=$(cat "$log/e2e-$2.rc")
 	p=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log/e2e-$2.out" | tail -n1)
 	f=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log/e2e-$2.out" | tail -n1)
 	p=${p:-0}; f=${f:-0}
@@ -66,14 +72,20 @@ run_fuzz() {
 	done
 }
 
+# The end-to-end tests mostly wait on servers and processes, so both runs
+# (plain and ASan/UBSan binaries) go in the background while the unit
+# tests run; their results are printed below in order.
+start_e2e build/prenv plain
+ASAN_OPTIONS=detect_leaks=1 start_e2e build/asan/prenv asan
+
 echo "== unit tests (cmocka), plain build"
 run_unit build/test plain
 echo "== unit tests (cmocka), AddressSanitizer + UBSan build"
 run_unit build/asan/test asan
 echo "== end-to-end tests, plain build"
-run_e2e build/prenv plain
+run_e2e plain
 echo "== end-to-end tests, AddressSanitizer + UBSan build"
-ASAN_OPTIONS=detect_leaks=1 run_e2e build/asan/prenv asan
+run_e2e asan
 echo "== valgrind: prenv context in each CI mode (no leak, no error)"
 sh test/valgrind-context.sh build/prenv >"$log/vg.out" 2>&1; rc=$?
 p=$(sed -n 's/^valgrind-context: \([0-9]*\) passed, \([0-9]*\) failed/\1/p' "$log/vg.out")
