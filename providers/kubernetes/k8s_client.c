@@ -333,6 +333,29 @@ int k8s_get_json(struct k8s_client *k, const char *url, cJSON **out, struct pren
 
 /* ------------------------------------------------------------ mapping */
 
+/* apiVersion goes into URL paths: only a DNS-subdomain group and a version
+ * word ("v1", "apps/v1", "example.com/v1beta1") are accepted. */
+int k8s_api_version_ok(const char *av)
+{
+	const char *sl = strchr(av, '/');
+	const char *p;
+
+	if (!*av || (sl && (sl == av || strchr(sl + 1, '/'))))
+		return 0;
+	for (p = av; *p && p != sl; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      ((*p == '.' || *p == '-') && sl)))
+			return 0;
+	if (sl) {
+		if (!sl[1])
+			return 0;
+		for (p = sl + 1; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+				return 0;
+	}
+	return 1;
+}
+
 static int split_api_version(const char *av, char **group, char **version)
 {
 	const char *sl = strchr(av, '/');
@@ -401,6 +424,11 @@ int k8s_client_map(struct k8s_client *k, const char *api_version, const char *ki
 			*out = &k->maps[i]->m;
 			return 0;
 		}
+	if (!k8s_api_version_ok(api_version))
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "apiVersion \"%s\" of kind %s is not GROUP/VERSION or VERSION "
+				     "(lower-case letters, digits, '.' and '-'); fix the template",
+				     api_version, kind);
 	if (!(mc = calloc(1, sizeof(*mc))))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	if (split_api_version(api_version, &mc->m.group, &mc->m.version) < 0 ||

@@ -119,6 +119,13 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 					   "metadata.name");
 			goto done;
 		}
+		if (!k8s_api_version_ok(av)) {
+			rc = prenv_err_set(err, PRENV_ECONFIG,
+					   "%s/%s: apiVersion \"%s\" is not GROUP/VERSION or VERSION "
+					   "(lower-case letters, digits, '.' and '-'); fix the template",
+					   kind, name, av);
+			goto done;
+		}
 		if (!strcmp(kind, "Namespace") && av && !strcmp(av, "v1")) {
 			if (strcmp(name, env->ns)) {
 				rc = prenv_err_set(err, PRENV_ECONFIG, "template object namespace/%s: prenv creates the "

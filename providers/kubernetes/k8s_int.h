@@ -167,6 +167,10 @@ int k8s_kind_stage(const char *kind);
  * namespace (another one is PRENV_ECONFIG unless allowed); sorted by stage
  * (stable). *out is a new array. Needs the client only for discovery of
  * unknown kinds (may be NULL in tests: unknown kinds count as namespaced). */
+/* 1 when apiVersion is "VERSION" or "GROUP/VERSION" with a DNS-subdomain
+ * group: it goes into URL paths. */
+int k8s_api_version_ok(const char *av);
+
 int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 		struct k8s_client *k, struct prenv_err *err);
 

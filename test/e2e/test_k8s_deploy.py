@@ -127,6 +127,16 @@ class K8sDeployTest(unittest.TestCase):
     def check(self, r, code=0):
         self.assertEqual(r.returncode, code, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))
 
+    def test_bad_api_version_is_config_error_and_changes_nothing(self):
+        app = make_app(self)
+        with open(os.path.join(app, "tpl", "zz-bad.yaml"), "w") as f:
+            f.write("apiVersion: example.com/v1/../../../api/v1\nkind: Widget\n"
+                    "metadata:\n  name: w\n")
+        r = deploy(app, self.kc)
+        self.check(r, 2)
+        self.assertIn("apiVersion", r.stderr)
+        self.assertIsNone(self.srv.get(self.kc, "/api/v1/namespaces/" + NS))
+
     def test_deploy_redeploy_prune_destroy(self):
         app = make_app(self)
         r = deploy(app, self.kc)
