@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@
 #include "log.h"
 
 struct cred_state {
+	const char *remote;      /* the configured URL: credentials go to its host only */
 	const char *user;
 	const char *token;
 	const char *token_var;   /* which variable it came from (for messages) */
@@ -122,13 +124,50 @@ static void mask_url_password(const char *url)
 	free(pw);
 }
 
+/* The host[:port] of a URL, without user info; "" when it has none. */
+static void url_host(const char *u, char *out, size_t n)
+{
+	const char *p = strstr(u, "://"), *e, *at;
+	size_t len;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += 3;
+	e = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(e - p));
+	if (at)
+		p = at + 1;
+	len = (size_t)(e - p);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+}
+
+static int same_host(const char *a, const char *b)
+{
+	char ha[256], hb[256];
+
+	url_host(a, ha, sizeof(ha));
+	url_host(b, hb, sizeof(hb));
+	return strcasecmp(ha, hb) == 0;
+}
+
 static int cred_cb(git_credential **out, const char *url, const char *user_from_url,
 		   unsigned int allowed, void *payload)
 {
 	struct cred_state *c = payload;
 
-	(void)url;
 	c->needed = 1;
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && c->token && url && c->remote &&
+	    strstr(c->remote, "://") && !same_host(url, c->remote)) {
+		/* A redirect to another host must not receive the token. */
+		c->refused = 1;
+		git_error_set_str(GIT_ERROR_NET, "the remote asked for credentials from another host "
+				  "than the configured one; not sending the token");
+		return GIT_EAUTH;
+	}
 	if (c->tries++ > 0) {
 		/* The credentials we gave were refused; asking again loops. */
 		c->refused = 1;
@@ -245,6 +284,7 @@ static int session_open(struct session *s, const struct gitpub_opts *o, struct p
 
 			if (!user)
 				user = env_get(o->envp, "PRENV_GIT_USER");
+			s->cred.remote = o->url;
 			s->cred.user = user ? user : "x-access-token";
 			s->cred.token = v;
 			s->cred.token_var = token_vars[i].var;
