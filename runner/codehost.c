@@ -193,6 +193,11 @@ static cJSON *parse_body(const struct http_response *resp, const char *what,
 }
 
 /* Sleeps ms (scaled like http.c: the delay hook, or PRENV_HTTP_SLEEP_SCALE). */
+/* GET url (built by the caller; a failed buffer is out of memory) and parse
+ * the JSON answer into *out (caller frees). what names it in errors. */
+static int get_json(struct codehost *h, const struct prenv_buf *url, const char *what,
+		    struct http_response *resp, cJSON **out, struct prenv_err *err);
+
 static void ch_sleep(struct codehost *h, long ms)
 {
 	struct timespec ts;
@@ -242,6 +247,21 @@ static int ch_do(struct codehost *h, const char *method, const char *url,
 }
 
 /* {"body": text}, the request body of every comment write. */
+static int get_json(struct codehost *h, const struct prenv_buf *url, const char *what,
+		    struct http_response *resp, cJSON **out, struct prenv_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if (url->failed)
+		return oom(err);
+	if ((rc = ch_do(h, "GET", url->ptr, NULL, resp, err)) < 0)
+		return rc;
+	if (!(*out = parse_body(resp, what, err)))
+		return err->code ? err->code : PRENV_EFAIL;
+	return 0;
+}
+
 static char *body_json(const char *text)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -452,16 +472,8 @@ static int get_comment(struct codehost *h, long long id, struct ch_comment *out,
 	int rc;
 
 	url_comment(h, &url, id);
-	if (url.failed) {
-		rc = oom(err);
+	if ((rc = get_json(h, &url, "reading the comment", &resp, &o, err)) < 0)
 		goto done;
-	}
-	if ((rc = ch_do(h, "GET", url.ptr, NULL, &resp, err)) < 0)
-		goto done;
-	if (!(o = parse_body(&resp, "reading the comment", err))) {
-		rc = err->code;
-		goto done;
-	}
 	if (!belongs_to_pr(h, o) || comment_from_json(h, o, out) < 0) {
 		rc = prenv_err_set(err, PRENV_ENOTFOUND, "comment %lld is not on %s", id, h->pr_path);
 		goto done;
@@ -553,16 +565,8 @@ static int head_sha(struct codehost *h, char **out, struct prenv_err *err)
 		prenv_buf_printf(&url, "%s%s/pulls/%ld", h->api, h->repo, h->pr);
 	else
 		prenv_buf_printf(&url, "%s%s%s", h->api, h->repo, h->pr_path);
-	if (url.failed) {
-		rc = oom(err);
+	if ((rc = get_json(h, &url, "reading the pull request", &resp, &o, err)) < 0)
 		goto done;
-	}
-	if ((rc = ch_do(h, "GET", url.ptr, NULL, &resp, err)) < 0)
-		goto done;
-	if (!(o = parse_body(&resp, "reading the pull request", err))) {
-		rc = err->code;
-		goto done;
-	}
 	sha = h->kind == CODEHOST_GITHUB
 		? json_str(cJSON_GetObjectItemCaseSensitive(o, "head"), "sha")
 		: json_str(o, "sha");
@@ -611,16 +615,12 @@ int codehost_resolve_pr(struct codehost *h, struct prenv_context *ctx,
 	prenv_buf_printf(&head, ":%s", ctx->branch);
 	prenv_buf_printf(&url, "%s%s/pulls?state=open&per_page=100&head=", h->api, h->repo);
 	http_url_escape(&url, head.ptr);
-	if (url.failed || head.failed) {
+	if (head.failed) {
 		rc = oom(err);
 		goto done;
 	}
-	if ((rc = ch_do(h, "GET", url.ptr, NULL, &resp, err)) < 0)
+	if ((rc = get_json(h, &url, "looking the pull request up", &resp, &list, err)) < 0)
 		goto done;
-	if (!(list = parse_body(&resp, "looking the pull request up", err))) {
-		rc = err->code;
-		goto done;
-	}
 	cJSON_ArrayForEach(it, list) {
 		const cJSON *hd = cJSON_GetObjectItemCaseSensitive(it, "head");
 		const char *sha = json_str(hd, "sha");
