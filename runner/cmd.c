@@ -671,18 +671,32 @@ static void fill_run(struct cli *cli, struct provider_run *run, const cJSON *obj
 	cli->run = run; /* for the provider's notes while reporting; this command's scope */
 }
 
+/* What deploy, destroy and status share: the context, configuration and
+ * plan, the provider, and its arguments in *run (objects: none yet). */
+static int provider_cmd_begin(struct cli *cli, const struct prenv_provider **prov,
+			      struct provider_run *run, struct prenv_err *err)
+{
+	int rc = cli_load(cli, 1, err);
+
+	if (rc < 0)
+		return rc;
+	if (!(*prov = need_provider(cli, err)))
+		return err->code;
+	cli->prov = *prov;
+	fill_run(cli, run, NULL);
+	return 0;
+}
+
 static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 {
 	const struct prenv_provider *prov;
 	struct provider_run run;
 	struct provider_result res;
 	cJSON *objs = NULL;
-	int rc = cli_load(cli, 1, err);
+	int rc = provider_cmd_begin(cli, &prov, &run, err);
 
 	if (rc < 0)
 		return rc;
-	if (!(prov = need_provider(cli, err)))
-		return err->code;
 	if (cli->ctx->has_pr && cli->ctx->pr_fork && strcmp(cli->cfg->forks, "deploy") != 0) {
 		log_info("not deploying: pull request #%ld comes from a fork and %s says `forks: skip` "
 			 "(a fork's code must not run with this repository's secrets; see the fork-safe "
@@ -698,8 +712,7 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
 		 cli->plan->env_name, cli->cfg->app, cli->dry_run ? " (dry run)" : "");
-	cli->prov = prov;
-	fill_run(cli, &run, objs);
+	run.objects = objs;
 	if (!cli->dry_run)
 		report_progress(cli);
 	memset(&res, 0, sizeof(res));
@@ -733,7 +746,7 @@ static int cmd_destroy(struct cli *cli, struct prenv_err *err)
 	const struct prenv_provider *prov;
 	struct provider_run run;
 	struct provider_result res;
-	int rc = cli_load(cli, 1, err);
+	int rc = provider_cmd_begin(cli, &prov, &run, err);
 
 	if (rc < 0)
 		return rc;
@@ -741,10 +754,6 @@ static int cmd_destroy(struct cli *cli, struct prenv_err *err)
 		return prenv_err_set(err, PRENV_ECONFIG,
 				     "environment %s is protected (protected: true in %s); prenv will not destroy it",
 				     cli->plan->env_name, cli->cfg->path);
-	if (!(prov = need_provider(cli, err)))
-		return err->code;
-	cli->prov = prov;
-	fill_run(cli, &run, NULL);
 	memset(&res, 0, sizeof(res));
 	log_info("destroying environment %s of %s%s", cli->plan->env_name, cli->cfg->app,
 		 cli->dry_run ? " (dry run)" : "");
@@ -763,13 +772,10 @@ static int cmd_status(struct cli *cli, struct prenv_err *err)
 	const struct prenv_provider *prov;
 	struct provider_run run;
 	struct provider_result res;
-	int rc = cli_load(cli, 1, err);
+	int rc = provider_cmd_begin(cli, &prov, &run, err);
 
 	if (rc < 0)
 		return rc;
-	if (!(prov = need_provider(cli, err)))
-		return err->code;
-	fill_run(cli, &run, NULL);
 	memset(&res, 0, sizeof(res));
 	rc = prov->status(&run, &res, err);
 	if (rc == 0) {
