@@ -19,7 +19,11 @@ def git(*args, cwd=None):
 
 
 @unittest.skipUnless(os.path.exists(PRENV), "prenv binary not built (%s)" % PRENV)
-class PagesGitHttp(unittest.TestCase):
+class GitHttpFixture:
+    """A bare repository served by git http-backend, and a project whose
+    pages target pushes to it."""
+    extra_args = []
+
     def setUp(self):
         self.dir = tmpdir(self)
         self.bare = os.path.join(self.dir, "srv", "site.git")
@@ -35,10 +39,12 @@ class PagesGitHttp(unittest.TestCase):
         git("push", "-q", self.bare, "HEAD:refs/heads/gh-pages", cwd=work)
 
         portfile = os.path.join(self.dir, "port")
+        self.srv_log = os.path.join(self.dir, "server.log")
+        self.srv_log_f = open(self.srv_log, "w")
         self.srv = subprocess.Popen(
             [sys.executable, SERVER, "--root", os.path.join(self.dir, "srv"),
-             "--token", TOKEN, "--port-file", portfile],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--token", TOKEN, "--port-file", portfile] + self.extra_args,
+            stdout=subprocess.DEVNULL, stderr=self.srv_log_f)
         self.addCleanup(self._stop)
         for _ in range(200):
             if os.path.exists(portfile):
@@ -67,12 +73,16 @@ class PagesGitHttp(unittest.TestCase):
     def _stop(self):
         self.srv.terminate()
         self.srv.wait(10)
+        self.srv_log_f.close()
 
     def env(self, **extra):
         return clean_env(PRENV_PR="7", PRENV_BRANCH="feature/x",
                          PRENV_SHA="0123456789abcdef0123456789abcdef01234567",
                          PRENV_REPO="acme/site", **extra)
 
+
+
+class PagesGitHttp(GitHttpFixture, unittest.TestCase):
     def test_deploy_and_destroy_over_http_with_token(self):
         r = run_prenv(["deploy"], env=self.env(PRENV_GIT_TOKEN=TOKEN), cwd=self.proj)
         out = r.stdout + r.stderr
@@ -95,6 +105,21 @@ class PagesGitHttp(unittest.TestCase):
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 3, out)
         self.assertNotIn("wrong-token-abcdef", out)
+        self.assertEqual(git("--git-dir=" + self.bare, "log", "--format=%s", "gh-pages"), "seed\n")
+
+
+class PagesGitHttpRedirect(GitHttpFixture, unittest.TestCase):
+    """The remote redirects to another host name: the token must not follow."""
+    extra_args = ["--redirect-host", "localhost"]
+
+    def test_token_not_sent_to_a_redirected_host(self):
+        r = run_prenv(["deploy"], env=self.env(PRENV_GIT_TOKEN=TOKEN), cwd=self.proj)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 3, out)
+        self.assertIn("another host", out)
+        self.assertNotIn(TOKEN, out)
+        with open(self.srv_log) as f:
+            self.assertNotIn("credentials received", f.read())
         self.assertEqual(git("--git-dir=" + self.bare, "log", "--format=%s", "gh-pages"), "seed\n")
 
 

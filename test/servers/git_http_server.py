@@ -56,6 +56,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def _handle(self):
+        if self.headers.get("Authorization"):
+            # Which host name received credentials (never their value).
+            sys.stderr.write("git-http: credentials received via host %s\n"
+                             % self.headers.get("Host", "").split(":")[0])
+        if self.server.redirect_host and \
+                self.headers.get("Host", "").split(":")[0] != self.server.redirect_host:
+            self._body()
+            self.send_response(302)
+            self.send_header("Location", "http://%s:%d%s" % (self.server.redirect_host,
+                                                            self.server.server_address[1], self.path))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         user = self._authorized()
         body = self._body()
         if user is None:
@@ -112,11 +125,13 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--user", default="x-access-token")
     ap.add_argument("--port-file")
+    ap.add_argument("--redirect-host", help="answer 302 to this host name for any other")
     a = ap.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.root = os.path.abspath(a.root)
     srv.token = a.token
     srv.user = a.user
+    srv.redirect_host = a.redirect_host
     port = srv.server_address[1]
     if a.port_file:
         tmp = a.port_file + ".tmp"
