@@ -2,10 +2,12 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char prenv_buf__empty[1];
 
@@ -180,4 +182,41 @@ int prenv_buf_read_file(struct prenv_buf *b, const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+int prenv_write_fd(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t k = write(fd, p, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int prenv_write_file(const char *path, int flags, unsigned mode,
+		     const void *data, size_t len)
+{
+	int fd = open(path, flags | O_WRONLY | O_CLOEXEC, (mode_t)mode);
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if (prenv_write_fd(fd, data, len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
 }

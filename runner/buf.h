@@ -40,4 +40,13 @@ char *prenv_buf_detach(struct prenv_buf *b, size_t *len_out);
 /* Reads a whole file into b. Returns 0, or -1 with errno set. */
 int prenv_buf_read_file(struct prenv_buf *b, const char *path);
 
+/* Writes all len bytes to fd (retrying short writes and EINTR). Returns 0,
+ * or -1 with errno set. */
+int prenv_write_fd(int fd, const void *data, size_t len);
+/* Opens path with open(2) flags | O_WRONLY | O_CLOEXEC and mode, writes all
+ * of data and closes it. Returns 0, or -1 with errno set (the file is
+ * closed either way). */
+int prenv_write_file(const char *path, int flags, unsigned mode,
+		     const void *data, size_t len);
+
 #endif

@@ -61,16 +61,6 @@ struct ch_list {
 
 /* ---- small helpers ---- */
 
-static const char *env_get(const char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp && *envp; envp++)
-		if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
-			return (*envp)[n + 1] ? *envp + n + 1 : NULL;
-	return NULL;
-}
-
 static int streq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
@@ -728,7 +718,7 @@ int codehost_new(struct codehost **out, const struct codehost_opts *o,
 	*out = NULL;
 	if (auth)
 		*auth = 0;
-	if (streq(ctx->ci, "local") && !env_get(envp, "PRENV_API_URL")) {
+	if (streq(ctx->ci, "local") && !ci_getenv(envp, "PRENV_API_URL")) {
 		set_why(why, auth, 0, "this is a local run (no CI detected); set PRENV_API_URL and a token "
 			"to report from another CI");
 		return 0;
@@ -743,7 +733,7 @@ int codehost_new(struct codehost **out, const struct codehost_opts *o,
 		return 0;
 	}
 	if (!api)
-		api = env_get(envp, streq(host, "github") ? "GITHUB_API_URL" : "CI_API_V4_URL");
+		api = ci_getenv(envp, streq(host, "github") ? "GITHUB_API_URL" : "CI_API_V4_URL");
 	if (!api && streq(host, "github") && streq(ctx->server_url, "https://github.com"))
 		api = "https://api.github.com";
 	if (!http_url_ok(api)) {
@@ -752,8 +742,8 @@ int codehost_new(struct codehost **out, const struct codehost_opts *o,
 		return 0;
 	}
 	if (streq(host, "github")) {
-		if (!(tok = env_get(envp, "PRENV_GITHUB_TOKEN")))
-			tok = env_get(envp, "GITHUB_TOKEN");
+		if (!(tok = ci_getenv(envp, "PRENV_GITHUB_TOKEN")))
+			tok = ci_getenv(envp, "GITHUB_TOKEN");
 		if (!tok) {
 			set_why(why, auth, 1, "no token: set PRENV_GITHUB_TOKEN or GITHUB_TOKEN (in GitHub Actions: "
 				"env: GITHUB_TOKEN: ${{ github.token }} with permissions pull-requests: write "
@@ -761,10 +751,10 @@ int codehost_new(struct codehost **out, const struct codehost_opts *o,
 			return 0;
 		}
 	} else {
-		if (!(tok = env_get(envp, "PRENV_GITLAB_TOKEN")))
-			tok = env_get(envp, "GITLAB_TOKEN");
+		if (!(tok = ci_getenv(envp, "PRENV_GITLAB_TOKEN")))
+			tok = ci_getenv(envp, "GITLAB_TOKEN");
 		if (!tok) {
-			if (env_get(envp, "CI_JOB_TOKEN"))
+			if (ci_getenv(envp, "CI_JOB_TOKEN"))
 				set_why(why, auth, 1, "only CI_JOB_TOKEN is set, and GitLab job tokens cannot write "
 					"merge request notes: set PRENV_GITLAB_TOKEN (or GITLAB_TOKEN) to a project "
 					"access token with the api scope (a masked CI/CD variable)");
@@ -778,10 +768,10 @@ int codehost_new(struct codehost **out, const struct codehost_opts *o,
 		return oom(err);
 	h->kind = streq(host, "github") ? CODEHOST_GITHUB : CODEHOST_GITLAB;
 	h->token = strdup(tok);
-	h->token_var = env_get(envp, h->kind == CODEHOST_GITHUB ? "PRENV_GITHUB_TOKEN" : "PRENV_GITLAB_TOKEN")
+	h->token_var = ci_getenv(envp, h->kind == CODEHOST_GITHUB ? "PRENV_GITHUB_TOKEN" : "PRENV_GITLAB_TOKEN")
 		? (h->kind == CODEHOST_GITHUB ? "PRENV_GITHUB_TOKEN" : "PRENV_GITLAB_TOKEN")
 		: (h->kind == CODEHOST_GITHUB ? "GITHUB_TOKEN" : "GITLAB_TOKEN");
-	h->actions_token = h->kind == CODEHOST_GITHUB && env_get(envp, "GITHUB_ACTIONS") &&
+	h->actions_token = h->kind == CODEHOST_GITHUB && ci_getenv(envp, "GITHUB_ACTIONS") &&
 			   streq(h->token_var, "GITHUB_TOKEN");
 	h->api = strdup(api);
 	if (!h->token || !h->api) {
@@ -843,7 +833,7 @@ int codehost_new(struct codehost **out, const struct codehost_opts *o,
 	h->delay_hook = o->http ? o->http->delay_hook : NULL;
 	h->delay_ud = o->http ? o->http->delay_ud : NULL;
 	h->sleep_scale = 1.0;
-	if ((scale = env_get(envp, "PRENV_HTTP_SLEEP_SCALE"))) {
+	if ((scale = ci_getenv(envp, "PRENV_HTTP_SLEEP_SCALE"))) {
 		char *end;
 		double d = strtod(scale, &end);
 

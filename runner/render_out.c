@@ -159,25 +159,7 @@ static int scan_out_dir(const char *dir, struct names *old, struct prenv_err *er
 
 static int write_file(const char *path, const char *data, size_t len, struct prenv_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	size_t off = 0;
-
-	if (fd < 0)
-		return prenv_err_set(err, PRENV_EFAIL, "cannot create %s: %s", path, strerror(errno));
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = errno;
-
-			close(fd);
-			return prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", path, strerror(e));
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) < 0)
+	if (prenv_write_file(path, O_CREAT | O_EXCL, 0666, data, len) < 0)
 		return prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", path, strerror(errno));
 	return 0;
 }

@@ -163,23 +163,7 @@ cJSON *report_result_json(const struct report_info *ri)
 static int append_file(const char *path, const char *data, size_t len,
 		       struct prenv_err *err)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	size_t off = 0;
-
-	if (fd < 0)
-		return prenv_err_set(err, PRENV_EFAIL, "cannot open %s: %s", path, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", path, strerror(errno));
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0)
+	if (prenv_write_file(path, O_APPEND | O_CREAT, 0644, data, len) < 0)
 		return prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", path, strerror(errno));
 	return 0;
 }
@@ -239,21 +223,14 @@ int report_job_outputs(const struct report_info *ri, const char *const *envp,
 	if (!dotenv && ri->ctx->ci && !strcmp(ri->ctx->ci, "gitlab"))
 		dotenv = "prenv.env";
 	if (dotenv) {
-		int fd;
-
 		dotenv_line(&b, "PRENV_URL", ri->url ? ri->url : "");
 		dotenv_line(&b, "PRENV_ENV", ri->plan->env_name);
 		dotenv_line(&b, "PRENV_NAMESPACE", ri->plan->namespace_ ? ri->plan->namespace_ : "");
 		dotenv_line(&b, "PRENV_STATUS", ri->status);
 		/* O_NOFOLLOW: a checked-in symlink named prenv.env must not
 		 * make prenv truncate another file. */
-		fd = open(dotenv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0) {
+		if (prenv_write_file(dotenv, O_CREAT | O_TRUNC | O_NOFOLLOW, 0644, b.ptr, b.len) < 0)
 			rc = prenv_err_set(err, PRENV_EFAIL, "cannot write %s: %s", dotenv, strerror(errno));
-			goto done;
-		}
-		close(fd);
-		rc = append_file(dotenv, b.ptr, b.len, err);
 	}
 done:
 	prenv_buf_free(&b);

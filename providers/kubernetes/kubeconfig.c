@@ -7,6 +7,7 @@
  * directory. Exec plugins are run with posix_spawnp (no shell), stdin from
  * /dev/null, the environment plus the plugin's env and KUBERNETES_EXEC_INFO.
  */
+#include "ci.h"
 #include "k8s_int.h"
 
 #include <errno.h>
@@ -27,16 +28,6 @@
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
 #define EXEC_TIMEOUT_MS 60000
 #define EXEC_MAX_OUT (4u << 20)
-
-static const char *env_get(const char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return (*envp)[n + 1] ? *envp + n + 1 : NULL;
-	return NULL;
-}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -407,9 +398,9 @@ static int read_token_file(struct k8s_conn *c, struct prenv_err *err)
 
 static int load_incluster(struct k8s_conn *c, const char *const *envp, struct prenv_err *err)
 {
-	const char *host = env_get(envp, "KUBERNETES_SERVICE_HOST");
-	const char *port = env_get(envp, "KUBERNETES_SERVICE_PORT");
-	const char *dir = env_get(envp, "PRENV_SA_DIR");
+	const char *host = ci_getenv(envp, "KUBERNETES_SERVICE_HOST");
+	const char *port = ci_getenv(envp, "KUBERNETES_SERVICE_PORT");
+	const char *dir = ci_getenv(envp, "PRENV_SA_DIR");
 	struct prenv_buf b = PRENV_BUF_INIT;
 	int rc;
 
@@ -589,9 +580,9 @@ static int merge_content(cJSON *merged, const char *content, struct prenv_err *e
 int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct prenv_err *err)
 {
 	const char *const *envp = o->envp;
-	const char *kc = env_get(envp, "KUBECONFIG");
-	const char *content = env_get(envp, "PRENV_KUBECONFIG");
-	const char *home = env_get(envp, "HOME");
+	const char *kc = ci_getenv(envp, "KUBECONFIG");
+	const char *content = ci_getenv(envp, "PRENV_KUBECONFIG");
+	const char *home = ci_getenv(envp, "HOME");
 	struct prenv_buf b = PRENV_BUF_INIT;
 	struct k8s_conn *c;
 	cJSON *merged = NULL;
@@ -646,7 +637,7 @@ int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct p
 			goto done;
 	}
 	if (!found) {
-		if (env_get(envp, "KUBERNETES_SERVICE_HOST")) {
+		if (ci_getenv(envp, "KUBERNETES_SERVICE_HOST")) {
 			rc = load_incluster(c, envp, err);
 			goto done;
 		}

@@ -22,6 +22,7 @@
  * lock; a lost race (GIT_EMODIFIED, GIT_ELOCKED, GIT_EEXISTS) is retried like
  * a rejected push. Objects of a lost attempt stay unreferenced until git gc.
  */
+#include "ci.h"
 #include "gitpub.h"
 #include "pages.h"
 
@@ -64,16 +65,6 @@ static const struct {
 	{ "PRENV_GITHUB_TOKEN", "x-access-token" },
 	{ "CI_JOB_TOKEN", "gitlab-ci-token" },
 };
-
-static const char *env_get(const char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=' && (*envp)[n + 1])
-			return *envp + n + 1;
-	return NULL;
-}
 
 char *gitpub_redact_url(const char *url)
 {
@@ -277,13 +268,13 @@ static int session_open(struct session *s, const struct gitpub_opts *o, struct p
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 
 	for (i = 0; i < sizeof(token_vars) / sizeof(token_vars[0]); i++) {
-		const char *v = env_get(o->envp, token_vars[i].var);
+		const char *v = ci_getenv(o->envp, token_vars[i].var);
 
 		if (v) {
 			const char *user = token_vars[i].user;
 
 			if (!user)
-				user = env_get(o->envp, "PRENV_GIT_USER");
+				user = ci_getenv(o->envp, "PRENV_GIT_USER");
 			s->cred.remote = o->url;
 			s->cred.user = user ? user : "x-access-token";
 			s->cred.token = v;

@@ -427,22 +427,6 @@ static int rm_tree(const char *path)
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static int write_site(const char *dir, const struct pages_site *site, struct prenv_err *err)
 {
 	struct prenv_buf p = PRENV_BUF_INIT;
@@ -468,7 +452,7 @@ static int write_site(const char *dir, const struct pages_site *site, struct pre
 						   p.ptr, strerror(errno));
 		} else {
 			fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-			if (fd < 0 || write_all(fd, f->data, f->len) < 0 ||
+			if (fd < 0 || prenv_write_fd(fd, f->data, f->len) < 0 ||
 			    fchmod(fd, (mode_t)f->mode) < 0) {
 				rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot write %s: %s",
 						   p.ptr, strerror(errno));

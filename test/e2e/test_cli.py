@@ -2,10 +2,9 @@
 logging, and secrets that never appear in any output."""
 import json
 import os
-import subprocess
 import unittest
 
-from util import PRENV, REFDATA, clean_env, run_prenv, tmpdir
+from util import REFDATA, clean_env, run_prenv, tmpdir
 
 CONFIG = """version: 1
 app: shop

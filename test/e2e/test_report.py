@@ -53,7 +53,17 @@ def marked(comments, n):
     return [c for c in comments if c["body"].startswith(MARKER % n)]
 
 
-class GitHubReportTest(unittest.TestCase):
+class RunsPrenv:
+    """prenv in the test's directory, with the expected exit code checked."""
+
+    def prenv(self, args, env, code=0):
+        r = run_prenv(args, env=env, cwd=self.dir)
+        self.assertEqual(code, r.returncode, "prenv %s: exit %d\nstdout:\n%s\nstderr:\n%s"
+                         % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+
+class GitHubReportTest(RunsPrenv, unittest.TestCase):
     def setUp(self):
         self.dir = tmpdir(self)
         write(os.path.join(self.dir, ".prenv.yml"), CONFIG)
@@ -90,12 +100,6 @@ class GitHubReportTest(unittest.TestCase):
             e["GITHUB_TOKEN"] = token
         e.update(extra)
         return clean_env(**e)
-
-    def prenv(self, args, env, code=0):
-        r = run_prenv(args, env=env, cwd=self.dir)
-        self.assertEqual(code, r.returncode, "prenv %s: exit %d\nstdout:\n%s\nstderr:\n%s"
-                         % (" ".join(args), r.returncode, r.stdout, r.stderr))
-        return r
 
     def assert_valid(self):
         self.assertEqual([], self.gh.invalid_requests())
@@ -243,7 +247,7 @@ class GitHubReportTest(unittest.TestCase):
         self.assert_valid()
 
 
-class GitLabReportTest(unittest.TestCase):
+class GitLabReportTest(RunsPrenv, unittest.TestCase):
     def setUp(self):
         self.dir = tmpdir(self)
         write(os.path.join(self.dir, ".prenv.yml"), CONFIG)
@@ -267,12 +271,6 @@ class GitLabReportTest(unittest.TestCase):
                  GITLAB_USER_LOGIN="alice", PRENV_HTTP_SLEEP_SCALE="0.01")
         e.update(extra)
         return clean_env(**e)
-
-    def prenv(self, args, env, code=0):
-        r = run_prenv(args, env=env, cwd=self.dir)
-        self.assertEqual(code, r.returncode, "prenv %s: exit %d\nstdout:\n%s\nstderr:\n%s"
-                         % (" ".join(args), r.returncode, r.stdout, r.stderr))
-        return r
 
     def notes(self):
         return [n for n in self.gl.state()["notes"] if n["body"].startswith(MARKER % 3)]

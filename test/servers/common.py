@@ -267,3 +267,15 @@ def install_sigterm():
     def _term(signum, frame):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, _term)
+
+
+def run(app, args):
+    """The end of every server's main(): seed from --state (one object or a
+    list), stop cleanly on SIGTERM, serve until then."""
+    if args.state:
+        with open(args.state) as f:
+            data = json.load(f)
+        for d in data if isinstance(data, list) else [data]:
+            app.seed(d)
+    install_sigterm()
+    serve(app, args.port, args.port_file, args.verbose)

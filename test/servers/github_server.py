@@ -22,8 +22,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import openapi_check  # noqa: E402
-from common import (Faults, RequestLog, Response, admin_common, install_sigterm,  # noqa: E402
-                    iso, serve)
+from common import (Faults, RequestLog, Response, admin_common,  # noqa: E402
+                    iso, run)
 
 DOCS = "https://docs.github.com/rest"
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
@@ -876,13 +876,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     tokens = dict(parse_token(t) for t in a.token)
     app = GitHub(tokens, a.rate_limit, a.web_url, a.spec)
-    if a.state:
-        with open(a.state) as f:
-            data = json.load(f)
-        for d in data if isinstance(data, list) else [data]:
-            app.seed(d)
-    install_sigterm()
-    serve(app, a.port, a.port_file, a.verbose)
+    run(app, a)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (Faults, RequestLog, Response, admin_common, http_date,  # noqa: E402
-                    install_sigterm, iso, serve)
+                    iso, run)
 
 ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
 MAX_NOTE = 1000000
@@ -518,13 +518,7 @@ def main(argv=None):
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args(argv)
     app = GitLab(dict(parse_token(t) for t in a.token), a.job_token, a.web_url)
-    if a.state:
-        with open(a.state) as f:
-            data = json.load(f)
-        for d in data if isinstance(data, list) else [data]:
-            app.seed(d)
-    install_sigterm()
-    serve(app, a.port, a.port_file, a.verbose)
+    run(app, a)
 
 
 if __name__ == "__main__":
