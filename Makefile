@@ -20,11 +20,11 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPRENV_VERSION='"$(VERSION)"' $(WARN) \
 LDLIBS  = $(PKG_LIBS) -lm -lpthread
 
 B       ?= build
-LIB_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c)) $(wildcard providers/*/*.c)
+LIB_SRC := $(wildcard runner/*/*.c) $(wildcard providers/*.c providers/*/*.c)
 LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(patsubst test/unit/%.c,$(B)/test/%,$(UNIT_SRC))
-HDRS    := $(wildcard runner/*.h providers/*/*.h test/unit/*.h)
+HDRS    := $(wildcard runner/*/*.h providers/*.h providers/*/*.h test/unit/*.h)
 
 PREFIX  ?= /usr/local
 # Build: what `make` needs (the GitHub Action installs only these).

@@ -1,5 +1,5 @@
 /* main.c - the thin entry point; everything else is in libprenv (cmd.c). */
-#include "cmd.h"
+#include "cli/cmd.h"
 
 extern char **environ;
 

@@ -24,7 +24,7 @@
  * lines go into the report when the command fails. After the timeout
  * (default 30 minutes) the whole process group gets SIGTERM, then SIGKILL.
  */
-#include "command.h"
+#include "command/command.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,13 +40,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "ci.h"
-#include "config.h"
-#include "err.h"
-#include "log.h"
-#include "plan.h"
-#include "tmpl.h"
+#include "util/buf.h"
+#include "context/ci.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "config/plan.h"
+#include "render/tmpl.h"
 
 #define TAIL_LINES 20
 #define LINE_MAX_BYTES 8192

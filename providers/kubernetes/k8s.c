@@ -1,16 +1,16 @@
 /* k8s.c - provider.kind: kubernetes (the vtable); see k8s.h */
-#include "k8s.h"
-#include "k8s_int.h"
+#include "kubernetes/k8s.h"
+#include "kubernetes/k8s_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "ci.h"
-#include "config.h"
-#include "log.h"
-#include "plan.h"
+#include "context/ci.h"
+#include "config/config.h"
+#include "util/log.h"
+#include "config/plan.h"
 
 #define DEFAULT_WAIT 300
 

@@ -1,5 +1,5 @@
 /* k8s.h - provider.kind: kubernetes. One namespace per environment, talked
- * to over the Kubernetes REST API (runner/http.h; no kubectl, no helm).
+ * to over the Kubernetes REST API (runner/util/http.h; no kubectl, no helm).
  *
  * Cluster access is found the way kubectl finds it (kubeconfig.c), objects
  * are applied with server-side apply in helm's install order and pruned by

@@ -1,11 +1,11 @@
 /* k8s_client.c - REST mapping, discovery, requests, lists; see k8s_int.h */
-#include "k8s_int.h"
+#include "kubernetes/k8s_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "util/log.h"
 
 #define MAX_PARALLEL 8
 

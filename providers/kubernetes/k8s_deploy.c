@@ -1,14 +1,14 @@
 /* k8s_deploy.c - namespace, ordered parallel server-side apply, prune; see
  * k8s_int.h
  */
-#include "k8s_int.h"
-#include "k8s.h"
+#include "kubernetes/k8s_int.h"
+#include "kubernetes/k8s.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "util/log.h"
 
 /* helm's InstallOrder (pkg/releaseutil/kind_sorter.go) */
 static const char *const install_order[] = {

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "err.h"
-#include "http.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/http.h"
 
 /* ------------------------------------------------------------ kubeconfig.c */
 

@@ -8,8 +8,8 @@
  * line changes. Streams are cut every few seconds and resumed from the last
  * resourceVersion so a finished wait stops promptly; 410 Gone re-lists.
  */
-#include "k8s_int.h"
-#include "k8s.h"
+#include "kubernetes/k8s_int.h"
+#include "kubernetes/k8s.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "util/log.h"
 
 #define SLICE_MS 1000L
 #define LOG_LINES 30

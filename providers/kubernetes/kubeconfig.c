@@ -7,8 +7,8 @@
  * directory. Exec plugins are run with posix_spawnp (no shell), stdin from
  * /dev/null, the environment plus the plugin's env and KUBERNETES_EXEC_INFO.
  */
-#include "ci.h"
-#include "k8s_int.h"
+#include "context/ci.h"
+#include "kubernetes/k8s_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "render.h"
+#include "util/log.h"
+#include "render/render.h"
 
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
 #define EXEC_TIMEOUT_MS 60000

@@ -1,6 +1,6 @@
 /* gitpub.c - publish a site folder on a git branch; see gitpub.h.
  *
- * One of the two files that include <git2.h> (the other is runner/git.c).
+ * One of the two files that include <git2.h> (the other is runner/util/git.c).
  *
  * Remote repositories (https://, ssh://, git@host:...) are worked on in a
  * temporary bare repository (deleted afterwards):
@@ -22,9 +22,9 @@
  * lock; a lost race (GIT_EMODIFIED, GIT_ELOCKED, GIT_EEXISTS) is retried like
  * a rejected push. Objects of a lost attempt stay unreferenced until git gc.
  */
-#include "ci.h"
-#include "gitpub.h"
-#include "pages.h"
+#include "context/ci.h"
+#include "pages/gitpub.h"
+#include "pages/pages.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -37,9 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "log.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
 
 struct cred_state {
 	const char *remote;      /* the configured URL: credentials go to its host only */

@@ -7,8 +7,8 @@
  * rendered, and then written by either backend. Files outside <env>/ are never
  * touched; <env> is checked again here although the plan validated it.
  */
-#include "pages.h"
-#include "gitpub.h"
+#include "pages/pages.h"
+#include "pages/gitpub.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,13 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "ci.h"
-#include "config.h"
-#include "err.h"
-#include "log.h"
-#include "plan.h"
-#include "tmpl.h"
+#include "util/buf.h"
+#include "context/ci.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "config/plan.h"
+#include "render/tmpl.h"
 
 /* ---------------------------------------------------------------- names */
 

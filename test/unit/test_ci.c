@@ -10,9 +10,9 @@
 #include <dirent.h>
 #include <errno.h>
 
-#include "buf.h"
-#include "ci.h"
-#include "err.h"
+#include "util/buf.h"
+#include "context/ci.h"
+#include "util/err.h"
 #include "gitfixture.h"
 
 #define FX "test/fixtures/github-events/"

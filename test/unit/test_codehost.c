@@ -25,12 +25,12 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "ci.h"
-#include "codehost.h"
-#include "err.h"
-#include "http.h"
-#include "log.h"
+#include "util/buf.h"
+#include "context/ci.h"
+#include "report/codehost.h"
+#include "util/err.h"
+#include "util/http.h"
+#include "util/log.h"
 
 extern char **environ;
 

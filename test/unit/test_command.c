@@ -10,12 +10,12 @@
 
 #include <time.h>
 
-#include "ci.h"
+#include "context/ci.h"
 #include "command/command.h"
-#include "config.h"
-#include "err.h"
-#include "log.h"
-#include "plan.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "config/plan.h"
 #include "provider.h"
 #include "pages_testutil.h"
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "buf.h"
-#include "err.h"
+#include "config/config.h"
+#include "util/buf.h"
+#include "util/err.h"
 
 #define FIX "test/fixtures/config/"
 

@@ -7,8 +7,8 @@
 
 #include <sys/stat.h>
 
-#include "err.h"
-#include "git.h"
+#include "util/err.h"
+#include "util/git.h"
 #include "gitfixture.h"
 
 struct fx {

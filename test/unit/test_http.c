@@ -28,10 +28,10 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "err.h"
-#include "http.h"
-#include "log.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/http.h"
+#include "util/log.h"
 
 extern char **environ;
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "kubernetes/k8s_int.h"
-#include "log.h"
+#include "util/log.h"
 
 struct fx {
 	char dir[64];

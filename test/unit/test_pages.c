@@ -10,12 +10,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "ci.h"
-#include "config.h"
-#include "err.h"
-#include "log.h"
+#include "context/ci.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "pages/pages.h"
-#include "plan.h"
+#include "config/plan.h"
 #include "provider.h"
 #include "pages_testutil.h"
 

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "ci.h"
-#include "config.h"
-#include "err.h"
-#include "plan.h"
+#include "util/buf.h"
+#include "context/ci.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "config/plan.h"
 
 #define FIX "test/fixtures/config/"
 #define SHA "0123456789abcdef0123456789abcdef01234567"

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
-#include "err.h"
+#include "render/render.h"
+#include "util/err.h"
 
 #define FIX "test/fixtures/render/"
 

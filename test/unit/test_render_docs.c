@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "render.h"
-#include "err.h"
+#include "render/render.h"
+#include "util/err.h"
 
 struct warns {
 	int n;

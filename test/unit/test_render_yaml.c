@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
-#include "err.h"
+#include "render/render.h"
+#include "util/err.h"
 
 /* Parses "v: <text>" and returns a copy of v (caller frees). */
 static cJSON *parse_v(const char *text)

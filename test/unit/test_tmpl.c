@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "tmpl.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "render/tmpl.h"
 
 /* ------------------------------------------------------------ the spec */
 

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "buf.h"
-#include "err.h"
-#include "tmpl.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "render/tmpl.h"
 
 #define NVALUES 10000
 

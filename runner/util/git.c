@@ -1,12 +1,12 @@
 /* git.c - read-only facts about a git checkout, through libgit2. */
-#include "git.h"
+#include "util/git.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
 
-#include "err.h"
+#include "util/err.h"
 
 static char *dupstr(const char *s)
 {

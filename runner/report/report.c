@@ -1,5 +1,5 @@
 /* report.c - comment body, job outputs, result JSON; see report.h */
-#include "report.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ci.h"
-#include "config.h"
-#include "err.h"
-#include "log.h"
-#include "plan.h"
+#include "context/ci.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "config/plan.h"
 
 void report_sanitize_line(struct prenv_buf *out, const char *s)
 {

@@ -14,8 +14,8 @@
  * whose content is byte for byte what the template meant. Nothing is ever
  * rescanned, so the cost is linear in the output.
  */
-#include "tmpl.h"
-#include "err.h"
+#include "render/tmpl.h"
+#include "util/err.h"
 
 #include <math.h>
 #include <stdio.h>

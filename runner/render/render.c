@@ -6,8 +6,8 @@
  * double-quoted scalars), then hands the text to render_docs_add (parse,
  * check, label, find duplicates).
  */
-#include "render.h"
-#include "err.h"
+#include "render/render.h"
+#include "util/err.h"
 
 #include <dirent.h>
 #include <errno.h>

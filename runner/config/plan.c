@@ -2,11 +2,11 @@
  *
  * Pure: no I/O. Everything comes from the config and the CI context.
  */
-#include "plan.h"
-#include "buf.h"
-#include "ci.h"
-#include "err.h"
-#include "tmpl.h"
+#include "config/plan.h"
+#include "util/buf.h"
+#include "context/ci.h"
+#include "util/err.h"
+#include "render/tmpl.h"
 
 #include <stdint.h>
 #include <stdlib.h>

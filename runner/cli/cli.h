@@ -3,9 +3,9 @@
 #ifndef PRENV_CLI_H
 #define PRENV_CLI_H
 
-#include "ci.h"
-#include "config.h"
-#include "plan.h"
+#include "context/ci.h"
+#include "config/config.h"
+#include "config/plan.h"
 #include "provider.h"
 
 struct codehost;

@@ -1,6 +1,6 @@
 /* codehost.c - PR/MR comment upsert and GitHub deployment statuses; see
  * codehost.h. */
-#include "codehost.h"
+#include "report/codehost.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,10 +14,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "ci.h"
-#include "err.h"
-#include "http.h"
-#include "log.h"
+#include "context/ci.h"
+#include "util/err.h"
+#include "util/http.h"
+#include "util/log.h"
 
 #define MAX_PAGES 1000          /* 100 000 comments: far beyond any real PR */
 #define MAX_ID 9007199254740991LL /* 2^53 - 1: exact in a JSON number */

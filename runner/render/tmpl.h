@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
-#include "buf.h"
+#include "util/buf.h"
 
 struct prenv_err;
 

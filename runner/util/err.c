@@ -1,6 +1,6 @@
 /* err.c - see err.h */
-#include "err.h"
-#include "buf.h"
+#include "util/err.h"
+#include "util/buf.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

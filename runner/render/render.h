@@ -10,8 +10,8 @@
 #define PRENV_RENDER_H
 
 #include <cjson/cJSON.h>
-#include "buf.h"
-#include "tmpl.h"
+#include "util/buf.h"
+#include "render/tmpl.h"
 
 struct prenv_err;
 

@@ -32,7 +32,7 @@
 #ifndef PRENV_CODEHOST_H
 #define PRENV_CODEHOST_H
 
-#include "buf.h"
+#include "util/buf.h"
 
 struct prenv_context;
 struct prenv_err;

@@ -1,6 +1,6 @@
 /* http.c - see http.h */
-#include "http.h"
-#include "log.h"
+#include "util/http.h"
+#include "util/log.h"
 
 #include <curl/curl.h>
 

@@ -1,7 +1,7 @@
 /* render_out.c - render_write(): objects -> YAML stream, JSON array, or one
  * file per object in a directory (see render.h). */
-#include "render.h"
-#include "err.h"
+#include "render/render.h"
+#include "util/err.h"
 
 #include <dirent.h>
 #include <errno.h>

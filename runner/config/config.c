@@ -9,10 +9,10 @@
  * would make one node appear in several places, so an error in it could not
  * name a single position. Explicit tags (!!str, !foo) are rejected too.
  */
-#include "config.h"
-#include "buf.h"
-#include "err.h"
-#include "plan.h"
+#include "config/config.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "config/plan.h"
 
 #include <errno.h>
 #include <limits.h>

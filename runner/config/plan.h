@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
-#include "config.h"
+#include "config/config.h"
 
 struct prenv_context;
 

@@ -4,9 +4,9 @@
  * on, in a parallel array (the objects themselves stay clean), so errors
  * found later (a duplicate, a bad label) can name both places.
  */
-#include "render.h"
-#include "err.h"
-#include "log.h"
+#include "render/render.h"
+#include "util/err.h"
+#include "util/log.h"
 
 #include <stdlib.h>
 #include <string.h>

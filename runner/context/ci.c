@@ -9,7 +9,7 @@
  * environment or the event payload are untrusted: nothing here interprets
  * them beyond splitting and comparing.
  */
-#include "ci.h"
+#include "context/ci.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "git.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/git.h"
 
 /* Detection state: the context being filled, plus a sticky out-of-memory
  * flag so the many small copies need not each be checked. */

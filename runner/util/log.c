@@ -1,7 +1,7 @@
 /* log.c - see log.h */
-#include "log.h"
-#include "buf.h"
-#include "err.h"
+#include "util/log.h"
+#include "util/buf.h"
+#include "util/err.h"
 
 #include <pthread.h>
 #include <stdarg.h>

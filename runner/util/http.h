@@ -55,8 +55,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "err.h"
+#include "util/buf.h"
+#include "util/err.h"
 
 /* Returned when the connect or overall timeout expired (exit code 1). */
 #define HTTP_ETIMEDOUT (-20)

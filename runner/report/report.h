@@ -5,7 +5,7 @@
 #define PRENV_REPORT_H
 
 #include <cjson/cJSON.h>
-#include "buf.h"
+#include "util/buf.h"
 
 struct prenv_context;
 struct prenv_plan;

@@ -34,8 +34,8 @@
  * `_` or `/`, contains only [A-Za-z0-9_./-] (and `:` not at the end), and is
  * not one of the 1.1 boolean/null words. Every other string is double-quoted.
  */
-#include "render.h"
-#include "err.h"
+#include "render/render.h"
+#include "util/err.h"
 
 #include <yaml.h>
 #include <math.h>

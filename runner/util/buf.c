@@ -1,5 +1,5 @@
 /* buf.c - growable string buffer; see buf.h */
-#include "buf.h"
+#include "util/buf.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* cmd.c - option parsing and the commands (context, render, deploy, destroy,
  * status, gc, version). Each command is a cmd_* function in one table. */
-#include "cmd.h"
+#include "cli/cmd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,17 +8,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "ci.h"
-#include "cli.h"
-#include "codehost.h"
-#include "config.h"
-#include "err.h"
-#include "log.h"
-#include "plan.h"
+#include "util/buf.h"
+#include "context/ci.h"
+#include "cli/cli.h"
+#include "report/codehost.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "config/plan.h"
 #include "provider.h"
-#include "render.h"
-#include "report.h"
+#include "render/render.h"
+#include "report/report.h"
 
 #ifndef PRENV_VERSION
 #define PRENV_VERSION "0.0.0"
