@@ -1,22 +1,49 @@
-/* provider.h - deploy backends plug in through this vtable (like curl's
- * protocol handlers). One const struct per provider, found by name. */
+/* provider.h - the versioned interface every deploy backend implements
+ * (like libgit2's transports and curl's protocol handlers).
+ *
+ * A provider is one `const struct prenv_provider` in its own folder
+ * (providers/<name>/), listed in the one table of providers/registry.c.
+ * The core (runner/) includes only this header and registry.h, never a
+ * provider's own header.
+ *
+ * Life of a run:
+ *
+ *	struct provider_session *s = NULL;
+ *	rc = provider_open(prov, &run, &s, err);        // once per run
+ *	rc = s->provider->deploy(s, &run, objects, &res, err);
+ *	rc = s->provider->set_note(s, &run, "comment-id", "42", err);
+ *	provider_close(s);                               // once
+ *
+ * A session holds what a run would otherwise redo for every operation:
+ * the Kubernetes session loads the kubeconfig, runs the exec credential
+ * plugin and opens its connections once, and every request of the run (the
+ * deploy, the remembered PR comment id, gc's list and destroys) goes
+ * through it. Sessions connect lazily: opening one does no I/O, so a
+ * configuration error found later is still reported before any request.
+ */
 #ifndef PRENV_PROVIDER_H
 #define PRENV_PROVIDER_H
 
 #include <cjson/cJSON.h>
+
+#include "config/schema.h"
 
 struct prenv_config;
 struct prenv_context;
 struct prenv_plan;
 struct prenv_err;
 
+/* Bumped when a slot is added or changes meaning; provider_open() refuses
+ * a provider built against another version. */
+#define PRENV_PROVIDER_VERSION 1
+
 enum prenv_op { PRENV_OP_DEPLOY, PRENV_OP_DESTROY, PRENV_OP_STATUS };
 
+/* The arguments of one operation. Everything is borrowed. */
 struct provider_run {
 	const struct prenv_config *cfg;
 	const struct prenv_context *ctx;
-	const struct prenv_plan *plan;
-	const cJSON *objects;   /* rendered documents (array), or NULL */
+	const struct prenv_plan *plan;  /* the environment; NULL for list */
 	const char *const *envp;
 	int dry_run;
 	int wait_seconds;       /* -1: the provider's/config's default */
@@ -24,8 +51,8 @@ struct provider_run {
 	const char *kubeconfig; /* --kubeconfig, or NULL */
 };
 
-/* What an operation reports back (filled by the provider, owned by caller;
- * free with provider_result_clear()). */
+/* What an operation reports back (filled by the provider, owned by the
+ * caller; free with provider_result_clear()). */
 struct provider_result {
 	char *status;   /* "ready", "failed", "destroyed", "absent", "deployed" */
 	char *url;      /* final URL (may replace plan->url), or NULL */
@@ -34,20 +61,32 @@ struct provider_result {
 	cJSON *info;    /* provider-specific (status output), or NULL */
 };
 
+/* The part of a session the core sees. Each provider's own session struct
+ * starts with this (and casts back in its slots). */
+struct provider_session {
+	const struct prenv_provider *provider;
+};
+
 struct prenv_provider {
-	const char *name;
-	/* Each returns 0 or a negative PRENV_E* with err filled. */
-	int (*deploy)(const struct provider_run *run, struct provider_result *res, struct prenv_err *err);
-	int (*destroy)(const struct provider_run *run, struct provider_result *res, struct prenv_err *err);
-	int (*status)(const struct provider_run *run, struct provider_result *res, struct prenv_err *err);
-	/* Optional (NULL when the provider has no place for it): a small note
-	 * kept with the environment, e.g. "comment-id", the PR comment that
-	 * reports it, so later runs need not list the PR's comments.
-	 * get_note: *out is the caller's, NULL when absent. */
-	int (*get_note)(const struct provider_run *run, const char *key, char **out,
-			struct prenv_err *err);
-	int (*set_note)(const struct provider_run *run, const char *key, const char *value,
-			struct prenv_err *err);
+	unsigned int version;           /* PRENV_PROVIDER_VERSION */
+	const char *name;               /* provider.kind in .prenv.yml */
+	struct config_schema schema;    /* its configuration keys */
+
+	/* Starts a session for run->cfg (connects lazily). *out is the
+	 * caller's, released with close. */
+	int (*open)(struct provider_session **out, const struct provider_run *run,
+		    struct prenv_err *err);
+	void (*close)(struct provider_session *s);
+
+	/* Each returns 0 or a negative PRENV_E* with err filled; res gets the
+	 * outcome either way. objects: the rendered documents (an array). */
+	int (*deploy)(struct provider_session *s, const struct provider_run *run,
+		      const cJSON *objects, struct provider_result *res, struct prenv_err *err);
+	int (*destroy)(struct provider_session *s, const struct provider_run *run,
+		       struct provider_result *res, struct prenv_err *err);
+	int (*status)(struct provider_session *s, const struct provider_run *run,
+		      struct provider_result *res, struct prenv_err *err);
+
 	/* Optional (NULL when unsupported): this app's environments, for gc.
 	 * run->plan is NULL. *out (the caller's) is an array of objects
 	 *   {"name": env name, "namespace": string (kubernetes) or absent,
@@ -55,11 +94,46 @@ struct prenv_provider {
 	 *    "deployed_at": unix seconds or null}
 	 * Returns 0 with *out NULL when this configuration cannot list (e.g.
 	 * a pages git: target); a negative PRENV_E* on failure. */
-	int (*list)(const struct provider_run *run, cJSON **out, struct prenv_err *err);
+	int (*list)(struct provider_session *s, const struct provider_run *run, cJSON **out,
+		    struct prenv_err *err);
+
+	/* Optional (NULL when the provider has no place for it): a small note
+	 * kept with run->plan's environment, e.g. "comment-id", the PR comment
+	 * that reports it, so later runs need not list the PR's comments.
+	 * get_note: *out is the caller's, NULL when absent. set_note: value
+	 * NULL removes it. */
+	int (*get_note)(struct provider_session *s, const struct provider_run *run,
+			const char *key, char **out, struct prenv_err *err);
+	int (*set_note)(struct provider_session *s, const struct provider_run *run,
+			const char *key, const char *value, struct prenv_err *err);
 };
 
-/* Finds a provider by name; NULL when unknown. */
-const struct prenv_provider *provider_find(const char *name);
+/* Opens a session of p, checking its interface version. */
+int provider_open(const struct prenv_provider *p, const struct provider_run *run,
+		  struct provider_session **out, struct prenv_err *err);
+/* NULL is a no-op. */
+void provider_close(struct provider_session *s);
+
+/* One operation in a session of its own (tests, one-shot callers):
+ * open, op, close. objects only for PRENV_OP_DEPLOY. */
+int provider_once(const struct prenv_provider *p, enum prenv_op op,
+		  const struct provider_run *run, const cJSON *objects,
+		  struct provider_result *res, struct prenv_err *err);
+
+/* The notes of one environment as plain callbacks (for report/policy.h's
+ * struct report_notes): ud points at a struct provider_note_ref. NULL-safe
+ * provider_notes_supported() tells whether the provider keeps notes. */
+struct provider_note_ref {
+	struct provider_session *s;
+	const struct provider_run *run;
+};
+int provider_notes_supported(const struct provider_session *s);
+int provider_note_get(void *ud, const char *key, char **out, struct prenv_err *err);
+int provider_note_set(void *ud, const char *key, const char *value, struct prenv_err *err);
+
 void provider_result_clear(struct provider_result *res);
+/* Replaces *slot with a copy of s (NULL clears it). Returns 0, or -1 when
+ * out of memory (*slot is then NULL). */
+int provider_set_str(char **slot, const char *s);
 
 #endif

@@ -1,5 +1,5 @@
-/* main.c - the thin entry point; everything else is in libprenv (cmd.c). */
-#include "cli/cmd.h"
+/* main.c - the thin entry point; the tool is runner/cli/. */
+#include "cli/cli.h"
 
 extern char **environ;
 

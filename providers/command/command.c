@@ -357,27 +357,201 @@ static char *trim_url(char *s)
 	return s;
 }
 
-static int command_run(enum prenv_op op, const struct provider_run *run,
-		       struct provider_result *res, struct prenv_err *err)
-{
-	const char *opname = op_names[op];
-	const cJSON *argv_json = cfg_item(run, opname), *item;
-	const cJSON *vars = run->plan ? run->plan->vars : NULL;
-	const struct prenv_context *ctx = run->ctx;
-	const struct prenv_plan *plan = run->plan;
+/* One run of a command: what command_run builds and frees. */
+struct cmd_job {
+	const char *op;
+	char **argv;
+	size_t argc;
+	long timeout;
+	struct envv env;
+	struct prenv_buf tmp, mdir, ufile;
 	struct tail t;
-	struct envv env = { NULL, 0, 0 };
-	struct prenv_buf tmp = PRENV_BUF_INIT, mdir = PRENV_BUF_INIT, ufile = PRENV_BUF_INIT;
-	char **argv = NULL;
-	cJSON *empty = NULL;
-	size_t argc = 0, i;
-	long timeout = 30 * 60;
-	int rc = 0, status = 0, timed_out = 0;
+};
+
+static void job_free(struct cmd_job *j)
+{
+	size_t i;
+
+	if (j->tmp.len && j->tmp.ptr[0])
+		nftw(j->tmp.ptr, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (i = 0; j->argv && i < j->argc; i++)
+		free(j->argv[i]);
+	free(j->argv);
+	env_free(&j->env);
+	tail_free(&j->t);
+	prenv_buf_free(&j->tmp);
+	prenv_buf_free(&j->mdir);
+	prenv_buf_free(&j->ufile);
+}
+
+/* Renders provider.<op> (each element a template, no escaping) into
+ * j->argv. */
+static int job_argv(struct cmd_job *j, const cJSON *argv_json, const cJSON *vars,
+		    struct prenv_err *err)
+{
+	const cJSON *item;
+	size_t i = 0;
+
+	j->argc = (size_t)cJSON_GetArraySize(argv_json);
+	if (!(j->argv = calloc(j->argc + 1, sizeof(*j->argv))))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(item, argv_json) {
+		char where[64];
+
+		snprintf(where, sizeof(where), "provider.%s[%zu]", j->op, i);
+		if (!cJSON_IsString(item))
+			return prenv_err_set(err, PRENV_ECONFIG, "command: %s must be a string", where);
+		j->argv[i] = tmpl_render_string(item->valuestring, vars, where, err);
+		if (!j->argv[i])
+			return err && err->code ? err->code : PRENV_ENOMEM;
+		i++;
+	}
+	if (!j->argv[0][0])
+		return prenv_err_set(err, PRENV_ECONFIG, "command: provider.%s[0] (the program) is empty",
+				     j->op);
+	return 0;
+}
+
+/* The temporary directory with the manifests and the URL file. */
+static int job_files(struct cmd_job *j, const cJSON *objects, struct prenv_err *err)
+{
 	const char *tdir = getenv("TMPDIR");
 
-	memset(&t, 0, sizeof(t));
-	prenv_buf_init(&t.partial, 0);
-	t.op = opname;
+	prenv_buf_printf(&j->tmp, "%s/prenv-cmd-XXXXXX", tdir && *tdir ? tdir : "/tmp");
+	if (j->tmp.failed || !mkdtemp(j->tmp.ptr)) {
+		int e = errno;
+
+		prenv_buf_free(&j->tmp);
+		return prenv_err_set(err, PRENV_EFAIL, "command: cannot create a temporary directory: %s",
+				     strerror(e));
+	}
+	prenv_buf_printf(&j->mdir, "%s/manifests", j->tmp.ptr);
+	prenv_buf_printf(&j->ufile, "%s/url", j->tmp.ptr);
+	if (j->mdir.failed || j->ufile.failed || mkdir(j->mdir.ptr, 0700) < 0)
+		return prenv_err_set(err, PRENV_EFAIL, "command: cannot prepare %s", j->tmp.ptr);
+	return objects ? write_manifests(j->mdir.ptr, objects, err) : 0;
+}
+
+/* prenv's environment plus PRENV_* and provider.env. */
+static int job_env(struct cmd_job *j, const struct provider_run *run, struct prenv_err *err)
+{
+	const struct prenv_context *ctx = run->ctx;
+	const struct prenv_plan *plan = run->plan;
+	const cJSON *kv;
+	char pr[32] = "";
+	size_t i;
+
+	for (i = 0; run->envp && run->envp[i]; i++)
+		env_push(&j->env, strdup(run->envp[i]));
+	env_set(&j->env, "PRENV_APP", run->cfg ? run->cfg->app : NULL);
+	env_set(&j->env, "PRENV_ENV", plan ? plan->env_name : NULL);
+	env_set(&j->env, "PRENV_ENV_KIND", plan ? env_kind_name(plan->kind) : "");
+	env_set(&j->env, "PRENV_NAMESPACE", plan ? plan->namespace_ : NULL);
+	env_set(&j->env, "PRENV_URL", plan ? plan->url : NULL);
+	env_set(&j->env, "PRENV_SHA", ctx ? ctx->sha : NULL);
+	env_set(&j->env, "PRENV_BRANCH", ctx ? ctx->branch : NULL);
+	if (ctx && ctx->has_pr)
+		snprintf(pr, sizeof(pr), "%ld", ctx->pr_number);
+	env_set(&j->env, "PRENV_PR", pr);
+	env_set(&j->env, "PRENV_REPO", ctx ? ctx->repo_full_name : NULL);
+	env_set(&j->env, "PRENV_MANIFESTS", j->mdir.ptr);
+	env_set(&j->env, "PRENV_URL_FILE", j->ufile.ptr);
+	cJSON_ArrayForEach(kv, cfg_item(run, "env")) {
+		char num[64];
+		const char *v = NULL;
+
+		if (cJSON_IsString(kv)) {
+			v = kv->valuestring;
+		} else if (cJSON_IsNumber(kv)) {
+			snprintf(num, sizeof(num), "%.15g", kv->valuedouble);
+			v = num;
+		} else if (cJSON_IsBool(kv)) {
+			v = cJSON_IsTrue(kv) ? "true" : "false";
+		}
+		if (!v || !kv->string || !*kv->string || strchr(kv->string, '='))
+			return prenv_err_set(err, PRENV_ECONFIG, "command: provider.env.%s must be "
+					     "a string, number or boolean with a name without '='",
+					     kv->string ? kv->string : "?");
+		env_set(&j->env, kv->string, v);
+	}
+	if (j->env.failed)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* A command that failed or timed out: the result and the error. */
+static int job_failed(struct cmd_job *j, int status, int timed_out, struct provider_result *res,
+		      struct prenv_err *err)
+{
+	struct prenv_buf why = PRENV_BUF_INIT;
+	int rc;
+
+	if (timed_out)
+		prenv_buf_printf(&why, "command `%s` timed out after %ld s and was stopped",
+				 j->op, j->timeout);
+	else if (WIFSIGNALED(status))
+		prenv_buf_printf(&why, "command `%s` was killed by signal %d", j->op,
+				 WTERMSIG(status));
+	else
+		prenv_buf_printf(&why, "command `%s` exited with status %d", j->op,
+				 WEXITSTATUS(status));
+	res->status = strdup("failed");
+	res->reason = strdup(why.ptr);
+	res->detail = tail_join(&j->t);
+	rc = prenv_err_set(err, PRENV_EFAIL, "%s", why.ptr);
+	prenv_buf_free(&why);
+	return rc;
+}
+
+/* What the command wrote to PRENV_URL_FILE becomes the URL. */
+static void job_url(struct cmd_job *j, const struct provider_run *run,
+		    struct provider_result *res)
+{
+	struct prenv_buf u = PRENV_BUF_INIT;
+
+	if (prenv_buf_read_file(&u, j->ufile.ptr) == 0) {
+		char *s = trim_url(u.ptr);
+
+		if (*s && !strpbrk(s, "\n\r\t ")) {
+			free(res->url);
+			res->url = strdup(s);
+		} else if (*s) {
+			log_warn("command: ignoring PRENV_URL_FILE: it must hold one URL on one line");
+		}
+	}
+	prenv_buf_free(&u);
+	if (!res->url && run->plan && run->plan->url)
+		res->url = strdup(run->plan->url);
+}
+
+static void job_dry_run(const struct cmd_job *j, enum prenv_op op, struct provider_result *res)
+{
+	struct prenv_buf line = PRENV_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < j->argc; i++)
+		prenv_buf_printf(&line, "%s[%s]", i ? " " : "", j->argv[i]);
+	log_info("command: would run %s: %s", j->op, line.ptr);
+	prenv_buf_free(&line);
+	res->status = strdup(op == PRENV_OP_DESTROY ? "destroyed" : "ready");
+}
+
+static int command_run(enum prenv_op op, const struct provider_run *run, const cJSON *objects,
+		       struct provider_result *res, struct prenv_err *err)
+{
+	const cJSON *argv_json = cfg_item(run, op_names[op]), *te = cfg_item(run, "timeout");
+	cJSON *empty = NULL;
+	struct cmd_job j;
+	int rc = 0, status = 0, timed_out = 0;
+
+	memset(&j, 0, sizeof(j));
+	j.op = op_names[op];
+	j.timeout = cJSON_IsNumber(te) && te->valuedouble > 0 ? (long)te->valuedouble : 30 * 60;
+	prenv_buf_init(&j.tmp, 0);
+	prenv_buf_init(&j.mdir, 0);
+	prenv_buf_init(&j.ufile, 0);
+	prenv_buf_init(&j.t.partial, 0);
+	j.t.op = j.op;
 	if (!cJSON_IsArray(argv_json) || cJSON_GetArraySize(argv_json) == 0) {
 		if (op == PRENV_OP_STATUS) {
 			/* Optional: without it prenv cannot tell. */
@@ -386,210 +560,104 @@ static int command_run(enum prenv_op op, const struct provider_run *run,
 			goto done;
 		}
 		rc = prenv_err_set(err, PRENV_ECONFIG, "command: provider.%s must be a non-empty list "
-				   "of strings (the program and its arguments)", opname);
+				   "of strings (the program and its arguments)", j.op);
 		goto done;
 	}
-	if (!vars)
-		vars = empty = cJSON_CreateObject();
-	argc = (size_t)cJSON_GetArraySize(argv_json);
-	argv = calloc(argc + 1, sizeof(*argv));
-	if (!argv) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (!run->plan || !run->plan->vars)
+		empty = cJSON_CreateObject();
+	if ((rc = job_argv(&j, argv_json, empty ? empty : run->plan->vars, err)) < 0)
 		goto done;
-	}
-	i = 0;
-	cJSON_ArrayForEach(item, argv_json) {
-		char where[64];
-
-		snprintf(where, sizeof(where), "provider.%s[%zu]", opname, i);
-		if (!cJSON_IsString(item)) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "command: %s must be a string", where);
-			goto done;
-		}
-		argv[i] = tmpl_render_string(item->valuestring, vars, where, err);
-		if (!argv[i]) {
-			rc = err && err->code ? err->code : PRENV_ENOMEM;
-			goto done;
-		}
-		i++;
-	}
-	if (!argv[0][0]) {
-		rc = prenv_err_set(err, PRENV_ECONFIG, "command: provider.%s[0] (the program) is empty",
-				   opname);
-		goto done;
-	}
-
-	{
-		const cJSON *te = cfg_item(run, "timeout");
-
-		if (cJSON_IsNumber(te) && te->valuedouble > 0)
-			timeout = (long)te->valuedouble;
-	}
-
 	if (run->dry_run) {
-		struct prenv_buf line = PRENV_BUF_INIT;
-
-		for (i = 0; i < argc; i++)
-			prenv_buf_printf(&line, "%s[%s]", i ? " " : "", argv[i]);
-		log_info("command: would run %s: %s", opname, line.ptr);
-		prenv_buf_free(&line);
-		res->status = strdup(op == PRENV_OP_DESTROY ? "destroyed" : "ready");
+		job_dry_run(&j, op, res);
 		goto done;
 	}
-
-	/* Temporary files: the manifests and the URL file. */
-	prenv_buf_printf(&tmp, "%s/prenv-cmd-XXXXXX", tdir && *tdir ? tdir : "/tmp");
-	if (tmp.failed || !mkdtemp(tmp.ptr)) {
-		rc = prenv_err_set(err, PRENV_EFAIL, "command: cannot create a temporary directory: %s",
-				   strerror(errno));
-		prenv_buf_free(&tmp);
+	if ((rc = job_files(&j, objects, err)) < 0 || (rc = job_env(&j, run, err)) < 0)
 		goto done;
-	}
-	prenv_buf_printf(&mdir, "%s/manifests", tmp.ptr);
-	prenv_buf_printf(&ufile, "%s/url", tmp.ptr);
-	if (mdir.failed || ufile.failed || mkdir(mdir.ptr, 0700) < 0) {
-		rc = prenv_err_set(err, PRENV_EFAIL, "command: cannot prepare %s", tmp.ptr);
-		goto done;
-	}
-	if (run->objects && (rc = write_manifests(mdir.ptr, run->objects, err)) < 0)
-		goto done;
-
-	for (i = 0; run->envp && run->envp[i]; i++)
-		env_push(&env, strdup(run->envp[i]));
-	env_set(&env, "PRENV_APP", run->cfg ? run->cfg->app : NULL);
-	env_set(&env, "PRENV_ENV", plan ? plan->env_name : NULL);
-	env_set(&env, "PRENV_ENV_KIND", plan ? env_kind_name(plan->kind) : "");
-	env_set(&env, "PRENV_NAMESPACE", plan ? plan->namespace_ : NULL);
-	env_set(&env, "PRENV_URL", plan ? plan->url : NULL);
-	env_set(&env, "PRENV_SHA", ctx ? ctx->sha : NULL);
-	env_set(&env, "PRENV_BRANCH", ctx ? ctx->branch : NULL);
-	{
-		char pr[32] = "";
-
-		if (ctx && ctx->has_pr)
-			snprintf(pr, sizeof(pr), "%ld", ctx->pr_number);
-		env_set(&env, "PRENV_PR", pr);
-	}
-	env_set(&env, "PRENV_REPO", ctx ? ctx->repo_full_name : NULL);
-	env_set(&env, "PRENV_MANIFESTS", mdir.ptr);
-	env_set(&env, "PRENV_URL_FILE", ufile.ptr);
-	{
-		const cJSON *extra = cfg_item(run, "env"), *kv;
-
-		cJSON_ArrayForEach(kv, extra) {
-			char num[64];
-			const char *v = NULL;
-
-			if (cJSON_IsString(kv)) {
-				v = kv->valuestring;
-			} else if (cJSON_IsNumber(kv)) {
-				snprintf(num, sizeof(num), "%.15g", kv->valuedouble);
-				v = num;
-			} else if (cJSON_IsBool(kv)) {
-				v = cJSON_IsTrue(kv) ? "true" : "false";
-			}
-			if (!v || !kv->string || !*kv->string || strchr(kv->string, '=')) {
-				rc = prenv_err_set(err, PRENV_ECONFIG, "command: provider.env.%s must be "
-						   "a string, number or boolean with a name without '='",
-						   kv->string ? kv->string : "?");
-				goto done;
-			}
-			env_set(&env, kv->string, v);
-		}
-	}
-	if (env.failed) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		goto done;
-	}
-
-	log_info("command: running %s (%s)", opname, argv[0]);
-	rc = spawn_and_wait(argv, env.v, timeout, &t, &status, &timed_out, err);
+	log_info("command: running %s (%s)", j.op, j.argv[0]);
+	rc = spawn_and_wait(j.argv, j.env.v, j.timeout, &j.t, &status, &timed_out, err);
 	if (rc < 0)
 		goto done;
-
 	if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		struct prenv_buf why = PRENV_BUF_INIT;
-
-		if (timed_out)
-			prenv_buf_printf(&why, "command `%s` timed out after %ld s and was stopped",
-					 opname, timeout);
-		else if (WIFSIGNALED(status))
-			prenv_buf_printf(&why, "command `%s` was killed by signal %d", opname,
-					 WTERMSIG(status));
-		else
-			prenv_buf_printf(&why, "command `%s` exited with status %d", opname,
-					 WEXITSTATUS(status));
-		res->status = strdup("failed");
-		res->reason = strdup(why.ptr);
-		res->detail = tail_join(&t);
-		rc = prenv_err_set(err, PRENV_EFAIL, "%s", why.ptr);
-		prenv_buf_free(&why);
+		rc = job_failed(&j, status, timed_out, res, err);
 		goto done;
 	}
-
-	{
-		struct prenv_buf u = PRENV_BUF_INIT;
-
-		if (prenv_buf_read_file(&u, ufile.ptr) == 0) {
-			char *s = trim_url(u.ptr);
-
-			if (*s && !strpbrk(s, "\n\r\t ")) {
-				free(res->url);
-				res->url = strdup(s);
-			} else if (*s) {
-				log_warn("command: ignoring PRENV_URL_FILE: it must hold one URL on one line");
-			}
-		}
-		prenv_buf_free(&u);
-	}
-	if (!res->url && plan && plan->url)
-		res->url = strdup(plan->url);
+	job_url(&j, run, res);
 	res->status = strdup(op == PRENV_OP_DESTROY ? "destroyed" : "ready");
 	res->info = cJSON_CreateObject();
 	if (res->info)
 		cJSON_AddNumberToObject(res->info, "exit_status", 0);
-
 done:
-	if (tmp.len && tmp.ptr[0])
-		nftw(tmp.ptr, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	if (rc < 0 && !res->reason && err && err->msg)
 		res->reason = strdup(err->msg);
 	if (rc < 0 && !res->status)
 		res->status = strdup("failed");
-	for (i = 0; argv && i < argc; i++)
-		free(argv[i]);
-	free(argv);
-	env_free(&env);
-	tail_free(&t);
+	job_free(&j);
 	cJSON_Delete(empty);
-	prenv_buf_free(&tmp);
-	prenv_buf_free(&mdir);
-	prenv_buf_free(&ufile);
 	return rc;
 }
 
-static int command_deploy(const struct provider_run *run, struct provider_result *res,
-			  struct prenv_err *err)
+/* ------------------------------------------------------------ the interface */
+
+/* Commands keep nothing between operations. */
+struct command_session {
+	struct provider_session base;
+};
+
+static int command_open(struct provider_session **out, const struct provider_run *run,
+			struct prenv_err *err)
 {
-	return command_run(PRENV_OP_DEPLOY, run, res, err);
+	struct command_session *s = calloc(1, sizeof(*s));
+
+	(void)run;
+	if (!s)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	*out = &s->base;
+	return 0;
 }
 
-static int command_destroy(const struct provider_run *run, struct provider_result *res,
-			   struct prenv_err *err)
+static void command_close(struct provider_session *s)
 {
-	return command_run(PRENV_OP_DESTROY, run, res, err);
+	free(s);
 }
 
-static int command_status(const struct provider_run *run, struct provider_result *res,
-			  struct prenv_err *err)
+static int command_deploy(struct provider_session *s, const struct provider_run *run,
+			  const cJSON *objects, struct provider_result *res, struct prenv_err *err)
 {
-	return command_run(PRENV_OP_STATUS, run, res, err);
+	(void)s;
+	return command_run(PRENV_OP_DEPLOY, run, objects, res, err);
 }
+
+static int command_destroy(struct provider_session *s, const struct provider_run *run,
+			   struct provider_result *res, struct prenv_err *err)
+{
+	(void)s;
+	return command_run(PRENV_OP_DESTROY, run, NULL, res, err);
+}
+
+static int command_status(struct provider_session *s, const struct provider_run *run,
+			  struct provider_result *res, struct prenv_err *err)
+{
+	(void)s;
+	return command_run(PRENV_OP_STATUS, run, NULL, res, err);
+}
+
+static const struct config_key command_keys[] = {
+	{ "deploy", CONFIG_ARGV, 1, NULL,
+	  "the deploy command and its arguments (each a template; no shell)", NULL },
+	{ "destroy", CONFIG_ARGV, 0, NULL, "the destroy command and its arguments", NULL },
+	{ "status", CONFIG_ARGV, 0, NULL, "the status command and its arguments", NULL },
+	{ "env", CONFIG_STRMAP, 0, NULL, "extra environment variables for the commands", NULL },
+	{ "timeout", CONFIG_DUR, 0, NULL, "how long a command may run (default 30m)", NULL },
+};
 
 const struct prenv_provider command_provider = {
+	.version = PRENV_PROVIDER_VERSION,
 	.name = "command",
+	.schema = { "command", command_keys, sizeof(command_keys) / sizeof(command_keys[0]) },
+	.open = command_open,
+	.close = command_close,
 	.deploy = command_deploy,
 	.destroy = command_destroy,
 	.status = command_status,
-	/* no get_note/set_note: nowhere to keep notes */
+	/* no list, get_note/set_note: nowhere to keep notes */
 };

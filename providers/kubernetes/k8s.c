@@ -17,11 +17,18 @@
 static const struct k8s_mapping ns_map = { (char *)"", (char *)"v1", (char *)"Namespace",
 					   (char *)"namespaces", 0 };
 
+/* A session: the cluster connection of the whole run, made on first use. */
+struct k8s_session {
+	struct provider_session base;
+	struct k8s_client *k;
+	char *kubeconfig;
+};
+
+/* One operation's environment. */
 struct k8s_run {
 	struct k8s_env env;
-	struct k8s_client *k;
+	struct k8s_client *k;   /* borrowed from the session */
 	char pr[24];
-	char *kubeconfig;
 };
 
 static const cJSON *pget(const struct provider_run *run, const char *key)
@@ -34,13 +41,6 @@ static const char *pstr(const struct provider_run *run, const char *key)
 	const cJSON *v = pget(run, key);
 
 	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
-}
-
-static void run_clear(struct k8s_run *r)
-{
-	k8s_client_free(r->k);
-	free(r->kubeconfig);
-	memset(r, 0, sizeof(*r));
 }
 
 static int run_env(struct k8s_run *r, const struct provider_run *run, struct prenv_err *err)
@@ -66,13 +66,21 @@ static int run_env(struct k8s_run *r, const struct provider_run *run, struct pre
 	return 0;
 }
 
-static int run_connect(struct k8s_run *r, const struct provider_run *run, struct prenv_err *err)
+/* The session's client, connecting on first use: the kubeconfig is loaded
+ * (and an exec plugin run) once per session. */
+static int session_client(struct provider_session *base, const struct provider_run *run,
+			  struct k8s_client **out, struct prenv_err *err)
 {
+	struct k8s_session *s = (struct k8s_session *)base;
 	struct k8s_load_opts o;
 	struct k8s_conn *conn = NULL;
 	const char *kc = run->kubeconfig;
 	int rc;
 
+	if (s->k) {
+		*out = s->k;
+		return 0;
+	}
 	if (!kc && pstr(run, "kubeconfig")) {
 		struct prenv_buf b = PRENV_BUF_INIT;
 		const char *p = pstr(run, "kubeconfig");
@@ -81,8 +89,9 @@ static int run_connect(struct k8s_run *r, const struct provider_run *run, struct
 			prenv_buf_adds(&b, p);
 		else
 			prenv_buf_printf(&b, "%s/%s", run->cfg->dir, p);
-		r->kubeconfig = prenv_buf_detach(&b, NULL);
-		kc = r->kubeconfig;
+		free(s->kubeconfig);
+		s->kubeconfig = prenv_buf_detach(&b, NULL);
+		kc = s->kubeconfig;
 	}
 	memset(&o, 0, sizeof(o));
 	o.kubeconfig = kc;
@@ -91,7 +100,16 @@ static int run_connect(struct k8s_run *r, const struct provider_run *run, struct
 	if ((rc = k8s_conn_load(&conn, &o, err)) < 0)
 		return rc;
 	log_verbose("kubernetes: context %s, server %s (from %s)", conn->context, conn->server, conn->source);
-	return k8s_client_new(&r->k, conn, err);
+	if ((rc = k8s_client_new(&s->k, conn, err)) < 0)
+		return rc;
+	*out = s->k;
+	return 0;
+}
+
+static int run_connect(struct k8s_run *r, struct provider_session *s,
+		       const struct provider_run *run, struct prenv_err *err)
+{
+	return session_client(s, run, &r->k, err);
 }
 
 static long wait_seconds(const struct provider_run *run)
@@ -114,15 +132,10 @@ static char *selector(const struct k8s_env *env)
 	return prenv_buf_detach(&b, NULL);
 }
 
-static void set_str(char **dst, const char *s)
-{
-	free(*dst);
-	*dst = s ? strdup(s) : NULL;
-}
-
 /* ------------------------------------------------------------ deploy */
 
-static int k8s_deploy(const struct provider_run *run, struct provider_result *res, struct prenv_err *err)
+static int k8s_deploy(struct provider_session *s, const struct provider_run *run,
+		      const cJSON *objects, struct provider_result *res, struct prenv_err *err)
 {
 	struct k8s_run r;
 	cJSON *prepared = NULL;
@@ -132,9 +145,9 @@ static int k8s_deploy(const struct provider_run *run, struct provider_result *re
 
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
-	if ((rc = k8s_prepare(&prepared, run->objects, &r.env, NULL, err)) < 0)
+	if ((rc = k8s_prepare(&prepared, objects, &r.env, NULL, err)) < 0)
 		goto done;
-	if ((rc = run_connect(&r, run, err)) < 0)
+	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)
 		goto done;
@@ -151,7 +164,7 @@ static int k8s_deploy(const struct provider_run *run, struct provider_result *re
 		}
 		if (!created)
 			rc = k8s_prune(r.k, prepared, &r.env, &pruned, err);
-		set_str(&res->status, "deployed");
+		provider_set_str(&res->status, "deployed");
 		goto done;
 	}
 	if ((rc = k8s_apply_all(r.k, prepared, err)) < 0)
@@ -162,23 +175,22 @@ static int k8s_deploy(const struct provider_run *run, struct provider_result *re
 	sel = selector(&r.env);
 	rc = k8s_wait_ready(r.k, prepared, r.env.ns, sel, secs, &reason, &detail, err);
 	if (rc < 0) {
-		set_str(&res->status, "failed");
-		set_str(&res->reason, reason ? reason : err->msg);
+		provider_set_str(&res->status, "failed");
+		provider_set_str(&res->reason, reason ? reason : err->msg);
 		res->detail = detail;
 		detail = NULL;
 		goto done;
 	}
-	set_str(&res->status, secs > 0 ? "ready" : "deployed");
+	provider_set_str(&res->status, secs > 0 ? "ready" : "deployed");
 done:
 	if (r.k)
 		log_verbose("kubernetes: %lu API requests", k8s_client_requests(r.k));
 	if (rc < 0 && !res->reason && err->msg)
-		set_str(&res->reason, err->msg);
+		provider_set_str(&res->reason, err->msg);
 	free(sel);
 	free(reason);
 	free(detail);
 	cJSON_Delete(prepared);
-	run_clear(&r);
 	return rc;
 }
 
@@ -201,7 +213,8 @@ static int check_owner(const cJSON *ns, const struct k8s_env *env, const char *w
 	return 0;
 }
 
-static int k8s_destroy(const struct provider_run *run, struct provider_result *res, struct prenv_err *err)
+static int k8s_destroy(struct provider_session *s, const struct provider_run *run,
+		       struct provider_result *res, struct prenv_err *err)
 {
 	struct k8s_run r;
 	struct prenv_buf url = PRENV_BUF_INIT;
@@ -216,14 +229,14 @@ static int k8s_destroy(const struct provider_run *run, struct provider_result *r
 				   r.env.env);
 		goto done;
 	}
-	if ((rc = run_connect(&r, run, err)) < 0)
+	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
 	rc = k8s_get_json(r.k, url.ptr, &ns, err);
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		log_info("namespace/%s does not exist: nothing to destroy", r.env.ns);
-		set_str(&res->status, "absent");
+		provider_set_str(&res->status, "absent");
 		rc = 0;
 		goto done;
 	}
@@ -231,7 +244,7 @@ static int k8s_destroy(const struct provider_run *run, struct provider_result *r
 		goto done;
 	if (run->dry_run) {
 		log_info("dry run: namespace/%s would be deleted", r.env.ns);
-		set_str(&res->status, "destroyed");
+		provider_set_str(&res->status, "destroyed");
 		goto done;
 	}
 	if (!k8s_str(ns, "metadata.deletionTimestamp")) {
@@ -255,20 +268,20 @@ static int k8s_destroy(const struct provider_run *run, struct provider_result *r
 		if (secs > 0)
 			log_info("namespace/%s is gone", r.env.ns);
 	}
-	set_str(&res->status, "destroyed");
+	provider_set_str(&res->status, "destroyed");
 done:
 	if (rc < 0 && err->msg)
-		set_str(&res->reason, err->msg);
+		provider_set_str(&res->reason, err->msg);
 	cJSON_Delete(ns);
 	http_response_free(&resp);
 	prenv_buf_free(&url);
-	run_clear(&r);
 	return rc;
 }
 
 /* ------------------------------------------------------------ status */
 
-static int k8s_status(const struct provider_run *run, struct provider_result *res, struct prenv_err *err)
+static int k8s_status(struct provider_session *s, const struct provider_run *run,
+		      struct provider_result *res, struct prenv_err *err)
 {
 	static const char *const kinds[][2] = {
 		{ "apps/v1", "Deployment" }, { "apps/v1", "StatefulSet" }, { "apps/v1", "DaemonSet" },
@@ -283,7 +296,7 @@ static int k8s_status(const struct provider_run *run, struct provider_result *re
 
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
-	if ((rc = run_connect(&r, run, err)) < 0)
+	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	info = cJSON_CreateObject();
 	cJSON_AddStringToObject(info, "namespace", r.env.ns);
@@ -292,7 +305,7 @@ static int k8s_status(const struct provider_run *run, struct provider_result *re
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		cJSON_AddBoolToObject(info, "exists", 0);
-		set_str(&res->status, "absent");
+		provider_set_str(&res->status, "absent");
 		prenv_buf_printf(&text, "namespace/%s does not exist", r.env.ns);
 		rc = 0;
 		goto out;
@@ -349,7 +362,7 @@ static int k8s_status(const struct provider_run *run, struct provider_result *re
 		}
 		cJSON_Delete(items);
 	}
-	set_str(&res->status, k8s_str(ns, "metadata.deletionTimestamp") ? "terminating"
+	provider_set_str(&res->status, k8s_str(ns, "metadata.deletionTimestamp") ? "terminating"
 			      : any_failed ? "failed" : all_ready ? "ready" : "progressing");
 out:
 	while (text.len && text.ptr[text.len - 1] == '\n')
@@ -363,14 +376,17 @@ done:
 	cJSON_Delete(info);
 	prenv_buf_free(&url);
 	prenv_buf_free(&text);
-	run_clear(&r);
 	return rc;
 }
 
 /* ------------------------------------------------------------ annotations */
 
-int k8s_namespace_annotate(const struct provider_run *run, const char *key, const char *value,
-			   struct prenv_err *err)
+/* Sets annotation key=value on the environment's namespace (server-side
+ * apply with its own field manager "prenv-report", so a later deploy does
+ * not remove it); value NULL removes it. The namespace must exist and be
+ * prenv's (PRENV_ENOTFOUND / PRENV_EAUTH otherwise). */
+static int namespace_annotate(struct provider_session *s, const struct provider_run *run,
+			      const char *key, const char *value, struct prenv_err *err)
 {
 	struct k8s_run r;
 	struct prenv_buf url = PRENV_BUF_INIT;
@@ -381,7 +397,7 @@ int k8s_namespace_annotate(const struct provider_run *run, const char *key, cons
 
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
-	if ((rc = run_connect(&r, run, err)) < 0)
+	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
 	if ((rc = k8s_get_json(r.k, url.ptr, &ns, err)) < 0 || (rc = check_owner(ns, &r.env, "annotate", err)) < 0)
@@ -405,12 +421,13 @@ done:
 	cJSON_Delete(ns);
 	http_response_free(&resp);
 	prenv_buf_free(&url);
-	run_clear(&r);
 	return rc;
 }
 
-int k8s_namespace_annotation(const struct provider_run *run, const char *key, char **out,
-			     struct prenv_err *err)
+/* Reads annotation key of the environment's namespace into *out (caller
+ * frees; NULL when the annotation or the namespace is absent). */
+static int namespace_annotation(struct provider_session *s, const struct provider_run *run,
+				const char *key, char **out, struct prenv_err *err)
 {
 	struct k8s_run r;
 	struct prenv_buf url = PRENV_BUF_INIT;
@@ -420,7 +437,7 @@ int k8s_namespace_annotation(const struct provider_run *run, const char *key, ch
 	*out = NULL;
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
-	if ((rc = run_connect(&r, run, err)) < 0)
+	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
 	rc = k8s_get_json(r.k, url.ptr, &ns, err);
@@ -433,7 +450,6 @@ int k8s_namespace_annotation(const struct provider_run *run, const char *key, ch
 done:
 	cJSON_Delete(ns);
 	prenv_buf_free(&url);
-	run_clear(&r);
 	return rc;
 }
 
@@ -445,27 +461,27 @@ static int note_key(struct prenv_buf *b, const char *key, struct prenv_err *err)
 	return 0;
 }
 
-static int k8s_get_note(const struct provider_run *run, const char *key, char **out,
-			struct prenv_err *err)
+static int k8s_get_note(struct provider_session *s, const struct provider_run *run,
+			const char *key, char **out, struct prenv_err *err)
 {
 	struct prenv_buf k = PRENV_BUF_INIT;
 	int rc;
 
 	*out = NULL;
 	if ((rc = note_key(&k, key, err)) == 0)
-		rc = k8s_namespace_annotation(run, k.ptr, out, err);
+		rc = namespace_annotation(s, run, k.ptr, out, err);
 	prenv_buf_free(&k);
 	return rc;
 }
 
-static int k8s_set_note(const struct provider_run *run, const char *key, const char *value,
-			struct prenv_err *err)
+static int k8s_set_note(struct provider_session *s, const struct provider_run *run,
+			const char *key, const char *value, struct prenv_err *err)
 {
 	struct prenv_buf k = PRENV_BUF_INIT;
 	int rc;
 
 	if ((rc = note_key(&k, key, err)) == 0)
-		rc = k8s_namespace_annotate(run, k.ptr, value, err);
+		rc = namespace_annotate(s, run, k.ptr, value, err);
 	prenv_buf_free(&k);
 	return rc;
 }
@@ -474,7 +490,8 @@ static int k8s_set_note(const struct provider_run *run, const char *key, const c
 
 /* The namespaces labelled for this app, one entry per environment. A
  * namespace being deleted is left out (it is going already). */
-static int k8s_list_envs(const struct provider_run *run, cJSON **out, struct prenv_err *err)
+static int k8s_list_envs(struct provider_session *s, const struct provider_run *run, cJSON **out,
+			 struct prenv_err *err)
 {
 	struct k8s_run r;
 	struct prenv_buf sel = PRENV_BUF_INIT;
@@ -486,7 +503,7 @@ static int k8s_list_envs(const struct provider_run *run, cJSON **out, struct pre
 	memset(&r, 0, sizeof(r));
 	if (!run->cfg || !run->cfg->app)
 		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
-	if ((rc = run_connect(&r, run, err)) < 0)
+	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	prenv_buf_printf(&sel, "%s=prenv,%s=%s", K8S_LABEL_MANAGED, K8S_LABEL_APP, run->cfg->app);
 	if (sel.failed || !(arr = cJSON_CreateArray())) {
@@ -545,16 +562,56 @@ done:
 	cJSON_Delete(items);
 	cJSON_Delete(arr);
 	prenv_buf_free(&sel);
-	run_clear(&r);
 	return rc;
 }
 
+/* ------------------------------------------------------------ the interface */
+
+static int k8s_open(struct provider_session **out, const struct provider_run *run,
+		    struct prenv_err *err)
+{
+	struct k8s_session *s = calloc(1, sizeof(*s));
+
+	(void)run;
+	if (!s)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	*out = &s->base;
+	return 0;
+}
+
+static void k8s_close(struct provider_session *base)
+{
+	struct k8s_session *s = (struct k8s_session *)base;
+
+	if (s->k)
+		log_verbose("kubernetes: %lu API requests", k8s_client_requests(s->k));
+	k8s_client_free(s->k);
+	free(s->kubeconfig);
+	free(s);
+}
+
+static const struct config_key k8s_keys[] = {
+	{ "context", CONFIG_STR, 0, NULL, "the kubeconfig context (default: current-context)", NULL },
+	{ "namespace", CONFIG_STR, 0, "{{app}}-{{env.name}}", "the environment's namespace (a template)",
+	  NULL },
+	{ "wait", CONFIG_DUR, 0, "300s", "how long deploy waits for readiness (0: not at all)", NULL },
+	{ "kubeconfig", CONFIG_STR, 0, NULL, "a kubeconfig file, relative to the config", NULL },
+	{ "allow_namespaces", CONFIG_STRSEQ, 0, NULL,
+	  "other namespaces the templates may name", NULL },
+	{ "labels", CONFIG_STRMAP, 0, NULL, "extra labels on the namespace", NULL },
+	{ "annotations", CONFIG_STRMAP, 0, NULL, "extra annotations on the namespace", NULL },
+};
+
 const struct prenv_provider k8s_provider = {
+	.version = PRENV_PROVIDER_VERSION,
 	.name = "kubernetes",
+	.schema = { "kubernetes", k8s_keys, sizeof(k8s_keys) / sizeof(k8s_keys[0]) },
+	.open = k8s_open,
+	.close = k8s_close,
 	.deploy = k8s_deploy,
 	.destroy = k8s_destroy,
 	.status = k8s_status,
+	.list = k8s_list_envs,
 	.get_note = k8s_get_note,
 	.set_note = k8s_set_note,
-	.list = k8s_list_envs,
 };

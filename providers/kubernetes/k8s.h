@@ -21,17 +21,4 @@ extern const struct prenv_provider k8s_provider;
 #define K8S_LABEL_ENV "prenv.dev/env"
 #define K8S_ANN_COMMENT_ID "prenv.dev/comment-id"
 
-/* Sets annotation key=value on the environment's namespace (server-side
- * apply with its own field manager "prenv-report", so a later deploy does
- * not remove it). value NULL removes it. The namespace must exist and be
- * prenv's (PRENV_ENOTFOUND / PRENV_EAUTH otherwise). For the reporting
- * module: remembers the PR comment id (K8S_ANN_COMMENT_ID). */
-int k8s_namespace_annotate(const struct provider_run *run, const char *key,
-			   const char *value, struct prenv_err *err);
-
-/* Reads annotation key of the environment's namespace into *out (caller
- * frees; NULL when the annotation or the namespace is absent). */
-int k8s_namespace_annotation(const struct provider_run *run, const char *key,
-			     char **out, struct prenv_err *err);
-
 #endif

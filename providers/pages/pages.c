@@ -745,9 +745,7 @@ static char *resolve(const struct provider_run *run, const char *path)
 
 static int set_str(char **slot, const char *s, struct prenv_err *err)
 {
-	free(*slot);
-	*slot = s ? strdup(s) : NULL;
-	if (s && !*slot)
+	if (provider_set_str(slot, s) < 0)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	return 0;
 }
@@ -806,151 +804,142 @@ static char *commit_message(const struct provider_run *run, const char *env, int
 	return prenv_buf_detach(&b, NULL);
 }
 
-enum { OP_DEPLOY, OP_DESTROY, OP_STATUS };
+/* What one operation works on, resolved from the configuration. */
+struct pages_op {
+	enum prenv_op op;
+	const struct provider_run *run;
+	const char *env;
+	struct pages_target t;
+	struct pages_site *site;   /* deploy only */
+	char *src;                 /* deploy: the site directory, resolved */
+};
 
-static int pages_run(int op, const struct provider_run *run, struct provider_result *res,
-		     struct prenv_err *err)
+static void op_clear(struct pages_op *o)
 {
-	struct pages_target t = { 0, NULL, NULL, NULL, NULL };
-	struct pages_site *site = NULL;
-	const char *env = run->plan ? run->plan->env_name : NULL;
-	const char *source = cfg_str(run, "source");
-	char *root = NULL, *src = NULL, *msg = NULL, *name = NULL, *email = NULL, *shown = NULL;
-	int rc;
+	pages_target_clear(&o->t);
+	pages_site_free(o->site);
+	free(o->src);
+}
 
-	if ((rc = pages_check_env_name(env, err)) < 0)
-		goto done;
-	if ((rc = pages_target_parse(&t, cfg_str(run, "target"), err)) < 0)
-		goto done;
-	if (run->plan && run->plan->url && (rc = set_str(&res->url, run->plan->url, err)) < 0)
-		goto done;
-	if (op == OP_DEPLOY) {
-		if (!source) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "pages: provider.source (the built "
-					   "site directory) is missing");
-			goto done;
-		}
-		if (!(src = resolve(run, source))) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		rc = pages_site_load(&site, src, run->plan ? run->plan->vars : NULL, err);
-		if (rc < 0)
-			goto done;
+static void info_dir_deploy(struct provider_result *res, const struct pages_site *site)
+{
+	res->info = cJSON_CreateObject();
+	if (res->info) {
+		cJSON_AddStringToObject(res->info, "target", "dir");
+		cJSON_AddNumberToObject(res->info, "files", (double)site->nfiles);
+		cJSON_AddNumberToObject(res->info, "bytes", (double)site->bytes);
 	}
+}
 
-	if (t.kind == PAGES_TARGET_DIR) {
-		if (!(root = resolve(run, t.path))) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		if (op == OP_DEPLOY) {
-			if (run->dry_run) {
-				log_info("pages: would copy %zu files (%zu bytes) from %s to %s/%s/",
-					 site->nfiles, site->bytes, src, root, env);
-				rc = set_str(&res->status, "ready", err);
-				goto done;
-			}
-			if ((rc = pages_dir_deploy(root, env, site, err)) < 0)
-				goto done;
-			log_info("pages: published %zu files (%zu bytes) to %s/%s/", site->nfiles,
-				 site->bytes, root, env);
-			res->info = cJSON_CreateObject();
-			if (res->info) {
-				cJSON_AddStringToObject(res->info, "target", "dir");
-				cJSON_AddNumberToObject(res->info, "files", (double)site->nfiles);
-				cJSON_AddNumberToObject(res->info, "bytes", (double)site->bytes);
-			}
+/* dir: targets. */
+static int pages_dir_op(struct pages_op *o, struct provider_result *res, struct prenv_err *err)
+{
+	const char *env = o->env;
+	char *root = resolve(o->run, o->t.path);
+	int rc = 0, existed = 0;
+
+	if (!root)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (o->op == PRENV_OP_DEPLOY && o->run->dry_run) {
+		log_info("pages: would copy %zu files (%zu bytes) from %s to %s/%s/",
+			 o->site->nfiles, o->site->bytes, o->src, root, env);
+		rc = set_str(&res->status, "ready", err);
+	} else if (o->op == PRENV_OP_DEPLOY) {
+		if ((rc = pages_dir_deploy(root, env, o->site, err)) == 0) {
+			log_info("pages: published %zu files (%zu bytes) to %s/%s/", o->site->nfiles,
+				 o->site->bytes, root, env);
+			info_dir_deploy(res, o->site);
 			rc = set_str(&res->status, "ready", err);
-		} else if (op == OP_DESTROY) {
-			int existed = 0;
-
-			if (run->dry_run) {
-				log_info("pages: would remove %s/%s/", root, env);
-				rc = set_str(&res->status, "destroyed", err);
-				goto done;
-			}
-			if ((rc = pages_dir_destroy(root, env, &existed, err)) < 0)
-				goto done;
+		}
+	} else if (o->op == PRENV_OP_DESTROY && o->run->dry_run) {
+		log_info("pages: would remove %s/%s/", root, env);
+		rc = set_str(&res->status, "destroyed", err);
+	} else if (o->op == PRENV_OP_DESTROY) {
+		if ((rc = pages_dir_destroy(root, env, &existed, err)) == 0) {
 			if (existed)
 				log_info("pages: removed %s/%s/", root, env);
 			else
 				log_info("pages: %s/%s/ was already absent", root, env);
 			rc = set_str(&res->status, "destroyed", err);
-		} else {
-			if ((rc = pages_dir_status(&res->info, root, env, err)) < 0)
-				goto done;
-			rc = set_str(&res->status, cJSON_IsTrue(cJSON_GetObjectItem(res->info, "exists"))
-				     ? "ready" : "absent", err);
+		}
+	} else if ((rc = pages_dir_status(&res->info, root, env, err)) == 0) {
+		rc = set_str(&res->status, cJSON_IsTrue(cJSON_GetObjectItem(res->info, "exists"))
+			     ? "ready" : "absent", err);
+	}
+	free(root);
+	return rc;
+}
+
+static void info_git_status(struct provider_result *res, const char *shown, const char *branch,
+			    const struct gitpub_result *gr)
+{
+	res->info = cJSON_CreateObject();
+	if (res->info) {
+		cJSON_AddStringToObject(res->info, "remote", shown ? shown : "");
+		cJSON_AddStringToObject(res->info, "branch", branch);
+		cJSON_AddBoolToObject(res->info, "exists", gr->existed);
+		cJSON_AddStringToObject(res->info, "commit", gr->commit);
+		cJSON_AddNumberToObject(res->info, "files", (double)gr->files);
+		cJSON_AddNumberToObject(res->info, "bytes", (double)gr->bytes);
+	}
+}
+
+static void info_git_publish(struct provider_result *res, const struct gitpub_result *gr)
+{
+	res->info = cJSON_CreateObject();
+	if (res->info) {
+		cJSON_AddStringToObject(res->info, "target", "git");
+		cJSON_AddBoolToObject(res->info, "changed", gr->changed);
+		cJSON_AddStringToObject(res->info, "commit", gr->commit);
+		cJSON_AddNumberToObject(res->info, "attempts", gr->attempts);
+	}
+}
+
+/* git: targets. */
+static int pages_git_op(struct pages_op *o, struct provider_result *res, struct prenv_err *err)
+{
+	const struct pages_target *t = &o->t;
+	struct gitpub_opts g = GITPUB_OPTS_INIT;
+	struct gitpub_result gr;
+	char *msg = NULL, *name = NULL, *email = NULL, *shown = gitpub_redact_url(t->url);
+	int rc;
+
+	if ((rc = parse_author(cfg_str(o->run, "author"), &name, &email, err)) < 0)
+		goto done;
+	if (o->op != PRENV_OP_STATUS &&
+	    !(msg = commit_message(o->run, o->env, o->op == PRENV_OP_DESTROY, err))) {
+		rc = err && err->code ? err->code : PRENV_ENOMEM;
+		goto done;
+	}
+	g.url = t->url;
+	g.branch = t->branch;
+	g.subdir = t->subdir;
+	g.env_name = o->env;
+	g.site = o->site;
+	g.message = msg;
+	g.author_name = name;
+	g.author_email = email;
+	g.envp = o->run->envp;
+	g.dry_run = o->run->dry_run;
+	if (o->op == PRENV_OP_STATUS) {
+		if ((rc = gitpub_status(&g, &gr, err)) == 0) {
+			info_git_status(res, shown, t->branch, &gr);
+			rc = set_str(&res->status, gr.existed ? "ready" : "absent", err);
 		}
 		goto done;
 	}
-
-	/* git: */
-	{
-		struct gitpub_opts o = GITPUB_OPTS_INIT;
-		struct gitpub_result gr;
-
-		shown = gitpub_redact_url(t.url);
-		if ((rc = parse_author(cfg_str(run, "author"), &name, &email, err)) < 0)
-			goto done;
-		if (op != OP_STATUS && !(msg = commit_message(run, env, op == OP_DESTROY, err))) {
-			rc = err && err->code ? err->code : PRENV_ENOMEM;
-			goto done;
-		}
-		o.url = t.url;
-		o.branch = t.branch;
-		o.subdir = t.subdir;
-		o.env_name = env;
-		o.site = site;
-		o.message = msg;
-		o.author_name = name;
-		o.author_email = email;
-		o.envp = run->envp;
-		o.dry_run = run->dry_run;
-		if (op == OP_STATUS) {
-			if ((rc = gitpub_status(&o, &gr, err)) < 0)
-				goto done;
-			res->info = cJSON_CreateObject();
-			if (res->info) {
-				cJSON_AddStringToObject(res->info, "remote", shown ? shown : "");
-				cJSON_AddStringToObject(res->info, "branch", t.branch);
-				cJSON_AddBoolToObject(res->info, "exists", gr.existed);
-				cJSON_AddStringToObject(res->info, "commit", gr.commit);
-				cJSON_AddNumberToObject(res->info, "files", (double)gr.files);
-				cJSON_AddNumberToObject(res->info, "bytes", (double)gr.bytes);
-			}
-			rc = set_str(&res->status, gr.existed ? "ready" : "absent", err);
-			goto done;
-		}
-		if ((rc = gitpub_publish(&o, &gr, err)) < 0)
-			goto done;
-		if (op == OP_DEPLOY)
-			log_info("pages: %s %s%s%s/ on %s#%s%s%s", gr.changed ? "published" : "unchanged:",
-				 t.subdir, *t.subdir ? "/" : "", env,
-				 shown ? shown : "", t.branch, gr.changed ? " as " : "",
-				 gr.changed ? gr.commit : "");
-		else
-			log_info("pages: %s %s%s%s/ on %s#%s", gr.changed ? "removed" : "already absent:",
-				 t.subdir, *t.subdir ? "/" : "", env, shown ? shown : "", t.branch);
-		res->info = cJSON_CreateObject();
-		if (res->info) {
-			cJSON_AddStringToObject(res->info, "target", "git");
-			cJSON_AddBoolToObject(res->info, "changed", gr.changed);
-			cJSON_AddStringToObject(res->info, "commit", gr.commit);
-			cJSON_AddNumberToObject(res->info, "attempts", gr.attempts);
-		}
-		rc = set_str(&res->status, op == OP_DEPLOY ? "ready" : "destroyed", err);
-	}
+	if ((rc = gitpub_publish(&g, &gr, err)) < 0)
+		goto done;
+	if (o->op == PRENV_OP_DEPLOY)
+		log_info("pages: %s %s%s%s/ on %s#%s%s%s", gr.changed ? "published" : "unchanged:",
+			 t->subdir, *t->subdir ? "/" : "", o->env, shown ? shown : "", t->branch,
+			 gr.changed ? " as " : "", gr.changed ? gr.commit : "");
+	else
+		log_info("pages: %s %s%s%s/ on %s#%s", gr.changed ? "removed" : "already absent:",
+			 t->subdir, *t->subdir ? "/" : "", o->env, shown ? shown : "", t->branch);
+	info_git_publish(res, &gr);
+	rc = set_str(&res->status, o->op == PRENV_OP_DEPLOY ? "ready" : "destroyed", err);
 done:
-	if (rc < 0 && res && !res->reason && err && err->msg)
-		res->reason = strdup(err->msg);
-	if (rc < 0 && res && !res->status)
-		res->status = strdup("failed");
-	pages_target_clear(&t);
-	pages_site_free(site);
-	free(root);
-	free(src);
 	free(msg);
 	free(name);
 	free(email);
@@ -958,22 +947,93 @@ done:
 	return rc;
 }
 
-static int pages_deploy(const struct provider_run *run, struct provider_result *res,
-			struct prenv_err *err)
+/* Checks the environment name and the target, and loads the site for a
+ * deploy. */
+static int op_prepare(struct pages_op *o, struct provider_result *res, struct prenv_err *err)
 {
-	return pages_run(OP_DEPLOY, run, res, err);
+	const struct provider_run *run = o->run;
+	const char *source = cfg_str(run, "source");
+	int rc;
+
+	if ((rc = pages_check_env_name(o->env, err)) < 0 ||
+	    (rc = pages_target_parse(&o->t, cfg_str(run, "target"), err)) < 0)
+		return rc;
+	if (run->plan && run->plan->url && (rc = set_str(&res->url, run->plan->url, err)) < 0)
+		return rc;
+	if (o->op != PRENV_OP_DEPLOY)
+		return 0;
+	if (!source)
+		return prenv_err_set(err, PRENV_ECONFIG, "pages: provider.source (the built "
+				     "site directory) is missing");
+	if (!(o->src = resolve(run, source)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return pages_site_load(&o->site, o->src, run->plan ? run->plan->vars : NULL, err);
 }
 
-static int pages_destroy(const struct provider_run *run, struct provider_result *res,
-			 struct prenv_err *err)
+static int pages_run(enum prenv_op op, const struct provider_run *run,
+		     struct provider_result *res, struct prenv_err *err)
 {
-	return pages_run(OP_DESTROY, run, res, err);
+	struct pages_op o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.op = op;
+	o.run = run;
+	o.env = run->plan ? run->plan->env_name : NULL;
+	if ((rc = op_prepare(&o, res, err)) == 0)
+		rc = o.t.kind == PAGES_TARGET_DIR ? pages_dir_op(&o, res, err) : pages_git_op(&o, res, err);
+	if (rc < 0 && res && !res->reason && err && err->msg)
+		res->reason = strdup(err->msg);
+	if (rc < 0 && res && !res->status)
+		res->status = strdup("failed");
+	op_clear(&o);
+	return rc;
 }
 
-static int pages_status(const struct provider_run *run, struct provider_result *res,
-			struct prenv_err *err)
+/* ------------------------------------------------------------ the interface */
+
+/* Sites are published in one go; a session keeps nothing. */
+struct pages_session {
+	struct provider_session base;
+};
+
+static int pages_open(struct provider_session **out, const struct provider_run *run,
+		      struct prenv_err *err)
 {
-	return pages_run(OP_STATUS, run, res, err);
+	struct pages_session *s = calloc(1, sizeof(*s));
+
+	(void)run;
+	if (!s)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	*out = &s->base;
+	return 0;
+}
+
+static void pages_close(struct provider_session *s)
+{
+	free(s);
+}
+
+static int pages_deploy(struct provider_session *s, const struct provider_run *run,
+			const cJSON *objects, struct provider_result *res, struct prenv_err *err)
+{
+	(void)s;
+	(void)objects; /* a site, not manifests */
+	return pages_run(PRENV_OP_DEPLOY, run, res, err);
+}
+
+static int pages_destroy(struct provider_session *s, const struct provider_run *run,
+			 struct provider_result *res, struct prenv_err *err)
+{
+	(void)s;
+	return pages_run(PRENV_OP_DESTROY, run, res, err);
+}
+
+static int pages_status(struct provider_session *s, const struct provider_run *run,
+			struct provider_result *res, struct prenv_err *err)
+{
+	(void)s;
+	return pages_run(PRENV_OP_STATUS, run, res, err);
 }
 
 /* gc: the environments under a dir: target are its subdirectories named
@@ -981,7 +1041,8 @@ static int pages_status(const struct provider_run *run, struct provider_result *
  * are not). pr from a "pr-N" name, deployed_at from the directory's mtime
  * (the deploy swaps in a new directory). A git: target cannot list (*out
  * stays NULL). */
-static int pages_list(const struct provider_run *run, cJSON **out, struct prenv_err *err)
+static int pages_list(struct provider_session *s, const struct provider_run *run, cJSON **out,
+		      struct prenv_err *err)
 {
 	struct pages_target t = { 0, NULL, NULL, NULL, NULL };
 	struct prenv_buf p = PRENV_BUF_INIT;
@@ -990,6 +1051,7 @@ static int pages_list(const struct provider_run *run, cJSON **out, struct prenv_
 	char *root = NULL;
 	int rc, n = 0, i;
 
+	(void)s;
 	*out = NULL;
 	if ((rc = pages_target_parse(&t, cfg_str(run, "target"), err)) < 0)
 		goto done;
@@ -1053,8 +1115,35 @@ done:
 	return rc;
 }
 
+/* "dir:PATH" or "git:URL#BRANCH[:subdir]" (pages_target_parse checks the
+ * parts when it is used). */
+static int check_target(const char *t, struct prenv_buf *why)
+{
+	if (!strncmp(t, "dir:", 4) && t[4])
+		return 0;
+	if (!strncmp(t, "git:", 4)) {
+		const char *hash = strchr(t + 4, '#');
+
+		if (hash && hash > t + 4 && hash[1] && hash[1] != ':')
+			return 0;
+	}
+	prenv_buf_printf(why, "'target' must be dir:PATH or git:URL#BRANCH[:subdir], got '%s'", t);
+	return -1;
+}
+
+static const struct config_key pages_keys[] = {
+	{ "source", CONFIG_STR, 1, NULL, "the built site directory, relative to the config", NULL },
+	{ "target", CONFIG_STR, 1, NULL, "dir:PATH or git:URL#BRANCH[:subdir]", check_target },
+	{ "commit_message", CONFIG_STR, 0, NULL, "git: the commit message (a template)", NULL },
+	{ "author", CONFIG_STR, 0, NULL, "git: \"Name <email>\" of the commits", NULL },
+};
+
 const struct prenv_provider pages_provider = {
+	.version = PRENV_PROVIDER_VERSION,
 	.name = "pages",
+	.schema = { "pages", pages_keys, sizeof(pages_keys) / sizeof(pages_keys[0]) },
+	.open = pages_open,
+	.close = pages_close,
 	.deploy = pages_deploy,
 	.destroy = pages_destroy,
 	.status = pages_status,

@@ -1,13 +1,22 @@
-/* cli.h - shared state of one prenv invocation (parsed options, detected
- * context, loaded config, plan), used by the cmd_* functions. */
+/* cli.h - the tool: one invocation of prenv (parsed options, what was
+ * loaded, the provider session, the reporter) and the commands, one
+ * cmd_<name>.c each, found in the table of cli.c.
+ *
+ * The tool is the only place that knows every stage: it runs the flow
+ * context -> config/plan -> render -> provider -> report for a command and
+ * maps the result to the exit code. It holds no policy of its own (that is
+ * report/policy.c and lifecycle/).
+ */
 #ifndef PRENV_CLI_H
 #define PRENV_CLI_H
 
-#include "context/ci.h"
-#include "config/config.h"
-#include "config/plan.h"
-#include "provider.h"
+#include <cjson/cJSON.h>
 
+#include "provider.h"
+#include "report/policy.h"
+
+struct prenv_buf;
+struct prenv_err;
 struct codehost;
 
 struct cli {
@@ -26,14 +35,56 @@ struct cli {
 	struct prenv_context *ctx;
 	struct prenv_config *cfg;
 	struct prenv_plan *plan;
-	/* the code host session (codehost.h), opened by the first report */
+	/* a code host session opened early (a fork's workflow_run looks its
+	 * pull request up); handed to the reporter */
 	struct codehost *codehost;
-	/* the provider of this run and its arguments, for the notes it keeps
-	 * (the remembered PR comment id); NULL/unset before a provider runs */
-	const struct prenv_provider *prov;
-	const struct provider_run *run;
-	long long comment_id;      /* remembered or written PR comment id; 0 */
-	int comment_id_read;       /* the provider's note was read */
+	/* filled by cli_provider_begin() */
+	struct provider_session *session;
+	struct provider_run run;
+	struct provider_note_ref notes;
+	struct reporter rep;
 };
+
+/* One command: `prenv NAME`. */
+struct cmd_entry {
+	const char *name;
+	int (*fn)(struct cli *cli, struct prenv_err *err);
+	const char *summary;
+	const char *help;
+};
+
+extern const struct cmd_entry cmd_context_entry;
+extern const struct cmd_entry cmd_render_entry;
+extern const struct cmd_entry cmd_deploy_entry;
+extern const struct cmd_entry cmd_destroy_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_gc_entry;
+extern const struct cmd_entry cmd_version_entry;
+
+/* Runs prenv with argv and the environment envp; returns the exit code
+ * (0 ok, 1 failed, 2 usage/config, 3 auth). */
+int prenv_main(int argc, char **argv, const char *const *envp);
+
+/* ------------------------------------------------------------ load.c */
+
+/* Detects the context and loads the config when need_config (or when a
+ * config exists and need_config < 0); makes no plan. */
+int cli_load_config(struct cli *cli, int need_config, struct prenv_err *err);
+/* The same, and the plan when there is a config. */
+int cli_load(struct cli *cli, int need_config, struct prenv_err *err);
+/* The provider of the config, its session and the operations' arguments
+ * (cli->run; plan as loaded, NULL for gc), and the reporter. */
+int cli_provider_begin(struct cli *cli, struct prenv_err *err);
+/* Renders the configured templates into *out (NULL when the config names
+ * no templates directory). */
+int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err);
+
+/* ------------------------------------------------------------ output */
+
+int cli_want_json(const struct cli *cli);
+/* "label        value\n", the value sanitised for a terminal/CI log. */
+void cli_text_row(struct prenv_buf *b, const char *label, const char *value);
+/* Prints o (pretty) and a newline on stdout; NULL prints nothing. */
+void cli_print_json(const cJSON *o);
 
 #endif

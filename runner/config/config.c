@@ -13,6 +13,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "config/plan.h"
+#include "config/schema.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -44,86 +45,30 @@ const char *env_kind_name(enum env_kind k)
 /* ------------------------------------------------------------------ */
 /* Key tables                                                          */
 
-enum ktype {
-	KT_STR,     /* any non-null scalar, as text */
-	KT_INT,
-	KT_BOOL,
-	KT_DUR,     /* duration -> seconds */
-	KT_STRSEQ,  /* sequence of strings */
-	KT_ARGV,    /* non-empty sequence of strings */
-	KT_STRMAP,  /* mapping string -> string */
-	KT_OTHER,   /* handled by the caller */
-};
-
-struct keydef {
-	const char *name;
-	enum ktype type;
-	int required;
-};
-
-static const struct keydef top_keys[] = {
-	{ "version", KT_INT, 0 },
-	{ "app", KT_STR, 1 },
-	{ "templates", KT_STR, 0 },
-	{ "url", KT_STR, 0 },
-	{ "forks", KT_STR, 0 },
-	{ "provider", KT_OTHER, 1 },
-	{ "environments", KT_OTHER, 1 },
-	{ "values", KT_OTHER, 0 },
-};
-
-static const struct keydef rule_keys[] = {
-	{ "branch", KT_STR, 0 },
-	{ "pull_request", KT_BOOL, 0 },
-	{ "name", KT_STR, 0 },
-	{ "kind", KT_STR, 0 },
-	{ "protected", KT_BOOL, 0 },
-	{ "ttl", KT_DUR, 0 },
-};
-
-static const struct keydef k8s_keys[] = {
-	{ "kind", KT_STR, 1 },
-	{ "context", KT_STR, 0 },
-	{ "namespace", KT_STR, 0 },
-	{ "wait", KT_DUR, 0 },
-	{ "kubeconfig", KT_STR, 0 },
-	{ "allow_namespaces", KT_STRSEQ, 0 },
-	{ "labels", KT_STRMAP, 0 },
-	{ "annotations", KT_STRMAP, 0 },
-};
-
-static const struct keydef pages_keys[] = {
-	{ "kind", KT_STR, 1 },
-	{ "source", KT_STR, 1 },
-	{ "target", KT_STR, 1 },
-	{ "commit_message", KT_STR, 0 },
-	{ "author", KT_STR, 0 },
-};
-
-static const struct keydef command_keys[] = {
-	{ "kind", KT_STR, 1 },
-	{ "deploy", KT_ARGV, 1 },
-	{ "destroy", KT_ARGV, 0 },
-	{ "status", KT_ARGV, 0 },
-	{ "env", KT_STRMAP, 0 },
-	{ "timeout", KT_DUR, 0 },
-};
-
-struct provider_kind {
-	const char *name;
-	const struct keydef *keys;
-	size_t nkeys;
-};
-
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_KEYS 32
 
-static const struct provider_kind provider_kinds[] = {
-	{ "kubernetes", k8s_keys, NELEM(k8s_keys) },
-	{ "pages", pages_keys, NELEM(pages_keys) },
-	{ "command", command_keys, NELEM(command_keys) },
+/* The loader's own keys (the providers' keys come from their schemas). */
+static const struct config_key top_keys[] = {
+	{ "version", CONFIG_INT, 0, "1", "the config format version (1)", NULL },
+	{ "app", CONFIG_STR, 1, NULL, "the application's name (a DNS label)", NULL },
+	{ "templates", CONFIG_STR, 0, NULL, "the templates directory, relative to the config", NULL },
+	{ "url", CONFIG_STR, 0, NULL, "the environment's URL (a template)", NULL },
+	{ "forks", CONFIG_STR, 0, "skip", "pull requests from forks: skip or deploy", NULL },
+	{ "provider", CONFIG_STRMAP, 1, NULL, "where environments go (kind and its keys)", NULL },
+	{ "environments", CONFIG_STRSEQ, 1, NULL, "the rules, first match wins", NULL },
+	{ "values", CONFIG_STRMAP, 0, NULL, "template values (themselves templates)", NULL },
 };
 
-static const char *const provider_kind_names[] = { "kubernetes", "pages", "command" };
+static const struct config_key rule_keys[] = {
+	{ "branch", CONFIG_STR, 0, NULL, "branch pattern (GitHub Actions glob)", NULL },
+	{ "pull_request", CONFIG_BOOL, 0, NULL, "true: pull requests only; false: none", NULL },
+	{ "name", CONFIG_STR, 0, NULL, "the environment's name (a template)", NULL },
+	{ "kind", CONFIG_STR, 0, NULL, "preview, development, uat, staging or production", NULL },
+	{ "protected", CONFIG_BOOL, 0, "false", "destroy and gc refuse it", NULL },
+	{ "ttl", CONFIG_DUR, 0, NULL, "gc destroys it this long after the last deploy", NULL },
+};
+
 static const char *const forks_names[] = { "skip", "deploy" };
 
 /* ------------------------------------------------------------------ */
@@ -133,6 +78,7 @@ struct cp {
 	const char *path;
 	yaml_document_t *doc;
 	struct prenv_err *err;
+	const struct config_schema *const *kinds; /* NULL-terminated */
 };
 
 static int cp_fail_at(struct cp *c, int line, int col, const char *fmt, ...)
@@ -437,14 +383,16 @@ static int read_enum(struct cp *c, const yaml_node_t *n, const char *key,
 /* Checks every key of map against defs: scalar, known, not repeated, and the
  * required ones present. where: "the top level", "'provider'", ... */
 static int check_keys(struct cp *c, const yaml_node_t *map, const char *where,
-		      const struct keydef *defs, size_t ndefs)
+		      const struct config_key *const *defs, size_t ndefs)
 {
 	yaml_node_pair_t *p, *q;
-	const char *names[16];
+	const char *names[MAX_KEYS];
 	size_t i;
 
-	for (i = 0; i < ndefs && i < NELEM(names); i++)
-		names[i] = defs[i].name;
+	if (ndefs > MAX_KEYS)
+		ndefs = MAX_KEYS;
+	for (i = 0; i < ndefs; i++)
+		names[i] = defs[i]->name;
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key);
 		int known = 0;
@@ -452,7 +400,7 @@ static int check_keys(struct cp *c, const yaml_node_t *map, const char *where,
 		if (!k || k->type != YAML_SCALAR_NODE || is_null(k))
 			return cp_fail(c, k, "keys in %s must be plain names", where);
 		for (i = 0; i < ndefs; i++)
-			if (!strcmp(sval(k), defs[i].name))
+			if (!strcmp(sval(k), defs[i]->name))
 				known = 1;
 		if (!known) {
 			struct prenv_buf b = PRENV_BUF_INIT;
@@ -472,9 +420,21 @@ static int check_keys(struct cp *c, const yaml_node_t *map, const char *where,
 		}
 	}
 	for (i = 0; i < ndefs; i++)
-		if (defs[i].required && !map_get(c, map, defs[i].name))
-			return cp_fail(c, map, "missing required key '%s' in %s", defs[i].name, where);
+		if (defs[i]->required && !map_get(c, map, defs[i]->name))
+			return cp_fail(c, map, "missing required key '%s' in %s", defs[i]->name, where);
 	return 0;
+}
+
+/* check_keys over a plain table. */
+static int check_table(struct cp *c, const yaml_node_t *map, const char *where,
+		       const struct config_key *table, size_t n)
+{
+	const struct config_key *defs[MAX_KEYS];
+	size_t i;
+
+	for (i = 0; i < n && i < MAX_KEYS; i++)
+		defs[i] = &table[i];
+	return check_keys(c, map, where, defs, i);
 }
 
 /* ------------------------------------------------------------------ */
@@ -685,107 +645,159 @@ static int values_json(struct cp *c, const yaml_node_t *n, struct prenv_buf *dot
 /* ------------------------------------------------------------------ */
 /* provider                                                            */
 
-static int check_pages_target(struct cp *c, const yaml_node_t *n)
+/* The schema of provider kind `name`, or NULL. */
+static const struct config_schema *find_kind(const struct cp *c, const char *name)
 {
-	const char *t = sval(n);
+	size_t i;
 
-	if (!strncmp(t, "dir:", 4) && t[4])
-		return 0;
-	if (!strncmp(t, "git:", 4)) {
-		const char *hash = strchr(t + 4, '#');
-		if (hash && hash > t + 4 && hash[1] && hash[1] != ':')
-			return 0;
-	}
-	return cp_fail(c, n, "'target' must be dir:PATH or git:URL#BRANCH[:subdir], got '%s'", t);
+	for (i = 0; c->kinds && c->kinds[i]; i++)
+		if (!strcmp(c->kinds[i]->kind, name))
+			return c->kinds[i];
+	return NULL;
 }
+
+/* One provider key's value, converted by its type. */
+static int provider_value(struct cp *c, const struct config_key *d, const yaml_node_t *v,
+			  cJSON **item)
+{
+	struct prenv_buf why = PRENV_BUF_INIT;
+	long num;
+	int rc = 0, b = 0;
+
+	switch (d->type) {
+	case CONFIG_STR:
+		rc = need_scalar_text(c, v, d->name, "a string");
+		if (!rc && d->check && d->check(sval(v), &why) < 0)
+			rc = why.failed ? oom(c) : cp_fail(c, v, "%s", why.ptr);
+		if (!rc && !(*item = cJSON_CreateString(sval(v))))
+			rc = oom(c);
+		break;
+	case CONFIG_INT:
+		rc = read_int(c, v, d->name, &num);
+		if (!rc && !(*item = cJSON_CreateNumber((double)num)))
+			rc = oom(c);
+		break;
+	case CONFIG_BOOL:
+		rc = read_bool(c, v, d->name, &b);
+		if (!rc && !(*item = cJSON_CreateBool(b)))
+			rc = oom(c);
+		break;
+	case CONFIG_DUR:
+		rc = read_dur(c, v, d->name, &num);
+		if (!rc && !(*item = cJSON_CreateNumber((double)num)))
+			rc = oom(c);
+		break;
+	case CONFIG_STRSEQ:
+	case CONFIG_ARGV:
+		rc = strseq_json(c, v, d->name, d->type == CONFIG_ARGV, item);
+		break;
+	case CONFIG_STRMAP:
+		rc = strmap_json(c, v, d->name, item);
+		break;
+	}
+	prenv_buf_free(&why);
+	return rc;
+}
+
+/* A schema default (written as a user would write it) as JSON, or NULL. */
+static cJSON *default_value(const struct config_key *d)
+{
+	switch (d->type) {
+	case CONFIG_STR:
+		return cJSON_CreateString(d->dflt);
+	case CONFIG_INT:
+		return cJSON_CreateNumber((double)strtol(d->dflt, NULL, 10));
+	case CONFIG_BOOL:
+		return cJSON_CreateBool(!strcmp(d->dflt, "true"));
+	case CONFIG_DUR:
+		return cJSON_CreateNumber((double)config_parse_duration(d->dflt));
+	default:
+		return NULL;
+	}
+}
+
+static const struct config_key kind_key = {
+	"kind", CONFIG_STR, 1, NULL, "the provider", NULL,
+};
 
 static int parse_provider(struct cp *c, const yaml_node_t *n, struct prenv_config *cfg)
 {
-	const struct provider_kind *pk = NULL;
+	const struct config_schema *pk;
+	const struct config_key *defs[MAX_KEYS];
+	const char *names[MAX_KEYS];
+	struct prenv_buf where = PRENV_BUF_INIT, valid = PRENV_BUF_INIT;
 	yaml_node_t *kn;
 	yaml_node_pair_t *p;
-	struct prenv_buf where = PRENV_BUF_INIT;
-	size_t idx, i;
+	size_t idx, i, nkinds = 0, ndefs = 0;
 	int rc;
 
-	if (n->type != YAML_MAPPING_NODE)
-		return fail_type(c, n, "'provider' must be a mapping with at least 'kind' "
-				 "(kubernetes, pages or command)");
-	if (!(kn = map_get(c, n, "kind")))
-		return cp_fail(c, n, "missing required key 'kind' in 'provider'; "
-			       "valid kinds: kubernetes, pages, command");
-	rc = read_enum(c, kn, "kind", provider_kind_names, NELEM(provider_kind_names), &idx);
-	if (rc)
-		return rc;
-	pk = &provider_kinds[idx];
-	if (!(cfg->provider_kind = strdup(pk->name)))
-		return oom(c);
-	prenv_buf_printf(&where, "'provider' (kind: %s)", pk->name);
-	if (where.failed)
-		return oom(c);
-	rc = check_keys(c, n, where.ptr, pk->keys, pk->nkeys);
-	prenv_buf_free(&where);
-	if (rc)
-		return rc;
-	if (!(cfg->provider = cJSON_CreateObject()))
-		return oom(c);
+	for (i = 0; c->kinds && c->kinds[i] && i < MAX_KEYS; i++) {
+		names[nkinds++] = c->kinds[i]->kind;
+		prenv_buf_printf(&valid, "%s%s", i ? ", " : "", c->kinds[i]->kind);
+	}
+	if (n->type != YAML_MAPPING_NODE) {
+		prenv_buf_adds(&where, "'provider' must be a mapping with at least 'kind' (");
+		for (i = 0; i < nkinds; i++)
+			prenv_buf_printf(&where, "%s%s", i == 0 ? "" : i + 1 == nkinds ? " or " : ", ",
+					 names[i]);
+		prenv_buf_addc(&where, ')');
+		rc = fail_type(c, n, where.failed ? "'provider' must be a mapping" : where.ptr);
+		goto done;
+	}
+	if (!(kn = map_get(c, n, "kind"))) {
+		rc = cp_fail(c, n, "missing required key 'kind' in 'provider'; valid kinds: %s",
+			     valid.ptr);
+		goto done;
+	}
+	if ((rc = read_enum(c, kn, "kind", names, nkinds, &idx)))
+		goto done;
+	pk = find_kind(c, names[idx]);
+	if (!(cfg->provider_kind = strdup(pk->kind))) {
+		rc = oom(c);
+		goto done;
+	}
+	defs[ndefs++] = &kind_key;
+	for (i = 0; i < pk->nkeys && ndefs < MAX_KEYS; i++)
+		defs[ndefs++] = &pk->keys[i];
+	prenv_buf_printf(&where, "'provider' (kind: %s)", pk->kind);
+	if (where.failed) {
+		rc = oom(c);
+		goto done;
+	}
+	if ((rc = check_keys(c, n, where.ptr, defs, ndefs)))
+		goto done;
+	if (!(cfg->provider = cJSON_CreateObject())) {
+		rc = oom(c);
+		goto done;
+	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
-		const struct keydef *d = NULL;
+		const struct config_key *d = NULL;
 		cJSON *item = NULL;
-		long num;
 
-		for (i = 0; i < pk->nkeys; i++)
-			if (!strcmp(pk->keys[i].name, sval(k)))
-				d = &pk->keys[i];
-		switch (d->type) {
-		case KT_STR:
-			rc = need_scalar_text(c, v, d->name, "a string");
-			if (!rc && !strcmp(pk->name, "pages") && !strcmp(d->name, "target"))
-				rc = check_pages_target(c, v);
-			if (!rc && !(item = cJSON_CreateString(sval(v))))
-				rc = oom(c);
-			break;
-		case KT_INT:
-			rc = read_int(c, v, d->name, &num);
-			if (!rc && !(item = cJSON_CreateNumber((double)num)))
-				rc = oom(c);
-			break;
-		case KT_BOOL: {
-			int b = 0;
-			rc = read_bool(c, v, d->name, &b);
-			if (!rc && !(item = cJSON_CreateBool(b)))
-				rc = oom(c);
-			break;
-		}
-		case KT_DUR:
-			rc = read_dur(c, v, d->name, &num);
-			if (!rc && !(item = cJSON_CreateNumber((double)num)))
-				rc = oom(c);
-			break;
-		case KT_STRSEQ:
-		case KT_ARGV:
-			rc = strseq_json(c, v, d->name, d->type == KT_ARGV, &item);
-			break;
-		case KT_STRMAP:
-			rc = strmap_json(c, v, d->name, &item);
-			break;
-		case KT_OTHER:
-			break;
-		}
-		if (rc)
-			return rc;
+		for (i = 0; i < ndefs; i++)
+			if (!strcmp(defs[i]->name, sval(k)))
+				d = defs[i];
+		if ((rc = provider_value(c, d, v, &item)))
+			goto done;
 		cJSON_AddItemToObject(cfg->provider, d->name, item);
 	}
-	if (!strcmp(pk->name, "kubernetes")) {
-		if (!cJSON_GetObjectItemCaseSensitive(cfg->provider, "namespace") &&
-		    !cJSON_AddStringToObject(cfg->provider, "namespace", "{{app}}-{{env.name}}"))
-			return oom(c);
-		if (!cJSON_GetObjectItemCaseSensitive(cfg->provider, "wait") &&
-		    !cJSON_AddNumberToObject(cfg->provider, "wait", 300))
-			return oom(c);
+	for (i = 0; i < pk->nkeys; i++) {
+		const struct config_key *d = &pk->keys[i];
+		cJSON *item;
+
+		if (!d->dflt || cJSON_GetObjectItemCaseSensitive(cfg->provider, d->name))
+			continue;
+		if (!(item = default_value(d))) {
+			rc = oom(c);
+			goto done;
+		}
+		cJSON_AddItemToObject(cfg->provider, d->name, item);
 	}
-	return 0;
+done:
+	prenv_buf_free(&where);
+	prenv_buf_free(&valid);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -836,7 +848,7 @@ static int parse_rule(struct cp *c, const yaml_node_t *n, size_t i, struct confi
 	prenv_buf_printf(&where, "environments item %zu", i + 1);
 	if (where.failed)
 		return oom(c);
-	rc = check_keys(c, n, where.ptr, rule_keys, NELEM(rule_keys));
+	rc = check_table(c, n, where.ptr, rule_keys, NELEM(rule_keys));
 	prenv_buf_free(&where);
 	if (rc)
 		return rc;
@@ -929,7 +941,7 @@ static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config 
 	if (root->type != YAML_MAPPING_NODE)
 		return fail_type(c, root, "the top level must be a mapping "
 				 "(version, app, provider, environments, ...)");
-	if ((rc = check_keys(c, root, "the top level", top_keys, NELEM(top_keys))))
+	if ((rc = check_table(c, root, "the top level", top_keys, NELEM(top_keys))))
 		return rc;
 	cfg->version = 1;
 	if ((v = map_get(c, root, "version"))) {
@@ -1086,7 +1098,7 @@ static char *dir_of(const char *path)
 }
 
 int config_parse(struct prenv_config **out, const char *path, const char *text,
-		 size_t len, struct prenv_err *err)
+		 size_t len, const struct config_schema *const *kinds, struct prenv_err *err)
 {
 	struct prenv_config *cfg = NULL;
 	yaml_parser_t ps;
@@ -1101,6 +1113,7 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 	c.path = path;
 	c.doc = &doc;
 	c.err = err;
+	c.kinds = kinds;
 	if (len > CONFIG_MAX_BYTES)
 		return cp_fail_at(&c, 1, 1, "the file is %zu bytes; a config may be at most %zu",
 				  len, CONFIG_MAX_BYTES);
@@ -1142,7 +1155,8 @@ done:
 	return 0;
 }
 
-int config_load(struct prenv_config **out, const char *path, struct prenv_err *err)
+int config_load(struct prenv_config **out, const char *path,
+		const struct config_schema *const *kinds, struct prenv_err *err)
 {
 	struct prenv_buf b;
 	int rc;
@@ -1160,7 +1174,7 @@ int config_load(struct prenv_config **out, const char *path, struct prenv_err *e
 					"cannot read %s: %s; create it (see README.md) or pass "
 					"-c FILE", path, strerror(e));
 	}
-	rc = config_parse(out, path, b.ptr, b.len, err);
+	rc = config_parse(out, path, b.ptr, b.len, kinds, err);
 	prenv_buf_free(&b);
 	return rc;
 }

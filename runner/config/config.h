@@ -20,9 +20,10 @@
  *   preview for PR runs and development otherwise (decided per run by the
  *   plan when kind_set is 0). `protected` is never implied, not even by
  *   `kind: production`.
- * - provider: kubernetes gets `namespace` ("{{app}}-{{env.name}}") and
- *   `wait` (300) filled in when absent; durations are seconds; argv keys of
- *   the command provider are non-empty arrays of strings.
+ * - provider: validated against the kind's key table (config/schema.h);
+ *   absent keys with a default get it (kubernetes: `namespace`
+ *   "{{app}}-{{env.name}}", `wait` 300); durations are seconds; argv keys
+ *   are non-empty arrays of strings.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H
@@ -30,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 struct prenv_err;
+struct config_schema;
 
 enum env_kind {
 	ENV_KIND_PREVIEW = 0,
@@ -70,11 +72,14 @@ struct prenv_config {
 	int environments_line, environments_col; /* the `environments:` key */
 };
 
-/* Parses text (len bytes) read from path. On success *out is the caller's. */
+/* Parses text (len bytes) read from path. kinds: the provider kinds this
+ * prenv has and their keys (NULL-terminated; providers/registry.h's
+ * provider_schemas()). On success *out is the caller's. */
 int config_parse(struct prenv_config **out, const char *path, const char *text,
-		 size_t len, struct prenv_err *err);
+		 size_t len, const struct config_schema *const *kinds, struct prenv_err *err);
 /* Reads and parses path. */
-int config_load(struct prenv_config **out, const char *path, struct prenv_err *err);
+int config_load(struct prenv_config **out, const char *path,
+		const struct config_schema *const *kinds, struct prenv_err *err);
 void config_free(struct prenv_config *cfg);
 
 /* Parses "300s", "5m", "72h", "1h30m", "2d" (units d/h/m/s, largest first,

@@ -110,8 +110,8 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 		prenv_buf_adds(out, " |\n");
 	}
 	prenv_buf_printf(out, "| App | `%s` (%s) |\n", ri->cfg->app, env_kind_name(p->kind));
-	if (p->namespace_ && ri->cfg->provider_kind &&
-	    !strcmp(ri->cfg->provider_kind, "kubernetes"))
+	/* a namespace is shown where the provider has one (a `namespace` key) */
+	if (p->namespace_ && cJSON_GetObjectItemCaseSensitive(ri->cfg->provider, "namespace"))
 		prenv_buf_printf(out, "| Namespace | `%s` |\n", p->namespace_);
 	if (c->sha)
 		prenv_buf_printf(out, "| Commit | `%.12s` |\n", c->sha);

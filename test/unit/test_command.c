@@ -99,15 +99,10 @@ static int run_op(struct fx *f, enum prenv_op op, const cJSON *objects, int dry,
 	run.cfg = &f->cfg;
 	run.ctx = &f->ctx;
 	run.plan = &f->plan;
-	run.objects = objects;
 	run.envp = envp;
 	run.dry_run = dry;
 	run.wait_seconds = -1;
-	if (op == PRENV_OP_DEPLOY)
-		return command_provider.deploy(&run, res, err);
-	if (op == PRENV_OP_DESTROY)
-		return command_provider.destroy(&run, res, err);
-	return command_provider.status(&run, res, err);
+	return provider_once(&command_provider, op, &run, objects, res, err);
 }
 
 static void test_command_environment_and_manifests(void **state)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "registry.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -177,7 +178,7 @@ static void test_config_error_table(void **state)
 		const struct bad_case *t = &bad_cases[i];
 		struct prenv_config *cfg = (struct prenv_config *)(uintptr_t)1;
 		struct prenv_err err = PRENV_ERR_INIT;
-		int rc = config_parse(&cfg, "dir/.prenv.yml", t->yaml, strlen(t->yaml), &err);
+		int rc = config_parse(&cfg, "dir/.prenv.yml", t->yaml, strlen(t->yaml), provider_schemas(), &err);
 		int ok = rc == PRENV_ECONFIG && cfg == NULL && err.code == PRENV_ECONFIG &&
 			 err.file && !strcmp(err.file, "dir/.prenv.yml") && err.line == t->line &&
 			 err.col == t->col && err.msg && strstr(err.msg, t->want1) &&
@@ -204,7 +205,7 @@ static struct prenv_config *load_ok(const char *path)
 {
 	struct prenv_config *cfg = NULL;
 	struct prenv_err err = PRENV_ERR_INIT;
-	int rc = config_load(&cfg, path, &err);
+	int rc = config_load(&cfg, path, provider_schemas(), &err);
 
 	if (rc)
 		printf("%s:%d:%d: %s\n", err.file ? err.file : "?", err.line, err.col, err.msg);
@@ -343,7 +344,7 @@ static void test_config_missing_file(void **state)
 	struct prenv_err err = PRENV_ERR_INIT;
 
 	(void)state;
-	assert_int_equal(config_load(&cfg, "test/fixtures/config/does-not-exist.yml", &err),
+	assert_int_equal(config_load(&cfg, "test/fixtures/config/does-not-exist.yml", provider_schemas(), &err),
 			 PRENV_ECONFIG);
 	assert_null(cfg);
 	assert_non_null(strstr(err.msg, "cannot read test/fixtures/config/does-not-exist.yml"));
@@ -359,10 +360,10 @@ static void test_config_no_path_name(void **state)
 	const char *y = "app: shop\n" PROV ENVS;
 
 	(void)state;
-	assert_int_equal(config_parse(&cfg, "x.yml", y, strlen(y), &err), 0);
+	assert_int_equal(config_parse(&cfg, "x.yml", y, strlen(y), provider_schemas(), &err), 0);
 	assert_string_equal(cfg->dir, ".");
 	config_free(cfg);
-	assert_int_equal(config_parse(&cfg, "/x.yml", y, strlen(y), &err), 0);
+	assert_int_equal(config_parse(&cfg, "/x.yml", y, strlen(y), provider_schemas(), &err), 0);
 	assert_string_equal(cfg->dir, "/");
 	config_free(cfg);
 }
@@ -379,7 +380,7 @@ static void test_config_every_prefix(void **state)
 	for (n = 0; n <= b.len; n++) {
 		struct prenv_config *cfg = NULL;
 		struct prenv_err err = PRENV_ERR_INIT;
-		int rc = config_parse(&cfg, "p.yml", b.ptr, n, &err);
+		int rc = config_parse(&cfg, "p.yml", b.ptr, n, provider_schemas(), &err);
 		if (rc == 0) {
 			ok++;
 			config_free(cfg);

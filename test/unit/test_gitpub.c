@@ -136,11 +136,7 @@ static int run_op(struct fx *f, enum prenv_op op, const char *env, const char *c
 	run.plan = &plan;
 	run.envp = envp;
 	run.wait_seconds = -1;
-	if (op == PRENV_OP_DEPLOY)
-		return pages_provider.deploy(&run, res, err);
-	if (op == PRENV_OP_DESTROY)
-		return pages_provider.destroy(&run, res, err);
-	return pages_provider.status(&run, res, err);
+	return provider_once(&pages_provider, op, &run, NULL, res, err);
 }
 
 static void test_gitpub_deploy_one_commit_right_tree(void **state)

@@ -17,6 +17,7 @@
 #include "pages/pages.h"
 #include "config/plan.h"
 #include "provider.h"
+#include "registry.h"
 #include "pages_testutil.h"
 
 struct fx {
@@ -75,11 +76,7 @@ static int run_op(struct fx *f, enum prenv_op op, const char *env, struct provid
 	run.plan = &plan;
 	run.wait_seconds = -1;
 	memset(res, 0, sizeof(*res));
-	if (op == PRENV_OP_DEPLOY)
-		return pages_provider.deploy(&run, res, err);
-	if (op == PRENV_OP_DESTROY)
-		return pages_provider.destroy(&run, res, err);
-	return pages_provider.status(&run, res, err);
+	return provider_once(&pages_provider, op, &run, NULL, res, err);
 }
 
 static int count_entries(const char *dir)

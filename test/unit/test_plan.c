@@ -12,6 +12,7 @@
 #include "util/buf.h"
 #include "context/ci.h"
 #include "config/config.h"
+#include "registry.h"
 #include "util/err.h"
 #include "config/plan.h"
 
@@ -70,7 +71,7 @@ static struct prenv_config *cfg_load(const char *path)
 {
 	struct prenv_config *cfg = NULL;
 	struct prenv_err err = PRENV_ERR_INIT;
-	int rc = config_load(&cfg, path, &err);
+	int rc = config_load(&cfg, path, provider_schemas(), &err);
 
 	if (rc)
 		printf("%s:%d:%d: %s\n", err.file, err.line, err.col, err.msg);
@@ -83,7 +84,7 @@ static struct prenv_config *cfg_text(const char *y)
 {
 	struct prenv_config *cfg = NULL;
 	struct prenv_err err = PRENV_ERR_INIT;
-	int rc = config_parse(&cfg, "t/.prenv.yml", y, strlen(y), &err);
+	int rc = config_parse(&cfg, "t/.prenv.yml", y, strlen(y), provider_schemas(), &err);
 
 	if (rc)
 		printf("%d:%d: %s\n", err.line, err.col, err.msg);

@@ -1,0 +1,94 @@
+/* cmd_context.c - `prenv context`: what was detected and the environment
+ * chosen. Needs no network. */
+#include "cli/cli.h"
+
+#include <stdlib.h>
+
+#include "config/config.h"
+#include "config/plan.h"
+#include "context/ci.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static int context_json(const struct cli *cli, struct prenv_err *err)
+{
+	cJSON *o = ci_context_to_json(cli->ctx);
+
+	if (!o)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (cli->plan)
+		cJSON_AddItemToObject(o, "env", plan_to_json(cli->plan));
+	cli_print_json(o);
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* "event", "pr": rows built from several fields. */
+static void context_rows(struct prenv_buf *b, const struct prenv_context *c)
+{
+	struct prenv_buf v = PRENV_BUF_INIT;
+
+	cli_text_row(b, "ci", c->ci);
+	if (c->event) {
+		prenv_buf_printf(&v, "%s%s%s%s", c->event, c->action ? " (" : "",
+				 c->action ? c->action : "", c->action ? ")" : "");
+		cli_text_row(b, "event", v.ptr);
+		prenv_buf_reset(&v);
+	}
+	cli_text_row(b, "repository", c->repo_full_name);
+	if (c->repo_url)
+		cli_text_row(b, "repo url", c->repo_url);
+	cli_text_row(b, "branch", c->branch ? c->branch : "(detached HEAD)");
+	if (c->base_branch)
+		cli_text_row(b, "base branch", c->base_branch);
+	cli_text_row(b, "sha", c->sha);
+	if (c->has_pr) {
+		prenv_buf_printf(&v, "#%ld %s%s", c->pr_number, c->pr_state ? c->pr_state : "",
+				 c->pr_fork ? ", from a fork" : "");
+		cli_text_row(b, "pr", v.ptr);
+		cli_text_row(b, "pr title", c->pr_title);
+		cli_text_row(b, "pr author", c->pr_author);
+		cli_text_row(b, "pr url", c->pr_url);
+	} else {
+		cli_text_row(b, "pr", "(none)");
+	}
+	if (c->run_url)
+		cli_text_row(b, "run url", c->run_url);
+	prenv_buf_free(&v);
+}
+
+static int cmd_context(struct cli *cli, struct prenv_err *err)
+{
+	struct prenv_buf b = PRENV_BUF_INIT, v = PRENV_BUF_INIT;
+	int rc = cli_load(cli, -1, err);
+
+	if (rc < 0)
+		return rc;
+	if (cli_want_json(cli))
+		return context_json(cli, err);
+	context_rows(&b, cli->ctx);
+	if (cli->plan) {
+		const struct prenv_plan *p = cli->plan;
+
+		prenv_buf_printf(&v, "%s (%s%s)", p->env_name, env_kind_name(p->kind),
+				 p->protected_ ? ", protected" : "");
+		cli_text_row(&b, "environment", v.ptr);
+		cli_text_row(&b, "namespace", p->namespace_);
+		cli_text_row(&b, "url", p->url);
+	} else {
+		cli_text_row(&b, "environment", "(no .prenv.yml found)");
+	}
+	log_out(b.ptr, b.len);
+	prenv_buf_free(&b);
+	prenv_buf_free(&v);
+	return 0;
+}
+
+const struct cmd_entry cmd_context_entry = {
+	"context", cmd_context,
+	"what was detected (CI, repo, branch, sha, PR) and the environment chosen",
+	"Prints the detected CI context and, when a configuration is found, the\n"
+	"environment this run is for. Needs no network.\n"
+	"  -o text|json   output format (default text)\n",
+};

@@ -1,0 +1,80 @@
+/* cmd_deploy.c - `prenv deploy`: render, deploy through the provider
+ * session, report. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#include "config/config.h"
+#include "config/plan.h"
+#include "context/ci.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* Whether this run deploys at all: a fork's PR under `forks: skip` does
+ * not. */
+static int deploy_wanted(const struct cli *cli)
+{
+	const struct prenv_context *c = cli->ctx;
+
+	if (c->has_pr && c->pr_fork && strcmp(cli->cfg->forks, "deploy") != 0) {
+		log_info("not deploying: pull request #%ld comes from a fork and %s says `forks: skip` "
+			 "(a fork's code must not run with this repository's secrets; see the fork-safe "
+			 "workflow in ci-examples/)", c->pr_number, cli->cfg->path);
+		return 0;
+	}
+	if (c->has_pr && c->pr_state && strcmp(c->pr_state, "open") != 0)
+		log_warn("pull request #%ld is %s; deploying anyway (run `prenv destroy` on close)",
+			 c->pr_number, c->pr_state);
+	return 1;
+}
+
+static int cmd_deploy(struct cli *cli, struct prenv_err *err)
+{
+	struct provider_result res;
+	cJSON *objs = NULL;
+	int rc = cli_load(cli, 1, err);
+
+	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
+		return rc;
+	if (!deploy_wanted(cli))
+		return 0;
+	if ((rc = cli_render_objects(cli, &objs, err)) < 0)
+		return rc;
+	log_group_begin("prenv deploy");
+	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
+		 cli->plan->env_name, cli->cfg->app, cli->dry_run ? " (dry run)" : "");
+	if (!cli->dry_run)
+		reporter_progress(&cli->rep);
+	memset(&res, 0, sizeof(res));
+	rc = cli->session->provider->deploy(cli->session, &cli->run, objs, &res, err);
+	log_group_end();
+	if (cli->dry_run) {
+		log_info("dry run: nothing was changed");
+	} else if (rc < 0) {
+		/* Exit 2 promises that nothing changed; once the PR was told a
+		 * deploy started, a configuration error the provider finds is a
+		 * failed deploy (exit 1), and is reported as such. */
+		if (rc == PRENV_ECONFIG && cli->rep.host) {
+			rc = PRENV_EFAIL;
+			err->code = PRENV_EFAIL;
+		}
+		if (res.detail)
+			log_error("last output:\n%s", res.detail);
+		reporter_result(&cli->rep, "failed", res.url ? res.url : cli->plan->url,
+				res.reason ? res.reason : err->msg, NULL);
+	} else {
+		rc = reporter_result(&cli->rep, "ready", res.url ? res.url : cli->plan->url, NULL, err);
+	}
+	provider_result_clear(&res);
+	cJSON_Delete(objs);
+	return rc;
+}
+
+const struct cmd_entry cmd_deploy_entry = {
+	"deploy", cmd_deploy, "create or update the environment, wait until ready, report the URL",
+	"Creates or updates the environment through the configured provider,\n"
+	"waits until it is ready and reports the URL (PR comment, job outputs).\n"
+	"  --dry-run        show what would happen, change nothing\n"
+	"  --wait SECONDS   bound the wait (0 = don't wait)\n"
+	"  --strict-report  fail when reporting to the code host fails\n",
+};

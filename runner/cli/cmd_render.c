@@ -1,0 +1,44 @@
+/* cmd_render.c - `prenv render`: the manifests, no cluster, no network. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#include "config/config.h"
+#include "render/render.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static int cmd_render(struct cli *cli, struct prenv_err *err)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	cJSON *objs = NULL;
+	int rc = cli_load(cli, 1, err);
+
+	if (rc < 0)
+		return rc;
+	if (!cli->cfg->templates)
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "%s names no templates directory: add `templates: DIR`", cli->cfg->path);
+	rc = cli_render_objects(cli, &objs, err);
+	if (rc < 0)
+		return rc;
+	rc = render_write(objs, cli->output && strcmp(cli->output, "text") ? cli->output : "yaml",
+			  cli->out_dir, &b, err);
+	if (rc == 0 && !cli->out_dir)
+		log_out(b.ptr, b.len);
+	else if (rc == 0)
+		log_info("wrote %d objects to %s", cJSON_GetArraySize(objs), cli->out_dir);
+	cJSON_Delete(objs);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+const struct cmd_entry cmd_render_entry = {
+	"render", cmd_render, "render the manifests (no cluster, no network)",
+	"Renders every *.yaml/*.yml/*.json template of the configured directory\n"
+	"with YAML-context escaping, checks the documents and adds prenv's labels.\n"
+	"  -o yaml|json     output format (default yaml; json prints an array)\n"
+	"  --out DIR        write one file per object into DIR instead of stdout\n"
+	"  --allow-missing  render missing variables as empty instead of failing\n",
+};

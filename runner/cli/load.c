@@ -1,0 +1,211 @@
+/* load.c - what the commands share: context, configuration, plan, the
+ * provider session and the reporter, rendering; see cli.h */
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/plan.h"
+#include "context/ci.h"
+#include "registry.h"
+#include "render/render.h"
+#include "report/codehost.h"
+#include "report/report.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#ifndef PRENV_VERSION
+#define PRENV_VERSION "0.0.0"
+#endif
+
+static int file_exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+/* Finds the configuration: -c, PRENV_CONFIG, .prenv.yml, .prenv.yaml.
+ * Returns NULL when there is none (an explicit path is returned as is). */
+static const char *config_path(const struct cli *cli)
+{
+	const char *p = cli->config_path;
+
+	if (!p)
+		p = ci_getenv(cli->envp, "PRENV_CONFIG");
+	if (p)
+		return p;
+	if (file_exists(".prenv.yml"))
+		return ".prenv.yml";
+	if (file_exists(".prenv.yaml"))
+		return ".prenv.yaml";
+	return NULL;
+}
+
+/* A workflow_run that follows a fork's pull_request build carries no
+ * pull_requests in its event: ask the code host which open PR has this
+ * fork's branch at this exact commit. Failing that, the run stays PR-less
+ * (and deploy refuses it: see cli_load). */
+static void resolve_fork_pr(struct cli *cli)
+{
+	struct codehost_opts o;
+	struct prenv_buf why = PRENV_BUF_INIT;
+	struct prenv_err rerr = PRENV_ERR_INIT;
+	int auth = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.ctx = cli->ctx;
+	o.envp = cli->envp;
+	if (codehost_new(&cli->codehost, &o, &why, &auth, &rerr) < 0 || !cli->codehost)
+		log_warn("cannot look up the pull request of this workflow_run from a fork: %s",
+			 why.len ? why.ptr : rerr.msg ? rerr.msg : "no code host session");
+	else if (codehost_resolve_pr(cli->codehost, cli->ctx, &rerr) < 0)
+		log_warn("cannot find the pull request of this workflow_run from a fork: %s", rerr.msg);
+	else
+		log_info("workflow_run from %s: pull request #%ld", cli->ctx->head_repo_full_name,
+			 cli->ctx->pr_number);
+	prenv_err_clear(&rerr);
+	prenv_buf_free(&why);
+}
+
+int cli_load_config(struct cli *cli, int need_config, struct prenv_err *err)
+{
+	const char *path;
+	int rc;
+
+	rc = ci_detect(&cli->ctx, cli->envp, NULL, err);
+	if (rc < 0)
+		return rc;
+	if (cli->ctx->pr_fork && !cli->ctx->has_pr && cli->ctx->event &&
+	    !strcmp(cli->ctx->event, "workflow_run"))
+		resolve_fork_pr(cli);
+	path = config_path(cli);
+	if (!path) {
+		if (need_config > 0)
+			return prenv_err_set(err, PRENV_ECONFIG,
+					     "no configuration found: create .prenv.yml (see README) or pass -c FILE");
+		return 0;
+	}
+	if (!file_exists(path))
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "configuration file %s does not exist; pass an existing file with -c", path);
+	return config_load(&cli->cfg, path, provider_schemas(), err);
+}
+
+int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
+{
+	int rc = cli_load_config(cli, need_config, err);
+
+	if (rc < 0 || !cli->cfg)
+		return rc;
+	if (need_config > 0 && cli->ctx->pr_fork && !cli->ctx->has_pr)
+		return prenv_err_set(err, PRENV_EFAIL,
+				     "this run comes from a fork (%s) but its pull request is unknown; "
+				     "prenv acts on a fork's code only for a known pull request "
+				     "(give the token read access to pull requests, or set PRENV_PR)",
+				     cli->ctx->head_repo_full_name ? cli->ctx->head_repo_full_name : "another repository");
+	return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+}
+
+int cli_provider_begin(struct cli *cli, struct prenv_err *err)
+{
+	const struct prenv_provider *p = provider_find(cli->cfg->provider_kind);
+	struct provider_run *run = &cli->run;
+	struct reporter *rep = &cli->rep;
+	int rc;
+
+	if (!p)
+		return prenv_err_set(err, PRENV_ECONFIG,
+				     "provider '%s' (provider.kind in %s) is not available in this build of prenv %s; "
+				     "available: %s", cli->cfg->provider_kind, cli->cfg->path, PRENV_VERSION,
+				     provider_names());
+	memset(run, 0, sizeof(*run));
+	run->cfg = cli->cfg;
+	run->ctx = cli->ctx;
+	run->plan = cli->plan;
+	run->envp = cli->envp;
+	run->dry_run = cli->dry_run;
+	run->wait_seconds = cli->wait_seconds;
+	run->no_wait = cli->no_wait;
+	run->kubeconfig = cli->kubeconfig;
+	if ((rc = provider_open(p, run, &cli->session, err)) < 0)
+		return rc;
+	cli->notes.s = cli->session;
+	cli->notes.run = run;
+	memset(rep, 0, sizeof(*rep));
+	rep->cfg = cli->cfg;
+	rep->ctx = cli->ctx;
+	rep->plan = cli->plan;
+	rep->envp = cli->envp;
+	rep->dry_run = cli->dry_run;
+	rep->strict = cli->strict_report;
+	rep->json = cli_want_json(cli);
+	rep->host = cli->codehost;
+	cli->codehost = NULL;
+	if (provider_notes_supported(cli->session)) {
+		rep->notes.get = provider_note_get;
+		rep->notes.set = provider_note_set;
+		rep->notes.ud = &cli->notes;
+	}
+	return 0;
+}
+
+static void tmpl_warn_to_log(void *ud, const char *file, int line, int col, const char *msg)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	(void)ud;
+	prenv_buf_printf(&b, "%s:%d:%d: %s", file ? file : "<template>", line, col, msg);
+	log_warn("%s", b.ptr);
+	prenv_buf_free(&b);
+}
+
+int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
+{
+	struct render_opts ro;
+	struct prenv_buf dir = PRENV_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if (!cli->cfg->templates)
+		return 0;
+	if (cli->cfg->templates[0] == '/' || !cli->cfg->dir || !*cli->cfg->dir)
+		prenv_buf_adds(&dir, cli->cfg->templates);
+	else
+		prenv_buf_printf(&dir, "%s/%s", cli->cfg->dir, cli->cfg->templates);
+	memset(&ro, 0, sizeof(ro));
+	ro.dir = dir.ptr;
+	ro.vars = cli->plan->vars;
+	ro.app = cli->cfg->app;
+	ro.env_name = cli->plan->env_name;
+	ro.allow_missing = cli->allow_missing;
+	ro.untrusted = cli->plan->untrusted;
+	ro.warn = tmpl_warn_to_log;
+	rc = render_dir(out, &ro, err);
+	prenv_buf_free(&dir);
+	return rc;
+}
+
+int cli_want_json(const struct cli *cli)
+{
+	return cli->output && !strcmp(cli->output, "json");
+}
+
+void cli_text_row(struct prenv_buf *b, const char *label, const char *value)
+{
+	prenv_buf_printf(b, "%-12s ", label);
+	report_sanitize_line(b, value ? value : "-");
+	prenv_buf_addc(b, '\n');
+}
+
+void cli_print_json(const cJSON *o)
+{
+	char *s = o ? cJSON_Print(o) : NULL;
+
+	if (s) {
+		log_outs(s);
+		log_outs("\n");
+	}
+	free(s);
+}

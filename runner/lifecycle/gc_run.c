@@ -1,0 +1,283 @@
+/* gc_run.c - the gc driver: list, decide (gc.c), destroy, report; see
+ * gc.h */
+#include "lifecycle/gc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config/config.h"
+#include "config/plan.h"
+#include "context/ci.h"
+#include "provider.h"
+#include "report/codehost.h"
+#include "report/policy.h"
+#include "util/err.h"
+#include "util/log.h"
+
+struct gc_state {
+	const struct gc_opts *o;
+	struct codehost *host;   /* for PR states; NULL when not possible */
+	int host_tried;
+	int destroyed, failed, kept, total;
+};
+
+/* The PR's state from the code host, or NULL (unknown; says why). */
+static char *pr_state(struct gc_state *g, long pr)
+{
+	struct prenv_err e = PRENV_ERR_INIT;
+	char *state = NULL;
+
+	if (!g->host_tried) {
+		struct codehost_opts co;
+		struct prenv_buf why = PRENV_BUF_INIT;
+
+		g->host_tried = 1;
+		memset(&co, 0, sizeof(co));
+		co.ctx = g->o->ctx;
+		co.envp = g->o->run->envp;
+		if (codehost_new(&g->host, &co, &why, NULL, &e) < 0) {
+			prenv_buf_adds(&why, e.msg ? e.msg : "error");
+			prenv_err_clear(&e);
+		}
+		if (!g->host)
+			log_warn("gc cannot ask the code host whether pull requests are closed (%s); "
+				 "only TTLs apply", why.ptr);
+		prenv_buf_free(&why);
+	}
+	if (!g->host)
+		return NULL;
+	if (codehost_pr_state(g->host, pr, &state, &e) < 0)
+		log_warn("state of #%ld unknown: %s", pr, e.msg);
+	prenv_err_clear(&e);
+	return state;
+}
+
+/* A plan for a listed environment (the fields destroy and the report use). */
+static struct prenv_plan *env_plan(const struct gc_env *e, const struct config_rule *rule,
+				   long pr)
+{
+	struct prenv_plan *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->env_name = strdup(e->name);
+	p->namespace_ = e->ns ? strdup(e->ns) : NULL;
+	p->kind = rule && rule->kind_set ? rule->kind : pr > 0 ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT;
+	p->rule = rule;
+	p->ttl_seconds = rule ? rule->ttl_seconds : 0;
+	if (!p->env_name || (e->ns && !p->namespace_)) {
+		plan_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Destroys one environment through the provider session and, when the
+ * code host can be told, marks its PR comment destroyed. */
+static int destroy_one(struct gc_state *g, const struct gc_env *e, const struct gc_decision *d,
+		       struct prenv_err *err)
+{
+	const struct gc_opts *o = g->o;
+	const struct prenv_provider *prov = o->session->provider;
+	struct prenv_context ectx = *o->ctx;
+	struct provider_run run = *o->run;
+	struct provider_result res;
+	struct provider_note_ref ref;
+	struct reporter rep;
+	long pr = gc_env_pr(e);
+	int rc, report = g->host && pr > 0 && !run.dry_run;
+	struct prenv_plan *plan = env_plan(e, d->rule, pr);
+
+	if (!plan)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	/* the environment's own context: its PR and commit, this run's repo */
+	ectx.has_pr = pr > 0;
+	ectx.pr_number = pr > 0 ? pr : 0;
+	ectx.sha = (char *)e->sha;
+	ectx.branch = NULL;
+	ectx.pr_title = ectx.pr_author = ectx.pr_url = ectx.pr_state = NULL;
+	run.ctx = &ectx;
+	run.plan = plan;
+	ref.s = o->session;
+	ref.run = &run;
+	memset(&rep, 0, sizeof(rep));
+	rep.cfg = o->cfg;
+	rep.ctx = &ectx;
+	rep.plan = plan;
+	rep.envp = run.envp;
+	rep.strict = o->strict;
+	if (provider_notes_supported(o->session)) {
+		rep.notes.get = provider_note_get;
+		rep.notes.set = provider_note_set;
+		rep.notes.ud = &ref;
+	}
+	memset(&res, 0, sizeof(res));
+	if (report)
+		(void)reporter_comment_id(&rep); /* read it while the environment exists */
+	rc = prov->destroy(o->session, &run, &res, err);
+	if (rc == 0 && report) {
+		struct prenv_err herr = PRENV_ERR_INIT;
+		struct prenv_buf r = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&r, "removed by prenv gc: %s", d->why.ptr);
+		reporter_to_host(&rep, "destroyed", NULL, r.ptr, &herr);
+		prenv_buf_free(&r);
+		prenv_err_clear(&herr);
+	}
+	reporter_clear(&rep);
+	provider_result_clear(&res);
+	plan_free(plan);
+	return rc;
+}
+
+static void add_num_or_null(cJSON *o, const char *k, int present, double v)
+{
+	if (present)
+		cJSON_AddNumberToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+/* The result entry of one environment. */
+static cJSON *entry(const struct gc_env *e, const char *state, const struct gc_decision *d,
+		    const char *action, const char *error)
+{
+	cJSON *o = cJSON_CreateObject();
+	long pr = gc_env_pr(e);
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", e->name);
+	if (e->ns)
+		cJSON_AddStringToObject(o, "namespace", e->ns);
+	add_num_or_null(o, "pr", pr > 0, (double)pr);
+	if (state)
+		cJSON_AddStringToObject(o, "pr_state", state);
+	else
+		cJSON_AddNullToObject(o, "pr_state");
+	add_num_or_null(o, "deployed_at", e->deployed_at >= 0, (double)e->deployed_at);
+	add_num_or_null(o, "ttl_seconds", d->ttl > 0, (double)d->ttl);
+	cJSON_AddBoolToObject(o, "protected", d->protected_);
+	cJSON_AddStringToObject(o, "action", action);
+	cJSON_AddStringToObject(o, "reason", d->why.ptr);
+	if (error)
+		cJSON_AddStringToObject(o, "error", error);
+	return o;
+}
+
+/* Decides and handles one listed environment. */
+static cJSON *handle(struct gc_state *g, const struct gc_env *e)
+{
+	const struct gc_opts *o = g->o;
+	struct gc_decision d;
+	struct prenv_err derr = PRENV_ERR_INIT;
+	const char *action;
+	char *state = NULL;
+	cJSON *out;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	prenv_buf_init(&d.why, 0);
+	if (gc_wants_pr_state(o->cfg, e))
+		state = pr_state(g, gc_env_pr(e));
+	if (gc_decide(o->cfg, e, state, o->now, &d) < 0) {
+		action = "failed";
+		g->failed++;
+		prenv_err_set(&derr, PRENV_ENOMEM, "out of memory");
+	} else if (d.action == GC_KEEP) {
+		action = "kept";
+		g->kept++;
+	} else if (o->run->dry_run) {
+		action = "would-destroy";
+		g->destroyed++;
+	} else {
+		log_group_begin("prenv gc");
+		log_info("destroying environment %s of %s (%s)", e->name, o->cfg->app, d.why.ptr);
+		rc = destroy_one(g, e, &d, &derr);
+		log_group_end();
+		if (rc < 0) {
+			action = "failed";
+			g->failed++;
+			log_err(&derr);
+		} else {
+			action = "destroyed";
+			g->destroyed++;
+		}
+	}
+	out = entry(e, state, &d, action, derr.msg);
+	free(state);
+	prenv_err_clear(&derr);
+	gc_decision_clear(&d);
+	return out;
+}
+
+/* The listed entry as a gc_env (borrowed strings); 0 when it is unusable. */
+static int env_of(const cJSON *it, struct gc_env *e)
+{
+	const cJSON *jpr = cJSON_GetObjectItemCaseSensitive(it, "pr");
+	const cJSON *jat = cJSON_GetObjectItemCaseSensitive(it, "deployed_at");
+
+	e->name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+	e->ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "namespace"));
+	e->sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "sha"));
+	e->pr = cJSON_IsNumber(jpr) ? (long)jpr->valuedouble : 0;
+	e->deployed_at = cJSON_IsNumber(jat) ? (long long)jat->valuedouble : -1;
+	return e->name && plan_is_dns_label(e->name);
+}
+
+int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
+{
+	const struct prenv_provider *prov = o->session->provider;
+	struct gc_state g;
+	cJSON *envs = NULL, *results;
+	const cJSON *it;
+	int rc, width = 4;
+
+	*out = NULL;
+	if (!prov->list)
+		return 0;
+	if ((rc = prov->list(o->session, o->run, &envs, err)) < 0 || !envs)
+		return rc;
+	if (!(results = cJSON_CreateArray())) {
+		cJSON_Delete(envs);
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	memset(&g, 0, sizeof(g));
+	g.o = o;
+	log_info("gc: %d environment(s) of %s%s", cJSON_GetArraySize(envs), o->cfg->app,
+		 o->run->dry_run ? " (dry run)" : "");
+	cJSON_ArrayForEach(it, envs) {
+		struct gc_env e;
+
+		if (env_of(it, &e) && (int)strlen(e.name) > width)
+			width = (int)strlen(e.name);
+	}
+	cJSON_ArrayForEach(it, envs) {
+		struct gc_env e;
+		cJSON *r;
+
+		if (!env_of(it, &e))
+			continue;
+		g.total++;
+		if ((r = handle(&g, &e)) != NULL) {
+			cJSON_AddItemToArray(results, r);
+			if (o->on_env)
+				o->on_env(o->ud, r, width);
+		}
+	}
+	if (g.total == 0)
+		log_info("gc: no environments of %s found", o->cfg->app);
+	else
+		log_info("gc: %d %s, %d kept, %d failed", g.destroyed,
+			 o->run->dry_run ? "would be destroyed" : "destroyed", g.kept, g.failed);
+	rc = 0;
+	if (g.failed)
+		rc = prenv_err_set(err, PRENV_EFAIL, "gc: %d of %d environment(s) could not be destroyed "
+				   "(see the errors above); the others were handled", g.failed, g.total);
+	codehost_free(g.host);
+	cJSON_Delete(envs);
+	*out = results;
+	return rc;
+}
