@@ -10,6 +10,7 @@
 #include "context/ci.h"
 #include "config/config.h"
 #include "util/log.h"
+#include "util/names.h"
 #include "config/plan.h"
 
 #define DEFAULT_WAIT 300
@@ -127,8 +128,7 @@ static char *selector(const struct k8s_env *env)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 
-	prenv_buf_printf(&b, "%s=%s,%s=%s,%s=prenv", K8S_LABEL_APP, env->app, K8S_LABEL_ENV, env->env,
-			 K8S_LABEL_MANAGED);
+	k8s_env_selector(&b, env);
 	return prenv_buf_detach(&b, NULL);
 }
 
@@ -200,13 +200,13 @@ done:
 static int check_owner(const cJSON *ns, const struct k8s_env *env, const char *what,
 		       struct prenv_err *err)
 {
-	const char *m = k8s_label(ns, K8S_LABEL_MANAGED), *a = k8s_label(ns, K8S_LABEL_APP);
-	const char *e = k8s_label(ns, K8S_LABEL_ENV);
+	const char *m = k8s_label(ns, PRENV_LABEL_MANAGED), *a = k8s_label(ns, PRENV_LABEL_APP);
+	const char *e = k8s_label(ns, PRENV_LABEL_ENV);
 
-	if (!m || strcmp(m, "prenv") || !a || strcmp(a, env->app))
+	if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app))
 		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it does not carry %s=prenv "
 				     "and %s=%s, so prenv did not create it for app %s; nothing was changed",
-				     what, env->ns, K8S_LABEL_MANAGED, K8S_LABEL_APP, env->app, env->app);
+				     what, env->ns, PRENV_LABEL_MANAGED, PRENV_LABEL_APP, env->app, env->app);
 	if (e && strcmp(e, env->env))
 		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to environment "
 				     "%s, not %s; nothing was changed", what, env->ns, e, env->env);
@@ -319,17 +319,17 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 #define ANN(key, name) \
 	if (k8s_annotation(ns, key)) \
 		cJSON_AddStringToObject(info, name, k8s_annotation(ns, key))
-	ANN("prenv.dev/sha", "sha");
-	ANN("prenv.dev/deployed-at", "deployed_at");
-	ANN("prenv.dev/pr", "pr");
-	ANN("prenv.dev/repo", "repo");
-	ANN(K8S_ANN_COMMENT_ID, "comment_id");
+	ANN(PRENV_ANN_SHA, "sha");
+	ANN(PRENV_ANN_DEPLOYED_AT, "deployed_at");
+	ANN(PRENV_ANN_PR, "pr");
+	ANN(PRENV_ANN_REPO, "repo");
+	ANN(PRENV_ANN_COMMENT_ID, "comment_id");
 #undef ANN
 	prenv_buf_printf(&text, "namespace/%s", r.env.ns);
-	if (k8s_annotation(ns, "prenv.dev/sha"))
-		prenv_buf_printf(&text, ", sha %s", k8s_annotation(ns, "prenv.dev/sha"));
-	if (k8s_annotation(ns, "prenv.dev/deployed-at"))
-		prenv_buf_printf(&text, ", deployed %s", k8s_annotation(ns, "prenv.dev/deployed-at"));
+	if (k8s_annotation(ns, PRENV_ANN_SHA))
+		prenv_buf_printf(&text, ", sha %s", k8s_annotation(ns, PRENV_ANN_SHA));
+	if (k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT))
+		prenv_buf_printf(&text, ", deployed %s", k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT));
 	prenv_buf_addc(&text, '\n');
 	objs = cJSON_AddArrayToObject(info, "objects");
 	sel = selector(&r.env);
@@ -456,7 +456,7 @@ done:
 /* Notes are annotations prenv.dev/<key> on the environment's namespace. */
 static int note_key(struct prenv_buf *b, const char *key, struct prenv_err *err)
 {
-	if (prenv_buf_printf(b, "prenv.dev/%s", key) < 0)
+	if (prenv_buf_printf(b, "%s%s", PRENV_ANN_PREFIX, key) < 0)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	return 0;
 }
@@ -505,7 +505,8 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
-	prenv_buf_printf(&sel, "%s=prenv,%s=%s", K8S_LABEL_MANAGED, K8S_LABEL_APP, run->cfg->app);
+	prenv_buf_printf(&sel, "%s=%s,%s=%s", PRENV_LABEL_MANAGED, PRENV_MANAGED_BY, PRENV_LABEL_APP,
+			 run->cfg->app);
 	if (sel.failed || !(arr = cJSON_CreateArray())) {
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
@@ -516,18 +517,18 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 	}
 	cJSON_ArrayForEach(it, items) {
 		const char *name = k8s_str(it, "metadata.name");
-		const char *env = k8s_label(it, K8S_LABEL_ENV);
-		const char *pr = k8s_annotation(it, "prenv.dev/pr");
-		const char *sha = k8s_annotation(it, "prenv.dev/sha");
-		const char *at = k8s_annotation(it, "prenv.dev/deployed-at");
+		const char *env = k8s_label(it, PRENV_LABEL_ENV);
+		const char *pr = k8s_annotation(it, PRENV_ANN_PR);
+		const char *sha = k8s_annotation(it, PRENV_ANN_SHA);
+		const char *at = k8s_annotation(it, PRENV_ANN_DEPLOYED_AT);
 		cJSON *e;
 		char *end;
 		long n;
 		time_t t;
 
-		if (!name || !env || !plan_is_dns_label(env)) {
+		if (!name || !env || !name_is_dns_label(env)) {
 			log_verbose("kubernetes: namespace %s has no usable %s label; skipped",
-				    name ? name : "?", K8S_LABEL_ENV);
+				    name ? name : "?", PRENV_LABEL_ENV);
 			continue;
 		}
 		if (k8s_str(it, "metadata.deletionTimestamp")) {

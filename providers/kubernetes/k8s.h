@@ -15,10 +15,6 @@ struct prenv_err;
 
 extern const struct prenv_provider k8s_provider;
 
-/* Label and annotation keys prenv puts on what it creates. */
-#define K8S_LABEL_MANAGED "app.kubernetes.io/managed-by"
-#define K8S_LABEL_APP "prenv.dev/app"
-#define K8S_LABEL_ENV "prenv.dev/env"
-#define K8S_ANN_COMMENT_ID "prenv.dev/comment-id"
+/* The labels and annotations are util/names.h's. */
 
 #endif

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/log.h"
+#include "util/names.h"
 
 /* helm's InstallOrder (pkg/releaseutil/kind_sorter.go) */
 static const char *const install_order[] = {
@@ -203,19 +204,19 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 		*created = 1;
 		rc = 0;
 	} else if (rc == 0) {
-		const char *m = k8s_label(live, K8S_LABEL_MANAGED);
-		const char *a = k8s_label(live, K8S_LABEL_APP);
-		const char *e = k8s_label(live, K8S_LABEL_ENV);
+		const char *m = k8s_label(live, PRENV_LABEL_MANAGED);
+		const char *a = k8s_label(live, PRENV_LABEL_APP);
+		const char *e = k8s_label(live, PRENV_LABEL_ENV);
 
 		if (k8s_str(live, "metadata.deletionTimestamp") ||
 		    (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
 			rc = prenv_err_set(err, PRENV_EFAIL, "namespace %s is being deleted (Terminating); run the "
 					   "deploy again once it is gone", env->ns);
-		} else if (!m || strcmp(m, "prenv") || !a || strcmp(a, env->app)) {
+		} else if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app)) {
 			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s exists and is not managed by prenv for "
 					   "app %s (labels %s=prenv, %s=%s); prenv will not take it over: choose "
-					   "another provider.namespace", env->ns, env->app, K8S_LABEL_MANAGED,
-					   K8S_LABEL_APP, env->app);
+					   "another provider.namespace", env->ns, env->app, PRENV_LABEL_MANAGED,
+					   PRENV_LABEL_APP, env->app);
 		} else if (e && strcmp(e, env->env)) {
 			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s belongs to environment %s of %s, not "
 					   "to %s; give each environment its own provider.namespace",
@@ -230,19 +231,19 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 	meta = cJSON_AddObjectToObject(obj, "metadata");
 	cJSON_AddStringToObject(meta, "name", env->ns);
 	labels = cJSON_AddObjectToObject(meta, "labels");
-	cJSON_AddStringToObject(labels, K8S_LABEL_MANAGED, "prenv");
-	cJSON_AddStringToObject(labels, K8S_LABEL_APP, env->app);
-	cJSON_AddStringToObject(labels, K8S_LABEL_ENV, env->env);
+	cJSON_AddStringToObject(labels, PRENV_LABEL_MANAGED, PRENV_MANAGED_BY);
+	cJSON_AddStringToObject(labels, PRENV_LABEL_APP, env->app);
+	cJSON_AddStringToObject(labels, PRENV_LABEL_ENV, env->env);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
 	if (env->repo)
-		cJSON_AddStringToObject(ann, "prenv.dev/repo", env->repo);
+		cJSON_AddStringToObject(ann, PRENV_ANN_REPO, env->repo);
 	if (env->pr)
-		cJSON_AddStringToObject(ann, "prenv.dev/pr", env->pr);
+		cJSON_AddStringToObject(ann, PRENV_ANN_PR, env->pr);
 	if (env->sha)
-		cJSON_AddStringToObject(ann, "prenv.dev/sha", env->sha);
+		cJSON_AddStringToObject(ann, PRENV_ANN_SHA, env->sha);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddStringToObject(ann, "prenv.dev/deployed-at", stamp);
+	cJSON_AddStringToObject(ann, PRENV_ANN_DEPLOYED_AT, stamp);
 	add_extra(obj, "labels", env->extra_labels);
 	add_extra(obj, "annotations", env->extra_annotations);
 	if (!(body = cJSON_PrintUnformatted(obj))) {
@@ -402,6 +403,12 @@ static void add_kind(cJSON *kinds, const char *av, const char *kind)
 	cJSON_AddItemToArray(kinds, (cJSON *)e);
 }
 
+int k8s_env_selector(struct prenv_buf *out, const struct k8s_env *env)
+{
+	return prenv_buf_printf(out, "%s=%s,%s=%s,%s=%s", PRENV_LABEL_APP, env->app, PRENV_LABEL_ENV,
+				env->env, PRENV_LABEL_MANAGED, PRENV_MANAGED_BY);
+}
+
 int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
 	      int *deleted, struct prenv_err *err)
 {
@@ -416,8 +423,7 @@ int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env 
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
 	}
-	prenv_buf_printf(&sel, "%s=%s,%s=%s,%s=prenv", K8S_LABEL_APP, env->app, K8S_LABEL_ENV, env->env,
-			 K8S_LABEL_MANAGED);
+	k8s_env_selector(&sel, env);
 	for (i = 0; i < sizeof(prune_kinds) / sizeof(prune_kinds[0]); i++)
 		add_kind(kinds, prune_kinds[i].api_version, prune_kinds[i].kind);
 	cJSON_AddItemToArray(nss, cJSON_CreateString(env->ns));

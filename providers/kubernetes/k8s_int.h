@@ -184,6 +184,10 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 /* Applies prepared objects stage by stage, each stage in parallel. */
 int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err *err);
 
+/* Appends the label selector of env's objects
+ * ("prenv.dev/app=A,prenv.dev/env=E,app.kubernetes.io/managed-by=prenv"). */
+int k8s_env_selector(struct prenv_buf *out, const struct k8s_env *env);
+
 /* Deletes what carries this environment's labels and is not in prepared.
  * *deleted counts the deletions. */
 int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,

@@ -25,6 +25,7 @@
 #include "context/ci.h"
 #include "config/config.h"
 #include "util/err.h"
+#include "util/names.h"
 #include "util/log.h"
 #include "config/plan.h"
 #include "render/tmpl.h"
@@ -1078,7 +1079,7 @@ static int pages_list(struct provider_session *s, const struct provider_run *run
 		char *end;
 		long pr = 0;
 
-		if (!plan_is_dns_label(name))
+		if (!name_is_dns_label(name))
 			continue;
 		prenv_buf_reset(&p);
 		if (prenv_buf_printf(&p, "%s/%s", root, name) < 0) {

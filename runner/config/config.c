@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/names.h"
 #include "config/plan.h"
 #include "config/schema.h"
 
@@ -955,7 +956,7 @@ static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config 
 	v = map_get(c, root, "app");
 	if ((rc = read_str(c, v, "app", &cfg->app)))
 		return rc;
-	if (strlen(cfg->app) > APP_MAX || !plan_is_dns_label(cfg->app)) {
+	if (strlen(cfg->app) > APP_MAX || !name_is_dns_label(cfg->app)) {
 		char *sug = suggest_label(cfg->app, APP_MAX);
 		rc = cp_fail(c, v, "'app' must be a DNS-1123 label of at most %d characters "
 			     "(lower-case letters, digits and '-', starting and ending with a "

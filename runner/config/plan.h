@@ -50,26 +50,6 @@ int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 	      const struct prenv_context *ctx, struct prenv_err *err);
 void plan_free(struct prenv_plan *plan);
 
-/* DNS-1123 slug of in, at most maxlen (<= 63) characters. When information
- * was lost (case folded, characters replaced, truncated) "-" and 8 hex
- * digits of a hash of the input (FNV-1a 64, folded to 32 bits) are appended;
- * a lossless input is returned as is, unless it already ends like a hashed
- * slug ("-" + 8 hex), which is hashed again so no branch can take another
- * branch's hashed name. Nothing usable left -> "x-<hash>". maxlen < 10 ->
- * the first maxlen hash digits. NULL for NULL, maxlen 0 or out of memory.
- * Caller frees. */
-char *plan_slug(const char *in, size_t maxlen);
-int plan_is_dns_label(const char *s);
-
-/* GitHub Actions filter pattern: '*' any run of characters but '/', '**'
- * any run (a '**' directly followed by '/' may also match no directory at
- * all, so "docs/" "**" "/x" matches "docs/x"), '?' zero or one of the
- * preceding character, '+' one or more of it, [abc] [a-z] [!a-z] one
- * character (never '/'), a backslash escapes. A leading '!' negates the
- * whole pattern. An invalid pattern (unclosed '[') matches nothing.
- * Returns 1 on a match. */
-int plan_glob_match(const char *pattern, const char *s);
-
 /* "env" object for `prenv context -o json`. Caller frees. */
 cJSON *plan_to_json(const struct prenv_plan *plan);
 

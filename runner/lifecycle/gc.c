@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "config/plan.h"
 #include "util/err.h"
+#include "util/names.h"
 
 void gc_duration(struct prenv_buf *b, long s)
 {
@@ -49,7 +50,7 @@ const struct config_rule *gc_rule(const struct prenv_config *cfg, const char *na
 				chosen = r;
 			*protected_ |= r->protected_;
 		} else if (!r->name && r->branch && r->pull_request != 1 &&
-			   plan_glob_match(r->branch, name)) {
+			   name_glob_match(r->branch, name)) {
 			*protected_ |= r->protected_;
 		}
 	}

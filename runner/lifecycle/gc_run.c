@@ -14,6 +14,7 @@
 #include "report/codehost.h"
 #include "report/policy.h"
 #include "util/err.h"
+#include "util/names.h"
 #include "util/log.h"
 
 struct gc_state {
@@ -224,7 +225,7 @@ static int env_of(const cJSON *it, struct gc_env *e)
 	e->sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "sha"));
 	e->pr = cJSON_IsNumber(jpr) ? (long)jpr->valuedouble : 0;
 	e->deployed_at = cJSON_IsNumber(jat) ? (long long)jat->valuedouble : -1;
-	return e->name && plan_is_dns_label(e->name);
+	return e->name && name_is_dns_label(e->name);
 }
 
 int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)

@@ -7,13 +7,11 @@
 #include "render/render.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/names.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define LABEL_MANAGED "app.kubernetes.io/managed-by"
-#define LABEL_APP "prenv.dev/app"
-#define LABEL_ENV "prenv.dev/env"
 
 struct render_src {
 	char *file;
@@ -196,11 +194,11 @@ static int add_labels(struct render_docs *d, cJSON *labels, const char *where,
 	int rc = 0;
 
 	if (managed)
-		rc = set_label(d, labels, LABEL_MANAGED, "prenv", where, file, line, err);
+		rc = set_label(d, labels, PRENV_LABEL_MANAGED, PRENV_MANAGED_BY, where, file, line, err);
 	if (!rc)
-		rc = set_label(d, labels, LABEL_APP, d->app, where, file, line, err);
+		rc = set_label(d, labels, PRENV_LABEL_APP, d->app, where, file, line, err);
 	if (!rc)
-		rc = set_label(d, labels, LABEL_ENV, d->env_name, where, file, line, err);
+		rc = set_label(d, labels, PRENV_LABEL_ENV, d->env_name, where, file, line, err);
 	return rc;
 }
 

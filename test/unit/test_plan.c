@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "registry.h"
 #include "util/err.h"
+#include "util/names.h"
 #include "config/plan.h"
 
 #define FIX "test/fixtures/config/"
@@ -104,8 +105,8 @@ static struct prenv_plan *plan_ok(const struct prenv_config *cfg, const struct p
 	assert_int_equal(rc, 0);
 	assert_non_null(p);
 	prenv_err_clear(&err);
-	assert_true(plan_is_dns_label(p->env_name));
-	assert_true(plan_is_dns_label(p->namespace_));
+	assert_true(name_is_dns_label(p->env_name));
+	assert_true(name_is_dns_label(p->namespace_));
 	return p;
 }
 
@@ -215,7 +216,7 @@ static void test_plan_glob_github_cheat_sheet(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		int got = plan_glob_match(t[i].pat, t[i].s);
+		int got = name_glob_match(t[i].pat, t[i].s);
 		if (got != t[i].want) {
 			printf("glob '%s' vs '%s': got %d, want %d\n", t[i].pat, t[i].s, got, t[i].want);
 			bad++;
@@ -223,8 +224,8 @@ static void test_plan_glob_github_cheat_sheet(void **state)
 	}
 	printf("# glob cases: %zu, failed: %zu\n", i, bad);
 	assert_int_equal(bad, 0);
-	assert_int_equal(plan_glob_match(NULL, "x"), 0);
-	assert_int_equal(plan_glob_match("x", NULL), 0);
+	assert_int_equal(name_glob_match(NULL, "x"), 0);
+	assert_int_equal(name_glob_match("x", NULL), 0);
 }
 
 /* Many stars against a long non-matching name stay fast (memoised). */
@@ -235,10 +236,10 @@ static void test_plan_glob_pathological(void **state)
 	(void)state;
 	memset(s, 'a', 200);
 	s[200] = '\0';
-	assert_int_equal(plan_glob_match("**a**a**a**a**a**a**a**a**a**b", s), 0);
-	assert_int_equal(plan_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", s), 0);
-	assert_int_equal(plan_glob_match("a+a+a+a+a+a+a+a+b", s), 0);
-	assert_int_equal(plan_glob_match("**a", s), 1);
+	assert_int_equal(name_glob_match("**a**a**a**a**a**a**a**a**a**b", s), 0);
+	assert_int_equal(name_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", s), 0);
+	assert_int_equal(name_glob_match("a+a+a+a+a+a+a+a+b", s), 0);
+	assert_int_equal(name_glob_match("**a", s), 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -290,9 +291,9 @@ static void test_plan_slug_table(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		char *s = plan_slug(t[i].in, t[i].max);
+		char *s = name_slug(t[i].in, t[i].max);
 		assert_non_null(s);
-		if (!plan_is_dns_label(s) || strlen(s) > t[i].max ||
+		if (!name_is_dns_label(s) || strlen(s) > t[i].max ||
 		    (t[i].same && strcmp(s, t[i].same)) ||
 		    (t[i].prefix && !hashed_like(s, t[i].prefix)))
 			fail_msg("slug('%s', %zu) = '%s'", t[i].in, t[i].max, s);
@@ -311,8 +312,8 @@ static void test_plan_slug_distinct_near_names(void **state)
 
 	(void)state;
 	for (i = 0; i < n; i++) {
-		slugs[i] = plan_slug(names[i], 63);
-		assert_true(plan_is_dns_label(slugs[i]));
+		slugs[i] = name_slug(names[i], 63);
+		assert_true(name_is_dns_label(slugs[i]));
 	}
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
@@ -331,39 +332,39 @@ static void test_plan_slug_deterministic_and_bounded(void **state)
 	memset(long_name, 'b', 200);
 	memcpy(long_name, "feature/", 8);
 	long_name[200] = '\0';
-	a = plan_slug(long_name, 63);
-	b = plan_slug(long_name, 63);
+	a = name_slug(long_name, 63);
+	b = name_slug(long_name, 63);
 	assert_string_equal(a, b);
 	assert_int_equal(strlen(a), 63);
-	assert_true(plan_is_dns_label(a));
+	assert_true(name_is_dns_label(a));
 	free(a);
 	free(b);
 	/* A 63-character label is kept; 64 is cut and hashed. */
 	long_name[63] = '\0';
 	memset(long_name, 'c', 63);
-	a = plan_slug(long_name, 63);
+	a = name_slug(long_name, 63);
 	assert_string_equal(a, long_name);
 	free(a);
 	long_name[63] = 'c';
 	long_name[64] = '\0';
-	a = plan_slug(long_name, 63);
+	a = name_slug(long_name, 63);
 	assert_int_equal(strlen(a), 63);
-	assert_true(plan_is_dns_label(a));
+	assert_true(name_is_dns_label(a));
 	assert_true(strcmp(a, "ccccccccccccccccccccccccccccccccccccccccccccccccccccc") > 0);
 	free(a);
 	/* maxlen above 63 is clamped; every small maxlen gives a label */
-	a = plan_slug("x/y", 500);
+	a = name_slug("x/y", 500);
 	assert_true(strlen(a) <= 63);
 	free(a);
 	for (max = 1; max <= 63; max++) {
-		a = plan_slug("Some/Branch_Name.with.DOTS", max);
+		a = name_slug("Some/Branch_Name.with.DOTS", max);
 		assert_non_null(a);
 		assert_true(strlen(a) <= max);
-		assert_true(plan_is_dns_label(a));
+		assert_true(name_is_dns_label(a));
 		free(a);
 	}
-	assert_null(plan_slug(NULL, 63));
-	assert_null(plan_slug("x", 0));
+	assert_null(name_slug(NULL, 63));
+	assert_null(name_slug("x", 0));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -387,9 +388,9 @@ static void test_plan_slug_1000_collisions(void **state)
 		 * third one differs only in punctuation or case from a sibling. */
 		prenv_buf_printf(&b, "feature/very-long-shared-prefix-for-the-team-backlog-items/%s%zu",
 				 i % 3 == 0 ? "Item_" : i % 3 == 1 ? "item." : "item/", i / 3);
-		slugs[i] = plan_slug(b.ptr, 58);
+		slugs[i] = name_slug(b.ptr, 58);
 		assert_non_null(slugs[i]);
-		assert_true(plan_is_dns_label(slugs[i]));
+		assert_true(name_is_dns_label(slugs[i]));
 		assert_true(strlen(slugs[i]) <= 58);
 		if (i == 0)
 			prefix_len = strlen(slugs[0]) - 9;
@@ -419,9 +420,9 @@ static void test_plan_is_dns_label_table(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (plan_is_dns_label(t[i].s) != t[i].want)
-			fail_msg("plan_is_dns_label('%s') != %d", t[i].s, t[i].want);
-	assert_int_equal(plan_is_dns_label(NULL), 0);
+		if (name_is_dns_label(t[i].s) != t[i].want)
+			fail_msg("name_is_dns_label('%s') != %d", t[i].s, t[i].want);
+	assert_int_equal(name_is_dns_label(NULL), 0);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,46 @@
+/* names.h - one definition of each name rule and of the labels and
+ * annotations prenv puts on what it creates (DESIGN.md, "Names and
+ * labels"). Pure: no I/O.
+ */
+#ifndef PRENV_NAMES_H
+#define PRENV_NAMES_H
+
+#include <stddef.h>
+
+#define NAME_LABEL_MAX 63
+
+/* Labels on every object prenv creates. */
+#define PRENV_LABEL_MANAGED "app.kubernetes.io/managed-by"
+#define PRENV_MANAGED_BY "prenv"           /* its value */
+#define PRENV_LABEL_APP "prenv.dev/app"
+#define PRENV_LABEL_ENV "prenv.dev/env"
+
+/* Annotations on an environment (the namespace). */
+#define PRENV_ANN_PREFIX "prenv.dev/"      /* + a provider note's key */
+#define PRENV_ANN_REPO "prenv.dev/repo"
+#define PRENV_ANN_PR "prenv.dev/pr"
+#define PRENV_ANN_SHA "prenv.dev/sha"
+#define PRENV_ANN_DEPLOYED_AT "prenv.dev/deployed-at"
+#define PRENV_ANN_COMMENT_ID "prenv.dev/comment-id"
+
+/* DNS-1123 slug of in, at most maxlen (<= 63) characters. When information
+ * was lost (case folded, characters replaced, truncated) "-" and 8 hex
+ * digits of a hash of the input (FNV-1a 64, folded to 32 bits) are appended;
+ * a lossless input is returned as is, unless it already ends like a hashed
+ * slug ("-" + 8 hex), which is hashed again so no branch can take another
+ * branch's hashed name. Nothing usable left -> "x-<hash>". maxlen < 10 ->
+ * the first maxlen hash digits. NULL for NULL, maxlen 0 or out of memory.
+ * Caller frees. */
+char *name_slug(const char *in, size_t maxlen);
+int name_is_dns_label(const char *s);
+
+/* GitHub Actions filter pattern: '*' any run of characters but '/', '**'
+ * any run (a '**' directly followed by '/' may also match no directory at
+ * all, so "docs/" "**" "/x" matches "docs/x"), '?' zero or one of the
+ * preceding character, '+' one or more of it, [abc] [a-z] [!a-z] one
+ * character (never '/'), a backslash escapes. A leading '!' negates the
+ * whole pattern. An invalid pattern (unclosed '[') matches nothing.
+ * Returns 1 on a match. */
+int name_glob_match(const char *pattern, const char *s);
+
+#endif
