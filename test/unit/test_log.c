@@ -1,0 +1,182 @@
+/* test_log.c - the message module: secrets masked in every output,
+ * untrusted text neutralised for CI log parsers, GitHub annotations
+ * escaped. The streams are captured with open_memstream. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+struct cap {
+	FILE *out, *err;
+	char *obuf, *ebuf;
+	size_t olen, elen;
+};
+
+static void cap_start(struct cap *c, enum log_ci ci)
+{
+	memset(c, 0, sizeof(*c));
+	c->out = open_memstream(&c->obuf, &c->olen);
+	c->err = open_memstream(&c->ebuf, &c->elen);
+	assert_non_null(c->out);
+	assert_non_null(c->err);
+	log_set_streams(c->out, c->err);
+	log_setup(ci, LOG_NORMAL, 0);
+}
+
+static void cap_stop(struct cap *c)
+{
+	fclose(c->out);
+	fclose(c->err);
+	log_set_streams(NULL, NULL);
+	log_reset();
+	log_setup(LOG_CI_NONE, LOG_NORMAL, 0);
+}
+
+static void cap_free(struct cap *c)
+{
+	free(c->obuf);
+	free(c->ebuf);
+}
+
+static void test_log_mask_longest_match_everywhere(void **state)
+{
+	struct cap c;
+	char *m;
+
+	(void)state;
+	cap_start(&c, LOG_CI_NONE);
+	assert_int_equal(log_add_secret("hunter2hunter2"), 0);
+	assert_int_equal(log_add_secret("hunter2"), 0);
+	assert_int_equal(log_add_secret("abc"), -1); /* too short to mask safely */
+	log_info("token=%s and %s and abc", "hunter2hunter2", "hunter2");
+	log_outf("url https://x:%s@host/\n", "hunter2hunter2");
+	log_block("line hunter2\n");
+	m = log_mask_dup("xhunter2hunter2hunter2y", 23, NULL);
+	assert_string_equal(m, "x******y");
+	free(m);
+	cap_stop(&c);
+	assert_string_equal(c.obuf, "url https://x:***@host/\n");
+	assert_non_null(strstr(c.ebuf, "token=*** and *** and abc\n"));
+	assert_non_null(strstr(c.ebuf, "    line ***\n"));
+	assert_null(strstr(c.ebuf, "hunter2"));
+	cap_free(&c);
+}
+
+/* A multi-line secret (a kubeconfig) is printed a line at a time: each
+ * significant line and each "key: value" value is masked on its own. */
+static void test_log_mask_multiline_secret_line_by_line(void **state)
+{
+	static const char kc[] =
+		"users:\n"
+		"- name: ci\n"
+		"  user:\n"
+		"    token: s3cr3t-token-value\n"
+		"    client-key-data: \"QUJDREVGR0hJSktMTU5PUA==\"\n";
+	struct cap c;
+
+	(void)state;
+	cap_start(&c, LOG_CI_NONE);
+	assert_int_equal(log_add_secret(kc), 0);
+	log_info("the token is s3cr3t-token-value");
+	log_info("key QUJDREVGR0hJSktMTU5PUA== leaked?");
+	cap_stop(&c);
+	assert_null(strstr(c.ebuf, "s3cr3t-token-value"));
+	assert_null(strstr(c.ebuf, "QUJDREVGR0hJSktMTU5PUA=="));
+	assert_non_null(strstr(c.ebuf, "the token is ***"));
+	cap_free(&c);
+}
+
+/* Text from outside (pod logs, a PR's title, API errors) cannot start a
+ * GitHub workflow command: "::" at a line start gets a backslash, CR is
+ * shown as \r so it cannot hide what follows. */
+static void test_log_neutralises_workflow_commands(void **state)
+{
+	struct cap c;
+
+	(void)state;
+	cap_start(&c, LOG_CI_GITHUB);
+	log_block("::add-mask::x\n  ::stop-commands::tok\nfine::not at start\nA\rB");
+	log_info("line1\n::warning::planted");
+	cap_stop(&c);
+	assert_non_null(strstr(c.ebuf, "    \\::add-mask::x\n"));
+	assert_non_null(strstr(c.ebuf, "      \\::stop-commands::tok\n"));
+	assert_non_null(strstr(c.ebuf, "    fine::not at start\n"));
+	assert_non_null(strstr(c.ebuf, "    A\\rB\n"));
+	assert_non_null(strstr(c.ebuf, "line1\n\\::warning::planted\n"));
+	cap_free(&c);
+}
+
+/* An error at a file position becomes a GitHub annotation with its
+ * properties and message escaped (a ':' or ',' in a file name, a newline
+ * or '%' in a message cannot end the command early). */
+static void test_log_github_annotation_escaping(void **state)
+{
+	struct cap c;
+	const char *all;
+
+	(void)state;
+	cap_start(&c, LOG_CI_GITHUB);
+	log_error_at("dir/a:b,c.yaml", 3, 7, "bad 50%% value\nnext");
+	cap_stop(&c);
+	all = c.obuf;
+	assert_non_null(strstr(all, "::error file=dir/a%3Ab%2Cc.yaml,line=3,col=7::bad 50%25 value%0Anext\n"));
+	assert_non_null(strstr(c.ebuf, "prenv: error: dir/a:b,c.yaml:3:7: bad 50% value\nnext\n"));
+	cap_free(&c);
+}
+
+/* GitHub is told each new secret once (::add-mask::, value escaped), so the
+ * runner hides it in every later line of the job. */
+static void test_log_add_mask_announced_once(void **state)
+{
+	struct cap c;
+
+	(void)state;
+	cap_start(&c, LOG_CI_GITHUB);
+	assert_int_equal(log_add_secret("ghp_abcdef%123"), 0);
+	assert_int_equal(log_add_secret("ghp_abcdef%123"), 0);
+	cap_stop(&c);
+	assert_string_equal(c.obuf, "::add-mask::ghp_abcdef%25123\n");
+	cap_free(&c);
+}
+
+static void test_log_err_prints_position_and_levels(void **state)
+{
+	struct prenv_err e = PRENV_ERR_INIT;
+	struct cap c;
+
+	(void)state;
+	cap_start(&c, LOG_CI_NONE);
+	prenv_err_set_at(&e, PRENV_ECONFIG, ".prenv.yml", 4, 3, "unknown key 'x'");
+	log_err(&e);
+	log_verbose("hidden at normal level");
+	log_setup(LOG_CI_NONE, LOG_QUIET, 0);
+	log_info("hidden when quiet");
+	log_warn("warnings stay");
+	cap_stop(&c);
+	assert_string_equal(c.ebuf, "prenv: error: .prenv.yml:4:3: unknown key 'x'\n"
+				    "prenv: warning: warnings stay\n");
+	prenv_err_clear(&e);
+	cap_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_mask_longest_match_everywhere),
+		cmocka_unit_test(test_log_mask_multiline_secret_line_by_line),
+		cmocka_unit_test(test_log_neutralises_workflow_commands),
+		cmocka_unit_test(test_log_github_annotation_escaping),
+		cmocka_unit_test(test_log_add_mask_announced_once),
+		cmocka_unit_test(test_log_err_prints_position_and_levels),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
