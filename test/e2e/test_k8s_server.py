@@ -245,6 +245,9 @@ class K8sServerFidelity(unittest.TestCase):
     def test_namespace_deletion_goes_through_terminating(self):
         ns = self.ns("fid-term")
         self.kubectl("create", "configmap", "-n", ns, "keep", "--from-literal=a=b")
+        # the namespace stays Terminating until this test lets it go
+        self.srv.admin("POST", "/_test/terminate-delay", {"seconds": 3600})
+        self.addCleanup(self.srv.admin, "POST", "/_test/terminate-delay", {"seconds": 0.5})
         st, _, obj = self.srv.api("DELETE", "/api/v1/namespaces/" + ns)
         self.assertEqual(st, 200)
         rec = recorded("delete-namespace-response.json")
@@ -257,6 +260,7 @@ class K8sServerFidelity(unittest.TestCase):
         self.assertEqual(err["message"], 'configmaps "late" is forbidden: unable to create new content in '
                          'namespace %s because it is being terminated' % ns)
         self.assertEqual(self.kjson("get", "ns", ns)["status"]["phase"], "Terminating")
+        self.srv.admin("POST", "/_test/terminate-delay", {"seconds": 0.5})
         self.wait_for(lambda: self.srv.api("GET", "/api/v1/namespaces/" + ns)[0] == 404, what="namespace gone")
         st, _, err = self.srv.api("GET", "/api/v1/namespaces/" + ns)
         want = recorded("error-404-after-namespace-deleted.json")

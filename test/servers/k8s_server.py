@@ -2663,6 +2663,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                     continue
                                 srv.cluster.remove_raw(r, o)
             return self.send_json(200, {"reset": True})
+        if path == "/_test/terminate-delay":
+            # The test controls how long a deleted namespace stays
+            # Terminating: {"seconds": N} for later deletions, and already
+            # terminating namespaces finish no later than N from now.
+            d = json.loads(body or b"{}")
+            secs = float(d.get("seconds", srv.opts.terminate_delay))
+            with srv.cluster.lock:
+                srv.opts.terminate_delay = secs
+                cap = time.time() + secs
+                for ns, due in list(srv.cluster.terminating.items()):
+                    srv.cluster.terminating[ns] = min(due, cap) if secs < 1e6 else due
+            return self.send_json(200, {"terminate_delay": secs})
         if path == "/_test/compact":
             with srv.cluster.lock:
                 srv.cluster.compacted_rv = srv.cluster.rv
