@@ -4,6 +4,7 @@
     srv.write_kubeconfig(path)            # a kubeconfig kubectl / prenv can use
     srv.api("GET", "/api/v1/namespaces")  # -> (status, headers, parsed body)
     srv.admin("POST", "/_test/faults", {"429": 2})
+    srv.admin("POST", "/_test/reset"); ...; srv.connections()  # connections since the reset
     srv.stop()
 """
 import json
@@ -139,3 +140,12 @@ class K8sServer:
     def admin(self, method, path, body=None):
         st, _, out = self.api(method, path, body, token="")
         return out
+
+    def connections(self):
+        """The server's connection counts since the last /_test/reset (see
+        README.md, /_test/requests "connections"), with "clients": the connections
+        not opened by this harness's own admin calls (this one included), i.e.
+        accepted - admin."""
+        c = self.admin("GET", "/_test/requests")["connections"]
+        c["clients"] = c["accepted"] - c["admin"]
+        return c

@@ -2315,12 +2315,56 @@ class Faults:
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
+        self.gen = 0        # bumped by reset(): a connection is classified once per generation
+        self.open = 0       # connections open now (a gauge: reset() keeps it)
+        self.serial = 0     # the number of the last accepted connection (never reset)
         self.reset()
 
     def reset(self):
-        self.total = 0
-        self.by_method, self.by_path, self.by_verb = {}, {}, {}
-        self.log = []
+        with self.lock:
+            self.total = 0
+            self.by_method, self.by_path, self.by_verb = {}, {}, {}
+            self.log = []
+            self.gen += 1
+            # connections: accepted TCP connections; TLS handshakes completed (resumed
+            # ones also counted apart) and failed; what the first request on each
+            # connection (since the reset) was: an admin /_test/ call or an API request
+            # (by User-Agent); the most connections open at once.
+            self.conns = {"accepted": 0, "tls_handshakes": 0, "tls_resumed": 0, "tls_failed": 0,
+                          "admin": 0, "api": 0, "by_user_agent": {}, "max_open": self.open}
+
+    def conn_accepted(self):
+        with self.lock:
+            self.serial += 1
+            self.conns["accepted"] += 1
+            self.open += 1
+            self.conns["max_open"] = max(self.conns["max_open"], self.open)
+
+    def conn_closed(self):
+        with self.lock:
+            self.open -= 1
+
+    def tls_handshake(self, ok, resumed=False):
+        with self.lock:
+            if not ok:
+                self.conns["tls_failed"] += 1
+                return
+            self.conns["tls_handshakes"] += 1
+            if resumed:
+                self.conns["tls_resumed"] += 1
+
+    def first_request(self, handler, admin, ua):
+        """Classifies handler's connection by its first request since the last reset."""
+        with self.lock:
+            if getattr(handler, "_stats_gen", None) == self.gen:
+                return
+            handler._stats_gen = self.gen
+            if admin:
+                self.conns["admin"] += 1
+            else:
+                self.conns["api"] += 1
+                bu = self.conns["by_user_agent"]
+                bu[ua] = bu.get(ua, 0) + 1
 
     def add(self, method, path, verb=None):
         with self.lock:
@@ -2338,8 +2382,9 @@ class Stats:
 
     def dump(self, with_log):
         with self.lock:
+            c = dict(self.conns, by_user_agent=dict(self.conns["by_user_agent"]), open=self.open)
             d = {"total": self.total, "by_verb": dict(self.by_method), "by_path": dict(self.by_path),
-                 "by_k8s_verb": dict(self.by_verb)}
+                 "by_k8s_verb": dict(self.by_verb), "connections": c}
             if with_log:
                 d["log"] = list(self.log)
             return d
@@ -2531,6 +2576,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         srv = self.server
+        srv.stats.first_request(self, path.startswith("/_test/"), ua)
         if path.startswith("/_test/"):
             try:
                 self.admin(path, body)
@@ -2548,7 +2594,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(slow / 1000.0)
         entry = {"method": self.command, "path": path, "query": u.query,
                  "content_type": self.headers.get("Content-Type"), "user_agent": ua,
-                 "accept": self.headers.get("Accept")}
+                 "accept": self.headers.get("Accept"), "conn": getattr(srv.conn_local, "id", None)}
         try:
             if kind == "drop":
                 entry["status"] = "dropped"
@@ -3332,6 +3378,8 @@ class Server(http.server.ThreadingHTTPServer):
         self.cluster = Cluster(opts)
         self.faults = Faults()
         self.stats = Stats()
+        self.conn_ids = {}                   # accepted socket -> connection number
+        self.conn_local = threading.local()  # .id: the connection this thread serves
         sw = opts.openapi or next((p for p in SWAGGER_CANDIDATES if os.path.exists(p)), None)
         self.openapi = OpenAPI(sw) if sw and os.path.exists(sw) else None
         if self.openapi:
@@ -3340,17 +3388,32 @@ class Server(http.server.ThreadingHTTPServer):
         super().__init__(addr, Handler)
         self.port = self.server_address[1]
 
+    def process_request(self, request, client_address):
+        self.stats.conn_accepted()  # counted at accept(), before the TLS handshake
+        self.conn_ids[request] = self.stats.serial
+        super().process_request(request, client_address)
+
     def finish_request(self, request, client_address):
+        # this thread serves this one connection: its number goes into the request log
+        self.conn_local.id = self.conn_ids.pop(request, None)
+        try:
+            self._finish_request(request, client_address)
+        finally:
+            self.stats.conn_closed()
+
+    def _finish_request(self, request, client_address):
         if self.ssl_ctx is not None:
             request.settimeout(30)
             try:
                 request = self.ssl_ctx.wrap_socket(request, server_side=True)
             except (ssl.SSLError, OSError):
+                self.stats.tls_handshake(False)
                 try:
                     request.close()
                 except OSError:
                     pass
                 return
+            self.stats.tls_handshake(True, request.session_reused)
             request.settimeout(None)
         try:
             self.RequestHandlerClass(request, client_address, self)
