@@ -16,7 +16,7 @@ system), and fails (exit 1) with one line per violation, "file:line: [rule] ..."
   folder-edge               folder X includes folder Y and "X -> Y" is not in ALLOWED
   lib-home                  <curl/...>, <git2.h>, <yaml.h> outside their one home (LIB_HOMES)
   runner-includes-provider  a file under runner/ includes anything under providers/
-                            except providers/provider.h
+                            except providers/provider.h and providers/registry.h
   cross-provider            providers/a/ includes providers/b/
 
 An include reported as runner-includes-provider or cross-provider is not
@@ -37,28 +37,30 @@ import tempfile
 # FOLDERS: every file belongs to one folder node:
 #   runner/<x>/...           -> "<x>"            (cli, context, config, render, report, lifecycle, util)
 #   runner/main.c (any file directly in runner/) -> "main"
-#   providers/provider.h     -> "provider.h"     (the provider interface)
-#   providers/<other file>   -> "registry"       (providers/provider.c: the table of providers)
+#   providers/provider.{c,h} -> "provider"       (the provider interface and what the core
+#                                                  does with any provider)
+#   providers/registry.{c,h} -> "registry"       (the one table of providers)
 #   providers/<name>/...     -> "providers/<name>"
 #
 # ALLOWED: "X -> Y Z" means files in folder X may include files in folders Y and Z.
 # A folder may always include itself. "providers/*" stands for every providers/<name>.
 # Anything not listed is a folder-edge violation. The table itself must be acyclic.
 ALLOWED = """
-main        -> cli context config render report lifecycle util provider.h
-cli         -> context config render report lifecycle util provider.h
-lifecycle   -> report config context util provider.h
+main        -> cli
+cli         -> context config render report lifecycle util provider registry
+lifecycle   -> report config context util provider
 report      -> config context util
-render      -> util config
-config      -> context util provider.h
+render      -> util
+config      -> context util render
 context     -> util
 util        ->
-provider.h  ->
-providers/* -> util config context render provider.h
-registry    -> provider.h providers/*
+provider    -> util config
+providers/* -> util config context render provider
+registry    -> provider providers/*
 """
-# render -> config: for config types only, if needed (render must not call config).
-# report must never include render or a provider's own header.
+# config -> render: the plan renders its own templates (name, namespace,
+# url, values) with the Mustache engine. report never includes render or a
+# provider; only the tool (cli) knows the table of providers.
 
 # LIB_HOMES: (include-name regex, the one file that may include it, what to call it).
 LIB_HOMES = [
@@ -68,12 +70,13 @@ LIB_HOMES = [
 ]
 
 PROVIDER_INTERFACE = "providers/provider.h"
+# What runner/ may include from providers/ (the folder table says who).
+PROVIDER_PUBLIC = {"providers/provider.h", "providers/registry.h"}
 
-# SEPARATE_MODULES: files that are their own module node although a .c/.h pair
-# shares their name. providers/provider.h is the interface every provider
-# includes; providers/provider.c is the registry that includes every provider:
-# as one node, every provider would sit in a false cycle with it.
-SEPARATE_MODULES = {"providers/provider.h", "providers/provider.c"}
+# SEPARATE_MODULES: files that are their own module node although a .c/.h
+# pair shares their name (none today: the interface and the registry are
+# separate pairs, so no provider sits in a cycle with the table).
+SEPARATE_MODULES = set()
 SOURCE_DIRS = ("runner", "providers")
 
 # --------------------------------------------------------------------------- parsing
@@ -163,7 +166,7 @@ def folder_of(path):
         return "main" if len(parts) == 2 else parts[1]
     if parts[0] == "providers":
         if len(parts) == 2:
-            return "provider.h" if path == PROVIDER_INTERFACE else "registry"
+            return "registry" if parts[1].startswith("registry.") else "provider"
         return "providers/" + parts[1]
     return None
 
@@ -338,10 +341,10 @@ def check(root, rules):
         if src != dst:
             folder_edges.setdefault((src, dst), i)
         if i.file.startswith("runner/") and i.target.startswith("providers/") \
-                and i.target != PROVIDER_INTERFACE:
+                and i.target not in PROVIDER_PUBLIC:
             out.append((i.file, i.line, "runner-includes-provider",
                         "%s -> %s: runner/ may include only %s from providers/"
-                        % (i.spelled, i.target, PROVIDER_INTERFACE)))
+                        % (i.spelled, i.target, " and ".join(sorted(PROVIDER_PUBLIC)))))
             continue
         if src.startswith("providers/") and dst.startswith("providers/") and src != dst:
             out.append((i.file, i.line, "cross-provider",
@@ -431,7 +434,7 @@ CLEAN = {
     "runner/cli/cmd.h": "",
     "runner/cli/cmd.c": '#include "cli/cmd.h"\n#include "lifecycle/deploy.h"\n#include "report/report.h"\n'
                         '#include "render/render.h"\n#include "config/config.h"\n#include "context/ci.h"\n'
-                        '#include "util/log.h"\n#include "provider.h"\n#include <stdio.h>\n',
+                        '#include "util/log.h"\n#include "provider.h"\n#include "registry.h"\n#include <stdio.h>\n',
     "runner/lifecycle/deploy.h": '#include "provider.h"\n',
     "runner/lifecycle/deploy.c": '#include "lifecycle/deploy.h"\n#include "report/report.h"\n'
                                  '#include "config/config.h"\n#include "util/log.h"\n',
@@ -441,7 +444,9 @@ CLEAN = {
     "runner/render/tmpl.h": '#include "util/buf.h"\n',
     "runner/render/render.h": '#include "tmpl.h"\n',
     "runner/render/render.c": '#include "render/render.h"\n#include "util/buf.h"\n#include "util/yaml.h"\n',
-    "runner/config/config.h": '#include "provider.h"\n#include <cjson/cJSON.h>\n',
+    "runner/config/config.h": '#include "config/schema.h"\n#include <cjson/cJSON.h>\n',
+    "runner/config/schema.h": "",
+    "runner/config/plan.c": '#include "config/config.h"\n#include "render/tmpl.h"\n',
     "runner/config/config.c": '#include "config/config.h"\n#include "context/ci.h"\n#include "util/yaml.h"\n'
                               '#include <stdlib.h>\n',
     "runner/context/ci.h": "",
@@ -462,8 +467,11 @@ CLEAN = {
                           '// #include <curl/curl.h> DECOY\n'
                           'static const char *s = "/* not a comment start";\n'
                           '#include "util/buf.h"\n'),
-    "providers/provider.h": "#include <cjson/cJSON.h>\n",
-    "providers/provider.c": '#include "provider.h"\n#include "kubernetes/k8s.h"\n#include "pages/pages.h"\n',
+    "providers/provider.h": '#include <cjson/cJSON.h>\n#include "config/schema.h"\n',
+    "providers/provider.c": '#include "provider.h"\n#include "util/buf.h"\n',
+    "providers/registry.h": "",
+    "providers/registry.c": '#include "registry.h"\n#include "provider.h"\n#include "kubernetes/k8s.h"\n'
+                            '#include "pages/pages.h"\n',
     "providers/kubernetes/k8s.h": '#include "provider.h"\n',
     "providers/kubernetes/k8s_int.h": '#include "util/http.h"\n',
     "providers/kubernetes/k8s.c": '#include "kubernetes/k8s.h"\n#include "k8s_int.h"\n#include "config/config.h"\n'

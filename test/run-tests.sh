@@ -94,6 +94,12 @@ p=${p:-0}; f=${f:-0}; if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 [ "$f" -gt 0 ] && { echo "--- valgrind FAILED:"; tail -n 60 "$log/vg.out"; }
 echo "valgrind context: $p passed, $f failed"
 count valgrind "$p" "$f"
+echo "== dependency rules (test/check-deps.py: include cycles, one library one module, providers)"
+for mode in --self-test ""; do
+	"$PY" test/check-deps.py $mode >"$log/deps.out" 2>&1; rc=$?
+	tail -n 1 "$log/deps.out"
+	if [ $rc -ne 0 ]; then cat "$log/deps.out"; count "deps$mode" 0 1; else count "deps$mode" 1 0; fi
+done
 echo "== fuzzing (time-bounded)"
 run_fuzz
 

@@ -13,7 +13,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/names.h"
-#include "config/plan.h"
 #include "config/schema.h"
 
 #include <errno.h>
