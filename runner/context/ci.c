@@ -374,7 +374,7 @@ static int set_owner_name(struct det *d, struct ci_url_info *u, const char *path
 
 static int remote_url(struct det *d, struct ci_url_info *u, const char *url)
 {
-	struct url_parts p;
+	struct url_parts p = { 0 };
 	const char *web_scheme;
 	char *host_only = NULL;
 	size_t n;
@@ -459,7 +459,7 @@ static long find_marker(const char *path, const char *marker, const char **num)
 
 static int change_url(struct det *d, struct ci_url_info *u, const char *url)
 {
-	struct url_parts p;
+	struct url_parts p = { 0 };
 	const char *num = NULL, *repo;
 	long off, n;
 	int ret = -1;
@@ -491,16 +491,21 @@ static int change_url(struct det *d, struct ci_url_info *u, const char *url)
 			putf(d, &u->api_url, "%s/rest/api/1.0", u->server_url);
 			if (starts(p.path, "projects/")) {
 				const char *r = strstr(p.path + 9, "/repos/");
+				long slug_len;
 
 				if (!r || r - p.path >= off)
+					goto done;
+				/* an empty slug (".../repos/pull-requests/N") is
+				 * not a repository */
+				slug_len = off - 1 - (long)(r + 7 - p.path);
+				if (slug_len <= 0)
 					goto done;
 				if (!path_ok(p.path + 9, (size_t)(r - p.path - 9)) ||
 				    memchr(p.path + 9, '/', (size_t)(r - p.path - 9)))
 					goto done;
 				put_n(d, &u->owner, p.path + 9, (size_t)(r - p.path - 9));
-				put_n(d, &u->name, r + 7, (size_t)(off - 1 - (r + 7 - p.path)));
-				if (!path_ok(r + 7, (size_t)(off - 1 - (r + 7 - p.path))) ||
-				    d->oom)
+				put_n(d, &u->name, r + 7, (size_t)slug_len);
+				if (!path_ok(r + 7, (size_t)slug_len) || d->oom)
 					goto done;
 				putf(d, &u->repo_url, "%s/projects/%s/repos/%s",
 				     u->server_url, u->owner, u->name);
