@@ -12,8 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "context/ci.h"
-
+struct prenv_context;
 struct prenv_err;
 
 /* Detection state: the context being filled, the environment it is read
