@@ -24,7 +24,7 @@
  */
 #include "context/ci.h"
 #include "pages/gitpub.h"
-#include "pages/pages.h"
+#include "pages/site.h"
 
 #include <errno.h>
 #include <ftw.h>
