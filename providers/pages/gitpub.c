@@ -1,12 +1,13 @@
 /* gitpub.c - publish a site folder on a git branch; see gitpub.h.
  *
- * One of the two files that include <git2.h> (the other is runner/util/git.c).
+ * The policy of publishing; every git operation is runner/util/git.c's (the
+ * only user of libgit2).
  *
  * Remote repositories (https://, ssh://, git@host:...) are worked on in a
  * temporary bare repository (deleted afterwards):
  *
  *   fetch +refs/heads/B:refs/prenv/base    (missing: orphan branch)
- *   tree  = base tree - <subdir/><env> + site files   (git_tree_create_updated)
+ *   tree  = base tree - <subdir/><env> + site files   (prenv_git_tree_replace)
  *   same tree as base -> nothing to do ("unchanged")
  *   commit (parent: base), push refs/prenv/new:refs/heads/B (no force)
  *   rejected (non-fast-forward, lock) -> back off, fetch, rebuild, push again
@@ -18,43 +19,29 @@
  * libgit2's local "push" writes the ref without checking its old value, so
  * two jobs racing could overwrite each other. Working in the bare repository
  * itself, the objects are written to its object store and the branch moves
- * with git_reference_create_matching(), a compare-and-swap under the ref's
- * lock; a lost race (GIT_EMODIFIED, GIT_ELOCKED, GIT_EEXISTS) is retried like
- * a rejected push. Objects of a lost attempt stay unreferenced until git gc.
+ * with a compare-and-swap under the ref's lock (prenv_git_ref_set with the
+ * old value); a lost race is retried like a rejected push. Objects of a lost
+ * attempt stay unreferenced until git gc.
+ *
+ * Tokens: the first of token_vars that is set is registered as a secret and
+ * handed to util/git for the configured remote's host only, so a redirect
+ * to another host never receives it; util/git passes it to the server only
+ * through libgit2's credential callback.
  */
 #include "context/ci.h"
 #include "pages/gitpub.h"
-#include "pages/pages.h"
+#include "pages/site.h"
 
-#include <errno.h>
-#include <ftw.h>
-#include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/git.h"
 #include "util/log.h"
-
-struct cred_state {
-	const char *remote;      /* the configured URL: credentials go to its host only */
-	const char *user;
-	const char *token;
-	const char *token_var;   /* which variable it came from (for messages) */
-	int tries;
-	int needed;              /* the remote asked for credentials */
-	int refused;             /* ... and refused ours */
-};
-
-struct push_state {
-	int rejected;
-	char *why;
-};
 
 static const struct {
 	const char *var, *user;
@@ -66,23 +53,32 @@ static const struct {
 	{ "CI_JOB_TOKEN", "gitlab-ci-token" },
 };
 
+/* For scheme://[userinfo@]host...: the '@' that ends the user info (the
+ * last one before the path), or NULL; *host: where the authority starts. */
+static const char *userinfo_end(const char *url, const char **host)
+{
+	const char *scheme = strstr(url, "://"), *end, *at = NULL, *p;
+
+	if (!scheme)
+		return NULL;
+	*host = scheme + 3;
+	end = *host + strcspn(*host, "/?#");
+	for (p = *host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	return at;
+}
+
 char *gitpub_redact_url(const char *url)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
-	const char *scheme = url ? strstr(url, "://") : NULL;
+	const char *host = NULL, *at;
 
 	if (!url)
 		return NULL;
-	if (scheme) {
-		const char *host = scheme + 3;
-		const char *end = host + strcspn(host, "/?#");
-		const char *at = NULL, *p;
-
-		for (p = host; p < end; p++)
-			if (*p == '@')
-				at = p;
+	if ((at = userinfo_end(url, &host))) {
 		prenv_buf_add(&b, url, (size_t)(host - url));
-		prenv_buf_adds(&b, at ? at + 1 : host);
+		prenv_buf_adds(&b, at + 1);
 	} else {
 		prenv_buf_adds(&b, url);
 	}
@@ -94,16 +90,9 @@ char *gitpub_redact_url(const char *url)
 /* A password written into the URL itself is a secret too. */
 static void mask_url_password(const char *url)
 {
-	const char *scheme = strstr(url, "://"), *host, *end, *at = NULL, *colon, *p;
+	const char *host = NULL, *at = userinfo_end(url, &host), *colon;
 	char *pw;
 
-	if (!scheme)
-		return;
-	host = scheme + 3;
-	end = host + strcspn(host, "/?#");
-	for (p = host; p < end; p++)
-		if (*p == '@')
-			at = p;
 	if (!at)
 		return;
 	colon = memchr(host, ':', (size_t)(at - host));
@@ -115,116 +104,46 @@ static void mask_url_password(const char *url)
 	free(pw);
 }
 
-/* The host[:port] of a URL, without user info; "" when it has none. */
-static void url_host(const char *u, char *out, size_t n)
-{
-	const char *p = strstr(u, "://"), *e, *at;
-	size_t len;
-
-	out[0] = '\0';
-	if (!p)
-		return;
-	p += 3;
-	e = p + strcspn(p, "/?#");
-	at = memchr(p, '@', (size_t)(e - p));
-	if (at)
-		p = at + 1;
-	len = (size_t)(e - p);
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, p, len);
-	out[len] = '\0';
-}
-
-static int same_host(const char *a, const char *b)
-{
-	char ha[256], hb[256];
-
-	url_host(a, ha, sizeof(ha));
-	url_host(b, hb, sizeof(hb));
-	return strcasecmp(ha, hb) == 0;
-}
-
-static int cred_cb(git_credential **out, const char *url, const char *user_from_url,
-		   unsigned int allowed, void *payload)
-{
-	struct cred_state *c = payload;
-
-	c->needed = 1;
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && c->token && url && c->remote &&
-	    strstr(c->remote, "://") && !same_host(url, c->remote)) {
-		/* A redirect to another host must not receive the token. */
-		c->refused = 1;
-		git_error_set_str(GIT_ERROR_NET, "the remote asked for credentials from another host "
-				  "than the configured one; not sending the token");
-		return GIT_EAUTH;
-	}
-	if (c->tries++ > 0) {
-		/* The credentials we gave were refused; asking again loops. */
-		c->refused = 1;
-		git_error_set_str(GIT_ERROR_NET, "the remote refused the credentials");
-		return GIT_EAUTH;
-	}
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && c->token)
-		return git_credential_userpass_plaintext_new(out, c->user, c->token);
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out, user_from_url ? user_from_url : "git");
-	return GIT_PASSTHROUGH;
-}
-
-static int push_ref_cb(const char *refname, const char *status, void *data)
-{
-	struct push_state *p = data;
-
-	if (status) {
-		p->rejected = 1;
-		free(p->why);
-		p->why = NULL;
-		if (asprintf(&p->why, "%s: %s", refname, status) < 0)
-			p->why = NULL;
-	}
-	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 struct session {
 	const struct gitpub_opts *o;
 	char *shown;          /* redacted URL */
-	char tmpdir[64];
-	git_repository *repo;
-	git_remote *remote;
-	struct cred_state cred;
+	struct prenv_git_repo *repo;
+	struct prenv_git_cred cred; /* the token, for the remote's host only */
+	char *cred_host;      /* cred.host (owned) */
+	size_t ncred;         /* 1 when a token was found */
+	const char *token_var; /* which variable it came from (for messages) */
 	char *env_path;       /* <subdir/><env> */
-	char *ref_src;        /* +refs/heads/B:refs/prenv/base */
-	char *ref_push;       /* refs/prenv/new:refs/heads/B */
 	char *ref_branch;     /* refs/heads/B */
 	int local;            /* working in the target repository itself */
 };
 
-static int git_fail(struct session *s, const char *what, int gerr, struct prenv_err *err)
+/* util/git failed with rc (err holds its message): say what we were doing,
+ * where, and for an authentication error what to do. */
+static int git_fail(struct session *s, const char *what, int rc, struct prenv_err *err)
 {
-	const git_error *e = git_error_last();
-	const char *msg = e && e->message ? e->message : "unknown error";
+	char *msg;
+	const char *m;
 
-	if (s->cred.needed && (s->cred.refused || gerr == GIT_EAUTH || !s->cred.token)) {
-		if (s->cred.token)
-			return prenv_err_set(err, PRENV_EAUTH,
-					     "git: %s %s: the remote refused the token from %s (%s); "
-					     "check that it may push to the repository",
-					     what, s->shown, s->cred.token_var, msg);
-		return prenv_err_set(err, PRENV_EAUTH,
-				     "git: %s %s: the remote needs credentials (%s); set "
-				     "PRENV_GIT_TOKEN (or GITHUB_TOKEN, GITLAB_TOKEN, CI_JOB_TOKEN)",
-				     what, s->shown, msg);
-	}
-	return prenv_err_set(err, PRENV_EFAIL, "git: %s %s failed: %s", what, s->shown, msg);
+	if (rc == PRENV_ENOMEM)
+		return rc;
+	msg = err && err->msg ? strdup(err->msg) : NULL;
+	m = msg ? msg : "unknown error";
+	if (rc == PRENV_GIT_EOS)
+		rc = prenv_err_set(err, PRENV_EFAIL, "git: %s", m);
+	else if (rc == PRENV_EAUTH && s->ncred)
+		rc = prenv_err_set(err, PRENV_EAUTH,
+				   "git: %s %s: the remote refused the token from %s (%s); "
+				   "check that it may push to the repository",
+				   what, s->shown, s->token_var, m);
+	else if (rc == PRENV_EAUTH)
+		rc = prenv_err_set(err, PRENV_EAUTH,
+				   "git: %s %s: the remote needs credentials (%s); set "
+				   "PRENV_GIT_TOKEN (or GITHUB_TOKEN, GITLAB_TOKEN, CI_JOB_TOKEN)",
+				   what, s->shown, m);
+	else
+		rc = prenv_err_set(err, PRENV_EFAIL, "git: %s %s failed: %s", what, s->shown, m);
+	free(msg);
+	return rc;
 }
 
 /* A path or file:// URL (not scp-like host:path, not scheme://). */
@@ -237,16 +156,63 @@ static int is_local(const char *url)
 	return url[0] == '/' || url[0] == '.' || !strchr(url, ':');
 }
 
+/* The first token variable that is set, for the remote's host. */
+static int find_token(struct session *s, struct prenv_err *err)
+{
+	const struct gitpub_opts *o = s->o;
+	size_t i;
+
+	for (i = 0; i < sizeof(token_vars) / sizeof(token_vars[0]); i++) {
+		const char *v = ci_getenv(o->envp, token_vars[i].var);
+		const char *user = token_vars[i].user;
+
+		if (!v)
+			continue;
+		if (!user)
+			user = ci_getenv(o->envp, "PRENV_GIT_USER");
+		log_add_secret(v);
+		if (!(s->cred_host = prenv_git_url_host(o->url)))
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		s->cred.host = s->cred_host;
+		s->cred.user = user ? user : "x-access-token";
+		s->cred.token = v;
+		s->token_var = token_vars[i].var;
+		s->ncred = 1;
+		break;
+	}
+	return 0;
+}
+
+/* The bare repository at the local path or file:// URL itself. */
+static int open_local(struct session *s, struct prenv_err *err)
+{
+	const char *url = s->o->url;
+	const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
+	int rc;
+
+	s->local = 1;
+	if ((rc = prenv_git_repo_open(&s->repo, path, err)) < 0) {
+		char *msg = err && err->msg ? strdup(err->msg) : NULL;
+
+		rc = prenv_err_set(err, PRENV_EFAIL, "git: %s is not a git repository (%s); "
+				   "create it with `git init --bare %s`", s->shown,
+				   msg ? msg : "?", path);
+		free(msg);
+		return rc;
+	}
+	if (!prenv_git_repo_is_bare(s->repo))
+		return prenv_err_set(err, PRENV_ECONFIG, "git: %s is not a bare repository; "
+				     "publish to a bare one (git init --bare)", s->shown);
+	return 0;
+}
+
 static int session_open(struct session *s, const struct gitpub_opts *o, struct prenv_err *err)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct prenv_buf b = PRENV_BUF_INIT;
-	size_t i;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->o = o;
-	git_libgit2_init();
 	if (!o->url || !*o->url || !o->branch || !*o->branch)
 		return prenv_err_set(err, PRENV_ECONFIG, "git: the target needs a URL and a branch");
 	if ((rc = pages_check_env_name(o->env_name, err)) < 0)
@@ -258,291 +224,169 @@ static int session_open(struct session *s, const struct gitpub_opts *o, struct p
 	else
 		prenv_buf_adds(&b, o->env_name);
 	s->env_path = prenv_buf_detach(&b, NULL);
-	if (asprintf(&s->ref_src, "+refs/heads/%s:refs/prenv/base", o->branch) < 0)
-		s->ref_src = NULL;
-	if (asprintf(&s->ref_push, "refs/prenv/new:refs/heads/%s", o->branch) < 0)
-		s->ref_push = NULL;
 	if (asprintf(&s->ref_branch, "refs/heads/%s", o->branch) < 0)
 		s->ref_branch = NULL;
-	if (!s->shown || !s->env_path || !s->ref_src || !s->ref_push || !s->ref_branch)
+	if (!s->shown || !s->env_path || !s->ref_branch)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-
-	for (i = 0; i < sizeof(token_vars) / sizeof(token_vars[0]); i++) {
-		const char *v = ci_getenv(o->envp, token_vars[i].var);
-
-		if (v) {
-			const char *user = token_vars[i].user;
-
-			if (!user)
-				user = ci_getenv(o->envp, "PRENV_GIT_USER");
-			s->cred.remote = o->url;
-			s->cred.user = user ? user : "x-access-token";
-			s->cred.token = v;
-			s->cred.token_var = token_vars[i].var;
-			log_add_secret(v);
-			break;
-		}
-	}
-
-	if (is_local(o->url)) {
-		const char *path = strncmp(o->url, "file://", 7) == 0 ? o->url + 7 : o->url;
-
-		s->local = 1;
-		rc = git_repository_open_ext(&s->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH |
-					     GIT_REPOSITORY_OPEN_BARE, NULL);
-		if (rc < 0)
-			return prenv_err_set(err, PRENV_EFAIL, "git: %s is not a git repository (%s); "
-					     "create it with `git init --bare %s`", s->shown,
-					     git_error_last() ? git_error_last()->message : "?", path);
-		if (!git_repository_is_bare(s->repo))
-			return prenv_err_set(err, PRENV_ECONFIG, "git: %s is not a bare repository; "
-					     "publish to a bare one (git init --bare)", s->shown);
-		return 0;
-	}
-	snprintf(s->tmpdir, sizeof(s->tmpdir), "%s/prenv-git-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	if (!mkdtemp(s->tmpdir)) {
-		s->tmpdir[0] = 0;
-		return prenv_err_set(err, PRENV_EFAIL, "git: cannot create a temporary directory: %s",
-				     strerror(errno));
-	}
-	if ((rc = git_repository_init(&s->repo, s->tmpdir, 1)) < 0)
+	if ((rc = find_token(s, err)) < 0)
+		return rc;
+	if (is_local(o->url))
+		return open_local(s, err);
+	if ((rc = prenv_git_repo_new_temp(&s->repo, err)) < 0)
 		return git_fail(s, "creating a work repository for", rc, err);
-	{
-		/* url.*.insteadOf is not applied: the work repository is ours and
-		 * the lookup leaks memory in libgit2 1.5 (git_regexp_match). */
-		git_remote_create_options co;
-
-		git_remote_create_options_init(&co, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-		co.repository = s->repo;
-		co.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
-		if ((rc = git_remote_create_with_opts(&s->remote, o->url, &co)) < 0)
-			return git_fail(s, "opening the remote", rc, err);
-	}
+	if ((rc = prenv_git_repo_set_remote(s->repo, o->url, &s->cred, s->ncred, err)) < 0)
+		return git_fail(s, "opening the remote", rc, err);
 	return 0;
 }
 
 static void session_close(struct session *s)
 {
-	git_remote_free(s->remote);
-	git_repository_free(s->repo);
-	if (s->tmpdir[0])
-		nftw(s->tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	prenv_git_repo_free(s->repo);
+	free(s->cred_host);
 	free(s->shown);
 	free(s->env_path);
-	free(s->ref_src);
-	free(s->ref_push);
 	free(s->ref_branch);
-	git_libgit2_shutdown();
 }
 
-/* Fetches the branch into refs/prenv/base. *base: its commit id, or zero
- * when the remote has no such branch. */
-static int fetch_base(struct session *s, git_oid *base, int *have, struct prenv_err *err)
+/* The branch's commit into base (hex); *have 0 when the remote has no such
+ * branch. */
+static int fetch_base(struct session *s, char base[PRENV_GIT_HEX], int *have,
+		      struct prenv_err *err)
 {
-	git_fetch_options fo;
-	char *specs[1] = { s->ref_src };
-	git_strarray refspecs = { specs, 1 };
-	git_reference *ref = NULL;
+	const char *what = "reading the branch of";
 	int rc;
 
 	*have = 0;
 	if (s->local) {
-		rc = git_reference_name_to_id(base, s->repo, s->ref_branch);
-		if (rc == GIT_ENOTFOUND) {
-			git_error_clear();
-			return 0;
-		}
+		rc = prenv_git_ref_id(s->repo, base, s->ref_branch, err);
+	} else {
+		rc = prenv_git_fetch_branch(s->repo, s->o->branch, "refs/prenv/base", err);
 		if (rc < 0)
-			return git_fail(s, "reading the branch of", rc, err);
-		*have = 1;
-		return 0;
+			return git_fail(s, "fetching", rc, err);
+		what = "reading the fetched branch of";
+		rc = prenv_git_ref_id(s->repo, base, "refs/prenv/base", err);
 	}
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	/* A stale base from an earlier attempt must not survive a deleted branch. */
-	if (git_reference_lookup(&ref, s->repo, "refs/prenv/base") == 0) {
-		git_reference_delete(ref);
-		git_reference_free(ref);
-	}
-	fo.callbacks.credentials = cred_cb;
-	fo.callbacks.payload = &s->cred;
-	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	s->cred.tries = 0;
-	if ((rc = git_remote_fetch(s->remote, &refspecs, &fo, NULL)) < 0)
-		return git_fail(s, "fetching", rc, err);
-	rc = git_reference_name_to_id(base, s->repo, "refs/prenv/base");
-	if (rc == GIT_ENOTFOUND) {
-		git_error_clear();
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
 		return 0;
 	}
 	if (rc < 0)
-		return git_fail(s, "reading the fetched branch of", rc, err);
+		return git_fail(s, what, rc, err);
 	*have = 1;
 	return 0;
 }
 
-static int empty_tree(git_tree **out, git_repository *repo)
-{
-	git_treebuilder *tb = NULL;
-	git_oid id;
-	int rc;
-
-	if ((rc = git_treebuilder_new(&tb, repo, NULL)) < 0)
-		return rc;
-	rc = git_treebuilder_write(&id, tb);
-	git_treebuilder_free(tb);
-	if (rc < 0)
-		return rc;
-	return git_tree_lookup(out, repo, &id);
-}
-
-/* Builds the new tree from base_tree. *same: the result equals base_tree. */
-static int build_tree(struct session *s, git_tree *base_tree, git_oid *out, int *existed,
+/* The site's files and links (git keeps no empty directories); none for a
+ * destroy (site NULL). *out is the caller's (free). */
+static int site_files(const struct pages_site *site, struct prenv_git_file **out, size_t *n,
 		      struct prenv_err *err)
 {
-	const struct pages_site *site = s->o->site;
-	git_tree_entry *entry = NULL;
-	git_tree *mid = NULL;
-	git_tree_update *ups = NULL;
-	struct prenv_buf paths = PRENV_BUF_INIT;
-	size_t *offs = NULL, i, n = 0;
-	git_oid mid_id;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!site)
+		return 0;
+	if (!(*out = calloc(site->n ? site->n : 1, sizeof(**out))))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	for (i = 0; i < site->n; i++) {
+		const struct pages_file *f = &site->files[i];
+		struct prenv_git_file *g = &(*out)[*n];
+
+		if (f->mode == PAGES_DIR)
+			continue;
+		g->path = f->path;
+		g->data = f->data;
+		g->len = f->len;
+		g->mode = f->mode == PAGES_LINK ? PRENV_GIT_LINK
+			: f->mode == PAGES_EXEC ? PRENV_GIT_EXEC : PRENV_GIT_FILE;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* What a failed step of prenv_git_tree_replace was doing. */
+static const char *tree_step(enum prenv_git_step step)
+{
+	switch (step) {
+	case PRENV_GIT_STEP_REMOVE:
+		return "removing the old folder for";
+	case PRENV_GIT_STEP_STORE:
+		return "storing the site for";
+	case PRENV_GIT_STEP_WRITE:
+		return "building the new tree for";
+	default:
+		return "reading the tree of";
+	}
+}
+
+/* One attempt's commit on base (have: the branch exists): its tree with
+ * <env>/ replaced by the site (or removed), into commit. *unchanged: the
+ * tree is the same, nothing to commit (for a destroy, also when there is no
+ * branch: no orphan branch is made). *existed: <env>/ was there. */
+static int build_commit(struct session *s, const struct prenv_git_sig *sig, const char *base,
+			int have, char commit[PRENV_GIT_HEX], int *existed, int *unchanged,
+			struct prenv_err *err)
+{
+	const struct gitpub_opts *o = s->o;
+	char base_tree[PRENV_GIT_HEX];
+	struct prenv_git_tree_result tr;
+	struct prenv_git_file *files = NULL;
+	enum prenv_git_step step;
+	size_t n;
 	int rc;
 
 	*existed = 0;
-	rc = git_tree_entry_bypath(&entry, base_tree, s->env_path);
-	if (rc == 0) {
-		git_tree_update rm;
-
-		*existed = 1;
-		memset(&rm, 0, sizeof(rm));
-		rm.action = GIT_TREE_UPDATE_REMOVE;
-		rm.path = s->env_path;
-		if ((rc = git_tree_create_updated(&mid_id, s->repo, base_tree, 1, &rm)) < 0 ||
-		    (rc = git_tree_lookup(&mid, s->repo, &mid_id)) < 0) {
-			rc = git_fail(s, "removing the old folder for", rc, err);
-			goto done;
-		}
-	} else if (rc != GIT_ENOTFOUND) {
-		rc = git_fail(s, "reading the tree of", rc, err);
-		goto done;
+	*unchanged = 0;
+	if ((rc = prenv_git_tree_id(s->repo, base_tree, have ? base : NULL, err)) < 0)
+		return git_fail(s, have ? "reading the branch of" : "starting an orphan branch for",
+				rc, err);
+	if ((rc = site_files(o->site, &files, &n, err)) < 0)
+		return rc;
+	rc = prenv_git_tree_replace(s->repo, &tr, base_tree, s->env_path, files, n, err);
+	free(files);
+	*existed = tr.existed;
+	if (rc < 0)
+		return git_fail(s, tree_step(tr.failed), rc, err);
+	if (strcmp(tr.id, base_tree) == 0 && (have || !o->site)) {
+		*unchanged = 1;
+		return 0;
 	}
-	git_error_clear();
-	rc = 0;
-	if (!site) {
-		git_oid_cpy(out, mid ? git_tree_id(mid) : git_tree_id(base_tree));
-		goto done;
-	}
-	ups = calloc(site->n ? site->n : 1, sizeof(*ups));
-	offs = calloc(site->n ? site->n : 1, sizeof(*offs));
-	if (!ups || !offs) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < site->n; i++) {
-		const struct pages_file *f = &site->files[i];
-
-		if (f->mode == PAGES_DIR)
-			continue; /* git keeps no empty directories */
-		offs[n] = paths.len;
-		prenv_buf_printf(&paths, "%s/%s", s->env_path, f->path);
-		prenv_buf_addc(&paths, 0);
-		if ((rc = git_blob_create_from_buffer(&ups[n].id, s->repo, f->data, f->len)) < 0) {
-			rc = git_fail(s, "storing the site for", rc, err);
-			goto done;
-		}
-		ups[n].action = GIT_TREE_UPDATE_UPSERT;
-		ups[n].filemode = f->mode == PAGES_LINK ? GIT_FILEMODE_LINK
-			: f->mode == PAGES_EXEC ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
-		n++;
-	}
-	if (paths.failed) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++)
-		ups[i].path = paths.ptr + offs[i];
-	if ((rc = git_tree_create_updated(out, s->repo, mid ? mid : base_tree, n, ups)) < 0)
-		rc = git_fail(s, "building the new tree for", rc, err);
-done:
-	git_tree_entry_free(entry);
-	git_tree_free(mid);
-	free(ups);
-	free(offs);
-	prenv_buf_free(&paths);
-	return rc;
+	rc = prenv_git_commit(s->repo, commit, tr.id, have ? base : NULL, sig,
+			      o->message ? o->message : "prenv: update", &step, err);
+	if (rc < 0)
+		return git_fail(s, step == PRENV_GIT_STEP_READ ? "reading the new tree for"
+				: "committing for", rc, err);
+	return 0;
 }
 
-/* The callbacks share one payload (the session); these adapt. */
-struct cb_payload {
-	struct cred_state *cred;
-	struct push_state *push;
-};
-
-static int cred_cb2(git_credential **out, const char *url, const char *user_from_url,
-		    unsigned int allowed, void *payload)
+/* Moves the branch from base (have: it exists) to commit, or sets *rejected
+ * and *why (the branch moved meanwhile). */
+static int push(struct session *s, const char *commit, int have, const char *base,
+		int *rejected, char **why, struct prenv_err *err)
 {
-	return cred_cb(out, url, user_from_url, allowed, ((struct cb_payload *)payload)->cred);
-}
-
-static int push_ref_cb2(const char *refname, const char *status, void *payload)
-{
-	return push_ref_cb(refname, status, ((struct cb_payload *)payload)->push);
-}
-
-static void rejected(struct push_state *ps, const char *why)
-{
-	const git_error *e = git_error_last();
-
-	ps->rejected = 1;
-	free(ps->why);
-	ps->why = strdup(e && e->message ? e->message : why);
-	git_error_clear();
-}
-
-/* Moves the branch from base (have: it exists) to commit, or records a
- * rejection in ps (the branch moved meanwhile). */
-static int do_push(struct session *s, const git_oid *commit, int have, const git_oid *base,
-		   const char *msg, struct push_state *ps, struct prenv_err *err)
-{
-	git_push_options po;
-	char *specs[1] = { s->ref_push };
-	git_strarray refspecs = { specs, 1 };
-	struct cb_payload pl = { &s->cred, ps };
-	git_reference *ref = NULL;
+	const char *what = "updating the branch of";
 	int rc;
 
-	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	*rejected = 0;
 	if (s->local) {
-		if (have)
-			rc = git_reference_create_matching(&ref, s->repo, s->ref_branch, commit, 1,
-							   base, msg);
-		else
-			rc = git_reference_create(&ref, s->repo, s->ref_branch, commit, 0, msg);
-		git_reference_free(ref);
-		if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED || rc == GIT_EEXISTS) {
-			rejected(ps, "the branch moved");
-			return 0;
-		}
+		rc = prenv_git_ref_set(s->repo, s->ref_branch, commit, have ? base : "",
+				       s->o->message, err);
+	} else {
+		rc = prenv_git_ref_set(s->repo, "refs/prenv/new", commit, NULL, NULL, err);
 		if (rc < 0)
-			return git_fail(s, "updating the branch of", rc, err);
+			return git_fail(s, "preparing the push to", rc, err);
+		what = "pushing to";
+		rc = prenv_git_push(s->repo, "refs/prenv/new", s->ref_branch, err);
+	}
+	if (rc == PRENV_GIT_EREJECTED) {
+		*rejected = 1;
+		free(*why);
+		*why = err && err->msg ? strdup(err->msg) : NULL;
+		prenv_err_clear(err);
 		return 0;
 	}
-	if ((rc = git_reference_create(&ref, s->repo, "refs/prenv/new", commit, 1, NULL)) < 0)
-		return git_fail(s, "preparing the push to", rc, err);
-	git_reference_free(ref);
-	po.callbacks.credentials = cred_cb2;
-	po.callbacks.push_update_reference = push_ref_cb2;
-	po.callbacks.payload = &pl;
-	s->cred.tries = 0;
-	rc = git_remote_push(s->remote, &refspecs, &po);
-	if (rc == GIT_ENONFASTFORWARD || rc == GIT_ELOCKED) {
-		rejected(ps, "non-fast-forward");
-		return 0;
-	}
-	if (rc < 0)
-		return git_fail(s, "pushing to", rc, err);
-	return 0;
+	return rc < 0 ? git_fail(s, what, rc, err) : 0;
 }
 
 static void backoff(int attempt, unsigned *seed)
@@ -556,8 +400,8 @@ static void backoff(int attempt, unsigned *seed)
 int gitpub_publish(const struct gitpub_opts *o, struct gitpub_result *res, struct prenv_err *err)
 {
 	struct session s;
-	struct push_state ps = { 0, NULL };
-	git_signature *sig = NULL;
+	struct prenv_git_sig *sig = NULL;
+	char *why = NULL;
 	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)(size_t)&s;
 	int max = o->max_attempts > 0 ? o->max_attempts : 5;
 	int rc, attempt;
@@ -565,153 +409,84 @@ int gitpub_publish(const struct gitpub_opts *o, struct gitpub_result *res, struc
 	memset(res, 0, sizeof(*res));
 	if ((rc = session_open(&s, o, err)) < 0)
 		goto done;
-	rc = git_signature_now(&sig, o->author_name ? o->author_name : "prenv",
-			       o->author_email ? o->author_email : "prenv@localhost");
-	if (rc < 0) {
+	if (prenv_git_sig_new(&sig, o->author_name ? o->author_name : "prenv",
+			      o->author_email ? o->author_email : "prenv@localhost", err) < 0) {
 		rc = prenv_err_set(err, PRENV_ECONFIG, "git: invalid author \"%s <%s>\"",
 				   o->author_name ? o->author_name : "",
 				   o->author_email ? o->author_email : "");
 		goto done;
 	}
 	for (attempt = 1; attempt <= max; attempt++) {
-		git_oid base_id, tree_id, commit_id;
-		git_commit *base = NULL;
-		git_tree *base_tree = NULL, *tree = NULL;
-		int have, existed = 0;
+		char base[PRENV_GIT_HEX], commit[PRENV_GIT_HEX];
+		int have, existed, unchanged, rejected;
 
 		res->attempts = attempt;
-		if ((rc = fetch_base(&s, &base_id, &have, err)) < 0)
+		if ((rc = fetch_base(&s, base, &have, err)) < 0)
 			goto done;
-		if (have) {
-			if ((rc = git_commit_lookup(&base, s.repo, &base_id)) < 0 ||
-			    (rc = git_commit_tree(&base_tree, base)) < 0) {
-				rc = git_fail(&s, "reading the branch of", rc, err);
-				git_commit_free(base);
-				goto done;
-			}
-			git_oid_tostr(res->commit, sizeof(res->commit), &base_id);
-		} else if ((rc = empty_tree(&base_tree, s.repo)) < 0) {
-			rc = git_fail(&s, "starting an orphan branch for", rc, err);
-			goto done;
-		}
-		rc = build_tree(&s, base_tree, &tree_id, &existed, err);
+		if (have)
+			snprintf(res->commit, sizeof(res->commit), "%s", base);
+		rc = build_commit(&s, sig, base, have, commit, &existed, &unchanged, err);
 		if (attempt == 1)
 			res->existed = existed;
-		if (rc == 0 && git_oid_equal(&tree_id, git_tree_id(base_tree)) && (have || !o->site)) {
-			/* Nothing changes: no commit (and no orphan branch for a destroy). */
-			git_tree_free(base_tree);
-			git_commit_free(base);
-			res->changed = 0;
-			goto done;
-		}
-		if (rc == 0 && (rc = git_tree_lookup(&tree, s.repo, &tree_id)) < 0)
-			rc = git_fail(&s, "reading the new tree for", rc, err);
-		if (rc == 0) {
-			const git_commit *parents[1] = { base };
-
-			rc = git_commit_create(&commit_id, s.repo, NULL, sig, sig, NULL,
-					       o->message ? o->message : "prenv: update", tree,
-					       have ? 1 : 0, parents);
-			if (rc < 0)
-				rc = git_fail(&s, "committing for", rc, err);
-		}
-		git_tree_free(tree);
-		git_tree_free(base_tree);
-		git_commit_free(base);
-		if (rc < 0)
-			goto done;
+		if (rc < 0 || unchanged)
+			goto done;   /* unchanged: no commit (res->changed stays 0) */
 		if (o->dry_run) {
 			log_info("git: would push %s to %s#%s", o->message ? o->message : "",
 				 s.shown, o->branch);
 			goto done;
 		}
-		ps.rejected = 0;
 		if (o->before_push)
 			o->before_push(o->before_push_ud, attempt);
-		if ((rc = do_push(&s, &commit_id, have, &base_id, o->message, &ps, err)) < 0)
+		if ((rc = push(&s, commit, have, base, &rejected, &why, err)) < 0)
 			goto done;
-		if (!ps.rejected) {
-			git_oid_tostr(res->commit, sizeof(res->commit), &commit_id);
+		if (!rejected) {
+			snprintf(res->commit, sizeof(res->commit), "%s", commit);
 			res->changed = 1;
 			goto done;
 		}
 		log_verbose("git: push to %s#%s rejected (%s); retrying on the new tip (%d/%d)",
-			    s.shown, o->branch, ps.why ? ps.why : "rejected", attempt, max);
+			    s.shown, o->branch, why ? why : "rejected", attempt, max);
 		if (attempt < max)
 			backoff(attempt, &seed);
 	}
 	rc = prenv_err_set(err, PRENV_EFAIL,
 			   "git: could not push to %s#%s after %d attempts (%s); other jobs keep "
 			   "pushing to the branch, run the job again",
-			   s.shown, o->branch, max, ps.why ? ps.why : "rejected");
+			   s.shown, o->branch, max, why ? why : "rejected");
 done:
-	free(ps.why);
-	git_signature_free(sig);
+	free(why);
+	prenv_git_sig_free(sig);
 	session_close(&s);
 	return rc;
-}
-
-static int count_cb(const char *root, const git_tree_entry *entry, void *payload)
-{
-	struct gitpub_result *res = ((void **)payload)[0];
-	git_repository *repo = ((void **)payload)[1];
-	git_odb *odb = NULL;
-	size_t len = 0;
-	git_object_t type;
-
-	(void)root;
-	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
-		return 0;
-	res->files++;
-	if (git_repository_odb(&odb, repo) == 0 &&
-	    git_odb_read_header(&len, &type, odb, git_tree_entry_id(entry)) == 0)
-		res->bytes += len;
-	git_odb_free(odb);
-	return 0;
 }
 
 int gitpub_status(const struct gitpub_opts *o, struct gitpub_result *res, struct prenv_err *err)
 {
 	struct session s;
-	git_commit *base = NULL;
-	git_tree *tree = NULL, *sub = NULL;
-	git_tree_entry *entry = NULL;
-	git_oid id;
+	struct prenv_git_path_info pi;
+	char base[PRENV_GIT_HEX], tree[PRENV_GIT_HEX];
 	int rc, have;
 
 	memset(res, 0, sizeof(*res));
 	if ((rc = session_open(&s, o, err)) < 0)
 		goto done;
-	if ((rc = fetch_base(&s, &id, &have, err)) < 0 || !have)
+	if ((rc = fetch_base(&s, base, &have, err)) < 0 || !have)
 		goto done;
-	git_oid_tostr(res->commit, sizeof(res->commit), &id);
-	if ((rc = git_commit_lookup(&base, s.repo, &id)) < 0 ||
-	    (rc = git_commit_tree(&tree, base)) < 0) {
+	snprintf(res->commit, sizeof(res->commit), "%s", base);
+	if ((rc = prenv_git_tree_id(s.repo, tree, base, err)) < 0) {
 		rc = git_fail(&s, "reading the branch of", rc, err);
 		goto done;
 	}
-	rc = git_tree_entry_bypath(&entry, tree, s.env_path);
-	if (rc == GIT_ENOTFOUND) {
-		git_error_clear();
-		rc = 0;
-		goto done;
-	}
-	if (rc < 0) {
+	if ((rc = prenv_git_path_info(s.repo, &pi, tree, s.env_path, err)) < 0) {
 		rc = git_fail(&s, "reading the tree of", rc, err);
 		goto done;
 	}
-	res->existed = 1;
-	if (git_tree_entry_type(entry) == GIT_OBJECT_TREE &&
-	    git_tree_lookup(&sub, s.repo, git_tree_entry_id(entry)) == 0) {
-		void *pl[2] = { res, s.repo };
-
-		git_tree_walk(sub, GIT_TREEWALK_PRE, count_cb, pl);
+	res->existed = pi.exists;
+	if (pi.is_tree) {
+		res->files = pi.files;
+		res->bytes = pi.bytes;
 	}
 done:
-	git_tree_entry_free(entry);
-	git_tree_free(sub);
-	git_tree_free(tree);
-	git_commit_free(base);
 	session_close(&s);
 	return rc;
 }

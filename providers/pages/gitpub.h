@@ -1,10 +1,12 @@
-/* gitpub.h - publishes a site into a folder of a git branch (libgit2).
+/* gitpub.h - publishes a site into a folder of a git branch (through
+ * util/git.h, the libgit2 module).
  *
  * Works in a temporary bare repository: fetches BRANCH (or starts it as an
  * orphan), replaces <subdir/><env>/ in the tree, commits, pushes without
  * force; when another job pushed first, fetches again and rebuilds the
  * commit on the new tip (bounded retries). HTTPS tokens come from the
- * environment and go only through libgit2's credential callback.
+ * environment, are sent for the remote's own host only, and go only through
+ * libgit2's credential callback.
  */
 #ifndef PRENV_GITPUB_H
 #define PRENV_GITPUB_H

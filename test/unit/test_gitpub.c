@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "pages/gitpub.h"
 #include "pages/pages.h"
+#include "pages/site.h"
 #include "config/plan.h"
 #include "provider.h"
 #include "pages_testutil.h"

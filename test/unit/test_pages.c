@@ -15,6 +15,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "pages/pages.h"
+#include "pages/site.h"
 #include "config/plan.h"
 #include "provider.h"
 #include "registry.h"
