@@ -503,233 +503,358 @@ static void track(struct tracked *t, const cJSON *wanted, cJSON *ev)
 	prenv_buf_free(&key);
 }
 
-int k8s_wait_ready(struct k8s_client *k, const cJSON *prepared, const char *ns,
-		   const char *label_selector, long seconds, char **reason, char **detail,
-		   struct prenv_err *err)
-{
-	static const char *const kinds[][3] = {
-		{ "Deployment", "apps", "deployments" }, { "StatefulSet", "apps", "statefulsets" },
-		{ "DaemonSet", "apps", "daemonsets" }, { "Job", "batch", "jobs" }, { "Pod", "", "pods" },
-	};
-	struct watcher w[5];
-	size_t nw = 0, i;
-	struct evq q;
-	struct tracked t = { cJSON_CreateObject(), cJSON_CreateObject(), cJSON_CreateObject() };
-	cJSON *wanted = cJSON_CreateObject();
-	const cJSON *o;
-	long deadline = now_ms() + seconds * 1000;
-	const char *tok;
-	int rc = 0, synced = 0, nwanted = 0;
-	struct prenv_buf r = PRENV_BUF_INIT, d = PRENV_BUF_INIT;
+/* What one wait watches: the workload kinds, then pods (for fail-fast). */
+static const struct {
+	const char *kind, *group, *plural;
+} watch_kinds[] = {
+	{ "Deployment", "apps", "deployments" }, { "StatefulSet", "apps", "statefulsets" },
+	{ "DaemonSet", "apps", "daemonsets" }, { "Job", "batch", "jobs" }, { "Pod", "", "pods" },
+};
+#define NKINDS (sizeof(watch_kinds) / sizeof(watch_kinds[0]))
+#define POD_KIND (NKINDS - 1)
 
-	*reason = *detail = NULL;
-	memset(w, 0, sizeof(w));
-	memset(&q, 0, sizeof(q));
-	pthread_mutex_init(&q.mu, NULL);
-	pthread_cond_init(&q.cv, NULL);
-	q.events = cJSON_CreateArray();
+/* One k8s_wait_ready() call. The watchers point at q, so it stays put. */
+struct waiting {
+	struct k8s_client *k;
+	const char *ns;
+	long seconds;
+	long deadline;           /* monotonic ms */
+	struct watcher w[NKINDS];
+	size_t nw;
+	struct evq q;
+	struct tracked t;
+	cJSON *wanted;           /* object: "kind/name" -> true */
+	int nwanted;
+	int synced;              /* watchers that listed their kind */
+	struct prenv_buf r, d;   /* the reason and the detail of a failure */
+};
+
+static void waiting_init(struct waiting *s, struct k8s_client *k, const char *ns, long seconds)
+{
+	memset(s, 0, sizeof(*s));
+	s->k = k;
+	s->ns = ns;
+	s->seconds = seconds;
+	s->deadline = now_ms() + seconds * 1000;
+	pthread_mutex_init(&s->q.mu, NULL);
+	pthread_cond_init(&s->q.cv, NULL);
+	s->q.events = cJSON_CreateArray();
+	s->t.objs = cJSON_CreateObject();
+	s->t.pods = cJSON_CreateObject();
+	s->t.lines = cJSON_CreateObject();
+	s->wanted = cJSON_CreateObject();
+	prenv_buf_init(&s->r, 0);
+	prenv_buf_init(&s->d, 0);
+}
+
+/* Stops the watch threads (if any) and frees everything. */
+static void waiting_free(struct waiting *s)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->q.mu);
+	s->q.stop = 1;
+	pthread_mutex_unlock(&s->q.mu);
+	for (i = 0; i < s->nw; i++) {
+		if (s->w[i].started)
+			pthread_join(s->w[i].th, NULL);
+		http_client_free(s->w[i].http);
+		free(s->w[i].url);
+		free(s->w[i].rv);
+		free(s->w[i].token);
+	}
+	prenv_err_clear(&s->q.err);
+	cJSON_Delete(s->q.events);
+	pthread_mutex_destroy(&s->q.mu);
+	pthread_cond_destroy(&s->q.cv);
+	cJSON_Delete(s->t.objs);
+	cJSON_Delete(s->t.pods);
+	cJSON_Delete(s->t.lines);
+	cJSON_Delete(s->wanted);
+	prenv_buf_free(&s->r);
+	prenv_buf_free(&s->d);
+}
+
+/* The workloads of prepared in ns, as "kind/name" keys of s->wanted. */
+static void collect_wanted(struct waiting *s, const cJSON *prepared)
+{
+	const cJSON *o;
+
 	cJSON_ArrayForEach(o, prepared) {
 		const char *kind = k8s_str(o, "kind");
 		struct prenv_buf key = PRENV_BUF_INIT;
 
 		if (!is_workload(kind) || !k8s_str(o, "metadata.namespace") ||
-		    strcmp(k8s_str(o, "metadata.namespace"), ns))
+		    strcmp(k8s_str(o, "metadata.namespace"), s->ns))
 			continue;
 		prenv_buf_printf(&key, "%s/%s", kind, k8s_str(o, "metadata.name"));
-		cJSON_AddTrueToObject(wanted, key.ptr);
-		nwanted++;
+		cJSON_AddTrueToObject(s->wanted, key.ptr);
+		s->nwanted++;
 		prenv_buf_free(&key);
 	}
-	if (nwanted == 0 || seconds <= 0)
-		goto done;
-	if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) < 0)
-		goto done;
-	for (i = 0; i < 5; i++) {
-		struct prenv_buf url = PRENV_BUF_INIT, key = PRENV_BUF_INIT;
+}
+
+/* 1 when a wanted object is of watch_kinds[i] (pods: always). */
+static int kind_wanted(const struct waiting *s, size_t i)
+{
+	const char *kind = watch_kinds[i].kind;
+	const cJSON *wo;
+
+	if (i == POD_KIND)
+		return 1;
+	cJSON_ArrayForEach(wo, s->wanted)
+		if (!strncmp(wo->string, kind, strlen(kind)) && wo->string[strlen(kind)] == '/')
+			return 1;
+	return 0;
+}
+
+/* The collection URL of watch_kinds[i] in the namespace (caller frees);
+ * workloads are selected by the environment's labels. */
+static char *watch_url(const struct waiting *s, size_t i, const char *label_selector)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+
+	prenv_buf_adds(&url, k8s_client_conn(s->k)->server);
+	if (*watch_kinds[i].group)
+		prenv_buf_printf(&url, "/apis/%s/v1", watch_kinds[i].group);
+	else
+		prenv_buf_adds(&url, "/api/v1");
+	prenv_buf_adds(&url, "/namespaces/");
+	http_url_escape(&url, s->ns);
+	prenv_buf_printf(&url, "/%s", watch_kinds[i].plural);
+	if (i != POD_KIND && label_selector) {
+		prenv_buf_adds(&url, "?labelSelector=");
+		http_url_escape(&url, label_selector);
+	}
+	return prenv_buf_detach(&url, NULL);
+}
+
+/* One watcher (own HTTP client, own thread) per kind that is wanted. */
+static int start_watches(struct waiting *s, const char *label_selector, const char *tok,
+			 struct prenv_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NKINDS; i++) {
+		struct watcher *w = &s->w[s->nw];
 		struct http_client_opts ho;
-		const cJSON *wo;
-		int any = i == 4;
 
-		cJSON_ArrayForEach(wo, wanted)
-			if (!strncmp(wo->string, kinds[i][0], strlen(kinds[i][0])) &&
-			    wo->string[strlen(kinds[i][0])] == '/')
-				any = 1;
-		if (!any)
+		if (!kind_wanted(s, i))
 			continue;
-		prenv_buf_adds(&url, k8s_client_conn(k)->server);
-		if (*kinds[i][1])
-			prenv_buf_printf(&url, "/apis/%s/v1", kinds[i][1]);
-		else
-			prenv_buf_adds(&url, "/api/v1");
-		prenv_buf_adds(&url, "/namespaces/");
-		http_url_escape(&url, ns);
-		prenv_buf_printf(&url, "/%s", kinds[i][2]);
-		if (i < 4 && label_selector) {
-			prenv_buf_adds(&url, "?labelSelector=");
-			http_url_escape(&url, label_selector);
-		}
-		w[nw].q = &q;
-		w[nw].url = prenv_buf_detach(&url, NULL);
-		w[nw].token = tok ? strdup(tok) : NULL;
-		w[nw].deadline_ms = deadline;
-		k8s_http_opts(&ho, k8s_client_conn(k));
+		w->q = &s->q;
+		w->url = watch_url(s, i, label_selector);
+		w->token = tok ? strdup(tok) : NULL;
+		w->deadline_ms = s->deadline;
+		k8s_http_opts(&ho, k8s_client_conn(s->k));
 		ho.timeout_ms = SLICE_MS + 30000;
-		if ((rc = http_client_new(&w[nw].http, &ho, err)) < 0) {
-			free(w[nw].url);
-			free(w[nw].token);
-			goto stop;
+		if ((rc = http_client_new(&w->http, &ho, err)) < 0) {
+			free(w->url);
+			free(w->token);
+			return rc;
 		}
-		prenv_buf_free(&key);
-		nw++;
+		s->nw++;
 	}
-	for (i = 0; i < nw; i++) {
-		if (pthread_create(&w[i].th, NULL, watch_main, &w[i]) != 0) {
-			rc = prenv_err_set(err, PRENV_EFAIL, "cannot start a watch thread: %s", strerror(errno));
-			goto stop;
-		}
-		w[i].started = 1;
+	for (i = 0; i < s->nw; i++) {
+		if (pthread_create(&s->w[i].th, NULL, watch_main, &s->w[i]) != 0)
+			return prenv_err_set(err, PRENV_EFAIL, "cannot start a watch thread: %s",
+					     strerror(errno));
+		s->w[i].started = 1;
 	}
-	log_info("waiting up to %ld s for %d workload%s to be ready", seconds, nwanted, nwanted == 1 ? "" : "s");
-	for (;;) {
-		cJSON *evs, *ev;
-		int all_ready = 1, failed = 0;
-		const cJSON *wo;
+	return 0;
+}
 
-		pthread_mutex_lock(&q.mu);
-		while (cJSON_GetArraySize(q.events) == 0 && !q.nerr) {
-			struct timespec ts;
-			long left = deadline - now_ms();
+/* ts = now (CLOCK_REALTIME, as pthread_cond_timedwait wants) + ms. */
+static void abstime_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
 
-			if (left <= 0)
-				break;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			if (pthread_cond_timedwait(&q.cv, &q.mu, &ts) == ETIMEDOUT)
-				break;
-		}
-		evs = q.events;
-		q.events = cJSON_CreateArray();
-		if (q.nerr) {
-			rc = prenv_err_set(err, q.err.code ? q.err.code : PRENV_EFAIL, "watching %s: %s", ns, q.err.msg);
-			pthread_mutex_unlock(&q.mu);
-			cJSON_Delete(evs);
-			goto stop;
-		}
-		pthread_mutex_unlock(&q.mu);
-		cJSON_ArrayForEach(ev, evs) {
-			if (!strcmp(k8s_str(ev, "type") ? k8s_str(ev, "type") : "", "SYNCED"))
-				synced++;
-			else
-				track(&t, wanted, ev);
-		}
-		cJSON_Delete(evs);
-		if (synced < (int)nw && now_ms() < deadline)
+/* Waits until events arrive, a stream fails or the deadline passes, and
+ * takes the queued events (*evs, caller frees; may be empty). */
+static int take_events(struct waiting *s, cJSON **evs, struct prenv_err *err)
+{
+	struct evq *q = &s->q;
+	int rc = 0;
+
+	pthread_mutex_lock(&q->mu);
+	while (cJSON_GetArraySize(q->events) == 0 && !q->nerr) {
+		struct timespec ts;
+		long left = s->deadline - now_ms();
+
+		if (left <= 0)
+			break;
+		abstime_in(&ts, left);
+		if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	*evs = q->events;
+	q->events = cJSON_CreateArray();
+	if (q->nerr) {
+		rc = prenv_err_set(err, q->err.code ? q->err.code : PRENV_EFAIL, "watching %s: %s",
+				   s->ns, q->err.msg);
+		cJSON_Delete(*evs);
+		*evs = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* Keeps the latest copy of every object the events carry; frees evs. */
+static void track_events(struct waiting *s, cJSON *evs)
+{
+	cJSON *ev;
+
+	cJSON_ArrayForEach(ev, evs) {
+		if (!strcmp(k8s_str(ev, "type") ? k8s_str(ev, "type") : "", "SYNCED"))
+			s->synced++;
+		else
+			track(&s->t, s->wanted, ev);
+	}
+	cJSON_Delete(evs);
+}
+
+/* Re-evaluates every wanted workload, printing a line when one's state
+ * changed. Returns 1 when one failed (s->r, s->d filled); *all_ready. */
+static int check_workloads(struct waiting *s, int *all_ready)
+{
+	const cJSON *wo;
+	int failed = 0;
+
+	*all_ready = 1;
+	cJSON_ArrayForEach(wo, s->wanted) {
+		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(s->t.objs, wo->string);
+		struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+		const cJSON *last;
+		int st;
+
+		if (!obj) {
+			*all_ready = 0;
 			continue;
-		/* evaluate */
-		cJSON_ArrayForEach(wo, wanted) {
-			const cJSON *obj = cJSON_GetObjectItemCaseSensitive(t.objs, wo->string);
-			struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
-			const cJSON *last;
-			int st;
-
-			if (!obj) {
-				all_ready = 0;
-				continue;
-			}
-			st = k8s_readiness(obj, &line, &why);
-			last = cJSON_GetObjectItemCaseSensitive(t.lines, wo->string);
-			if (!last || strcmp(last->valuestring, line.ptr)) {
-				log_info("%s", line.ptr);
-				cJSON_DeleteItemFromObjectCaseSensitive(t.lines, wo->string);
-				cJSON_AddStringToObject(t.lines, wo->string, line.ptr);
-			}
-			if (st < 0 && !failed) {
-				failed = 1;
-				prenv_buf_printf(&r, "%s: %s", line.ptr, why.ptr);
-				prenv_buf_truncate(&r, strcspn(r.ptr, "\n"));
-				if (!strcmp(k8s_str(obj, "kind"), "Job"))
-					job_logs(k, obj, ns, t.pods, &d);
-			}
-			if (st != 1)
-				all_ready = 0;
-			prenv_buf_free(&line);
-			prenv_buf_free(&why);
 		}
-		if (!failed) {
-			const cJSON *p;
-
-			cJSON_ArrayForEach(p, t.pods) {
-				const char *cn = NULL, *msg = NULL, *why = k8s_pod_failure(p, &cn, &msg);
-
-				if (!why || pod_outdated(k, p, ns))
-					continue;
-				failed = 1;
-				prenv_buf_printf(&r, "pod/%s container %s: %s%s%s", p->string, cn ? cn : "?", why,
-						 msg ? ": " : "", msg ? msg : "");
-				prenv_buf_truncate(&r, strcspn(r.ptr, "\n"));
-				add_logs(k, ns, p->string, cn, !strcmp(why, "CrashLoopBackOff"), &d);
-				break;
-			}
+		st = k8s_readiness(obj, &line, &why);
+		last = cJSON_GetObjectItemCaseSensitive(s->t.lines, wo->string);
+		if (!last || strcmp(last->valuestring, line.ptr)) {
+			log_info("%s", line.ptr);
+			cJSON_DeleteItemFromObjectCaseSensitive(s->t.lines, wo->string);
+			cJSON_AddStringToObject(s->t.lines, wo->string, line.ptr);
 		}
-		if (failed) {
-			add_events(k, ns, &d);
-			*reason = prenv_buf_detach(&r, NULL);
-			*detail = prenv_buf_detach(&d, NULL);
-			rc = prenv_err_set(err, PRENV_EFAIL, "the environment did not become ready: %s", *reason);
-			goto stop;
+		if (st < 0 && !failed) {
+			failed = 1;
+			prenv_buf_printf(&s->r, "%s: %s", line.ptr, why.ptr);
+			prenv_buf_truncate(&s->r, strcspn(s->r.ptr, "\n"));
+			if (!strcmp(k8s_str(obj, "kind"), "Job"))
+				job_logs(s->k, obj, s->ns, s->t.pods, &s->d);
+		}
+		if (st != 1)
+			*all_ready = 0;
+		prenv_buf_free(&line);
+		prenv_buf_free(&why);
+	}
+	return failed;
+}
+
+/* 1 when a pod of the current rollout fails (s->r, s->d filled). */
+static int check_pods(struct waiting *s)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, s->t.pods) {
+		const char *cn = NULL, *msg = NULL, *why = k8s_pod_failure(p, &cn, &msg);
+
+		if (!why || pod_outdated(s->k, p, s->ns))
+			continue;
+		prenv_buf_printf(&s->r, "pod/%s container %s: %s%s%s", p->string, cn ? cn : "?", why,
+				 msg ? ": " : "", msg ? msg : "");
+		prenv_buf_truncate(&s->r, strcspn(s->r.ptr, "\n"));
+		add_logs(s->k, s->ns, p->string, cn, !strcmp(why, "CrashLoopBackOff"), &s->d);
+		return 1;
+	}
+	return 0;
+}
+
+/* s->r: what is not ready at the deadline. */
+static void not_ready_reason(struct waiting *s)
+{
+	const cJSON *wo;
+
+	prenv_buf_printf(&s->r, "not ready after %ld s:", s->seconds);
+	cJSON_ArrayForEach(wo, s->wanted) {
+		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(s->t.objs, wo->string);
+		struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+
+		if (!obj)
+			prenv_buf_printf(&s->r, " %s (not found)", wo->string);
+		else if (k8s_readiness(obj, &line, &why) != 1)
+			prenv_buf_printf(&s->r, " %s;", line.ptr);
+		prenv_buf_free(&line);
+		prenv_buf_free(&why);
+	}
+}
+
+/* Takes events until every workload is ready (0), one fails or the
+ * deadline passes (PRENV_EFAIL with *reason and *detail), or a stream
+ * fails. */
+static int watch_until_ready(struct waiting *s, char **reason, char **detail,
+			     struct prenv_err *err)
+{
+	for (;;) {
+		cJSON *evs;
+		int all_ready, rc;
+
+		if ((rc = take_events(s, &evs, err)) < 0)
+			return rc;
+		track_events(s, evs);
+		if (s->synced < (int)s->nw && now_ms() < s->deadline)
+			continue;
+		if (check_workloads(s, &all_ready) || check_pods(s)) {
+			add_events(s->k, s->ns, &s->d);
+			*reason = prenv_buf_detach(&s->r, NULL);
+			*detail = prenv_buf_detach(&s->d, NULL);
+			return prenv_err_set(err, PRENV_EFAIL, "the environment did not become ready: %s",
+					     *reason);
 		}
 		if (all_ready) {
-			log_info("all %d workload%s ready", nwanted, nwanted == 1 ? "" : "s");
-			goto stop;
+			log_info("all %d workload%s ready", s->nwanted, s->nwanted == 1 ? "" : "s");
+			return 0;
 		}
-		if (now_ms() >= deadline) {
-			prenv_buf_printf(&r, "not ready after %ld s:", seconds);
-			cJSON_ArrayForEach(wo, wanted) {
-				const cJSON *obj = cJSON_GetObjectItemCaseSensitive(t.objs, wo->string);
-				struct prenv_buf line = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+		if (now_ms() >= s->deadline) {
+			not_ready_reason(s);
+			add_events(s->k, s->ns, &s->d);
+			*reason = prenv_buf_detach(&s->r, NULL);
+			*detail = s->d.len ? prenv_buf_detach(&s->d, NULL) : NULL;
+			return prenv_err_set(err, PRENV_EFAIL, "%s (provider.wait bounds the wait)", *reason);
+		}
+	}
+}
 
-				if (!obj)
-					prenv_buf_printf(&r, " %s (not found)", wo->string);
-				else if (k8s_readiness(obj, &line, &why) != 1)
-					prenv_buf_printf(&r, " %s;", line.ptr);
-				prenv_buf_free(&line);
-				prenv_buf_free(&why);
-			}
-			add_events(k, ns, &d);
-			*reason = prenv_buf_detach(&r, NULL);
-			*detail = d.len ? prenv_buf_detach(&d, NULL) : NULL;
-			rc = prenv_err_set(err, PRENV_EFAIL, "%s (provider.wait bounds the wait)", *reason);
-			goto stop;
-		}
-	}
-stop:
-	pthread_mutex_lock(&q.mu);
-	q.stop = 1;
-	pthread_mutex_unlock(&q.mu);
-	for (i = 0; i < nw; i++) {
-		if (w[i].started)
-			pthread_join(w[i].th, NULL);
-		http_client_free(w[i].http);
-		free(w[i].url);
-		free(w[i].rv);
-		free(w[i].token);
-	}
+int k8s_wait_ready(struct k8s_client *k, const cJSON *prepared, const char *ns,
+		   const char *label_selector, long seconds, char **reason, char **detail,
+		   struct prenv_err *err)
+{
+	struct waiting s;
+	const char *tok;
+	int rc = 0;
+
+	*reason = *detail = NULL;
+	waiting_init(&s, k, ns, seconds);
+	collect_wanted(&s, prepared);
+	if (s.nwanted == 0 || seconds <= 0)
+		goto done;
+	if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) < 0 ||
+	    (rc = start_watches(&s, label_selector, tok, err)) < 0)
+		goto done;
+	log_info("waiting up to %ld s for %d workload%s to be ready", seconds, s.nwanted,
+		 s.nwanted == 1 ? "" : "s");
+	rc = watch_until_ready(&s, reason, detail, err);
 done:
-	prenv_err_clear(&q.err);
-	cJSON_Delete(q.events);
-	pthread_mutex_destroy(&q.mu);
-	pthread_cond_destroy(&q.cv);
-	cJSON_Delete(t.objs);
-	cJSON_Delete(t.pods);
-	cJSON_Delete(t.lines);
-	cJSON_Delete(wanted);
-	prenv_buf_free(&r);
-	prenv_buf_free(&d);
+	waiting_free(&s);
 	return rc;
 }
 

@@ -447,13 +447,105 @@ static int load_incluster(struct k8s_conn *c, const char *const *envp, struct pr
 	return 0;
 }
 
+/* The cluster cl (named cln): server, TLS, and a copy for the exec plugin's
+ * provideClusterInfo. */
+static int load_cluster(struct k8s_conn *c, const cJSON *cl, const char *cln,
+			struct prenv_err *err)
+{
+	const char *server = jstr(cl, "server");
+	int rc;
+
+	if (!server || !*server)
+		return prenv_err_set(err, PRENV_ECONFIG, "cluster '%s' in %s has no server", cln, c->source);
+	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))
+		return prenv_err_set(err, PRENV_ECONFIG, "cluster '%s' in %s: server '%s' must start with "
+				     "https:// or http://", cln, c->source, server);
+	if (!(c->server = strdup(server)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	while (strlen(c->server) > 8 && c->server[strlen(c->server) - 1] == '/')
+		c->server[strlen(c->server) - 1] = 0;
+	c->insecure = jbool(cl, "insecure-skip-tls-verify");
+	if ((rc = load_pem(&c->ca, cl, "certificate-authority-data", "certificate-authority",
+			   jstr(cl, "$dir"), c->source, err)) < 0)
+		return rc;
+	if (!(c->cluster = cJSON_Duplicate(cl, 1)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	cJSON_DeleteItemFromObjectCaseSensitive(c->cluster, "$dir");
+	return 0;
+}
+
+/* The exec plugin ex of user usn (defined in directory udir), checked. */
+static int load_exec(struct k8s_conn *c, const cJSON *ex, const char *usn, const char *udir,
+		     struct prenv_err *err)
+{
+	const char *av = jstr(ex, "apiVersion");
+	const char *mode = jstr(ex, "interactiveMode");
+
+	if (!cJSON_IsObject(ex) || !jstr(ex, "command"))
+		return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s: exec needs a command", usn, c->source);
+	if (!av || (strcmp(av, "client.authentication.k8s.io/v1") &&
+		    strcmp(av, "client.authentication.k8s.io/v1beta1")))
+		return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s: exec apiVersion '%s' is not "
+				     "supported (use client.authentication.k8s.io/v1 or v1beta1)",
+				     usn, c->source, av ? av : "");
+	if (mode && !strcmp(mode, "Always"))
+		return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s: exec interactiveMode Always needs "
+				     "a terminal, and prenv runs in CI; use a plugin that can run with "
+				     "interactiveMode Never", usn, c->source);
+	if (!(c->exec = cJSON_Duplicate(ex, 1)) || !(c->exec_dir = xstrdup(udir ? udir : ".")))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The user us (named usn): client certificate, token or token file, exec
+ * plugin; refuses what kubectl no longer supports. */
+static int load_user(struct k8s_conn *c, const cJSON *us, const char *usn,
+		     struct prenv_err *err)
+{
+	const char *udir = jstr(us, "$dir");
+	int rc;
+
+	if ((rc = load_pem(&c->cert, us, "client-certificate-data", "client-certificate", udir, c->source, err)) < 0 ||
+	    (rc = load_pem(&c->key, us, "client-key-data", "client-key", udir, c->source, err)) < 0)
+		return rc;
+	if (c->key.len) {
+		log_add_secret(c->key.ptr);
+		if (!c->cert.len)
+			return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s has a client key but no client "
+					     "certificate", usn, c->source);
+	}
+	if (jstr(us, "token") && *jstr(us, "token")) {
+		if (!(c->token = strdup(jstr(us, "token"))))
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		log_add_secret(c->token);
+	} else if (jstr(us, "tokenFile") && *jstr(us, "tokenFile")) {
+		if (!(c->token_file = resolve(udir, jstr(us, "tokenFile"))))
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		if ((rc = read_token_file(c, err)) < 0)
+			return rc == PRENV_EAUTH ? PRENV_ECONFIG : rc;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(us, "exec"))
+		return load_exec(c, cJSON_GetObjectItemCaseSensitive(us, "exec"), usn, udir, err);
+	if (cJSON_GetObjectItemCaseSensitive(us, "auth-provider")) {
+		if (!c->token)
+			return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s uses an auth-provider, which "
+					     "kubectl itself no longer supports; use an exec plugin "
+					     "(e.g. gke-gcloud-auth-plugin, kubelogin)", usn, c->source);
+	} else if (jstr(us, "username") && !c->token && !c->cert.len) {
+		return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s uses basic auth (username/password), "
+				     "which Kubernetes removed; use a token, a client certificate or an exec plugin",
+				     usn, c->source);
+	}
+	return 0;
+}
+
 /* Builds the connection from the merged config. */
 static int resolve_context(struct k8s_conn *c, const cJSON *merged, const char *want,
 			   const char *home, struct prenv_err *err)
 {
 	const char *ctxname = want && *want ? want : jstr(merged, "current-context");
 	const cJSON *ctx, *cl, *us = NULL;
-	const char *cln, *usn, *server, *cdir, *udir;
+	const char *cln, *usn;
 	int rc;
 
 	(void)home;
@@ -480,75 +572,9 @@ static int resolve_context(struct k8s_conn *c, const cJSON *merged, const char *
 					     ctxname, c->source, usn);
 		c->user = strdup(usn);
 	}
-	server = jstr(cl, "server");
-	if (!server || !*server)
-		return prenv_err_set(err, PRENV_ECONFIG, "cluster '%s' in %s has no server", cln, c->source);
-	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))
-		return prenv_err_set(err, PRENV_ECONFIG, "cluster '%s' in %s: server '%s' must start with "
-				     "https:// or http://", cln, c->source, server);
-	if (!(c->server = strdup(server)))
-		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	while (strlen(c->server) > 8 && c->server[strlen(c->server) - 1] == '/')
-		c->server[strlen(c->server) - 1] = 0;
-	cdir = jstr(cl, "$dir");
-	c->insecure = jbool(cl, "insecure-skip-tls-verify");
-	if ((rc = load_pem(&c->ca, cl, "certificate-authority-data", "certificate-authority", cdir,
-			   c->source, err)) < 0)
+	if ((rc = load_cluster(c, cl, cln, err)) < 0 || !us)
 		return rc;
-	if (!(c->cluster = cJSON_Duplicate(cl, 1)))
-		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	cJSON_DeleteItemFromObjectCaseSensitive(c->cluster, "$dir");
-	if (!us)
-		return 0;
-	udir = jstr(us, "$dir");
-	if ((rc = load_pem(&c->cert, us, "client-certificate-data", "client-certificate", udir, c->source, err)) < 0 ||
-	    (rc = load_pem(&c->key, us, "client-key-data", "client-key", udir, c->source, err)) < 0)
-		return rc;
-	if (c->key.len) {
-		log_add_secret(c->key.ptr);
-		if (!c->cert.len)
-			return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s has a client key but no client "
-					     "certificate", usn, c->source);
-	}
-	if (jstr(us, "token") && *jstr(us, "token")) {
-		if (!(c->token = strdup(jstr(us, "token"))))
-			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		log_add_secret(c->token);
-	} else if (jstr(us, "tokenFile") && *jstr(us, "tokenFile")) {
-		if (!(c->token_file = resolve(udir, jstr(us, "tokenFile"))))
-			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		if ((rc = read_token_file(c, err)) < 0)
-			return rc == PRENV_EAUTH ? PRENV_ECONFIG : rc;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(us, "exec")) {
-		const cJSON *ex = cJSON_GetObjectItemCaseSensitive(us, "exec");
-		const char *av = jstr(ex, "apiVersion");
-		const char *mode = jstr(ex, "interactiveMode");
-
-		if (!cJSON_IsObject(ex) || !jstr(ex, "command"))
-			return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s: exec needs a command", usn, c->source);
-		if (!av || (strcmp(av, "client.authentication.k8s.io/v1") &&
-			    strcmp(av, "client.authentication.k8s.io/v1beta1")))
-			return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s: exec apiVersion '%s' is not "
-					     "supported (use client.authentication.k8s.io/v1 or v1beta1)",
-					     usn, c->source, av ? av : "");
-		if (mode && !strcmp(mode, "Always"))
-			return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s: exec interactiveMode Always needs "
-					     "a terminal, and prenv runs in CI; use a plugin that can run with "
-					     "interactiveMode Never", usn, c->source);
-		if (!(c->exec = cJSON_Duplicate(ex, 1)) || !(c->exec_dir = xstrdup(udir ? udir : ".")))
-			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	} else if (cJSON_GetObjectItemCaseSensitive(us, "auth-provider")) {
-		if (!c->token)
-			return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s uses an auth-provider, which "
-					     "kubectl itself no longer supports; use an exec plugin "
-					     "(e.g. gke-gcloud-auth-plugin, kubelogin)", usn, c->source);
-	} else if (jstr(us, "username") && !c->token && !c->cert.len) {
-		return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s uses basic auth (username/password), "
-				     "which Kubernetes removed; use a token, a client certificate or an exec plugin",
-				     usn, c->source);
-	}
-	return 0;
+	return load_user(c, us, usn, err);
 }
 
 /* PRENV_KUBECONFIG: the content of a kubeconfig, raw or base64. */
@@ -810,93 +836,95 @@ fail:
 	return rc;
 }
 
-static int run_exec(struct k8s_conn *c, struct prenv_err *err)
+/* The plugin's argv: its command (relative to the kubeconfig's directory
+ * when it names a path) and its args. NULL when out of memory. */
+static char **exec_argv(const struct k8s_conn *c)
 {
 	const char *cmd = jstr(c->exec, "command");
-	const char *av = jstr(c->exec, "apiVersion");
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(c->exec, "args");
-	const cJSON *env = cJSON_GetObjectItemCaseSensitive(c->exec, "env");
-	const cJSON *e, *st;
-	struct prenv_buf out = PRENV_BUF_INIT, eout = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
-	char **argv = NULL, **envv = NULL, *info = NULL;
-	size_t n = 0, ne = 0, i;
-	cJSON *cred = NULL;
-	int rc, status = 0;
-	const char *tok, *cd, *kd, *exp;
+	const cJSON *e;
+	char **argv = calloc((size_t)cJSON_GetArraySize(args) + 2, sizeof(char *));
+	size_t n = 0;
 
-	argv = calloc((size_t)cJSON_GetArraySize(args) + 2, sizeof(char *));
-	for (i = 0; c->envp[i]; i++)
-		;
-	envv = calloc(i + (size_t)cJSON_GetArraySize(env) + 2, sizeof(char *));
-	if (!argv || !envv) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		goto done;
-	}
+	if (!argv)
+		return NULL;
 	argv[n++] = strchr(cmd, '/') ? resolve(c->exec_dir, cmd) : strdup(cmd);
 	cJSON_ArrayForEach(e, args)
 		if (cJSON_IsString(e))
 			argv[n++] = strdup(e->valuestring);
-	/* the environment: prenv's, with the plugin's env entries replacing
-	 * same-named variables, plus KUBERNETES_EXEC_INFO */
-	for (i = 0; c->envp[i]; i++) {
-		const char *eq = strchr(c->envp[i], '=');
-		size_t kl = eq ? (size_t)(eq - c->envp[i]) : strlen(c->envp[i]);
-		int over = !strncmp(c->envp[i], "KUBERNETES_EXEC_INFO=", 21);
+	return argv;
+}
 
-		cJSON_ArrayForEach(e, env) {
-			const char *nm = jstr(e, "name");
+/* 1 when the plugin's env entries set the variable of "NAME=value" (or it
+ * is KUBERNETES_EXEC_INFO, which prenv sets). */
+static int exec_env_overrides(const cJSON *env, const char *var)
+{
+	const char *eq = strchr(var, '=');
+	size_t kl = eq ? (size_t)(eq - var) : strlen(var);
+	const cJSON *e;
+	int over = !strncmp(var, "KUBERNETES_EXEC_INFO=", 21);
 
-			if (nm && strlen(nm) == kl && !strncmp(nm, c->envp[i], kl))
-				over = 1;
-		}
-		if (!over)
-			envv[ne++] = strdup(c->envp[i]);
+	cJSON_ArrayForEach(e, env) {
+		const char *nm = jstr(e, "name");
+
+		if (nm && strlen(nm) == kl && !strncmp(nm, var, kl))
+			over = 1;
 	}
+	return over;
+}
+
+/* The plugin's environment: prenv's, with the plugin's env entries
+ * replacing same-named variables, plus KUBERNETES_EXEC_INFO. NULL when out
+ * of memory. */
+static char **exec_envp(const struct k8s_conn *c, const char *api_version)
+{
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(c->exec, "env");
+	const cJSON *e;
+	struct prenv_buf b = PRENV_BUF_INIT;
+	char **envv, *info;
+	size_t ne = 0, i;
+
+	for (i = 0; c->envp[i]; i++)
+		;
+	envv = calloc(i + (size_t)cJSON_GetArraySize(env) + 2, sizeof(char *));
+	if (!envv)
+		return NULL;
+	for (i = 0; c->envp[i]; i++)
+		if (!exec_env_overrides(env, c->envp[i]))
+			envv[ne++] = strdup(c->envp[i]);
 	cJSON_ArrayForEach(e, env) {
 		if (!jstr(e, "name"))
 			continue;
 		prenv_buf_printf(&b, "%s=%s", jstr(e, "name"), jstr(e, "value") ? jstr(e, "value") : "");
 		envv[ne++] = prenv_buf_detach(&b, NULL);
 	}
-	info = exec_info(c, av);
+	info = exec_info(c, api_version);
 	prenv_buf_printf(&b, "KUBERNETES_EXEC_INFO=%s", info ? info : "");
 	envv[ne++] = prenv_buf_detach(&b, NULL);
-	log_verbose("running the exec credential plugin %s (user %s)", argv[0], c->user ? c->user : "?");
-	if ((rc = spawn_collect(argv, envv, &out, &eout, &status, err)) < 0)
-		goto done;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		const char *hint = jstr(c->exec, "installHint");
+	free(info);
+	return envv;
+}
 
-		while (eout.len && eout.ptr[eout.len - 1] == '\n')
-			prenv_buf_truncate(&eout, eout.len - 1);
-		rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' of user '%s' failed (%s %d)%s%s%s%s",
-				   argv[0], c->user ? c->user : "?",
-				   WIFEXITED(status) ? "exit status" : "signal",
-				   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-				   eout.len ? ": " : "", eout.ptr, hint ? "; " : "", hint ? hint : "");
-		goto done;
-	}
-	cred = cJSON_ParseWithLength(out.ptr, out.len);
-	if (!cred || !jstr(cred, "kind") || strcmp(jstr(cred, "kind"), "ExecCredential")) {
-		rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' did not print an "
-				   "ExecCredential JSON object", argv[0]);
-		goto done;
-	}
-	if (jstr(cred, "apiVersion") && strcmp(jstr(cred, "apiVersion"), av)) {
-		rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' answered with apiVersion "
-				   "%s, but the kubeconfig asked for %s", argv[0], jstr(cred, "apiVersion"), av);
-		goto done;
-	}
-	st = cJSON_GetObjectItemCaseSensitive(cred, "status");
-	tok = jstr(st, "token");
-	cd = jstr(st, "clientCertificateData");
-	kd = jstr(st, "clientKeyData");
-	exp = jstr(st, "expirationTimestamp");
-	if (!(tok && *tok) && !(cd && kd)) {
-		rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' returned neither "
-				   "status.token nor status.clientCertificateData and clientKeyData", argv[0]);
-		goto done;
-	}
+/* The plugin exited with an error or was killed: what, its stderr and the
+ * kubeconfig's install hint. */
+static int exec_failed(const struct k8s_conn *c, const char *cmd, int status,
+		       struct prenv_buf *eout, struct prenv_err *err)
+{
+	const char *hint = jstr(c->exec, "installHint");
+
+	while (eout->len && eout->ptr[eout->len - 1] == '\n')
+		prenv_buf_truncate(eout, eout->len - 1);
+	return prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' of user '%s' failed (%s %d)%s%s%s%s",
+			     cmd, c->user ? c->user : "?",
+			     WIFEXITED(status) ? "exit status" : "signal",
+			     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			     eout->len ? ": " : "", eout->ptr, hint ? "; " : "", hint ? hint : "");
+}
+
+/* Keeps the token and/or client certificate of an ExecCredential status
+ * (secrets registered). */
+static void exec_store(struct k8s_conn *c, const char *tok, const char *cd, const char *kd)
+{
 	if (tok && *tok) {
 		if (c->token)
 			memset(c->token, 0, strlen(c->token));
@@ -913,29 +941,68 @@ static int run_exec(struct k8s_conn *c, struct prenv_err *err)
 		prenv_buf_adds(&c->key, kd);
 		log_add_secret(kd);
 	}
-	c->exec_expiry = 0;
-	if (exp && *exp) {
-		time_t t = k8s_parse_time(exp);
+}
 
-		if (t == (time_t)-1) {
+/* Checks the plugin's answer (an ExecCredential of apiVersion av) and takes
+ * the credential and its expiry from it. */
+static int exec_take_credential(struct k8s_conn *c, const char *cmd, const char *av,
+				const struct prenv_buf *out, struct prenv_err *err)
+{
+	cJSON *cred = cJSON_ParseWithLength(out->ptr, out->len);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(cred, "status");
+	const char *tok = jstr(st, "token"), *cd = jstr(st, "clientCertificateData");
+	const char *kd = jstr(st, "clientKeyData"), *exp = jstr(st, "expirationTimestamp");
+	int rc = 0;
+
+	if (!cred || !jstr(cred, "kind") || strcmp(jstr(cred, "kind"), "ExecCredential")) {
+		rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' did not print an "
+				   "ExecCredential JSON object", cmd);
+	} else if (jstr(cred, "apiVersion") && strcmp(jstr(cred, "apiVersion"), av)) {
+		rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' answered with apiVersion "
+				   "%s, but the kubeconfig asked for %s", cmd, jstr(cred, "apiVersion"), av);
+	} else if (!(tok && *tok) && !(cd && kd)) {
+		rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' returned neither "
+				   "status.token nor status.clientCertificateData and clientKeyData", cmd);
+	} else {
+		time_t t = exp && *exp ? k8s_parse_time(exp) : 0;
+
+		exec_store(c, tok, cd, kd);
+		c->exec_expiry = t == (time_t)-1 ? 0 : t;
+		if (t == (time_t)-1)
 			rc = prenv_err_set(err, PRENV_EAUTH, "the exec credential plugin '%s' returned an "
-					   "invalid expirationTimestamp '%s'", argv[0], exp);
-			goto done;
-		}
-		c->exec_expiry = t;
+					   "invalid expirationTimestamp '%s'", cmd, exp);
+		else
+			c->exec_done = 1;
 	}
-	c->exec_done = 1;
-	rc = 0;
+	cJSON_Delete(cred);
+	return rc;
+}
+
+static int run_exec(struct k8s_conn *c, struct prenv_err *err)
+{
+	const char *av = jstr(c->exec, "apiVersion");
+	struct prenv_buf out = PRENV_BUF_INIT, eout = PRENV_BUF_INIT;
+	char **argv = exec_argv(c), **envv = exec_envp(c, av);
+	int rc, status = 0;
+
+	if (!argv || !envv) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	log_verbose("running the exec credential plugin %s (user %s)", argv[0], c->user ? c->user : "?");
+	if ((rc = spawn_collect(argv, envv, &out, &eout, &status, err)) < 0)
+		goto done;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		rc = exec_failed(c, argv[0], status, &eout, err);
+	else
+		rc = exec_take_credential(c, argv[0], av, &out, err);
 done:
 	if (out.cap)
 		memset(out.ptr, 0, out.len);
 	prenv_buf_free(&out);
 	prenv_buf_free(&eout);
-	prenv_buf_free(&b);
 	free_strv(argv);
 	free_strv(envv);
-	free(info);
-	cJSON_Delete(cred);
 	return rc;
 }
 

@@ -565,40 +565,36 @@ static int has_header(const char *const *hdrs, const char *name)
 	return 0;
 }
 
-static int xfer_start(struct xfer *x)
+/* The request's header lines, "Expect:" (no 100-continue wait) unless the
+ * caller set one, and the bearer token. -1 when out of memory. */
+static int xfer_headers(struct xfer *x)
 {
-	struct http_client *c = x->c;
 	const struct http_request *r = x->req;
 	const char *const *h;
-	CURL *e;
-
-	x->errbuf[0] = '\0';
-	x->body_too_big = 0;
-	response_reset(x->resp, x->max_body);
-	prenv_buf_reset(&x->line);
-	e = x->easy = curl_easy_init();
-	if (!e)
-		return prenv_err_set(x->err, PRENV_ENOMEM, "out of memory");
+	struct prenv_buf a = PRENV_BUF_INIT;
+	int bad;
 
 	for (h = r->headers; h && *h; h++)
 		if (append_header(&x->hdrs, *h) < 0)
-			goto nomem;
+			return -1;
 	if (!has_header(r->headers, "Expect") && append_header(&x->hdrs, "Expect:") < 0)
-		goto nomem;
-	if (r->bearer_token && *r->bearer_token) {
-		struct prenv_buf a = PRENV_BUF_INIT;
-		int bad;
+		return -1;
+	if (!r->bearer_token || !*r->bearer_token)
+		return 0;
+	log_add_secret(r->bearer_token);
+	prenv_buf_printf(&a, "Authorization: Bearer %s", r->bearer_token);
+	bad = a.failed || append_header(&x->hdrs, a.ptr) < 0;
+	explicit_bzero(a.ptr, a.len);
+	prenv_buf_free(&a);
+	return bad ? -1 : 0;
+}
 
-		log_add_secret(r->bearer_token);
-		prenv_buf_printf(&a, "Authorization: Bearer %s", r->bearer_token);
-		bad = a.failed || append_header(&x->hdrs, a.ptr) < 0;
-		explicit_bzero(a.ptr, a.len);
-		prenv_buf_free(&a);
-		if (bad)
-			goto nomem;
-	}
+/* What every request sets: URL, callbacks, protocols, timeouts. */
+static void xfer_set_common(struct xfer *x, CURL *e)
+{
+	struct http_client *c = x->c;
 
-	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_URL, x->req->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
 	curl_easy_setopt(e, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -626,6 +622,12 @@ static int xfer_start(struct xfer *x)
 		curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
 	}
+}
+
+/* The method and its body. */
+static void xfer_set_method(struct xfer *x, CURL *e)
+{
+	const struct http_request *r = x->req;
 
 	if (method_is(x->method, "GET")) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -643,7 +645,13 @@ static int xfer_start(struct xfer *x)
 		}
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
 	}
+}
 
+/* The client's TLS settings: verification, CA, client certificate and key
+ * (CURL_BLOB_NOCOPY: the blobs are the client's own copies, which live as
+ * long as the client). */
+static void xfer_set_tls(const struct http_client *c, CURL *e)
+{
 	if (c->o.insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -671,7 +679,27 @@ static int xfer_start(struct xfer *x)
 		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
 		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
 	}
+}
 
+static int xfer_start(struct xfer *x)
+{
+	struct http_client *c = x->c;
+	CURL *e;
+
+	x->errbuf[0] = '\0';
+	x->body_too_big = 0;
+	response_reset(x->resp, x->max_body);
+	prenv_buf_reset(&x->line);
+	e = x->easy = curl_easy_init();
+	if (!e)
+		return prenv_err_set(x->err, PRENV_ENOMEM, "out of memory");
+	if (xfer_headers(x) < 0) {
+		xfer_release_easy(x);
+		return prenv_err_set(x->err, PRENV_ENOMEM, "out of memory");
+	}
+	xfer_set_common(x, e);
+	xfer_set_method(x, e);
+	xfer_set_tls(c, e);
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		xfer_release_easy(x);
 		return prenv_err_set(x->err, PRENV_EFAIL, "%s %s: cannot start the request",
@@ -682,10 +710,6 @@ static int xfer_start(struct xfer *x)
 	x->resp->attempts++;
 	c->nsent++;
 	return 0;
-
-nomem:
-	xfer_release_easy(x);
-	return prenv_err_set(x->err, PRENV_ENOMEM, "out of memory");
 }
 
 /* ---- deciding what happened ---- */
