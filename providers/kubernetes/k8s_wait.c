@@ -20,7 +20,11 @@
 
 #include "util/log.h"
 
-#define SLICE_MS 1000L
+/* A watch is asked to end after at most this long (timeoutSeconds) and is
+ * then resumed from its last resourceVersion on the same connection; the
+ * client gives the server this much more before it gives up itself. */
+#define WATCH_SLICE_MAX_S 300L
+#define WATCH_GRACE_MS 10000L
 #define LOG_LINES 30
 #define MAX_EVENTS 20
 
@@ -264,6 +268,31 @@ static void thread_tls_cleanup(void)
 	}
 }
 
+/* http_request.cancelled: the wait is over. */
+static int watcher_stopped(void *ud)
+{
+	struct watcher *w = ud;
+	int stop;
+
+	pthread_mutex_lock(&w->q->mu);
+	stop = w->q->stop;
+	pthread_mutex_unlock(&w->q->mu);
+	return stop;
+}
+
+/* The server-side length of the next watch slice: what is left of the
+ * wait, rounded up, at most WATCH_SLICE_MAX_S. */
+static long slice_seconds(long left_ms)
+{
+	long t = (left_ms + 999) / 1000;
+
+	return t < 1 ? 1 : t > WATCH_SLICE_MAX_S ? WATCH_SLICE_MAX_S : t;
+}
+
+/* Lists the kind, then watches it from the list's resourceVersion until the
+ * wait is over. Each slice ends on the server's side (timeoutSeconds), so
+ * the connection stays open for the next one; the main thread ends the
+ * current slice at once when it stops the wait (cancelled + wakeup). */
 static void *watch_main(void *ud)
 {
 	struct watcher *w = ud;
@@ -274,22 +303,19 @@ static void *watch_main(void *ud)
 
 	while (rc == 0) {
 		struct http_request rq;
-		long left = w->deadline_ms - now_ms();
-		int stop;
+		long left = w->deadline_ms - now_ms(), secs;
 
-		pthread_mutex_lock(&w->q->mu);
-		stop = w->q->stop;
-		pthread_mutex_unlock(&w->q->mu);
-		if (stop || left <= 0)
+		if (watcher_stopped(w) || left <= 0)
 			break;
 		if (w->gone) {
 			w->gone = 0;
 			if ((rc = relist(w, &err)) < 0)
 				break;
 		}
+		secs = slice_seconds(left);
 		prenv_buf_reset(&url);
 		prenv_buf_printf(&url, "%s%swatch=1&allowWatchBookmarks=true&timeoutSeconds=%ld", w->url,
-				 strchr(w->url, '?') ? "&" : "?", (left < SLICE_MS ? left : SLICE_MS) / 1000 + 1);
+				 strchr(w->url, '?') ? "&" : "?", secs);
 		if (w->rv) {
 			prenv_buf_adds(&url, "&resourceVersion=");
 			http_url_escape(&url, w->rv);
@@ -298,7 +324,9 @@ static void *watch_main(void *ud)
 		rq.url = url.ptr;
 		rq.headers = hdrs;
 		rq.bearer_token = w->token;
-		rc = http_stream_lines(w->http, &rq, left < SLICE_MS ? left : SLICE_MS, on_line, w, NULL, &err);
+		rq.cancelled = watcher_stopped;
+		rq.cancel_ud = w;
+		rc = http_stream_lines(w->http, &rq, secs * 1000 + WATCH_GRACE_MS, on_line, w, NULL, &err);
 		if (rc == HTTP_ETIMEDOUT) {
 			prenv_err_clear(&err);
 			rc = 0;
@@ -555,6 +583,8 @@ static void waiting_free(struct waiting *s)
 	pthread_mutex_lock(&s->q.mu);
 	s->q.stop = 1;
 	pthread_mutex_unlock(&s->q.mu);
+	for (i = 0; i < s->nw; i++)
+		http_client_wakeup(s->w[i].http);
 	for (i = 0; i < s->nw; i++) {
 		if (s->w[i].started)
 			pthread_join(s->w[i].th, NULL);
@@ -647,7 +677,7 @@ static int start_watches(struct waiting *s, const char *label_selector, const ch
 		w->token = tok ? strdup(tok) : NULL;
 		w->deadline_ms = s->deadline;
 		k8s_http_opts(&ho, k8s_client_conn(s->k));
-		ho.timeout_ms = SLICE_MS + 30000;
+		ho.timeout_ms = 30000; /* the list; each watch slice has its own */
 		if ((rc = http_client_new(&w->http, &ho, err)) < 0) {
 			free(w->url);
 			free(w->token);
@@ -879,23 +909,62 @@ static int ns_line(void *ud, const char *line, size_t len)
 	return s->gone != 0;
 }
 
+/* One watch slice of the namespace (from rv), on hc. */
+static int ns_watch_slice(struct k8s_client *k, struct http_client *hc, const char *fs,
+			  const char *rv, long left, struct nsw *s, struct prenv_err *err)
+{
+	static const struct k8s_mapping nsm = { (char *)"", (char *)"v1", (char *)"Namespace",
+						(char *)"namespaces", 0 };
+	const char *hdrs[] = { "Accept: application/json", NULL };
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_request rq;
+	const char *tok;
+	long secs = slice_seconds(left);
+	int rc;
+
+	k8s_url(k, &url, &nsm, NULL, NULL, NULL);
+	prenv_buf_printf(&url, "?watch=1&timeoutSeconds=%ld&fieldSelector=", secs);
+	http_url_escape(&url, fs);
+	if (rv) {
+		prenv_buf_adds(&url, "&resourceVersion=");
+		http_url_escape(&url, rv);
+	}
+	if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) == 0) {
+		memset(&rq, 0, sizeof(rq));
+		rq.url = url.ptr;
+		rq.headers = hdrs;
+		rq.bearer_token = tok;
+		rc = http_stream_lines(hc, &rq, left < secs * 1000 ? left : secs * 1000 + WATCH_GRACE_MS,
+				       ns_line, s, NULL, err);
+	}
+	prenv_buf_free(&url);
+	if (rc == HTTP_ETIMEDOUT) {
+		prenv_err_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
 int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds, struct prenv_err *err)
 {
 	static const struct k8s_mapping nsm = { (char *)"", (char *)"v1", (char *)"Namespace",
 						(char *)"namespaces", 0 };
 	long deadline = now_ms() + seconds * 1000;
 	struct prenv_buf fs = PRENV_BUF_INIT;
-	int rc = 0;
+	struct http_client_opts ho;
+	struct http_client *hc = NULL;
+	int rc;
 
+	/* the watch stream has a client (and so a connection) of its own for
+	 * the whole wait: a stream the deadline cuts leaves the main one alone */
+	k8s_http_opts(&ho, k8s_client_conn(k));
+	if ((rc = http_client_new(&hc, &ho, err)) < 0)
+		return rc;
 	prenv_buf_printf(&fs, "metadata.name=%s", ns);
 	for (;;) {
 		cJSON *items = NULL;
 		char *rv = NULL;
-		struct prenv_buf url = PRENV_BUF_INIT;
 		struct nsw s = { ns, 0 };
-		const char *tok;
-		struct http_request rq;
-		const char *hdrs[] = { "Accept: application/json", NULL };
 		long left;
 
 		if ((rc = k8s_list(k, &nsm, NULL, NULL, fs.ptr, &items, &rv, err)) < 0)
@@ -913,42 +982,12 @@ int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds, struct 
 					   "will go away on its own (check its finalizers if it does not)", ns, seconds);
 			break;
 		}
-		k8s_url(k, &url, &nsm, NULL, NULL, NULL);
-		prenv_buf_adds(&url, "?watch=1&fieldSelector=");
-		http_url_escape(&url, fs.ptr);
-		if (rv) {
-			prenv_buf_adds(&url, "&resourceVersion=");
-			http_url_escape(&url, rv);
-		}
+		rc = ns_watch_slice(k, hc, fs.ptr, rv, left, &s, err);
 		free(rv);
-		if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) < 0) {
-			prenv_buf_free(&url);
-			break;
-		}
-		memset(&rq, 0, sizeof(rq));
-		rq.url = url.ptr;
-		rq.headers = hdrs;
-		rq.bearer_token = tok;
-		/* through a client of its own: the stream may be cut at the deadline */
-		{
-			struct http_client_opts ho;
-			struct http_client *hc = NULL;
-
-			k8s_http_opts(&ho, k8s_client_conn(k));
-			ho.timeout_ms = left + 5000;
-			rc = http_client_new(&hc, &ho, err);
-			if (rc == 0)
-				rc = http_stream_lines(hc, &rq, left, ns_line, &s, NULL, err);
-			http_client_free(hc);
-		}
-		prenv_buf_free(&url);
-		if (rc == HTTP_ETIMEDOUT) {
-			prenv_err_clear(err);
-			rc = 0;
-		}
 		if (rc < 0 || s.gone == 1)
 			break;
 	}
+	http_client_free(hc);
 	prenv_buf_free(&fs);
 	return rc;
 }

@@ -881,6 +881,10 @@ static void decide_transport(struct xfer *x, CURLcode cc, struct decision *d)
 	snprintf(d->why, sizeof(d->why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
 	if (x->delivered || x->stopped || x->body_too_big)
 		return;
+	/* A stream that reached its time ended its slice: the caller decides
+	 * what comes next, and the overall deadline stays the caller's. */
+	if (x->on_line && cc == CURLE_OPERATION_TIMEDOUT)
+		return;
 	if (not_sent || (broken && x->idempotent))
 		d->v = V_RETRY;
 	else if (broken)
@@ -1016,6 +1020,36 @@ static void xfer_finished(struct xfer *x, CURLcode cc)
 
 /* ---- the loop ---- */
 
+/* Ends the streams whose caller asked to stop: a normal end (0). Returns
+ * how many were running. */
+static int cancel_streams(struct xfer *xs, size_t n, size_t *done)
+{
+	int ended = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct xfer *x = &xs[i];
+
+		if (x->state == X_DONE || !x->on_line || !x->req->cancelled ||
+		    !x->req->cancelled(x->req->cancel_ud))
+			continue;
+		if (x->state == X_RUNNING)
+			ended++;
+		x->stopped = 1;
+		xfer_release_easy(x);
+		x->state = X_DONE;
+		x->rc = 0;
+		(*done)++;
+	}
+	return ended;
+}
+
+void http_client_wakeup(struct http_client *c)
+{
+	if (c)
+		curl_multi_wakeup(c->multi);
+}
+
 static int run_xfers(struct http_client *c, struct xfer *xs, size_t n, int max_parallel)
 {
 	size_t done = 0, i;
@@ -1032,6 +1066,9 @@ static int run_xfers(struct http_client *c, struct xfer *xs, size_t n, int max_p
 		long timeout;
 		CURLMsg *m;
 
+		running -= cancel_streams(xs, n, &done);
+		if (done >= n)
+			break;
 		for (i = 0; i < n && running < max_parallel; i++) {
 			if (xs[i].state != X_PENDING || xs[i].not_before > now)
 				continue;

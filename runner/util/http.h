@@ -107,6 +107,11 @@ struct http_request {
 	size_t body_len;
 	int idempotent;                   /* HTTP_IDEMPOTENT_* below */
 	const char *bearer_token;         /* sent as "Authorization: Bearer ..." */
+	/* http_stream_lines only: asked between reads (and whenever the
+	 * client is woken with http_client_wakeup()); returning non-zero ends
+	 * the stream at once as a normal end (0). NULL: never. */
+	int (*cancelled)(void *ud);
+	void *cancel_ud;
 };
 
 struct http_header {
@@ -131,6 +136,10 @@ int http_client_new(struct http_client **out, const struct http_client_opts *o,
 		    struct prenv_err *err);
 void http_client_free(struct http_client *c);
 
+/* Wakes a client that is waiting in a call on another thread (so a
+ * stream sees its cancelled() at once). Safe from any thread. */
+void http_client_wakeup(struct http_client *c);
+
 /* Attempts actually sent by this client (retries included). */
 unsigned long http_client_request_count(const struct http_client *c);
 
@@ -152,8 +161,12 @@ int http_do_many(struct http_client *c, const struct http_request *reqs,
  * line without its "\n" (and "\r"), NUL-terminated at line[len]; a last
  * line without "\n" is delivered at the end. Returning non-zero from
  * on_line stops the stream: the call then returns 0. timeout_ms (0: none)
- * bounds the whole stream; expiry returns HTTP_ETIMEDOUT. Retries as
- * http_do() until the first line was delivered, never after. A non-2xx
+ * bounds the whole stream; expiry returns HTTP_ETIMEDOUT and is never
+ * retried (a quiet stream that reaches its time is an ended slice, not a
+ * failure to repeat). Other failures are retried as http_do() until the
+ * first line was delivered, never after. A stream that ends normally (the
+ * server closed it, e.g. a watch's timeoutSeconds) leaves its connection
+ * for the next request. A non-2xx
  * response is not split into lines: it becomes the error. status_out may
  * be NULL. */
 int http_stream_lines(struct http_client *c, const struct http_request *req,

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,7 +249,7 @@ static void test_http_get_returns_body_and_headers(void **state)
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
 	const char *hdrs[] = { "X-Test: yes", "Accept: application/json", NULL };
-	struct http_request r = { "GET", NULL, hdrs, NULL, 0, HTTP_IDEMPOTENT_AUTO, NULL };
+	struct http_request r = { "GET", NULL, hdrs, NULL, 0, HTTP_IDEMPOTENT_AUTO, NULL, NULL, NULL };
 	char *u = url("/echo?x=1");
 	cJSON *j;
 
@@ -280,7 +281,7 @@ static void test_http_sends_user_agent_body_and_token(void **state)
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
 	const char *hdrs[] = { "Content-Type: application/json", NULL };
-	struct http_request r = { "PATCH", NULL, hdrs, "{\"a\":1}", 7, HTTP_IDEMPOTENT_AUTO, "tok-ua-123456" };
+	struct http_request r = { "PATCH", NULL, hdrs, "{\"a\":1}", 7, HTTP_IDEMPOTENT_AUTO, "tok-ua-123456", NULL, NULL };
 	char *u = url("/echo");
 	cJSON *j, *h;
 
@@ -803,6 +804,102 @@ static void test_http_stream_timeout_after_lines_is_not_retried(void **state)
 	http_client_free(c);
 }
 
+/* A stream that stays quiet until its time is an ended slice (a watch with
+ * nothing to say): HTTP_ETIMEDOUT at once, never sent again. (Before, it
+ * was retried as a broken idempotent request: a destroy waiting 3 s on a
+ * namespace stuck in Terminating took 14 s.) */
+static void test_http_quiet_stream_timeout_is_not_retried(void **state)
+{
+	struct http_client *c = client(0, 0, 0);
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct http_request r;
+	struct lines l;
+	struct timespec t0, t1;
+	char *u = url("/stream?k=quietto&n=0&hang=1");
+	double ms;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(&l, 0, sizeof(l));
+	r.url = u;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(http_stream_lines(c, &r, 400, collect_line, &l, NULL, &err), HTTP_ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_int_equal(l.n, 0);
+	assert_int_equal(stat_of(NULL, "quietto"), 1);
+	assert_true(ms < 3000);
+	prenv_err_clear(&err);
+	free(u);
+	http_client_free(c);
+}
+
+struct canceller {
+	struct http_client *c;
+	int stop;
+	pthread_mutex_t mu;
+};
+
+static int is_cancelled(void *ud)
+{
+	struct canceller *k = ud;
+	int v;
+
+	pthread_mutex_lock(&k->mu);
+	v = k->stop;
+	pthread_mutex_unlock(&k->mu);
+	return v;
+}
+
+static void *cancel_later(void *ud)
+{
+	struct canceller *k = ud;
+	struct timespec ts = { 0, 200 * 1000000L };
+
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&k->mu);
+	k->stop = 1;
+	pthread_mutex_unlock(&k->mu);
+	http_client_wakeup(k->c);
+	return NULL;
+}
+
+/* Another thread ends a stream that would stay open for an hour: it
+ * returns 0 at once (the wait it served is over), not at its time-out. */
+static void test_http_stream_cancelled_from_another_thread(void **state)
+{
+	struct canceller k;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct http_request r;
+	struct lines l;
+	struct timespec t0, t1;
+	pthread_t th;
+	char *u = url("/stream?n=1&hang=1");
+	double ms;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	pthread_mutex_init(&k.mu, NULL);
+	k.c = client(0, 0, 0);
+	memset(&r, 0, sizeof(r));
+	memset(&l, 0, sizeof(l));
+	r.url = u;
+	r.cancelled = is_cancelled;
+	r.cancel_ud = &k;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, &k), 0);
+	assert_int_equal(http_stream_lines(k.c, &r, 60000, collect_line, &l, NULL, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("# stream cancelled after %.0f ms (cancel at 200 ms)\n", ms);
+	assert_int_equal(l.n, 1);
+	assert_true(ms < 5000);
+	free(u);
+	http_client_free(k.c);
+	pthread_mutex_destroy(&k.mu);
+}
+
 static void test_http_timeout_on_slow_server(void **state)
 {
 	struct http_client *c = client(300, 2, 0);
@@ -1033,6 +1130,8 @@ int main(void)
 		cmocka_unit_test(test_http_do_many_bounded_parallel_over_reused_connections),
 		cmocka_unit_test(test_http_stream_lines_reads_chunked_lines),
 		cmocka_unit_test(test_http_stream_timeout_after_lines_is_not_retried),
+		cmocka_unit_test(test_http_quiet_stream_timeout_is_not_retried),
+		cmocka_unit_test(test_http_stream_cancelled_from_another_thread),
 		cmocka_unit_test(test_http_timeout_on_slow_server),
 		cmocka_unit_test(test_http_proxy_variables_and_no_proxy),
 		cmocka_unit_test(test_http_tls_material_from_memory),
