@@ -184,144 +184,173 @@ static char *render(const char *src, const cJSON *vars, const struct prenv_confi
 	return s;
 }
 
+/* The first rule that matches, or NULL with err saying what to add. */
+static const struct config_rule *pick_rule(const struct prenv_config *cfg,
+					   const struct prenv_context *ctx, struct prenv_err *err)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < cfg->nrules; i++)
+		if (rule_matches(&cfg->rules[i], ctx))
+			return &cfg->rules[i];
+	if (ctx->has_pr)
+		prenv_buf_printf(&b, "pull request #%ld (branch '%s')", ctx->pr_number,
+				 ctx->branch ? ctx->branch : "?");
+	else if (ctx->branch)
+		prenv_buf_printf(&b, "branch '%s' (not a pull request)", ctx->branch);
+	else
+		prenv_buf_printf(&b, "a detached HEAD (no branch, not a pull request)");
+	prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, cfg->environments_line,
+			 cfg->environments_col,
+			 "no rule in 'environments' matches %s; add a rule for it, e.g. "
+			 "`- %s` (rules are tried in order, the first match wins)",
+			 b.failed ? "this run" : b.ptr,
+			 ctx->has_pr ? "pull_request: true" : "branch: \"**\"");
+	prenv_buf_free(&b);
+	return NULL;
+}
+
+static int fail_code(const struct prenv_err *err)
+{
+	return err && err->code ? err->code : PRENV_ECONFIG;
+}
+
+/* The environment's name before slugging: the rule's `name`, pr-N, the
+ * branch, or sha-<7 hex>. *raw is the caller's. */
+static int raw_name(char **raw, const struct prenv_plan *plan, const struct prenv_config *cfg,
+		    const struct prenv_context *ctx, struct prenv_err *err)
+{
+	const struct config_rule *rule = plan->rule;
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	*raw = NULL;
+	if (rule->name) {
+		prenv_buf_printf(&b, "environment 'name' of the rule at line %d", rule->line);
+		*raw = render(rule->name, plan->vars, cfg, b.failed ? "name" : b.ptr, err);
+		prenv_buf_free(&b);
+		if (!*raw)
+			return fail_code(err);
+		if (!**raw)
+			return prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, rule->line, rule->col,
+						"the rule's 'name' renders to an empty string; give it "
+						"a value that is never empty");
+		return 0;
+	}
+	if (ctx->has_pr)
+		prenv_buf_printf(&b, "pr-%ld", ctx->pr_number);
+	else if (ctx->branch && *ctx->branch)
+		prenv_buf_adds(&b, ctx->branch);
+	else if (ctx->sha && *ctx->sha)
+		prenv_buf_printf(&b, "sha-%.7s", ctx->sha);
+	else
+		return prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, rule->line, rule->col,
+					"cannot name the environment: no branch, pull request or "
+					"commit was detected; set PRENV_BRANCH (or PRENV_PR) or give "
+					"the rule a 'name'");
+	if (b.failed)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	*raw = prenv_buf_detach(&b, NULL);
+	return 0;
+}
+
+/* env.name, env.namespace, env.url and env.host. */
+static int name_env(struct prenv_plan *plan, const struct prenv_config *cfg,
+		    const struct prenv_context *ctx, struct prenv_err *err)
+{
+	cJSON *env = cJSON_GetObjectItemCaseSensitive(plan->vars, "env");
+	const cJSON *ns_tmpl = cJSON_GetObjectItemCaseSensitive(cfg->provider, "namespace");
+	/* The environment's name: <app>-<name> must stay a valid label. */
+	size_t maxlen = LABEL_MAX - 1 - strlen(cfg->app);
+	char *raw = NULL;
+	int rc;
+
+	if ((rc = raw_name(&raw, plan, cfg, ctx, err)) < 0)
+		return rc;
+	plan->env_name = name_slug(raw, maxlen);
+	free(raw);
+	if (!plan->env_name || add_str(env, "name", plan->env_name))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	raw = render(cJSON_IsString(ns_tmpl) ? ns_tmpl->valuestring : "{{app}}-{{env.name}}",
+		     plan->vars, cfg, "provider 'namespace'", err);
+	if (!raw)
+		return fail_code(err);
+	/* Kept as rendered when it is a label (it may end in the env name's
+	 * hash); slugged (with a hash of its own) otherwise. */
+	plan->namespace_ = name_is_dns_label(raw) ? strdup(raw) : name_slug(raw, LABEL_MAX);
+	free(raw);
+	if (!plan->namespace_ || add_str(env, "namespace", plan->namespace_))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (!cfg->url)
+		return 0;
+	if (!(plan->url = render(cfg->url, plan->vars, cfg, "'url'", err)))
+		return fail_code(err);
+	plan->host = url_host(plan->url);
+	if (add_str(env, "url", plan->url) || (plan->host && add_str(env, "host", plan->host)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* values.*: rendered with everything above, but not with each other. */
+static int plan_values(struct prenv_plan *plan, const struct prenv_config *cfg,
+		       struct prenv_err *err)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	cJSON *values;
+	int rc;
+
+	if (!cfg->values)
+		return 0;
+	if (!(values = cJSON_Duplicate(cfg->values, 1)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	prenv_buf_adds(&b, "values");
+	rc = render_values(plan, values, plan->vars, &b, cfg, err);
+	prenv_buf_free(&b);
+	if (rc) {
+		cJSON_Delete(values);
+		return rc;
+	}
+	cJSON_AddItemToObject(plan->vars, "values", values);
+	return 0;
+}
+
 int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 	      const struct prenv_context *ctx, struct prenv_err *err)
 {
-	struct prenv_plan *plan = NULL;
-	const struct config_rule *rule = NULL;
-	struct prenv_buf b = PRENV_BUF_INIT;
-	const cJSON *ns_tmpl;
-	cJSON *env, *values = NULL;
-	char *raw = NULL;
-	size_t i, maxlen;
-	int rc = 0;
+	const struct config_rule *rule = pick_rule(cfg, ctx, err);
+	struct prenv_plan *plan;
+	size_t i;
+	int rc;
 
 	*out = NULL;
-	for (i = 0; i < cfg->nrules && !rule; i++)
-		if (rule_matches(&cfg->rules[i], ctx))
-			rule = &cfg->rules[i];
-	if (!rule) {
-		if (ctx->has_pr)
-			prenv_buf_printf(&b, "pull request #%ld (branch '%s')", ctx->pr_number,
-					 ctx->branch ? ctx->branch : "?");
-		else if (ctx->branch)
-			prenv_buf_printf(&b, "branch '%s' (not a pull request)", ctx->branch);
-		else
-			prenv_buf_printf(&b, "a detached HEAD (no branch, not a pull request)");
-		rc = prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, cfg->environments_line,
-				      cfg->environments_col,
-				      "no rule in 'environments' matches %s; add a rule for it, e.g. "
-				      "`- %s` (rules are tried in order, the first match wins)",
-				      b.failed ? "this run" : b.ptr,
-				      ctx->has_pr ? "pull_request: true" : "branch: \"**\"");
-		prenv_buf_free(&b);
-		return rc;
-	}
+	if (!rule)
+		return PRENV_ECONFIG;
 	if (!(plan = calloc(1, sizeof(*plan))))
-		goto oom;
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	plan->rule = rule;
 	plan->kind = rule->kind_set ? rule->kind
 		   : ctx->has_pr ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT;
 	plan->protected_ = rule->protected_;
 	plan->ttl_seconds = rule->ttl_seconds;
 	for (i = 0; plan_untrusted_vars[i]; i++) {
-		if (!(plan->untrusted_[i] = strdup(plan_untrusted_vars[i])))
-			goto oom;
+		if (!(plan->untrusted_[i] = strdup(plan_untrusted_vars[i]))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto fail;
+		}
 		plan->nuntrusted = i + 1;
 	}
 	plan->untrusted = (const char *const *)plan->untrusted_;
-	if (!(plan->vars = base_vars(cfg, ctx, plan->kind)))
-		goto oom;
-	env = cJSON_GetObjectItemCaseSensitive(plan->vars, "env");
-
-	/* The environment's name. <app>-<name> must stay a valid label. */
-	maxlen = LABEL_MAX - 1 - strlen(cfg->app);
-	if (rule->name) {
-		prenv_buf_printf(&b, "environment 'name' of the rule at line %d", rule->line);
-		raw = render(rule->name, plan->vars, cfg, b.failed ? "name" : b.ptr, err);
-		prenv_buf_free(&b);
-		if (!raw) {
-			rc = err && err->code ? err->code : PRENV_ECONFIG;
-			goto done;
-		}
-		if (!*raw) {
-			rc = prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, rule->line, rule->col,
-					      "the rule's 'name' renders to an empty string; give it "
-					      "a value that is never empty");
-			goto done;
-		}
-	} else if (ctx->has_pr) {
-		prenv_buf_printf(&b, "pr-%ld", ctx->pr_number);
-		raw = prenv_buf_detach(&b, NULL);
-	} else if (ctx->branch && *ctx->branch) {
-		raw = strdup(ctx->branch);
-	} else if (ctx->sha && *ctx->sha) {
-		prenv_buf_printf(&b, "sha-%.7s", ctx->sha);
-		raw = prenv_buf_detach(&b, NULL);
-	} else {
-		rc = prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, rule->line, rule->col,
-				      "cannot name the environment: no branch, pull request or "
-				      "commit was detected; set PRENV_BRANCH (or PRENV_PR) or give "
-				      "the rule a 'name'");
-		goto done;
+	if (!(plan->vars = base_vars(cfg, ctx, plan->kind))) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto fail;
 	}
-	if (!raw || !(plan->env_name = name_slug(raw, maxlen)))
-		goto oom;
-	if (add_str(env, "name", plan->env_name))
-		goto oom;
-
-	/* Namespace. */
-	ns_tmpl = cJSON_GetObjectItemCaseSensitive(cfg->provider, "namespace");
-	free(raw);
-	raw = render(cJSON_IsString(ns_tmpl) ? ns_tmpl->valuestring : "{{app}}-{{env.name}}",
-		     plan->vars, cfg, "provider 'namespace'", err);
-	if (!raw) {
-		rc = err && err->code ? err->code : PRENV_ECONFIG;
-		goto done;
-	}
-	/* Kept as rendered when it is a label (it may end in the env name's
-	 * hash); slugged (with a hash of its own) otherwise. */
-	plan->namespace_ = name_is_dns_label(raw) ? strdup(raw) : name_slug(raw, LABEL_MAX);
-	if (!plan->namespace_ || add_str(env, "namespace", plan->namespace_))
-		goto oom;
-
-	/* URL and host. */
-	if (cfg->url) {
-		if (!(plan->url = render(cfg->url, plan->vars, cfg, "'url'", err))) {
-			rc = err && err->code ? err->code : PRENV_ECONFIG;
-			goto done;
-		}
-		plan->host = url_host(plan->url);
-		if (add_str(env, "url", plan->url) ||
-		    (plan->host && add_str(env, "host", plan->host)))
-			goto oom;
-	}
-
-	/* values.*: rendered with everything above, but not with each other. */
-	if (cfg->values) {
-		if (!(values = cJSON_Duplicate(cfg->values, 1)))
-			goto oom;
-		prenv_buf_adds(&b, "values");
-		rc = render_values(plan, values, plan->vars, &b, cfg, err);
-		prenv_buf_free(&b);
-		if (rc)
-			goto done;
-		cJSON_AddItemToObject(plan->vars, "values", values);
-		values = NULL;
-	}
-	goto done;
-oom:
-	rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-done:
-	free(raw);
-	cJSON_Delete(values);
-	prenv_buf_free(&b);
-	if (rc) {
-		plan_free(plan);
-		return rc;
-	}
+	if ((rc = name_env(plan, cfg, ctx, err)) < 0 || (rc = plan_values(plan, cfg, err)) < 0)
+		goto fail;
 	*out = plan;
 	return 0;
+fail:
+	plan_free(plan);
+	return rc;
 }
 
 void plan_free(struct prenv_plan *plan)
