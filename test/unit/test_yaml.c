@@ -1,6 +1,6 @@
-/* test_render_yaml.c - YAML <-> cJSON: core-schema typing, errors with
+/* test_yaml.c - util/yaml: YAML <-> cJSON (core-schema typing, errors with
  * file:line:col, anchors, empty documents, the emitter, and a round-trip
- * property over generated hostile values. */
+ * property over generated hostile values). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render/render.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/yaml.h"
 
 /* Parses "v: <text>" and returns a copy of v (caller frees). */
 static cJSON *parse_v(const char *text)
@@ -24,7 +25,7 @@ static cJSON *parse_v(const char *text)
 	int rc;
 
 	prenv_buf_printf(&b, "v: %s\n", text);
-	rc = render_yaml_parse(&docs, b.ptr, b.len, "t.yaml", &err);
+	rc = yaml_parse_json(&docs, b.ptr, b.len, "t.yaml", &err);
 	if (rc != 0)
 		print_error("parse of '%s' failed: %s\n", text, err.msg);
 	assert_int_equal(rc, 0);
@@ -37,7 +38,7 @@ static cJSON *parse_v(const char *text)
 	return v;
 }
 
-static void test_render_yaml_parse_typing(void **state)
+static void test_yaml_parse_typing(void **state)
 {
 	/* yaml text -> expected JSON (as JSON text) */
 	static const struct { const char *yaml, *json; } cases[] = {
@@ -79,7 +80,7 @@ static void test_render_yaml_parse_typing(void **state)
 			cJSON *docs = NULL;
 
 			prenv_buf_printf(&b, "v: %s\n", cases[i].yaml);
-			assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "t.yaml", &err),
+			assert_int_equal(yaml_parse_json(&docs, b.ptr, b.len, "t.yaml", &err),
 					 PRENV_ECONFIG);
 			assert_null(docs);
 			prenv_buf_free(&b);
@@ -103,7 +104,7 @@ static void test_render_yaml_parse_typing(void **state)
 	}
 }
 
-static void test_render_yaml_parse_special_floats(void **state)
+static void test_yaml_parse_special_floats(void **state)
 {
 	static const char *const infs[] = { ".inf", ".Inf", ".INF", "+.inf", "-.inf", "-.INF" };
 	static const char *const nans[] = { ".nan", ".NaN", ".NAN" };
@@ -135,7 +136,7 @@ static void test_render_yaml_parse_special_floats(void **state)
 	}
 }
 
-static void test_render_yaml_big_int_keeps_digits(void **state)
+static void test_yaml_big_int_keeps_digits(void **state)
 {
 	cJSON *v = parse_v("-000123456789012345678901234");
 	struct prenv_buf out = PRENV_BUF_INIT;
@@ -147,7 +148,7 @@ static void test_render_yaml_big_int_keeps_digits(void **state)
 	assert_string_equal(v->valuestring, "-123456789012345678901234");
 	cJSON_AddItemToObject(doc, "big", v);
 	cJSON_AddNumberToObject(doc, "small", 9007199254740992.0);
-	assert_int_equal(render_yaml_emit(&out, doc, &err), 0);
+	assert_int_equal(yaml_emit_json(&out, doc, &err), 0);
 	assert_string_equal(out.ptr, "---\nbig: -123456789012345678901234\nsmall: 9007199254740992\n");
 	cJSON_Delete(doc);
 	prenv_buf_free(&out);
@@ -159,7 +160,7 @@ struct err_case {
 	const char *msg_part;
 };
 
-static void test_render_yaml_parse_errors_have_position(void **state)
+static void test_yaml_parse_errors_have_position(void **state)
 {
 	static const struct err_case cases[] = {
 		{ "a: 1\nb: 2\na: 3\n", 3, 1, "duplicate mapping key 'a'" },
@@ -184,7 +185,7 @@ static void test_render_yaml_parse_errors_have_position(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct prenv_err err = PRENV_ERR_INIT;
 		cJSON *docs = (cJSON *)1;
-		int rc = render_yaml_parse(&docs, cases[i].text, strlen(cases[i].text),
+		int rc = yaml_parse_json(&docs, cases[i].text, strlen(cases[i].text),
 					   "dir/x.yaml", &err);
 
 		if (rc == 0 || err.line != cases[i].line || err.col != cases[i].col ||
@@ -201,7 +202,7 @@ static void test_render_yaml_parse_errors_have_position(void **state)
 	}
 }
 
-static void test_render_yaml_empty_documents_skipped(void **state)
+static void test_yaml_empty_documents_skipped(void **state)
 {
 	const char *text = "# only a comment\n---\n# another\n---\na: 1\n---\n...\n---\n- x\n--- ~\n";
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -209,7 +210,7 @@ static void test_render_yaml_empty_documents_skipped(void **state)
 	int *lines = NULL;
 
 	(void)state;
-	assert_int_equal(render_yaml_parse_lines(&docs, &lines, text, strlen(text), "f", &err), 0);
+	assert_int_equal(yaml_parse_json_lines(&docs, &lines, text, strlen(text), "f", &err), 0);
 	/* a: 1, [x], and the explicit null (not empty: it has a value) */
 	assert_int_equal(cJSON_GetArraySize(docs), 3);
 	assert_int_equal(lines[0], 5);
@@ -219,22 +220,22 @@ static void test_render_yaml_empty_documents_skipped(void **state)
 	cJSON_Delete(docs);
 	free(lines);
 
-	assert_int_equal(render_yaml_parse(&docs, "# nothing\n", 10, "f", &err), 0);
+	assert_int_equal(yaml_parse_json(&docs, "# nothing\n", 10, "f", &err), 0);
 	assert_int_equal(cJSON_GetArraySize(docs), 0);
 	cJSON_Delete(docs);
-	assert_int_equal(render_yaml_parse(&docs, "", 0, "f", &err), 0);
+	assert_int_equal(yaml_parse_json(&docs, "", 0, "f", &err), 0);
 	assert_int_equal(cJSON_GetArraySize(docs), 0);
 	cJSON_Delete(docs);
 }
 
-static void test_render_yaml_anchors_resolved(void **state)
+static void test_yaml_anchors_resolved(void **state)
 {
 	const char *text = "base: &b {image: x, ports: [80]}\ncopy: *b\nname: &n web\nalso: *n\n";
 	struct prenv_err err = PRENV_ERR_INIT;
 	cJSON *docs = NULL, *d;
 
 	(void)state;
-	assert_int_equal(render_yaml_parse(&docs, text, strlen(text), "f", &err), 0);
+	assert_int_equal(yaml_parse_json(&docs, text, strlen(text), "f", &err), 0);
 	d = cJSON_GetArrayItem(docs, 0);
 	assert_true(cJSON_Compare(cJSON_GetObjectItem(d, "base"), cJSON_GetObjectItem(d, "copy"), 1));
 	assert_string_equal(cJSON_GetObjectItem(d, "also")->valuestring, "web");
@@ -244,7 +245,7 @@ static void test_render_yaml_anchors_resolved(void **state)
 	cJSON_Delete(docs);
 }
 
-static void test_render_yaml_billion_laughs_rejected(void **state)
+static void test_yaml_billion_laughs_rejected(void **state)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -259,7 +260,7 @@ static void test_render_yaml_billion_laughs_rejected(void **state)
 			prenv_buf_printf(&b, "%s*a%d", j ? ", " : "", i - 1);
 		prenv_buf_adds(&b, "]\n");
 	}
-	assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "lol.yaml", &err), PRENV_ECONFIG);
+	assert_int_equal(yaml_parse_json(&docs, b.ptr, b.len, "lol.yaml", &err), PRENV_ECONFIG);
 	assert_null(docs);
 	assert_non_null(strstr(err.msg, "1000000 nodes"));
 	assert_true(err.line >= 6 && err.line <= 9);
@@ -267,7 +268,7 @@ static void test_render_yaml_billion_laughs_rejected(void **state)
 	prenv_buf_free(&b);
 }
 
-static void test_render_yaml_deep_nesting_rejected(void **state)
+static void test_yaml_deep_nesting_rejected(void **state)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -279,13 +280,13 @@ static void test_render_yaml_deep_nesting_rejected(void **state)
 		prenv_buf_addc(&b, '[');
 	for (i = 0; i < 600; i++)
 		prenv_buf_addc(&b, ']');
-	assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "deep.yaml", &err), PRENV_ECONFIG);
+	assert_int_equal(yaml_parse_json(&docs, b.ptr, b.len, "deep.yaml", &err), PRENV_ECONFIG);
 	assert_non_null(strstr(err.msg, "deeper than 512"));
 	prenv_err_clear(&err);
 	prenv_buf_free(&b);
 }
 
-static void test_render_yaml_emit_quotes_ambiguous_strings(void **state)
+static void test_yaml_emit_quotes_ambiguous_strings(void **state)
 {
 	const char *json = "{\"apiVersion\": \"v1\", \"t\": \"true\", \"n\": \"3\", \"f\": \"0.5\","
 			   " \"y\": \"yes\", \"o\": \"On\", \"e\": \"\", \"z\": \"~\", \"h\": \"0x1F\","
@@ -323,14 +324,14 @@ static void test_render_yaml_emit_quotes_ambiguous_strings(void **state)
 	(void)state;
 	assert_non_null(doc);
 	prenv_buf_adds(&out, "keep\n");
-	assert_int_equal(render_yaml_emit(&out, doc, &err), 0);
+	assert_int_equal(yaml_emit_json(&out, doc, &err), 0);
 	assert_string_equal(out.ptr + 5, want);
 	assert_memory_equal(out.ptr, "keep\n", 5);
 	cJSON_Delete(doc);
 	prenv_buf_free(&out);
 }
 
-static void test_render_yaml_emit_rejects_raw(void **state)
+static void test_yaml_emit_rejects_raw(void **state)
 {
 	cJSON *doc = cJSON_CreateObject();
 	struct prenv_buf out = PRENV_BUF_INIT;
@@ -340,20 +341,20 @@ static void test_render_yaml_emit_rejects_raw(void **state)
 	cJSON_AddStringToObject(doc, "a", "x");
 	cJSON_AddRawToObject(doc, "raw", "{\"x\":1}");
 	prenv_buf_adds(&out, "before");
-	assert_true(render_yaml_emit(&out, doc, &err) < 0);
+	assert_true(yaml_emit_json(&out, doc, &err) < 0);
 	assert_string_equal(out.ptr, "before"); /* nothing appended */
 	prenv_err_clear(&err);
 	cJSON_Delete(doc);
 
 	doc = cJSON_CreateString("\xff\xfe bad utf-8");
-	assert_true(render_yaml_emit(&out, doc, &err) < 0);
+	assert_true(yaml_emit_json(&out, doc, &err) < 0);
 	assert_string_equal(out.ptr, "before");
 	prenv_err_clear(&err);
 	cJSON_Delete(doc);
 	prenv_buf_free(&out);
 }
 
-static void test_render_yaml_plain_safe_table(void **state)
+static void test_yaml_plain_safe_table(void **state)
 {
 	static const char *const plain[] = {
 		"v1", "web", "apps/v1", "app.kubernetes.io/name", "nginx:1.25", "_x", "/",
@@ -370,14 +371,14 @@ static void test_render_yaml_plain_safe_table(void **state)
 
 	(void)state;
 	for (i = 0; plain[i]; i++) {
-		if (!render_yaml_plain_safe(plain[i]))
+		if (!yaml_plain_safe(plain[i]))
 			print_error("'%s' should be plain\n", plain[i]);
-		assert_true(render_yaml_plain_safe(plain[i]));
+		assert_true(yaml_plain_safe(plain[i]));
 	}
 	for (i = 0; quoted[i]; i++) {
-		if (render_yaml_plain_safe(quoted[i]))
+		if (yaml_plain_safe(quoted[i]))
 			print_error("'%s' should be quoted\n", quoted[i]);
-		assert_false(render_yaml_plain_safe(quoted[i]));
+		assert_false(yaml_plain_safe(quoted[i]));
 	}
 }
 
@@ -466,7 +467,7 @@ static cJSON *gen_value(int depth)
 	}
 }
 
-static void test_render_yaml_roundtrip_property(void **state)
+static void test_yaml_roundtrip_property(void **state)
 {
 	const int N = 4000;
 	int i, docs_total = 0;
@@ -478,10 +479,10 @@ static void test_render_yaml_roundtrip_property(void **state)
 		struct prenv_err err = PRENV_ERR_INIT;
 		int rc;
 
-		assert_int_equal(render_yaml_emit(&out, x, &err), 0);
+		assert_int_equal(yaml_emit_json(&out, x, &err), 0);
 		/* two documents in a stream, to check the separators too */
-		assert_int_equal(render_yaml_emit(&out, x, &err), 0);
-		rc = render_yaml_parse(&back, out.ptr, out.len, "rt.yaml", &err);
+		assert_int_equal(yaml_emit_json(&out, x, &err), 0);
+		rc = yaml_parse_json(&back, out.ptr, out.len, "rt.yaml", &err);
 		if (rc != 0 || cJSON_GetArraySize(back) != 2 ||
 		    !cJSON_Compare(x, cJSON_GetArrayItem(back, 0), 1) ||
 		    !cJSON_Compare(x, cJSON_GetArrayItem(back, 1), 1)) {
@@ -497,25 +498,26 @@ static void test_render_yaml_roundtrip_property(void **state)
 		cJSON_Delete(back);
 		prenv_buf_free(&out);
 	}
-	printf("# render_yaml round-trip: %d generated values (%d documents) parse(emit(x)) == x\n",
+	printf("# yaml round-trip: %d generated values (%d documents) parse(emit(x)) == x\n",
 	       N, docs_total);
 }
+
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_yaml_parse_typing),
-		cmocka_unit_test(test_render_yaml_parse_special_floats),
-		cmocka_unit_test(test_render_yaml_big_int_keeps_digits),
-		cmocka_unit_test(test_render_yaml_parse_errors_have_position),
-		cmocka_unit_test(test_render_yaml_empty_documents_skipped),
-		cmocka_unit_test(test_render_yaml_anchors_resolved),
-		cmocka_unit_test(test_render_yaml_billion_laughs_rejected),
-		cmocka_unit_test(test_render_yaml_deep_nesting_rejected),
-		cmocka_unit_test(test_render_yaml_emit_quotes_ambiguous_strings),
-		cmocka_unit_test(test_render_yaml_emit_rejects_raw),
-		cmocka_unit_test(test_render_yaml_plain_safe_table),
-		cmocka_unit_test(test_render_yaml_roundtrip_property),
+		cmocka_unit_test(test_yaml_parse_typing),
+		cmocka_unit_test(test_yaml_parse_special_floats),
+		cmocka_unit_test(test_yaml_big_int_keeps_digits),
+		cmocka_unit_test(test_yaml_parse_errors_have_position),
+		cmocka_unit_test(test_yaml_empty_documents_skipped),
+		cmocka_unit_test(test_yaml_anchors_resolved),
+		cmocka_unit_test(test_yaml_billion_laughs_rejected),
+		cmocka_unit_test(test_yaml_deep_nesting_rejected),
+		cmocka_unit_test(test_yaml_emit_quotes_ambiguous_strings),
+		cmocka_unit_test(test_yaml_emit_rejects_raw),
+		cmocka_unit_test(test_yaml_plain_safe_table),
+		cmocka_unit_test(test_yaml_roundtrip_property),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

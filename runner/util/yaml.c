@@ -1,4 +1,4 @@
-/* render_yaml.c - YAML <-> cJSON for rendered manifests (see render.h).
+/* yaml.c - YAML <-> cJSON (see yaml.h).
  *
  * Parsing uses libyaml's event parser and builds the cJSON tree directly, so
  * every error can name file:line:col (libyaml marks are 0-based; ours are
@@ -19,8 +19,8 @@
  * duplicate keys are an error. Merge keys (`<<`) are not special (YAML 1.2).
  * Anchors and aliases are RESOLVED: an alias is a deep copy of its anchored
  * node; the total number of nodes a stream may produce (aliases expanded) is
- * limited to RENDER_YAML_MAX_NODES, which stops "billion laughs". Nesting is
- * limited to RENDER_YAML_MAX_DEPTH.
+ * limited to YP_MAX_NODES, which stops "billion laughs". Nesting is
+ * limited to YP_MAX_DEPTH.
  *
  * Numbers are doubles (cJSON). A decimal integer beyond 2^53 keeps its exact
  * text in the item's valuestring (cJSON frees and duplicates it), and the
@@ -34,7 +34,8 @@
  * `_` or `/`, contains only [A-Za-z0-9_./-] (and `:` not at the end), and is
  * not one of the 1.1 boolean/null words. Every other string is double-quoted.
  */
-#include "render/render.h"
+#include "util/yaml.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #include <yaml.h>
@@ -45,10 +46,24 @@
 #include <string.h>
 #include <strings.h>
 
-#define RENDER_YAML_MAX_NODES 1000000
-#define RENDER_YAML_MAX_DEPTH 512
+#define YP_MAX_NODES 1000000
+#define YP_MAX_DEPTH 512
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
+
+/* p (an array of *cap elements of size bytes) reallocated to twice as many
+ * (8 at first), *cap updated; NULL when out of memory (p is then unchanged
+ * and still the caller's). */
+static void *grow(void *p, size_t *cap, size_t size)
+{
+	size_t n = *cap ? *cap * 2 : 8;
+	void *q;
+
+	if (n > SIZE_MAX / size || !(q = realloc(p, n * size)))
+		return NULL;
+	*cap = n;
+	return q;
+}
 
 /* ---------------------------------------------------------------- typing */
 
@@ -219,7 +234,29 @@ static cJSON *resolve_plain(const char *s, size_t n)
 	return NULL; /* a string */
 }
 
-/* ---------------------------------------------------------------- parser */
+/* ---------------------------------------------------------------- events */
+
+/* The anchor and tag of a node event (NULL when it has none, or ev is not a
+ * scalar or the start of a collection). Borrowed from ev. */
+static void ev_props(const yaml_event_t *ev, const char **anchor, const char **tag)
+{
+	const yaml_char_t *a = NULL, *t = NULL;
+
+	if (ev->type == YAML_SCALAR_EVENT) {
+		a = ev->data.scalar.anchor;
+		t = ev->data.scalar.tag;
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
+		a = ev->data.sequence_start.anchor;
+		t = ev->data.sequence_start.tag;
+	} else if (ev->type == YAML_MAPPING_START_EVENT) {
+		a = ev->data.mapping_start.anchor;
+		t = ev->data.mapping_start.tag;
+	}
+	*anchor = (const char *)a;
+	*tag = (const char *)t;
+}
+
+/* ------------------------------------------------------- parser (cJSON) */
 
 struct yp_anchor {
 	char *name;
@@ -235,6 +272,11 @@ struct yp {
 	size_t n_anchors, cap_anchors;
 	size_t nodes;
 };
+
+static int yp_oom(struct yp *y)
+{
+	return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+}
 
 static int yp_error_at(struct yp *y, yaml_mark_t m, const char *fmt, const char *a)
 {
@@ -281,7 +323,7 @@ static void yp_clear_anchors(struct yp *y)
 
 static int yp_count(struct yp *y, yaml_mark_t m, size_t n)
 {
-	if (n > RENDER_YAML_MAX_NODES || y->nodes + n > RENDER_YAML_MAX_NODES)
+	if (n > YP_MAX_NODES || y->nodes + n > YP_MAX_NODES)
 		return yp_error_at(y, m, "%s: more than 1000000 nodes (aliases expanded); refusing",
 				   "YAML document too large");
 	y->nodes += n;
@@ -290,30 +332,27 @@ static int yp_count(struct yp *y, yaml_mark_t m, size_t n)
 
 /* Stores a copy of node under anchor name (NULL: nothing). A later anchor of
  * the same name hides the earlier one (YAML says so). */
-static int yp_set_anchor(struct yp *y, const yaml_char_t *name, const cJSON *node,
-			 size_t count)
+static int yp_set_anchor(struct yp *y, const char *name, const cJSON *node, size_t count)
 {
 	struct yp_anchor *a;
 
 	if (!name)
 		return 0;
 	if (y->n_anchors == y->cap_anchors) {
-		size_t cap = y->cap_anchors ? y->cap_anchors * 2 : 8;
-		struct yp_anchor *p = realloc(y->anchors, cap * sizeof(*p));
+		struct yp_anchor *p = grow(y->anchors, &y->cap_anchors, sizeof(*p));
 
 		if (!p)
-			return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+			return yp_oom(y);
 		y->anchors = p;
-		y->cap_anchors = cap;
 	}
 	a = &y->anchors[y->n_anchors];
-	a->name = strdup((const char *)name);
+	a->name = strdup(name);
 	a->node = cJSON_Duplicate(node, 1);
 	a->count = count;
 	if (!a->name || !a->node) {
 		free(a->name);
 		cJSON_Delete(a->node);
-		return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
+		return yp_oom(y);
 	}
 	y->n_anchors++;
 	return 0;
@@ -329,13 +368,49 @@ static const struct yp_anchor *yp_find_anchor(struct yp *y, const yaml_char_t *n
 	return NULL;
 }
 
+/* The cJSON value of a scalar with an explicit tag:yaml.org,2002: tag; t is
+ * the tag's name after that prefix. */
+static int yp_tagged_scalar(struct yp *y, const yaml_event_t *ev, const char *t, cJSON **out)
+{
+	const char *s = (const char *)ev->data.scalar.value;
+	size_t n = ev->data.scalar.length;
+	int b, base;
+
+	if (!strcmp(t, "str")) {
+		*out = cJSON_CreateString(s);
+	} else if (!strcmp(t, "int")) {
+		if (!(base = match_int(s, n)))
+			return yp_error_at(y, ev->start_mark, "!!int value '%s' is not an integer", s);
+		*out = int_item(s, n, base);
+	} else if (!strcmp(t, "float")) {
+		if ((base = match_int(s, n)) != 0)
+			*out = int_item(s, n, base);
+		else if (match_float(s, n))
+			*out = cJSON_CreateNumber(float_value(s, n));
+		else
+			return yp_error_at(y, ev->start_mark, "!!float value '%s' is not a number", s);
+	} else if (!strcmp(t, "bool")) {
+		if ((b = match_bool(s, n)) < 0)
+			return yp_error_at(y, ev->start_mark, "!!bool value '%s' is not true or false", s);
+		*out = cJSON_CreateBool(b);
+	} else if (!strcmp(t, "null")) {
+		if (!match_null(s, n))
+			return yp_error_at(y, ev->start_mark, "!!null value '%s' is not null", s);
+		*out = cJSON_CreateNull();
+	} else {
+		return yp_error_at(y, ev->start_mark,
+				   "YAML tag !!%s cannot be used on a scalar (only !!str, !!int, !!float, !!bool, !!null)",
+				   t);
+	}
+	return *out ? 0 : yp_oom(y);
+}
+
 /* The cJSON value of a scalar event (tag, style, text). */
 static int yp_scalar(struct yp *y, const yaml_event_t *ev, cJSON **out)
 {
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t n = ev->data.scalar.length;
 	const char *tag = (const char *)ev->data.scalar.tag;
-	cJSON *item = NULL;
 
 	*out = NULL;
 	if (strlen(s) != n)
@@ -343,58 +418,22 @@ static int yp_scalar(struct yp *y, const yaml_event_t *ev, cJSON **out)
 				   "a scalar contains a NUL character (\\0); not supported");
 	if (tag && !strcmp(tag, "!"))
 		tag = TAG_PREFIX "str";
-	if (!tag) {
-		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			item = resolve_plain(s, n);
-		if (!item && !(item = cJSON_CreateString(s)))
-			goto oom;
-	} else if (strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) != 0) {
+	if (tag && strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) != 0)
 		return yp_error_at(y, ev->start_mark,
 				   "unsupported YAML tag %s (only !!str, !!int, !!float, !!bool, !!null, !!map, !!seq)",
 				   tag);
-	} else {
-		const char *t = tag + strlen(TAG_PREFIX);
-		int b, base;
-
-		if (!strcmp(t, "str")) {
-			item = cJSON_CreateString(s);
-		} else if (!strcmp(t, "int")) {
-			if (!(base = match_int(s, n)))
-				return yp_error_at(y, ev->start_mark, "!!int value '%s' is not an integer", s);
-			item = int_item(s, n, base);
-		} else if (!strcmp(t, "float")) {
-			if ((base = match_int(s, n)) != 0)
-				item = int_item(s, n, base);
-			else if (match_float(s, n))
-				item = cJSON_CreateNumber(float_value(s, n));
-			else
-				return yp_error_at(y, ev->start_mark, "!!float value '%s' is not a number", s);
-		} else if (!strcmp(t, "bool")) {
-			if ((b = match_bool(s, n)) < 0)
-				return yp_error_at(y, ev->start_mark, "!!bool value '%s' is not true or false", s);
-			item = cJSON_CreateBool(b);
-		} else if (!strcmp(t, "null")) {
-			if (!match_null(s, n))
-				return yp_error_at(y, ev->start_mark, "!!null value '%s' is not null", s);
-			item = cJSON_CreateNull();
-		} else {
-			return yp_error_at(y, ev->start_mark,
-					   "YAML tag !!%s cannot be used on a scalar (only !!str, !!int, !!float, !!bool, !!null)",
-					   t);
-		}
-		if (!item)
-			goto oom;
-	}
-	*out = item;
+	if (tag)
+		return yp_tagged_scalar(y, ev, tag + strlen(TAG_PREFIX), out);
+	if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		*out = resolve_plain(s, n);
+	if (!*out && !(*out = cJSON_CreateString(s)))
+		return yp_oom(y);
 	return 0;
-oom:
-	return prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
 }
 
 static int yp_check_collection_tag(struct yp *y, const yaml_event_t *ev,
-				   const yaml_char_t *tag, const char *want)
+				   const char *t, const char *want)
 {
-	const char *t = (const char *)tag;
 
 	if (!t || !strcmp(t, "!"))
 		return 0;
@@ -409,222 +448,260 @@ static int yp_check_collection_tag(struct yp *y, const yaml_event_t *ev,
 			   "unsupported YAML tag %s on a collection (only !!map, !!seq)", t);
 }
 
+static int yp_node(struct yp *y, yaml_event_t *ev, int depth, cJSON **out, size_t *count);
+
+/* An alias: a copy of its anchored node, which has *n nodes. */
+static int yp_alias(struct yp *y, const yaml_event_t *ev, cJSON **out, size_t *n)
+{
+	const struct yp_anchor *a = yp_find_anchor(y, ev->data.alias.anchor);
+	int rc;
+
+	if (!a)
+		return yp_error_at(y, ev->start_mark, "undefined YAML alias *%s",
+				   (const char *)ev->data.alias.anchor);
+	if ((rc = yp_count(y, ev->start_mark, a->count)) < 0)
+		return rc;
+	if (!(*out = cJSON_Duplicate(a->node, 1)))
+		return yp_oom(y);
+	*n = a->count;
+	return 0;
+}
+
+/* The items of a sequence up to its end, appended to arr; *n grows by the
+ * nodes they have. */
+static int yp_seq_items(struct yp *y, int depth, cJSON *arr, size_t *n)
+{
+	yaml_event_t ev;
+	cJSON *child;
+	size_t cn;
+	int rc;
+
+	for (;;) {
+		if ((rc = yp_next(y, &ev)) < 0)
+			return rc;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		if ((rc = yp_node(y, &ev, depth + 1, &child, &cn)) < 0)
+			return rc;
+		cJSON_AddItemToArray(arr, child);
+		*n += cn;
+	}
+}
+
+/* A mapping key: a scalar without NUL, anchor or foreign tag, not yet in obj. */
+static int yp_check_key(struct yp *y, const yaml_event_t *kev, const cJSON *obj)
+{
+	const char *key, *ktag;
+
+	if (kev->type != YAML_SCALAR_EVENT)
+		return yp_error_at(y, kev->start_mark, "%s",
+				   kev->type == YAML_ALIAS_EVENT
+				   ? "an alias cannot be a mapping key here"
+				   : "a mapping key must be a scalar (not a list or mapping)");
+	key = (const char *)kev->data.scalar.value;
+	ktag = (const char *)kev->data.scalar.tag;
+	if (strlen(key) != kev->data.scalar.length)
+		return yp_error_at(y, kev->start_mark, "%s",
+				   "a mapping key contains a NUL character");
+	if (kev->data.scalar.anchor)
+		return yp_error_at(y, kev->start_mark, "%s",
+				   "anchors on mapping keys are not supported");
+	if (ktag && strcmp(ktag, "!") && strncmp(ktag, TAG_PREFIX, strlen(TAG_PREFIX)))
+		return yp_error_at(y, kev->start_mark, "unsupported YAML tag %s", ktag);
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		return yp_error_at(y, kev->start_mark, "duplicate mapping key '%s'", key);
+	return 0;
+}
+
+/* Adds child to obj under key; on error child is freed. */
+static int yp_add_member(struct yp *y, cJSON *obj, const char *key, cJSON *child)
+{
+	cJSON_AddItemToObject(obj, key, child);
+	if (!cJSON_GetObjectItemCaseSensitive(obj, key)) {
+		/* cJSON could not copy the key: the child was not added */
+		cJSON_Delete(child);
+		return yp_oom(y);
+	}
+	return 0;
+}
+
+/* The pairs of a mapping up to its end, added to obj; *n grows by the nodes
+ * of their values. */
+static int yp_map_pairs(struct yp *y, int depth, cJSON *obj, size_t *n)
+{
+	yaml_event_t kev, vev;
+	cJSON *child;
+	size_t cn = 0;
+	int rc;
+
+	for (;;) {
+		if ((rc = yp_next(y, &kev)) < 0)
+			return rc;
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			return 0;
+		}
+		if ((rc = yp_check_key(y, &kev, obj)) == 0 &&
+		    (rc = yp_next(y, &vev)) == 0 &&
+		    (rc = yp_node(y, &vev, depth + 1, &child, &cn)) == 0)
+			rc = yp_add_member(y, obj, (const char *)kev.data.scalar.value, child);
+		yaml_event_delete(&kev);
+		if (rc < 0)
+			return rc;
+		*n += cn;
+	}
+}
+
+/* A sequence or mapping that starts with *ev (which stays the caller's)
+ * and has tag (or NULL); *n is 1 and grows by the nodes inside. */
+static int yp_collection(struct yp *y, const yaml_event_t *ev, const char *tag, int depth,
+			 cJSON **out, size_t *n)
+{
+	int seq = ev->type == YAML_SEQUENCE_START_EVENT;
+	cJSON *node;
+	int rc;
+
+	if ((rc = yp_check_collection_tag(y, ev, tag, seq ? "seq" : "map")) < 0 ||
+	    (rc = yp_count(y, ev->start_mark, 1)) < 0)
+		return rc;
+	if (!(node = seq ? cJSON_CreateArray() : cJSON_CreateObject()))
+		return yp_oom(y);
+	rc = seq ? yp_seq_items(y, depth, node, n) : yp_map_pairs(y, depth, node, n);
+	if (rc < 0) {
+		cJSON_Delete(node);
+		return rc;
+	}
+	*out = node;
+	return 0;
+}
+
 /* Builds the node that starts with *ev (which this function deletes).
  * *count is the number of nodes of the result. */
 static int yp_node(struct yp *y, yaml_event_t *ev, int depth, cJSON **out, size_t *count)
 {
-	cJSON *node = NULL, *child = NULL;
-	yaml_event_t cev, kev;
-	yaml_char_t *anchor = NULL;
-	size_t n = 1, cn;
-	int rc = 0;
+	const char *anchor, *tag;
+	cJSON *node = NULL;
+	size_t n = 1;
+	int rc;
 
 	*out = NULL;
 	*count = 0;
-	memset(&cev, 0, sizeof(cev));
-	memset(&kev, 0, sizeof(kev));
-	if (depth > RENDER_YAML_MAX_DEPTH) {
+	ev_props(ev, &anchor, &tag);
+	if (depth > YP_MAX_DEPTH) {
 		rc = yp_error_at(y, ev->start_mark, "%s", "YAML nesting deeper than 512 levels");
-		goto done;
-	}
-	switch (ev->type) {
-	case YAML_ALIAS_EVENT: {
-		const struct yp_anchor *a = yp_find_anchor(y, ev->data.alias.anchor);
-
-		if (!a) {
-			rc = yp_error_at(y, ev->start_mark, "undefined YAML alias *%s",
-					 (const char *)ev->data.alias.anchor);
-			goto done;
-		}
-		if ((rc = yp_count(y, ev->start_mark, a->count)) < 0)
-			goto done;
-		if (!(node = cJSON_Duplicate(a->node, 1))) {
-			rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		n = a->count;
-		break;
-	}
-	case YAML_SCALAR_EVENT:
-		anchor = ev->data.scalar.anchor;
-		if ((rc = yp_count(y, ev->start_mark, 1)) < 0 ||
-		    (rc = yp_scalar(y, ev, &node)) < 0)
-			goto done;
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-		anchor = ev->data.sequence_start.anchor;
-		if ((rc = yp_check_collection_tag(y, ev, ev->data.sequence_start.tag, "seq")) < 0 ||
-		    (rc = yp_count(y, ev->start_mark, 1)) < 0)
-			goto done;
-		if (!(node = cJSON_CreateArray())) {
-			rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		for (;;) {
-			if ((rc = yp_next(y, &cev)) < 0)
-				goto done;
-			if (cev.type == YAML_SEQUENCE_END_EVENT) {
-				yaml_event_delete(&cev);
-				break;
-			}
-			rc = yp_node(y, &cev, depth + 1, &child, &cn);
-			if (rc < 0)
-				goto done;
-			cJSON_AddItemToArray(node, child);
-			child = NULL;
-			n += cn;
-		}
-		break;
-	case YAML_MAPPING_START_EVENT:
-		anchor = ev->data.mapping_start.anchor;
-		if ((rc = yp_check_collection_tag(y, ev, ev->data.mapping_start.tag, "map")) < 0 ||
-		    (rc = yp_count(y, ev->start_mark, 1)) < 0)
-			goto done;
-		if (!(node = cJSON_CreateObject())) {
-			rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		for (;;) {
-			const char *key, *ktag;
-
-			if ((rc = yp_next(y, &kev)) < 0)
-				goto done;
-			if (kev.type == YAML_MAPPING_END_EVENT) {
-				yaml_event_delete(&kev);
-				break;
-			}
-			if (kev.type != YAML_SCALAR_EVENT) {
-				rc = yp_error_at(y, kev.start_mark, "%s",
-						 kev.type == YAML_ALIAS_EVENT
-						 ? "an alias cannot be a mapping key here"
-						 : "a mapping key must be a scalar (not a list or mapping)");
-				goto done;
-			}
-			key = (const char *)kev.data.scalar.value;
-			ktag = (const char *)kev.data.scalar.tag;
-			if (strlen(key) != kev.data.scalar.length) {
-				rc = yp_error_at(y, kev.start_mark, "%s",
-						 "a mapping key contains a NUL character");
-				goto done;
-			}
-			if (kev.data.scalar.anchor) {
-				rc = yp_error_at(y, kev.start_mark, "%s",
-						 "anchors on mapping keys are not supported");
-				goto done;
-			}
-			if (ktag && strcmp(ktag, "!") &&
-			    strncmp(ktag, TAG_PREFIX, strlen(TAG_PREFIX))) {
-				rc = yp_error_at(y, kev.start_mark, "unsupported YAML tag %s", ktag);
-				goto done;
-			}
-			if (cJSON_GetObjectItemCaseSensitive(node, key)) {
-				rc = yp_error_at(y, kev.start_mark, "duplicate mapping key '%s'", key);
-				goto done;
-			}
-			if ((rc = yp_next(y, &cev)) < 0)
-				goto done;
-			rc = yp_node(y, &cev, depth + 1, &child, &cn);
-			if (rc < 0)
-				goto done;
-			cJSON_AddItemToObject(node, key, child);
-			if (!cJSON_GetObjectItemCaseSensitive(node, key)) {
-				/* cJSON could not copy the key: the child was not added */
-				cJSON_Delete(child);
-				child = NULL;
-				rc = prenv_err_set(y->err, PRENV_ENOMEM, "out of memory");
-				goto done;
-			}
-			child = NULL;
-			yaml_event_delete(&kev);
-			n += cn;
-		}
-		break;
-	default:
+	} else if (ev->type == YAML_ALIAS_EVENT) {
+		rc = yp_alias(y, ev, &node, &n);
+	} else if (ev->type == YAML_SCALAR_EVENT) {
+		if ((rc = yp_count(y, ev->start_mark, 1)) == 0)
+			rc = yp_scalar(y, ev, &node);
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) {
+		rc = yp_collection(y, ev, tag, depth, &node, &n);
+	} else {
 		rc = yp_error_at(y, ev->start_mark, "%s", "unexpected YAML event");
-		goto done;
 	}
-	if ((rc = yp_set_anchor(y, anchor, node, n)) < 0)
-		goto done;
+	if (rc == 0)
+		rc = yp_set_anchor(y, anchor, node, n);
+	yaml_event_delete(ev);
+	if (rc < 0) {
+		cJSON_Delete(node);
+		return rc;
+	}
 	*out = node;
 	*count = n;
-	node = NULL;
-done:
-	yaml_event_delete(ev);
-	yaml_event_delete(&kev);
-	cJSON_Delete(node);
-	return rc;
+	return 0;
 }
 
-int render_yaml_parse_lines(cJSON **out, int **lines, const char *text, size_t len,
-			    const char *filename, struct prenv_err *err)
+/* One document, after its DOCUMENT_START event, through its DOCUMENT_END:
+ * *doc is its root (NULL when the document is empty, see yaml.h), *line the
+ * 1-based line where the root starts. Anchors end with the document. */
+static int yp_document(struct yp *y, cJSON **doc, int *line)
+{
+	yaml_event_t ev;
+	size_t cn;
+	int empty, rc;
+
+	*doc = NULL;
+	if ((rc = yp_next(y, &ev)) < 0)
+		return rc;
+	*line = (int)ev.start_mark.line + 1;
+	empty = ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0 &&
+		ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		!ev.data.scalar.tag && !ev.data.scalar.anchor;
+	if ((rc = yp_node(y, &ev, 0, doc, &cn)) < 0)
+		return rc;
+	if ((rc = yp_next(y, &ev)) < 0) {
+		cJSON_Delete(*doc);
+		*doc = NULL;
+		return rc;
+	}
+	yaml_event_delete(&ev); /* DOCUMENT_END */
+	yp_clear_anchors(y);
+	if (empty) {
+		cJSON_Delete(*doc);
+		*doc = NULL;
+	}
+	return 0;
+}
+
+/* Appends line as (*lines)[n]. */
+static int add_line(int **lines, size_t n, int line, struct prenv_err *err)
+{
+	int *p = realloc(*lines, (n + 1) * sizeof(*p));
+
+	if (!p)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	*lines = p;
+	p[n] = line;
+	return 0;
+}
+
+int yaml_parse_json_lines(cJSON **out, int **lines, const char *text, size_t len,
+			  const char *filename, struct prenv_err *err)
 {
 	struct yp y;
 	yaml_event_t ev;
 	cJSON *docs = NULL, *doc = NULL;
 	int *ln = NULL;
-	size_t n_docs = 0, cn;
+	size_t n_docs = 0;
 	int rc = 0;
 
 	*out = NULL;
 	if (lines)
 		*lines = NULL;
 	memset(&y, 0, sizeof(y));
-	memset(&ev, 0, sizeof(ev));
 	y.file = filename ? filename : "<yaml>";
 	y.err = err;
 	if (!yaml_parser_initialize(&y.parser))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&y.parser, (const unsigned char *)text, len);
 	if (!(docs = cJSON_CreateArray())) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		rc = yp_oom(&y);
 		goto done;
 	}
 	for (;;) {
-		yaml_mark_t start;
-		int empty;
+		yaml_event_type_t type;
+		int line;
 
 		if ((rc = yp_next(&y, &ev)) < 0)
 			goto done;
-		if (ev.type == YAML_STREAM_END_EVENT)
-			break;
-		if (ev.type != YAML_DOCUMENT_START_EVENT) {
-			yaml_event_delete(&ev);
-			continue; /* STREAM_START */
-		}
+		type = ev.type;
 		yaml_event_delete(&ev);
-		if ((rc = yp_next(&y, &ev)) < 0)
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+		if (type != YAML_DOCUMENT_START_EVENT)
+			continue; /* STREAM_START */
+		if ((rc = yp_document(&y, &doc, &line)) < 0)
 			goto done;
-		start = ev.start_mark;
-		empty = ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0 &&
-			ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			!ev.data.scalar.tag && !ev.data.scalar.anchor;
-		rc = yp_node(&y, &ev, 0, &doc, &cn);
-		if (rc < 0)
-			goto done;
-		if ((rc = yp_next(&y, &ev)) < 0)
-			goto done;
-		yaml_event_delete(&ev); /* DOCUMENT_END */
-		yp_clear_anchors(&y);
-		if (empty) {
-			cJSON_Delete(doc);
-			doc = NULL;
+		if (!doc)
 			continue;
-		}
-		if (lines) {
-			int *p = realloc(ln, (n_docs + 1) * sizeof(*p));
-
-			if (!p) {
-				rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-				goto done;
-			}
-			ln = p;
-			ln[n_docs] = (int)start.line + 1;
-		}
+		if (lines && (rc = add_line(&ln, n_docs, line, err)) < 0)
+			goto done;
 		cJSON_AddItemToArray(docs, doc);
 		doc = NULL;
 		n_docs++;
 	}
-	yaml_event_delete(&ev);
 	*out = docs;
 	docs = NULL;
 	if (lines) {
@@ -641,15 +718,15 @@ done:
 	return rc;
 }
 
-int render_yaml_parse(cJSON **out, const char *text, size_t len,
-		      const char *filename, struct prenv_err *err)
+int yaml_parse_json(cJSON **out, const char *text, size_t len,
+		    const char *filename, struct prenv_err *err)
 {
-	return render_yaml_parse_lines(out, NULL, text, len, filename, err);
+	return yaml_parse_json_lines(out, NULL, text, len, filename, err);
 }
 
 /* --------------------------------------------------------------- emitter */
 
-int render_yaml_plain_safe(const char *s)
+int yaml_plain_safe(const char *s)
 {
 	static const char *const words[] = {
 		"true", "false", "yes", "no", "on", "off", "y", "n", "null",
@@ -737,7 +814,7 @@ static int ye_emit(yaml_emitter_t *em, yaml_event_t *ev, struct prenv_err *err)
 static int ye_scalar(yaml_emitter_t *em, const char *s, int string, struct prenv_err *err)
 {
 	yaml_event_t ev;
-	int plain = !string || render_yaml_plain_safe(s);
+	int plain = !string || yaml_plain_safe(s);
 
 	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s,
 					  (int)strlen(s), plain, !plain,
@@ -755,7 +832,7 @@ static int ye_node(yaml_emitter_t *em, const cJSON *item, int depth, struct pren
 	char tmp[64];
 	int rc;
 
-	if (depth > RENDER_YAML_MAX_DEPTH)
+	if (depth > YP_MAX_DEPTH)
 		return prenv_err_set(err, PRENV_EFAIL, "value nested deeper than 512 levels");
 	if (cJSON_IsObject(item)) {
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
@@ -796,7 +873,7 @@ static int ye_node(yaml_emitter_t *em, const cJSON *item, int depth, struct pren
 	return prenv_err_set(err, PRENV_EFAIL, "cannot write this JSON value as YAML (raw/invalid)");
 }
 
-int render_yaml_emit(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err)
+int yaml_emit_json(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
@@ -833,3 +910,4 @@ done:
 		prenv_buf_truncate(out, start);
 	return rc;
 }
+
