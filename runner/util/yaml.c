@@ -1,8 +1,11 @@
-/* yaml.c - YAML <-> cJSON (see yaml.h).
+/* yaml.c - YAML <-> cJSON, and the positioned document tree (see yaml.h).
+ * The only file that includes <yaml.h>.
  *
- * Parsing uses libyaml's event parser and builds the cJSON tree directly, so
- * every error can name file:line:col (libyaml marks are 0-based; ours are
- * 1-based). Typing follows the YAML 1.2 core schema, for plain scalars only:
+ * Both parsers use libyaml's event parser, so every error can name
+ * file:line:col (libyaml marks are 0-based; ours are 1-based).
+ *
+ * cJSON view. Typing follows the YAML 1.2 core schema, for plain scalars
+ * only:
  *
  *   null   null Null NULL ~ (and the empty plain scalar)
  *   bool   true True TRUE false False FALSE
@@ -33,6 +36,14 @@
  * go-yaml v2 as used by Kubernetes tools): it starts with an ASCII letter,
  * `_` or `/`, contains only [A-Za-z0-9_./-] (and `:` not at the end), and is
  * not one of the 1.1 boolean/null words. Every other string is double-quoted.
+ *
+ * Positioned tree. Built from the same events without recursion (an
+ * explicit stack of open collections), so nesting is bounded only by
+ * memory, like libyaml's own document loader. Scalars are not typed: the
+ * loader above it decides what "true" or "" means where. Every node is
+ * allocated on its own (a scalar and its text in one block) and listed in
+ * the document, which frees them all at once; that is what lets a
+ * non-strict alias share its anchored node.
  */
 #include "util/yaml.h"
 #include "util/buf.h"
@@ -235,6 +246,9 @@ static cJSON *resolve_plain(const char *s, size_t n)
 }
 
 /* ---------------------------------------------------------------- events */
+
+#define EV_LINE(ev) ((int)(ev)->start_mark.line + 1) /* 1-based, where ev starts */
+#define EV_COL(ev) ((int)(ev)->start_mark.column + 1)
 
 /* The anchor and tag of a node event (NULL when it has none, or ev is not a
  * scalar or the start of a collection). Borrowed from ev. */
@@ -911,3 +925,366 @@ done:
 	return rc;
 }
 
+/* ------------------------------------------------------- positioned tree */
+
+struct yaml_doc {
+	struct yaml_node *root;
+	struct yaml_node **all; /* every node, each once: what yaml_doc_free frees */
+	size_t n_all, cap_all;
+};
+
+/* A collection whose end event has not come yet. */
+struct td_open {
+	struct yaml_node *node;
+	size_t cap;             /* of node->items or node->pairs */
+	struct yaml_node *key;  /* map: the key of the pair being read, or NULL */
+	char *anchor;           /* non-strict: its anchor, registered at its end */
+};
+
+struct td_anchor {
+	char *name;
+	struct yaml_node *node;
+};
+
+/* The loader's state. */
+struct td {
+	yaml_parser_t parser;
+	struct yaml_doc *doc;
+	const char *file;
+	unsigned flags;
+	struct prenv_err *err;
+	int docs;               /* DOCUMENT_START events so far */
+	struct td_open *open;   /* innermost last */
+	size_t n_open, cap_open;
+	struct td_anchor *anchors;
+	size_t n_anchors, cap_anchors;
+};
+
+static int td_oom(struct td *t)
+{
+	return prenv_err_set(t->err, PRENV_ENOMEM, "out of memory");
+}
+
+/* A YAML error at line:col of the file (1-based). */
+#define td_fail_at(t, line, col, ...) \
+	prenv_err_set_at((t)->err, PRENV_ECONFIG, (t)->file, (line), (col), __VA_ARGS__)
+
+static int td_syntax_error(struct td *t)
+{
+	const yaml_parser_t *ps = &t->parser;
+	const char *problem = ps->problem ? ps->problem : "invalid YAML";
+
+	if (ps->error == YAML_MEMORY_ERROR)
+		return td_oom(t);
+	if (ps->context)
+		return td_fail_at(t, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
+				  "YAML syntax error: %s (%s that starts at line %d, column %d); "
+				  "check the indentation and quoting", problem, ps->context,
+				  (int)ps->context_mark.line + 1, (int)ps->context_mark.column + 1);
+	return td_fail_at(t, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
+			  "YAML syntax error: %s; check the indentation and quoting", problem);
+}
+
+/* YAML_DOC_STRICT: an alias, an anchor, a tag or a second document (t->docs
+ * counts ev already) is an error at the event's start. */
+static int td_strict(struct td *t, const yaml_event_t *ev)
+{
+	const char *anchor, *tag;
+
+	if (ev->type == YAML_DOCUMENT_START_EVENT && t->docs > 1)
+		return td_fail_at(t, EV_LINE(ev), EV_COL(ev), "a second YAML document starts "
+				  "here; a config holds one document (remove the '---')");
+	if (ev->type == YAML_ALIAS_EVENT)
+		return td_fail_at(t, EV_LINE(ev), EV_COL(ev), "YAML aliases (*%s) are not "
+				  "supported in a config; write the value out",
+				  (const char *)ev->data.alias.anchor);
+	ev_props(ev, &anchor, &tag);
+	if (anchor)
+		return td_fail_at(t, EV_LINE(ev), EV_COL(ev), "YAML anchors (&%s) are not "
+				  "supported in a config; remove it", anchor);
+	if (tag)
+		return td_fail_at(t, EV_LINE(ev), EV_COL(ev), "YAML tags (%s) are not supported "
+				  "in a config; %s", tag, ev->type == YAML_SCALAR_EVENT
+				  ? "quote the value instead" : "remove it");
+	return 0;
+}
+
+/* A new node of kind at ev's start, listed in the document; a scalar gets a
+ * copy of ev's text in the same allocation. */
+static struct yaml_node *td_new_node(struct td *t, enum yaml_kind kind, const yaml_event_t *ev)
+{
+	struct yaml_doc *d = t->doc;
+	size_t len = kind == YAML_KIND_SCALAR ? ev->data.scalar.length : 0;
+	struct yaml_node *n;
+	char *text;
+
+	if (d->n_all == d->cap_all) {
+		struct yaml_node **p = grow(d->all, &d->cap_all, sizeof(*p));
+
+		if (!p)
+			return NULL;
+		d->all = p;
+	}
+	if (len > SIZE_MAX - sizeof(*n) - 1 || !(n = calloc(1, sizeof(*n) + len + 1)))
+		return NULL;
+	text = (char *)(n + 1);
+	if (len)
+		memcpy(text, ev->data.scalar.value, len);
+	text[len] = '\0';
+	n->kind = kind;
+	n->line = EV_LINE(ev);
+	n->col = EV_COL(ev);
+	n->text = text;
+	n->len = len;
+	n->plain = kind == YAML_KIND_SCALAR && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	d->all[d->n_all++] = n;
+	return n;
+}
+
+/* Puts node where the stream says: the root, the next item of the open
+ * sequence, or the key or the value of the open mapping's next pair. */
+static int td_attach(struct td *t, struct yaml_node *node)
+{
+	struct td_open *o;
+	struct yaml_node *c;
+
+	if (!t->n_open) {
+		t->doc->root = node;
+		return 0;
+	}
+	o = &t->open[t->n_open - 1];
+	c = o->node;
+	if (c->kind == YAML_KIND_MAP && !o->key) {
+		o->key = node;
+		return 0;
+	}
+	if (c->n == o->cap) {
+		void *p = c->kind == YAML_KIND_SEQ ? grow(c->items, &o->cap, sizeof(*c->items))
+						   : grow(c->pairs, &o->cap, sizeof(*c->pairs));
+		if (!p)
+			return td_oom(t);
+		if (c->kind == YAML_KIND_SEQ)
+			c->items = p;
+		else
+			c->pairs = p;
+	}
+	if (c->kind == YAML_KIND_SEQ) {
+		c->items[c->n++] = node;
+	} else {
+		c->pairs[c->n].key = o->key;
+		c->pairs[c->n++].value = node;
+		o->key = NULL;
+	}
+	return 0;
+}
+
+/* Non-strict: name (NULL: nothing) now means node; a later anchor of the
+ * same name hides an earlier one. Takes name (malloc'd) in every case. */
+static int td_set_anchor(struct td *t, char *name, struct yaml_node *node)
+{
+	if (!name)
+		return 0;
+	if (t->n_anchors == t->cap_anchors) {
+		struct td_anchor *p = grow(t->anchors, &t->cap_anchors, sizeof(*p));
+
+		if (!p) {
+			free(name);
+			return td_oom(t);
+		}
+		t->anchors = p;
+	}
+	t->anchors[t->n_anchors].name = name;
+	t->anchors[t->n_anchors++].node = node;
+	return 0;
+}
+
+/* A copy of ev's anchor when anchors are kept (non-strict); NULL with *rc 0
+ * when there is none, NULL with *rc < 0 when out of memory. */
+static char *td_anchor_copy(struct td *t, const yaml_event_t *ev, int *rc)
+{
+	const char *anchor, *tag;
+	char *copy;
+
+	*rc = 0;
+	ev_props(ev, &anchor, &tag);
+	if (!anchor || (t->flags & YAML_DOC_STRICT))
+		return NULL;
+	if (!(copy = strdup(anchor)))
+		*rc = td_oom(t);
+	return copy;
+}
+
+static int td_scalar(struct td *t, const yaml_event_t *ev)
+{
+	struct yaml_node *n = td_new_node(t, YAML_KIND_SCALAR, ev);
+	char *anchor;
+	int rc;
+
+	if (!n)
+		return td_oom(t);
+	if ((rc = td_attach(t, n)) < 0)
+		return rc;
+	anchor = td_anchor_copy(t, ev, &rc);
+	return rc < 0 ? rc : td_set_anchor(t, anchor, n);
+}
+
+/* A sequence or mapping starts: attached now, filled until its end. */
+static int td_open_collection(struct td *t, const yaml_event_t *ev, enum yaml_kind kind)
+{
+	struct yaml_node *n = td_new_node(t, kind, ev);
+	struct td_open *o;
+	int rc;
+
+	if (!n)
+		return td_oom(t);
+	if ((rc = td_attach(t, n)) < 0)
+		return rc;
+	if (t->n_open == t->cap_open) {
+		struct td_open *p = grow(t->open, &t->cap_open, sizeof(*p));
+
+		if (!p)
+			return td_oom(t);
+		t->open = p;
+	}
+	o = &t->open[t->n_open];
+	memset(o, 0, sizeof(*o));
+	o->node = n;
+	o->anchor = td_anchor_copy(t, ev, &rc);
+	if (rc < 0)
+		return rc;
+	t->n_open++;
+	return 0;
+}
+
+/* The innermost collection ends; its anchor (if kept) takes effect now, so
+ * an alias can never point into a collection from inside it (no cycles). */
+static int td_close_collection(struct td *t)
+{
+	struct td_open *o = &t->open[--t->n_open];
+
+	return td_set_anchor(t, o->anchor, o->node);
+}
+
+/* Non-strict: an alias is its anchored node, attached once more. */
+static int td_alias(struct td *t, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	size_t i;
+
+	for (i = t->n_anchors; i-- > 0;)
+		if (!strcmp(t->anchors[i].name, name))
+			return td_attach(t, t->anchors[i].node);
+	return td_fail_at(t, EV_LINE(ev), EV_COL(ev), "undefined YAML alias *%s", name);
+}
+
+/* Builds the tree from one event of the first document. */
+static int td_event(struct td *t, const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return td_scalar(t, ev);
+	case YAML_SEQUENCE_START_EVENT:
+		return td_open_collection(t, ev, YAML_KIND_SEQ);
+	case YAML_MAPPING_START_EVENT:
+		return td_open_collection(t, ev, YAML_KIND_MAP);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return td_close_collection(t);
+	case YAML_ALIAS_EVENT:
+		return td_alias(t, ev);
+	default:
+		return 0; /* stream and document start and end */
+	}
+}
+
+/* Every event of the stream: checked (strict), and those of the first
+ * document built into t->doc. */
+static int td_run(struct td *t)
+{
+	yaml_event_t ev;
+	int rc = 0, end;
+
+	do {
+		if (!yaml_parser_parse(&t->parser, &ev))
+			return td_syntax_error(t);
+		end = ev.type == YAML_STREAM_END_EVENT;
+		if (ev.type == YAML_DOCUMENT_START_EVENT)
+			t->docs++;
+		if (t->flags & YAML_DOC_STRICT)
+			rc = td_strict(t, &ev);
+		if (!rc && t->docs == 1)
+			rc = td_event(t, &ev);
+		yaml_event_delete(&ev);
+	} while (!rc && !end);
+	return rc;
+}
+
+int yaml_doc_load(struct yaml_doc **out, const char *text, size_t len,
+		  const char *filename, unsigned flags, struct prenv_err *err)
+{
+	struct td t;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	memset(&t, 0, sizeof(t));
+	t.file = filename ? filename : "<yaml>";
+	t.flags = flags;
+	t.err = err;
+	if (!(t.doc = calloc(1, sizeof(*t.doc))))
+		return td_oom(&t);
+	if (!yaml_parser_initialize(&t.parser)) {
+		free(t.doc);
+		return td_oom(&t);
+	}
+	yaml_parser_set_input_string(&t.parser, (const unsigned char *)text, len);
+	rc = td_run(&t);
+	yaml_parser_delete(&t.parser);
+	for (i = 0; i < t.n_open; i++)
+		free(t.open[i].anchor);
+	free(t.open);
+	for (i = 0; i < t.n_anchors; i++)
+		free(t.anchors[i].name);
+	free(t.anchors);
+	if (rc < 0) {
+		yaml_doc_free(t.doc);
+		return rc;
+	}
+	*out = t.doc;
+	return 0;
+}
+
+const struct yaml_node *yaml_doc_root(const struct yaml_doc *doc)
+{
+	return doc ? doc->root : NULL;
+}
+
+void yaml_doc_free(struct yaml_doc *doc)
+{
+	size_t i;
+
+	if (!doc)
+		return;
+	for (i = 0; i < doc->n_all; i++) {
+		free(doc->all[i]->items);
+		free(doc->all[i]->pairs);
+		free(doc->all[i]);
+	}
+	free(doc->all);
+	free(doc);
+}
+
+const struct yaml_node *yaml_map_get(const struct yaml_node *map, const char *key)
+{
+	size_t i;
+
+	if (!map || map->kind != YAML_KIND_MAP)
+		return NULL;
+	for (i = 0; i < map->n; i++) {
+		const struct yaml_node *k = map->pairs[i].key;
+
+		if (k->kind == YAML_KIND_SCALAR && !strcmp(k->text, key))
+			return map->pairs[i].value;
+	}
+	return NULL;
+}

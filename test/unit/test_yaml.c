@@ -1,6 +1,7 @@
 /* test_yaml.c - util/yaml: YAML <-> cJSON (core-schema typing, errors with
  * file:line:col, anchors, empty documents, the emitter, and a round-trip
- * property over generated hostile values). */
+ * property over generated hostile values) and the positioned document tree
+ * (positions, text, style, strict mode). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -502,6 +503,203 @@ static void test_yaml_roundtrip_property(void **state)
 	       N, docs_total);
 }
 
+/* ------------------------------------------------------- positioned tree */
+
+static void test_yaml_doc_nodes_keep_position_text_and_style(void **state)
+{
+	const char *text = "# head\n"
+			   "name: web\n"
+			   "ports: [80, \"443\"]\n"
+			   "nested:\n"
+			   "  - a: 'x'\n"
+			   "    b: |\n"
+			   "      lit\n"
+			   "name: again\n"
+			   "nul: \"a\\0b\"\n"
+			   "empty:\n";
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	const struct yaml_node *root, *n;
+
+	(void)state;
+	assert_int_equal(yaml_doc_load(&doc, text, strlen(text), "c.yml", YAML_DOC_STRICT, &err), 0);
+	root = yaml_doc_root(doc);
+	assert_non_null(root);
+	assert_int_equal(root->kind, YAML_KIND_MAP);
+	assert_int_equal(root->line, 2);
+	assert_int_equal(root->col, 1);
+	assert_string_equal(root->text, "");
+	assert_int_equal(root->n, 6); /* repeated keys are kept, in order */
+	assert_string_equal(root->pairs[0].key->text, "name");
+	assert_string_equal(root->pairs[4].key->text, "nul");
+	assert_string_equal(root->pairs[5].key->text, "empty");
+
+	n = yaml_map_get(root, "name"); /* the first of the two */
+	assert_string_equal(n->text, "web");
+	assert_int_equal(n->line, 2);
+	assert_int_equal(n->col, 7);
+	assert_true(n->plain);
+	assert_int_equal(root->pairs[3].value->line, 8);
+
+	n = yaml_map_get(root, "ports");
+	assert_int_equal(n->kind, YAML_KIND_SEQ);
+	assert_int_equal(n->n, 2);
+	assert_true(n->items[0]->plain);
+	assert_string_equal(n->items[0]->text, "80"); /* untyped */
+	assert_false(n->items[1]->plain);
+	assert_string_equal(n->items[1]->text, "443");
+	assert_int_equal(n->items[1]->col, 13);
+
+	n = yaml_map_get(root, "nested");
+	assert_int_equal(n->kind, YAML_KIND_SEQ);
+	assert_int_equal(n->line, 5);
+	assert_int_equal(n->col, 3);
+	n = n->items[0];
+	assert_int_equal(n->kind, YAML_KIND_MAP);
+	assert_int_equal(n->col, 5);
+	assert_false(yaml_map_get(n, "a")->plain);
+	assert_string_equal(yaml_map_get(n, "b")->text, "lit\n");
+	assert_false(yaml_map_get(n, "b")->plain);
+	assert_null(yaml_map_get(n, "c"));
+	assert_null(yaml_map_get(yaml_map_get(n, "a"), "a")); /* not a mapping */
+
+	n = yaml_map_get(root, "nul");
+	assert_int_equal(n->len, 3);
+	assert_int_equal(strlen(n->text), 1);
+	n = yaml_map_get(root, "empty");
+	assert_int_equal(n->kind, YAML_KIND_SCALAR);
+	assert_true(n->plain);
+	assert_int_equal(n->len, 0);
+	assert_string_equal(n->text, "");
+	yaml_doc_free(doc);
+	yaml_doc_free(NULL);
+}
+
+static void test_yaml_doc_empty_streams(void **state)
+{
+	static const char *const none[] = { "", "# only a comment\n", "\n\n" };
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		assert_int_equal(yaml_doc_load(&doc, none[i], strlen(none[i]), NULL,
+					       YAML_DOC_STRICT, &err), 0);
+		assert_null(yaml_doc_root(doc));
+		yaml_doc_free(doc);
+	}
+	assert_int_equal(yaml_doc_load(&doc, "---\n", 4, NULL, YAML_DOC_STRICT, &err), 0);
+	assert_int_equal(yaml_doc_root(doc)->kind, YAML_KIND_SCALAR);
+	assert_int_equal(yaml_doc_root(doc)->len, 0);
+	yaml_doc_free(doc);
+}
+
+struct doc_err_case {
+	const char *text;
+	unsigned flags;
+	int line, col;
+	const char *msg; /* the whole message */
+};
+
+#define ANCHOR_X "YAML anchors (&x) are not supported in a config; remove it"
+#define SECOND_DOC "a second YAML document starts here; a config holds one document " \
+		   "(remove the '---')"
+
+static void test_yaml_doc_errors(void **state)
+{
+	static const struct doc_err_case cases[] = {
+		{ "a: &x 1\n", YAML_DOC_STRICT, 1, 4, ANCHOR_X },
+		{ "a: &x [1]\n", YAML_DOC_STRICT, 1, 4, ANCHOR_X },
+		{ "a: &x !x [1]\n", YAML_DOC_STRICT, 1, 4, ANCHOR_X },
+		{ "a: 1\nb: *x\n", YAML_DOC_STRICT, 2, 4,
+		  "YAML aliases (*x) are not supported in a config; write the value out" },
+		{ "a: !!str 1\n", YAML_DOC_STRICT, 1, 4,
+		  "YAML tags (tag:yaml.org,2002:str) are not supported in a config; "
+		  "quote the value instead" },
+		{ "a: !x {b: 1}\n", YAML_DOC_STRICT, 1, 4,
+		  "YAML tags (!x) are not supported in a config; remove it" },
+		{ "a: 1\n---\nb: 2\n", YAML_DOC_STRICT, 2, 1, SECOND_DOC },
+		{ "a: 1\n---\nb: &x 2\n", YAML_DOC_STRICT, 2, 1, SECOND_DOC },
+		{ "a: [1, 2\nb: 3\n", YAML_DOC_STRICT, 2, 2,
+		  "YAML syntax error: did not find expected ',' or ']' (while parsing a flow "
+		  "sequence that starts at line 1, column 4); check the indentation and quoting" },
+		{ "a: 1\n---\nb: [\n", 0, 4, 1,
+		  "YAML syntax error: did not find expected node content (while parsing a flow "
+		  "node that starts at line 4, column 1); check the indentation and quoting" },
+		{ "a:\n\tb: 1\n", 0, 2, 1,
+		  "YAML syntax error: found character that cannot start any token (while "
+		  "scanning for the next token that starts at line 2, column 1); check the "
+		  "indentation and quoting" },
+		{ "a: 1\nb: *nope\n", 0, 2, 4, "undefined YAML alias *nope" },
+		{ "a: &x [1, *x]\n", 0, 1, 11, "undefined YAML alias *x" }, /* no cycles */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct doc_err_case *c = &cases[i];
+		struct prenv_err err = PRENV_ERR_INIT;
+		struct yaml_doc *doc = (struct yaml_doc *)1;
+		int rc = yaml_doc_load(&doc, c->text, strlen(c->text), "c.yml", c->flags, &err);
+
+		if (rc != PRENV_ECONFIG || err.line != c->line || err.col != c->col ||
+		    !err.msg || strcmp(err.msg, c->msg))
+			print_error("case %zu: rc %d at %d:%d: %s\n", i, rc, err.line, err.col,
+				    err.msg ? err.msg : "(none)");
+		assert_int_equal(rc, PRENV_ECONFIG);
+		assert_null(doc);
+		assert_string_equal(err.file, "c.yml");
+		assert_int_equal(err.line, c->line);
+		assert_int_equal(err.col, c->col);
+		assert_string_equal(err.msg, c->msg);
+		prenv_err_clear(&err);
+	}
+}
+
+static void test_yaml_doc_lenient_shares_aliases(void **state)
+{
+	const char *text = "base: &b {image: x}\ncopy: *b\nname: !!str &n web\nalso: *n\n"
+			   "---\nignored: &b [*b]\n";
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	const struct yaml_node *root;
+
+	(void)state;
+	assert_int_equal(yaml_doc_load(&doc, text, strlen(text), "f", 0, &err), 0);
+	root = yaml_doc_root(doc);
+	assert_int_equal(root->n, 4);
+	/* an alias is its anchored node, shared */
+	assert_ptr_equal(yaml_map_get(root, "base"), yaml_map_get(root, "copy"));
+	assert_ptr_equal(yaml_map_get(root, "name"), yaml_map_get(root, "also"));
+	assert_string_equal(yaml_map_get(root, "also")->text, "web");
+	assert_null(yaml_map_get(root, "ignored"));
+	yaml_doc_free(doc); /* frees the shared nodes once (ASan checks) */
+}
+
+static void test_yaml_doc_deep_nesting_without_recursion(void **state)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	const struct yaml_node *n;
+	int i, depth = 0;
+
+	(void)state;
+	for (i = 0; i < 2000; i++)
+		prenv_buf_addc(&b, '[');
+	prenv_buf_adds(&b, "x");
+	for (i = 0; i < 2000; i++)
+		prenv_buf_addc(&b, ']');
+	assert_int_equal(yaml_doc_load(&doc, b.ptr, b.len, "deep", YAML_DOC_STRICT, &err), 0);
+	for (n = yaml_doc_root(doc); n->kind == YAML_KIND_SEQ; n = n->items[0])
+		depth++;
+	assert_int_equal(depth, 2000);
+	assert_string_equal(n->text, "x");
+	assert_int_equal(n->col, 2001);
+	yaml_doc_free(doc);
+	prenv_buf_free(&b);
+}
 
 int main(void)
 {
@@ -518,6 +716,11 @@ int main(void)
 		cmocka_unit_test(test_yaml_emit_rejects_raw),
 		cmocka_unit_test(test_yaml_plain_safe_table),
 		cmocka_unit_test(test_yaml_roundtrip_property),
+		cmocka_unit_test(test_yaml_doc_nodes_keep_position_text_and_style),
+		cmocka_unit_test(test_yaml_doc_empty_streams),
+		cmocka_unit_test(test_yaml_doc_errors),
+		cmocka_unit_test(test_yaml_doc_lenient_shares_aliases),
+		cmocka_unit_test(test_yaml_doc_deep_nesting_without_recursion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
