@@ -172,7 +172,14 @@ def folder_of(path):
 
 
 def module_of(path):
-    return path if path in SEPARATE_MODULES else os.path.splitext(path)[0]
+    """A .c and its .h are one module; a private header "<m>_int.h" (shared
+    by the files that implement <m>, with no .c of its own) belongs to <m>."""
+    if path in SEPARATE_MODULES:
+        return path
+    base = os.path.splitext(path)[0]
+    if path.endswith("_int.h"):
+        return base[:-len("_int")]
+    return base
 
 
 def edge_allowed(rules, src, dst):

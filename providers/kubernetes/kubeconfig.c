@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
-#include "render/render.h"
+#include "util/yaml.h"
 
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
 #define EXEC_TIMEOUT_MS 60000
@@ -184,7 +184,7 @@ int k8s_kubeconfig_parse(cJSON **out, const char *text, size_t len,
 		}
 		cJSON_Delete(doc);
 	}
-	rc = render_yaml_parse(&docs, text, len, name, err);
+	rc = yaml_parse_json(&docs, text, len, name, err);
 	if (rc < 0) {
 		if (err && err->code)
 			err->code = PRENV_ECONFIG;

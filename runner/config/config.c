@@ -1,9 +1,9 @@
-/* config.c - .prenv.yml, parsed with libyaml; see config.h.
+/* config.c - .prenv.yml; see config.h.
  *
- * Two passes over the text: the event parser first (syntax errors with
- * libyaml's problem mark, anchors/aliases/tags/multiple documents are
- * rejected with their position), then the document loader, whose nodes keep
- * their start marks so every error names file:line:col (1-based).
+ * The text is loaded as one positioned YAML document (util/yaml.h, strict:
+ * syntax errors with libyaml's problem mark; anchors, aliases, tags and a
+ * second document are rejected with their position); every node keeps its
+ * start, so every error here names file:line:col (1-based).
  *
  * Anchors and aliases are NOT supported: a config is short, and an alias
  * would make one node appear in several places, so an error in it could not
@@ -13,6 +13,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/names.h"
+#include "util/yaml.h"
 #include "config/schema.h"
 
 #include <errno.h>
@@ -20,7 +21,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #define CONFIG_MAX_BYTES ((size_t)1 << 20)
 #define APP_MAX 40
@@ -76,7 +76,6 @@ static const char *const forks_names[] = { "skip", "deploy" };
 
 struct cp {
 	const char *path;
-	yaml_document_t *doc;
 	struct prenv_err *err;
 	const struct config_schema *const *kinds; /* NULL-terminated */
 };
@@ -99,8 +98,8 @@ static int cp_fail_at(struct cp *c, int line, int col, const char *fmt, ...)
 	return PRENV_ECONFIG;
 }
 
-#define NODE_LINE(n) ((n) ? (int)(n)->start_mark.line + 1 : 1)
-#define NODE_COL(n) ((n) ? (int)(n)->start_mark.column + 1 : 1)
+#define NODE_LINE(n) ((n) ? (n)->line : 1)
+#define NODE_COL(n) ((n) ? (n)->col : 1)
 #define cp_fail(c, n, ...) cp_fail_at((c), NODE_LINE(n), NODE_COL(n), __VA_ARGS__)
 
 static int oom(struct cp *c)
@@ -111,17 +110,17 @@ static int oom(struct cp *c)
 /* ------------------------------------------------------------------ */
 /* Node helpers                                                        */
 
-static const char *sval(const yaml_node_t *n)
+static const char *sval(const struct yaml_node *n)
 {
-	return (const char *)n->data.scalar.value;
+	return n->text;
 }
 
-static int is_plain(const yaml_node_t *n)
+static int is_plain(const struct yaml_node *n)
 {
-	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	return n->kind == YAML_KIND_SCALAR && n->plain;
 }
 
-static int is_null(const yaml_node_t *n)
+static int is_null(const struct yaml_node *n)
 {
 	const char *s;
 
@@ -154,18 +153,18 @@ static int is_int_text(const char *s)
 }
 
 /* "a list", "a mapping", "a number", "a boolean", "an empty value", "'text'" */
-static void describe(struct prenv_buf *b, const yaml_node_t *n)
+static void describe(struct prenv_buf *b, const struct yaml_node *n)
 {
-	if (n->type == YAML_MAPPING_NODE) {
+	if (n->kind == YAML_KIND_MAP) {
 		prenv_buf_adds(b, "a mapping");
-	} else if (n->type == YAML_SEQUENCE_NODE) {
+	} else if (n->kind == YAML_KIND_SEQ) {
 		prenv_buf_adds(b, "a list");
 	} else if (is_null(n)) {
 		prenv_buf_adds(b, "an empty value");
 	} else if (is_plain(n) && bool_value(sval(n)) >= 0) {
 		prenv_buf_printf(b, "the boolean %s", sval(n));
 	} else {
-		size_t len = n->data.scalar.length;
+		size_t len = n->len;
 		if (!is_plain(n))
 			prenv_buf_adds(b, "the quoted string ");
 		prenv_buf_addc(b, '\'');
@@ -175,7 +174,7 @@ static void describe(struct prenv_buf *b, const yaml_node_t *n)
 }
 
 /* Fails with "<what>, got <description of n>". */
-static int fail_type(struct cp *c, const yaml_node_t *n, const char *what)
+static int fail_type(struct cp *c, const struct yaml_node *n, const char *what)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	int rc;
@@ -184,23 +183,6 @@ static int fail_type(struct cp *c, const yaml_node_t *n, const char *what)
 	rc = cp_fail(c, n, "%s, got %s", what, b.failed ? "something else" : b.ptr);
 	prenv_buf_free(&b);
 	return rc;
-}
-
-static yaml_node_t *node(struct cp *c, int idx)
-{
-	return yaml_document_get_node(c->doc, idx);
-}
-
-static yaml_node_t *map_get(struct cp *c, const yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key);
-		if (k && k->type == YAML_SCALAR_NODE && !strcmp(sval(k), key))
-			return node(c, p->value);
-	}
-	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -272,14 +254,14 @@ static void add_choices(struct prenv_buf *b, const char *got, const char *const 
 /* ------------------------------------------------------------------ */
 /* Typed readers                                                       */
 
-static int need_scalar_text(struct cp *c, const yaml_node_t *n, const char *key,
+static int need_scalar_text(struct cp *c, const struct yaml_node *n, const char *key,
 			    const char *what)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	int rc;
 
-	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
-		if (strlen(sval(n)) != n->data.scalar.length)
+	if (n->kind == YAML_KIND_SCALAR && !is_null(n)) {
+		if (strlen(sval(n)) != n->len)
 			return cp_fail(c, n, "'%s' contains a NUL character; remove it", key);
 		return 0;
 	}
@@ -289,7 +271,7 @@ static int need_scalar_text(struct cp *c, const yaml_node_t *n, const char *key,
 	return rc;
 }
 
-static int read_str(struct cp *c, const yaml_node_t *n, const char *key, char **out)
+static int read_str(struct cp *c, const struct yaml_node *n, const char *key, char **out)
 {
 	int rc = need_scalar_text(c, n, key, "a string");
 	if (rc)
@@ -299,7 +281,7 @@ static int read_str(struct cp *c, const yaml_node_t *n, const char *key, char **
 	return *out ? 0 : oom(c);
 }
 
-static int read_bool(struct cp *c, const yaml_node_t *n, const char *key, int *out)
+static int read_bool(struct cp *c, const struct yaml_node *n, const char *key, int *out)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	int v = -1, rc;
@@ -316,7 +298,7 @@ static int read_bool(struct cp *c, const yaml_node_t *n, const char *key, int *o
 	return rc;
 }
 
-static int read_int(struct cp *c, const yaml_node_t *n, const char *key, long *out)
+static int read_int(struct cp *c, const struct yaml_node *n, const char *key, long *out)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	int rc;
@@ -337,13 +319,13 @@ static int read_int(struct cp *c, const yaml_node_t *n, const char *key, long *o
 	return rc;
 }
 
-static int read_dur(struct cp *c, const yaml_node_t *n, const char *key, long *out)
+static int read_dur(struct cp *c, const struct yaml_node *n, const char *key, long *out)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	int rc;
 
-	if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
-	    strlen(sval(n)) == n->data.scalar.length) {
+	if (n->kind == YAML_KIND_SCALAR && !is_null(n) &&
+	    strlen(sval(n)) == n->len) {
 		long v = config_parse_duration(sval(n));
 		if (v >= 0) {
 			*out = v;
@@ -357,7 +339,7 @@ static int read_dur(struct cp *c, const yaml_node_t *n, const char *key, long *o
 }
 
 /* One choice among names; *idx is its index. */
-static int read_enum(struct cp *c, const yaml_node_t *n, const char *key,
+static int read_enum(struct cp *c, const struct yaml_node *n, const char *key,
 		     const char *const *names, size_t nnames, size_t *idx)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
@@ -382,22 +364,21 @@ static int read_enum(struct cp *c, const yaml_node_t *n, const char *key,
 
 /* Checks every key of map against defs: scalar, known, not repeated, and the
  * required ones present. where: "the top level", "'provider'", ... */
-static int check_keys(struct cp *c, const yaml_node_t *map, const char *where,
+static int check_keys(struct cp *c, const struct yaml_node *map, const char *where,
 		      const struct config_key *const *defs, size_t ndefs)
 {
-	yaml_node_pair_t *p, *q;
 	const char *names[MAX_KEYS];
-	size_t i;
+	size_t i, pi, qi;
 
 	if (ndefs > MAX_KEYS)
 		ndefs = MAX_KEYS;
 	for (i = 0; i < ndefs; i++)
 		names[i] = defs[i]->name;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key);
+	for (pi = 0; pi < map->n; pi++) {
+		const struct yaml_node *k = map->pairs[pi].key;
 		int known = 0;
 
-		if (!k || k->type != YAML_SCALAR_NODE || is_null(k))
+		if (!k || k->kind != YAML_KIND_SCALAR || is_null(k))
 			return cp_fail(c, k, "keys in %s must be plain names", where);
 		for (i = 0; i < ndefs; i++)
 			if (!strcmp(sval(k), defs[i]->name))
@@ -411,8 +392,8 @@ static int check_keys(struct cp *c, const yaml_node_t *map, const char *where,
 			prenv_buf_free(&b);
 			return rc;
 		}
-		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *k2 = node(c, q->key);
+		for (qi = 0; qi < pi; qi++) {
+			const struct yaml_node *k2 = map->pairs[qi].key;
 			if (!strcmp(sval(k2), sval(k)))
 				return cp_fail(c, k, "duplicate key '%s' in %s (first set at line %d, "
 					       "column %d); keep one", sval(k), where,
@@ -420,13 +401,13 @@ static int check_keys(struct cp *c, const yaml_node_t *map, const char *where,
 		}
 	}
 	for (i = 0; i < ndefs; i++)
-		if (defs[i]->required && !map_get(c, map, defs[i]->name))
+		if (defs[i]->required && !yaml_map_get(map, defs[i]->name))
 			return cp_fail(c, map, "missing required key '%s' in %s", defs[i]->name, where);
 	return 0;
 }
 
 /* check_keys over a plain table. */
-static int check_table(struct cp *c, const yaml_node_t *map, const char *where,
+static int check_table(struct cp *c, const struct yaml_node *map, const char *where,
 		       const struct config_key *table, size_t n)
 {
 	const struct config_key *defs[MAX_KEYS];
@@ -490,14 +471,14 @@ long config_parse_duration(const char *s)
 /* ------------------------------------------------------------------ */
 /* Conversions to JSON                                                 */
 
-static int strseq_json(struct cp *c, const yaml_node_t *n, const char *key, int nonempty,
+static int strseq_json(struct cp *c, const struct yaml_node *n, const char *key, int nonempty,
 		       cJSON **out)
 {
-	yaml_node_item_t *it;
 	cJSON *arr;
 	char what[] = "a list of strings";
+	size_t i;
 
-	if (n->type != YAML_SEQUENCE_NODE) {
+	if (n->kind != YAML_KIND_SEQ) {
 		struct prenv_buf b = PRENV_BUF_INIT;
 		int rc;
 		prenv_buf_printf(&b, "'%s' must be %s%s", key, what,
@@ -507,12 +488,12 @@ static int strseq_json(struct cp *c, const yaml_node_t *n, const char *key, int 
 		prenv_buf_free(&b);
 		return rc;
 	}
-	if (nonempty && n->data.sequence.items.start == n->data.sequence.items.top)
+	if (nonempty && !n->n)
 		return cp_fail(c, n, "'%s' must not be empty: give the command and its arguments", key);
 	if (!(arr = cJSON_CreateArray()))
 		return oom(c);
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *v = node(c, *it);
+	for (i = 0; i < n->n; i++) {
+		const struct yaml_node *v = n->items[i];
 		cJSON *s;
 		int rc = need_scalar_text(c, v, key, "a list of strings; this item must be a string");
 		if (rc) {
@@ -529,12 +510,12 @@ static int strseq_json(struct cp *c, const yaml_node_t *n, const char *key, int 
 	return 0;
 }
 
-static int strmap_json(struct cp *c, const yaml_node_t *n, const char *key, cJSON **out)
+static int strmap_json(struct cp *c, const struct yaml_node *n, const char *key, cJSON **out)
 {
-	yaml_node_pair_t *p, *q;
 	cJSON *obj;
+	size_t pi, qi;
 
-	if (n->type != YAML_MAPPING_NODE) {
+	if (n->kind != YAML_KIND_MAP) {
 		struct prenv_buf b = PRENV_BUF_INIT;
 		int rc;
 		prenv_buf_printf(&b, "'%s' must be a mapping of names to strings", key);
@@ -544,12 +525,12 @@ static int strmap_json(struct cp *c, const yaml_node_t *n, const char *key, cJSO
 	}
 	if (!(obj = cJSON_CreateObject()))
 		return oom(c);
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+	for (pi = 0; pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
 		int rc = need_scalar_text(c, k, key, "a mapping of names to strings; this key must be a name");
 		if (!rc)
-			for (q = n->data.mapping.pairs.start; q < p && !rc; q++)
-				if (!strcmp(sval(node(c, q->key)), sval(k)))
+			for (qi = 0; qi < pi && !rc; qi++)
+				if (!strcmp(sval(n->pairs[qi].key), sval(k)))
 					rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one",
 						     sval(k), key);
 		if (!rc) {
@@ -582,14 +563,13 @@ static int values_key_ok(const char *s)
 
 /* values: a mapping whose values are strings (numbers and booleans become
  * their text) or nested mappings of the same. dotted: "values.a.b" so far. */
-static int values_json(struct cp *c, const yaml_node_t *n, struct prenv_buf *dotted,
+static int values_json(struct cp *c, const struct yaml_node *n, struct prenv_buf *dotted,
 		       int depth, cJSON **out)
 {
-	yaml_node_pair_t *p, *q;
 	cJSON *obj;
-	size_t mark = dotted->len;
+	size_t mark = dotted->len, pi, qi;
 
-	if (n->type != YAML_MAPPING_NODE)
+	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, depth ? "a nested value must be a mapping"
 				 : "'values' must be a mapping of names to strings (templates)");
 	if (depth >= VALUES_MAX_DEPTH)
@@ -597,17 +577,17 @@ static int values_json(struct cp *c, const yaml_node_t *n, struct prenv_buf *dot
 			       dotted->ptr, VALUES_MAX_DEPTH);
 	if (!(obj = cJSON_CreateObject()))
 		return oom(c);
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+	for (pi = 0; pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
 		cJSON *item = NULL;
 		int rc = 0;
 
 		prenv_buf_truncate(dotted, mark);
-		if (k->type != YAML_SCALAR_NODE || !values_key_ok(sval(k)))
+		if (k->kind != YAML_KIND_SCALAR || !values_key_ok(sval(k)))
 			rc = fail_type(c, k, "names in 'values' may use only letters, digits, '_' "
 				       "and '-' (they are used as {{values.NAME}})");
-		for (q = n->data.mapping.pairs.start; q < p && !rc; q++)
-			if (!strcmp(sval(node(c, q->key)), sval(k)))
+		for (qi = 0; qi < pi && !rc; qi++)
+			if (!strcmp(sval(n->pairs[qi].key), sval(k)))
 				rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one", sval(k),
 					     dotted->ptr);
 		if (!rc) {
@@ -616,9 +596,9 @@ static int values_json(struct cp *c, const yaml_node_t *n, struct prenv_buf *dot
 			if (dotted->failed)
 				rc = oom(c);
 		}
-		if (!rc && v->type == YAML_MAPPING_NODE) {
+		if (!rc && v->kind == YAML_KIND_MAP) {
 			rc = values_json(c, v, dotted, depth + 1, &item);
-		} else if (!rc && v->type == YAML_SCALAR_NODE && !is_null(v)) {
+		} else if (!rc && v->kind == YAML_KIND_SCALAR && !is_null(v)) {
 			rc = need_scalar_text(c, v, dotted->ptr, "a string");
 			if (!rc && !(item = cJSON_CreateString(sval(v))))
 				rc = oom(c);
@@ -657,7 +637,7 @@ static const struct config_schema *find_kind(const struct cp *c, const char *nam
 }
 
 /* One provider key's value, converted by its type. */
-static int provider_value(struct cp *c, const struct config_key *d, const yaml_node_t *v,
+static int provider_value(struct cp *c, const struct config_key *d, const struct yaml_node *v,
 			  cJSON **item)
 {
 	struct prenv_buf why = PRENV_BUF_INIT;
@@ -720,22 +700,21 @@ static const struct config_key kind_key = {
 	"kind", CONFIG_STR, 1, NULL, "the provider", NULL,
 };
 
-static int parse_provider(struct cp *c, const yaml_node_t *n, struct prenv_config *cfg)
+static int parse_provider(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
 {
 	const struct config_schema *pk;
 	const struct config_key *defs[MAX_KEYS];
 	const char *names[MAX_KEYS];
 	struct prenv_buf where = PRENV_BUF_INIT, valid = PRENV_BUF_INIT;
-	yaml_node_t *kn;
-	yaml_node_pair_t *p;
-	size_t idx, i, nkinds = 0, ndefs = 0;
+	const struct yaml_node *kn;
+	size_t idx, i, pi, nkinds = 0, ndefs = 0;
 	int rc;
 
 	for (i = 0; c->kinds && c->kinds[i] && i < MAX_KEYS; i++) {
 		names[nkinds++] = c->kinds[i]->kind;
 		prenv_buf_printf(&valid, "%s%s", i ? ", " : "", c->kinds[i]->kind);
 	}
-	if (n->type != YAML_MAPPING_NODE) {
+	if (n->kind != YAML_KIND_MAP) {
 		prenv_buf_adds(&where, "'provider' must be a mapping with at least 'kind' (");
 		for (i = 0; i < nkinds; i++)
 			prenv_buf_printf(&where, "%s%s", i == 0 ? "" : i + 1 == nkinds ? " or " : ", ",
@@ -744,7 +723,7 @@ static int parse_provider(struct cp *c, const yaml_node_t *n, struct prenv_confi
 		rc = fail_type(c, n, where.failed ? "'provider' must be a mapping" : where.ptr);
 		goto done;
 	}
-	if (!(kn = map_get(c, n, "kind"))) {
+	if (!(kn = yaml_map_get(n, "kind"))) {
 		rc = cp_fail(c, n, "missing required key 'kind' in 'provider'; valid kinds: %s",
 			     valid.ptr);
 		goto done;
@@ -770,8 +749,8 @@ static int parse_provider(struct cp *c, const yaml_node_t *n, struct prenv_confi
 		rc = oom(c);
 		goto done;
 	}
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+	for (pi = 0; pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
 		const struct config_key *d = NULL;
 		cJSON *item = NULL;
 
@@ -804,7 +783,7 @@ done:
 /* environments                                                        */
 
 /* A branch pattern: non-empty, '[' classes closed, '!' only at the start. */
-static int check_glob(struct cp *c, const yaml_node_t *n)
+static int check_glob(struct cp *c, const struct yaml_node *n)
 {
 	const char *s = sval(n), *p = s;
 
@@ -833,16 +812,16 @@ static int check_glob(struct cp *c, const yaml_node_t *n)
 	return 0;
 }
 
-static int parse_rule(struct cp *c, const yaml_node_t *n, size_t i, struct config_rule *r)
+static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct config_rule *r)
 {
 	struct prenv_buf where = PRENV_BUF_INIT;
-	yaml_node_t *v;
+	const struct yaml_node *v;
 	int rc;
 
 	r->pull_request = -1;
 	r->line = NODE_LINE(n);
 	r->col = NODE_COL(n);
-	if (n->type != YAML_MAPPING_NODE)
+	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, "each item of 'environments' must be a mapping "
 				 "(branch, pull_request, name, kind, protected, ttl)");
 	prenv_buf_printf(&where, "environments item %zu", i + 1);
@@ -852,52 +831,51 @@ static int parse_rule(struct cp *c, const yaml_node_t *n, size_t i, struct confi
 	prenv_buf_free(&where);
 	if (rc)
 		return rc;
-	if ((v = map_get(c, n, "branch"))) {
+	if ((v = yaml_map_get(n, "branch"))) {
 		if ((rc = read_str(c, v, "branch", &r->branch)) || (rc = check_glob(c, v)))
 			return rc;
 	}
-	if ((v = map_get(c, n, "pull_request")) && (rc = read_bool(c, v, "pull_request", &r->pull_request)))
+	if ((v = yaml_map_get(n, "pull_request")) && (rc = read_bool(c, v, "pull_request", &r->pull_request)))
 		return rc;
-	if ((v = map_get(c, n, "name"))) {
+	if ((v = yaml_map_get(n, "name"))) {
 		if ((rc = read_str(c, v, "name", &r->name)))
 			return rc;
 	}
 	r->kind = r->pull_request == 1 ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT;
-	if ((v = map_get(c, n, "kind"))) {
+	if ((v = yaml_map_get(n, "kind"))) {
 		size_t k;
 		if ((rc = read_enum(c, v, "kind", kind_names, NKINDS, &k)))
 			return rc;
 		r->kind = (enum env_kind)k;
 		r->kind_set = 1;
 	}
-	if ((v = map_get(c, n, "protected")) && (rc = read_bool(c, v, "protected", &r->protected_)))
+	if ((v = yaml_map_get(n, "protected")) && (rc = read_bool(c, v, "protected", &r->protected_)))
 		return rc;
-	if ((v = map_get(c, n, "ttl")) && (rc = read_dur(c, v, "ttl", &r->ttl_seconds)))
+	if ((v = yaml_map_get(n, "ttl")) && (rc = read_dur(c, v, "ttl", &r->ttl_seconds)))
 		return rc;
 	return 0;
 }
 
-static int parse_environments(struct cp *c, const yaml_node_t *key, const yaml_node_t *n,
+static int parse_environments(struct cp *c, const struct yaml_node *key, const struct yaml_node *n,
 			      struct prenv_config *cfg)
 {
-	yaml_node_item_t *it;
-	size_t count, i = 0;
+	size_t count, i;
 	int rc;
 
 	cfg->environments_line = NODE_LINE(key);
 	cfg->environments_col = NODE_COL(key);
-	if (n->type != YAML_SEQUENCE_NODE)
+	if (n->kind != YAML_KIND_SEQ)
 		return fail_type(c, n, "'environments' must be a list of rules "
 				 "(e.g. `- pull_request: true`)");
-	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	count = n->n;
 	if (!count)
 		return cp_fail(c, n, "'environments' is empty: add at least one rule, "
 			       "e.g. `- pull_request: true`");
 	if (!(cfg->rules = calloc(count, sizeof(*cfg->rules))))
 		return oom(c);
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+	for (i = 0; i < count; i++) {
 		cfg->nrules = i + 1;
-		if ((rc = parse_rule(c, node(c, *it), i, &cfg->rules[i])))
+		if ((rc = parse_rule(c, n->items[i], i, &cfg->rules[i])))
 			return rc;
 	}
 	return 0;
@@ -932,19 +910,19 @@ static char *suggest_label(const char *s, size_t max)
 	return out;
 }
 
-static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config *cfg)
+static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
 {
-	yaml_node_pair_t *p;
-	yaml_node_t *v;
+	const struct yaml_node *v;
+	size_t pi;
 	int rc;
 
-	if (root->type != YAML_MAPPING_NODE)
+	if (root->kind != YAML_KIND_MAP)
 		return fail_type(c, root, "the top level must be a mapping "
 				 "(version, app, provider, environments, ...)");
 	if ((rc = check_table(c, root, "the top level", top_keys, NELEM(top_keys))))
 		return rc;
 	cfg->version = 1;
-	if ((v = map_get(c, root, "version"))) {
+	if ((v = yaml_map_get(root, "version"))) {
 		long ver = 0;
 		if ((rc = read_int(c, v, "version", &ver)))
 			return rc;
@@ -952,7 +930,7 @@ static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config 
 			return cp_fail(c, v, "'version' must be 1 (the only version this prenv "
 				       "understands), got %ld", ver);
 	}
-	v = map_get(c, root, "app");
+	v = yaml_map_get(root, "app");
 	if ((rc = read_str(c, v, "app", &cfg->app)))
 		return rc;
 	if (strlen(cfg->app) > APP_MAX || !name_is_dns_label(cfg->app)) {
@@ -964,11 +942,11 @@ static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config 
 		free(sug);
 		return rc;
 	}
-	if ((v = map_get(c, root, "templates")) && (rc = read_str(c, v, "templates", &cfg->templates)))
+	if ((v = yaml_map_get(root, "templates")) && (rc = read_str(c, v, "templates", &cfg->templates)))
 		return rc;
-	if ((v = map_get(c, root, "url")) && (rc = read_str(c, v, "url", &cfg->url)))
+	if ((v = yaml_map_get(root, "url")) && (rc = read_str(c, v, "url", &cfg->url)))
 		return rc;
-	if ((v = map_get(c, root, "forks"))) {
+	if ((v = yaml_map_get(root, "forks"))) {
 		size_t k;
 		if ((rc = read_enum(c, v, "forks", forks_names, NELEM(forks_names), &k)))
 			return rc;
@@ -978,15 +956,15 @@ static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config 
 	}
 	if (!cfg->forks)
 		return oom(c);
-	if ((rc = parse_provider(c, map_get(c, root, "provider"), cfg)))
+	if ((rc = parse_provider(c, yaml_map_get(root, "provider"), cfg)))
 		return rc;
-	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key);
+	for (pi = 0; pi < root->n; pi++) {
+		const struct yaml_node *k = root->pairs[pi].key;
 		if (!strcmp(sval(k), "environments") &&
-		    (rc = parse_environments(c, k, node(c, p->value), cfg)))
+		    (rc = parse_environments(c, k, root->pairs[pi].value, cfg)))
 			return rc;
 	}
-	if ((v = map_get(c, root, "values"))) {
+	if ((v = yaml_map_get(root, "values"))) {
 		struct prenv_buf dotted = PRENV_BUF_INIT;
 		prenv_buf_adds(&dotted, "values");
 		rc = dotted.failed ? oom(c) : values_json(c, v, &dotted, 0, &cfg->values);
@@ -995,92 +973,6 @@ static int parse_top(struct cp *c, const yaml_node_t *root, struct prenv_config 
 			return rc;
 	}
 	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Pass 1: events (syntax, anchors, aliases, tags, documents)          */
-
-static int yaml_syntax_error(struct cp *c, yaml_parser_t *ps)
-{
-	const char *problem = ps->problem ? ps->problem : "invalid YAML";
-
-	if (ps->error == YAML_MEMORY_ERROR)
-		return oom(c);
-	if (ps->context)
-		return cp_fail_at(c, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
-				  "YAML syntax error: %s (%s that starts at line %d, column %d); "
-				  "check the indentation and quoting", problem, ps->context,
-				  (int)ps->context_mark.line + 1, (int)ps->context_mark.column + 1);
-	return cp_fail_at(c, (int)ps->problem_mark.line + 1, (int)ps->problem_mark.column + 1,
-			  "YAML syntax error: %s; check the indentation and quoting", problem);
-}
-
-static int prescan(struct cp *c, const char *text, size_t len)
-{
-	yaml_parser_t ps;
-	yaml_event_t ev;
-	int rc = 0, docs = 0, done = 0;
-
-	if (!yaml_parser_initialize(&ps))
-		return oom(c);
-	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-	while (!done && !rc) {
-		int line, col;
-		if (!yaml_parser_parse(&ps, &ev)) {
-			rc = yaml_syntax_error(c, &ps);
-			break;
-		}
-		line = (int)ev.start_mark.line + 1;
-		col = (int)ev.start_mark.column + 1;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1)
-				rc = cp_fail_at(c, line, col, "a second YAML document starts here; "
-						"a config holds one document (remove the '---')");
-			break;
-		case YAML_ALIAS_EVENT:
-			rc = cp_fail_at(c, line, col, "YAML aliases (*%s) are not supported in a "
-					"config; write the value out", (const char *)ev.data.alias.anchor);
-			break;
-		case YAML_SCALAR_EVENT:
-			if (ev.data.scalar.anchor)
-				rc = cp_fail_at(c, line, col, "YAML anchors (&%s) are not supported in "
-						"a config; remove it", (const char *)ev.data.scalar.anchor);
-			else if (ev.data.scalar.tag)
-				rc = cp_fail_at(c, line, col, "YAML tags (%s) are not supported in a "
-						"config; quote the value instead",
-						(const char *)ev.data.scalar.tag);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			if (ev.data.sequence_start.anchor)
-				rc = cp_fail_at(c, line, col, "YAML anchors (&%s) are not supported in "
-						"a config; remove it",
-						(const char *)ev.data.sequence_start.anchor);
-			else if (ev.data.sequence_start.tag)
-				rc = cp_fail_at(c, line, col, "YAML tags (%s) are not supported in a "
-						"config; remove it",
-						(const char *)ev.data.sequence_start.tag);
-			break;
-		case YAML_MAPPING_START_EVENT:
-			if (ev.data.mapping_start.anchor)
-				rc = cp_fail_at(c, line, col, "YAML anchors (&%s) are not supported in "
-						"a config; remove it",
-						(const char *)ev.data.mapping_start.anchor);
-			else if (ev.data.mapping_start.tag)
-				rc = cp_fail_at(c, line, col, "YAML tags (%s) are not supported in a "
-						"config; remove it",
-						(const char *)ev.data.mapping_start.tag);
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&ps);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1101,41 +993,28 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 		 size_t len, const struct config_schema *const *kinds, struct prenv_err *err)
 {
 	struct prenv_config *cfg = NULL;
-	yaml_parser_t ps;
-	yaml_document_t doc;
-	yaml_node_t *root;
+	struct yaml_doc *doc = NULL;
+	const struct yaml_node *root;
 	struct cp c;
-	int rc, have_parser = 0, have_doc = 0;
+	int rc;
 
 	*out = NULL;
 	if (!path)
 		path = "<config>";
 	c.path = path;
-	c.doc = &doc;
 	c.err = err;
 	c.kinds = kinds;
 	if (len > CONFIG_MAX_BYTES)
 		return cp_fail_at(&c, 1, 1, "the file is %zu bytes; a config may be at most %zu",
 				  len, CONFIG_MAX_BYTES);
-	if ((rc = prescan(&c, text, len)))
+	if ((rc = yaml_doc_load(&doc, text, len, path, YAML_DOC_STRICT, err)))
 		goto done;
 	if (!(cfg = calloc(1, sizeof(*cfg))) || !(cfg->path = strdup(path)) ||
 	    !(cfg->dir = dir_of(path))) {
 		rc = oom(&c);
 		goto done;
 	}
-	if (!yaml_parser_initialize(&ps)) {
-		rc = oom(&c);
-		goto done;
-	}
-	have_parser = 1;
-	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&ps, &doc)) {
-		rc = yaml_syntax_error(&c, &ps);
-		goto done;
-	}
-	have_doc = 1;
-	root = yaml_document_get_root_node(&doc);
+	root = yaml_doc_root(doc);
 	if (!root || is_null(root)) {
 		rc = cp_fail_at(&c, 1, 1, "the config is empty; it needs at least 'app', "
 				"'provider' and 'environments'");
@@ -1143,10 +1022,7 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 	}
 	rc = parse_top(&c, root, cfg);
 done:
-	if (have_doc)
-		yaml_document_delete(&doc);
-	if (have_parser)
-		yaml_parser_delete(&ps);
+	yaml_doc_free(doc);
 	if (rc) {
 		config_free(cfg);
 		return rc;

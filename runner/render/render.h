@@ -1,10 +1,10 @@
 /* render.h - templates directory -> Kubernetes-style documents (cJSON).
  *
  * Every *.yaml / *.yml / *.json file of the directory, in file-name order, is
- * rendered (YAML escaping), split into documents, parsed with libyaml into
- * cJSON (YAML 1.2 core schema for plain scalars), checked (apiVersion, kind,
- * metadata.name; no duplicates) and labelled (app.kubernetes.io/managed-by:
- * prenv, prenv.dev/app, prenv.dev/env).
+ * rendered (YAML escaping), split into documents, parsed into cJSON by
+ * util/yaml.h (YAML 1.2 core schema for plain scalars), checked (apiVersion,
+ * kind, metadata.name; no duplicates) and labelled
+ * (app.kubernetes.io/managed-by: prenv, prenv.dev/app, prenv.dev/env).
  */
 #ifndef PRENV_RENDER_H
 #define PRENV_RENDER_H
@@ -34,25 +34,6 @@ struct render_opts {
  * name containing '/', '\\' or "..", or starting with '.', is an error; a
  * missing partial is an error unless allow_missing (then it renders empty). On any error *out is NULL. */
 int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *err);
-
-/* Parses a YAML stream (all documents) into a cJSON array (core schema).
- * filename is for errors. Caller frees *out. */
-int render_yaml_parse(cJSON **out, const char *text, size_t len,
-		      const char *filename, struct prenv_err *err);
-
-/* Same, and *lines (caller frees; may be NULL) gets the 1-based line where
- * each document's root node starts. */
-int render_yaml_parse_lines(cJSON **out, int **lines, const char *text, size_t len,
-			    const char *filename, struct prenv_err *err);
-
-/* Emits one JSON value as a YAML document (block style, strings quoted when
- * needed) and appends it to out, starting with "---\n". On error out is as
- * it was. */
-int render_yaml_emit(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err);
-
-/* 1 when string s can be written as a plain YAML scalar and still read back
- * as that string by YAML 1.2 and 1.1 parsers (see render_yaml.c). */
-int render_yaml_plain_safe(const char *s);
 
 /* --- documents: checks, labels, duplicates (render_docs.c) -------------
  * render_dir feeds each rendered template to render_docs_add; usable on its

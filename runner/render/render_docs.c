@@ -8,6 +8,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/names.h"
+#include "util/yaml.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -345,7 +346,7 @@ int render_docs_add(struct render_docs *d, const char *text, size_t len,
 
 	if (!filename)
 		filename = "<template>";
-	if ((rc = render_yaml_parse_lines(&docs, &lines, text, len, filename, err)) < 0)
+	if ((rc = yaml_parse_json_lines(&docs, &lines, text, len, filename, err)) < 0)
 		goto done;
 	n = (size_t)cJSON_GetArraySize(docs);
 	if (d->n + n > d->cap) {

@@ -2,6 +2,7 @@
  * file per object in a directory (see render.h). */
 #include "render/render.h"
 #include "util/err.h"
+#include "util/yaml.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,7 +35,7 @@ static int write_value(struct prenv_buf *b, const cJSON *v, int json, struct pre
 	char *s;
 
 	if (!json)
-		return render_yaml_emit(b, v, err);
+		return yaml_emit_json(b, v, err);
 	if (!(s = cJSON_Print(v)))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory writing JSON");
 	prenv_buf_adds(b, s);
@@ -290,7 +291,7 @@ int render_write(const cJSON *objects, const char *format, const char *out_dir,
 		rc = write_value(&b, objects, 1, err);
 	} else {
 		for (obj = objects->child; obj && rc == 0; obj = obj->next)
-			rc = render_yaml_emit(&b, obj, err);
+			rc = yaml_emit_json(&b, obj, err);
 	}
 	if (rc == 0 && prenv_buf_add(out, b.ptr, b.len) < 0)
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");

@@ -15,6 +15,7 @@
 
 #include "render/render.h"
 #include "util/err.h"
+#include "util/yaml.h"
 
 struct warns {
 	int n;
@@ -262,7 +263,7 @@ static void test_render_write_yaml_and_json(void **state)
 	assert_int_equal(strncmp(out.ptr, "---\napiVersion: v1\nkind: Service\n", 33), 0);
 	assert_non_null(strstr(out.ptr, "\n---\napiVersion: apps/v1\n"));
 	assert_non_null(strstr(out.ptr, "x: \"true\"\n"));
-	assert_int_equal(render_yaml_parse(&back, out.ptr, out.len, "o", &err), 0);
+	assert_int_equal(yaml_parse_json(&back, out.ptr, out.len, "o", &err), 0);
 	assert_true(cJSON_Compare(objs, back, 1));
 	cJSON_Delete(back);
 
@@ -329,7 +330,7 @@ static void test_render_write_out_dir(void **state)
 	assert_int_equal(render_write(objs, "yaml", outd, &out, &err), 0);
 	assert_int_equal(count_entries(outd), 2);
 	read_into(&f, outd, "001-service-web-1.yaml");
-	assert_int_equal(render_yaml_parse(&back, f.ptr, f.len, "f", &err), 0);
+	assert_int_equal(yaml_parse_json(&back, f.ptr, f.len, "f", &err), 0);
 	assert_true(cJSON_Compare(cJSON_GetArrayItem(objs, 0), cJSON_GetArrayItem(back, 0), 1));
 	cJSON_Delete(back);
 	read_into(&f, outd, "002-deployment-..-..-etc-passwd.yaml");

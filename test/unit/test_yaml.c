@@ -1,6 +1,7 @@
-/* test_render_yaml.c - YAML <-> cJSON: core-schema typing, errors with
+/* test_yaml.c - util/yaml: YAML <-> cJSON (core-schema typing, errors with
  * file:line:col, anchors, empty documents, the emitter, and a round-trip
- * property over generated hostile values. */
+ * property over generated hostile values) and the positioned document tree
+ * (positions, text, style, strict mode). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render/render.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/yaml.h"
 
 /* Parses "v: <text>" and returns a copy of v (caller frees). */
 static cJSON *parse_v(const char *text)
@@ -24,7 +26,7 @@ static cJSON *parse_v(const char *text)
 	int rc;
 
 	prenv_buf_printf(&b, "v: %s\n", text);
-	rc = render_yaml_parse(&docs, b.ptr, b.len, "t.yaml", &err);
+	rc = yaml_parse_json(&docs, b.ptr, b.len, "t.yaml", &err);
 	if (rc != 0)
 		print_error("parse of '%s' failed: %s\n", text, err.msg);
 	assert_int_equal(rc, 0);
@@ -37,7 +39,7 @@ static cJSON *parse_v(const char *text)
 	return v;
 }
 
-static void test_render_yaml_parse_typing(void **state)
+static void test_yaml_parse_typing(void **state)
 {
 	/* yaml text -> expected JSON (as JSON text) */
 	static const struct { const char *yaml, *json; } cases[] = {
@@ -79,7 +81,7 @@ static void test_render_yaml_parse_typing(void **state)
 			cJSON *docs = NULL;
 
 			prenv_buf_printf(&b, "v: %s\n", cases[i].yaml);
-			assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "t.yaml", &err),
+			assert_int_equal(yaml_parse_json(&docs, b.ptr, b.len, "t.yaml", &err),
 					 PRENV_ECONFIG);
 			assert_null(docs);
 			prenv_buf_free(&b);
@@ -103,7 +105,7 @@ static void test_render_yaml_parse_typing(void **state)
 	}
 }
 
-static void test_render_yaml_parse_special_floats(void **state)
+static void test_yaml_parse_special_floats(void **state)
 {
 	static const char *const infs[] = { ".inf", ".Inf", ".INF", "+.inf", "-.inf", "-.INF" };
 	static const char *const nans[] = { ".nan", ".NaN", ".NAN" };
@@ -135,7 +137,7 @@ static void test_render_yaml_parse_special_floats(void **state)
 	}
 }
 
-static void test_render_yaml_big_int_keeps_digits(void **state)
+static void test_yaml_big_int_keeps_digits(void **state)
 {
 	cJSON *v = parse_v("-000123456789012345678901234");
 	struct prenv_buf out = PRENV_BUF_INIT;
@@ -147,7 +149,7 @@ static void test_render_yaml_big_int_keeps_digits(void **state)
 	assert_string_equal(v->valuestring, "-123456789012345678901234");
 	cJSON_AddItemToObject(doc, "big", v);
 	cJSON_AddNumberToObject(doc, "small", 9007199254740992.0);
-	assert_int_equal(render_yaml_emit(&out, doc, &err), 0);
+	assert_int_equal(yaml_emit_json(&out, doc, &err), 0);
 	assert_string_equal(out.ptr, "---\nbig: -123456789012345678901234\nsmall: 9007199254740992\n");
 	cJSON_Delete(doc);
 	prenv_buf_free(&out);
@@ -159,7 +161,7 @@ struct err_case {
 	const char *msg_part;
 };
 
-static void test_render_yaml_parse_errors_have_position(void **state)
+static void test_yaml_parse_errors_have_position(void **state)
 {
 	static const struct err_case cases[] = {
 		{ "a: 1\nb: 2\na: 3\n", 3, 1, "duplicate mapping key 'a'" },
@@ -184,7 +186,7 @@ static void test_render_yaml_parse_errors_have_position(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct prenv_err err = PRENV_ERR_INIT;
 		cJSON *docs = (cJSON *)1;
-		int rc = render_yaml_parse(&docs, cases[i].text, strlen(cases[i].text),
+		int rc = yaml_parse_json(&docs, cases[i].text, strlen(cases[i].text),
 					   "dir/x.yaml", &err);
 
 		if (rc == 0 || err.line != cases[i].line || err.col != cases[i].col ||
@@ -201,7 +203,7 @@ static void test_render_yaml_parse_errors_have_position(void **state)
 	}
 }
 
-static void test_render_yaml_empty_documents_skipped(void **state)
+static void test_yaml_empty_documents_skipped(void **state)
 {
 	const char *text = "# only a comment\n---\n# another\n---\na: 1\n---\n...\n---\n- x\n--- ~\n";
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -209,7 +211,7 @@ static void test_render_yaml_empty_documents_skipped(void **state)
 	int *lines = NULL;
 
 	(void)state;
-	assert_int_equal(render_yaml_parse_lines(&docs, &lines, text, strlen(text), "f", &err), 0);
+	assert_int_equal(yaml_parse_json_lines(&docs, &lines, text, strlen(text), "f", &err), 0);
 	/* a: 1, [x], and the explicit null (not empty: it has a value) */
 	assert_int_equal(cJSON_GetArraySize(docs), 3);
 	assert_int_equal(lines[0], 5);
@@ -219,22 +221,22 @@ static void test_render_yaml_empty_documents_skipped(void **state)
 	cJSON_Delete(docs);
 	free(lines);
 
-	assert_int_equal(render_yaml_parse(&docs, "# nothing\n", 10, "f", &err), 0);
+	assert_int_equal(yaml_parse_json(&docs, "# nothing\n", 10, "f", &err), 0);
 	assert_int_equal(cJSON_GetArraySize(docs), 0);
 	cJSON_Delete(docs);
-	assert_int_equal(render_yaml_parse(&docs, "", 0, "f", &err), 0);
+	assert_int_equal(yaml_parse_json(&docs, "", 0, "f", &err), 0);
 	assert_int_equal(cJSON_GetArraySize(docs), 0);
 	cJSON_Delete(docs);
 }
 
-static void test_render_yaml_anchors_resolved(void **state)
+static void test_yaml_anchors_resolved(void **state)
 {
 	const char *text = "base: &b {image: x, ports: [80]}\ncopy: *b\nname: &n web\nalso: *n\n";
 	struct prenv_err err = PRENV_ERR_INIT;
 	cJSON *docs = NULL, *d;
 
 	(void)state;
-	assert_int_equal(render_yaml_parse(&docs, text, strlen(text), "f", &err), 0);
+	assert_int_equal(yaml_parse_json(&docs, text, strlen(text), "f", &err), 0);
 	d = cJSON_GetArrayItem(docs, 0);
 	assert_true(cJSON_Compare(cJSON_GetObjectItem(d, "base"), cJSON_GetObjectItem(d, "copy"), 1));
 	assert_string_equal(cJSON_GetObjectItem(d, "also")->valuestring, "web");
@@ -244,7 +246,7 @@ static void test_render_yaml_anchors_resolved(void **state)
 	cJSON_Delete(docs);
 }
 
-static void test_render_yaml_billion_laughs_rejected(void **state)
+static void test_yaml_billion_laughs_rejected(void **state)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -259,7 +261,7 @@ static void test_render_yaml_billion_laughs_rejected(void **state)
 			prenv_buf_printf(&b, "%s*a%d", j ? ", " : "", i - 1);
 		prenv_buf_adds(&b, "]\n");
 	}
-	assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "lol.yaml", &err), PRENV_ECONFIG);
+	assert_int_equal(yaml_parse_json(&docs, b.ptr, b.len, "lol.yaml", &err), PRENV_ECONFIG);
 	assert_null(docs);
 	assert_non_null(strstr(err.msg, "1000000 nodes"));
 	assert_true(err.line >= 6 && err.line <= 9);
@@ -267,7 +269,7 @@ static void test_render_yaml_billion_laughs_rejected(void **state)
 	prenv_buf_free(&b);
 }
 
-static void test_render_yaml_deep_nesting_rejected(void **state)
+static void test_yaml_deep_nesting_rejected(void **state)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -279,13 +281,13 @@ static void test_render_yaml_deep_nesting_rejected(void **state)
 		prenv_buf_addc(&b, '[');
 	for (i = 0; i < 600; i++)
 		prenv_buf_addc(&b, ']');
-	assert_int_equal(render_yaml_parse(&docs, b.ptr, b.len, "deep.yaml", &err), PRENV_ECONFIG);
+	assert_int_equal(yaml_parse_json(&docs, b.ptr, b.len, "deep.yaml", &err), PRENV_ECONFIG);
 	assert_non_null(strstr(err.msg, "deeper than 512"));
 	prenv_err_clear(&err);
 	prenv_buf_free(&b);
 }
 
-static void test_render_yaml_emit_quotes_ambiguous_strings(void **state)
+static void test_yaml_emit_quotes_ambiguous_strings(void **state)
 {
 	const char *json = "{\"apiVersion\": \"v1\", \"t\": \"true\", \"n\": \"3\", \"f\": \"0.5\","
 			   " \"y\": \"yes\", \"o\": \"On\", \"e\": \"\", \"z\": \"~\", \"h\": \"0x1F\","
@@ -323,14 +325,14 @@ static void test_render_yaml_emit_quotes_ambiguous_strings(void **state)
 	(void)state;
 	assert_non_null(doc);
 	prenv_buf_adds(&out, "keep\n");
-	assert_int_equal(render_yaml_emit(&out, doc, &err), 0);
+	assert_int_equal(yaml_emit_json(&out, doc, &err), 0);
 	assert_string_equal(out.ptr + 5, want);
 	assert_memory_equal(out.ptr, "keep\n", 5);
 	cJSON_Delete(doc);
 	prenv_buf_free(&out);
 }
 
-static void test_render_yaml_emit_rejects_raw(void **state)
+static void test_yaml_emit_rejects_raw(void **state)
 {
 	cJSON *doc = cJSON_CreateObject();
 	struct prenv_buf out = PRENV_BUF_INIT;
@@ -340,20 +342,20 @@ static void test_render_yaml_emit_rejects_raw(void **state)
 	cJSON_AddStringToObject(doc, "a", "x");
 	cJSON_AddRawToObject(doc, "raw", "{\"x\":1}");
 	prenv_buf_adds(&out, "before");
-	assert_true(render_yaml_emit(&out, doc, &err) < 0);
+	assert_true(yaml_emit_json(&out, doc, &err) < 0);
 	assert_string_equal(out.ptr, "before"); /* nothing appended */
 	prenv_err_clear(&err);
 	cJSON_Delete(doc);
 
 	doc = cJSON_CreateString("\xff\xfe bad utf-8");
-	assert_true(render_yaml_emit(&out, doc, &err) < 0);
+	assert_true(yaml_emit_json(&out, doc, &err) < 0);
 	assert_string_equal(out.ptr, "before");
 	prenv_err_clear(&err);
 	cJSON_Delete(doc);
 	prenv_buf_free(&out);
 }
 
-static void test_render_yaml_plain_safe_table(void **state)
+static void test_yaml_plain_safe_table(void **state)
 {
 	static const char *const plain[] = {
 		"v1", "web", "apps/v1", "app.kubernetes.io/name", "nginx:1.25", "_x", "/",
@@ -370,14 +372,14 @@ static void test_render_yaml_plain_safe_table(void **state)
 
 	(void)state;
 	for (i = 0; plain[i]; i++) {
-		if (!render_yaml_plain_safe(plain[i]))
+		if (!yaml_plain_safe(plain[i]))
 			print_error("'%s' should be plain\n", plain[i]);
-		assert_true(render_yaml_plain_safe(plain[i]));
+		assert_true(yaml_plain_safe(plain[i]));
 	}
 	for (i = 0; quoted[i]; i++) {
-		if (render_yaml_plain_safe(quoted[i]))
+		if (yaml_plain_safe(quoted[i]))
 			print_error("'%s' should be quoted\n", quoted[i]);
-		assert_false(render_yaml_plain_safe(quoted[i]));
+		assert_false(yaml_plain_safe(quoted[i]));
 	}
 }
 
@@ -466,7 +468,7 @@ static cJSON *gen_value(int depth)
 	}
 }
 
-static void test_render_yaml_roundtrip_property(void **state)
+static void test_yaml_roundtrip_property(void **state)
 {
 	const int N = 4000;
 	int i, docs_total = 0;
@@ -478,10 +480,10 @@ static void test_render_yaml_roundtrip_property(void **state)
 		struct prenv_err err = PRENV_ERR_INIT;
 		int rc;
 
-		assert_int_equal(render_yaml_emit(&out, x, &err), 0);
+		assert_int_equal(yaml_emit_json(&out, x, &err), 0);
 		/* two documents in a stream, to check the separators too */
-		assert_int_equal(render_yaml_emit(&out, x, &err), 0);
-		rc = render_yaml_parse(&back, out.ptr, out.len, "rt.yaml", &err);
+		assert_int_equal(yaml_emit_json(&out, x, &err), 0);
+		rc = yaml_parse_json(&back, out.ptr, out.len, "rt.yaml", &err);
 		if (rc != 0 || cJSON_GetArraySize(back) != 2 ||
 		    !cJSON_Compare(x, cJSON_GetArrayItem(back, 0), 1) ||
 		    !cJSON_Compare(x, cJSON_GetArrayItem(back, 1), 1)) {
@@ -497,25 +499,228 @@ static void test_render_yaml_roundtrip_property(void **state)
 		cJSON_Delete(back);
 		prenv_buf_free(&out);
 	}
-	printf("# render_yaml round-trip: %d generated values (%d documents) parse(emit(x)) == x\n",
+	printf("# yaml round-trip: %d generated values (%d documents) parse(emit(x)) == x\n",
 	       N, docs_total);
+}
+
+/* ------------------------------------------------------- positioned tree */
+
+static void test_yaml_doc_nodes_keep_position_text_and_style(void **state)
+{
+	const char *text = "# head\n"
+			   "name: web\n"
+			   "ports: [80, \"443\"]\n"
+			   "nested:\n"
+			   "  - a: 'x'\n"
+			   "    b: |\n"
+			   "      lit\n"
+			   "name: again\n"
+			   "nul: \"a\\0b\"\n"
+			   "empty:\n";
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	const struct yaml_node *root, *n;
+
+	(void)state;
+	assert_int_equal(yaml_doc_load(&doc, text, strlen(text), "c.yml", YAML_DOC_STRICT, &err), 0);
+	root = yaml_doc_root(doc);
+	assert_non_null(root);
+	assert_int_equal(root->kind, YAML_KIND_MAP);
+	assert_int_equal(root->line, 2);
+	assert_int_equal(root->col, 1);
+	assert_string_equal(root->text, "");
+	assert_int_equal(root->n, 6); /* repeated keys are kept, in order */
+	assert_string_equal(root->pairs[0].key->text, "name");
+	assert_string_equal(root->pairs[4].key->text, "nul");
+	assert_string_equal(root->pairs[5].key->text, "empty");
+
+	n = yaml_map_get(root, "name"); /* the first of the two */
+	assert_string_equal(n->text, "web");
+	assert_int_equal(n->line, 2);
+	assert_int_equal(n->col, 7);
+	assert_true(n->plain);
+	assert_int_equal(root->pairs[3].value->line, 8);
+
+	n = yaml_map_get(root, "ports");
+	assert_int_equal(n->kind, YAML_KIND_SEQ);
+	assert_int_equal(n->n, 2);
+	assert_true(n->items[0]->plain);
+	assert_string_equal(n->items[0]->text, "80"); /* untyped */
+	assert_false(n->items[1]->plain);
+	assert_string_equal(n->items[1]->text, "443");
+	assert_int_equal(n->items[1]->col, 13);
+
+	n = yaml_map_get(root, "nested");
+	assert_int_equal(n->kind, YAML_KIND_SEQ);
+	assert_int_equal(n->line, 5);
+	assert_int_equal(n->col, 3);
+	n = n->items[0];
+	assert_int_equal(n->kind, YAML_KIND_MAP);
+	assert_int_equal(n->col, 5);
+	assert_false(yaml_map_get(n, "a")->plain);
+	assert_string_equal(yaml_map_get(n, "b")->text, "lit\n");
+	assert_false(yaml_map_get(n, "b")->plain);
+	assert_null(yaml_map_get(n, "c"));
+	assert_null(yaml_map_get(yaml_map_get(n, "a"), "a")); /* not a mapping */
+
+	n = yaml_map_get(root, "nul");
+	assert_int_equal(n->len, 3);
+	assert_int_equal(strlen(n->text), 1);
+	n = yaml_map_get(root, "empty");
+	assert_int_equal(n->kind, YAML_KIND_SCALAR);
+	assert_true(n->plain);
+	assert_int_equal(n->len, 0);
+	assert_string_equal(n->text, "");
+	yaml_doc_free(doc);
+	yaml_doc_free(NULL);
+}
+
+static void test_yaml_doc_empty_streams(void **state)
+{
+	static const char *const none[] = { "", "# only a comment\n", "\n\n" };
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		assert_int_equal(yaml_doc_load(&doc, none[i], strlen(none[i]), NULL,
+					       YAML_DOC_STRICT, &err), 0);
+		assert_null(yaml_doc_root(doc));
+		yaml_doc_free(doc);
+	}
+	assert_int_equal(yaml_doc_load(&doc, "---\n", 4, NULL, YAML_DOC_STRICT, &err), 0);
+	assert_int_equal(yaml_doc_root(doc)->kind, YAML_KIND_SCALAR);
+	assert_int_equal(yaml_doc_root(doc)->len, 0);
+	yaml_doc_free(doc);
+}
+
+struct doc_err_case {
+	const char *text;
+	unsigned flags;
+	int line, col;
+	const char *msg; /* the whole message */
+};
+
+#define ANCHOR_X "YAML anchors (&x) are not supported in a config; remove it"
+#define SECOND_DOC "a second YAML document starts here; a config holds one document " \
+		   "(remove the '---')"
+
+static void test_yaml_doc_errors(void **state)
+{
+	static const struct doc_err_case cases[] = {
+		{ "a: &x 1\n", YAML_DOC_STRICT, 1, 4, ANCHOR_X },
+		{ "a: &x [1]\n", YAML_DOC_STRICT, 1, 4, ANCHOR_X },
+		{ "a: &x !x [1]\n", YAML_DOC_STRICT, 1, 4, ANCHOR_X },
+		{ "a: 1\nb: *x\n", YAML_DOC_STRICT, 2, 4,
+		  "YAML aliases (*x) are not supported in a config; write the value out" },
+		{ "a: !!str 1\n", YAML_DOC_STRICT, 1, 4,
+		  "YAML tags (tag:yaml.org,2002:str) are not supported in a config; "
+		  "quote the value instead" },
+		{ "a: !x {b: 1}\n", YAML_DOC_STRICT, 1, 4,
+		  "YAML tags (!x) are not supported in a config; remove it" },
+		{ "a: 1\n---\nb: 2\n", YAML_DOC_STRICT, 2, 1, SECOND_DOC },
+		{ "a: 1\n---\nb: &x 2\n", YAML_DOC_STRICT, 2, 1, SECOND_DOC },
+		{ "a: [1, 2\nb: 3\n", YAML_DOC_STRICT, 2, 2,
+		  "YAML syntax error: did not find expected ',' or ']' (while parsing a flow "
+		  "sequence that starts at line 1, column 4); check the indentation and quoting" },
+		{ "a: 1\n---\nb: [\n", 0, 4, 1,
+		  "YAML syntax error: did not find expected node content (while parsing a flow "
+		  "node that starts at line 4, column 1); check the indentation and quoting" },
+		{ "a:\n\tb: 1\n", 0, 2, 1,
+		  "YAML syntax error: found character that cannot start any token (while "
+		  "scanning for the next token that starts at line 2, column 1); check the "
+		  "indentation and quoting" },
+		{ "a: 1\nb: *nope\n", 0, 2, 4, "undefined YAML alias *nope" },
+		{ "a: &x [1, *x]\n", 0, 1, 11, "undefined YAML alias *x" }, /* no cycles */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct doc_err_case *c = &cases[i];
+		struct prenv_err err = PRENV_ERR_INIT;
+		struct yaml_doc *doc = (struct yaml_doc *)1;
+		int rc = yaml_doc_load(&doc, c->text, strlen(c->text), "c.yml", c->flags, &err);
+
+		if (rc != PRENV_ECONFIG || err.line != c->line || err.col != c->col ||
+		    !err.msg || strcmp(err.msg, c->msg))
+			print_error("case %zu: rc %d at %d:%d: %s\n", i, rc, err.line, err.col,
+				    err.msg ? err.msg : "(none)");
+		assert_int_equal(rc, PRENV_ECONFIG);
+		assert_null(doc);
+		assert_string_equal(err.file, "c.yml");
+		assert_int_equal(err.line, c->line);
+		assert_int_equal(err.col, c->col);
+		assert_string_equal(err.msg, c->msg);
+		prenv_err_clear(&err);
+	}
+}
+
+static void test_yaml_doc_lenient_shares_aliases(void **state)
+{
+	const char *text = "base: &b {image: x}\ncopy: *b\nname: !!str &n web\nalso: *n\n"
+			   "---\nignored: &b [*b]\n";
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	const struct yaml_node *root;
+
+	(void)state;
+	assert_int_equal(yaml_doc_load(&doc, text, strlen(text), "f", 0, &err), 0);
+	root = yaml_doc_root(doc);
+	assert_int_equal(root->n, 4);
+	/* an alias is its anchored node, shared */
+	assert_ptr_equal(yaml_map_get(root, "base"), yaml_map_get(root, "copy"));
+	assert_ptr_equal(yaml_map_get(root, "name"), yaml_map_get(root, "also"));
+	assert_string_equal(yaml_map_get(root, "also")->text, "web");
+	assert_null(yaml_map_get(root, "ignored"));
+	yaml_doc_free(doc); /* frees the shared nodes once (ASan checks) */
+}
+
+static void test_yaml_doc_deep_nesting_without_recursion(void **state)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct yaml_doc *doc = NULL;
+	const struct yaml_node *n;
+	int i, depth = 0;
+
+	(void)state;
+	for (i = 0; i < 2000; i++)
+		prenv_buf_addc(&b, '[');
+	prenv_buf_adds(&b, "x");
+	for (i = 0; i < 2000; i++)
+		prenv_buf_addc(&b, ']');
+	assert_int_equal(yaml_doc_load(&doc, b.ptr, b.len, "deep", YAML_DOC_STRICT, &err), 0);
+	for (n = yaml_doc_root(doc); n->kind == YAML_KIND_SEQ; n = n->items[0])
+		depth++;
+	assert_int_equal(depth, 2000);
+	assert_string_equal(n->text, "x");
+	assert_int_equal(n->col, 2001);
+	yaml_doc_free(doc);
+	prenv_buf_free(&b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_yaml_parse_typing),
-		cmocka_unit_test(test_render_yaml_parse_special_floats),
-		cmocka_unit_test(test_render_yaml_big_int_keeps_digits),
-		cmocka_unit_test(test_render_yaml_parse_errors_have_position),
-		cmocka_unit_test(test_render_yaml_empty_documents_skipped),
-		cmocka_unit_test(test_render_yaml_anchors_resolved),
-		cmocka_unit_test(test_render_yaml_billion_laughs_rejected),
-		cmocka_unit_test(test_render_yaml_deep_nesting_rejected),
-		cmocka_unit_test(test_render_yaml_emit_quotes_ambiguous_strings),
-		cmocka_unit_test(test_render_yaml_emit_rejects_raw),
-		cmocka_unit_test(test_render_yaml_plain_safe_table),
-		cmocka_unit_test(test_render_yaml_roundtrip_property),
+		cmocka_unit_test(test_yaml_parse_typing),
+		cmocka_unit_test(test_yaml_parse_special_floats),
+		cmocka_unit_test(test_yaml_big_int_keeps_digits),
+		cmocka_unit_test(test_yaml_parse_errors_have_position),
+		cmocka_unit_test(test_yaml_empty_documents_skipped),
+		cmocka_unit_test(test_yaml_anchors_resolved),
+		cmocka_unit_test(test_yaml_billion_laughs_rejected),
+		cmocka_unit_test(test_yaml_deep_nesting_rejected),
+		cmocka_unit_test(test_yaml_emit_quotes_ambiguous_strings),
+		cmocka_unit_test(test_yaml_emit_rejects_raw),
+		cmocka_unit_test(test_yaml_plain_safe_table),
+		cmocka_unit_test(test_yaml_roundtrip_property),
+		cmocka_unit_test(test_yaml_doc_nodes_keep_position_text_and_style),
+		cmocka_unit_test(test_yaml_doc_empty_streams),
+		cmocka_unit_test(test_yaml_doc_errors),
+		cmocka_unit_test(test_yaml_doc_lenient_shares_aliases),
+		cmocka_unit_test(test_yaml_doc_deep_nesting_without_recursion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
