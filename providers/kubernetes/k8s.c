@@ -381,6 +381,20 @@ done:
 
 /* ------------------------------------------------------------ annotations */
 
+/* The environment of run, the session's client, the namespace's URL in
+ * url and the namespace itself in *ns (PRENV_ENOTFOUND when absent). */
+static int get_env_ns(struct provider_session *s, const struct provider_run *run,
+		      struct k8s_run *r, struct prenv_buf *url, cJSON **ns, struct prenv_err *err)
+{
+	int rc;
+
+	*ns = NULL;
+	if ((rc = run_env(r, run, err)) < 0 || (rc = run_connect(r, s, run, err)) < 0)
+		return rc;
+	k8s_url(r->k, url, &ns_map, NULL, r->env.ns, NULL);
+	return k8s_get_json(r->k, url->ptr, ns, err);
+}
+
 /* Sets annotation key=value on the environment's namespace (server-side
  * apply with its own field manager "prenv-report", so a later deploy does
  * not remove it); value NULL removes it. The namespace must exist and be
@@ -395,12 +409,8 @@ static int namespace_annotate(struct provider_session *s, const struct provider_
 	char *body = NULL;
 	int rc;
 
-	if ((rc = run_env(&r, run, err)) < 0)
-		return rc;
-	if ((rc = run_connect(&r, s, run, err)) < 0)
-		goto done;
-	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
-	if ((rc = k8s_get_json(r.k, url.ptr, &ns, err)) < 0 || (rc = check_owner(ns, &r.env, "annotate", err)) < 0)
+	if ((rc = get_env_ns(s, run, &r, &url, &ns, err)) < 0 ||
+	    (rc = check_owner(ns, &r.env, "annotate", err)) < 0)
 		goto done;
 	obj = cJSON_CreateObject();
 	cJSON_AddStringToObject(obj, "apiVersion", "v1");
@@ -435,19 +445,13 @@ static int namespace_annotation(struct provider_session *s, const struct provide
 	int rc;
 
 	*out = NULL;
-	if ((rc = run_env(&r, run, err)) < 0)
-		return rc;
-	if ((rc = run_connect(&r, s, run, err)) < 0)
-		goto done;
-	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
-	rc = k8s_get_json(r.k, url.ptr, &ns, err);
+	rc = get_env_ns(s, run, &r, &url, &ns, err);
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		rc = 0;
 	} else if (rc == 0 && k8s_annotation(ns, key)) {
 		*out = strdup(k8s_annotation(ns, key));
 	}
-done:
 	cJSON_Delete(ns);
 	prenv_buf_free(&url);
 	return rc;
