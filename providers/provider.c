@@ -84,9 +84,3 @@ void provider_result_clear(struct provider_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-int provider_set_str(char **slot, const char *s)
-{
-	free(*slot);
-	*slot = s ? strdup(s) : NULL;
-	return s && !*slot ? -1 : 0;
-}

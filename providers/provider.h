@@ -132,8 +132,5 @@ int provider_note_get(void *ud, const char *key, char **out, struct prenv_err *e
 int provider_note_set(void *ud, const char *key, const char *value, struct prenv_err *err);
 
 void provider_result_clear(struct provider_result *res);
-/* Replaces *slot with a copy of s (NULL clears it). Returns 0, or -1 when
- * out of memory (*slot is then NULL). */
-int provider_set_str(char **slot, const char *s);
 
 #endif

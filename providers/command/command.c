@@ -28,7 +28,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -44,6 +43,7 @@
 #include "context/ci.h"
 #include "config/config.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "config/plan.h"
 #include "render/tmpl.h"
@@ -185,14 +185,6 @@ static void env_free(struct envv *e)
 
 /* ---------------------------------------------------------- temp files */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 static void safe_part(struct prenv_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
@@ -242,14 +234,6 @@ static int write_manifests(const char *dir, const cJSON *objects, struct prenv_e
 
 /* --------------------------------------------------------------- run */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Runs argv, streaming its output into t. *status: the waitpid status;
  * *timed_out: 1 when it was killed for running too long. */
 static int spawn_and_wait(char *const *argv, char *const *envp, long timeout, struct tail *t,
@@ -258,7 +242,7 @@ static int spawn_and_wait(char *const *argv, char *const *envp, long timeout, st
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	int pfd[2] = { -1, -1 };
-	double deadline = now_s() + (double)timeout, killed_at = 0;
+	double deadline = (fs_now_ms() / 1000.0) + (double)timeout, killed_at = 0;
 	pid_t pid = -1;
 	int rc = 0, exited = 0, eof = 0;
 
@@ -290,14 +274,14 @@ static int spawn_and_wait(char *const *argv, char *const *envp, long timeout, st
 	rc = 0;
 	while (!exited || !eof) {
 		struct pollfd p = { pfd[0], POLLIN, 0 };
-		double left = deadline - now_s();
+		double left = deadline - (fs_now_ms() / 1000.0);
 		int ms = 200, k;
 
 		if (!killed_at && left <= 0) {
 			*timed_out = 1;
 			kill(-pid, SIGTERM);
-			killed_at = now_s();
-		} else if (killed_at && now_s() - killed_at > 5) {
+			killed_at = (fs_now_ms() / 1000.0);
+		} else if (killed_at && (fs_now_ms() / 1000.0) - killed_at > 5) {
 			kill(-pid, SIGKILL);
 		}
 		if (!eof) {
@@ -373,7 +357,7 @@ static void job_free(struct cmd_job *j)
 	size_t i;
 
 	if (j->tmp.len && j->tmp.ptr[0])
-		nftw(j->tmp.ptr, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fs_rm_tree(j->tmp.ptr);
 	for (i = 0; j->argv && i < j->argc; i++)
 		free(j->argv[i]);
 	free(j->argv);

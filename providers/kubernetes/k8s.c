@@ -9,6 +9,7 @@
 
 #include "context/ci.h"
 #include "config/config.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/names.h"
 #include "config/plan.h"
@@ -164,7 +165,7 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		}
 		if (!created)
 			rc = k8s_prune(r.k, prepared, &r.env, &pruned, err);
-		provider_set_str(&res->status, "deployed");
+		prenv_set_str(&res->status, "deployed");
 		goto done;
 	}
 	if ((rc = k8s_apply_all(r.k, prepared, err)) < 0)
@@ -175,18 +176,18 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 	sel = selector(&r.env);
 	rc = k8s_wait_ready(r.k, prepared, r.env.ns, sel, secs, &reason, &detail, err);
 	if (rc < 0) {
-		provider_set_str(&res->status, "failed");
-		provider_set_str(&res->reason, reason ? reason : err->msg);
+		prenv_set_str(&res->status, "failed");
+		prenv_set_str(&res->reason, reason ? reason : err->msg);
 		res->detail = detail;
 		detail = NULL;
 		goto done;
 	}
-	provider_set_str(&res->status, secs > 0 ? "ready" : "deployed");
+	prenv_set_str(&res->status, secs > 0 ? "ready" : "deployed");
 done:
 	if (r.k)
 		log_verbose("kubernetes: %lu API requests", k8s_client_requests(r.k));
 	if (rc < 0 && !res->reason && err->msg)
-		provider_set_str(&res->reason, err->msg);
+		prenv_set_str(&res->reason, err->msg);
 	free(sel);
 	free(reason);
 	free(detail);
@@ -236,7 +237,7 @@ static int k8s_destroy(struct provider_session *s, const struct provider_run *ru
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		log_info("namespace/%s does not exist: nothing to destroy", r.env.ns);
-		provider_set_str(&res->status, "absent");
+		prenv_set_str(&res->status, "absent");
 		rc = 0;
 		goto done;
 	}
@@ -244,7 +245,7 @@ static int k8s_destroy(struct provider_session *s, const struct provider_run *ru
 		goto done;
 	if (run->dry_run) {
 		log_info("dry run: namespace/%s would be deleted", r.env.ns);
-		provider_set_str(&res->status, "destroyed");
+		prenv_set_str(&res->status, "destroyed");
 		goto done;
 	}
 	if (!k8s_str(ns, "metadata.deletionTimestamp")) {
@@ -268,10 +269,10 @@ static int k8s_destroy(struct provider_session *s, const struct provider_run *ru
 		if (secs > 0)
 			log_info("namespace/%s is gone", r.env.ns);
 	}
-	provider_set_str(&res->status, "destroyed");
+	prenv_set_str(&res->status, "destroyed");
 done:
 	if (rc < 0 && err->msg)
-		provider_set_str(&res->reason, err->msg);
+		prenv_set_str(&res->reason, err->msg);
 	cJSON_Delete(ns);
 	http_response_free(&resp);
 	prenv_buf_free(&url);
@@ -305,7 +306,7 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		cJSON_AddBoolToObject(info, "exists", 0);
-		provider_set_str(&res->status, "absent");
+		prenv_set_str(&res->status, "absent");
 		prenv_buf_printf(&text, "namespace/%s does not exist", r.env.ns);
 		rc = 0;
 		goto out;
@@ -362,7 +363,7 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 		}
 		cJSON_Delete(items);
 	}
-	provider_set_str(&res->status, k8s_str(ns, "metadata.deletionTimestamp") ? "terminating"
+	prenv_set_str(&res->status, k8s_str(ns, "metadata.deletionTimestamp") ? "terminating"
 			      : any_failed ? "failed" : all_ready ? "ready" : "progressing");
 out:
 	while (text.len && text.ptr[text.len - 1] == '\n')

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "util/log.h"
+#include "util/fs.h"
 
 /* A watch is asked to end after at most this long (timeoutSeconds) and is
  * then resumed from its last resourceVersion on the same connection; the
@@ -109,7 +110,7 @@ int k8s_readiness(const cJSON *obj, struct prenv_buf *line, struct prenv_buf *wh
 	return 1;
 }
 
-static int is_workload(const char *kind)
+static int is_waited_kind(const char *kind)
 {
 	return kind && (!strcmp(kind, "Deployment") || !strcmp(kind, "StatefulSet") ||
 			!strcmp(kind, "DaemonSet") || !strcmp(kind, "Job"));
@@ -162,14 +163,6 @@ struct watcher {
 	int started;
 	int gone;               /* 410: list again */
 };
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void push(struct evq *q, cJSON *ev)
 {
@@ -303,7 +296,7 @@ static void *watch_main(void *ud)
 
 	while (rc == 0) {
 		struct http_request rq;
-		long left = w->deadline_ms - now_ms(), secs;
+		long left = w->deadline_ms - (long)fs_now_ms(), secs;
 
 		if (watcher_stopped(w) || left <= 0)
 			break;
@@ -563,7 +556,7 @@ static void waiting_init(struct waiting *s, struct k8s_client *k, const char *ns
 	s->k = k;
 	s->ns = ns;
 	s->seconds = seconds;
-	s->deadline = now_ms() + seconds * 1000;
+	s->deadline = (long)fs_now_ms() + seconds * 1000;
 	pthread_mutex_init(&s->q.mu, NULL);
 	pthread_cond_init(&s->q.cv, NULL);
 	s->q.events = cJSON_CreateArray();
@@ -614,7 +607,7 @@ static void collect_wanted(struct waiting *s, const cJSON *prepared)
 		const char *kind = k8s_str(o, "kind");
 		struct prenv_buf key = PRENV_BUF_INIT;
 
-		if (!is_workload(kind) || !k8s_str(o, "metadata.namespace") ||
+		if (!is_waited_kind(kind) || !k8s_str(o, "metadata.namespace") ||
 		    strcmp(k8s_str(o, "metadata.namespace"), s->ns))
 			continue;
 		prenv_buf_printf(&key, "%s/%s", kind, k8s_str(o, "metadata.name"));
@@ -716,7 +709,7 @@ static int take_events(struct waiting *s, cJSON **evs, struct prenv_err *err)
 	pthread_mutex_lock(&q->mu);
 	while (cJSON_GetArraySize(q->events) == 0 && !q->nerr) {
 		struct timespec ts;
-		long left = s->deadline - now_ms();
+		long left = s->deadline - (long)fs_now_ms();
 
 		if (left <= 0)
 			break;
@@ -841,7 +834,7 @@ static int watch_until_ready(struct waiting *s, char **reason, char **detail,
 		if ((rc = take_events(s, &evs, err)) < 0)
 			return rc;
 		track_events(s, evs);
-		if (s->synced < (int)s->nw && now_ms() < s->deadline)
+		if (s->synced < (int)s->nw && (long)fs_now_ms() < s->deadline)
 			continue;
 		if (check_workloads(s, &all_ready) || check_pods(s)) {
 			add_events(s->k, s->ns, &s->d);
@@ -854,7 +847,7 @@ static int watch_until_ready(struct waiting *s, char **reason, char **detail,
 			log_info("all %d workload%s ready", s->nwanted, s->nwanted == 1 ? "" : "s");
 			return 0;
 		}
-		if (now_ms() >= s->deadline) {
+		if ((long)fs_now_ms() >= s->deadline) {
 			not_ready_reason(s);
 			add_events(s->k, s->ns, &s->d);
 			*reason = prenv_buf_detach(&s->r, NULL);
@@ -949,7 +942,7 @@ int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds, struct 
 {
 	static const struct k8s_mapping nsm = { (char *)"", (char *)"v1", (char *)"Namespace",
 						(char *)"namespaces", 0 };
-	long deadline = now_ms() + seconds * 1000;
+	long deadline = (long)fs_now_ms() + seconds * 1000;
 	struct prenv_buf fs = PRENV_BUF_INIT;
 	struct http_client_opts ho;
 	struct http_client *hc = NULL;
@@ -975,7 +968,7 @@ int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds, struct 
 			break;
 		}
 		cJSON_Delete(items);
-		left = deadline - now_ms();
+		left = deadline - (long)fs_now_ms();
 		if (left <= 0) {
 			free(rv);
 			rc = prenv_err_set(err, PRENV_EFAIL, "namespace %s is still terminating after %ld s; it "

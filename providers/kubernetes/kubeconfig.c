@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/yaml.h"
 
@@ -122,11 +123,6 @@ time_t k8s_parse_time(const char *s)
 	if (t == (time_t)-1)
 		return -1;
 	return t - (time_t)oh * 3600 - (time_t)om * 60;
-}
-
-static char *xstrdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -492,7 +488,7 @@ static int load_exec(struct k8s_conn *c, const cJSON *ex, const char *usn, const
 		return prenv_err_set(err, PRENV_ECONFIG, "user '%s' in %s: exec interactiveMode Always needs "
 				     "a terminal, and prenv runs in CI; use a plugin that can run with "
 				     "interactiveMode Never", usn, c->source);
-	if (!(c->exec = cJSON_Duplicate(ex, 1)) || !(c->exec_dir = xstrdup(udir ? udir : ".")))
+	if (!(c->exec = cJSON_Duplicate(ex, 1)) || !(c->exec_dir = prenv_strdup(udir ? udir : ".")))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	return 0;
 }
@@ -558,7 +554,7 @@ static int resolve_context(struct k8s_conn *c, const cJSON *merged, const char *
 				     want ? " (provider.context)" : " (current-context)");
 	if (!(c->context = strdup(ctxname)))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	c->default_ns = xstrdup(jstr(ctx, "namespace"));
+	c->default_ns = prenv_strdup(jstr(ctx, "namespace"));
 	cln = jstr(ctx, "cluster");
 	usn = jstr(ctx, "user");
 	cl = cln ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(merged, "clusters"), cln) : NULL;

@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "context/ci.h"
 #include "config/config.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/names.h"
 #include "util/log.h"
 #include "config/plan.h"
@@ -134,24 +134,6 @@ int pages_target_parse(struct pages_target *out, const char *s, struct prenv_err
 
 /* ------------------------------------------------------------ dir: I/O */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* Removes path and everything under it without following links. */
-static int rm_tree(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static int write_site(const char *dir, const struct pages_site *site, struct prenv_err *err)
 {
 	struct prenv_buf p = PRENV_BUF_INIT;
@@ -191,28 +173,6 @@ static int write_site(const char *dir, const struct pages_site *site, struct pre
 	return rc;
 }
 
-static int mkdir_p(const char *path)
-{
-	struct prenv_buf b = PRENV_BUF_INIT;
-	size_t i;
-	int rc = 0;
-
-	if (prenv_buf_adds(&b, path) < 0)
-		return -1;
-	for (i = 1; i <= b.len && rc == 0; i++) {
-		if (b.ptr[i] == '/' || b.ptr[i] == 0) {
-			char c = b.ptr[i];
-
-			b.ptr[i] = 0;
-			if (mkdir(b.ptr, 0755) < 0 && errno != EEXIST)
-				rc = -1;
-			b.ptr[i] = c;
-		}
-	}
-	prenv_buf_free(&b);
-	return rc;
-}
-
 /* Replaced versions of root/<env> are kept as
  * root/.prenv-old-<env>.<unix-seconds>.<pid>.<n> for at least
  * PAGES_OLD_GRACE_SECONDS, then removed by a later deploy (or destroy): a
@@ -240,7 +200,7 @@ static void sweep_old(const char *root, const char *env, int all)
 			continue;
 		prenv_buf_reset(&p);
 		if (prenv_buf_printf(&p, "%s/%s", root, d->d_name) == 0)
-			rm_tree(p.ptr);
+			fs_rm_tree(p.ptr);
 	}
 	closedir(dp);
 	prenv_buf_free(&prefix);
@@ -268,13 +228,13 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (mkdir_p(root) < 0) {
+	if (fs_mkdir_p(root) < 0) {
 		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create the target directory %s: %s",
 				   root, strerror(errno));
 		goto done;
 	}
 	/* A leftover of a run that died with our pid; old versions. */
-	rm_tree(tmp.ptr);
+	fs_rm_tree(tmp.ptr);
 	sweep_old(root, env, 0);
 	if (mkdir(tmp.ptr, 0755) < 0) {
 		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create %s: %s", tmp.ptr,
@@ -291,7 +251,7 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 		 * either the old complete tree or the new complete tree. */
 		if (renameat2(AT_FDCWD, tmp.ptr, AT_FDCWD, fin.ptr, RENAME_EXCHANGE) == 0) {
 			if (rename(tmp.ptr, old.ptr) < 0)
-				rm_tree(tmp.ptr);
+				fs_rm_tree(tmp.ptr);
 			goto done;
 		}
 	}
@@ -316,7 +276,7 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 	}
 done:
 	if (rc < 0)
-		rm_tree(tmp.ptr);
+		fs_rm_tree(tmp.ptr);
 	prenv_buf_free(&tmp);
 	prenv_buf_free(&fin);
 	prenv_buf_free(&old);
@@ -337,7 +297,7 @@ int pages_dir_destroy(const char *root, const char *env, int *existed, struct pr
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
 	}
-	rm_tree(gone.ptr);
+	fs_rm_tree(gone.ptr);
 	sweep_old(root, env, 1);  /* versions kept by pages_dir_deploy */
 	/* One rename takes it off the web at once; deleting takes longer. */
 	if (rename(fin.ptr, gone.ptr) < 0) {
@@ -347,7 +307,7 @@ int pages_dir_destroy(const char *root, const char *env, int *existed, struct pr
 		goto done;
 	}
 	*existed = 1;
-	if (rm_tree(gone.ptr) < 0)
+	if (fs_rm_tree(gone.ptr) < 0)
 		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot delete %s: %s", gone.ptr,
 				   strerror(errno));
 done:
@@ -470,7 +430,7 @@ static char *resolve(const struct provider_run *run, const char *path)
 
 static int set_str(char **slot, const char *s, struct prenv_err *err)
 {
-	if (provider_set_str(slot, s) < 0)
+	if (prenv_set_str(slot, s) < 0)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	return 0;
 }

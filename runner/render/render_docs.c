@@ -203,7 +203,7 @@ static int add_labels(struct render_docs *d, cJSON *labels, const char *where,
 	return rc;
 }
 
-static int is_workload(const char *kind)
+static int has_pod_template(const char *kind)
 {
 	static const char *const kinds[] = {
 		"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", NULL,
@@ -293,7 +293,7 @@ static int check_object(struct render_docs *d, cJSON *obj, const char *file, int
 			   : prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	if (add_labels(d, labels, "metadata", 1, file, line, err) < 0)
 		return err ? err->code : PRENV_ENOMEM;
-	if (is_workload(kind))
+	if (has_pod_template(kind))
 		return label_pod_template(d, obj, kind, file, line, err);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "context/ci.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #define MAX_ID 9007199254740991LL /* 2^53 - 1: exact in a JSON number */
@@ -30,11 +31,6 @@ static const struct codehost_host *const hosts[] = {
 };
 
 /* ---- small helpers ---- */
-
-static char *xstrdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
 
 static void comment_clear(struct ch_comment *c)
 {
@@ -230,7 +226,7 @@ static int comment_from_json(struct codehost *h, const cJSON *o, struct ch_comme
 		return -1;
 	login = h->host->author(o, c);
 	c->body = strdup(body);
-	c->author = xstrdup(login);
+	c->author = prenv_strdup(login);
 	if (!c->body || (login && !c->author)) {
 		comment_clear(c);
 		return -1;

@@ -162,17 +162,6 @@ const struct codehost_host codehost_github_host = {
 
 /* ---- a fork's pull request (workflow_run) ---- */
 
-static int set_str(char **dst, const char *v)
-{
-	char *c = v ? strdup(v) : NULL;
-
-	if (v && !c)
-		return -1;
-	free(*dst);
-	*dst = c;
-	return 0;
-}
-
 /* The open pull request in list whose head is ctx->sha from the fork
  * ctx->head_repo_full_name, or NULL. */
 static const cJSON *find_fork_pr(const cJSON *list, const struct prenv_context *ctx)
@@ -200,10 +189,10 @@ static int adopt_pr(struct codehost *h, struct prenv_context *ctx, const cJSON *
 
 	ctx->has_pr = 1;
 	ctx->pr_number = (long)ch_json_id(pr, "number");
-	if (set_str(&ctx->pr_title, ch_json_str(pr, "title")) < 0 ||
-	    set_str(&ctx->pr_author, ch_json_str(cJSON_GetObjectItemCaseSensitive(pr, "user"), "login")) < 0 ||
-	    set_str(&ctx->pr_url, ch_json_str(pr, "html_url")) < 0 ||
-	    set_str(&ctx->pr_state, "open") < 0)
+	if (prenv_set_str(&ctx->pr_title, ch_json_str(pr, "title")) < 0 ||
+	    prenv_set_str(&ctx->pr_author, ch_json_str(cJSON_GetObjectItemCaseSensitive(pr, "user"), "login")) < 0 ||
+	    prenv_set_str(&ctx->pr_url, ch_json_str(pr, "html_url")) < 0 ||
+	    prenv_set_str(&ctx->pr_state, "open") < 0)
 		return ch_oom(err);
 	h->has_pr = 1;
 	h->pr = ctx->pr_number;

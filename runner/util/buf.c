@@ -220,3 +220,19 @@ int prenv_write_file(const char *path, int flags, unsigned mode,
 	}
 	return close(fd);
 }
+
+char *prenv_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int prenv_set_str(char **slot, const char *s)
+{
+	char *c = s ? strdup(s) : NULL;
+
+	if (s && !c)
+		return -1;
+	free(*slot);
+	*slot = c;
+	return 0;
+}

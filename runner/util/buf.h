@@ -37,6 +37,12 @@ void prenv_buf_truncate(struct prenv_buf *b, size_t len);
 /* Returns the malloc'd, NUL-terminated contents (caller frees); b is reset. */
 char *prenv_buf_detach(struct prenv_buf *b, size_t *len_out);
 
+/* A copy of s (caller frees), NULL for NULL or when out of memory. */
+char *prenv_strdup(const char *s);
+/* Replaces *slot (freed) with a copy of s (NULL clears it). Returns 0, or
+ * -1 when out of memory (*slot is then unchanged). */
+int prenv_set_str(char **slot, const char *s);
+
 /* Reads a whole file into b. Returns 0, or -1 with errno set. */
 int prenv_buf_read_file(struct prenv_buf *b, const char *path);
 

@@ -7,7 +7,6 @@
 #include "util/git.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fs.h"
 
 static char *dupstr(const char *s)
 {
@@ -350,14 +350,6 @@ struct prenv_git_repo {
 	struct net_state net;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 void prenv_git_repo_free(struct prenv_git_repo *r)
 {
 	if (!r)
@@ -365,7 +357,7 @@ void prenv_git_repo_free(struct prenv_git_repo *r)
 	git_remote_free(r->remote);
 	git_repository_free(r->repo);
 	if (r->tmpdir)
-		nftw(r->tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fs_rm_tree(r->tmpdir);
 	free(r->tmpdir);
 	free(r->net.why);
 	free(r);

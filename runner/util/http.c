@@ -1,6 +1,8 @@
 /* http.c - see http.h */
 #include "util/http.h"
+#include "util/buf.h"
 #include "util/log.h"
+#include "util/fs.h"
 
 #include <curl/curl.h>
 
@@ -92,14 +94,6 @@ static void global_unref(void)
 
 /* ---- small helpers ---- */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static uint64_t rng_next(struct http_client *c)
 {
 	/* xorshift64*: jitter only, not security. */
@@ -112,12 +106,7 @@ static uint64_t rng_next(struct http_client *c)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static void *memdup_or_null(const void *p, size_t n)
+static void *memprenv_strdup(const void *p, size_t n)
 {
 	void *d;
 
@@ -446,12 +435,12 @@ int http_client_new(struct http_client **out, const struct http_client_opts *o,
 		c->o.max_body_bytes = DEF_MAX_BODY;
 	/* Keep private copies of everything borrowed. */
 	c->o.user_agent_extra = NULL;
-	c->ca_file = dup_or_null(o->ca_file);
-	c->cert_file = dup_or_null(o->cert_file);
-	c->key_file = dup_or_null(o->key_file);
-	c->ca_blob = memdup_or_null(o->ca_blob, o->ca_blob_len);
-	c->cert_blob = memdup_or_null(o->cert_blob, o->cert_len);
-	c->key_blob = memdup_or_null(o->key_blob, o->key_len);
+	c->ca_file = prenv_strdup(o->ca_file);
+	c->cert_file = prenv_strdup(o->cert_file);
+	c->key_file = prenv_strdup(o->key_file);
+	c->ca_blob = memprenv_strdup(o->ca_blob, o->ca_blob_len);
+	c->cert_blob = memprenv_strdup(o->cert_blob, o->cert_len);
+	c->key_blob = memprenv_strdup(o->key_blob, o->key_len);
 	if ((o->ca_file && !c->ca_file) || (o->cert_file && !c->cert_file) ||
 	    (o->key_file && !c->key_file) || (o->ca_blob && o->ca_blob_len && !c->ca_blob) ||
 	    (o->cert_blob && o->cert_len && !c->cert_blob) ||
@@ -476,7 +465,7 @@ int http_client_new(struct http_client **out, const struct http_client_opts *o,
 			c->sleep_scale = v;
 	}
 	c->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
-		 (uint64_t)(uintptr_t)c ^ (uint64_t)now_ms();
+		 (uint64_t)(uintptr_t)c ^ (uint64_t)fs_now_ms();
 	if (!c->rng)
 		c->rng = 0x9E3779B97F4A7C15ULL;
 
@@ -706,7 +695,7 @@ static int xfer_start(struct xfer *x)
 				     x->method, x->shown_url);
 	}
 	x->state = X_RUNNING;
-	x->started = now_ms();
+	x->started = fs_now_ms();
 	x->resp->attempts++;
 	c->nsent++;
 	return 0;
@@ -967,7 +956,7 @@ static void xfer_finished(struct xfer *x, CURLcode cc)
 	struct http_client *c = x->c;
 	struct http_response *r = x->resp;
 	struct decision d;
-	double ms = now_ms() - x->started;
+	double ms = fs_now_ms() - x->started;
 	char *ct = NULL;
 
 	memset(&d, 0, sizeof(d));
@@ -1006,7 +995,7 @@ static void xfer_finished(struct xfer *x, CURLcode cc)
 				    x->method, x->shown_url, d.why, wait,
 				    r->attempts + 1, c->o.max_attempts);
 		x->state = X_PENDING;
-		x->not_before = now_ms() + (double)(real > 0 ? real : 0);
+		x->not_before = fs_now_ms() + (double)(real > 0 ? real : 0);
 		return;
 	}
 	x->state = X_DONE;
@@ -1061,7 +1050,7 @@ static int run_xfers(struct http_client *c, struct xfer *xs, size_t n, int max_p
 		if (xs[i].state == X_DONE)
 			done++;
 	while (done < n) {
-		double now = now_ms(), next = -1;
+		double now = fs_now_ms(), next = -1;
 		int still = 0, nfds = 0, left;
 		long timeout;
 		CURLMsg *m;
@@ -1099,7 +1088,7 @@ static int run_xfers(struct http_client *c, struct xfer *xs, size_t n, int max_p
 		if (done >= n)
 			break;
 		/* How long may we sleep? Until curl has work or a retry is due. */
-		now = now_ms();
+		now = fs_now_ms();
 		for (i = 0; i < n; i++)
 			if (xs[i].state == X_PENDING && (next < 0 || xs[i].not_before < next))
 				next = xs[i].not_before;

@@ -1,0 +1,56 @@
+/* fs.c - see fs.h */
+#include "util/fs.h"
+#include "util/buf.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int fs_rm_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int fs_mkdir_p(const char *path)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (prenv_buf_adds(&b, path) < 0)
+		return -1;
+	for (i = 1; i <= b.len && rc == 0; i++) {
+		if (b.ptr[i] == '/' || b.ptr[i] == 0) {
+			char c = b.ptr[i];
+
+			b.ptr[i] = 0;
+			if (mkdir(b.ptr, 0755) < 0 && errno != EEXIST)
+				rc = -1;
+			b.ptr[i] = c;
+		}
+	}
+	prenv_buf_free(&b);
+	return rc;
+}
+
+double fs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
