@@ -24,7 +24,7 @@ struct ci_det {
 	int no_git_ref; /* do not take branch/sha from the checkout */
 };
 
-/* ---- ci.c: setting fields ------------------------------------------ */
+/* ---- ci_fields.c: setting fields--------------------------------------- */
 
 /* *dst = copy of s (the old value freed); s NULL: *dst unchanged. */
 void ci_put(struct ci_det *d, char **dst, const char *s);
@@ -40,7 +40,7 @@ void ci_clear(char **dst);
 /* repo_full_name = full; owner and name split at its last '/'. */
 void ci_set_full_name(struct ci_det *d, const char *full);
 
-/* ---- ci.c: looking at untrusted text ------------------------------- */
+/* ---- ci_fields.c: looking at untrusted text---------------------------- */
 
 /* Digits only, 1..15 of them, value > 0. Returns 0 or -1. */
 int ci_parse_pos_long(const char *s, long *out);
