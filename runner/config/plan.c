@@ -265,8 +265,10 @@ static int name_env(struct prenv_plan *plan, const struct prenv_config *cfg,
 	char *raw = NULL;
 	int rc;
 
-	if ((rc = raw_name(&raw, plan, cfg, ctx, err)) < 0)
+	if ((rc = raw_name(&raw, plan, cfg, ctx, err)) < 0) {
+		free(raw);
 		return rc;
+	}
 	plan->env_name = name_slug(raw, maxlen);
 	free(raw);
 	if (!plan->env_name || add_str(env, "name", plan->env_name))
