@@ -7,6 +7,7 @@
 #                             (its _output/local/go/cache is the Go cache)
 #     bin/                    kube-apiserver kube-controller-manager
 #                             kube-scheduler kubelet kube-proxy pause
+#                             prenv-cri (cri/main.go: list/stop sandboxes)
 #     images/                 busybox.tar pause.tar (docker-archive)
 #     stamp                   written last; when it matches, nothing is done
 #     build.log               copy of the output of the last run that built
@@ -54,14 +55,14 @@ apt_update() {
 # Inputs: this script, the image maker, the patches. (The source version is
 # recorded in the stamp too, once known.)
 inputs_hash() {
-  cat "$HERE/build.sh" "$HERE/mkimage.py" "$HERE"/patches/*.patch | sha256sum | cut -d' ' -f1
+  cat "$HERE/build.sh" "$HERE/mkimage.py" "$HERE/cri/main.go" "$HERE"/patches/*.patch | sha256sum | cut -d' ' -f1
 }
 KEY=$(inputs_hash)
 BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 cache_complete() {
   [[ -f $CACHE/stamp ]] && grep -qx "inputs $KEY" "$CACHE/stamp" || return 1
   local b
-  for b in "${BINS[@]}" pause; do [[ -x $CACHE/bin/$b ]] || return 1; done
+  for b in "${BINS[@]}" pause prenv-cri; do [[ -x $CACHE/bin/$b ]] || return 1; done
   [[ -s $CACHE/images/busybox.tar && -s $CACHE/images/pause.tar ]]
 }
 
@@ -176,6 +177,21 @@ else
   log "binaries up to date in $CACHE/bin"
 fi
 
+# ---- 4b. prenv-cri: the CRI calls cluster.py needs (no crictl in Debian 12) --
+# Built in the same GOPATH as Kubernetes, against its vendored CRI client.
+ckey="$VER $(sha256sum <"$HERE/cri/main.go" | cut -d' ' -f1)"
+if [[ $(cat "$CACHE/bin/.prenv-cri" 2>/dev/null) != "$ckey" || ! -x $CACHE/bin/prenv-cri || $FORCE == 1 ]]; then
+  t=$(date +%s.%N)
+  mkdir -p "$SRC/cmd/prenv-cri" && cp "$HERE/cri/main.go" "$SRC/cmd/prenv-cri/main.go"
+  G=$SRC/_output/local/go
+  [[ -d $G/src/k8s.io/kubernetes ]] || die "$G/src/k8s.io/kubernetes missing (Kubernetes' make sets it up)"
+  (cd "$G/src/k8s.io/kubernetes" && env HOME="$CACHE/home" GOPATH="$G" GOCACHE="$G/cache" GO111MODULE=off \
+     CGO_ENABLED=0 GOFLAGS= GOPROXY=off go build -o "$CACHE/bin/prenv-cri" ./cmd/prenv-cri) \
+    || die "building prenv-cri failed"
+  echo "$ckey" >"$CACHE/bin/.prenv-cri"
+  log "prenv-cri built ($(elapsed "$t") s)"
+fi
+
 # ---- 5. images ---------------------------------------------------------------
 # No registry is reachable: the images are made by hand as docker-archive
 # tarballs that cluster.py imports with `ctr -n k8s.io images import`.
@@ -224,6 +240,6 @@ else
   log "images up to date in $IMG"
 fi
 
-printf 'inputs %s\nversion %s\nbuilt %s\n' "$KEY" "$VER" "$(date -u +%FT%TZ)" >"$CACHE/stamp"
+printf 'inputs %s\nversion %s\nbuilt %s\nseconds %s\n' "$KEY" "$VER" "$(date -u +%FT%TZ)" "$(elapsed "$T0")" >"$CACHE/stamp"
 log "done: $CACHE complete ($(elapsed "$T0") s)"
 mv -f "$LOG" "$CACHE/build.log"
