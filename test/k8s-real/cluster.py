@@ -17,7 +17,7 @@ From a test (same kind of interface as test/servers/k8s_harness.py):
     c.stop()
 
 One cluster per machine: the bridge, iptables chains and a few host paths
-(/var/log/pods, /var/run/netns, ...) are fixed. Everything else lives in the
+(/var/log/pods, /run/containerd/s, ...) are fixed. Everything else lives in the
 run directory (default /run/prenv-k8s-real, or PRENV_K8S_REAL_RUN): state.json
 (pids, ports, what was changed on the host), pki/, logs/, etcd/, containerd/,
 kubelet/. `stop` works from any process from state.json, kills only the
@@ -67,9 +67,11 @@ PAUSE = "pause:local"
 PAUSE_REF = "docker.io/library/pause:local"
 IMAGES = {"busybox.tar": BUSYBOX, "pause.tar": PAUSE}
 # Host paths these versions of kubelet/containerd/CNI use whatever we configure
-FIXED_PATHS = ["/var/log/pods", "/var/log/containers", "/var/run/netns", "/run/containerd/s",
-               "/var/lib/cni/results"]
-PARENT_PATHS = ["/run/containerd", "/var/lib/cni"]  # removed when we created them and they are empty
+# (sandbox network namespaces are kept under containerd's state dir:
+# netns_mounts_under_state_dir; /run/netns is still checked after a crash)
+FIXED_PATHS = ["/var/log/pods", "/var/log/containers", "/run/containerd/s", "/run/containerd",
+               "/var/lib/cni/results", "/run/netns"]
+PARENT_PATHS = ["/var/lib/cni"]  # removed when we created them and they are empty
 # Host sysctls kubelet / kube-proxy / the bridge plugin may change; restored on stop
 SYSCTLS = ["net/ipv4/ip_forward", "net/ipv4/conf/all/route_localnet",
            "net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables",
@@ -353,10 +355,19 @@ class RealCluster:
             return None
         return c
 
-    def start(self, timeout=240):
+    def start(self, timeout=240, reuse=False):
+        """Starts a fresh cluster (empty etcd, new PKI and tokens), first stopping
+        whatever a previous run left, running or crashed. reuse=True: if a
+        healthy cluster is already running in this run dir, use it instead."""
         t0 = time.time()
         if os.geteuid() != 0:
             raise ClusterError("needs root")
+        if reuse:
+            other = RealCluster.attach(self.run, self.cache)
+            if other is not None and other.status()["ok"]:
+                self.state = other.state
+                self._say("reusing the running cluster: %s" % self.url)
+                return self
         self._check_cache()
         self._cleanup_stale()
         try:
@@ -921,7 +932,7 @@ class RealCluster:
         problems = []
         pre = self.state.get("preexisting", {})
         # mounts: our run dir (rootfs, shm, secrets) and the sandbox network namespaces
-        netns_pre = set(pre.get("/var/run/netns") or [])
+        netns_pre = set(pre.get("/run/netns") or [])
         ns_mounts = [m for m in _mounts_under(["/var/run/netns", "/run/netns"])
                      if os.path.basename(m).startswith("cni-") and os.path.basename(m) not in netns_pre]
         for m in sorted(set(_mounts_under([self.run]) + ns_mounts), key=len, reverse=True):
@@ -1081,6 +1092,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   disable_apparmor = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+  netns_mounts_under_state_dir = true
   enable_selinux = false
   max_container_log_line_size = 16384
 
