@@ -21,6 +21,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PRENV_K8S_REAL_CACHE:-${PRENV_CACHE_DIR:-/var/cache/prenv}/k8s-real}
 FORCE=0
 [[ ${1:-} == --force ]] && FORCE=1
+COLD=0
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 
 T0=$(date +%s.%N)
 log() { printf 'k8s-real build: %s\n' "$*"; }
@@ -125,6 +128,7 @@ if [[ -z $SRC || ! -f $SRC/.prenv-source-ok ]]; then
   mv "$d" "$SRCROOT/" && rm -rf "$SRCROOT/.dl"
   SRC=$SRCROOT/$(basename "$d")
   echo "$ver" >"$SRC/.prenv-source-ok"
+  COLD=1
   log "source $ver ready ($(elapsed "$t") s)"
 else
   log "source $(cat "$SRC/.prenv-source-ok") already in $SRC"
@@ -172,6 +176,7 @@ if ! bins_ok || [[ $FORCE == 1 ]]; then
     install -m 0755 "$SRC/_output/bin/$b" "$CACHE/bin/$b.new" && mv -f "$CACHE/bin/$b.new" "$CACHE/bin/$b"
   done
   echo "$VER $want" >"$CACHE/bin/.built"
+  elapsed "$t" >"$CACHE/bin/.make-seconds"
   log "binaries built ($(elapsed "$t") s): $("$CACHE/bin/kube-apiserver" --version)"
 else
   log "binaries up to date in $CACHE/bin"
@@ -209,7 +214,7 @@ if [[ $(cat "$IMG/.built" 2>/dev/null) != "$ikey" || ! -s $IMG/busybox.tar || ! 
   install -m 0755 "$WORK/pause" "$CACHE/bin/pause"
   mkdir -p "$WORK/pause-root"
   cp "$WORK/pause" "$WORK/pause-root/pause"
-  python3 "$HERE/mkimage.py" --rootfs "$WORK/pause-root" --tag pause:local \
+  "$PY" "$HERE/mkimage.py" --rootfs "$WORK/pause-root" --tag pause:local \
     --entrypoint /pause --out "$IMG/pause.tar"
 
   # busybox: /bin/busybox (busybox-static) with a link per applet
@@ -231,7 +236,7 @@ if [[ $(cat "$IMG/.built" 2>/dev/null) != "$ikey" || ! -s $IMG/busybox.tar || ! 
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$R/etc/group"
   printf 'busybox:local ok\n' >"$R/var/www/index.html"
   # WorkingDir /var/www: `httpd -f -p 8080` serves index.html at /
-  python3 "$HERE/mkimage.py" --rootfs "$R" --tag busybox:local --cmd sh --workdir /var/www \
+  "$PY" "$HERE/mkimage.py" --rootfs "$R" --tag busybox:local --cmd sh --workdir /var/www \
     --out "$IMG/busybox.tar"
   echo "$ikey" >"$IMG/.built"
   rm -rf "$WORK"
@@ -240,6 +245,13 @@ else
   log "images up to date in $IMG"
 fi
 
-printf 'inputs %s\nversion %s\nbuilt %s\nseconds %s\n' "$KEY" "$VER" "$(date -u +%FT%TZ)" "$(elapsed "$T0")" >"$CACHE/stamp"
-log "done: $CACHE complete ($(elapsed "$T0") s)"
+total=$(elapsed "$T0")
+# a run that fetched the source built everything: remember how long it took
+[[ $COLD == 1 ]] && echo "$total" >"$CACHE/cold-build-seconds"
+{
+  printf 'inputs %s\nversion %s\nbuilt %s\nseconds %s\n' "$KEY" "$VER" "$(date -u +%FT%TZ)" "$total"
+  [[ -f $CACHE/cold-build-seconds ]] && echo "cold_build_seconds $(cat "$CACHE/cold-build-seconds")"
+  true
+} >"$CACHE/stamp"
+log "done: $CACHE complete ($total s)"
 mv -f "$LOG" "$CACHE/build.log"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """A real single-node Kubernetes v1.20.2 for prenv's tests (built by build.sh).
 
     python3 test/k8s-real/cluster.py start     # prints the kubeconfig path, URL, timings

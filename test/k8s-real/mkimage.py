@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Writes a docker-archive image tarball (what `docker save` produces and
 `ctr images import` reads) from a root file system directory, without Docker.
 

@@ -10,6 +10,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PRENV_K8S_REAL_CACHE:-${PRENV_CACHE_DIR:-/var/cache/prenv}/k8s-real}
 RUN=${PRENV_K8S_REAL_RUN:-/run/prenv-k8s-real}
 KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 [[ -n $KUBECTL ]] || { echo "smoke: no kubectl"; exit 1; }
 now() { date +%s.%N; }
 dt() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -19,16 +21,16 @@ fail() { printf '\nsmoke: FAILED: %s\n' "$*"; exit 1; }
 t=$(now)
 "$HERE/build.sh"
 T_BUILD=$(dt "$t")
-T_COLD=$(sed -n 's/^seconds //p' "$CACHE/stamp")
+T_COLD=$(cat "$CACHE/cold-build-seconds" 2>/dev/null || echo "?")
 
 t=$(now)
-python3 "$HERE/cluster.py" start >/dev/null || fail "start"
+"$PY" "$HERE/cluster.py" start >/dev/null || fail "start"
 T_START=$(dt "$t")
 stopped=0
 stop_cluster() {
   [[ $stopped == 1 ]] && return 0
   stopped=1
-  python3 "$HERE/cluster.py" stop
+  "$PY" "$HERE/cluster.py" stop
 }
 trap 'stop_cluster' EXIT
 KC=$RUN/kubectl.kubeconfig
@@ -52,6 +54,9 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      # httpd as PID 1 ignores SIGTERM: without this, deleting the namespace
+      # waits the default 30 s grace period (plus the namespace controller's back-off)
+      terminationGracePeriodSeconds: 1
       containers:
       - name: httpd
         image: busybox:local
@@ -74,6 +79,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: crash}
 spec:
+  terminationGracePeriodSeconds: 1
   containers:
   - name: c
     image: busybox:local
@@ -110,7 +116,7 @@ IP=$(k -n $NS get svc web -o jsonpath='{.spec.clusterIP}')
 NP=$(k -n $NS get svc web -o jsonpath='{.spec.ports[0].nodePort}')
 body=""
 for _ in $(seq 50); do
-  body=$(python3 - "$IP" <<'EOF' 2>/dev/null || true
+  body=$("$PY" - "$IP" <<'EOF' 2>/dev/null || true
 import sys, urllib.request
 print(urllib.request.urlopen("http://%s:80/" % sys.argv[1], timeout=2).read().decode().strip())
 EOF
@@ -120,7 +126,7 @@ EOF
 done
 [[ $body == "busybox:local ok" ]] || fail "service IP $IP:80 answered '$body'"
 say "service $IP:80 from the host: $body"
-body=$(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$NP/', timeout=5).read().decode().strip())") \
+body=$("$PY" -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$NP/', timeout=5).read().decode().strip())") \
   || fail "NodePort 127.0.0.1:$NP"
 say "NodePort 127.0.0.1:$NP: $body"
 POD=$(k -n $NS get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
@@ -157,7 +163,7 @@ k delete namespace $NS --timeout=180s || fail "namespace deletion"
 say "namespace $NS deleted in $(dt "$t") s"
 
 # what must be gone after stop: the PIDs recorded, shims of our socket, their children
-PIDS=$(python3 -c "
+PIDS=$("$PY" -c "
 import json; s = json.load(open('$RUN/state.json'))
 print(' '.join('%d:%d' % (p, t) for p, t in s['pids'].values()))")
 SOCK=$RUN/containerd/containerd.sock
