@@ -881,15 +881,24 @@ class RealCluster:
         return False
 
     def _shims(self):
-        """containerd shims of this cluster: their command line names our socket."""
+        """Live processes naming this cluster's containerd socket as an argument: its
+        shims (also the short `... delete` clean-up runs containerd starts), ctr."""
         sock = self.containerd_socket.encode()
         out = []
         for d in os.listdir("/proc"):
-            if d.isdigit():
-                cl = _cmdline(int(d))
-                if cl and os.path.basename(cl[0]).startswith(b"containerd-shim") and sock in cl:
+            if d.isdigit() and sock in _cmdline(int(d)):
+                st = _proc_stat(int(d))
+                if st and st[0] not in ("Z", "X"):
                     out.append(int(d))
         return out
+
+    def _wait_no_shims(self, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            if not self._shims():
+                return True
+            time.sleep(0.1)
+        return not self._shims()
 
     def _teardown(self):
         problems = []
@@ -904,26 +913,28 @@ class RealCluster:
                       "unix://" + self.containerd_socket, "-timeout", "60s", "stop-all"], check=False)
             if r.returncode != 0:
                 problems.append("CRI stop-all: " + (r.stderr or r.stdout).strip()[-500:])
+            # the shims exit on their own once their sandbox is removed; let containerd
+            # finish its clean-up runs before it is stopped
+            self._wait_no_shims(5)
         # 3. containerd and the rest, in order
         for name in STOP_ORDER:
             if name in pids and name != "kubelet":
                 if not self._stop_pid(name, *pids[name]):
                     problems.append("%s (pid %d) did not stop" % (name, pids[name][0]))
         # 4. shims (and their containers) still running for our socket: only after a crash
-        kids = _children_map()
-        for shim in self._shims():
-            victims = _descendants(shim, kids)
-            self._say("killing leftover shim %d and its %d processes" % (shim, len(victims)))
-            for v in victims + [shim]:
-                try:
-                    os.kill(v, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        end = time.time() + 10
-        while self._shims() and time.time() < end:
-            time.sleep(0.1)
-        if self._shims():
-            problems.append("containerd shims left: %s" % self._shims())
+        if not self._wait_no_shims(1):
+            kids = _children_map()
+            for shim in self._shims():
+                victims = _descendants(shim, kids)
+                self._say("killing leftover %s (pid %d) and its %d processes" % (
+                    os.path.basename(_cmdline(shim)[0]).decode(errors="replace"), shim, len(victims)))
+                for v in victims + [shim]:
+                    try:
+                        os.kill(v, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            if not self._wait_no_shims(10):
+                problems.append("containerd shims left: %s" % self._shims())
         # 5. host state
         problems += self._host_cleanup()
         return problems

@@ -171,16 +171,35 @@ t=$(now)
 stop_cluster
 T_STOP=$(dt "$t")
 
-left=""
-for pt in $PIDS; do
-  pid=${pt%%:*} st=${pt##*:}
-  if [[ -r /proc/$pid/stat ]] && [[ $(awk '{print $22}' /proc/$pid/stat) == "$st" ]]; then
-    left+=" $pid($(tr '\0' ' ' </proc/$pid/cmdline | cut -c1-60))"
-  fi
-done
-for p in /proc/[0-9]*; do
-  if tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF "$SOCK"; then left+=" ${p#/proc/}(shim)"; fi
-done
+# a zombie (exited, not yet reaped by init) counts as gone
+left=$("$PY" - "$SOCK" $PIDS <<'EOF'
+import os, sys
+sock = sys.argv[1].encode()
+def stat(pid):
+    try:
+        s = open("/proc/%s/stat" % pid).read()
+    except OSError:
+        return None
+    f = s[s.rindex(")") + 2:].split()
+    return f[0], f[19]
+out = []
+for pt in sys.argv[2:]:
+    pid, start = pt.split(":")
+    st = stat(pid)
+    if st and st[0] not in "ZX" and st[1] == start:
+        out.append(pid)
+for d in os.listdir("/proc"):
+    if d.isdigit() and int(d) != os.getpid():
+        try:
+            cl = open("/proc/%s/cmdline" % d, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        st = stat(d)
+        if sock in cl and st and st[0] not in "ZX":
+            out.append("%s(%s)" % (d, b" ".join(cl).decode(errors="replace")[:120]))
+print(" ".join(out))
+EOF
+)
 [[ -z $left ]] || fail "processes left: $left"
 [[ ! -e /sys/class/net/k8s0 ]] || fail "bridge k8s0 left"
 if iptables-save | grep -q 'KUBE-\|prenv-k8s-real'; then fail "iptables rules left"; fi
