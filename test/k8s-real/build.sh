@@ -8,7 +8,7 @@
 #     bin/                    kube-apiserver kube-controller-manager
 #                             kube-scheduler kubelet kube-proxy pause
 #                             prenv-cri (cri/main.go: list/stop sandboxes)
-#     images/                 busybox.tar pause.tar (docker-archive)
+#     images/                 busybox.tar busybox-httpd.tar pause.tar (docker-archive)
 #     stamp                   written last; when it matches, nothing is done
 #     build.log               copy of the output of the last run that built
 #
@@ -66,7 +66,7 @@ cache_complete() {
   [[ -f $CACHE/stamp ]] && grep -qx "inputs $KEY" "$CACHE/stamp" || return 1
   local b
   for b in "${BINS[@]}" pause prenv-cri; do [[ -x $CACHE/bin/$b ]] || return 1; done
-  [[ -s $CACHE/images/busybox.tar && -s $CACHE/images/pause.tar ]]
+  [[ -s $CACHE/images/busybox.tar && -s $CACHE/images/busybox-httpd.tar && -s $CACHE/images/pause.tar ]]
 }
 
 if [[ ${#missing[@]} == 0 && $FORCE == 0 ]] && cache_complete; then
@@ -204,8 +204,8 @@ t=$(date +%s.%N)
 IMG=$CACHE/images
 WORK=$CACHE/images.work
 BB=$(dpkg-query -W -f='${Version}' busybox-static)
-ikey="$BB $(cat "$HERE/mkimage.py" "$SRC/build/pause/linux/pause.c" | sha256sum | cut -d' ' -f1)"
-if [[ $(cat "$IMG/.built" 2>/dev/null) != "$ikey" || ! -s $IMG/busybox.tar || ! -s $IMG/pause.tar || $FORCE == 1 ]]; then
+ikey="$BB $(cat "$HERE/build.sh" "$HERE/mkimage.py" "$SRC/build/pause/linux/pause.c" | sha256sum | cut -d' ' -f1)"
+if [[ $(cat "$IMG/.built" 2>/dev/null) != "$ikey" || ! -s $IMG/busybox.tar || ! -s $IMG/busybox-httpd.tar || ! -s $IMG/pause.tar || $FORCE == 1 ]]; then
   rm -rf "$WORK" && mkdir -p "$WORK" "$IMG"
 
   # pause: Kubernetes' own build/pause/linux/pause.c, static
@@ -215,7 +215,7 @@ if [[ $(cat "$IMG/.built" 2>/dev/null) != "$ikey" || ! -s $IMG/busybox.tar || ! 
   mkdir -p "$WORK/pause-root"
   cp "$WORK/pause" "$WORK/pause-root/pause"
   "$PY" "$HERE/mkimage.py" --rootfs "$WORK/pause-root" --tag pause:local \
-    --entrypoint /pause --out "$IMG/pause.tar"
+    --entrypoint '["/pause"]' --out "$IMG/pause.tar"
 
   # busybox: /bin/busybox (busybox-static) with a link per applet
   R=$WORK/busybox-root
@@ -236,11 +236,16 @@ if [[ $(cat "$IMG/.built" 2>/dev/null) != "$ikey" || ! -s $IMG/busybox.tar || ! 
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$R/etc/group"
   printf 'busybox:local ok\n' >"$R/var/www/index.html"
   # WorkingDir /var/www: `httpd -f -p 8080` serves index.html at /
-  "$PY" "$HERE/mkimage.py" --rootfs "$R" --tag busybox:local --cmd sh --workdir /var/www \
+  "$PY" "$HERE/mkimage.py" --rootfs "$R" --tag busybox:local --cmd '["sh"]' --workdir /var/www \
     --out "$IMG/busybox.tar"
+  # the same files, serving /var/www on port 8080 by default (for templates
+  # that only set the image, e.g. templates/web); it exits on SIGTERM like a
+  # well-behaved app (httpd as PID 1 would ignore it for the whole grace period)
+  "$PY" "$HERE/mkimage.py" --from-archive "$IMG/busybox.tar" --tag busybox-httpd:local \
+    --cmd '["sh", "-c", "trap \"exit 0\" TERM; httpd -f -p 8080 & wait"]' --out "$IMG/busybox-httpd.tar"
   echo "$ikey" >"$IMG/.built"
   rm -rf "$WORK"
-  log "images built ($(elapsed "$t") s): busybox:local (busybox $BB, $n applets), pause:local"
+  log "images built ($(elapsed "$t") s): busybox:local (busybox $BB, $n applets), busybox-httpd:local, pause:local"
 else
   log "images up to date in $IMG"
 fi

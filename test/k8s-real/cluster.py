@@ -62,10 +62,11 @@ BRIDGE_ADDR = "10.244.0.1/24"
 SVC_CIDR = "10.96.0.0/24"
 CNI_NET = "prenv-k8s-real"
 CGROUP_ROOT = "prenv-k8s-real"
-BUSYBOX = "busybox:local"
+BUSYBOX = "busybox:local"                # sh, httpd, wget, nc, ... (WorkingDir /var/www)
+BUSYBOX_HTTPD = "busybox-httpd:local"    # the same, running `httpd -f -p 8080` by default
 PAUSE = "pause:local"
 PAUSE_REF = "docker.io/library/pause:local"
-IMAGES = {"busybox.tar": BUSYBOX, "pause.tar": PAUSE}
+IMAGES = {"busybox.tar": BUSYBOX, "busybox-httpd.tar": BUSYBOX_HTTPD, "pause.tar": PAUSE}
 # Host paths these versions of kubelet/containerd/CNI use whatever we configure
 # (sandbox network namespaces are kept under containerd's state dir:
 # netns_mounts_under_state_dir; /run/netns is still checked after a crash)
@@ -263,7 +264,7 @@ class RealCluster:
     def containerd_socket(self):
         return os.path.join(self.run, "containerd", "containerd.sock")
 
-    images = dict((v, v) for v in IMAGES.values())  # busybox:local, pause:local
+    images = sorted(IMAGES.values())  # busybox:local, busybox-httpd:local, pause:local
 
     def log_path(self, name):
         """Log file of one component (etcd, kube-apiserver, ..., containerd, kubelet)."""
@@ -338,6 +339,31 @@ class RealCluster:
     def import_image(self, tarball):
         """Imports a docker-archive or OCI tarball (its own tags)."""
         return self.ctr("images", "import", tarball).stdout
+
+    def make_image(self, tag, cmd=None, entrypoint=None, env=None, workdir=None, base=BUSYBOX):
+        """A new image from the files of a built one (busybox:local by default) with its
+        own command, imported under `tag`, e.g.
+        make_image("ghcr.io/acme/shop:crash", cmd=["sh", "-c", "echo boom; exit 3"])."""
+        src = {v: k for k, v in IMAGES.items()}[base]
+        d = os.path.join(self.run, "images")
+        os.makedirs(d, exist_ok=True)
+        out = os.path.join(d, "%s.tar" % secrets.token_hex(6))
+        argv = [sys.executable, os.path.join(HERE, "mkimage.py"), "--from-archive",
+                os.path.join(self.cache, "images", src), "--tag", tag, "--out", out]
+        if cmd is not None:
+            argv += ["--cmd", json.dumps(list(cmd))]
+        if entrypoint is not None:
+            argv += ["--entrypoint", json.dumps(list(entrypoint))]
+        for e in env or []:
+            argv += ["--env", e]
+        if workdir:
+            argv += ["--workdir", workdir]
+        _run(argv)
+        try:
+            self.import_image(out)
+        finally:
+            os.unlink(out)
+        return _normalize(tag)
 
     def tag_image(self, source, target):
         """Adds another name for an image, e.g. tag_image("busybox:local", "ghcr.io/acme/shop:1")."""
@@ -581,7 +607,7 @@ class RealCluster:
         for th in imports:
             th.join()
         have = self.ctr("images", "ls", "-q").stdout.split()
-        for ref in (PAUSE_REF, _normalize(BUSYBOX)):
+        for ref in map(_normalize, IMAGES.values()):
             if ref not in have:
                 raise ClusterError("image %s not imported (have %s)" % (ref, have))
         self.timings["images"] = round(time.time() - t, 1)
@@ -733,6 +759,9 @@ class RealCluster:
                                "x509": {"clientCAFile": self.ca}},
             "authorization": {"mode": "Webhook"},
             "cgroupDriver": "cgroupfs", "cgroupRoot": "/" + CGROUP_ROOT, "cgroupsPerQOS": True,
+            # no cluster DNS; a nameserver that refuses at once (the pod's own loopback)
+            # instead of a MissingClusterDNS warning event on every pod
+            "clusterDNS": ["127.0.0.1"],
             "clusterDomain": "cluster.local", "resolvConf": os.path.join(r, "config", "resolv.conf"),
             "evictionHard": {"memory.available": "50Mi", "nodefs.available": "1%",
                              "nodefs.inodesFree": "1%", "imagefs.available": "1%"},

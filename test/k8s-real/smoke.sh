@@ -23,6 +23,17 @@ t=$(now)
 T_BUILD=$(dt "$t")
 T_COLD=$(cat "$CACHE/cold-build-seconds" 2>/dev/null || echo "?")
 
+host_state() {  # fixed host paths and sysctls the cluster touches
+  for p in /var/log/pods /var/log/containers /run/containerd /var/lib/cni /run/netns; do
+    [[ -e $p ]] && echo "$p: $(ls -A "$p" | tr '\n' ' ')"
+  done
+  for s in net/ipv4/ip_forward net/ipv4/conf/all/route_localnet net/bridge/bridge-nf-call-iptables \
+           vm/overcommit_memory kernel/panic kernel/panic_on_oops; do
+    echo "$s=$(cat /proc/sys/$s 2>/dev/null)"
+  done
+}
+HOST_BEFORE=$(host_state)
+
 t=$(now)
 "$PY" "$HERE/cluster.py" start >/dev/null || fail "start"
 T_START=$(dt "$t")
@@ -206,7 +217,9 @@ if iptables-save | grep -q 'KUBE-\|prenv-k8s-real'; then fail "iptables rules le
 ls -d /sys/fs/cgroup/*/prenv-k8s-real 2>/dev/null && fail "cgroups left"
 grep -q " $RUN\| /run/netns/cni-" /proc/self/mountinfo && fail "mounts left"
 [[ ! -e $RUN ]] || fail "run dir $RUN left"
-say "nothing left (processes, bridge, iptables, cgroups, mounts, run dir)"
+HOST_AFTER=$(host_state)
+[[ $HOST_AFTER == "$HOST_BEFORE" ]] || fail "host paths/sysctls differ: $(diff <(echo "$HOST_BEFORE") <(echo "$HOST_AFTER"))"
+say "nothing left (processes, bridge, iptables, cgroups, mounts, run dir, host paths, sysctls as before)"
 
 printf '\nsmoke: OK  build (this run) %s s, cold build %s s, start %s s, deployment Available %s s, stop %s s\n' \
   "$T_BUILD" "${T_COLD:-?}" "$T_START" "$T_DEPLOY" "$T_STOP"
