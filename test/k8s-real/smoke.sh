@@ -32,6 +32,8 @@ host_state() {  # fixed host paths and sysctls the cluster touches
     echo "$s=$(cat /proc/sys/$s 2>/dev/null)"
   done
 }
+# a cluster left running (or crashed) would change the picture: stop it first
+"$PY" "$HERE/cluster.py" stop 2>/dev/null || true
 HOST_BEFORE=$(host_state)
 
 t=$(now)
