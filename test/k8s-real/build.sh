@@ -76,6 +76,16 @@ fi
 
 [[ $(id -u) == 0 ]] || die "must run as root (apt-get; the cluster needs root too)"
 mkdir -p "$CACHE"
+# one build at a time; a build that waited may find the cache complete
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+  log "another build.sh is working on $CACHE; waiting for it"
+  flock 9
+  if [[ ${#missing[@]} == 0 && $FORCE == 0 ]] && cache_complete; then
+    log "cache complete in $CACHE, nothing to do ($(elapsed "$T0") s)"
+    exit 0
+  fi
+fi
 LOG=$CACHE/build.log.new
 exec > >(tee "$LOG") 2>&1
 log "cache dir $CACHE"
@@ -170,8 +180,15 @@ if ! bins_ok || [[ $FORCE == 1 ]]; then
   what=$(printf 'cmd/%s ' "${BINS[@]}")
   # Kubernetes' make sets GOPATH=_output/local/go and GOCACHE under it, and
   # builds in GOPATH mode with the vendored modules: nothing is fetched.
+  # a line a minute while make is quiet (the apiserver alone takes minutes)
+  ( n=0; while sleep 5; do n=$((n + 5)); ((n % 60)) || log "  still building ($(elapsed "$t") s)"; done ) &
+  beat=$!
+  rc=0
   (cd "$SRC" && env HOME="$CACHE/home" CGO_ENABLED=0 GOFLAGS= GOPROXY=off GOTOOLCHAIN=local \
-     KUBE_VERBOSE=2 make WHAT="${what% }") || die "make failed (see above)"
+     KUBE_VERBOSE=1 make WHAT="${what% }") || rc=$?
+  kill "$beat" 2>/dev/null || true
+  wait "$beat" 2>/dev/null || true
+  [[ $rc == 0 ]] || die "make failed with $rc (see above)"
   for b in "${BINS[@]}"; do
     install -m 0755 "$SRC/_output/bin/$b" "$CACHE/bin/$b.new" && mv -f "$CACHE/bin/$b.new" "$CACHE/bin/$b"
   done

@@ -30,6 +30,8 @@ Needs root and the cache built by build.sh (PRENV_CACHE_DIR, default
 Python 3 standard library only.
 """
 import argparse
+import contextlib
+import fcntl
 import http.client
 import json
 import os
@@ -209,6 +211,32 @@ def _mounts_under(prefixes):
     return out
 
 
+_LOCKS = {}
+
+
+@contextlib.contextmanager
+def _machine_lock(run_dir):
+    """One start/stop at a time per run dir, across processes (re-entrant in one)."""
+    path = run_dir.rstrip("/") + ".lock"
+    held = _LOCKS.get(path)
+    if held:
+        held[1] += 1
+        try:
+            yield
+        finally:
+            held[1] -= 1
+        return
+    f = open(path, "w")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    _LOCKS[path] = [f, 1]
+    try:
+        yield
+    finally:
+        del _LOCKS[path]
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
+
+
 class RealCluster:
     """A real kube-apiserver + node on 127.0.0.1. See the module docstring."""
 
@@ -385,9 +413,13 @@ class RealCluster:
         """Starts a fresh cluster (empty etcd, new PKI and tokens), first stopping
         whatever a previous run left, running or crashed. reuse=True: if a
         healthy cluster is already running in this run dir, use it instead."""
-        t0 = time.time()
         if os.geteuid() != 0:
             raise ClusterError("needs root")
+        with _machine_lock(self.run):
+            return self._start_locked(timeout, reuse)
+
+    def _start_locked(self, timeout, reuse):
+        t0 = time.time()
         if reuse:
             other = RealCluster.attach(self.run, self.cache)
             if other is not None and other.status()["ok"]:
@@ -413,6 +445,10 @@ class RealCluster:
     def stop(self, keep_logs=False):
         """Stops everything it started and undoes its host changes. Safe to call twice,
         from any process, and after a crash."""
+        with _machine_lock(self.run):
+            return self._stop_locked(keep_logs)
+
+    def _stop_locked(self, keep_logs):
         t0 = time.time()
         if not self.state:
             self._load()
