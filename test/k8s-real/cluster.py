@@ -427,14 +427,23 @@ class RealCluster:
                 self._say("reusing the running cluster: %s" % self.url)
                 return self
         self._check_cache()
-        self._cleanup_stale()
-        try:
-            self._start(timeout)
-        except BaseException:
-            self._say("start failed; logs in %s" % os.path.join(self.run, "logs"))
-            self._dump_failure()
-            self.stop(keep_logs=True)
-            raise
+        for attempt in (1, 2):
+            self._cleanup_stale()
+            try:
+                self._start(timeout)
+                break
+            except BaseException as e:
+                # the free ports are picked before the processes bind them: another
+                # program may take one in between; then once more with new ports
+                in_use = isinstance(e, ClusterError) and attempt == 1 and any(
+                    "address already in use" in self.read_log(n, 50) for n in STOP_ORDER)
+                self._say("start failed%s; logs in %s" % (
+                    " (a port was taken; retrying)" if in_use else "", os.path.join(self.run, "logs")))
+                if not in_use:
+                    self._dump_failure()
+                self.stop(keep_logs=True)
+                if not in_use:
+                    raise
         self.timings["start"] = round(time.time() - t0, 1)
         self.state["phase"] = "running"
         self.state["timings"] = self.timings
@@ -450,7 +459,8 @@ class RealCluster:
 
     def _stop_locked(self, keep_logs):
         t0 = time.time()
-        if not self.state:
+        # what is on disk is what runs (maybe started by another process since)
+        if os.path.exists(os.path.join(self.run, "state.json")) or not self.state:
             self._load()
         problems = self._teardown()
         logs = os.path.join(self.run, "logs")
