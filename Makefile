@@ -34,7 +34,7 @@ DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev p
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
                      git clang libclang-rt-14-dev valgrind time
 
-.PHONY: all check test unit e2e asan deps deps-build fixtures demo fuzz bench clean install
+.PHONY: all check test unit e2e asan deps deps-build fixtures k8s-real demo fuzz bench clean install
 
 all: $(B)/prenv
 
@@ -80,13 +80,19 @@ deps: deps-build
 deps-npm:
 	$(call install_missing,npm,npm)
 
+# A real Kubernetes 1.20 for the tests, built once from Debian's source
+# package into a cache outside the repository (~15-25 min the first time,
+# under a second afterwards); see test/k8s-real/README.md.
+k8s-real:
+	@bash test/k8s-real/build.sh
+
 # Real GitHub webhook payloads for the tests (npm, not committed).
 fixtures:
 	@sh test/fetch-fixtures.sh
 
 # Every test, plain and under AddressSanitizer+UBSan. The summary line at the
 # end counts both runs.
-check: deps fixtures
+check: deps fixtures k8s-real
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory B=build/asan \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \

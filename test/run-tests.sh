@@ -8,7 +8,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 pass=0; fail=0; failed_names=""
 log=$(mktemp -d)
-trap 'rm -rf "$log"' EXIT
+trap 'stop_real; rm -rf "$log"' EXIT
 
 count() { # $1 = name, $2 = passed, $3 = failed
 	pass=$((pass + $2)); fail=$((fail + $3))
@@ -56,6 +56,46 @@ run_e2e() { # $1 = label: waits for start_e2e's result and counts it
 	count "$2/e2e" "$p" "$f"
 }
 
+# The real Kubernetes (test/k8s-real, built by `make check`): started in the
+# background at the beginning (it takes ~20 s), used by the real_*.py tests
+# after the other end-to-end runs, stopped at the end - unless a healthy one
+# was already running (someone else's): then it is used and left running.
+REAL_RUN=${PRENV_K8S_REAL_RUN:-/run/prenv-k8s-real}
+REAL_PY=/usr/bin/python3
+[ -x "$REAL_PY" ] || REAL_PY=$PY
+start_real() {
+	[ -f test/k8s-real/cluster.py ] || return 0
+	if "$REAL_PY" test/k8s-real/cluster.py --run-dir "$REAL_RUN" status >/dev/null 2>&1; then
+		echo reused >"$log/real.started"; return 0
+	fi
+	( "$REAL_PY" test/k8s-real/cluster.py --run-dir "$REAL_RUN" start >"$log/real-start.out" 2>&1
+	  echo $? >"$log/real-start.rc" ) &
+	echo started >"$log/real.started"
+}
+
+run_real() { # the real_*.py tests with both binaries, one after the other
+	[ -f "$log/real.started" ] || return 0
+	while [ "$(cat "$log/real.started")" = started ] && [ ! -f "$log/real-start.rc" ]; do sleep 1; done
+	if [ -f "$log/real-start.rc" ] && [ "$(cat "$log/real-start.rc")" != 0 ]; then
+		echo "--- the real cluster did not start:"; tail -n 40 "$log/real-start.out"
+		count "real/start" 0 1; return 0
+	fi
+	for b in plain asan; do
+		bin=build/prenv; [ $b = asan ] && bin=build/asan/prenv
+		PRENV_K8S_REAL_RUN="$REAL_RUN" PRENV_BIN="$bin" ASAN_OPTIONS=detect_leaks=1 \
+			"$PY" test/e2e/run.py 'real_*.py' >"$log/real-$b.out" 2>&1
+		echo $? >"$log/e2e-real-$b.rc"; cp "$log/real-$b.out" "$log/e2e-real-$b.out"
+		run_e2e real-$b
+	done
+}
+
+stop_real() {
+	[ "$(cat "$log/real.started" 2>/dev/null)" = started ] || return 0
+	echo stopped >"$log/real.started"
+	"$REAL_PY" test/k8s-real/cluster.py --run-dir "$REAL_RUN" stop >"$log/real-stop.out" 2>&1 ||
+		{ echo "--- stopping the real cluster:"; tail -n 20 "$log/real-stop.out"; }
+}
+
 run_fuzz() {
 	for t in build/fuzz/fuzz_*; do
 		[ -x "$t" ] || continue
@@ -75,6 +115,7 @@ run_fuzz() {
 # The end-to-end tests mostly wait on servers and processes, so both runs
 # (plain and ASan/UBSan binaries) go in the background while the unit
 # tests run; their results are printed below in order.
+start_real
 start_e2e build/prenv plain
 ASAN_OPTIONS=detect_leaks=1 start_e2e build/asan/prenv asan
 
@@ -86,6 +127,9 @@ echo "== end-to-end tests, plain build"
 run_e2e plain
 echo "== end-to-end tests, AddressSanitizer + UBSan build"
 run_e2e asan
+echo "== end-to-end tests on a real Kubernetes 1.20 (test/k8s-real), plain then ASan/UBSan build"
+run_real
+stop_real
 echo "== valgrind: prenv context in each CI mode (no leak, no error)"
 sh test/valgrind-context.sh build/prenv >"$log/vg.out" 2>&1; rc=$?
 p=$(sed -n 's/^valgrind-context: \([0-9]*\) passed, \([0-9]*\) failed/\1/p' "$log/vg.out")
