@@ -153,6 +153,7 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 	struct render_docs *docs = NULL;
 	struct partial_ctx pctx;
 	struct tmpl_opts topts = TMPL_OPTS_INIT;
+	struct tmpl_linemap map = TMPL_LINEMAP_INIT;
 	struct prenv_buf src = PRENV_BUF_INIT, text = PRENV_BUF_INIT, path = PRENV_BUF_INIT;
 	char **names = NULL;
 	size_t i, n = 0;
@@ -175,6 +176,7 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 	topts.untrusted = opts->untrusted;
 	topts.warn = opts->warn;
 	topts.warn_ud = opts->warn_ud;
+	topts.linemap = &map;
 	for (i = 0; i < n; i++) {
 		prenv_buf_reset(&path);
 		prenv_buf_reset(&src);
@@ -192,7 +194,7 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 		topts.filename = path.ptr;
 		if ((rc = tmpl_render(&text, src.ptr, src.len, opts->vars, &topts, err)) < 0)
 			goto done;
-		if ((rc = render_docs_add(docs, text.ptr, text.len, path.ptr, err)) < 0)
+		if ((rc = render_docs_add_mapped(docs, text.ptr, text.len, path.ptr, &map, err)) < 0)
 			goto done;
 	}
 	if (!(*out = render_docs_take(docs)))
@@ -207,5 +209,6 @@ done:
 	prenv_buf_free(&src);
 	prenv_buf_free(&text);
 	prenv_buf_free(&path);
+	tmpl_linemap_free(&map);
 	return rc;
 }

@@ -50,6 +50,12 @@ void render_docs_free(struct render_docs *d);
  * adds the labels and appends the objects. On error nothing is appended. */
 int render_docs_add(struct render_docs *d, const char *text, size_t len,
 		    const char *filename, struct prenv_err *err);
+/* The same, with the rendered text's line map (tmpl_opts.linemap): every
+ * position in an error and every object's source is the template's own
+ * (its file and line: a partial's when the object starts there). */
+int render_docs_add_mapped(struct render_docs *d, const char *text, size_t len,
+			   const char *filename, const struct tmpl_linemap *map,
+			   struct prenv_err *err);
 size_t render_docs_count(const struct render_docs *d);
 /* Where object i came from (borrowed, valid until render_docs_free). */
 const char *render_docs_source(const struct render_docs *d, size_t i, int *line);

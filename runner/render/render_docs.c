@@ -339,16 +339,46 @@ static int duplicate_error(const cJSON *obj, const char *filename, int line,
 int render_docs_add(struct render_docs *d, const char *text, size_t len,
 		    const char *filename, struct prenv_err *err)
 {
+	return render_docs_add_mapped(d, text, len, filename, NULL, err);
+}
+
+/* An error at a line of the rendered text is about the template's line. */
+static void map_err(struct prenv_err *err, const struct tmpl_linemap *map)
+{
+	const char *file;
+	int line;
+
+	if (map && err->line > 0 && tmpl_linemap_find(map, err->line, &file, &line)) {
+		err->line = line;
+		if (!err->file || strcmp(err->file, file))
+			prenv_set_str(&err->file, file);
+	}
+}
+
+int render_docs_add_mapped(struct render_docs *d, const char *text, size_t len,
+			   const char *filename, const struct tmpl_linemap *map,
+			   struct prenv_err *err)
+{
 	cJSON *docs = NULL, *obj;
 	int *lines = NULL;
+	const char **files = NULL;
 	size_t i, j, n, base = d->n;
 	int rc;
 
 	if (!filename)
 		filename = "<template>";
-	if ((rc = yaml_parse_json_lines(&docs, &lines, text, len, filename, err)) < 0)
+	if ((rc = yaml_parse_json_lines(&docs, &lines, text, len, filename, err)) < 0) {
+		map_err(err, map);
 		goto done;
+	}
 	n = (size_t)cJSON_GetArraySize(docs);
+	if (!(files = calloc(n ? n : 1, sizeof(*files)))) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		if (!map || !tmpl_linemap_find(map, lines[i], &files[i], &lines[i]))
+			files[i] = filename;
 	if (d->n + n > d->cap) {
 		size_t cap = d->cap ? d->cap : 16;
 		struct render_src *p;
@@ -369,7 +399,7 @@ int render_docs_add(struct render_docs *d, const char *text, size_t len,
 	for (i = 0, obj = docs->child; obj; obj = obj->next, i++) {
 		struct render_src *s = &d->src[base + i];
 
-		if ((rc = check_object(d, obj, filename, lines[i], err)) < 0)
+		if ((rc = check_object(d, obj, files[i], lines[i], err)) < 0)
 			goto drop_keys;
 		if (!(s->key = object_key(obj, &s->hash))) {
 			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
@@ -378,14 +408,14 @@ int render_docs_add(struct render_docs *d, const char *text, size_t len,
 		for (j = 0; j < base + i; j++) {
 			if (d->src[j].hash != s->hash || strcmp(d->src[j].key, s->key))
 				continue;
-			rc = duplicate_error(obj, filename, lines[i],
-					     j < base ? d->src[j].file : filename,
+			rc = duplicate_error(obj, files[i], lines[i],
+					     j < base ? d->src[j].file : files[j - base],
 					     j < base ? d->src[j].line : lines[j - base], err);
 			goto drop_keys;
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (!(d->src[base + i].file = strdup(filename))) {
+		if (!(d->src[base + i].file = strdup(files[i]))) {
 			while (i-- > 0)
 				free(d->src[base + i].file);
 			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
@@ -405,5 +435,6 @@ drop_keys:
 done:
 	cJSON_Delete(docs);
 	free(lines);
+	free(files);
 	return rc;
 }

@@ -48,6 +48,13 @@ struct tpl {                    /* a parsed template: the main one or a partial 
 	char *file;             /* name used in messages */
 	char *own;              /* owned source (partials) */
 	struct nlist root;
+	/* for the line map: the source, and the offsets of its line breaks
+	 * (built on first use) */
+	const char *src;
+	size_t len;
+	size_t *nl;
+	size_t nnl;
+	unsigned mapfile;       /* its index in the line map's files */
 };
 
 static void nlist_free(struct nlist *l)
@@ -83,6 +90,7 @@ static void tpl_free(struct tpl *t)
 		free(t->key);
 		free(t->file);
 		free(t->own);
+		free(t->nl);
 		free(t);
 		t = next;
 	}
@@ -423,11 +431,33 @@ static int parse_list(struct parser *p, struct nlist *list,
 	}
 }
 
+/* The offsets of t's line breaks, for the line map. */
+static int index_lines(struct tpl *t)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < t->len; i++)
+		if (t->src[i] == '\n')
+			t->nnl++;
+	if (t->nnl && !(t->nl = malloc(t->nnl * sizeof(*t->nl)))) {
+		t->nnl = 0;
+		return -1;
+	}
+	for (i = 0; i < t->len; i++)
+		if (t->src[i] == '\n')
+			t->nl[k++] = i;
+	return 0;
+}
+
 static int parse(struct tpl *t, const char *src, size_t len,
 		 struct prenv_err *err)
 {
 	struct parser p;
 
+	t->src = src;
+	t->len = len;
+	if (index_lines(t) < 0)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	memset(&p, 0, sizeof(p));
 	p.src = src;
 	p.len = len;
@@ -460,12 +490,139 @@ struct render {
 	int depth;
 	struct tmpl_yaml *yaml; /* YAML mode: the escaper all output goes through */
 	const struct override *ov;
+	struct tmpl_linemap *map; /* opts->linemap, or NULL */
+	size_t nl;              /* line breaks in the output so far */
 };
 
 static int oom(struct render *r)
 {
 	return prenv_err_set(r->err, PRENV_ENOMEM, "out of memory");
 }
+
+/* ------------------------------------------------------------ line map */
+
+void tmpl_linemap_free(struct tmpl_linemap *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->nfiles; i++)
+		free(m->files[i]);
+	free(m->files);
+	free(m->line);
+	free(m->file);
+	memset(m, 0, sizeof(*m));
+}
+
+int tmpl_linemap_find(const struct tmpl_linemap *m, int out_line, const char **file, int *line)
+{
+	size_t k;
+
+	if (!m || out_line < 1 || !m->n)
+		return 0;
+	k = (size_t)out_line - 1;
+	if (k >= m->n)
+		k = m->n - 1; /* lines after the last mapped one (a trailing value) */
+	*file = m->files[m->file[k]];
+	*line = m->line[k];
+	return 1;
+}
+
+static int map_file(struct render *r, struct tpl *t)
+{
+	struct tmpl_linemap *m = r->map;
+	char **nf;
+	size_t i;
+
+	for (i = 0; i < m->nfiles; i++)
+		if (!strcmp(m->files[i], t->file)) {
+			t->mapfile = (unsigned)i;
+			return 0;
+		}
+	if (!(nf = realloc(m->files, (m->nfiles + 1) * sizeof(*nf))))
+		return oom(r);
+	m->files = nf;
+	if (!(m->files[m->nfiles] = strdup(t->file)))
+		return oom(r);
+	t->mapfile = (unsigned)m->nfiles++;
+	return 0;
+}
+
+/* The 1-based line of t's source at pointer s. */
+static int src_line(const struct tpl *t, const char *s)
+{
+	size_t off = (size_t)(s - t->src), lo = 0, hi = t->nnl;
+
+	while (lo < hi) {               /* line breaks before off */
+		size_t mid = (lo + hi) / 2;
+
+		if (t->nl[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int)lo + 1;
+}
+
+/* Output line r->nl + 1 comes from line `line` of t, unless it already has
+ * a source (it began earlier). */
+static int map_note(struct render *r, const struct tpl *t, int line)
+{
+	struct tmpl_linemap *m = r->map;
+
+	while (m->n <= r->nl) {
+		if (m->n == m->cap) {
+			size_t nc = m->cap ? m->cap * 2 : 64;
+			int *nl = realloc(m->line, nc * sizeof(*nl));
+			unsigned *nf;
+
+			if (!nl)
+				return oom(r);
+			m->line = nl;
+			if (!(nf = realloc(m->file, nc * sizeof(*nf))))
+				return oom(r);
+			m->file = nf;
+			m->cap = nc;
+		}
+		m->line[m->n] = line;
+		m->file[m->n] = t->mapfile;
+		m->n++;
+	}
+	return 0;
+}
+
+/* Notes where the lines of s[0, n) (literal text of t, or a value whose
+ * tag is at line `tag_line` when tag_line > 0) come from. */
+static int map_text(struct render *r, const struct tpl *t, const char *s, size_t n, int tag_line)
+{
+	int line;
+	size_t i;
+
+	if (!r->map || !n)
+		return 0;
+	line = tag_line > 0 ? tag_line : src_line(t, s);
+	if (map_note(r, t, line) < 0)
+		return PRENV_ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (s[i] != '\n')
+			continue;
+		r->nl++;
+		if (tag_line <= 0)
+			line++;
+		if (i + 1 < n && map_note(r, t, line) < 0)
+			return PRENV_ENOMEM;
+	}
+	return 0;
+}
+
+/* A YAML-mode value: escaped, it stays on its line (line breaks become
+ * \n in quotes); only the line it starts is noted. */
+static int map_value(struct render *r, const struct tpl *t, int tag_line)
+{
+	return r->map && map_note(r, t, tag_line) < 0 ? PRENV_ENOMEM : 0;
+}
+
 
 static const cJSON *obj_get(const cJSON *o, const char *k, size_t kn)
 {
@@ -645,16 +802,24 @@ static int render_var(struct render *r, const struct tpl *t, const struct node *
 	if (nd->kind == N_RAW) {
 		if (is_str)
 			warn_raw(r, t, nd);
+		if (map_text(r, t, s, n, nd->line) < 0)
+			return PRENV_ENOMEM;
 		return emit_text(r, s, n);
 	}
-	switch (r->o->escape) {
-	case TMPL_ESC_YAML: {
+	if (r->o->escape == TMPL_ESC_YAML) {
 		struct tmpl_tag tag = { t->file, nd->line, nd->col, nd->s, nd->n };
+
+		if (map_value(r, t, nd->line) < 0)
+			return PRENV_ENOMEM;
 		return tmpl_yaml_value(r->yaml, &tag, s, n, is_str);
 	}
+	if (map_text(r, t, s, n, nd->line) < 0)
+		return PRENV_ENOMEM;
+	switch (r->o->escape) {
 	case TMPL_ESC_NONE:
 		prenv_buf_add(r->out, s, n);
 		break;
+	case TMPL_ESC_YAML:
 	case TMPL_ESC_HTML:
 	default:
 		html_escape(r->out, s, n);
@@ -725,6 +890,8 @@ static int load_partial(struct render *r, const char *name, size_t namen,
 		return oom(r);
 	rc = parse(t, t->own, i, r->err);
 	if (rc < 0)
+		return rc;
+	if (r->map && (rc = map_file(r, t)) < 0)
 		return rc;
 	*out = t;
 	return 0;
@@ -839,7 +1006,8 @@ static int render_list(struct render *r, const struct tpl *t, const struct nlist
 		const struct node *nd = &l->v[i];
 		switch (nd->kind) {
 		case N_TEXT:
-			rc = emit_text(r, nd->s, nd->n);
+			if ((rc = map_text(r, t, nd->s, nd->n, 0)) == 0)
+				rc = emit_text(r, nd->s, nd->n);
 			break;
 		case N_VAR:
 		case N_RAW:
@@ -888,6 +1056,11 @@ int tmpl_render(struct prenv_buf *out, const char *src, size_t len,
 	rc = parse(&main_t, src ? src : "", src ? len : 0, err);
 	if (rc < 0)
 		goto done;
+	if ((r.map = r.o->linemap) != NULL) {
+		tmpl_linemap_free(r.map);
+		if ((rc = map_file(&r, &main_t)) < 0)
+			goto done;
+	}
 	if (r.o->escape == TMPL_ESC_YAML) {
 		r.yaml = tmpl_yaml_new(out, err);
 		if (!r.yaml)
@@ -905,6 +1078,7 @@ done:
 	if (rc < 0)
 		prenv_buf_truncate(out, start);
 	nlist_free(&main_t.root);
+	free(main_t.nl);
 	tpl_free(r.partials);
 	free(r.st);
 	tmpl_yaml_free(r.yaml);

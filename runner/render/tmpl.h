@@ -31,6 +31,27 @@ typedef int (*tmpl_partial_fn)(struct prenv_buf *out, const char *name,
 typedef void (*tmpl_warn_fn)(void *ud, const char *file, int line, int col,
 			     const char *msg);
 
+/* Where each line of the output came from: output line k+1 came from line
+ * line[k] of files[file[k]] (files[0] is the template's own filename, the
+ * others its partials). Literal template text is mapped exactly; a value
+ * that spans lines counts as the line of its tag (in YAML mode a multi-line
+ * value inside a block scalar can shift the lines after it by its extra
+ * lines). Free with tmpl_linemap_free(). */
+struct tmpl_linemap {
+	int *line;
+	unsigned *file;
+	size_t n, cap;
+	char **files;
+	size_t nfiles;
+};
+
+#define TMPL_LINEMAP_INIT { NULL, NULL, 0, 0, NULL, 0 }
+
+void tmpl_linemap_free(struct tmpl_linemap *m);
+/* The source of output line out_line (1-based): 1 with *file and *line set,
+ * 0 when the map has no entry for it (then they are untouched). */
+int tmpl_linemap_find(const struct tmpl_linemap *m, int out_line, const char **file, int *line);
+
 struct tmpl_opts {
 	const char *filename;        /* for file:line:col in errors; "<template>" if NULL */
 	enum tmpl_escape escape;
@@ -40,9 +61,10 @@ struct tmpl_opts {
 	const char *const *untrusted; /* dotted names whose values are untrusted, NULL-terminated */
 	tmpl_warn_fn warn;
 	void *warn_ud;
+	struct tmpl_linemap *linemap;  /* filled when set (emptied first); may be NULL */
 };
 
-#define TMPL_OPTS_INIT { NULL, TMPL_ESC_HTML, 0, NULL, NULL, NULL, NULL, NULL }
+#define TMPL_OPTS_INIT { NULL, TMPL_ESC_HTML, 0, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* Renders src (len bytes) with data into out (appended).
  * Errors are PRENV_ECONFIG with file:line:col: syntax errors (unclosed

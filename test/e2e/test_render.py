@@ -132,6 +132,40 @@ class RenderTest(unittest.TestCase):
         r = run_prenv(["render"], env=pr_env("feature-x", "t"), cwd=self.dir)
         self.assertFailsAt(r, "zz.yaml", 5, 1, "pr")
 
+    def test_render_yaml_error_at_the_templates_own_line(self):
+        # Standalone {{#pr}} lines vanish from the output: a YAML error on
+        # line 11 of the template is on line 8 or 9 of what was rendered.
+        # The message (and a GitHub annotation) must name line 11.
+        self._break("zz.yaml", "apiVersion: v1\n"             # 1
+                    "kind: ConfigMap\n"                        # 2
+                    "metadata:\n"                              # 3
+                    "  name: x\n"                              # 4
+                    "  annotations:\n"                         # 5
+                    "    {{#pr}}\n"                            # 6
+                    "    title: \"{{pr.title}}\"\n"          # 7
+                    "    {{/pr}}\n"                            # 8
+                    "    sha: \"{{git.sha}}\"\n"             # 9
+                    "data:\n"                                  # 10
+                    "  a: [unclosed\n")                        # 11
+        for env in (pr_env("feature-x", "t"),
+                    clean_env(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="main",
+                              PRENV_SHA="0123456789abcdef0123456789abcdef01234567")):
+            r = run_prenv(["render"], env=env, cwd=self.dir)
+            self.assertEqual(2, r.returncode, r.stderr)
+            self.assertRegex(r.stderr, r"zz\.yaml:1[12]:\d+: YAML syntax error")
+            # under GitHub Actions the annotation carries the same line
+            r = run_prenv(["render"], env=dict(env, GITHUB_ACTIONS="true"), cwd=self.dir)
+            self.assertRegex(r.stdout + r.stderr, r"::error file=[^,]*zz\.yaml,line=1[12],")
+
+    def test_render_object_errors_at_the_templates_own_line(self):
+        # a document that starts after a removed standalone section
+        self._break("zz.yaml", "{{#pr}}\n# for a PR\n{{/pr}}\n---\napiVersion: v1\nkind: ConfigMap\n"
+                    "metadata: {}\n")
+        r = run_prenv(["render"], env=pr_env("feature-x", "t"), cwd=self.dir)
+        self.assertEqual(2, r.returncode, r.stderr)
+        self.assertIn("zz.yaml:5:", r.stderr)
+        self.assertIn("metadata.name", r.stderr)
+
     def test_render_raw_tag_with_pr_value_warns(self):
         self._break("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"{{{pr.title}}}\"\n")
         r = self.render(pr_env("feature-x", "plain"))

@@ -369,6 +369,69 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+static int two_line_partial(struct prenv_buf *out, const char *name, void *ud,
+			    struct prenv_err *err)
+{
+	(void)ud;
+	(void)err;
+	if (strcmp(name, "p"))
+		return PRENV_ENOTFOUND;
+	return prenv_buf_adds(out, "p1: {{v}}\np2: x\n") < 0 ? PRENV_ENOMEM : 0;
+}
+
+/* Every output line knows the template line (and file) it came from:
+ * standalone section lines that vanish, sections that repeat, partials
+ * that add lines, in NONE and YAML mode. */
+static void test_tmpl_linemap_points_at_source_lines(void **state)
+{
+	static const char src[] =
+		"a: 1\n"          /* 1 */
+		"{{#pr}}\n"       /* 2  standalone: gone */
+		"t: {{v}}\n"      /* 3 */
+		"{{/pr}}\n"       /* 4  gone */
+		"{{#list}}\n"     /* 5  gone */
+		"- {{.}}\n"       /* 6  twice */
+		"{{/list}}\n"     /* 7  gone */
+		"{{> p}}\n"       /* 8  partial: its own lines 1, 2 */
+		"z: end\n";       /* 9 */
+	static const struct { int out; const char *file; int line; } want[] = {
+		{ 1, "t.yaml", 1 }, { 2, "t.yaml", 3 }, { 3, "t.yaml", 6 }, { 4, "t.yaml", 6 },
+		{ 5, "p", 1 }, { 6, "p", 2 }, { 7, "t.yaml", 9 },
+	};
+	enum tmpl_escape modes[] = { TMPL_ESC_NONE, TMPL_ESC_YAML };
+	cJSON *data = cJSON_Parse("{\"pr\": {\"n\": 1}, \"v\": \"x\", \"list\": [\"a\", \"b\"]}");
+	size_t m, i;
+
+	(void)state;
+	for (m = 0; m < 2; m++) {
+		struct tmpl_opts o = TMPL_OPTS_INIT;
+		struct tmpl_linemap map = TMPL_LINEMAP_INIT;
+		struct prenv_buf out = PRENV_BUF_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+
+		o.filename = "t.yaml";
+		o.escape = modes[m];
+		o.partial = two_line_partial;
+		o.linemap = &map;
+		assert_int_equal(tmpl_render(&out, src, strlen(src), data, &o, &err), 0);
+		assert_string_equal(out.ptr, modes[m] == TMPL_ESC_NONE
+				    ? "a: 1\nt: x\n- a\n- b\np1: x\np2: x\nz: end\n"
+				    : "a: 1\nt: x\n- a\n- b\np1: x\np2: x\nz: end\n");
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			const char *file = NULL;
+			int line = 0;
+
+			assert_true(tmpl_linemap_find(&map, want[i].out, &file, &line));
+			if (strcmp(file, want[i].file) || line != want[i].line)
+				fail_msg("mode %zu: output line %d from %s:%d, want %s:%d", m,
+					 want[i].out, file, line, want[i].file, want[i].line);
+		}
+		tmpl_linemap_free(&map);
+		prenv_buf_free(&out);
+	}
+	cJSON_Delete(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_tmpl_render_string),
 		cmocka_unit_test(test_tmpl_yaml_contexts),
 		cmocka_unit_test(test_tmpl_yaml_rejects),
+		cmocka_unit_test(test_tmpl_linemap_points_at_source_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
