@@ -11,6 +11,7 @@
 #include "render/tmpl.h"
 #include "render/tmpl_int.h"
 #include "util/err.h"
+#include "util/names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -716,12 +717,100 @@ static int is_untrusted(const struct render *r, const char *name, size_t n)
 	return 0;
 }
 
+/* The dotted names of data's members (objects only, up to a depth), for
+ * "did you mean". */
+static void collect_names(const cJSON *o, struct prenv_buf *prefix, char ***v, size_t *n,
+			  size_t *cap, int depth)
+{
+	const cJSON *c;
+	size_t mark = prefix->len;
+
+	if (!cJSON_IsObject(o) || depth > 4)
+		return;
+	for (c = o->child; c; c = c->next) {
+		char **nv;
+
+		if (!c->string)
+			continue;
+		prenv_buf_truncate(prefix, mark);
+		prenv_buf_printf(prefix, "%s%s", mark ? "." : "", c->string);
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 32;
+			if (!(nv = realloc(*v, *cap * sizeof(*nv))))
+				return;
+			*v = nv;
+		}
+		if (!prefix->failed && ((*v)[*n] = strdup(prefix->ptr)) != NULL)
+			(*n)++;
+		collect_names(c, prefix, v, n, cap, depth + 1);
+	}
+	prenv_buf_truncate(prefix, mark);
+}
+
+/* "; did you mean 'x'?" for a misspelt name, from every context. */
+static void suggest(const struct render *r, const char *name, size_t namen, struct prenv_buf *b)
+{
+	struct prenv_buf prefix = PRENV_BUF_INIT, want = PRENV_BUF_INIT;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	const char *near;
+
+	for (i = 0; i < r->sn; i++)
+		collect_names(r->st[i], &prefix, &names, &n, &cap, 0);
+	prenv_buf_add(&want, name, namen);
+	near = want.failed ? NULL : name_closest(want.ptr, (const char *const *)names, n);
+	if (near)
+		prenv_buf_printf(b, "; did you mean '%s'?", near);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	prenv_buf_free(&prefix);
+	prenv_buf_free(&want);
+}
+
+/* The longest dotted prefix of name that is null in the data (e.g. "pr"
+ * outside a pull request), as its length; 0 when there is none. */
+static size_t null_prefix(const struct render *r, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++) {
+		const cJSON *v;
+
+		if (name[i] != '.')
+			continue;
+		v = lookup(r, name, i);
+		if (cJSON_IsNull(v))
+			return i;
+		if (!v)
+			return 0;
+	}
+	return 0;
+}
+
 static int missing(struct render *r, const struct tpl *t, const struct node *nd)
 {
-	return prenv_err_set_at(r->err, PRENV_ECONFIG, t->file, nd->line, nd->col,
-		"variable '%.*s' is not defined: check its spelling against "
-		"the data, or pass --allow-missing to render missing values as "
-		"empty", (int)nd->n, nd->s);
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t np = null_prefix(r, nd->s, nd->n);
+	int rc;
+
+	if (np) {
+		prenv_buf_printf(&b, "variable '%.*s' is not defined on this run: '%.*s' is null here "
+				 "(for 'pr': this run is not for a pull request); put the text that "
+				 "needs it in a section, {{#%.*s}}...{{/%.*s}}, which renders only "
+				 "when it is set", (int)nd->n, nd->s, (int)np, nd->s, (int)np, nd->s,
+				 (int)np, nd->s);
+	} else {
+		prenv_buf_printf(&b, "variable '%.*s' is not defined", (int)nd->n, nd->s);
+		suggest(r, nd->s, nd->n, &b);
+		prenv_buf_adds(&b, ": check its spelling against the data, or pass --allow-missing "
+			       "to render missing values as empty");
+	}
+	if (b.failed)
+		return oom(r);
+	rc = prenv_err_set_at(r->err, PRENV_ECONFIG, t->file, nd->line, nd->col, "%s", b.ptr);
+	prenv_buf_free(&b);
+	return rc;
 }
 
 /* The text a scalar prints as (num: room for a number's); NULL for a list or

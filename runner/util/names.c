@@ -295,3 +295,55 @@ done:
 	return r;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* "did you mean"                                                      */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64], prev, tmp;
+
+	if (la > 63 || lb > 63)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			char ca = a[i - 1], cb = b[j - 1];
+			size_t cost;
+			if (ca >= 'A' && ca <= 'Z')
+				ca = (char)(ca - 'A' + 'a');
+			if (cb >= 'A' && cb <= 'Z')
+				cb = (char)(cb - 'A' + 'a');
+			cost = ca == cb ? 0 : 1;
+			tmp = row[j];
+			row[j] = prev + cost;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+const char *name_closest(const char *s, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = 99, i, len = strlen(s), limit;
+
+	limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	for (i = 0; i < n; i++) {
+		size_t d = edit_distance(s, names[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = names[i];
+		}
+	}
+	return bestd <= limit ? best : NULL;
+}
+

@@ -43,4 +43,9 @@ int name_is_dns_label(const char *s);
  * Returns 1 on a match. */
 int name_glob_match(const char *pattern, const char *s);
 
+/* The closest of names to s when it is close enough to be a typo (edit
+ * distance, case-insensitive: 1 for names up to 3 characters, 2 up to 6, 3
+ * beyond), else NULL. Borrowed from names. */
+const char *name_closest(const char *s, const char *const *names, size_t n);
+
 #endif

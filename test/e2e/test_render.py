@@ -166,6 +166,23 @@ class RenderTest(unittest.TestCase):
         self.assertIn("zz.yaml:5:", r.stderr)
         self.assertIn("metadata.name", r.stderr)
 
+    def test_render_misspelt_variable_did_you_mean(self):
+        for wrong, right in (("pr.titel", "pr.title"), ("values.imgae", "values.image"),
+                             ("env.namespce", "env.namespace")):
+            self._break("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+                        "data:\n  a: \"{{%s}}\"\n" % wrong)
+            r = run_prenv(["render"], env=pr_env("feature-x", "t"), cwd=self.dir)
+            self.assertFailsAt(r, "zz.yaml", 6, 7, "did you mean '%s'?" % right)
+
+    def test_render_pr_outside_a_pull_request_says_so(self):
+        self._break("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+                    "data:\n  t: \"{{pr.title}}\"\n")
+        env = clean_env(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="main",
+                        PRENV_SHA="0123456789abcdef0123456789abcdef01234567")
+        r = run_prenv(["render"], env=env, cwd=self.dir)
+        self.assertFailsAt(r, "zz.yaml", 6, 7, "'pr' is null here")
+        self.assertIn("{{#pr}}...{{/pr}}", r.stderr)
+
     def test_render_raw_tag_with_pr_value_warns(self):
         self._break("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"{{{pr.title}}}\"\n")
         r = self.render(pr_env("feature-x", "plain"))
