@@ -156,7 +156,10 @@ static void tmpl_warn_to_log(void *ud, const char *file, int line, int col, cons
 	struct prenv_buf b = PRENV_BUF_INIT;
 
 	(void)ud;
-	prenv_buf_printf(&b, "%s:%d:%d: %s", file ? file : "<template>", line, col, msg);
+	if (line > 0)
+		prenv_buf_printf(&b, "%s:%d:%d: %s", file ? file : "<template>", line, col, msg);
+	else
+		prenv_buf_printf(&b, "%s: %s", file ? file : "<template>", msg);
 	log_warn("%s", b.ptr);
 	prenv_buf_free(&b);
 }
@@ -182,6 +185,10 @@ int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
 	ro.allow_missing = cli->allow_missing;
 	ro.untrusted = cli->plan->untrusted;
 	ro.warn = tmpl_warn_to_log;
+	ro.allow_empty = cli->cfg->allow_empty;
+	ro.where_file = cli->cfg->path;
+	ro.where_line = cli->cfg->templates_line;
+	ro.where_col = cli->cfg->templates_col;
 	rc = render_dir(out, &ro, err);
 	prenv_buf_free(&dir);
 	return rc;

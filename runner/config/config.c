@@ -53,6 +53,8 @@ static const struct config_key top_keys[] = {
 	{ "version", CONFIG_INT, 0, "1", "the config format version (1)", NULL },
 	{ "app", CONFIG_STR, 1, NULL, "the application's name (a DNS label)", NULL },
 	{ "templates", CONFIG_STR, 0, NULL, "the templates directory, relative to the config", NULL },
+	{ "allow_empty", CONFIG_BOOL, 0, "false",
+	  "the templates may render no object (a deploy then empties the environment)", NULL },
 	{ "url", CONFIG_STR, 0, NULL, "the environment's URL (a template)", NULL },
 	{ "forks", CONFIG_STR, 0, "skip", "pull requests from forks: skip or deploy", NULL },
 	{ "provider", CONFIG_STRMAP, 1, NULL, "where environments go (kind and its keys)", NULL },
@@ -893,7 +895,14 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		free(sug);
 		return rc;
 	}
-	if ((v = yaml_map_get(root, "templates")) && (rc = read_str(c, v, "templates", &cfg->templates)))
+	if ((v = yaml_map_get(root, "templates"))) {
+		if ((rc = read_str(c, v, "templates", &cfg->templates)))
+			return rc;
+		cfg->templates_line = NODE_LINE(v);
+		cfg->templates_col = NODE_COL(v);
+	}
+	if ((v = yaml_map_get(root, "allow_empty")) &&
+	    (rc = read_bool(c, v, "allow_empty", &cfg->allow_empty)))
 		return rc;
 	if ((v = yaml_map_get(root, "url")) && (rc = read_str(c, v, "url", &cfg->url)))
 		return rc;

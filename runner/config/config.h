@@ -59,6 +59,8 @@ struct prenv_config {
 	int version;
 	char *app;           /* validated DNS-1123 label */
 	char *templates;     /* directory, as written (relative to dir) or NULL */
+	int templates_line, templates_col; /* where it is written */
+	int allow_empty;     /* the templates may render no object */
 	char *url;           /* Mustache template or NULL */
 	char *forks;         /* "skip" (default) or "deploy" */
 	char *provider_kind; /* "kubernetes", "pages", "command" */

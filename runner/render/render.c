@@ -34,6 +34,13 @@ static int is_template_name(const char *name)
 	return has_suffix(name, ".yaml") || has_suffix(name, ".yml") || has_suffix(name, ".json");
 }
 
+/* Files a templates directory may hold without a warning. */
+static int is_doc_name(const char *name)
+{
+	return name[0] == '.' || has_suffix(name, ".md") || has_suffix(name, ".txt") ||
+	       !strncmp(name, "LICENSE", 7);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -47,8 +54,18 @@ static int is_regular(const char *path)
 }
 
 /* The template files of dir, sorted by name (strcmp). */
-static int list_templates(const char *dir, char ***out, size_t *count, struct prenv_err *err)
+static void warn_ignored(const struct render_opts *o, const char *path)
 {
+	if (o->warn)
+		o->warn(o->warn_ud, path, 0, 0, "this file is not rendered: only *.yaml, *.yml and "
+			"*.json files are templates (and _name.yaml partials); rename it or move it "
+			"out of the templates directory");
+}
+
+static int list_templates(const struct render_opts *o, char ***out, size_t *count,
+			  struct prenv_err *err)
+{
+	const char *dir = o->dir;
 	DIR *dh = opendir(dir);
 	struct dirent *de;
 	struct prenv_buf path = PRENV_BUF_INIT;
@@ -62,7 +79,7 @@ static int list_templates(const char *dir, char ***out, size_t *count, struct pr
 		return prenv_err_set(err, errno == ENOENT ? PRENV_ECONFIG : PRENV_EFAIL,
 				     "cannot read the templates directory %s: %s", dir, strerror(errno));
 	while ((de = readdir(dh)) != NULL) {
-		if (!is_template_name(de->d_name))
+		if (is_doc_name(de->d_name) || de->d_name[0] == '_')
 			continue;
 		prenv_buf_reset(&path);
 		prenv_buf_printf(&path, "%s/%s", dir, de->d_name);
@@ -72,6 +89,10 @@ static int list_templates(const char *dir, char ***out, size_t *count, struct pr
 		}
 		if (!is_regular(path.ptr))
 			continue;
+		if (!is_template_name(de->d_name)) {
+			warn_ignored(o, path.ptr);
+			continue;
+		}
 		if (n == cap) {
 			char **p;
 
@@ -165,7 +186,7 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 	if ((rc = render_docs_new(&docs, opts->app, opts->env_name, opts->warn,
 				  opts->warn_ud, err)) < 0)
 		return rc;
-	if ((rc = list_templates(opts->dir, &names, &n, err)) < 0)
+	if ((rc = list_templates(opts, &names, &n, err)) < 0)
 		goto done;
 	pctx.dir = opts->dir;
 	pctx.allow_missing = opts->allow_missing;
@@ -196,6 +217,15 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 			goto done;
 		if ((rc = render_docs_add_mapped(docs, text.ptr, text.len, path.ptr, &map, err)) < 0)
 			goto done;
+	}
+	if (render_docs_count(docs) == 0 && !opts->allow_empty) {
+		rc = prenv_err_set_at(err, PRENV_ECONFIG, opts->where_file ? opts->where_file : opts->dir,
+				      opts->where_line, opts->where_col,
+				      "the templates in %s rendered no object (%zu template file%s): a deploy "
+				      "of nothing would remove everything from the environment; add "
+				      "*.yaml templates there, or set `allow_empty: true` if an empty "
+				      "environment is what you want", opts->dir, n, n == 1 ? "" : "s");
+		goto done;
 	}
 	if (!(*out = render_docs_take(docs)))
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");

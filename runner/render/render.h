@@ -23,11 +23,19 @@ struct render_opts {
 	const char *const *untrusted; /* see tmpl_opts */
 	tmpl_warn_fn warn;
 	void *warn_ud;
+	/* No object at all is an error unless allow_empty, reported at
+	 * where_file:where_line:where_col (the config's `templates:`), or at
+	 * the directory when where_file is NULL. */
+	int allow_empty;
+	const char *where_file;
+	int where_line, where_col;
 };
 
 /* Renders every template; *out is a cJSON array of objects (caller frees).
  * Templates: the regular files of dir named *.yaml, *.yml or *.json whose
- * name does not start with '_' (partials) or '.' (hidden), in strcmp order,
+ * name does not start with '_' (partials) or '.' (hidden), in strcmp order;
+ * any other regular file (but documentation: *.md, *.txt) gets a warning
+ * naming it (a deployment.yaml.tmpl is not rendered),
  * all rendered with TMPL_ESC_YAML (JSON is YAML: its strings are
  * double-quoted scalars). Partials ({{> name}}) are loaded from
  * dir/_name.yaml, dir/_name.yml, then dir/name (the first that exists); a

@@ -34,7 +34,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown top-level key with suggestion",
 	  "app: shop\nprovder:\n  kind: kubernetes\n" ENVS, 2, 1,
 	  "unknown key 'provder' in the top level; did you mean 'provider'?",
-	  "valid keys: version, app, templates, url, forks, provider, environments, values" },
+	  "valid keys: version, app, templates, allow_empty, url, forks, provider, environments, values" },
 	{ "unknown key without a near match",
 	  "app: shop\n" PROV ENVS "zzzzzzzz: 1\n", 6, 1, "unknown key 'zzzzzzzz'", "valid keys:" },
 	{ "missing app", PROV ENVS, 1, 1, "missing required key 'app'", "the top level" },
