@@ -3,6 +3,7 @@
 #   make          build build/prenv
 #   make check    install missing deps, build, run every test (plain + ASan/UBSan)
 #   make demo     install missing deps, build, run the main job locally
+#   make demo-k8s the same with the kubernetes provider (test API server, real one if built)
 #   make deps     install the missing Debian packages (idempotent)
 #   make fuzz     build the libFuzzer targets with clang
 #   make bench    run the benchmarks in test/bench/
@@ -34,7 +35,7 @@ DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev p
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
                      git clang libclang-rt-14-dev valgrind time
 
-.PHONY: all check test unit e2e asan deps deps-build fixtures k8s-real demo fuzz bench clean install
+.PHONY: all check test unit e2e asan deps deps-build fixtures k8s-real demo demo-k8s fuzz bench clean install
 
 all: $(B)/prenv
 
@@ -112,6 +113,12 @@ fuzz:
 demo: deps-build
 	@$(MAKE) --no-print-directory all
 	@sh ci-examples/demo/run.sh
+
+# The same story with templates/web and the kubernetes provider: against the
+# project's test API server, then the real Kubernetes when it is built.
+demo-k8s: deps-build
+	@$(MAKE) --no-print-directory all
+	@sh ci-examples/demo-k8s/run.sh
 
 bench: all
 	@for f in test/bench/bench_*.sh; do [ -e "$$f" ] && sh $$f; done; true

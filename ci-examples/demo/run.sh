@@ -5,7 +5,7 @@
 # redeployed after a change, and destroyed.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PRENV="$ROOT/build/prenv"
+PRENV="${PRENV_BIN:-$ROOT/build/prenv}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/prenv-demo.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
 cp -R "$ROOT/ci-examples/demo/." "$WORK/"
