@@ -247,6 +247,22 @@ static int parse_args(struct cli *cli, int argc, char **argv, const struct cmd_e
 
 /* ------------------------------------------------------------ main */
 
+/* A deploy or destroy that failed before it reported (a configuration
+ * error, exit 2) still tells the job: status=failed and why. */
+static void failed_outputs(struct cli *cli, const struct prenv_err *err)
+{
+	struct reporter *r = &cli->rep;
+
+	if (!r->envp) {
+		r->envp = cli->envp;
+		r->cfg = cli->cfg;
+		r->ctx = cli->ctx;
+		r->plan = cli->plan;
+		r->dry_run = cli->dry_run;
+	}
+	reporter_outputs(r, "failed", err->msg);
+}
+
 static void cli_free(struct cli *cli)
 {
 	reporter_clear(&cli->rep);
@@ -292,6 +308,8 @@ int prenv_main(int argc, char **argv, const char *const *envp)
 		if (!err.code)
 			prenv_err_set(&err, rc, "%s failed", cmd->name);
 		log_err(&err);
+		if (cmd->outputs)
+			failed_outputs(&cli, &err);
 	}
 	rc = prenv_err_exit_code(rc);
 	cli_free(&cli);

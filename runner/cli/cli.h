@@ -51,6 +51,7 @@ struct cmd_entry {
 	int (*fn)(struct cli *cli, struct prenv_err *err);
 	const char *summary;
 	const char *help;
+	int outputs;     /* writes the job outputs: also when it fails early */
 };
 
 extern const struct cmd_entry cmd_context_entry;

@@ -91,4 +91,5 @@ const struct cmd_entry cmd_context_entry = {
 	"Prints the detected CI context and, when a configuration is found, the\n"
 	"environment this run is for. Needs no network.\n"
 	"  -o text|json   output format (default text)\n",
+	0,
 };

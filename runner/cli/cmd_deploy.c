@@ -36,8 +36,11 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 
 	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
 		return rc;
-	if (!deploy_wanted(cli))
+	if (!deploy_wanted(cli)) {
+		reporter_outputs(&cli->rep, "skipped", "the pull request comes from a fork and the "
+				 "configuration says `forks: skip`");
 		return 0;
+	}
 	if ((rc = cli_render_objects(cli, &objs, err)) < 0)
 		return rc;
 	log_group_begin("prenv deploy");
@@ -77,4 +80,5 @@ const struct cmd_entry cmd_deploy_entry = {
 	"  --dry-run        show what would happen, change nothing\n"
 	"  --wait SECONDS   bound the wait (0 = don't wait)\n"
 	"  --strict-report  fail when reporting to the code host fails\n",
+	1,
 };

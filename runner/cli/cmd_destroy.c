@@ -38,4 +38,5 @@ const struct cmd_entry cmd_destroy_entry = {
 	"the PR comment destroyed. An environment that is already gone is success.\n"
 	"  --no-wait        do not wait until it is gone\n"
 	"  --dry-run        show what would happen, change nothing\n",
+	1,
 };

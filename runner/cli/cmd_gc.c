@@ -91,4 +91,5 @@ const struct cmd_entry cmd_gc_entry = {
 	"  --dry-run        say what would be destroyed and why, change nothing\n"
 	"  --no-wait        do not wait until each environment is gone\n"
 	"  -o text|json     output format\n",
+	0,
 };

@@ -41,4 +41,5 @@ const struct cmd_entry cmd_render_entry = {
 	"  -o yaml|json     output format (default yaml; json prints an array)\n"
 	"  --out DIR        write one file per object into DIR instead of stdout\n"
 	"  --allow-missing  render missing variables as empty instead of failing\n",
+	0,
 };

@@ -55,4 +55,5 @@ const struct cmd_entry cmd_status_entry = {
 	"status", cmd_status, "the environment's state",
 	"Prints whether the environment exists and what it holds.\n"
 	"  -o text|json     output format\n",
+	0,
 };

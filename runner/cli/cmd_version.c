@@ -19,4 +19,5 @@ static int cmd_version(struct cli *cli, struct prenv_err *err)
 
 const struct cmd_entry cmd_version_entry = {
 	"version", cmd_version, "print the version", "Prints prenv's version.\n",
+	0,
 };

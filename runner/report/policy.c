@@ -283,6 +283,23 @@ void reporter_progress(struct reporter *r)
 	prenv_err_clear(&e);
 }
 
+void reporter_outputs(struct reporter *r, const char *status, const char *reason)
+{
+	struct report_info ri;
+	struct prenv_err err = PRENV_ERR_INIT;
+	char *mreason = reason ? log_mask_dup(reason, strlen(reason), NULL) : NULL;
+
+	if (r->outputs_done || r->dry_run)
+		goto done;
+	r->outputs_done = 1;
+	fill_info(&ri, r, status, r->plan ? r->plan->url : NULL, mreason ? mreason : reason);
+	if (report_job_outputs(&ri, r->envp, &err) < 0)
+		log_warn("job outputs not written: %s", err.msg);
+done:
+	prenv_err_clear(&err);
+	free(mreason);
+}
+
 int reporter_to_host(struct reporter *r, const char *status, const char *url,
 		     const char *reason, struct prenv_err *err)
 {
@@ -330,6 +347,7 @@ int reporter_result(struct reporter *r, const char *status, const char *url,
 	fill_info(&ri, r, status, url, reason);
 	if (report_host(r, &ri, 0, &herr) < 0)
 		rc = prenv_err_set(err, herr.code, "%s", herr.msg);
+	r->outputs_done = 1;
 	if (!r->dry_run && report_job_outputs(&ri, r->envp, &rerr) < 0) {
 		if (r->strict) {
 			if (!rc)

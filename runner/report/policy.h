@@ -80,6 +80,7 @@ struct reporter {
 	struct codehost *host;    /* owned; may be handed in already open */
 	long long comment_id;     /* remembered or written comment id; 0 */
 	int comment_id_read;      /* 1 read, 2 stored */
+	int outputs_done;         /* the job outputs were written */
 };
 
 /* Frees the code host session; r stays usable (it reopens on demand). */
@@ -98,6 +99,12 @@ void reporter_progress(struct reporter *r);
  * masked here. Reporting failures are warnings unless r->strict. */
 int reporter_result(struct reporter *r, const char *status, const char *url,
 		    const char *reason, struct prenv_err *err);
+
+/* Only the job outputs (status and why), for a run that ends without a
+ * result of the provider's: a configuration error (exit 2), a fork's pull
+ * request that is skipped. Once per run: a no-op when they were written.
+ * Failures to write are warnings. */
+void reporter_outputs(struct reporter *r, const char *status, const char *reason);
 
 /* The same without stdout or job outputs (gc marks a comment destroyed). */
 int reporter_to_host(struct reporter *r, const char *status, const char *url,

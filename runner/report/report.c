@@ -192,6 +192,18 @@ static void dotenv_line(struct prenv_buf *b, const char *k, const char *v)
 	prenv_buf_addc(b, '\n');
 }
 
+/* The GitHub step summary of a run that ended before there was an
+ * environment to describe (a configuration error, a skipped fork). */
+static void short_summary(struct prenv_buf *b, const struct report_info *ri)
+{
+	prenv_buf_printf(b, "### prenv: %s\n\n", ri->status);
+	if (ri->reason && *ri->reason) {
+		prenv_buf_adds(b, "**Reason:** ");
+		md_escape(b, ri->reason);
+		prenv_buf_adds(b, "\n");
+	}
+}
+
 int report_job_outputs(const struct report_info *ri, const char *const *envp,
 		       struct prenv_err *err)
 {
@@ -199,34 +211,45 @@ int report_job_outputs(const struct report_info *ri, const char *const *envp,
 	const char *gh_out = ci_getenv(envp, "GITHUB_OUTPUT");
 	const char *gh_sum = ci_getenv(envp, "GITHUB_STEP_SUMMARY");
 	const char *dotenv = ci_getenv(envp, "PRENV_DOTENV");
+	const char *env = ri->plan ? ri->plan->env_name : NULL;
+	const char *ns = ri->plan ? ri->plan->namespace_ : NULL;
 	int rc = 0;
 
 	if (gh_out) {
 		gh_output(&b, "url", ri->url);
-		gh_output(&b, "environment", ri->plan->env_name);
-		gh_output(&b, "namespace", ri->plan->namespace_);
+		gh_output(&b, "environment", env);
+		gh_output(&b, "namespace", ns);
 		gh_output(&b, "status", ri->status);
+		gh_output(&b, "reason", ri->reason);
 		rc = b.failed ? PRENV_ENOMEM : append_file(gh_out, b.ptr, b.len, err);
 		if (rc)
 			goto done;
 		prenv_buf_reset(&b);
 	}
 	if (gh_sum) {
-		if ((rc = report_comment_body(&b, ri)) < 0)
+		if (ri->plan && ri->cfg && ri->ctx)
+			rc = report_comment_body(&b, ri);
+		else
+			short_summary(&b, ri);
+		if (rc < 0 || b.failed) {
+			rc = rc < 0 ? rc : PRENV_ENOMEM;
 			goto done;
+		}
 		prenv_buf_addc(&b, '\n');
 		rc = append_file(gh_sum, b.ptr, b.len, err);
 		if (rc)
 			goto done;
 		prenv_buf_reset(&b);
 	}
-	if (!dotenv && ri->ctx->ci && !strcmp(ri->ctx->ci, "gitlab"))
+	if (!dotenv && (ci_getenv(envp, "GITLAB_CI") ||
+			(ri->ctx && ri->ctx->ci && !strcmp(ri->ctx->ci, "gitlab"))))
 		dotenv = "prenv.env";
 	if (dotenv) {
 		dotenv_line(&b, "PRENV_URL", ri->url ? ri->url : "");
-		dotenv_line(&b, "PRENV_ENV", ri->plan->env_name);
-		dotenv_line(&b, "PRENV_NAMESPACE", ri->plan->namespace_ ? ri->plan->namespace_ : "");
+		dotenv_line(&b, "PRENV_ENV", env ? env : "");
+		dotenv_line(&b, "PRENV_NAMESPACE", ns ? ns : "");
 		dotenv_line(&b, "PRENV_STATUS", ri->status);
+		dotenv_line(&b, "PRENV_REASON", ri->reason ? ri->reason : "");
 		/* O_NOFOLLOW: a checked-in symlink named prenv.env must not
 		 * make prenv truncate another file. */
 		if (prenv_write_file(dotenv, O_CREAT | O_TRUNC | O_NOFOLLOW, 0644, b.ptr, b.len) < 0)

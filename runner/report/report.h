@@ -30,7 +30,9 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri);
 /* {"url","environment","namespace","status","reason","sha","pr"} */
 cJSON *report_result_json(const struct report_info *ri);
 /* Writes GITHUB_OUTPUT / GITHUB_STEP_SUMMARY (GitHub), prenv.env (GitLab,
- * or when PRENV_DOTENV names a file). envp: the environment. */
+ * or when PRENV_DOTENV names a file): url, environment, namespace, status
+ * and reason. envp: the environment. ri->cfg, ->ctx and ->plan may be NULL
+ * (a run that failed before it had them): their fields are then empty. */
 int report_job_outputs(const struct report_info *ri, const char *const *envp,
 		       struct prenv_err *err);
 
