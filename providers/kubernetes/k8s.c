@@ -322,7 +322,8 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 		cJSON_AddStringToObject(info, name, k8s_annotation(ns, key))
 	ANN(PRENV_ANN_SHA, "sha");
 	ANN(PRENV_ANN_DEPLOYED_AT, "deployed_at");
-	ANN(PRENV_ANN_PR, "pr");
+	if (k8s_annotation(ns, PRENV_ANN_PR))
+		cJSON_AddNumberToObject(info, "pr", (double)strtol(k8s_annotation(ns, PRENV_ANN_PR), NULL, 10));
 	ANN(PRENV_ANN_REPO, "repo");
 	ANN(PRENV_ANN_COMMENT_ID, "comment_id");
 #undef ANN

@@ -202,8 +202,13 @@ cJSON *ci_context_to_json(const struct prenv_context *c)
 	fail |= add_str(o, "branch", c->branch);
 	fail |= add_str(o, "base_branch", c->base_branch);
 	fail |= add_str(o, "sha", c->sha);
+	/* "pr" is the number, as in every command's JSON; the details are in
+	 * "pull_request" */
+	if (c->has_pr ? !cJSON_AddNumberToObject(o, "pr", (double)c->pr_number)
+		      : !cJSON_AddNullToObject(o, "pr"))
+		goto fail;
 	if (c->has_pr) {
-		pr = cJSON_AddObjectToObject(o, "pr");
+		pr = cJSON_AddObjectToObject(o, "pull_request");
 		if (!pr || !cJSON_AddNumberToObject(pr, "number", (double)c->pr_number))
 			goto fail;
 		fail |= add_str(pr, "title", c->pr_title);
@@ -212,7 +217,7 @@ cJSON *ci_context_to_json(const struct prenv_context *c)
 		if (!cJSON_AddBoolToObject(pr, "fork", c->pr_fork))
 			goto fail;
 		fail |= add_str(pr, "state", c->pr_state);
-	} else if (!cJSON_AddNullToObject(o, "pr")) {
+	} else if (!cJSON_AddNullToObject(o, "pull_request")) {
 		goto fail;
 	}
 	fail |= add_str(o, "run_url", c->run_url);

@@ -87,8 +87,9 @@ struct gc_opts {
 
 /* Lists the environments, decides each and destroys what is due (a dry run
  * decides only), marking the PR comments destroyed. *out (the caller's)
- * gets an array of {"name","namespace"?,"pr","pr_state","deployed_at",
- * "ttl_seconds","protected","action","reason","error"?} with action
+ * gets an array of {"name","namespace"?,"pr","pr_state","deployed_at"
+ * (RFC 3339 or null),"ttl_seconds","protected","action","reason","error"?}
+ * with action
  * "kept", "destroyed", "would-destroy" or "failed"; *out stays NULL when
  * the provider cannot list. Returns 0, or PRENV_EFAIL when a destroy
  * failed (the others are still handled), or the list's error. */

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -158,7 +159,17 @@ static cJSON *entry(const struct gc_env *e, const char *state, const struct gc_d
 		cJSON_AddStringToObject(o, "pr_state", state);
 	else
 		cJSON_AddNullToObject(o, "pr_state");
-	add_num_or_null(o, "deployed_at", e->deployed_at >= 0, (double)e->deployed_at);
+	if (e->deployed_at >= 0) {
+		time_t t = (time_t)e->deployed_at;
+		struct tm tm;
+		char when[32];
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cJSON_AddStringToObject(o, "deployed_at", when);
+	} else {
+		cJSON_AddNullToObject(o, "deployed_at");
+	}
 	add_num_or_null(o, "ttl_seconds", d->ttl > 0, (double)d->ttl);
 	cJSON_AddBoolToObject(o, "protected", d->protected_);
 	cJSON_AddStringToObject(o, "action", action);

@@ -612,7 +612,11 @@ static void test_ci_json_shape(void **state)
 	assert_string_equal(cJSON_GetObjectItem(j, "branch")->valuestring, "feature/login");
 	assert_string_equal(cJSON_GetObjectItem(j, "base_branch")->valuestring, "main");
 	assert_string_equal(cJSON_GetObjectItem(j, "sha")->valuestring, S1);
-	pr = cJSON_GetObjectItem(j, "pr");
+	/* "pr" is the number in every command's JSON; the details are in
+	 * "pull_request" */
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "pr")));
+	assert_int_equal(cJSON_GetObjectItem(j, "pr")->valueint, 42);
+	pr = cJSON_GetObjectItem(j, "pull_request");
 	assert_true(cJSON_IsObject(pr));
 	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(pr, "number")));
 	assert_int_equal(cJSON_GetObjectItem(pr, "number")->valueint, 42);
@@ -628,6 +632,7 @@ static void test_ci_json_shape(void **state)
 	assert_int_equal(ci_detect(&c, push, nogit_dir, &err), 0);
 	j = ci_context_to_json(c);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "pr")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "pull_request")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "base_branch")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "action")));
 	cJSON_Delete(j);
