@@ -254,25 +254,14 @@ static int raw_name(char **raw, const struct prenv_plan *plan, const struct pren
 	return 0;
 }
 
-/* env.name, env.namespace, env.url and env.host. */
-static int name_env(struct prenv_plan *plan, const struct prenv_config *cfg,
-		    const struct prenv_context *ctx, struct prenv_err *err)
+/* env.namespace, env.url and env.host, once env.name is set. */
+static int finish_env(struct prenv_plan *plan, const struct prenv_config *cfg,
+		      struct prenv_err *err)
 {
 	cJSON *env = cJSON_GetObjectItemCaseSensitive(plan->vars, "env");
 	const cJSON *ns_tmpl = cJSON_GetObjectItemCaseSensitive(cfg->provider, "namespace");
-	/* The environment's name: <app>-<name> must stay a valid label. */
-	size_t maxlen = LABEL_MAX - 1 - strlen(cfg->app);
-	char *raw = NULL;
-	int rc;
+	char *raw;
 
-	if ((rc = raw_name(&raw, plan, cfg, ctx, err)) < 0) {
-		free(raw);
-		return rc;
-	}
-	plan->env_name = name_slug(raw, maxlen);
-	free(raw);
-	if (!plan->env_name || add_str(env, "name", plan->env_name))
-		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	raw = render(cJSON_IsString(ns_tmpl) ? ns_tmpl->valuestring : "{{app}}-{{env.name}}",
 		     plan->vars, cfg, "provider 'namespace'", err);
 	if (!raw)
@@ -291,6 +280,27 @@ static int name_env(struct prenv_plan *plan, const struct prenv_config *cfg,
 	if (add_str(env, "url", plan->url) || (plan->host && add_str(env, "host", plan->host)))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	return 0;
+}
+
+/* env.name, then the rest of env.*. */
+static int name_env(struct prenv_plan *plan, const struct prenv_config *cfg,
+		    const struct prenv_context *ctx, struct prenv_err *err)
+{
+	cJSON *env = cJSON_GetObjectItemCaseSensitive(plan->vars, "env");
+	/* The environment's name: <app>-<name> must stay a valid label. */
+	size_t maxlen = LABEL_MAX - 1 - strlen(cfg->app);
+	char *raw = NULL;
+	int rc;
+
+	if ((rc = raw_name(&raw, plan, cfg, ctx, err)) < 0) {
+		free(raw);
+		return rc;
+	}
+	plan->env_name = name_slug(raw, maxlen);
+	free(raw);
+	if (!plan->env_name || add_str(env, "name", plan->env_name))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return finish_env(plan, cfg, err);
 }
 
 /* values.*: rendered with everything above, but not with each other. */
@@ -316,43 +326,125 @@ static int plan_values(struct prenv_plan *plan, const struct prenv_config *cfg,
 	return 0;
 }
 
+/* A plan for rule (may be NULL) with its variables, but no name yet. */
+static int plan_start(struct prenv_plan **out, const struct prenv_config *cfg,
+		      const struct prenv_context *ctx, const struct config_rule *rule,
+		      enum env_kind kind, struct prenv_err *err)
+{
+	struct prenv_plan *plan;
+	size_t i;
+
+	*out = NULL;
+	if (!(plan = calloc(1, sizeof(*plan))))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	plan->rule = rule;
+	plan->kind = kind;
+	plan->protected_ = rule ? rule->protected_ : 0;
+	plan->ttl_seconds = rule ? rule->ttl_seconds : 0;
+	for (i = 0; plan_untrusted_vars[i]; i++) {
+		if (!(plan->untrusted_[i] = strdup(plan_untrusted_vars[i])))
+			goto oom;
+		plan->nuntrusted = i + 1;
+	}
+	plan->untrusted = (const char *const *)plan->untrusted_;
+	if (!(plan->vars = base_vars(cfg, ctx, plan->kind)))
+		goto oom;
+	*out = plan;
+	return 0;
+oom:
+	plan_free(plan);
+	return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+}
+
 int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 	      const struct prenv_context *ctx, struct prenv_err *err)
 {
 	const struct config_rule *rule = pick_rule(cfg, ctx, err);
 	struct prenv_plan *plan;
-	size_t i;
 	int rc;
 
 	*out = NULL;
 	if (!rule)
 		return PRENV_ECONFIG;
-	if (!(plan = calloc(1, sizeof(*plan))))
-		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	plan->rule = rule;
-	plan->kind = rule->kind_set ? rule->kind
-		   : ctx->has_pr ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT;
-	plan->protected_ = rule->protected_;
-	plan->ttl_seconds = rule->ttl_seconds;
-	for (i = 0; plan_untrusted_vars[i]; i++) {
-		if (!(plan->untrusted_[i] = strdup(plan_untrusted_vars[i]))) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto fail;
-		}
-		plan->nuntrusted = i + 1;
+	if ((rc = plan_start(&plan, cfg, ctx, rule, rule->kind_set ? rule->kind
+			     : ctx->has_pr ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT, err)) < 0)
+		return rc;
+	if ((rc = name_env(plan, cfg, ctx, err)) < 0 || (rc = plan_values(plan, cfg, err)) < 0) {
+		plan_free(plan);
+		return rc;
 	}
-	plan->untrusted = (const char *const *)plan->untrusted_;
-	if (!(plan->vars = base_vars(cfg, ctx, plan->kind))) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if ((rc = name_env(plan, cfg, ctx, err)) < 0 || (rc = plan_values(plan, cfg, err)) < 0)
-		goto fail;
 	*out = plan;
 	return 0;
-fail:
-	plan_free(plan);
-	return rc;
+}
+
+long plan_env_pr(const char *name)
+{
+	char *end;
+	long pr;
+
+	if (!name || strncmp(name, "pr-", 3) != 0 || name[3] < '1' || name[3] > '9')
+		return 0;
+	pr = strtol(name + 3, &end, 10);
+	return *end || pr <= 0 ? 0 : pr;
+}
+
+const struct config_rule *plan_rule_for_env(const struct prenv_config *cfg, const char *name,
+					    long pr, int *protected_)
+{
+	const struct config_rule *chosen = NULL;
+	size_t i;
+
+	*protected_ = 0;
+	for (i = 0; i < cfg->nrules; i++) {
+		const struct config_rule *r = &cfg->rules[i];
+
+		if (r->name && !strcmp(r->name, name)) {
+			if (!chosen)
+				chosen = r;
+			*protected_ |= r->protected_;
+		} else if (!r->name && r->branch && r->pull_request != 1 &&
+			   name_glob_match(r->branch, name)) {
+			*protected_ |= r->protected_;
+		}
+	}
+	for (i = 0; !chosen && pr > 0 && i < cfg->nrules; i++)
+		if (cfg->rules[i].pull_request == 1)
+			chosen = &cfg->rules[i];
+	for (i = 0; !chosen && pr > 0 && i < cfg->nrules; i++)
+		if (cfg->rules[i].pull_request == -1 && !cfg->rules[i].branch)
+			chosen = &cfg->rules[i];
+	if (chosen)
+		*protected_ |= chosen->protected_;
+	return chosen;
+}
+
+int plan_named(struct prenv_plan **out, const struct prenv_config *cfg,
+	       const struct prenv_context *ctx, const char *name, struct prenv_err *err)
+{
+	const struct config_rule *rule;
+	struct prenv_plan *plan;
+	long pr = plan_env_pr(name);
+	int protected_ = 0, rc;
+
+	*out = NULL;
+	if (!name_is_dns_label(name) || strlen(name) > LABEL_MAX - 1 - strlen(cfg->app))
+		return prenv_err_set(err, PRENV_ECONFIG, "--env '%s' is not an environment name: "
+				     "names are DNS labels of at most %zu characters (see `prenv list`)",
+				     name, LABEL_MAX - 1 - strlen(cfg->app));
+	rule = plan_rule_for_env(cfg, name, pr, &protected_);
+	if ((rc = plan_start(&plan, cfg, ctx, rule, rule && rule->kind_set ? rule->kind
+			     : pr > 0 ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT, err)) < 0)
+		return rc;
+	plan->protected_ = protected_;
+	if (!(plan->env_name = strdup(name)) ||
+	    add_str(cJSON_GetObjectItemCaseSensitive(plan->vars, "env"), "name", name))
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (rc < 0 || (rc = finish_env(plan, cfg, err)) < 0 || (rc = plan_values(plan, cfg, err)) < 0) {
+		plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
 }
 
 void plan_free(struct prenv_plan *plan)

@@ -50,6 +50,25 @@ int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 	      const struct prenv_context *ctx, struct prenv_err *err);
 void plan_free(struct prenv_plan *plan);
 
+/* The plan of the environment called name (`--env NAME`: any environment,
+ * not this run's): the rule that gives it its kind and TTL
+ * (plan_rule_for_env), its namespace and URL rendered with env.name = name,
+ * the other variables from ctx. PRENV_ECONFIG when name cannot be one. */
+int plan_named(struct prenv_plan **out, const struct prenv_config *cfg,
+	       const struct prenv_context *ctx, const char *name, struct prenv_err *err);
+
+/* The rule that decides a listed environment's TTL and kind: the rule
+ * whose `name` is the environment's name, else (for a PR environment) the
+ * first `pull_request: true` rule, else the first rule with neither branch
+ * nor pull_request. *protected_ is set when that rule, or any rule named
+ * like the environment or whose branch pattern matches its name, is
+ * protected (errs on the side of keeping). NULL when none. */
+const struct config_rule *plan_rule_for_env(const struct prenv_config *cfg, const char *name,
+					    long pr, int *protected_);
+
+/* N of an environment named pr-N, else 0. */
+long plan_env_pr(const char *name);
+
 /* "env" object for `prenv context -o json`. Caller frees. */
 cJSON *plan_to_json(const struct prenv_plan *plan);
 

@@ -38,44 +38,12 @@ void gc_duration(struct prenv_buf *b, long s)
 const struct config_rule *gc_rule(const struct prenv_config *cfg, const char *name, long pr,
 				  int *protected_)
 {
-	const struct config_rule *chosen = NULL;
-	size_t i;
-
-	*protected_ = 0;
-	for (i = 0; i < cfg->nrules; i++) {
-		const struct config_rule *r = &cfg->rules[i];
-
-		if (r->name && !strcmp(r->name, name)) {
-			if (!chosen)
-				chosen = r;
-			*protected_ |= r->protected_;
-		} else if (!r->name && r->branch && r->pull_request != 1 &&
-			   name_glob_match(r->branch, name)) {
-			*protected_ |= r->protected_;
-		}
-	}
-	for (i = 0; !chosen && pr > 0 && i < cfg->nrules; i++)
-		if (cfg->rules[i].pull_request == 1)
-			chosen = &cfg->rules[i];
-	for (i = 0; !chosen && pr > 0 && i < cfg->nrules; i++)
-		if (cfg->rules[i].pull_request == -1 && !cfg->rules[i].branch)
-			chosen = &cfg->rules[i];
-	if (chosen)
-		*protected_ |= chosen->protected_;
-	return chosen;
+	return plan_rule_for_env(cfg, name, pr, protected_);
 }
 
 long gc_env_pr(const struct gc_env *e)
 {
-	char *end;
-	long pr;
-
-	if (e->pr > 0)
-		return e->pr;
-	if (strncmp(e->name, "pr-", 3) != 0)
-		return 0;
-	pr = strtol(e->name + 3, &end, 10);
-	return *end || pr <= 0 ? 0 : pr;
+	return e->pr > 0 ? e->pr : plan_env_pr(e->name);
 }
 
 int gc_wants_pr_state(const struct prenv_config *cfg, const struct gc_env *e)
