@@ -27,6 +27,7 @@ stay on disk for gitlab-ci-local to read .gitlab-ci.yml).
 
 If gitlab-ci-local cannot be installed the test fails; it never skips."""
 import copy
+import fcntl
 import json
 import os
 import re
@@ -61,12 +62,16 @@ OVERRIDDEN = ["GITLAB_CI", "CI_PIPELINE_SOURCE", "CI_COMMIT_REF_NAME", "CI_COMMI
 
 def install_gitlab_ci_local():
     """Installs gitlab-ci-local when missing; fails (never skips) when it cannot."""
-    if not os.access(GLCL, os.X_OK):
-        r = subprocess.run(["sh", os.path.join(ROOT, "test", "fetch-fixtures.sh")], cwd=ROOT,
-                           capture_output=True, text=True, timeout=600)
-        if r.returncode != 0 or not os.access(GLCL, os.X_OK):
-            raise AssertionError("gitlab-ci-local could not be installed (sh test/fetch-fixtures.sh, "
-                                 "exit %d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    # The plain and ASan e2e runs start together: one installs, the other waits.
+    with open(os.path.join(ROOT, "build", ".gitlab-ci-local.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.access(GLCL, os.X_OK):
+            r = subprocess.run(["sh", os.path.join(ROOT, "test", "fetch-fixtures.sh")], cwd=ROOT,
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode != 0 or not os.access(GLCL, os.X_OK):
+                raise AssertionError("gitlab-ci-local could not be installed (sh test/fetch-fixtures.sh, "
+                                     "exit %d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
     if shutil.which("rsync") is None:
         raise AssertionError("gitlab-ci-local --shell-isolation needs rsync: apt-get install rsync (make deps)")
     r = subprocess.run([GLCL, "--version"], capture_output=True, text=True, timeout=60)
@@ -231,7 +236,7 @@ class GitLabCiLocalTest(unittest.TestCase):
         self.assertEqual({"prenv_gc"}, self.passed(out), out)
         self.assertFalse(os.path.exists(os.path.join(self.public, "pr-8")), out)
         self.assertEqual([], self.gl.invalid_requests())
-        print("# gitlab-ci-local %s: deploy, stop, deploy, gc pipelines in %.1f s"
+        print("\n# gitlab-ci-local %s: deploy, stop, deploy, gc pipelines in %.1f s"
               % (self.version, time.monotonic() - t0))
 
 
