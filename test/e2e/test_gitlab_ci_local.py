@@ -5,10 +5,11 @@ executor and the real prenv binary:
 
 - a merge request pipeline: deploy_review deploys, its dotenv report
   (prenv.env) holds PRENV_URL, the MR note says ready;
-- stop_review, without a checkout (GIT_STRATEGY: none), destroys it with only
-  what deploy_review's artifacts give it; the MR note says destroyed;
 - a scheduled pipeline runs prenv_gc alone, which destroys the preview of a
-  merged merge request.
+  merged merge request and keeps the open one's;
+- stop_review, without a checkout (GIT_STRATEGY: none), destroys the preview
+  with only what deploy_review's artifacts give it; the MR note says
+  destroyed.
 
 The example's .gitlab-ci.yml runs unchanged. What the test substitutes:
 - the provider: the project's .prenv.yml is the example's
@@ -51,10 +52,12 @@ MARKER = "<!-- prenv:marker app=shop env=pr-%d -->"
 # Flags: the shell executor for jobs that name an image (no container engine,
 # no image pulls), each job in its own folder with only its files and
 # artifacts, nothing copied back into the project, no colours, no
-# ~/.gitlab-ci-local. gitlab-ci-local talks to no server for a file without
-# remote includes; the jobs talk to 127.0.0.1 only.
+# ~/.gitlab-ci-local, no validation against gitlab-ci-local's copy of the
+# schema (2-4 s a run; test_schemas.py validates the example against
+# shared/refdata/schemas/gitlab-ci.json). gitlab-ci-local talks to no server
+# for a file without remote includes; the jobs talk to 127.0.0.1 only.
 FLAGS = ["--shell-isolation", "--force-shell-executor", "--no-artifacts-to-source",
-         "--no-color", "--max-job-name-padding", "0", "--concurrency", "1"]
+         "--no-color", "--max-job-name-padding", "0", "--no-json-schema-validation"]
 # What GitLab sets in these pipelines and gitlab-ci-local sets otherwise.
 OVERRIDDEN = ["GITLAB_CI", "CI_PIPELINE_SOURCE", "CI_COMMIT_REF_NAME", "CI_COMMIT_BRANCH",
               "CI_SERVER_URL"]
@@ -162,11 +165,9 @@ class GitLabCiLocalTest(unittest.TestCase):
         return {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_REF_NAME": "main",
                 "CI_COMMIT_BRANCH": "main", "CI_SERVER_URL": self.gl.url, "PRENV_GITLAB_TOKEN": "glpat-rw"}
 
-    def pipeline(self, variables, jobs=(), unset=(), schema=False):
+    def pipeline(self, variables, jobs=(), unset=()):
         """Runs gitlab-ci-local in the project; returns its output."""
         args = [GLCL] + FLAGS + ["--home", self.home, "--ignore-predefined-vars", ",".join(OVERRIDDEN)]
-        if not schema:
-            args.append("--no-json-schema-validation")
         for k, v in variables.items():
             args += ["--variable", "%s=%s" % (k, v)]
         for k in unset:
@@ -196,11 +197,21 @@ class GitLabCiLocalTest(unittest.TestCase):
         with open(path, encoding="utf-8") as f:
             return dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)
 
-    def test_gitlab_ci_local_deploy_stop_gc(self):
+    def deploy_outside_gitlab_ci_local(self, iid):
+        """Another merge request's preview, deployed by prenv itself as its
+        deploy_review would (one gitlab-ci-local run less)."""
+        d = os.path.join(self.dir, "mr-%d" % iid)
+        shutil.copytree(self.project, d, ignore=shutil.ignore_patterns(".git", ".gitlab-ci-local"))
+        v = self.mr_variables(iid)
+        v.pop("PRENV_GITLAB_TOKEN")
+        r = run_prenv(["deploy"], cwd=d, env=clean_env(CI_PROJECT_PATH="group/proj", CI_COMMIT_SHA=self.sha, **v))
+        self.assertEqual(0, r.returncode, r.stderr)
+
+    def test_gitlab_ci_local_deploy_gc_stop(self):
         t0 = time.monotonic()
         # The merge request pipeline of !7: deploy_review runs; stop_review
         # (manual) and prenv_gc (schedules only) do not.
-        out = self.pipeline(self.mr_variables(7), unset=["CI_COMMIT_BRANCH"], schema=True)
+        out = self.pipeline(self.mr_variables(7), unset=["CI_COMMIT_BRANCH"])
         self.assertEqual({"deploy_review"}, self.passed(out), out)
         env = self.dotenv("deploy_review")
         self.assertEqual("https://pr-7.preview.example.com", env.get("PRENV_URL"), env)
@@ -213,21 +224,9 @@ class GitLabCiLocalTest(unittest.TestCase):
         self.assertIn("ready", bodies[0])
         self.assertIn("https://pr-7.preview.example.com", bodies[0])
 
-        # The merge request is merged or closed (or someone presses stop):
-        # stop_review runs without a checkout.
-        self.no_checkout_for("stop_review")
-        out = self.pipeline(self.mr_variables(7), jobs=["stop_review"], unset=["CI_COMMIT_BRANCH"])
-        self.assertEqual({"stop_review"}, self.passed(out), out)
-        self.assertFalse(os.path.exists(os.path.join(self.public, "pr-7")), out)
-        bodies = note_bodies(self.gl, 7)
-        self.assertEqual(1, len(bodies), bodies)
-        self.assertIn("destroyed", bodies[0])
-
-        # !8 is deployed, then merged without its stop job running: the
-        # scheduled pipeline's prenv_gc (its only job) destroys it.
-        self.checkout()
-        out = self.pipeline(self.mr_variables(8), unset=["CI_COMMIT_BRANCH"])
-        self.assertEqual({"deploy_review"}, self.passed(out), out)
+        # !8 has a preview too, and is merged without its stop job running:
+        # the scheduled pipeline (prenv_gc alone) destroys it, and keeps !7's.
+        self.deploy_outside_gitlab_ci_local(8)
         self.assertTrue(os.path.isdir(os.path.join(self.public, "pr-8")))
         self.gl.seed({"project": "group/proj", "merge_requests": [
             {"iid": 8, "sha": self.sha, "source_branch": "feature/login", "target_branch": "main",
@@ -235,8 +234,19 @@ class GitLabCiLocalTest(unittest.TestCase):
         out = self.pipeline(self.schedule_variables())
         self.assertEqual({"prenv_gc"}, self.passed(out), out)
         self.assertFalse(os.path.exists(os.path.join(self.public, "pr-8")), out)
+        self.assertTrue(os.path.isdir(os.path.join(self.public, "pr-7")), out)
+
+        # !7 is merged or closed (or someone presses Stop): stop_review runs
+        # without a checkout, with deploy_review's artifacts.
+        self.no_checkout_for("stop_review")
+        out = self.pipeline(self.mr_variables(7), jobs=["stop_review"], unset=["CI_COMMIT_BRANCH"])
+        self.assertEqual({"stop_review"}, self.passed(out), out)
+        self.assertFalse(os.path.exists(os.path.join(self.public, "pr-7")), out)
+        bodies = note_bodies(self.gl, 7)
+        self.assertEqual(1, len(bodies), bodies)
+        self.assertIn("destroyed", bodies[0])
         self.assertEqual([], self.gl.invalid_requests())
-        print("\n# gitlab-ci-local %s: deploy, stop, deploy, gc pipelines in %.1f s"
+        print("\n# gitlab-ci-local %s: MR pipeline (deploy), schedule pipeline (gc), stop job: %.1f s"
               % (self.version, time.monotonic() - t0))
 
 
