@@ -33,7 +33,7 @@ PREFIX  ?= /usr/local
 # parsers for the independent checks, envsubst for benchmarks, clang for fuzzing).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
-                     git clang libclang-rt-14-dev valgrind time
+                     git clang libclang-rt-14-dev valgrind time rsync
 
 .PHONY: all check test unit e2e asan deps deps-build fixtures k8s-real demo demo-k8s fuzz bench clean install
 
