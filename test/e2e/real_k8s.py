@@ -42,6 +42,9 @@ metadata:
   name: %(name)s
 spec:
   replicas: 1
+  # a pod that runs for a moment before it crashes is Ready for that moment:
+  # the Deployment only counts it after 20 s, so ready cannot win the race
+  minReadySeconds: 20
   selector:
     matchLabels: {app: %(name)s}
   template:

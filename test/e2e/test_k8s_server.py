@@ -298,41 +298,55 @@ class K8sServerFidelity(unittest.TestCase):
         self.assertEqual((st, err["reason"]), (400, "BadRequest"))
 
     def test_watch_streams_raw_and_with_kubectl(self):
+        # Event-driven: changes are made once both watches are known to be
+        # open (no fixed sleeps), so a busy machine cannot reorder things.
         ns = self.ns("fid-watch")
         st, _, lst = self.srv.api("GET", "/api/v1/namespaces/%s/configmaps" % ns)
         rv = lst["metadata"]["resourceVersion"]
-        events = []
+        events, opened, times = [], threading.Event(), {}
 
         def watch():
-            c = self.srv.conn(timeout=10)
+            c = self.srv.conn(timeout=30)
             c.request("GET", "/api/v1/namespaces/%s/configmaps?watch=1&resourceVersion=%s&labelSelector=w%%3D1"
-                      "&timeoutSeconds=2" % (ns, rv), headers={"Authorization": "Bearer good-token"})
+                      "&timeoutSeconds=5" % (ns, rv), headers={"Authorization": "Bearer good-token"})
             r = c.getresponse()
+            times["open"] = time.time()
             events.append(("headers", r.getheader("Transfer-Encoding"), r.getheader("Content-Type")))
+            opened.set()
             for line in r:
                 events.append(json.loads(line))
+            times["end"] = time.time()
             c.close()
         t = threading.Thread(target=watch)
-        t0 = time.time()
         t.start()
+        self.assertTrue(opened.wait(30), "the raw watch did not open")
+        self.srv.admin("POST", "/_test/reset")
         kw = subprocess.Popen([KUBECTL, "get", "cm", "-n", ns, "-w", "-o", "name"], env=self.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.4)
         base = "/api/v1/namespaces/%s/configmaps" % ns
+        # kubectl lists, then watches from the list's resourceVersion: once
+        # its list was answered, every later change reaches its watch
+        self.wait_for(lambda: any(e.get("path") == base and "kubectl" in (e.get("user_agent") or "")
+                                  for e in self.srv.admin("GET", "/_test/requests?log=1")["log"]),
+                      timeout=30, what="kubectl's list request")
         self.srv.api("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
                                     "metadata": {"name": "w", "labels": {"w": "1"}}})
         self.srv.api("POST", base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}})
         self.srv.api("PATCH", base + "/w", {"data": {"a": "1"}}, content_type="application/merge-patch+json")
         self.srv.api("DELETE", base + "/w")
-        t.join(10)
-        self.assertLess(time.time() - t0, 6)  # timeoutSeconds=2 ended the stream
+        t.join(30)
+        self.assertFalse(t.is_alive(), "timeoutSeconds=5 did not end the stream")
+        self.assertGreaterEqual(times["end"] - times["open"], 4.5)  # the server's timeout ended it
         self.assertEqual(events[0], ("headers", "chunked", "application/json"))
         self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in events[1:]],
                          [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")])
         self.assertEqual(events[1]["object"]["kind"], "ConfigMap")
-        time.sleep(0.3)
+        out = ""
+        deadline = time.time() + 30
+        while time.time() < deadline and out.count("configmap/") < 4:
+            out += kw.stdout.readline()
         kw.terminate()
-        out = kw.communicate(timeout=5)[0]
+        kw.communicate(timeout=5)
         self.assertIn("configmap/w", out)
         self.assertIn("configmap/other", out)
         # a resourceVersion older than the kept history: ERROR with 410 Expired
