@@ -21,6 +21,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_destroy_entry,
 	&cmd_status_entry,
 	&cmd_gc_entry,
+	&cmd_list_entry,
 	&cmd_version_entry,
 };
 
@@ -35,6 +36,10 @@ static const char global_help[] =
 	"  -v, --verbose      more detail (twice: debug)\n"
 	"  -q, --quiet        errors and warnings only\n"
 	"  --dry-run          change nothing\n"
+	"  --kubeconfig FILE  the kubeconfig (kubernetes; default: PRENV_KUBECONFIG,\n"
+	"                     KUBECONFIG, ~/.kube/config, in-cluster)\n"
+	"  --env NAME         act on environment NAME instead of this run's (context,\n"
+	"                     render, status, destroy; `prenv list` shows them)\n"
 	"  -h, --help         this help; `prenv COMMAND --help` for one command\n"
 	"\n"
 	"Exit codes: 0 success, 1 the operation failed, 2 usage or configuration\n"
@@ -194,6 +199,9 @@ static int parse_valued(struct cli *cli, int argc, char **argv, int *i)
 			return 2;
 	} else if (opt_is(a, "--kubeconfig")) {
 		if (!(cli->kubeconfig = opt_arg(argc, argv, i, a, "--kubeconfig")))
+			return 2;
+	} else if (opt_is(a, "--env")) {
+		if (!(cli->env_name = opt_arg(argc, argv, i, a, "--env")))
 			return 2;
 	} else if (opt_is(a, "--wait")) {
 		if (!(v = opt_arg(argc, argv, i, a, "--wait")))

@@ -31,6 +31,7 @@ struct cli {
 	int wait_seconds;          /* --wait; -1: config */
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
+	const char *env_name;      /* --env NAME: any environment, not this run's */
 	/* filled by cli_load() */
 	struct prenv_context *ctx;
 	struct prenv_config *cfg;
@@ -60,6 +61,7 @@ extern const struct cmd_entry cmd_deploy_entry;
 extern const struct cmd_entry cmd_destroy_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_gc_entry;
+extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 /* Runs prenv with argv and the environment envp; returns the exit code

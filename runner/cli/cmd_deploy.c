@@ -32,8 +32,12 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 {
 	struct provider_result res;
 	cJSON *objs = NULL;
-	int rc = cli_load(cli, 1, err);
+	int rc;
 
+	if (cli->env_name)
+		return prenv_err_set(err, PRENV_ECONFIG, "deploy does not take --env: it deploys this "
+				     "run's environment (the rules of the configuration name it)");
+	rc = cli_load(cli, 1, err);
 	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
 		return rc;
 	if (!deploy_wanted(cli)) {

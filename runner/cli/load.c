@@ -105,6 +105,8 @@ int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 				     "prenv acts on a fork's code only for a known pull request "
 				     "(give the token read access to pull requests, or set PRENV_PR)",
 				     cli->ctx->head_repo_full_name ? cli->ctx->head_repo_full_name : "another repository");
+	if (cli->env_name)
+		return plan_named(&cli->plan, cli->cfg, cli->ctx, cli->env_name, err);
 	return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
 }
 

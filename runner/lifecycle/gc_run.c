@@ -16,6 +16,7 @@
 #include "report/policy.h"
 #include "util/err.h"
 #include "util/names.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 struct gc_state {
@@ -160,12 +161,9 @@ static cJSON *entry(const struct gc_env *e, const char *state, const struct gc_d
 	else
 		cJSON_AddNullToObject(o, "pr_state");
 	if (e->deployed_at >= 0) {
-		time_t t = (time_t)e->deployed_at;
-		struct tm tm;
 		char when[32];
 
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fs_rfc3339(when, sizeof(when), e->deployed_at);
 		cJSON_AddStringToObject(o, "deployed_at", when);
 	} else {
 		cJSON_AddNullToObject(o, "deployed_at");

@@ -2,6 +2,8 @@
 #ifndef PRENV_FS_H
 #define PRENV_FS_H
 
+#include <stddef.h>
+
 /* Removes path and everything under it without following links. A path
  * that does not exist is success. Returns 0 or -1 with errno set. */
 int fs_rm_tree(const char *path);
@@ -12,5 +14,9 @@ int fs_mkdir_p(const char *path);
 
 /* Milliseconds of a monotonic clock (for deadlines and durations). */
 double fs_now_ms(void);
+
+/* t (unix seconds) as RFC 3339 UTC, "2026-12-01T21:56:20Z", into out
+ * (at least 21 bytes); the format of every time in prenv's JSON. */
+void fs_rfc3339(char *out, size_t n, long long t);
 
 #endif
