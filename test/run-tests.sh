@@ -80,9 +80,13 @@ run_real() { # the real_*.py tests with both binaries, one after the other
 		echo "--- the real cluster did not start:"; tail -n 40 "$log/real-start.out"
 		count "real/start" 0 1; return 0
 	fi
+	# the plain binary with the cluster admin's token, the ASan one with the
+	# least-privilege identity of templates/rbac
 	for b in plain asan; do
-		bin=build/prenv; [ $b = asan ] && bin=build/asan/prenv
-		PRENV_K8S_REAL_RUN="$REAL_RUN" PRENV_BIN="$bin" ASAN_OPTIONS=detect_leaks=1 \
+		bin=build/prenv; ident=admin
+		[ $b = asan ] && { bin=build/asan/prenv; ident=limited; }
+		PRENV_K8S_REAL_RUN="$REAL_RUN" PRENV_K8S_REAL_IDENTITY=$ident PRENV_BIN="$bin" \
+			ASAN_OPTIONS=detect_leaks=1 \
 			"$PY" test/e2e/run.py 'real_*.py' >"$log/real-$b.out" 2>&1
 		echo $? >"$log/e2e-real-$b.rc"; cp "$log/real-$b.out" "$log/e2e-real-$b.out"
 		run_e2e real-$b

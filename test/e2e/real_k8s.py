@@ -20,6 +20,9 @@ sys.path.insert(0, os.path.join(ROOT, "test", "k8s-real"))
 from cluster import RealCluster  # noqa: E402
 
 RUN = os.environ.get("PRENV_K8S_REAL_RUN")
+# "limited": every test runs with the token of a ServiceAccount bound only to
+# templates/rbac's prenv-deployer (least privilege, first-hour item 12)
+LIMITED = os.environ.get("PRENV_K8S_REAL_IDENTITY") == "limited"
 SHA = "a" * 40
 
 CONFIG = """version: 1
@@ -77,6 +80,7 @@ spec:
 """
 
 _cluster = None
+_limited_token = None
 
 
 def cluster():
@@ -84,6 +88,29 @@ def cluster():
     if _cluster is None and RUN:
         _cluster = RealCluster.attach(RUN)
     return _cluster
+
+
+def limited_token(c):
+    """The token of prenv-system/prenv-ci after applying templates/rbac (as
+    the admin), once per process."""
+    global _limited_token
+    if _limited_token:
+        return _limited_token
+    r = c.kubectl("apply", "-f", os.path.join(ROOT, "templates", "rbac"))
+    if r.returncode != 0:
+        raise AssertionError("kubectl apply -f templates/rbac: " + r.stderr)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        st, _, sa = c.api("GET", "/api/v1/namespaces/prenv-system/serviceaccounts/prenv-ci")
+        secrets = (sa or {}).get("secrets") or [] if st == 200 else []
+        if secrets:
+            st, _, sec = c.api("GET", "/api/v1/namespaces/prenv-system/secrets/" + secrets[0]["name"])
+            if st == 200 and sec.get("data", {}).get("token"):
+                import base64
+                _limited_token = base64.b64decode(sec["data"]["token"]).decode()
+                return _limited_token
+        time.sleep(0.5)
+    raise AssertionError("no token for prenv-system/prenv-ci after 60 s")
 
 
 def env_for(pr=7, sha=SHA, **extra):
@@ -104,7 +131,7 @@ class RealBase(unittest.TestCase):
     def setUp(self):
         self.dir = tmpdir(self)
         self.kc = os.path.join(self.dir, "kubeconfig")
-        self.c.write_kubeconfig(self.kc)
+        self.c.write_kubeconfig(self.kc, token=limited_token(self.c) if LIMITED else None)
         self.app = os.path.join(self.dir, "app")
         os.makedirs(os.path.join(self.app, "tpl"))
 
@@ -235,6 +262,30 @@ class RealJobTest(RealBase):
         self.assertEqual(1, r.returncode, r.stderr)
         self.assertIn("seed-failed-for-real", r.stderr)
         self.assertRegex(r.stderr, r"job/seed|Job")
+
+
+class RealLeastPrivilegeTest(RealBase):
+    """The limited identity can do what prenv does (the other tests of this
+    file, run with it) and no more: not read nodes, not grant itself roles,
+    not touch cluster-wide objects."""
+    APP = "rpriv"
+
+    def test_the_limited_token_is_limited(self):
+        tok = limited_token(self.c)
+        for method, path, body in (
+                ("GET", "/api/v1/nodes", None),
+                ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                 {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                  "metadata": {"name": "prenv-escalate"}, "rules": []}),
+                ("GET", "/apis/storage.k8s.io/v1/storageclasses", None)):
+            st, _, _ = self.c.api(method, path, body, token=tok)
+            self.assertEqual(403, st, "%s %s with the limited token: %d" % (method, path, st))
+        # and prenv works with it: list (gc's view) needs namespaces list
+        self.c.write_kubeconfig(self.kc, token=tok)
+        self.config()
+        self.web_templates()
+        r = self.prenv("list")
+        self.ok(r, "list with the limited token")
 
 
 if __name__ == "__main__":
