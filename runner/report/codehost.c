@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "context/ci.h"
+#include "context/tokens.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -531,8 +532,26 @@ static const struct codehost_host *find_host(const char *id)
 struct ch_where {
 	const struct codehost_host *host;
 	const char *api;
-	const char *tok;
+	struct token_pick tok;
 };
+
+/* The token for w->api (context/tokens.h: only one that belongs to the
+ * API's host, never over plain http but to loopback). 1, or 0 with why. */
+static int pick_token(const struct codehost_opts *o, struct ch_where *w,
+		      struct prenv_buf *why, int *auth)
+{
+	const struct codehost_host *hd = w->host;
+	struct prenv_buf refused = PRENV_BUF_INIT;
+	int ok = tokens_for_url(o->ctx, o->envp, w->api, hd->token_use, &w->tok, &refused);
+
+	if (!ok && refused.len)
+		set_why(why, auth, 1, "no token for %s: %s", w->api, refused.ptr);
+	else if (!ok)
+		set_why(why, auth, 1, "%s", hd->job_token_var && ci_getenv(o->envp, hd->job_token_var)
+			? hd->job_token_why : hd->no_token_why);
+	prenv_buf_free(&refused);
+	return ok;
+}
 
 /* The code host, its API URL and the token for this run. 1 when reporting
  * is possible; 0 with why (and *auth) set when it is not. */
@@ -564,14 +583,7 @@ static int locate(const struct codehost_opts *o, struct ch_where *w,
 		set_why(why, auth, 0, "the %s API URL is unknown: set PRENV_API_URL", hd->name);
 		return 0;
 	}
-	if (!(w->tok = ci_getenv(envp, hd->token_vars[0])))
-		w->tok = ci_getenv(envp, hd->token_vars[1]);
-	if (!w->tok) {
-		set_why(why, auth, 1, "%s", hd->job_token_var && ci_getenv(envp, hd->job_token_var)
-			? hd->job_token_why : hd->no_token_why);
-		return 0;
-	}
-	return 1;
+	return pick_token(o, w, why, auth);
 }
 
 /* PRENV_HTTP_SLEEP_SCALE in [0, 1] (tests), else 1. */
@@ -628,9 +640,9 @@ static int session_init(struct codehost *h, const struct codehost_opts *o,
 	int rc;
 
 	h->host = hd;
-	h->token = strdup(w->tok);
+	h->token = strdup(w->tok.value);
 	h->bot_token = hd->bot_ci && ci_getenv(o->envp, hd->bot_ci) &&
-		       !ci_getenv(o->envp, hd->token_vars[0]);
+		       !ch_streq(w->tok.var, hd->own_token_var);
 	h->api = strdup(w->api);
 	if (!h->token || !h->api)
 		return ch_oom(err);

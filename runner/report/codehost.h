@@ -14,6 +14,8 @@
  *                   (github.com -> api.github.com, GHE -> <server>/api/v3,
  *                   GitLab -> <server>/api/v4); the same token variables
  *   local           not reported, unless PRENV_API_URL is set (any other CI)
+ * The token is the first of these (GH_TOKEN too on GitHub) that
+ * context/tokens.h lets go to the API's host (https, or http to loopback).
  *
  * The comment is found by its marker (report_marker()), which must be the
  * very first thing in the body: a quote or code block by someone else that

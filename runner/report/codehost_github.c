@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "context/ci.h"
+#include "context/tokens.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -139,11 +140,12 @@ const struct codehost_host codehost_github_host = {
 	.api_var = "GITHUB_API_URL",
 	.public_server = "https://github.com",
 	.public_api = "https://api.github.com",
-	.token_vars = { "PRENV_GITHUB_TOKEN", "GITHUB_TOKEN" },
+	.token_use = TOKEN_FOR_GITHUB_API,
 	.no_token_why = "no token: set PRENV_GITHUB_TOKEN or GITHUB_TOKEN (in GitHub Actions: "
 		"env: GITHUB_TOKEN: ${{ github.token }} with permissions pull-requests: write "
 		"and deployments: write)",
 	.bot_ci = "GITHUB_ACTIONS",
+	.own_token_var = "PRENV_GITHUB_TOKEN",
 	.bot_identity = "github-actions[bot]",
 	.identity_key = "login",
 	.repo_path = github_repo_path,

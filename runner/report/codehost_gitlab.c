@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "context/ci.h"
+#include "context/tokens.h"
 #include "util/buf.h"
 
 static int gitlab_repo_path(struct prenv_buf *b, const struct prenv_context *ctx)
@@ -80,7 +81,7 @@ const struct codehost_host codehost_gitlab_host = {
 	.pr_noun = "merge request",
 	.headers = gitlab_headers,
 	.api_var = "CI_API_V4_URL",
-	.token_vars = { "PRENV_GITLAB_TOKEN", "GITLAB_TOKEN" },
+	.token_use = TOKEN_FOR_GITLAB_API,
 	.job_token_var = "CI_JOB_TOKEN",
 	.job_token_why = "only CI_JOB_TOKEN is set, and GitLab job tokens cannot write "
 		"merge request notes: set PRENV_GITLAB_TOKEN (or GITLAB_TOKEN) to a project "

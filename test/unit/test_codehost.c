@@ -390,6 +390,15 @@ static void test_codehost_reasons_not_posted(void **state)
 	assert_int_equal(1, auth);
 	assert_non_null(strstr(why.ptr, "GITHUB_TOKEN"));
 
+	/* an API over plain http (not loopback): the token is not sent */
+	prenv_buf_reset(&why);
+	o.envp = env_bot;
+	c.api_url = S("http://ghe.corp.example/api/v3");
+	assert_int_equal(0, codehost_new(&h, &o, &why, &auth, &err));
+	assert_null(h);
+	assert_non_null(strstr(why.ptr, "GITHUB_TOKEN is not sent over plain http:// to ghe.corp.example"));
+	c.api_url = S(gh.url);
+
 	prenv_buf_reset(&why);
 	c.ci = S("local"); /* a local run with a token in the shell */
 	o.envp = local_tok;
