@@ -235,7 +235,60 @@ static int comment_from_json(struct codehost *h, const cJSON *o, struct ch_comme
 	return 0;
 }
 
-/* Adds the comments of one page (a JSON array) that start with marker. */
+/* The token's identity, found once: /user (GitHub user tokens, GitLab), or
+ * the CI's bot for its own token (the Actions GITHUB_TOKEN, whose /user
+ * answers 403). */
+static const char *ensure_identity(struct codehost *h)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct prenv_err e = PRENV_ERR_INIT;
+	cJSON *o = NULL;
+	const char *login;
+
+	if (h->identity || h->identity_tried)
+		return h->identity;
+	h->identity_tried = 1;
+	prenv_buf_printf(&url, "%s/user", h->api);
+	if (!url.failed && ch_do(h, "GET", url.ptr, NULL, &resp, &e) == 0 &&
+	    (o = cJSON_ParseWithLength(resp.body.ptr, resp.body.len)) &&
+	    (login = ch_json_str(o, h->host->identity_key)))
+		h->identity = strdup(login);
+	if (!h->identity && h->bot_token)
+		h->identity = strdup(h->host->bot_identity);
+	log_verbose("%s: the token's identity is %s", h->desc,
+		    h->identity ? h->identity : "unknown (duplicates will be left alone)");
+	cJSON_Delete(o);
+	prenv_err_clear(&e);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	return h->identity;
+}
+
+/* 1 when the marked comment c may hold this environment's report: not a
+ * system note; written by someone who could have run prenv (GitHub: a bot,
+ * the repository's owner, members, collaborators), or, where only a
+ * comment's author may edit it (GitLab), by the token's identity; and in
+ * any case when its author is the token's identity (a private organisation
+ * member shows as CONTRIBUTOR). A planted look-alike is never adopted. */
+static int adoptable(struct codehost *h, const struct ch_comment *c)
+{
+	const char *me;
+
+	if (c->system)
+		return 0;
+	if (!c->untrusted && !h->host->own_comments_only)
+		return 1;
+	if ((me = ensure_identity(h)) && ch_streq(c->author, me))
+		return 1;
+	log_verbose("%s: comment %lld by %s carries this environment's marker but was not written "
+		    "by this token's identity (%s); leaving it alone", h->desc, c->id,
+		    c->author ? c->author : "?", me ? me : "unknown");
+	return 0;
+}
+
+/* Adds the comments of one page (a JSON array) that start with marker and
+ * may be adopted. */
 static int collect_marked(struct codehost *h, const cJSON *arr, const char *marker,
 			  struct ch_list *out, struct prenv_err *err)
 {
@@ -247,7 +300,7 @@ static int collect_marked(struct codehost *h, const cJSON *arr, const char *mark
 		out->seen++;
 		if (comment_from_json(h, it, &c) < 0)
 			continue;
-		if (!c.system && !c.untrusted && codehost_marker_matches(c.body, marker) &&
+		if (codehost_marker_matches(c.body, marker) && adoptable(h, &c) &&
 		    list_push(out, &c) < 0) {
 			comment_clear(&c);
 			return ch_oom(err);
@@ -463,36 +516,6 @@ int codehost_pr_state(struct codehost *h, long number, char **state, struct pren
 	}
 	cJSON_Delete(o);
 	return rc;
-}
-
-/* The token's identity, found once: /user (GitHub user tokens, GitLab), or
- * the CI's bot for its own token (the Actions GITHUB_TOKEN, whose /user
- * answers 403). */
-static const char *ensure_identity(struct codehost *h)
-{
-	struct prenv_buf url = PRENV_BUF_INIT;
-	struct http_response resp = HTTP_RESPONSE_INIT;
-	struct prenv_err e = PRENV_ERR_INIT;
-	cJSON *o = NULL;
-	const char *login;
-
-	if (h->identity || h->identity_tried)
-		return h->identity;
-	h->identity_tried = 1;
-	prenv_buf_printf(&url, "%s/user", h->api);
-	if (!url.failed && ch_do(h, "GET", url.ptr, NULL, &resp, &e) == 0 &&
-	    (o = cJSON_ParseWithLength(resp.body.ptr, resp.body.len)) &&
-	    (login = ch_json_str(o, h->host->identity_key)))
-		h->identity = strdup(login);
-	if (!h->identity && h->bot_token)
-		h->identity = strdup(h->host->bot_identity);
-	log_verbose("%s: the token's identity is %s", h->desc,
-		    h->identity ? h->identity : "unknown (duplicates will be left alone)");
-	cJSON_Delete(o);
-	prenv_err_clear(&e);
-	http_response_free(&resp);
-	prenv_buf_free(&url);
-	return h->identity;
 }
 
 /* ---- the session ---- */
@@ -828,7 +851,7 @@ static int get_remembered(struct codehost *h, const struct codehost_comment *c,
 		if (ids[i] <= 0)
 			continue;
 		rc = get_comment(h, ids[i], cur, err);
-		if (rc == 0 && codehost_marker_matches(cur->body, c->marker) && !cur->system)
+		if (rc == 0 && codehost_marker_matches(cur->body, c->marker) && adoptable(h, cur))
 			return 1;
 		if (rc != 0 && rc != PRENV_ENOTFOUND)
 			return rc;

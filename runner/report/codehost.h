@@ -114,7 +114,13 @@ struct codehost_comment_result {
  *     oldest (lowest id) is kept, the others are deleted when their author
  *     is the token's identity (never otherwise), and the kept one gets
  *     our body (same sha rule).
- * Comments without the marker at the start are never touched. Returns 0
+ * Comments without the marker at the start are never touched, and a marked
+ * one is adopted (1., 3.) only when prenv could have written it: on GitHub
+ * a bot's, or the repository's owner's, members' or collaborators', or the
+ * token's identity's whatever author_association says; on GitLab, where
+ * only a note's author may edit it, only the token's identity's (GET /user,
+ * or the author of the note this session created). A look-alike planted by
+ * someone else is left alone and prenv posts its own. Returns 0
  * or a negative PRENV_E* (PRENV_EAUTH for 401/403: read-only token). */
 int codehost_upsert_comment(struct codehost *h, const struct codehost_comment *c,
 			    struct codehost_comment_result *res, struct prenv_err *err);

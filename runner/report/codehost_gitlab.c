@@ -89,6 +89,7 @@ const struct codehost_host codehost_gitlab_host = {
 	.no_token_why = "no token: set PRENV_GITLAB_TOKEN (or GITLAB_TOKEN) to a "
 		"project access token with the api scope",
 	.identity_key = "username",
+	.own_comments_only = 1,
 	.repo_path = gitlab_repo_path,
 	.no_repo_why = "the GitLab project is unknown: set PRENV_PROJECT_ID or PRENV_REPO",
 	.thread_fmt = "/merge_requests/%ld",

@@ -75,6 +75,9 @@ struct codehost_host {
 	 * bot_identity. */
 	const char *bot_ci, *own_token_var, *bot_identity;
 	const char *identity_key;  /* the login in GET /user's answer */
+	/* Only a comment's author may edit it (GitLab notes): a marked
+	 * comment is adopted only when the token's identity wrote it. */
+	int own_comments_only;
 
 	/* The repository's API path ("/repos/o/r", "/projects/<id>") into b
 	 * (a failed b is out of memory). -1 when ctx does not name it: the

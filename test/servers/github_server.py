@@ -115,7 +115,8 @@ class GitHub:
             self.next_repo += 1
             self.repos[key] = {"id": rid, "owner": owner, "name": name, "full_name": "%s/%s" % (owner, name),
                                "private": False, "pulls": {}, "issues": set(), "refs": {},
-                               "statuses": [], "default_branch": "main", "collaborators": set()}
+                               "statuses": [], "default_branch": "main", "collaborators": set(),
+                               "associations": {}}
             self.repo_ids[rid] = key
         return self.repos.get(key)
 
@@ -128,6 +129,10 @@ class GitHub:
         r["refs"].update(data.get("refs", {}))
         for c in data.get("collaborators", []):
             r["collaborators"].add(c)
+        # What GitHub shows as author_association for a login, where it is not
+        # what the repository says (an organisation member whose membership is
+        # private shows CONTRIBUTOR or NONE); None: the field is left out.
+        r["associations"].update(data.get("associations", {}))
         for p in data.get("pulls", []):
             n = int(p["number"])
             now = time.time()
@@ -202,6 +207,8 @@ class GitHub:
         return rec
 
     def association(self, r, login):
+        if login in r["associations"]:
+            return r["associations"][login]
         if login.lower() == r["owner"].lower():
             return "OWNER"
         if login.endswith("[bot]"):
@@ -211,6 +218,12 @@ class GitHub:
         return "NONE"
 
     def comment_json(self, c, api):
+        j = self._comment_json(c, api)
+        if j["author_association"] is None:
+            del j["author_association"]
+        return j
+
+    def _comment_json(self, c, api):
         r = self.repos[c["repo"]]
         base = "%s/repos/%s" % (api, r["full_name"])
         kind = "pull" if c["issue"] in r["pulls"] else "issues"

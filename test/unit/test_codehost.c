@@ -873,6 +873,48 @@ static void test_codehost_github_enterprise_api_v3(void **state)
 	all_valid(&gh);
 }
 
+/* A personal token whose comments GitHub shows as CONTRIBUTOR (private
+ * organisation membership) or without author_association: the token's own
+ * login (GET /user) still makes them prenv's, so there is no duplicate. A
+ * planted one by someone else with the same association is still ignored. */
+static void test_codehost_github_own_comment_despite_association(void **state)
+{
+	static const char *const alice[] = { "GITHUB_TOKEN=ghp_alice", NULL };
+	static const char *const repos[] = { "assoc1", "assoc2" };
+	static const char *const assoc[] = { "\"CONTRIBUTOR\"", "null" };
+	const char *m = "<!-- prenv:marker app=shop env=pr-16 -->";
+	struct prenv_context c;
+	struct codehost_comment_result r1, r2;
+	char seedjs[800], full[32];
+	cJSON *cs;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(seedjs, sizeof(seedjs),
+			 "{\"repo\":\"acme/%s\",\"associations\":{\"alice\":%s,\"mallory\":%s},"
+			 "\"pulls\":[{\"number\":16,\"head_sha\":\"" SHA_A "\",\"head_ref\":\"f\","
+			 "\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}],"
+			 "\"comments\":[{\"issue_number\":16,\"user\":\"mallory\",\"body\":\"%s\\nplanted\"}]}",
+			 repos[i], assoc[i], assoc[i], m);
+		seed(&gh, seedjs);
+		gh_ctx(&c, gh.url, "acme", repos[i], 16, SHA_A);
+		c.ci = S("jenkins");
+		assert_int_equal(0, upsert(&c, alice, m, SHA_A, "deploying", 0, &r1, NULL));
+		assert_int_equal(CODEHOST_CREATED, r1.action);
+		assert_int_equal(0, upsert(&c, alice, m, SHA_A, "ready", 0, &r2, NULL));
+		assert_int_equal(CODEHOST_UPDATED, r2.action);
+		assert_true(r1.id == r2.id);
+		snprintf(full, sizeof(full), "acme/%s", repos[i]);
+		cs = comments_of(full, 16);
+		assert_int_equal(2, count_marked(cs, m)); /* mallory's and ours */
+		assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cs, 0), "body")),
+				       "planted"));
+		cJSON_Delete(cs);
+	}
+	all_valid(&gh);
+}
+
 /* ---- GitLab ---- */
 
 static void gl_ctx(struct prenv_context *c, const char *api, const char *project, long iid,
@@ -972,6 +1014,52 @@ static void test_codehost_gitlab_older_sha_and_read_only(void **state)
 	all_valid(&gl);
 }
 
+/* A note planted with prenv's marker by someone else: GitLab lets only a
+ * note's author edit it, so adopting it would fail forever (403). Only the
+ * token's own notes (GET /user) are adopted; prenv posts its own. */
+static void test_codehost_gitlab_planted_note_not_adopted(void **state)
+{
+	static const char *const env_gl[] = { "GITLAB_CI=true", "PRENV_GITLAB_TOKEN=glpat-rw", NULL };
+	const char *m = "<!-- prenv:marker app=shop env=pr-5 -->";
+	struct prenv_context c;
+	struct codehost_comment_result r1, r2;
+	char api[96];
+	cJSON *st;
+	const cJSON *n;
+	int total, mallory = 0;
+
+	(void)state;
+	seed(&gl, "{\"project\":\"group/planted\",\"id\":45,\"merge_requests\":[{\"iid\":5,\"sha\":\"" SHA_A "\","
+		  "\"source_branch\":\"f\",\"target_branch\":\"main\",\"state\":\"opened\",\"author\":\"alice\"}],"
+		  "\"notes\":[{\"mr_iid\":5,\"author\":\"mallory\",\"body\":\"<!-- prenv:marker app=shop env=pr-5 -->\\nplanted\"}]}");
+	snprintf(api, sizeof(api), "%s/api/v4", gl.url);
+	gl_ctx(&c, api, "45", 5, SHA_A);
+	assert_int_equal(0, upsert(&c, env_gl, m, SHA_A, "deploying", 0, &r1, NULL));
+	assert_int_equal(CODEHOST_CREATED, r1.action);
+	assert_int_equal(0, upsert(&c, env_gl, m, SHA_A, "ready", 0, &r2, NULL));
+	assert_int_equal(CODEHOST_UPDATED, r2.action);
+	assert_true(r1.id == r2.id);
+	/* a remembered id that points at the planted note is not used either */
+	st = admin_call(&gl, "GET", "/_test/state", NULL);
+	cJSON_ArrayForEach(n, cJSON_GetObjectItem(st, "notes")) {
+		const char *who = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "author"), "username"));
+		const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(n, "body"));
+
+		if (codehost_marker_matches(b, m) && !strcmp(who, "mallory")) {
+			mallory++;
+			assert_int_equal(0, upsert(&c, env_gl, m, SHA_A, "failed",
+						   (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(n, "id")), &r2, NULL));
+			assert_true(r1.id == r2.id);
+			assert_non_null(strstr(b, "planted"));
+		}
+	}
+	cJSON_Delete(st);
+	assert_int_equal(1, mallory);
+	(void)gl_marked_notes(m, &total);
+	assert_int_equal(2, count_requests(&gl, "PUT", "/merge_requests/5/notes/"));
+	all_valid(&gl);
+}
+
 static void expect_state(struct codehost *h, long n, int rc, const char *want)
 {
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -1041,8 +1129,10 @@ int main(void)
 		cmocka_unit_test(test_codehost_github_read_only_token_is_auth_error),
 		cmocka_unit_test(test_codehost_github_deployment_lifecycle),
 		cmocka_unit_test(test_codehost_github_enterprise_api_v3),
+		cmocka_unit_test(test_codehost_github_own_comment_despite_association),
 		cmocka_unit_test(test_codehost_gitlab_pagination_250_notes),
 		cmocka_unit_test(test_codehost_gitlab_older_sha_and_read_only),
+		cmocka_unit_test(test_codehost_gitlab_planted_note_not_adopted),
 		cmocka_unit_test(test_codehost_pr_state_github_and_gitlab),
 	};
 
