@@ -142,8 +142,10 @@ struct codehost_deploy {
  *   deploying  POST deployment (payload.app = app), status in_progress
  *   ready      status success (auto_inactive), failed: status failure;
  *              the deployment is created first if this session has none
- *   destroyed  every deployment of the environment made for this app whose
- *              latest status is not inactive gets status inactive
+ *   destroyed  every deployment of the environment that is prenv's for
+ *              this app (payload.tool "prenv", payload.app), on every page
+ *              of the list, whose latest status is not inactive gets status
+ *              inactive; other tools' and apps' are never touched
  * Returns 0 or a negative PRENV_E*. */
 int codehost_deployment(struct codehost *h, const struct codehost_deploy *d,
 			struct prenv_err *err);

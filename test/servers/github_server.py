@@ -149,7 +149,9 @@ class GitHub:
             r["refs"].setdefault(r["pulls"][n]["head_ref"], r["pulls"][n]["head_sha"])
         for s in data.get("statuses", []):
             r["statuses"].append({"sha": s["sha"], "context": s.get("context", "default"), "state": s["state"]})
-        out = {"repo": r["full_name"], "repository_id": r["id"], "comments": []}
+        out = {"repo": r["full_name"], "repository_id": r["id"], "comments": [], "deployments": []}
+        for d in data.get("deployments", []):
+            out["deployments"].append(self.seed_deployment(r, d)["id"])
         for c in data.get("comments", []):
             n = int(c["issue_number"])
             r["issues"].add(n)
@@ -158,6 +160,33 @@ class GitHub:
             rec = self.add_comment(r, n, ident, c.get("body", ""), c.get("created_at"))
             out["comments"].append(rec["id"])
         return out
+
+    def seed_deployment(self, r, d):
+        """A deployment made by someone else (another tool, an older run):
+        {environment, sha?, ref?, payload?, creator?, transient?, production?,
+        statuses?: [state, ...] oldest first}."""
+        self.next_deployment += 1
+        now = iso()
+        env = d.get("environment", "production")
+        sha = d.get("sha", hashlib.sha1(b"seed%d" % self.next_deployment).hexdigest())
+        creator = d.get("creator", "github-actions[bot]")
+        rec = {"id": self.next_deployment, "repo": r["full_name"].lower(), "sha": sha,
+               "ref": d.get("ref", sha), "task": d.get("task", "deploy"), "payload": d.get("payload", {}),
+               "original_environment": env, "environment": env, "description": d.get("description"),
+               "creator": creator, "app": creator.endswith("[bot]"), "created": now, "updated": now,
+               "transient": bool(d.get("transient", False)),
+               "production": bool(d.get("production", env == "production"))}
+        self.deployments[rec["id"]] = rec
+        self.environments.setdefault((r["full_name"].lower(), env), {
+            "id": self.next_env + 1, "repo": r["full_name"].lower(), "name": env, "created": now, "updated": now})
+        self.next_env += 1
+        for st in d.get("statuses", []):
+            self.next_status += 1
+            self.dstatuses[self.next_status] = {
+                "id": self.next_status, "deployment": rec["id"], "repo": rec["repo"], "state": st,
+                "creator": creator, "app": rec["app"], "description": "", "environment": env,
+                "environment_url": "", "log_url": "", "created": now}
+        return rec
 
     def dump_state(self):
         return {

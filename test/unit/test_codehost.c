@@ -847,6 +847,76 @@ static void test_codehost_github_deployment_lifecycle(void **state)
 	all_valid(&gh);
 }
 
+/* destroyed: every one of prenv's deployments of the environment for this
+ * app becomes inactive, on every page (GitHub pages 100 at most, newest
+ * first), and nothing else: other tools' deployments (no payload.tool, or
+ * another) and other apps' stay as they were. */
+static void test_codehost_github_destroy_pages_and_only_prenvs(void **state)
+{
+	struct prenv_buf js = PRENV_BUF_INIT;
+	struct prenv_context c;
+	struct codehost_deploy d;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct codehost *h;
+	cJSON *st;
+	const cJSON *dep;
+	int i, ours = 0, others = 0, reqs;
+
+	(void)state;
+	prenv_buf_adds(&js, "{\"repo\":\"acme/many\",\"pulls\":[{\"number\":20,\"head_sha\":\"" SHA_A "\","
+			    "\"head_ref\":\"f\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}],"
+			    "\"deployments\":[");
+	/* the oldest first: 110 of prenv's (the first ten past page one),
+	 * with another tool's, one without a payload and another app's mixed in */
+	for (i = 0; i < 120; i++) {
+		const char *payload = i % 12 == 3 ? "{\"tool\":\"other-deployer\",\"app\":\"shop\"}"
+				    : i % 12 == 7 ? "{}"
+				    : i % 12 == 11 ? "{\"app\":\"api\",\"tool\":\"prenv\"}"
+				    : "{\"app\":\"shop\",\"tool\":\"prenv\"}";
+
+		prenv_buf_printf(&js, "%s{\"environment\":\"pr-20\",\"sha\":\"" SHA_A "\",\"transient\":true,"
+				 "\"payload\":%s,\"statuses\":[\"in_progress\",\"success\"]}", i ? "," : "", payload);
+	}
+	prenv_buf_adds(&js, "]}");
+	seed(&gh, js.ptr);
+	prenv_buf_free(&js);
+	gh_ctx(&c, gh.url, "acme", "many", 20, SHA_A);
+	memset(&d, 0, sizeof(d));
+	d.app = "shop";
+	d.environment = "pr-20";
+	d.status = "destroyed";
+	cJSON_Delete(admin_call(&gh, "DELETE", "/_test/requests", NULL));
+	h = open_host(&c, env_bot);
+	assert_int_equal(0, codehost_deployment(h, &d, &err));
+	codehost_free(h);
+	reqs = all_valid(&gh);
+	st = admin_call(&gh, "GET", "/_test/state", NULL);
+	cJSON_ArrayForEach(dep, cJSON_GetObjectItem(st, "deployments")) {
+		const cJSON *pl = cJSON_GetObjectItem(dep, "payload");
+		int mine = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(pl, "app")) ?
+				   cJSON_GetStringValue(cJSON_GetObjectItem(pl, "app")) : "", "shop") &&
+			   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(pl, "tool")) ?
+				   cJSON_GetStringValue(cJSON_GetObjectItem(pl, "tool")) : "", "prenv");
+
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(dep, "environment")), "pr-20"))
+			continue;
+		if (mine && !strcmp(latest_state(dep), "inactive"))
+			ours++;
+		else if (!mine && !strcmp(latest_state(dep), "success"))
+			others++;
+		else
+			printf("# deployment %d (%s): %s\n", cJSON_GetObjectItem(dep, "id")->valueint,
+			       mine ? "prenv's" : "not prenv's", latest_state(dep));
+	}
+	cJSON_Delete(st);
+	printf("# destroy: %d of prenv's deployments inactive, %d others untouched, %d requests\n",
+	       ours, others, reqs);
+	assert_int_equal(90, ours);
+	assert_int_equal(30, others);
+	prenv_err_clear(&err);
+	all_valid(&gh);
+}
+
 /* Jenkins with a GitHub Enterprise CHANGE_URL: ci.c derives <server>/api/v3. */
 static void test_codehost_github_enterprise_api_v3(void **state)
 {
@@ -1128,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_codehost_github_faults_are_retried),
 		cmocka_unit_test(test_codehost_github_read_only_token_is_auth_error),
 		cmocka_unit_test(test_codehost_github_deployment_lifecycle),
+		cmocka_unit_test(test_codehost_github_destroy_pages_and_only_prenvs),
 		cmocka_unit_test(test_codehost_github_enterprise_api_v3),
 		cmocka_unit_test(test_codehost_github_own_comment_despite_association),
 		cmocka_unit_test(test_codehost_gitlab_pagination_250_notes),
