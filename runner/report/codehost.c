@@ -746,10 +746,13 @@ long long codehost_deployment_id(const struct codehost *h)
 
 /* ---- the comment ---- */
 
-/* cur reports another commit than c: 1 when the update is to be skipped
- * (cur's commit is the PR's head and ours is not). */
-static int newer_than_ours(struct codehost *h, const struct codehost_comment *c,
-			   const struct ch_comment *cur, const char *csha)
+/* 1 when this run's commit (c->sha) is not the PR's head: then it never
+ * replaces what an existing comment shows, whatever commit that is. The
+ * head's own runs report; a run for an older commit that wrote after one
+ * of them (runs overlap, requests are delayed) would leave the older
+ * commit shown for good. When the head cannot be read, 0 (with a warning). */
+static int not_the_head(struct codehost *h, const struct codehost_comment *c,
+			const struct ch_comment *cur)
 {
 	struct prenv_err e = PRENV_ERR_INIT;
 	char *head = NULL;
@@ -758,9 +761,10 @@ static int newer_than_ours(struct codehost *h, const struct codehost_comment *c,
 	if (head_sha(h, &head, &e) < 0) {
 		log_warn("%s: cannot read the head commit of %s (%s); updating the comment anyway",
 			 h->desc, h->pr_path + 1, e.msg);
-	} else if (strcasecmp(head, c->sha) != 0 && !strcasecmp(head, csha)) {
-		log_info("not updating comment %lld: it reports commit %.12s, the head of the pull "
-			 "request, and this run is for the older commit %.12s", cur->id, csha, c->sha);
+	} else if (strcasecmp(head, c->sha) != 0) {
+		log_info("not updating comment %lld: this run is for the older commit %.12s, and the "
+			 "head of the %s is %.12s (its run reports)", cur->id, c->sha,
+			 h->host->pr_noun, head);
 		skip = 1;
 	}
 	prenv_err_clear(&e);
@@ -768,14 +772,13 @@ static int newer_than_ours(struct codehost *h, const struct codehost_comment *c,
 	return skip;
 }
 
-/* Updates the existing comment cur with c->body unless it reports a newer
- * commit (the PR's head) than ours. */
+/* Updates the existing comment cur with c->body, unless this run is not
+ * for the PR's head commit (destroyed, c->force, always writes). */
 static int update_existing(struct codehost *h, const struct codehost_comment *c,
 			   const struct ch_comment *cur, struct codehost_comment_result *res,
 			   struct prenv_err *err)
 {
 	struct ch_comment upd;
-	char csha[41];
 	int rc;
 
 	memset(&upd, 0, sizeof(upd));
@@ -785,8 +788,7 @@ static int update_existing(struct codehost *h, const struct codehost_comment *c,
 		res->action = CODEHOST_UNCHANGED;
 		return 0;
 	}
-	if (!c->force && c->sha && codehost_comment_sha(cur->body, csha) == 0 &&
-	    strcasecmp(csha, c->sha) != 0 && newer_than_ours(h, c, cur, csha)) {
+	if (!c->force && c->sha && not_the_head(h, c, cur)) {
 		res->action = CODEHOST_SKIPPED;
 		return 0;
 	}

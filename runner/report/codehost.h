@@ -107,9 +107,11 @@ struct codehost_comment_result {
  *     PR's comments (GitHub Link rel="next", GitLab X-Next-Page).
  *  2. None: POST. If the POST fails ambiguously (no answer, 5xx), re-reads
  *     before anything else; never re-sends blindly.
- *  3. One (or more: the oldest): if it shows another sha than c->sha, reads
- *     the PR's head sha; when ours is not the head but the comment's is,
- *     the update is skipped (CODEHOST_SKIPPED). Else PATCH/PUT in place.
+ *  3. One (or more: the oldest): reads the PR's head sha; when c->sha is
+ *     not the head the update is skipped (CODEHOST_SKIPPED), whatever
+ *     commit the comment shows: only the head's runs edit it, so an older
+ *     run's edit that lands late never replaces the head's. Else PATCH/PUT
+ *     in place (also when the head cannot be read, with a warning).
  *  4. After a POST it re-reads: with two or more marker comments the
  *     oldest (lowest id) is kept, the others are deleted when their author
  *     is the token's identity (never otherwise), and the kept one gets

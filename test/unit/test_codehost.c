@@ -667,6 +667,44 @@ static void test_codehost_github_older_sha_does_not_overwrite(void **state)
 	all_valid(&gh);
 }
 
+/* Runs overlap: a run for an older commit never replaces what the comment
+ * shows, even its own commit's earlier report or another older commit's,
+ * because the head's run may have written in between (or may write before
+ * this request lands); only the head's runs update it. */
+static void test_codehost_github_older_run_never_updates(void **state)
+{
+	const char *m = "<!-- prenv:marker app=shop env=pr-17 -->";
+	struct prenv_context c;
+	struct codehost_comment_result r;
+	long long id;
+	cJSON *cs;
+
+	(void)state;
+	seed(&gh, "{\"repo\":\"acme/overlap\",\"pulls\":[{\"number\":17,\"head_sha\":\"" SHA_A "\","
+		  "\"head_ref\":\"o\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}]}");
+	gh_ctx(&c, gh.url, "acme", "overlap", 17, SHA_A);
+	/* A, then the head, reports "deploying" */
+	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "deploying", 0, &r, NULL));
+	assert_int_equal(CODEHOST_CREATED, r.action);
+	id = r.id;
+	/* B is pushed: the PR's head moves on while A's run still runs */
+	seed(&gh, "{\"repo\":\"acme/overlap\",\"pulls\":[{\"number\":17,\"head_sha\":\"" SHA_B "\","
+		  "\"head_ref\":\"o\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}]}");
+	/* A's "ready": its own commit's comment, but A is no longer the head */
+	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "ready", id, &r, NULL));
+	assert_int_equal(CODEHOST_SKIPPED, r.action);
+	/* B's run reports */
+	c.sha = S(SHA_B);
+	assert_int_equal(0, upsert(&c, env_bot, m, SHA_B, "ready", id, &r, NULL));
+	assert_int_equal(CODEHOST_UPDATED, r.action);
+	cs = comments_of("acme/overlap", 17);
+	assert_int_equal(1, cJSON_GetArraySize(cs));
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cs, 0), "body")),
+			       "sha=" SHA_B " -->\n### Preview - ready"));
+	cJSON_Delete(cs);
+	all_valid(&gh);
+}
+
 static void test_codehost_github_known_id_skips_listing(void **state)
 {
 	const char *m = "<!-- prenv:marker app=shop env=pr-11 -->";
@@ -688,8 +726,9 @@ static void test_codehost_github_known_id_skips_listing(void **state)
 	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "ready", id, &r, &nreq));
 	assert_int_equal(CODEHOST_UPDATED, r.action);
 	assert_true(r.id == id);
-	printf("# github later report with a remembered comment id: %lu requests (get + patch)\n", nreq);
-	assert_int_equal(2, nreq);
+	printf("# github later report with a remembered comment id: %lu requests (get + PR head + patch)\n",
+	       nreq);
+	assert_int_equal(3, nreq);
 	assert_int_equal(0, count_requests(&gh, "GET", "/issues/11/comments"));
 	/* a remembered id that is gone falls back to listing */
 	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "ready", 2147483647LL + 999999, &r, &nreq));
@@ -1194,6 +1233,7 @@ int main(void)
 		cmocka_unit_test(test_codehost_github_race_leaves_one_comment),
 		cmocka_unit_test(test_codehost_github_duplicate_cleanup_by_author),
 		cmocka_unit_test(test_codehost_github_older_sha_does_not_overwrite),
+		cmocka_unit_test(test_codehost_github_older_run_never_updates),
 		cmocka_unit_test(test_codehost_github_known_id_skips_listing),
 		cmocka_unit_test(test_codehost_github_faults_are_retried),
 		cmocka_unit_test(test_codehost_github_read_only_token_is_auth_error),
