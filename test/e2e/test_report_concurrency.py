@@ -5,8 +5,8 @@ commit (the PR's head), and no run fails (--strict-report: a reporting
 failure would fail the run). Each round starts after a new push (the
 comment shows a commit that is no longer the head), and the servers answer
 edits after a random delay, so that edits land out of order as on a loaded
-server. The command provider (`deploy: ["true"]`)
-keeps the test about reporting. Prints the outcome as '# ' lines."""
+server. The command provider (a random pause of up to 0.3 s) keeps the
+test about reporting. Prints the outcome as '# ' lines."""
 import hashlib
 import json
 import os
@@ -14,24 +14,18 @@ import subprocess
 import sys
 import unittest
 
+import test_report
 from util import PRENV, ROOT, clean_env, tmpdir
 
 sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
 from codehost import start_github, start_gitlab  # noqa: E402
 
-CONFIG = """version: 1
-app: shop
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: command
-  # a random pause, so that the runs' reports interleave differently
-  deploy: ["/usr/bin/python3", "-c", "import random, time; time.sleep(random.random() * 0.3)"]
-  destroy: ["true"]
-  status: ["true"]
-environments:
-  - pull_request: true
-    kind: preview
-"""
+# test_report.py's configuration, with a random pause in the deploy, so that
+# the runs' reports interleave differently
+CONFIG = test_report.CONFIG.replace(
+    'deploy: ["true"]',
+    'deploy: ["/usr/bin/python3", "-c", "import random, time; time.sleep(random.random() * 0.3)"]')
+assert CONFIG != test_report.CONFIG
 
 ROUNDS = int(os.environ.get("PRENV_CONCURRENCY_ROUNDS", "3"))
 
