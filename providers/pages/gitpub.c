@@ -23,12 +23,16 @@
  * old value); a lost race is retried like a rejected push. Objects of a lost
  * attempt stay unreferenced until git gc.
  *
- * Tokens: the first of token_vars that is set is registered as a secret and
- * handed to util/git for the configured remote's host only, so a redirect
- * to another host never receives it; util/git passes it to the server only
- * through libgit2's credential callback.
+ * Tokens: context/tokens.c decides which token, if any, belongs to the
+ * remote's host (GitHub's tokens to the GitHub server, GitLab's to the
+ * GitLab server, PRENV_GIT_TOKEN to PRENV_GIT_TOKEN_HOST; https only, or
+ * http to loopback). That one is registered as a secret and handed to
+ * util/git for the remote's host only, so a redirect to another host never
+ * receives it; util/git passes it to the server only through libgit2's
+ * credential callback.
  */
 #include "context/ci.h"
+#include "context/tokens.h"
 #include "pages/gitpub.h"
 #include "pages/site.h"
 
@@ -42,16 +46,6 @@
 #include "util/err.h"
 #include "util/git.h"
 #include "util/log.h"
-
-static const struct {
-	const char *var, *user;
-} token_vars[] = {
-	{ "PRENV_GIT_TOKEN", NULL },          /* user: PRENV_GIT_USER or x-access-token */
-	{ "GITHUB_TOKEN", "x-access-token" },
-	{ "GITLAB_TOKEN", "oauth2" },
-	{ "PRENV_GITHUB_TOKEN", "x-access-token" },
-	{ "CI_JOB_TOKEN", "gitlab-ci-token" },
-};
 
 /* For scheme://[userinfo@]host...: the '@' that ends the user info (the
  * last one before the path), or NULL; *host: where the authority starts. */
@@ -112,6 +106,8 @@ struct session {
 	char *cred_host;      /* cred.host (owned) */
 	size_t ncred;         /* 1 when a token was found */
 	const char *token_var; /* which variable it came from (for messages) */
+	char *no_token_why;   /* why no token was sent (a token that was set
+			       * belongs to another host), or NULL */
 	char *env_path;       /* <subdir/><env> */
 	char *ref_branch;     /* refs/heads/B */
 	int local;            /* working in the target repository itself */
@@ -135,10 +131,16 @@ static int git_fail(struct session *s, const char *what, int rc, struct prenv_er
 				   "git: %s %s: the remote refused the token from %s (%s); "
 				   "check that it may push to the repository",
 				   what, s->shown, s->token_var, m);
+	else if (rc == PRENV_EAUTH && s->no_token_why)
+		rc = prenv_err_set(err, PRENV_EAUTH,
+				   "git: %s %s: the remote needs credentials (%s), and no token was "
+				   "sent: %s; set PRENV_GIT_TOKEN and PRENV_GIT_TOKEN_HOST for this "
+				   "host", what, s->shown, m, s->no_token_why);
 	else if (rc == PRENV_EAUTH)
 		rc = prenv_err_set(err, PRENV_EAUTH,
 				   "git: %s %s: the remote needs credentials (%s); set "
-				   "PRENV_GIT_TOKEN (or GITHUB_TOKEN, GITLAB_TOKEN, CI_JOB_TOKEN)",
+				   "PRENV_GIT_TOKEN and PRENV_GIT_TOKEN_HOST (or, for the CI's own "
+				   "server, GITHUB_TOKEN, GITLAB_TOKEN, CI_JOB_TOKEN)",
 				   what, s->shown, m);
 	else
 		rc = prenv_err_set(err, PRENV_EFAIL, "git: %s %s failed: %s", what, s->shown, m);
@@ -156,31 +158,36 @@ static int is_local(const char *url)
 	return url[0] == '/' || url[0] == '.' || !strchr(url, ':');
 }
 
-/* The first token variable that is set, for the remote's host. */
+/* The token that belongs to the remote's host (context/tokens.h), if any. */
 static int find_token(struct session *s, struct prenv_err *err)
 {
 	const struct gitpub_opts *o = s->o;
-	size_t i;
+	struct prenv_buf why = PRENV_BUF_INIT;
+	struct token_pick p;
+	int rc = 0;
 
-	for (i = 0; i < sizeof(token_vars) / sizeof(token_vars[0]); i++) {
-		const char *v = ci_getenv(o->envp, token_vars[i].var);
-		const char *user = token_vars[i].user;
-
-		if (!v)
-			continue;
-		if (!user)
-			user = ci_getenv(o->envp, "PRENV_GIT_USER");
-		log_add_secret(v);
-		if (!(s->cred_host = prenv_git_url_host(o->url)))
-			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		s->cred.host = s->cred_host;
-		s->cred.user = user ? user : "x-access-token";
-		s->cred.token = v;
-		s->token_var = token_vars[i].var;
-		s->ncred = 1;
-		break;
+	if (!tokens_for_url(o->ctx, o->envp, o->url, TOKEN_FOR_GIT, &p, &why)) {
+		if (why.len) {
+			log_verbose("git: no token for %s: %s", s->shown, why.ptr);
+			s->no_token_why = prenv_buf_detach(&why, NULL);
+			if (!s->no_token_why)
+				rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		}
+		goto done;
 	}
-	return 0;
+	log_add_secret(p.value);
+	if (!(s->cred_host = prenv_git_url_host(o->url))) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	s->cred.host = s->cred_host;
+	s->cred.user = p.user;
+	s->cred.token = p.value;
+	s->token_var = p.var;
+	s->ncred = 1;
+done:
+	prenv_buf_free(&why);
+	return rc;
 }
 
 /* The bare repository at the local path or file:// URL itself. */
@@ -243,6 +250,7 @@ static void session_close(struct session *s)
 {
 	prenv_git_repo_free(s->repo);
 	free(s->cred_host);
+	free(s->no_token_why);
 	free(s->shown);
 	free(s->env_path);
 	free(s->ref_branch);

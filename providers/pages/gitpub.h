@@ -4,9 +4,10 @@
  * Works in a temporary bare repository: fetches BRANCH (or starts it as an
  * orphan), replaces <subdir/><env>/ in the tree, commits, pushes without
  * force; when another job pushed first, fetches again and rebuilds the
- * commit on the new tip (bounded retries). HTTPS tokens come from the
- * environment, are sent for the remote's own host only, and go only through
- * libgit2's credential callback.
+ * commit on the new tip (bounded retries). The token comes from the
+ * environment, is the one that belongs to the remote's host
+ * (context/tokens.h: never over plain http except to loopback), and goes
+ * only through libgit2's credential callback.
  */
 #ifndef PRENV_GITPUB_H
 #define PRENV_GITPUB_H
@@ -15,6 +16,7 @@
 
 struct prenv_err;
 struct pages_site;
+struct prenv_context;
 
 struct gitpub_opts {
 	const char *url;          /* remote URL, file:// URL or local path */
@@ -25,6 +27,9 @@ struct gitpub_opts {
 	const char *message;      /* commit message */
 	const char *author_name, *author_email; /* NULL: prenv <prenv@localhost> */
 	const char *const *envp;  /* where tokens are looked up (NULL: none) */
+	const struct prenv_context *ctx; /* which CI and server (context/tokens.h
+				   * decides which token goes to the remote's
+				   * host); may be NULL */
 	int max_attempts;         /* 0: 5 */
 	int dry_run;              /* build the commit, do not push */
 	/* Called before each push attempt (tests use it to push a competing
@@ -33,7 +38,7 @@ struct gitpub_opts {
 	void *before_push_ud;
 };
 
-#define GITPUB_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL }
+#define GITPUB_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL }
 
 struct gitpub_result {
 	char commit[41];  /* the branch tip afterwards (hex), "" when the branch does not exist */

@@ -605,6 +605,7 @@ static int pages_git_op(struct pages_op *o, struct provider_result *res, struct 
 	g.author_name = name;
 	g.author_email = email;
 	g.envp = o->run->envp;
+	g.ctx = o->run->ctx;
 	g.dry_run = o->run->dry_run;
 	if (o->op == PRENV_OP_STATUS) {
 		if ((rc = gitpub_status(&g, &gr, err)) == 0) {

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "context/ci.h"
+#include "context/tokens.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -234,7 +235,60 @@ static int comment_from_json(struct codehost *h, const cJSON *o, struct ch_comme
 	return 0;
 }
 
-/* Adds the comments of one page (a JSON array) that start with marker. */
+/* The token's identity, found once: /user (GitHub user tokens, GitLab), or
+ * the CI's bot for its own token (the Actions GITHUB_TOKEN, whose /user
+ * answers 403). */
+static const char *ensure_identity(struct codehost *h)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct prenv_err e = PRENV_ERR_INIT;
+	cJSON *o = NULL;
+	const char *login;
+
+	if (h->identity || h->identity_tried)
+		return h->identity;
+	h->identity_tried = 1;
+	prenv_buf_printf(&url, "%s/user", h->api);
+	if (!url.failed && ch_do(h, "GET", url.ptr, NULL, &resp, &e) == 0 &&
+	    (o = cJSON_ParseWithLength(resp.body.ptr, resp.body.len)) &&
+	    (login = ch_json_str(o, h->host->identity_key)))
+		h->identity = strdup(login);
+	if (!h->identity && h->bot_token)
+		h->identity = strdup(h->host->bot_identity);
+	log_verbose("%s: the token's identity is %s", h->desc,
+		    h->identity ? h->identity : "unknown (duplicates will be left alone)");
+	cJSON_Delete(o);
+	prenv_err_clear(&e);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	return h->identity;
+}
+
+/* 1 when the marked comment c may hold this environment's report: not a
+ * system note; written by someone who could have run prenv (GitHub: a bot,
+ * the repository's owner, members, collaborators), or, where only a
+ * comment's author may edit it (GitLab), by the token's identity; and in
+ * any case when its author is the token's identity (a private organisation
+ * member shows as CONTRIBUTOR). A planted look-alike is never adopted. */
+static int adoptable(struct codehost *h, const struct ch_comment *c)
+{
+	const char *me;
+
+	if (c->system)
+		return 0;
+	if (!c->untrusted && !h->host->own_comments_only)
+		return 1;
+	if ((me = ensure_identity(h)) && ch_streq(c->author, me))
+		return 1;
+	log_verbose("%s: comment %lld by %s carries this environment's marker but was not written "
+		    "by this token's identity (%s); leaving it alone", h->desc, c->id,
+		    c->author ? c->author : "?", me ? me : "unknown");
+	return 0;
+}
+
+/* Adds the comments of one page (a JSON array) that start with marker and
+ * may be adopted. */
 static int collect_marked(struct codehost *h, const cJSON *arr, const char *marker,
 			  struct ch_list *out, struct prenv_err *err)
 {
@@ -246,7 +300,7 @@ static int collect_marked(struct codehost *h, const cJSON *arr, const char *mark
 		out->seen++;
 		if (comment_from_json(h, it, &c) < 0)
 			continue;
-		if (!c.system && !c.untrusted && codehost_marker_matches(c.body, marker) &&
+		if (codehost_marker_matches(c.body, marker) && adoptable(h, &c) &&
 		    list_push(out, &c) < 0) {
 			comment_clear(&c);
 			return ch_oom(err);
@@ -464,36 +518,6 @@ int codehost_pr_state(struct codehost *h, long number, char **state, struct pren
 	return rc;
 }
 
-/* The token's identity, found once: /user (GitHub user tokens, GitLab), or
- * the CI's bot for its own token (the Actions GITHUB_TOKEN, whose /user
- * answers 403). */
-static const char *ensure_identity(struct codehost *h)
-{
-	struct prenv_buf url = PRENV_BUF_INIT;
-	struct http_response resp = HTTP_RESPONSE_INIT;
-	struct prenv_err e = PRENV_ERR_INIT;
-	cJSON *o = NULL;
-	const char *login;
-
-	if (h->identity || h->identity_tried)
-		return h->identity;
-	h->identity_tried = 1;
-	prenv_buf_printf(&url, "%s/user", h->api);
-	if (!url.failed && ch_do(h, "GET", url.ptr, NULL, &resp, &e) == 0 &&
-	    (o = cJSON_ParseWithLength(resp.body.ptr, resp.body.len)) &&
-	    (login = ch_json_str(o, h->host->identity_key)))
-		h->identity = strdup(login);
-	if (!h->identity && h->bot_token)
-		h->identity = strdup(h->host->bot_identity);
-	log_verbose("%s: the token's identity is %s", h->desc,
-		    h->identity ? h->identity : "unknown (duplicates will be left alone)");
-	cJSON_Delete(o);
-	prenv_err_clear(&e);
-	http_response_free(&resp);
-	prenv_buf_free(&url);
-	return h->identity;
-}
-
 /* ---- the session ---- */
 
 static void set_why(struct prenv_buf *why, int *auth, int is_auth, const char *fmt, ...)
@@ -531,8 +555,26 @@ static const struct codehost_host *find_host(const char *id)
 struct ch_where {
 	const struct codehost_host *host;
 	const char *api;
-	const char *tok;
+	struct token_pick tok;
 };
+
+/* The token for w->api (context/tokens.h: only one that belongs to the
+ * API's host, never over plain http but to loopback). 1, or 0 with why. */
+static int pick_token(const struct codehost_opts *o, struct ch_where *w,
+		      struct prenv_buf *why, int *auth)
+{
+	const struct codehost_host *hd = w->host;
+	struct prenv_buf refused = PRENV_BUF_INIT;
+	int ok = tokens_for_url(o->ctx, o->envp, w->api, hd->token_use, &w->tok, &refused);
+
+	if (!ok && refused.len)
+		set_why(why, auth, 1, "no token for %s: %s", w->api, refused.ptr);
+	else if (!ok)
+		set_why(why, auth, 1, "%s", hd->job_token_var && ci_getenv(o->envp, hd->job_token_var)
+			? hd->job_token_why : hd->no_token_why);
+	prenv_buf_free(&refused);
+	return ok;
+}
 
 /* The code host, its API URL and the token for this run. 1 when reporting
  * is possible; 0 with why (and *auth) set when it is not. */
@@ -564,14 +606,7 @@ static int locate(const struct codehost_opts *o, struct ch_where *w,
 		set_why(why, auth, 0, "the %s API URL is unknown: set PRENV_API_URL", hd->name);
 		return 0;
 	}
-	if (!(w->tok = ci_getenv(envp, hd->token_vars[0])))
-		w->tok = ci_getenv(envp, hd->token_vars[1]);
-	if (!w->tok) {
-		set_why(why, auth, 1, "%s", hd->job_token_var && ci_getenv(envp, hd->job_token_var)
-			? hd->job_token_why : hd->no_token_why);
-		return 0;
-	}
-	return 1;
+	return pick_token(o, w, why, auth);
 }
 
 /* PRENV_HTTP_SLEEP_SCALE in [0, 1] (tests), else 1. */
@@ -628,9 +663,9 @@ static int session_init(struct codehost *h, const struct codehost_opts *o,
 	int rc;
 
 	h->host = hd;
-	h->token = strdup(w->tok);
+	h->token = strdup(w->tok.value);
 	h->bot_token = hd->bot_ci && ci_getenv(o->envp, hd->bot_ci) &&
-		       !ci_getenv(o->envp, hd->token_vars[0]);
+		       !ch_streq(w->tok.var, hd->own_token_var);
 	h->api = strdup(w->api);
 	if (!h->token || !h->api)
 		return ch_oom(err);
@@ -711,10 +746,13 @@ long long codehost_deployment_id(const struct codehost *h)
 
 /* ---- the comment ---- */
 
-/* cur reports another commit than c: 1 when the update is to be skipped
- * (cur's commit is the PR's head and ours is not). */
-static int newer_than_ours(struct codehost *h, const struct codehost_comment *c,
-			   const struct ch_comment *cur, const char *csha)
+/* 1 when this run's commit (c->sha) is not the PR's head: then it never
+ * replaces what an existing comment shows, whatever commit that is. The
+ * head's own runs report; a run for an older commit that wrote after one
+ * of them (runs overlap, requests are delayed) would leave the older
+ * commit shown for good. When the head cannot be read, 0 (with a warning). */
+static int not_the_head(struct codehost *h, const struct codehost_comment *c,
+			const struct ch_comment *cur)
 {
 	struct prenv_err e = PRENV_ERR_INIT;
 	char *head = NULL;
@@ -723,9 +761,10 @@ static int newer_than_ours(struct codehost *h, const struct codehost_comment *c,
 	if (head_sha(h, &head, &e) < 0) {
 		log_warn("%s: cannot read the head commit of %s (%s); updating the comment anyway",
 			 h->desc, h->pr_path + 1, e.msg);
-	} else if (strcasecmp(head, c->sha) != 0 && !strcasecmp(head, csha)) {
-		log_info("not updating comment %lld: it reports commit %.12s, the head of the pull "
-			 "request, and this run is for the older commit %.12s", cur->id, csha, c->sha);
+	} else if (strcasecmp(head, c->sha) != 0) {
+		log_info("not updating comment %lld: this run is for the older commit %.12s, and the "
+			 "head of the %s is %.12s (its run reports)", cur->id, c->sha,
+			 h->host->pr_noun, head);
 		skip = 1;
 	}
 	prenv_err_clear(&e);
@@ -733,14 +772,13 @@ static int newer_than_ours(struct codehost *h, const struct codehost_comment *c,
 	return skip;
 }
 
-/* Updates the existing comment cur with c->body unless it reports a newer
- * commit (the PR's head) than ours. */
+/* Updates the existing comment cur with c->body, unless this run is not
+ * for the PR's head commit (destroyed, c->force, always writes). */
 static int update_existing(struct codehost *h, const struct codehost_comment *c,
 			   const struct ch_comment *cur, struct codehost_comment_result *res,
 			   struct prenv_err *err)
 {
 	struct ch_comment upd;
-	char csha[41];
 	int rc;
 
 	memset(&upd, 0, sizeof(upd));
@@ -750,8 +788,7 @@ static int update_existing(struct codehost *h, const struct codehost_comment *c,
 		res->action = CODEHOST_UNCHANGED;
 		return 0;
 	}
-	if (!c->force && c->sha && codehost_comment_sha(cur->body, csha) == 0 &&
-	    strcasecmp(csha, c->sha) != 0 && newer_than_ours(h, c, cur, csha)) {
+	if (!c->force && c->sha && not_the_head(h, c, cur)) {
 		res->action = CODEHOST_SKIPPED;
 		return 0;
 	}
@@ -816,7 +853,7 @@ static int get_remembered(struct codehost *h, const struct codehost_comment *c,
 		if (ids[i] <= 0)
 			continue;
 		rc = get_comment(h, ids[i], cur, err);
-		if (rc == 0 && codehost_marker_matches(cur->body, c->marker) && !cur->system)
+		if (rc == 0 && codehost_marker_matches(cur->body, c->marker) && adoptable(h, cur))
 			return 1;
 		if (rc != 0 && rc != PRENV_ENOTFOUND)
 			return rc;

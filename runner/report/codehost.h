@@ -14,6 +14,8 @@
  *                   (github.com -> api.github.com, GHE -> <server>/api/v3,
  *                   GitLab -> <server>/api/v4); the same token variables
  *   local           not reported, unless PRENV_API_URL is set (any other CI)
+ * The token is the first of these (GH_TOKEN too on GitHub) that
+ * context/tokens.h lets go to the API's host (https, or http to loopback).
  *
  * The comment is found by its marker (report_marker()), which must be the
  * very first thing in the body: a quote or code block by someone else that
@@ -105,14 +107,22 @@ struct codehost_comment_result {
  *     PR's comments (GitHub Link rel="next", GitLab X-Next-Page).
  *  2. None: POST. If the POST fails ambiguously (no answer, 5xx), re-reads
  *     before anything else; never re-sends blindly.
- *  3. One (or more: the oldest): if it shows another sha than c->sha, reads
- *     the PR's head sha; when ours is not the head but the comment's is,
- *     the update is skipped (CODEHOST_SKIPPED). Else PATCH/PUT in place.
+ *  3. One (or more: the oldest): reads the PR's head sha; when c->sha is
+ *     not the head the update is skipped (CODEHOST_SKIPPED), whatever
+ *     commit the comment shows: only the head's runs edit it, so an older
+ *     run's edit that lands late never replaces the head's. Else PATCH/PUT
+ *     in place (also when the head cannot be read, with a warning).
  *  4. After a POST it re-reads: with two or more marker comments the
  *     oldest (lowest id) is kept, the others are deleted when their author
  *     is the token's identity (never otherwise), and the kept one gets
  *     our body (same sha rule).
- * Comments without the marker at the start are never touched. Returns 0
+ * Comments without the marker at the start are never touched, and a marked
+ * one is adopted (1., 3.) only when prenv could have written it: on GitHub
+ * a bot's, or the repository's owner's, members' or collaborators', or the
+ * token's identity's whatever author_association says; on GitLab, where
+ * only a note's author may edit it, only the token's identity's (GET /user,
+ * or the author of the note this session created). A look-alike planted by
+ * someone else is left alone and prenv posts its own. Returns 0
  * or a negative PRENV_E* (PRENV_EAUTH for 401/403: read-only token). */
 int codehost_upsert_comment(struct codehost *h, const struct codehost_comment *c,
 			    struct codehost_comment_result *res, struct prenv_err *err);
@@ -134,8 +144,10 @@ struct codehost_deploy {
  *   deploying  POST deployment (payload.app = app), status in_progress
  *   ready      status success (auto_inactive), failed: status failure;
  *              the deployment is created first if this session has none
- *   destroyed  every deployment of the environment made for this app whose
- *              latest status is not inactive gets status inactive
+ *   destroyed  every deployment of the environment that is prenv's for
+ *              this app (payload.tool "prenv", payload.app), on every page
+ *              of the list, whose latest status is not inactive gets status
+ *              inactive; other tools' and apps' are never touched
  * Returns 0 or a negative PRENV_E*. */
 int codehost_deployment(struct codehost *h, const struct codehost_deploy *d,
 			struct prenv_err *err);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "context/ci.h"
+#include "context/tokens.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -74,7 +75,7 @@ static const char *github_author(const cJSON *o, struct ch_comment *c)
  * API's own origin (the token goes only there). */
 static int next_link(struct codehost *h, const char *link, struct prenv_buf *out)
 {
-	const char *p = link, *lt, *gt, *nxt;
+	const char *p = link, *lt, *gt, *nxt; /* link NULL: no next page */
 	size_t olen = strlen(h->origin);
 
 	while (p && (lt = strchr(p, '<')) && (gt = strchr(lt, '>'))) {
@@ -95,8 +96,7 @@ static int next_link(struct codehost *h, const char *link, struct prenv_buf *out
 static int github_next_page(struct codehost *h, const struct http_response *resp,
 			    const char *first, struct prenv_buf *url, struct prenv_err *err)
 {
-	const char *link = http_response_header(resp, "link");
-	int k = link ? next_link(h, link, url) : 0;
+	int k = next_link(h, http_response_header(resp, "link"), url);
 
 	(void)first;
 	if (k < 0)
@@ -139,11 +139,12 @@ const struct codehost_host codehost_github_host = {
 	.api_var = "GITHUB_API_URL",
 	.public_server = "https://github.com",
 	.public_api = "https://api.github.com",
-	.token_vars = { "PRENV_GITHUB_TOKEN", "GITHUB_TOKEN" },
+	.token_use = TOKEN_FOR_GITHUB_API,
 	.no_token_why = "no token: set PRENV_GITHUB_TOKEN or GITHUB_TOKEN (in GitHub Actions: "
 		"env: GITHUB_TOKEN: ${{ github.token }} with permissions pull-requests: write "
 		"and deployments: write)",
 	.bot_ci = "GITHUB_ACTIONS",
+	.own_token_var = "PRENV_GITHUB_TOKEN",
 	.bot_identity = "github-actions[bot]",
 	.identity_key = "login",
 	.repo_path = github_repo_path,
@@ -395,47 +396,89 @@ static int deployment_inactive(struct codehost *h, long long id, struct prenv_bu
 	return rc;
 }
 
-/* destroyed: inactive for every deployment of the environment made for this
- * app (payload.app) whose latest status is not inactive already. */
+/* 1 when deployment o is prenv's for app: its payload says tool "prenv"
+ * and app (another tool's, or another app's, is never touched). */
+static int prenv_deployment(const cJSON *o, const char *app)
+{
+	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(o, "payload");
+
+	return ch_streq(ch_json_str(payload, "tool"), "prenv") &&
+	       ch_streq(ch_json_str(payload, "app"), app);
+}
+
+/* One page of deployments (arr): inactive for each of prenv's for d->app
+ * whose latest status is not inactive already; *n counts them. */
+static int deactivate_page(struct codehost *h, const struct codehost_deploy *d,
+			   const cJSON *arr, int *n, struct prenv_err *err)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	const cJSON *it;
+	int rc = 0;
+
+	cJSON_ArrayForEach(it, arr) {
+		long long id = ch_json_id(it, "id");
+
+		if (!id || !prenv_deployment(it, d->app))
+			continue;
+		if ((rc = deployment_inactive(h, id, &url, &resp, err)) < 0)
+			break;
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		if ((rc = post_status(h, id, "inactive", d, "environment destroyed by prenv", err)) < 0)
+			break;
+		(*n)++;
+	}
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+	return rc;
+}
+
+/* destroyed: inactive for every one of prenv's deployments of the
+ * environment for this app, on every page of the list (Link rel="next",
+ * which must stay on the API's origin). */
 static int deactivate_all(struct codehost *h, const struct codehost_deploy *d,
 			  struct prenv_err *err)
 {
 	struct prenv_buf url = PRENV_BUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	cJSON *arr = NULL;
-	const cJSON *it;
-	int rc, n = 0;
+	int rc = 0, n = 0, pages = 0;
 
 	prenv_buf_printf(&url, "%s%s/deployments?environment=", h->api, h->repo);
 	http_url_escape(&url, d->environment);
 	prenv_buf_adds(&url, "&per_page=100");
-	if (url.failed) {
-		rc = ch_oom(err);
-		goto done;
+	while (rc == 0 && url.len) {
+		if (url.failed) {
+			rc = ch_oom(err);
+			break;
+		}
+		if (++pages > MAX_PAGES) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "more than %d pages of deployments of %s; giving up",
+					   MAX_PAGES, d->environment);
+			break;
+		}
+		cJSON_Delete(arr);
+		arr = NULL;
+		if ((rc = ch_get_json(h, &url, "listing the deployments", &resp, &arr, err)) < 0)
+			break;
+		if (!cJSON_IsArray(arr)) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "listing the deployments: expected a JSON array");
+			break;
+		}
+		prenv_buf_reset(&url);
+		if ((rc = next_link(h, http_response_header(&resp, "link"), &url)) < 0) {
+			rc = prenv_err_set(err, PRENV_EFAIL, "listing the deployments: the next-page link "
+					   "does not point at %s", h->origin);
+			break;
+		}
+		rc = deactivate_page(h, d, arr, &n, err);
 	}
-	if ((rc = ch_do(h, "GET", url.ptr, NULL, &resp, err)) < 0)
-		goto done;
-	if (!(arr = ch_parse_body(&resp, "listing the deployments", err)) || !cJSON_IsArray(arr)) {
-		rc = prenv_err_set(err, PRENV_EFAIL, "listing the deployments: expected a JSON array");
-		goto done;
-	}
-	cJSON_ArrayForEach(it, arr) {
-		const char *papp = ch_json_str(cJSON_GetObjectItemCaseSensitive(it, "payload"), "app");
-		long long id = ch_json_id(it, "id");
-
-		if (!id || (papp && d->app && strcmp(papp, d->app)))
-			continue; /* another app's deployment in the same environment */
-		if ((rc = deployment_inactive(h, id, &url, &resp, err)) < 0)
-			goto done;
-		if (rc == 1)
-			continue;
-		if ((rc = post_status(h, id, "inactive", d, "environment destroyed by prenv", err)) < 0)
-			goto done;
-		n++;
-	}
-	rc = 0;
-	log_verbose("%s: %d deployment(s) of %s marked inactive", h->desc, n, d->environment);
-done:
+	if (rc == 0)
+		log_verbose("%s: %d deployment(s) of %s marked inactive (%d page(s))", h->desc, n,
+			    d->environment, pages);
 	cJSON_Delete(arr);
 	http_response_free(&resp);
 	prenv_buf_free(&url);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "context/ci.h"
+#include "context/tokens.h"
 #include "util/buf.h"
 
 static int gitlab_repo_path(struct prenv_buf *b, const struct prenv_context *ctx)
@@ -80,7 +81,7 @@ const struct codehost_host codehost_gitlab_host = {
 	.pr_noun = "merge request",
 	.headers = gitlab_headers,
 	.api_var = "CI_API_V4_URL",
-	.token_vars = { "PRENV_GITLAB_TOKEN", "GITLAB_TOKEN" },
+	.token_use = TOKEN_FOR_GITLAB_API,
 	.job_token_var = "CI_JOB_TOKEN",
 	.job_token_why = "only CI_JOB_TOKEN is set, and GitLab job tokens cannot write "
 		"merge request notes: set PRENV_GITLAB_TOKEN (or GITLAB_TOKEN) to a project "
@@ -88,6 +89,7 @@ const struct codehost_host codehost_gitlab_host = {
 	.no_token_why = "no token: set PRENV_GITLAB_TOKEN (or GITLAB_TOKEN) to a "
 		"project access token with the api scope",
 	.identity_key = "username",
+	.own_comments_only = 1,
 	.repo_path = gitlab_repo_path,
 	.no_repo_why = "the GitLab project is unknown: set PRENV_PROJECT_ID or PRENV_REPO",
 	.thread_fmt = "/merge_requests/%ld",

@@ -64,14 +64,20 @@ struct codehost_host {
 	 * ctx->server_url is public_server (both may be NULL). */
 	const char *api_var, *public_server, *public_api;
 
-	/* The token: token_vars[0], else token_vars[1]. When neither is set,
-	 * why is job_token_why if job_token_var is set, else no_token_why. */
-	const char *token_vars[2];
+	/* The token: the first of the variables that serve token_use
+	 * (context/tokens.h) that belongs to the API's host. When none is
+	 * set, why is job_token_why if job_token_var is set, else
+	 * no_token_why. */
+	unsigned token_use;
 	const char *job_token_var, *job_token_why, *no_token_why;
-	/* bot_ci set and token_vars[1] used: the CI's own token, whose
-	 * identity (GET /user refuses it) is bot_identity. */
-	const char *bot_ci, *bot_identity;
+	/* bot_ci set and a token other than own_token_var used: possibly the
+	 * CI's own token, whose identity (GET /user refuses it) is
+	 * bot_identity. */
+	const char *bot_ci, *own_token_var, *bot_identity;
 	const char *identity_key;  /* the login in GET /user's answer */
+	/* Only a comment's author may edit it (GitLab notes): a marked
+	 * comment is adopted only when the token's identity wrote it. */
+	int own_comments_only;
 
 	/* The repository's API path ("/repos/o/r", "/projects/<id>") into b
 	 * (a failed b is out of memory). -1 when ctx does not name it: the

@@ -282,6 +282,33 @@ class GitHubServerTest(unittest.TestCase):
         self.assertEqual((st, err["message"]), (422, "No ref found for: no-such-branch"))
         self.assertEqual(self.gh.invalid_requests(), [])
 
+    def test_github_seeded_associations_deployments_and_slow_fault(self):
+        # author_association as GitHub shows it for a private org member
+        # (CONTRIBUTOR), or left out (null); user.type tells a bot
+        self.gh.seed({"repo": "acme/web", "associations": {"alice": "CONTRIBUTOR", "carol": None},
+                      "comments": [{"issue_number": 7, "user": u, "body": "hi"}
+                                   for u in ("alice", "carol", "acme", "github-actions[bot]")]})
+        st, _, cs = call(self.u + "/repos/acme/web/issues/7/comments", token="ghp_rw")
+        self.assertEqual([(c["user"]["login"], c["user"]["type"], c.get("author_association", "-")) for c in cs],
+                         [("alice", "User", "CONTRIBUTOR"), ("carol", "User", "-"), ("acme", "User", "OWNER"),
+                          ("github-actions[bot]", "Bot", "NONE")])
+        # deployments made by others, newest first, paged like any list
+        seeded = self.gh.seed({"repo": "acme/web", "deployments": [
+            {"environment": "pr-7", "payload": {"tool": "other"}, "statuses": ["in_progress", "success"]}
+            for _ in range(3)]})["deployments"]
+        st, h, lst = call(self.u + "/repos/acme/web/deployments?environment=pr-7&per_page=2", token="ghs_bot")
+        self.assertEqual([d["id"] for d in lst], seeded[::-1][:2])
+        self.assertIn("next", links(h["Link"]))
+        st, _, sts = call(self.u + "/repos/acme/web/deployments/%d/statuses" % seeded[0], token="ghs_bot")
+        self.assertEqual([x["state"] for x in sts], ["success", "in_progress"])
+        # slow: answered normally, late
+        self.gh.faults({"status": "slow", "delay_ms": 300, "count": 1, "match": "GET /pulls/7"})
+        t0 = time.monotonic()
+        st, _, pr = call(self.u + "/repos/acme/web/pulls/7", token="ghs_bot")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.3)
+        self.assertEqual((st, pr["number"]), (200, 7))
+        self.assertEqual(self.gh.invalid_requests(), [])
+
     def test_github_auto_inactive_and_required_contexts(self):
         self.gh.seed({"repo": "acme/web", "statuses": [{"sha": SHA_A, "context": "ci/test", "state": "failure"}]})
         st, _, err = call(self.u + "/repos/acme/web/deployments", "POST", "ghs_bot", {"ref": "feat", "environment": "qa"})

@@ -194,6 +194,21 @@ class GitHubReportTest(RunsPrenv, unittest.TestCase):
         self.assertIn("ready", by["github-actions[bot]"]["body"])
         self.assert_valid()
 
+    def test_report_own_comment_found_when_association_misleads(self):
+        # alice's organisation membership is private: GitHub shows her
+        # comments as CONTRIBUTOR (or without author_association). Her
+        # token's login (GET /user) still identifies prenv's comment, so
+        # the second deploy edits it instead of posting a duplicate.
+        for assoc in ("CONTRIBUTOR", None):
+            self.gh.seed({"repo": "acme/web", "associations": {"alice": assoc}})
+            for _ in range(2):
+                self.prenv(["deploy", "--strict-report"], self.env(token="ghp_alice"))
+            mine = [c for c in marked(self.gh.state()["comments"], 7) if c["user"]["login"] == "alice"]
+            self.assertEqual(1, len(mine), assoc)
+            self.assertEqual(assoc, mine[0].get("author_association"))
+            self.assertIn("ready", mine[0]["body"])
+        self.assert_valid()
+
     def test_report_rate_limit_and_502_are_retried(self):
         self.gh.faults([{"status": "403rate", "count": 1, "match": "GET /issues/7/comments", "reset_in": 2},
                         {"status": "502", "count": 1, "match": "POST /issues/7/comments"},
@@ -291,6 +306,27 @@ class GitLabReportTest(RunsPrenv, unittest.TestCase):
         mine = self.notes()
         self.assertEqual(1, len(mine))
         self.assertIn("destroyed", mine[0]["body"])
+        self.assertEqual([], self.gl.invalid_requests())
+
+    def test_report_gitlab_planted_note_does_not_block_reporting(self):
+        # Someone posts a note that starts with prenv's marker before the
+        # first deploy. GitLab lets only a note's author edit it: prenv must
+        # not adopt it (403 on every run, exit 3 with --strict-report) but
+        # post and keep its own.
+        self.gl.seed({"project": "group/proj", "notes": [
+            {"mr_iid": 3, "author": "mallory", "body": MARKER % 3 + "\nclick http://evil.example"}]})
+        for _ in range(2):
+            r = self.prenv(["deploy", "--strict-report"], self.env(PRENV_GITLAB_TOKEN="glpat-rw"))
+            self.assertNotIn("api scope", r.stderr)
+        by = {}
+        for n in self.notes():
+            by.setdefault(n["author"]["username"], []).append(n)
+        self.assertEqual(["alice", "mallory"], sorted(by))
+        self.assertEqual(1, len(by["alice"]))
+        self.assertIn("ready", by["alice"][0]["body"])
+        self.assertIn("evil.example", by["mallory"][0]["body"])
+        self.assertEqual(by["mallory"][0]["created_at"], by["mallory"][0]["updated_at"])
+        self.assertEqual([], [q for q in self.gl.requests() if q["status"] == 403])
         self.assertEqual([], self.gl.invalid_requests())
 
     def test_report_gitlab_job_token_only(self):

@@ -5,14 +5,24 @@ A small CGI bridge (standard library only) on 127.0.0.1 that checks HTTP Basic
 authentication before running git-http-backend, like GitHub does for a token:
 
     git_http_server.py --root DIR --token TOKEN [--user x-access-token] [--port-file F]
+                       [--bind 127.0.0.1] [--redirect-host NAME]
 
 Every request without the right user/token gets 401 with a WWW-Authenticate
 header (so clients such as libgit2 call their credential callback). The chosen
 port is printed on stdout as "port N" (and written to --port-file) once the
-server listens. Requests are logged to stderr without the Authorization header.
+server listens. Requests are logged to stderr without the Authorization header;
+every request that carries credentials, right or wrong, also logs a line
+
+    git-http: credentials received via host H user U token sha256:XXXXXXXXXXXXXXXX
+
+(H: the Host header's name, U: the user name, XXXX: the first 16 hex digits of
+the SHA-256 of the password), so a test can tell which token reached which
+server without the token itself being written anywhere. --bind serves another
+loopback address (127.0.0.2, ...) so that two servers are two hosts.
 """
 import argparse
 import base64
+import hashlib
 import http.server
 import os
 import subprocess
@@ -21,20 +31,29 @@ import sys
 BACKEND = "/usr/lib/git-core/git-http-backend"
 
 
+def fingerprint(token):
+    """The first 16 hex digits of the token's SHA-256 (what the log shows)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "prenv-test-git/1"
 
     def log_message(self, fmt, *args):
         sys.stderr.write("git-http: " + (fmt % args) + "\n")
 
-    def _authorized(self):
+    def _credentials(self):
         h = self.headers.get("Authorization", "")
         if not h.startswith("Basic "):
-            return None
+            return "(not basic)", h
         try:
             user, _, pw = base64.b64decode(h[6:]).decode().partition(":")
         except Exception:
-            return None
+            return "(undecodable)", h
+        return user, pw
+
+    def _authorized(self):
+        user, pw = self._credentials()
         if user == self.server.user and pw == self.server.token:
             return user
         return None
@@ -57,9 +76,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self):
         if self.headers.get("Authorization"):
-            # Which host name received credentials (never their value).
-            sys.stderr.write("git-http: credentials received via host %s\n"
-                             % self.headers.get("Host", "").split(":")[0])
+            # Which host name received which credentials (never their value).
+            user, token = self._credentials()
+            sys.stderr.write("git-http: credentials received via host %s user %s token sha256:%s\n"
+                             % (self.headers.get("Host", "").split(":")[0], user,
+                                fingerprint(token)))
+            sys.stderr.flush()
         if self.server.redirect_host and \
                 self.headers.get("Host", "").split(":")[0] != self.server.redirect_host:
             self._body()
@@ -126,8 +148,9 @@ def main():
     ap.add_argument("--user", default="x-access-token")
     ap.add_argument("--port-file")
     ap.add_argument("--redirect-host", help="answer 302 to this host name for any other")
+    ap.add_argument("--bind", default="127.0.0.1", help="the (loopback) address to listen on")
     a = ap.parse_args()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = http.server.ThreadingHTTPServer((a.bind, 0), Handler)
     srv.root = os.path.abspath(a.root)
     srv.token = a.token
     srv.user = a.user

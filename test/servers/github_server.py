@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import re
 import sys
 import threading
@@ -115,7 +116,8 @@ class GitHub:
             self.next_repo += 1
             self.repos[key] = {"id": rid, "owner": owner, "name": name, "full_name": "%s/%s" % (owner, name),
                                "private": False, "pulls": {}, "issues": set(), "refs": {},
-                               "statuses": [], "default_branch": "main", "collaborators": set()}
+                               "statuses": [], "default_branch": "main", "collaborators": set(),
+                               "associations": {}}
             self.repo_ids[rid] = key
         return self.repos.get(key)
 
@@ -128,6 +130,10 @@ class GitHub:
         r["refs"].update(data.get("refs", {}))
         for c in data.get("collaborators", []):
             r["collaborators"].add(c)
+        # What GitHub shows as author_association for a login, where it is not
+        # what the repository says (an organisation member whose membership is
+        # private shows CONTRIBUTOR or NONE); None: the field is left out.
+        r["associations"].update(data.get("associations", {}))
         for p in data.get("pulls", []):
             n = int(p["number"])
             now = time.time()
@@ -144,7 +150,9 @@ class GitHub:
             r["refs"].setdefault(r["pulls"][n]["head_ref"], r["pulls"][n]["head_sha"])
         for s in data.get("statuses", []):
             r["statuses"].append({"sha": s["sha"], "context": s.get("context", "default"), "state": s["state"]})
-        out = {"repo": r["full_name"], "repository_id": r["id"], "comments": []}
+        out = {"repo": r["full_name"], "repository_id": r["id"], "comments": [], "deployments": []}
+        for d in data.get("deployments", []):
+            out["deployments"].append(self.seed_deployment(r, d)["id"])
         for c in data.get("comments", []):
             n = int(c["issue_number"])
             r["issues"].add(n)
@@ -153,6 +161,33 @@ class GitHub:
             rec = self.add_comment(r, n, ident, c.get("body", ""), c.get("created_at"))
             out["comments"].append(rec["id"])
         return out
+
+    def seed_deployment(self, r, d):
+        """A deployment made by someone else (another tool, an older run):
+        {environment, sha?, ref?, payload?, creator?, transient?, production?,
+        statuses?: [state, ...] oldest first}."""
+        self.next_deployment += 1
+        now = iso()
+        env = d.get("environment", "production")
+        sha = d.get("sha", hashlib.sha1(b"seed%d" % self.next_deployment).hexdigest())
+        creator = d.get("creator", "github-actions[bot]")
+        rec = {"id": self.next_deployment, "repo": r["full_name"].lower(), "sha": sha,
+               "ref": d.get("ref", sha), "task": d.get("task", "deploy"), "payload": d.get("payload", {}),
+               "original_environment": env, "environment": env, "description": d.get("description"),
+               "creator": creator, "app": creator.endswith("[bot]"), "created": now, "updated": now,
+               "transient": bool(d.get("transient", False)),
+               "production": bool(d.get("production", env == "production"))}
+        self.deployments[rec["id"]] = rec
+        self.environments.setdefault((r["full_name"].lower(), env), {
+            "id": self.next_env + 1, "repo": r["full_name"].lower(), "name": env, "created": now, "updated": now})
+        self.next_env += 1
+        for st in d.get("statuses", []):
+            self.next_status += 1
+            self.dstatuses[self.next_status] = {
+                "id": self.next_status, "deployment": rec["id"], "repo": rec["repo"], "state": st,
+                "creator": creator, "app": rec["app"], "description": "", "environment": env,
+                "environment_url": "", "log_url": "", "created": now}
+        return rec
 
     def dump_state(self):
         return {
@@ -202,6 +237,8 @@ class GitHub:
         return rec
 
     def association(self, r, login):
+        if login in r["associations"]:
+            return r["associations"][login]
         if login.lower() == r["owner"].lower():
             return "OWNER"
         if login.endswith("[bot]"):
@@ -211,6 +248,12 @@ class GitHub:
         return "NONE"
 
     def comment_json(self, c, api):
+        j = self._comment_json(c, api)
+        if j["author_association"] is None:
+            del j["author_association"]
+        return j
+
+    def _comment_json(self, c, api):
         r = self.repos[c["repo"]]
         base = "%s/repos/%s" % (api, r["full_name"])
         kind = "pull" if c["issue"] in r["pulls"] else "issues"
@@ -437,6 +480,13 @@ class GitHub:
     def _fault(self, f, q, ident, reqid):
         kind = f["status"]
         now = int(time.time())
+        if kind == "slow":
+            # Not an error: the request is answered normally, after delay_ms
+            # (random: anywhere up to it), as a loaded server or network does;
+            # concurrent clients' writes then land in another order.
+            ms = float(f.get("delay_ms", 200))
+            time.sleep((random.random() if f.get("random") else 1.0) * ms / 1000.0)
+            return None
         if kind == "drop":
             r = Response(0)
             r.drop = True

@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import re
 import sys
 import threading
@@ -350,6 +351,13 @@ class GitLab:
     def _fault(self, f):
         kind = f["status"]
         now = int(time.time())
+        if kind == "slow":
+            # Not an error: the request is answered normally, after delay_ms
+            # (random: anywhere up to it), as a loaded server or network does;
+            # concurrent clients' writes then land in another order.
+            ms = float(f.get("delay_ms", 200))
+            time.sleep((random.random() if f.get("random") else 1.0) * ms / 1000.0)
+            return None
         if kind == "drop":
             r = Response(0)
             r.drop = True

@@ -390,6 +390,15 @@ static void test_codehost_reasons_not_posted(void **state)
 	assert_int_equal(1, auth);
 	assert_non_null(strstr(why.ptr, "GITHUB_TOKEN"));
 
+	/* an API over plain http (not loopback): the token is not sent */
+	prenv_buf_reset(&why);
+	o.envp = env_bot;
+	c.api_url = S("http://ghe.corp.example/api/v3");
+	assert_int_equal(0, codehost_new(&h, &o, &why, &auth, &err));
+	assert_null(h);
+	assert_non_null(strstr(why.ptr, "GITHUB_TOKEN is not sent over plain http:// to ghe.corp.example"));
+	c.api_url = S(gh.url);
+
 	prenv_buf_reset(&why);
 	c.ci = S("local"); /* a local run with a token in the shell */
 	o.envp = local_tok;
@@ -658,6 +667,44 @@ static void test_codehost_github_older_sha_does_not_overwrite(void **state)
 	all_valid(&gh);
 }
 
+/* Runs overlap: a run for an older commit never replaces what the comment
+ * shows, even its own commit's earlier report or another older commit's,
+ * because the head's run may have written in between (or may write before
+ * this request lands); only the head's runs update it. */
+static void test_codehost_github_older_run_never_updates(void **state)
+{
+	const char *m = "<!-- prenv:marker app=shop env=pr-17 -->";
+	struct prenv_context c;
+	struct codehost_comment_result r;
+	long long id;
+	cJSON *cs;
+
+	(void)state;
+	seed(&gh, "{\"repo\":\"acme/overlap\",\"pulls\":[{\"number\":17,\"head_sha\":\"" SHA_A "\","
+		  "\"head_ref\":\"o\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}]}");
+	gh_ctx(&c, gh.url, "acme", "overlap", 17, SHA_A);
+	/* A, then the head, reports "deploying" */
+	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "deploying", 0, &r, NULL));
+	assert_int_equal(CODEHOST_CREATED, r.action);
+	id = r.id;
+	/* B is pushed: the PR's head moves on while A's run still runs */
+	seed(&gh, "{\"repo\":\"acme/overlap\",\"pulls\":[{\"number\":17,\"head_sha\":\"" SHA_B "\","
+		  "\"head_ref\":\"o\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}]}");
+	/* A's "ready": its own commit's comment, but A is no longer the head */
+	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "ready", id, &r, NULL));
+	assert_int_equal(CODEHOST_SKIPPED, r.action);
+	/* B's run reports */
+	c.sha = S(SHA_B);
+	assert_int_equal(0, upsert(&c, env_bot, m, SHA_B, "ready", id, &r, NULL));
+	assert_int_equal(CODEHOST_UPDATED, r.action);
+	cs = comments_of("acme/overlap", 17);
+	assert_int_equal(1, cJSON_GetArraySize(cs));
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cs, 0), "body")),
+			       "sha=" SHA_B " -->\n### Preview - ready"));
+	cJSON_Delete(cs);
+	all_valid(&gh);
+}
+
 static void test_codehost_github_known_id_skips_listing(void **state)
 {
 	const char *m = "<!-- prenv:marker app=shop env=pr-11 -->";
@@ -679,8 +726,9 @@ static void test_codehost_github_known_id_skips_listing(void **state)
 	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "ready", id, &r, &nreq));
 	assert_int_equal(CODEHOST_UPDATED, r.action);
 	assert_true(r.id == id);
-	printf("# github later report with a remembered comment id: %lu requests (get + patch)\n", nreq);
-	assert_int_equal(2, nreq);
+	printf("# github later report with a remembered comment id: %lu requests (get + PR head + patch)\n",
+	       nreq);
+	assert_int_equal(3, nreq);
 	assert_int_equal(0, count_requests(&gh, "GET", "/issues/11/comments"));
 	/* a remembered id that is gone falls back to listing */
 	assert_int_equal(0, upsert(&c, env_bot, m, SHA_A, "ready", 2147483647LL + 999999, &r, &nreq));
@@ -838,6 +886,76 @@ static void test_codehost_github_deployment_lifecycle(void **state)
 	all_valid(&gh);
 }
 
+/* destroyed: every one of prenv's deployments of the environment for this
+ * app becomes inactive, on every page (GitHub pages 100 at most, newest
+ * first), and nothing else: other tools' deployments (no payload.tool, or
+ * another) and other apps' stay as they were. */
+static void test_codehost_github_destroy_pages_and_only_prenvs(void **state)
+{
+	struct prenv_buf js = PRENV_BUF_INIT;
+	struct prenv_context c;
+	struct codehost_deploy d;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct codehost *h;
+	cJSON *st;
+	const cJSON *dep;
+	int i, ours = 0, others = 0, reqs;
+
+	(void)state;
+	prenv_buf_adds(&js, "{\"repo\":\"acme/many\",\"pulls\":[{\"number\":20,\"head_sha\":\"" SHA_A "\","
+			    "\"head_ref\":\"f\",\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}],"
+			    "\"deployments\":[");
+	/* the oldest first: 110 of prenv's (the first ten past page one),
+	 * with another tool's, one without a payload and another app's mixed in */
+	for (i = 0; i < 120; i++) {
+		const char *payload = i % 12 == 3 ? "{\"tool\":\"other-deployer\",\"app\":\"shop\"}"
+				    : i % 12 == 7 ? "{}"
+				    : i % 12 == 11 ? "{\"app\":\"api\",\"tool\":\"prenv\"}"
+				    : "{\"app\":\"shop\",\"tool\":\"prenv\"}";
+
+		prenv_buf_printf(&js, "%s{\"environment\":\"pr-20\",\"sha\":\"" SHA_A "\",\"transient\":true,"
+				 "\"payload\":%s,\"statuses\":[\"in_progress\",\"success\"]}", i ? "," : "", payload);
+	}
+	prenv_buf_adds(&js, "]}");
+	seed(&gh, js.ptr);
+	prenv_buf_free(&js);
+	gh_ctx(&c, gh.url, "acme", "many", 20, SHA_A);
+	memset(&d, 0, sizeof(d));
+	d.app = "shop";
+	d.environment = "pr-20";
+	d.status = "destroyed";
+	cJSON_Delete(admin_call(&gh, "DELETE", "/_test/requests", NULL));
+	h = open_host(&c, env_bot);
+	assert_int_equal(0, codehost_deployment(h, &d, &err));
+	codehost_free(h);
+	reqs = all_valid(&gh);
+	st = admin_call(&gh, "GET", "/_test/state", NULL);
+	cJSON_ArrayForEach(dep, cJSON_GetObjectItem(st, "deployments")) {
+		const cJSON *pl = cJSON_GetObjectItem(dep, "payload");
+		int mine = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(pl, "app")) ?
+				   cJSON_GetStringValue(cJSON_GetObjectItem(pl, "app")) : "", "shop") &&
+			   !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(pl, "tool")) ?
+				   cJSON_GetStringValue(cJSON_GetObjectItem(pl, "tool")) : "", "prenv");
+
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(dep, "environment")), "pr-20"))
+			continue;
+		if (mine && !strcmp(latest_state(dep), "inactive"))
+			ours++;
+		else if (!mine && !strcmp(latest_state(dep), "success"))
+			others++;
+		else
+			printf("# deployment %d (%s): %s\n", cJSON_GetObjectItem(dep, "id")->valueint,
+			       mine ? "prenv's" : "not prenv's", latest_state(dep));
+	}
+	cJSON_Delete(st);
+	printf("# destroy: %d of prenv's deployments inactive, %d others untouched, %d requests\n",
+	       ours, others, reqs);
+	assert_int_equal(90, ours);
+	assert_int_equal(30, others);
+	prenv_err_clear(&err);
+	all_valid(&gh);
+}
+
 /* Jenkins with a GitHub Enterprise CHANGE_URL: ci.c derives <server>/api/v3. */
 static void test_codehost_github_enterprise_api_v3(void **state)
 {
@@ -861,6 +979,48 @@ static void test_codehost_github_enterprise_api_v3(void **state)
 	assert_string_equal("alice", cJSON_GetStringValue(cJSON_GetObjectItem(
 		cJSON_GetObjectItem(cJSON_GetArrayItem(cs, 0), "user"), "login")));
 	cJSON_Delete(cs);
+	all_valid(&gh);
+}
+
+/* A personal token whose comments GitHub shows as CONTRIBUTOR (private
+ * organisation membership) or without author_association: the token's own
+ * login (GET /user) still makes them prenv's, so there is no duplicate. A
+ * planted one by someone else with the same association is still ignored. */
+static void test_codehost_github_own_comment_despite_association(void **state)
+{
+	static const char *const alice[] = { "GITHUB_TOKEN=ghp_alice", NULL };
+	static const char *const repos[] = { "assoc1", "assoc2" };
+	static const char *const assoc[] = { "\"CONTRIBUTOR\"", "null" };
+	const char *m = "<!-- prenv:marker app=shop env=pr-16 -->";
+	struct prenv_context c;
+	struct codehost_comment_result r1, r2;
+	char seedjs[800], full[32];
+	cJSON *cs;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(seedjs, sizeof(seedjs),
+			 "{\"repo\":\"acme/%s\",\"associations\":{\"alice\":%s,\"mallory\":%s},"
+			 "\"pulls\":[{\"number\":16,\"head_sha\":\"" SHA_A "\",\"head_ref\":\"f\","
+			 "\"base_ref\":\"main\",\"state\":\"open\",\"user\":\"alice\"}],"
+			 "\"comments\":[{\"issue_number\":16,\"user\":\"mallory\",\"body\":\"%s\\nplanted\"}]}",
+			 repos[i], assoc[i], assoc[i], m);
+		seed(&gh, seedjs);
+		gh_ctx(&c, gh.url, "acme", repos[i], 16, SHA_A);
+		c.ci = S("jenkins");
+		assert_int_equal(0, upsert(&c, alice, m, SHA_A, "deploying", 0, &r1, NULL));
+		assert_int_equal(CODEHOST_CREATED, r1.action);
+		assert_int_equal(0, upsert(&c, alice, m, SHA_A, "ready", 0, &r2, NULL));
+		assert_int_equal(CODEHOST_UPDATED, r2.action);
+		assert_true(r1.id == r2.id);
+		snprintf(full, sizeof(full), "acme/%s", repos[i]);
+		cs = comments_of(full, 16);
+		assert_int_equal(2, count_marked(cs, m)); /* mallory's and ours */
+		assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cs, 0), "body")),
+				       "planted"));
+		cJSON_Delete(cs);
+	}
 	all_valid(&gh);
 }
 
@@ -963,6 +1123,52 @@ static void test_codehost_gitlab_older_sha_and_read_only(void **state)
 	all_valid(&gl);
 }
 
+/* A note planted with prenv's marker by someone else: GitLab lets only a
+ * note's author edit it, so adopting it would fail forever (403). Only the
+ * token's own notes (GET /user) are adopted; prenv posts its own. */
+static void test_codehost_gitlab_planted_note_not_adopted(void **state)
+{
+	static const char *const env_gl[] = { "GITLAB_CI=true", "PRENV_GITLAB_TOKEN=glpat-rw", NULL };
+	const char *m = "<!-- prenv:marker app=shop env=pr-5 -->";
+	struct prenv_context c;
+	struct codehost_comment_result r1, r2;
+	char api[96];
+	cJSON *st;
+	const cJSON *n;
+	int total, mallory = 0;
+
+	(void)state;
+	seed(&gl, "{\"project\":\"group/planted\",\"id\":45,\"merge_requests\":[{\"iid\":5,\"sha\":\"" SHA_A "\","
+		  "\"source_branch\":\"f\",\"target_branch\":\"main\",\"state\":\"opened\",\"author\":\"alice\"}],"
+		  "\"notes\":[{\"mr_iid\":5,\"author\":\"mallory\",\"body\":\"<!-- prenv:marker app=shop env=pr-5 -->\\nplanted\"}]}");
+	snprintf(api, sizeof(api), "%s/api/v4", gl.url);
+	gl_ctx(&c, api, "45", 5, SHA_A);
+	assert_int_equal(0, upsert(&c, env_gl, m, SHA_A, "deploying", 0, &r1, NULL));
+	assert_int_equal(CODEHOST_CREATED, r1.action);
+	assert_int_equal(0, upsert(&c, env_gl, m, SHA_A, "ready", 0, &r2, NULL));
+	assert_int_equal(CODEHOST_UPDATED, r2.action);
+	assert_true(r1.id == r2.id);
+	/* a remembered id that points at the planted note is not used either */
+	st = admin_call(&gl, "GET", "/_test/state", NULL);
+	cJSON_ArrayForEach(n, cJSON_GetObjectItem(st, "notes")) {
+		const char *who = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "author"), "username"));
+		const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(n, "body"));
+
+		if (codehost_marker_matches(b, m) && !strcmp(who, "mallory")) {
+			mallory++;
+			assert_int_equal(0, upsert(&c, env_gl, m, SHA_A, "failed",
+						   (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(n, "id")), &r2, NULL));
+			assert_true(r1.id == r2.id);
+			assert_non_null(strstr(b, "planted"));
+		}
+	}
+	cJSON_Delete(st);
+	assert_int_equal(1, mallory);
+	(void)gl_marked_notes(m, &total);
+	assert_int_equal(2, count_requests(&gl, "PUT", "/merge_requests/5/notes/"));
+	all_valid(&gl);
+}
+
 static void expect_state(struct codehost *h, long n, int rc, const char *want)
 {
 	struct prenv_err err = PRENV_ERR_INIT;
@@ -1027,13 +1233,17 @@ int main(void)
 		cmocka_unit_test(test_codehost_github_race_leaves_one_comment),
 		cmocka_unit_test(test_codehost_github_duplicate_cleanup_by_author),
 		cmocka_unit_test(test_codehost_github_older_sha_does_not_overwrite),
+		cmocka_unit_test(test_codehost_github_older_run_never_updates),
 		cmocka_unit_test(test_codehost_github_known_id_skips_listing),
 		cmocka_unit_test(test_codehost_github_faults_are_retried),
 		cmocka_unit_test(test_codehost_github_read_only_token_is_auth_error),
 		cmocka_unit_test(test_codehost_github_deployment_lifecycle),
+		cmocka_unit_test(test_codehost_github_destroy_pages_and_only_prenvs),
 		cmocka_unit_test(test_codehost_github_enterprise_api_v3),
+		cmocka_unit_test(test_codehost_github_own_comment_despite_association),
 		cmocka_unit_test(test_codehost_gitlab_pagination_250_notes),
 		cmocka_unit_test(test_codehost_gitlab_older_sha_and_read_only),
+		cmocka_unit_test(test_codehost_gitlab_planted_note_not_adopted),
 		cmocka_unit_test(test_codehost_pr_state_github_and_gitlab),
 	};
 

@@ -510,14 +510,17 @@ static void test_gitpub_http_backend_token_never_printed(void **state)
 	struct server srv = { 0, 0 };
 	struct provider_result res = { 0 };
 	struct prenv_err err = PRENV_ERR_INIT;
-	char target[700], *log, *tree, *captured;
-	const char *envp_ok[] = { "PRENV_GIT_TOKEN=ghs_TestToken1234567890secret", NULL };
-	const char *envp_bad[] = { "GITHUB_TOKEN=wrong-token-value", NULL };
+	char target[700], *log, *tree, *captured, host[80], server[96];
+	/* each token is sent to its own host only (context/tokens.h) */
+	const char *envp_ok[] = { "PRENV_GIT_TOKEN=ghs_TestToken1234567890secret", host, NULL };
+	const char *envp_bad[] = { "GITHUB_TOKEN=wrong-token-value", server, NULL };
 	FILE *cap = tmpfile();
 	long n;
 
 	assert_non_null(cap);
 	assert_int_equal(start_server(&srv, f->dir, token), 0);
+	snprintf(host, sizeof(host), "PRENV_GIT_TOKEN_HOST=127.0.0.1:%d", srv.port);
+	snprintf(server, sizeof(server), "GITHUB_SERVER_URL=http://127.0.0.1:%d", srv.port);
 	log_set_streams(cap, cap);
 	log_setup(LOG_CI_NONE, LOG_DEBUG, 0);
 	snprintf(target, sizeof(target), "git:http://127.0.0.1:%d/bare.git#gh-pages", srv.port);
@@ -566,10 +569,12 @@ static void test_gitpub_rejected_push_is_rebuilt_http(void **state)
 {
 	struct fx *f = *state;
 	struct server srv = { 0, 0 };
-	const char *envp[] = { "GITHUB_TOKEN=another-test-token-42", NULL };
+	char server[96];
+	const char *envp[] = { "GITHUB_TOKEN=another-test-token-42", server, NULL };
 	char url[200];
 
 	assert_int_equal(start_server(&srv, f->dir, "another-test-token-42"), 0);
+	snprintf(server, sizeof(server), "GITHUB_SERVER_URL=http://127.0.0.1:%d", srv.port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/bare.git", srv.port);
 	push_race(f, url, envp);
 	stop_server(&srv);
