@@ -129,8 +129,9 @@ static void announce(const char *secret, size_t len)
 	prenv_buf_adds(&b, "::add-mask::");
 	gh_escape_data(&b, one);
 	prenv_buf_addc(&b, '\n');
-	fwrite(b.ptr, 1, b.len, out_stream());
 	fflush(out_stream());
+	fwrite(b.ptr, 1, b.len, err_stream());
+	fflush(err_stream());
 	memset(one, 0, len);
 	free(one);
 	prenv_buf_free(&b);
@@ -263,6 +264,8 @@ static void emit(const char *kind, const char *color, const char *file,
 	struct prenv_buf msg = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
 
 	prenv_buf_vprintf(&msg, fmt, ap);
+	/* What stdout holds came first (both streams may share one log). */
+	fflush(out_stream());
 	if (L.ci == LOG_CI_GITHUB && kind && (!strcmp(kind, "error") || !strcmp(kind, "warning"))) {
 		/* Annotation (shown in the PR), plus the plain line below. */
 		prenv_buf_printf(&b, "::%s", kind);
@@ -277,9 +280,7 @@ static void emit(const char *kind, const char *color, const char *file,
 		prenv_buf_adds(&b, "::");
 		gh_escape_data(&b, msg.ptr);
 		prenv_buf_addc(&b, '\n');
-		fflush(err_stream());
-		write_masked(out_stream(), b.ptr, b.len);
-		fflush(out_stream());
+		write_masked(err_stream(), b.ptr, b.len);
 		prenv_buf_reset(&b);
 	}
 	prenv_buf_adds(&b, "prenv: ");
@@ -352,25 +353,26 @@ void log_err(const struct prenv_err *err)
 
 void log_group_begin(const char *title)
 {
+	struct prenv_buf b = PRENV_BUF_INIT;
+
 	if (L.level < LOG_NORMAL)
 		return;
 	if (L.group_open)
 		log_group_end();
 	L.group_open = 1;
 	L.group_seq++;
-	fflush(err_stream());
-	if (L.ci == LOG_CI_GITHUB) {
-		log_outf("::group::%s\n", title);
-	} else if (L.ci == LOG_CI_GITLAB) {
-		struct prenv_buf b = PRENV_BUF_INIT;
-
+	/* Whatever stdout holds belongs before the group. */
+	fflush(out_stream());
+	if (L.ci == LOG_CI_GITHUB)
+		prenv_buf_printf(&b, "::group::%s\n", title);
+	else if (L.ci == LOG_CI_GITLAB)
 		prenv_buf_printf(&b, "\033[0Ksection_start:%ld:prenv_%u[collapsed=true]\r\033[0K%s\n",
 				 (long)time(NULL), L.group_seq, title);
-		write_masked(err_stream(), b.ptr, b.len);
-		prenv_buf_free(&b);
-	}
 	/* Elsewhere a group is just its contents. */
-	fflush(out_stream());
+	if (b.len)
+		write_masked(err_stream(), b.ptr, b.len);
+	fflush(err_stream());
+	prenv_buf_free(&b);
 }
 
 void log_group_end(void)
@@ -378,13 +380,13 @@ void log_group_end(void)
 	if (!L.group_open)
 		return;
 	L.group_open = 0;
-	fflush(err_stream());
+	fflush(out_stream());
 	if (L.ci == LOG_CI_GITHUB)
-		log_outs("::endgroup::\n");
+		fputs("::endgroup::\n", err_stream());
 	else if (L.ci == LOG_CI_GITLAB)
 		fprintf(err_stream(), "\033[0Ksection_end:%ld:prenv_%u\r\033[0K\n",
 			(long)time(NULL), L.group_seq);
-	fflush(out_stream());
+	fflush(err_stream());
 }
 
 void log_block(const char *text)

@@ -4,7 +4,8 @@
  * log_out(). Every byte written through this module passes the secret mask:
  * a string registered with log_add_secret() is replaced by "***" in any
  * output, at any verbosity. The logger knows its CI: on GitHub Actions it
- * emits ::group::, ::error file=..:: and ::add-mask::; on GitLab CI,
+ * emits ::group::, ::error file=..:: and ::add-mask::, all on stderr (the
+ * runner reads both streams; stdout stays machine output); on GitLab CI,
  * collapsible sections.
  */
 #ifndef PRENV_LOG_H

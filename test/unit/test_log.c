@@ -126,7 +126,7 @@ static void test_log_github_annotation_escaping(void **state)
 	cap_start(&c, LOG_CI_GITHUB);
 	log_error_at("dir/a:b,c.yaml", 3, 7, "bad 50%% value\nnext");
 	cap_stop(&c);
-	all = c.obuf;
+	all = c.ebuf;
 	assert_non_null(strstr(all, "::error file=dir/a%3Ab%2Cc.yaml,line=3,col=7::bad 50%25 value%0Anext\n"));
 	assert_non_null(strstr(c.ebuf, "prenv: error: dir/a:b,c.yaml:3:7: bad 50% value\nnext\n"));
 	cap_free(&c);
@@ -143,7 +143,36 @@ static void test_log_add_mask_announced_once(void **state)
 	assert_int_equal(log_add_secret("ghp_abcdef%123"), 0);
 	assert_int_equal(log_add_secret("ghp_abcdef%123"), 0);
 	cap_stop(&c);
-	assert_string_equal(c.obuf, "::add-mask::ghp_abcdef%25123\n");
+	assert_string_equal(c.ebuf, "::add-mask::ghp_abcdef%25123\n");
+	assert_string_equal(c.obuf, "");
+	cap_free(&c);
+}
+
+/* stdout is machine output (`context -o json | jq`, `render > file`): on
+ * GitHub every workflow command (::add-mask::, annotations, groups) goes to
+ * stderr, which the runner reads too; each annotation comes right before
+ * its human line. */
+static void test_log_github_commands_go_to_stderr(void **state)
+{
+	struct cap c;
+
+	(void)state;
+	cap_start(&c, LOG_CI_GITHUB);
+	assert_int_equal(log_add_secret("ghp_0123456789abcdef"), 0);
+	log_group_begin("prenv deploy");
+	log_outs("{\"url\": \"https://x\"}\n");
+	log_warn("slow");
+	log_error_at("a.yaml", 1, 2, "bad");
+	log_group_end();
+	cap_stop(&c);
+	assert_string_equal(c.obuf, "{\"url\": \"https://x\"}\n");
+	assert_string_equal(c.ebuf, "::add-mask::ghp_0123456789abcdef\n"
+				    "::group::prenv deploy\n"
+				    "::warning::slow\n"
+				    "prenv: warning: slow\n"
+				    "::error file=a.yaml,line=1,col=2::bad\n"
+				    "prenv: error: a.yaml:1:2: bad\n"
+				    "::endgroup::\n");
 	cap_free(&c);
 }
 
@@ -175,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_log_neutralises_workflow_commands),
 		cmocka_unit_test(test_log_github_annotation_escaping),
 		cmocka_unit_test(test_log_add_mask_announced_once),
+		cmocka_unit_test(test_log_github_commands_go_to_stderr),
 		cmocka_unit_test(test_log_err_prints_position_and_levels),
 	};
 

@@ -1,0 +1,104 @@
+"""What prenv prints inside a CI job: stdout stays machine output on GitHub
+(workflow commands go to stderr), text a pull request controls cannot act
+as a workflow command, only the secret-bearing parts of a kubeconfig are
+masked, and odd bytes in the event payload are shown, not dropped."""
+import json
+import os
+import shutil
+import unittest
+
+import yaml
+
+from util import REFDATA, ROOT, clean_env, run_prenv, tmpdir
+
+CONFIG = """version: 1
+app: shop
+templates: templates
+url: "https://{{env.name}}.preview.example.com"
+provider:
+  kind: command
+  deploy: ["true"]
+  destroy: ["true"]
+  status: ["true"]
+environments:
+  - pull_request: true
+    kind: preview
+  - branch: "**"
+    kind: development
+values:
+  image: "ghcr.io/acme/shop:{{git.short_sha}}"
+"""
+
+TOKEN = "ghs_S3cretT0kenValue1234567890"
+
+PR_ENV = dict(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feature/login",
+              PRENV_PR="42", PRENV_SHA="a" * 40, PRENV_PR_TITLE="Add login", PRENV_PR_AUTHOR="octocat")
+
+# The workflow commands prenv itself writes (on stderr).
+OURS = ("::add-mask::", "::error", "::warning", "::group::", "::endgroup::")
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def gh_env(**extra):
+    env = clean_env(**dict(PR_ENV, **extra))
+    env["GITHUB_ACTIONS"] = "true"
+    return env
+
+
+def commands(text):
+    """The lines of text the GitHub runner would take as a workflow command:
+    '::' first after leading white space (the runner trims with .NET's
+    Char.IsWhiteSpace; str.lstrip trims a superset), or '##[' anywhere."""
+    return [l for l in text.replace("\r", "\n").split("\n")
+            if l.lstrip().startswith("::") or "##[" in l]
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.dir = tmpdir(self)
+        shutil.copytree(os.path.join(ROOT, "templates", "web"), os.path.join(self.dir, "templates"))
+        os.remove(os.path.join(self.dir, "templates", "README.md"))
+        write(os.path.join(self.dir, ".prenv.yml"), CONFIG)
+
+    def prenv(self, args, env, code=0):
+        r = run_prenv(args, env=env, cwd=self.dir)
+        self.assertEqual(code, r.returncode, r.stderr)
+        return r
+
+
+class StdoutIsMachineOutputTest(Base):
+    """Issue 10 item 5: ::add-mask:: and annotations went to stdout, so
+    `prenv context -o json | jq` and `prenv render > file` broke inside
+    Actions, and a captured stdout never told the runner the mask."""
+
+    def test_github_context_json_is_pure_json(self):
+        r = self.prenv(["-o", "json", "context"], gh_env(GITHUB_TOKEN=TOKEN))
+        doc = json.loads(r.stdout)
+        self.assertEqual(42, doc["pr"]["number"])
+        self.assertIn("::add-mask::" + TOKEN + "\n", r.stderr)
+        self.assertNotIn(TOKEN, r.stdout)
+
+    def test_github_render_stdout_is_only_yaml(self):
+        r = self.prenv(["render"], gh_env(GITHUB_TOKEN=TOKEN))
+        self.assertEqual([], commands(r.stdout))
+        docs = [d for d in yaml.safe_load_all(r.stdout) if d]
+        self.assertEqual(["Deployment", "Ingress", "Service"], sorted(d["kind"] for d in docs))
+        self.assertIn("::add-mask::" + TOKEN, r.stderr)
+
+    def test_github_annotation_on_stderr_right_before_its_line(self):
+        write(os.path.join(self.dir, ".prenv.yml"), CONFIG.replace("provider:", "provder:"))
+        r = self.prenv(["-o", "json", "context"], gh_env(), code=2)
+        self.assertEqual("", r.stdout)
+        lines = r.stderr.split("\n")
+        at = [i for i, l in enumerate(lines) if l.startswith("::error file=")]
+        self.assertEqual(1, len(at), r.stderr)
+        self.assertRegex(lines[at[0]], r"^::error file=[^,]*\.prenv\.yml,line=\d+,col=\d+::.*provder")
+        self.assertRegex(lines[at[0] + 1], r"^prenv: error: .*\.prenv\.yml:\d+:\d+: .*provder")
+
+
+if __name__ == "__main__":
+    unittest.main()
