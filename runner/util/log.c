@@ -70,29 +70,8 @@ char *log_mask_dup(const char *s, size_t len, size_t *out_len)
 	return prenv_buf_detach(&b, out_len);
 }
 
-static void write_masked(FILE *f, const char *s, size_t len)
-{
-	size_t n;
-	char *m;
-
-	size_t nsecrets;
-
-	pthread_mutex_lock(&secrets_lock);
-	nsecrets = L.nsecrets;
-	pthread_mutex_unlock(&secrets_lock);
-	if (!nsecrets) {
-		fwrite(s, 1, len, f);
-		return;
-	}
-	m = log_mask_dup(s, len, &n);
-	if (m)
-		fwrite(m, 1, n, f);
-	else
-		fputs("prenv: (output withheld: out of memory while masking)\n", f);
-	free(m);
-}
-
-static void gh_escape_data(struct prenv_buf *b, const char *s);
+/* GitHub workflow-command escaping of a command's data (after "::cmd::"). */
+static void gh_escape_data(struct prenv_buf *b, const char *s, size_t n);
 
 /* Adds one string to the list; 1 when it was new. Called with the lock. */
 static int add_one(const char *secret, size_t len)
@@ -127,7 +106,7 @@ static void announce(const char *secret, size_t len)
 	/* The runner hides the value from this line itself; the value is
 	 * escaped as the runner unescapes it (%25, %0D, %0A). */
 	prenv_buf_adds(&b, "::add-mask::");
-	gh_escape_data(&b, one);
+	gh_escape_data(&b, one, len);
 	prenv_buf_addc(&b, '\n');
 	fflush(out_stream());
 	fwrite(b.ptr, 1, b.len, err_stream());
@@ -200,9 +179,10 @@ void log_reset(void)
  * lines) so that no line of it can act as a CI log command: a line whose
  * first non-blank characters are "::" (GitHub workflow commands, which the
  * runner finds after trimming blanks) gets a backslash before them, and a
- * carriage return is shown as \r. line_start: s begins a line. */
-static void human_text(struct prenv_buf *b, const char *s, size_t n, int line_start)
+ * carriage return is shown as \r. s begins a line. */
+static void human_text(struct prenv_buf *b, const char *s, size_t n)
 {
+	int line_start = 1;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -228,81 +208,121 @@ static void human_text(struct prenv_buf *b, const char *s, size_t n, int line_st
 	}
 }
 
-/* GitHub workflow-command escaping for the message part. */
-static void gh_escape_data(struct prenv_buf *b, const char *s)
+/* Machine output (stdout): the bytes as they are. */
+static void data_text(struct prenv_buf *b, const char *s, size_t n)
 {
-	for (; *s; s++) {
-		if (*s == '%')
+	prenv_buf_add(b, s, n);
+}
+
+static void gh_escape_data(struct prenv_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%')
 			prenv_buf_adds(b, "%25");
-		else if (*s == '\r')
+		else if (s[i] == '\r')
 			prenv_buf_adds(b, "%0D");
-		else if (*s == '\n')
+		else if (s[i] == '\n')
 			prenv_buf_adds(b, "%0A");
 		else
-			prenv_buf_addc(b, *s);
+			prenv_buf_addc(b, s[i]);
 	}
 }
 
-static void gh_escape_prop(struct prenv_buf *b, const char *s)
+/* ... and of a property value (file=...). */
+static void gh_escape_prop(struct prenv_buf *b, const char *s, size_t n)
 {
-	for (; *s; s++) {
-		if (*s == ':')
-			prenv_buf_adds(b, "%3A");
-		else if (*s == ',')
-			prenv_buf_adds(b, "%2C");
-		else {
-			char one[2] = { *s, 0 };
+	size_t i;
 
-			gh_escape_data(b, one);
-		}
+	for (i = 0; i < n; i++) {
+		if (s[i] == ':')
+			prenv_buf_adds(b, "%3A");
+		else if (s[i] == ',')
+			prenv_buf_adds(b, "%2C");
+		else
+			gh_escape_data(b, s + i, 1);
 	}
+}
+
+/* Appends the n bytes at s masked FIRST, then passed through fn (escaping
+ * or neutralising): done the other way round, a secret holding '%', CR or
+ * LF would be changed by the escaping and the mask would no longer find
+ * it. Unmasked text is never appended, even without memory. */
+static void add_masked(struct prenv_buf *b, const char *s, size_t n,
+		       void (*fn)(struct prenv_buf *, const char *, size_t))
+{
+	size_t mn;
+	char *m = log_mask_dup(s, n, &mn);
+
+	if (m)
+		fn(b, m, mn);
+	else
+		prenv_buf_adds(b, "(output withheld: out of memory while masking)");
+	free(m);
+}
+
+static void put(FILE *f, const struct prenv_buf *b)
+{
+	if (b->len)
+		fwrite(b->ptr, 1, b->len, f);
+	fflush(f);
+}
+
+/* "::error file=..,line=..,col=..::message": the annotation GitHub shows
+ * on the pull request. */
+static void gh_annotation(struct prenv_buf *b, const char *kind, const char *file,
+			  int line, int col, const struct prenv_buf *msg)
+{
+	prenv_buf_printf(b, "::%s", kind);
+	if (file) {
+		prenv_buf_adds(b, " file=");
+		add_masked(b, file, strlen(file), gh_escape_prop);
+		if (line > 0)
+			prenv_buf_printf(b, ",line=%d", line);
+		if (col > 0)
+			prenv_buf_printf(b, ",col=%d", col);
+	}
+	prenv_buf_adds(b, "::");
+	add_masked(b, msg->ptr, msg->len, gh_escape_data);
+	prenv_buf_addc(b, '\n');
 }
 
 static void emit(const char *kind, const char *color, const char *file,
 		 int line, int col, const char *fmt, va_list ap)
 {
-	struct prenv_buf msg = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
+	struct prenv_buf msg = PRENV_BUF_INIT, raw = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
 
 	prenv_buf_vprintf(&msg, fmt, ap);
 	/* What stdout holds came first (both streams may share one log). */
 	fflush(out_stream());
 	if (L.ci == LOG_CI_GITHUB && kind && (!strcmp(kind, "error") || !strcmp(kind, "warning"))) {
-		/* Annotation (shown in the PR), plus the plain line below. */
-		prenv_buf_printf(&b, "::%s", kind);
-		if (file) {
-			prenv_buf_adds(&b, " file=");
-			gh_escape_prop(&b, file);
-			if (line > 0)
-				prenv_buf_printf(&b, ",line=%d", line);
-			if (col > 0)
-				prenv_buf_printf(&b, ",col=%d", col);
-		}
-		prenv_buf_adds(&b, "::");
-		gh_escape_data(&b, msg.ptr);
-		prenv_buf_addc(&b, '\n');
-		write_masked(err_stream(), b.ptr, b.len);
+		/* The annotation, right before the plain line. */
+		gh_annotation(&b, kind, file, line, col, &msg);
+		put(err_stream(), &b);
 		prenv_buf_reset(&b);
 	}
-	prenv_buf_adds(&b, "prenv: ");
+	prenv_buf_adds(&raw, "prenv: ");
 	if (kind) {
 		if (L.color && color)
-			prenv_buf_printf(&b, "\033[%sm%s\033[0m: ", color, kind);
+			prenv_buf_printf(&raw, "\033[%sm%s\033[0m: ", color, kind);
 		else
-			prenv_buf_printf(&b, "%s: ", kind);
+			prenv_buf_printf(&raw, "%s: ", kind);
 	}
 	if (file) {
-		prenv_buf_adds(&b, file);
+		prenv_buf_adds(&raw, file);
 		if (line > 0)
-			prenv_buf_printf(&b, ":%d", line);
+			prenv_buf_printf(&raw, ":%d", line);
 		if (col > 0)
-			prenv_buf_printf(&b, ":%d", col);
-		prenv_buf_adds(&b, ": ");
+			prenv_buf_printf(&raw, ":%d", col);
+		prenv_buf_adds(&raw, ": ");
 	}
-	human_text(&b, msg.ptr, msg.len, 0);
-	prenv_buf_addc(&b, '\n');
-	write_masked(err_stream(), b.ptr, b.len);
-	fflush(err_stream());
+	prenv_buf_add(&raw, msg.ptr, msg.len);
+	prenv_buf_addc(&raw, '\n');
+	add_masked(&b, raw.ptr, raw.len, human_text);
+	put(err_stream(), &b);
 	prenv_buf_free(&b);
+	prenv_buf_free(&raw);
 	prenv_buf_free(&msg);
 }
 
@@ -363,15 +383,18 @@ void log_group_begin(const char *title)
 	L.group_seq++;
 	/* Whatever stdout holds belongs before the group. */
 	fflush(out_stream());
-	if (L.ci == LOG_CI_GITHUB)
-		prenv_buf_printf(&b, "::group::%s\n", title);
-	else if (L.ci == LOG_CI_GITLAB)
-		prenv_buf_printf(&b, "\033[0Ksection_start:%ld:prenv_%u[collapsed=true]\r\033[0K%s\n",
-				 (long)time(NULL), L.group_seq, title);
+	if (L.ci == LOG_CI_GITHUB) {
+		prenv_buf_adds(&b, "::group::");
+		add_masked(&b, title, strlen(title), gh_escape_data);
+		prenv_buf_addc(&b, '\n');
+	} else if (L.ci == LOG_CI_GITLAB) {
+		prenv_buf_printf(&b, "\033[0Ksection_start:%ld:prenv_%u[collapsed=true]\r\033[0K",
+				 (long)time(NULL), L.group_seq);
+		add_masked(&b, title, strlen(title), human_text);
+		prenv_buf_addc(&b, '\n');
+	}
 	/* Elsewhere a group is just its contents. */
-	if (b.len)
-		write_masked(err_stream(), b.ptr, b.len);
-	fflush(err_stream());
+	put(err_stream(), &b);
 	prenv_buf_free(&b);
 }
 
@@ -389,30 +412,43 @@ void log_group_end(void)
 	fflush(err_stream());
 }
 
+/* Each line indented by four spaces. The whole text is masked first, so a
+ * multi-line secret is found before the text is cut into lines. */
 void log_block(const char *text)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
-	const char *p = text;
+	const char *p;
+	char *m;
 
 	if (L.level < LOG_NORMAL || !text)
 		return;
-	while (*p) {
+	fflush(out_stream());
+	if (!(m = log_mask_dup(text, strlen(text), NULL))) {
+		fputs("    (output withheld: out of memory while masking)\n", err_stream());
+		return;
+	}
+	for (p = m; *p; ) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 
 		prenv_buf_adds(&b, "    ");
-		human_text(&b, p, n, 1);
+		human_text(&b, p, n);
 		prenv_buf_addc(&b, '\n');
 		p += n + (nl ? 1 : 0);
 	}
-	write_masked(err_stream(), b.ptr, b.len);
-	fflush(err_stream());
+	put(err_stream(), &b);
 	prenv_buf_free(&b);
+	free(m);
 }
 
 void log_out(const char *s, size_t len)
 {
-	write_masked(out_stream(), s, len);
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	add_masked(&b, s, len, data_text);
+	if (b.len)
+		fwrite(b.ptr, 1, b.len, out_stream());
+	prenv_buf_free(&b);
 }
 
 void log_outs(const char *s)

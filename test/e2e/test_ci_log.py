@@ -100,5 +100,23 @@ class StdoutIsMachineOutputTest(Base):
         self.assertRegex(lines[at[0] + 1], r"^prenv: error: .*\.prenv\.yml:\d+:\d+: .*provder")
 
 
+class MaskBeforeEscapeTest(Base):
+    """Issue 10 item 16: annotations were masked after the %-escaping, so a
+    secret holding '%', CR or LF went into the ::error:: line unmasked."""
+
+    def test_secret_with_percent_never_in_annotation(self):
+        # A configuration error that quotes a secret (here: a key the user
+        # pasted a password into) is an ::error file=..:: annotation.
+        secret = "pa%ss-w0rd%42"
+        write(os.path.join(self.dir, ".prenv.yml"), CONFIG + secret + ": 1\n")
+        r = self.prenv(["context"], gh_env(PRENV_SECRETS="MY_PW", MY_PW=secret), code=2)
+        self.assertIn("::add-mask::pa%25ss-w0rd%2542\n", r.stderr)
+        errors = [l for l in r.stderr.split("\n") if l.startswith("::error file=")]
+        self.assertEqual(1, len(errors), r.stderr)
+        self.assertIn("'***'", errors[0])
+        rest = r.stderr.replace("::add-mask::pa%25ss-w0rd%2542\n", "")
+        self.assertNotIn("w0rd", rest + r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -176,6 +176,57 @@ static void test_log_github_commands_go_to_stderr(void **state)
 	cap_free(&c);
 }
 
+/* Drops the ::add-mask:: lines (they name the secret on purpose) in place. */
+static void drop_add_mask_lines(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		char *nl = strchr(r, '\n');
+		size_t n = nl ? (size_t)(nl - r) + 1 : strlen(r);
+
+		if (strncmp(r, "::add-mask::", 12) != 0) {
+			memmove(w, r, n);
+			w += n;
+		}
+		r += n;
+	}
+	*w = '\0';
+}
+
+/* A secret is masked before the text is escaped: for an annotation ('%',
+ * CR and LF become %25, %0D, %0A) and for a human line (CR shown as \r),
+ * else the escaped secret no longer matches and is printed. */
+static void test_log_mask_before_escape(void **state)
+{
+	struct cap c;
+
+	(void)state;
+	cap_start(&c, LOG_CI_GITHUB);
+	assert_int_equal(log_add_secret("p%40ss%word"), 0);
+	assert_int_equal(log_add_secret("tok\rvalue42"), 0);
+	assert_int_equal(log_add_secret("ab%cd\nef-gh"), 0);
+	log_error("auth p%%40ss%%word failed");
+	log_warn("cr tok\rvalue42 here");
+	log_error_at("f.yaml", 1, 1, "ml ab%%cd\nef-gh end");
+	log_group_begin("group p%40ss%word");
+	log_group_end();
+	cap_stop(&c);
+	assert_non_null(strstr(c.ebuf, "::add-mask::p%2540ss%25word\n"));
+	assert_non_null(strstr(c.ebuf, "::add-mask::tok%0Dvalue42\n"));
+	drop_add_mask_lines(c.ebuf);
+	assert_null(strstr(c.ebuf, "40ss"));
+	assert_null(strstr(c.ebuf, "value42"));
+	assert_null(strstr(c.ebuf, "cd"));
+	assert_null(strstr(c.ebuf, "ef-gh"));
+	assert_non_null(strstr(c.ebuf, "::error::auth *** failed\nprenv: error: auth *** failed\n"));
+	assert_non_null(strstr(c.ebuf, "::warning::cr *** here\nprenv: warning: cr *** here\n"));
+	assert_non_null(strstr(c.ebuf, "::error file=f.yaml,line=1,col=1::ml *** end\n"
+				       "prenv: error: f.yaml:1:1: ml *** end\n"));
+	assert_non_null(strstr(c.ebuf, "::group::group ***\n"));
+	cap_free(&c);
+}
+
 static void test_log_err_prints_position_and_levels(void **state)
 {
 	struct prenv_err e = PRENV_ERR_INIT;
@@ -205,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_log_github_annotation_escaping),
 		cmocka_unit_test(test_log_add_mask_announced_once),
 		cmocka_unit_test(test_log_github_commands_go_to_stderr),
+		cmocka_unit_test(test_log_mask_before_escape),
 		cmocka_unit_test(test_log_err_prints_position_and_levels),
 	};
 
