@@ -22,7 +22,8 @@ static struct {
 	size_t nsecrets;
 	int group_open;
 	unsigned group_seq;
-} L = { LOG_CI_NONE, 0, 0, NULL, NULL, NULL, 0, 0, 0 };
+	int out_bol; /* stdout is at the start of a line */
+} L = { LOG_CI_NONE, 0, 0, NULL, NULL, NULL, 0, 0, 0, 1 };
 
 static FILE *out_stream(void) { return L.out ? L.out : stdout; }
 static FILE *err_stream(void) { return L.err ? L.err : stderr; }
@@ -38,6 +39,7 @@ void log_set_streams(FILE *out, FILE *err)
 {
 	L.out = out;
 	L.err = err;
+	L.out_bol = 1;
 }
 
 int log_level(void) { return L.level; }
@@ -175,43 +177,87 @@ void log_reset(void)
 	pthread_mutex_unlock(&secrets_lock);
 }
 
-/* Appends text meant for humans (it may hold a PR's or a container's own
- * lines) so that no line of it can act as a CI log command: a line whose
- * first non-blank characters are "::" (GitHub workflow commands, which the
- * runner finds after trimming blanks) gets a backslash before them, and a
- * carriage return is shown as \r. s begins a line. */
-static void human_text(struct prenv_buf *b, const char *s, size_t n)
+/* GitHub's runner takes a line as a workflow command when, after .NET's
+ * TrimStart() (every Unicode white space), it starts with "::", and, in the
+ * legacy syntax, when "##[" appears ANYWHERE in it (actions/runner,
+ * ActionCommand.TryParseV2 and TryParse). Text from outside (a PR's title,
+ * command output, pod logs, API errors) must do neither.
+ *
+ * blank_len(): the byte length of the white-space or invisible character
+ * at s, or 0: what TrimStart() removes (U+0009-000D, U+0020, U+0085,
+ * U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000)
+ * plus, to be safe, the zero-width and format characters a culture-aware
+ * comparison skips (U+00AD, U+180E, U+200B-200F, U+202A-202E, U+2060-206F,
+ * U+FEFF) and U+001C-001F. */
+static size_t blank_len(const unsigned char *s, size_t n)
 {
-	int line_start = 1;
-	size_t i;
+	if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\f' && s[0] != '\n') ||
+		       (s[0] >= 0x1c && s[0] <= 0x1f)))
+		return 1;
+	if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0 || s[1] == 0xad))
+		return 2;
+	if (n < 3)
+		return 0;
+	switch (s[0]) {
+	case 0xe1: /* U+1680, U+180E */
+		return (s[1] == 0x9a && s[2] == 0x80) || (s[1] == 0xa0 && s[2] == 0x8e) ? 3 : 0;
+	case 0xe2: /* U+2000-200F, U+2028-202F, U+205F-206F */
+		return (s[1] == 0x80 && ((s[2] >= 0x80 && s[2] <= 0x8f) || (s[2] >= 0xa8 && s[2] <= 0xaf))) ||
+		       (s[1] == 0x81 && s[2] >= 0x9f && s[2] <= 0xaf) ? 3 : 0;
+	case 0xe3: /* U+3000 */
+		return s[1] == 0x80 && s[2] == 0x80 ? 3 : 0;
+	case 0xef: /* U+FEFF */
+		return s[1] == 0xbb && s[2] == 0xbf ? 3 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Appends n bytes so that no line can act as a workflow command: "::"
+ * first on a line (after blanks) gets a backslash before it, and the '['
+ * of every "##[" becomes open_bracket. *bol: s starts a line (updated).
+ * human: a carriage return (a line break for the runner) is shown as \r. */
+static void defuse(struct prenv_buf *b, const char *s, size_t n, int *bol,
+		   const char *open_bracket, int human)
+{
+	size_t i, j, k;
 
 	for (i = 0; i < n; i++) {
-		if (line_start) {
-			size_t j = i;
-
-			while (j < n && (s[j] == ' ' || s[j] == '\t'))
-				j++;
+		if (*bol) {
+			for (j = i; (k = blank_len((const unsigned char *)s + j, n - j)) > 0; )
+				j += k;
 			if (j + 1 < n && s[j] == ':' && s[j + 1] == ':') {
 				prenv_buf_add(b, s + i, j - i);
 				prenv_buf_addc(b, '\\');
 				i = j;
 			}
-			line_start = 0;
+			*bol = 0;
 		}
-		if (s[i] == '\r') {
+		if (s[i] == '[' && i >= 2 && s[i - 1] == '#' && s[i - 2] == '#') {
+			prenv_buf_adds(b, open_bracket);
+		} else if (s[i] == '\r' && human) {
 			prenv_buf_adds(b, "\\r");
-			continue;
+		} else {
+			prenv_buf_addc(b, s[i]);
+			*bol = s[i] == '\n' || s[i] == '\r';
 		}
-		prenv_buf_addc(b, s[i]);
-		if (s[i] == '\n')
-			line_start = 1;
 	}
 }
 
-/* Machine output (stdout): the bytes as they are. */
+/* Text for people (stderr), starting a line: "\::", "##\[", "\r". */
+static void human_text(struct prenv_buf *b, const char *s, size_t n)
+{
+	int bol = 1;
+
+	defuse(b, s, n, &bol, "\\[", 1);
+}
+
+/* Machine output (stdout): "##[" is written "##\u005b", the same string to
+ * JSON and to YAML (prenv writes '#' only inside double-quoted scalars);
+ * "::" cannot start a line of JSON or YAML, and text gets "\::". */
 static void data_text(struct prenv_buf *b, const char *s, size_t n)
 {
-	prenv_buf_add(b, s, n);
+	defuse(b, s, n, &L.out_bol, "\\u005b", 0);
 }
 
 static void gh_escape_data(struct prenv_buf *b, const char *s, size_t n)
@@ -227,6 +273,18 @@ static void gh_escape_data(struct prenv_buf *b, const char *s, size_t n)
 			prenv_buf_adds(b, "%0A");
 		else
 			prenv_buf_addc(b, s[i]);
+	}
+}
+
+/* A message (annotation, group title): "##[" shown as "##\[" too. */
+static void gh_escape_msg(struct prenv_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '[' && i >= 2 && s[i - 1] == '#' && s[i - 2] == '#')
+			prenv_buf_addc(b, '\\');
+		gh_escape_data(b, s + i, 1);
 	}
 }
 
@@ -284,7 +342,7 @@ static void gh_annotation(struct prenv_buf *b, const char *kind, const char *fil
 			prenv_buf_printf(b, ",col=%d", col);
 	}
 	prenv_buf_adds(b, "::");
-	add_masked(b, msg->ptr, msg->len, gh_escape_data);
+	add_masked(b, msg->ptr, msg->len, gh_escape_msg);
 	prenv_buf_addc(b, '\n');
 }
 
@@ -385,7 +443,7 @@ void log_group_begin(const char *title)
 	fflush(out_stream());
 	if (L.ci == LOG_CI_GITHUB) {
 		prenv_buf_adds(&b, "::group::");
-		add_masked(&b, title, strlen(title), gh_escape_data);
+		add_masked(&b, title, strlen(title), gh_escape_msg);
 		prenv_buf_addc(&b, '\n');
 	} else if (L.ci == LOG_CI_GITLAB) {
 		prenv_buf_printf(&b, "\033[0Ksection_start:%ld:prenv_%u[collapsed=true]\r\033[0K",

@@ -118,5 +118,43 @@ class MaskBeforeEscapeTest(Base):
         self.assertNotIn("w0rd", rest + r.stdout)
 
 
+class LegacyCommandsTest(Base):
+    """Issue 10 item 2: the runner acts on '##[command]' anywhere in a line
+    and on '::' after any Unicode white space; text a pull request controls
+    (command output, pod logs, API errors, the title) must do neither."""
+
+    TITLE = "Fix ##[set-output name=url;]https://evil.example ##[stop-commands]tok"
+
+    def test_command_output_cannot_be_a_workflow_command(self):
+        script = ("printf 'step ##[stop-commands]pwned\\n##[add-mask]apiVersion\\n'; "
+                  "printf '\\302\\240::add-mask::kind\\n\\342\\200\\203::error::forged\\n'; "
+                  "printf '\\013::warning::vt\\n'; exit 3")
+        write(os.path.join(self.dir, ".prenv.yml"),
+              CONFIG.replace('deploy: ["true"]', 'deploy: ["sh", "-c", %s]' % json.dumps(script)))
+        r = self.prenv(["deploy"], gh_env(), code=1)
+        self.assertIn("step ##\\[stop-commands]pwned", r.stderr)  # shown, but defused
+        self.assertIn("\u00a0\\::add-mask::kind", r.stderr)
+        self.assertEqual([], [l for l in commands(r.stderr) if not l.startswith(OURS)])
+        for l in commands(r.stderr):
+            self.assertNotIn("##[", l)
+            self.assertNotRegex(l.split("::", 2)[1], "stop-commands|add-mask::kind|forged")
+        self.assertEqual([], commands(r.stdout))
+
+    def test_title_in_json_and_yaml_reads_back_unchanged(self):
+        env = gh_env(PRENV_PR_TITLE=self.TITLE)
+        r = self.prenv(["-o", "json", "context"], env)
+        self.assertEqual([], commands(r.stdout))
+        self.assertEqual(self.TITLE, json.loads(r.stdout)["pr"]["title"])
+        r = self.prenv(["context"], env)
+        self.assertEqual([], commands(r.stdout))
+        self.assertIn("##\\u005bset-output", r.stdout)
+        for fmt in ("yaml", "json"):
+            r = self.prenv(["render", "-o", fmt], env)
+            self.assertEqual([], commands(r.stdout))
+            docs = json.loads(r.stdout) if fmt == "json" else list(yaml.safe_load_all(r.stdout))
+            dep = [d for d in docs if d and d["kind"] == "Deployment"][0]
+            self.assertEqual(self.TITLE, dep["metadata"]["annotations"]["prenv.dev/pr-title"])
+
+
 if __name__ == "__main__":
     unittest.main()

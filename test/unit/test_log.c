@@ -114,6 +114,61 @@ static void test_log_neutralises_workflow_commands(void **state)
 	cap_free(&c);
 }
 
+/* The runner also acts on "##[command]" ANYWHERE in a line (the legacy
+ * syntax, actions/runner ActionCommand.TryParse), and finds "::" after
+ * trimming every Unicode white space (.NET TrimStart). Text from outside
+ * gets "##\[" and "\::" on stderr; on stdout (machine output) "##[" is
+ * written "##\u005b", which JSON and YAML double-quoted strings read back
+ * as "##[" (prenv's YAML never writes '#' in a plain scalar). */
+static void test_log_neutralises_legacy_and_unicode_blank_commands(void **state)
+{
+	struct cap c;
+
+	(void)state;
+	cap_start(&c, LOG_CI_GITHUB);
+	log_block("pod: ##[stop-commands]tok\n"
+		  "###[add-mask]apiVersion\n"
+		  "\xc2\xa0::add-mask::nbsp\n"
+		  "\xe2\x80\x83\xe2\x80\xa8::set-output name=a::emsp\n"
+		  "\v\f::error::vtff\n"
+		  "\xc2\x85::warning::nel\n"
+		  "\xe3\x80\x80::notice::ideo\n"
+		  "\xe2\x80\x8b\xef\xbb\xbf::group::zw\n"
+		  "already ##\\[escaped]\n"
+		  "\xe2\x80\xb0::per mille is no blank\n");
+	log_info("progress ##[group]x");
+	log_error("api said ##[add-mask]y");
+	log_group_begin("title ##[endgroup]");
+	log_group_end();
+	log_outs("{\"title\": \"##[set-output name=url;]evil\"}\n");
+	log_outs("  ::add-mask::z\n");
+	log_outs("\xe2\x80\x89::add-mask::thin\r::stop-commands::cr\n");
+	log_outs("a ");
+	log_outs("::not at a line start\n");
+	cap_stop(&c);
+	assert_non_null(strstr(c.ebuf,
+		"    pod: ##\\[stop-commands]tok\n"
+		"    ###\\[add-mask]apiVersion\n"
+		"    \xc2\xa0\\::add-mask::nbsp\n"
+		"    \xe2\x80\x83\xe2\x80\xa8\\::set-output name=a::emsp\n"
+		"    \v\f\\::error::vtff\n"
+		"    \xc2\x85\\::warning::nel\n"
+		"    \xe3\x80\x80\\::notice::ideo\n"
+		"    \xe2\x80\x8b\xef\xbb\xbf\\::group::zw\n"
+		"    already ##\\[escaped]\n"
+		"    \xe2\x80\xb0::per mille is no blank\n"));
+	assert_non_null(strstr(c.ebuf, "prenv: progress ##\\[group]x\n"));
+	assert_non_null(strstr(c.ebuf, "::error::api said ##\\[add-mask]y\n"
+					"prenv: error: api said ##\\[add-mask]y\n"));
+	assert_non_null(strstr(c.ebuf, "::group::title ##\\[endgroup]\n"));
+	assert_string_equal(c.obuf,
+		"{\"title\": \"##\\u005bset-output name=url;]evil\"}\n"
+		"  \\::add-mask::z\n"
+		"\xe2\x80\x89\\::add-mask::thin\r\\::stop-commands::cr\n"
+		"a ::not at a line start\n");
+	cap_free(&c);
+}
+
 /* An error at a file position becomes a GitHub annotation with its
  * properties and message escaped (a ':' or ',' in a file name, a newline
  * or '%' in a message cannot end the command early). */
@@ -253,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_log_mask_longest_match_everywhere),
 		cmocka_unit_test(test_log_mask_multiline_secret_line_by_line),
 		cmocka_unit_test(test_log_neutralises_workflow_commands),
+		cmocka_unit_test(test_log_neutralises_legacy_and_unicode_blank_commands),
 		cmocka_unit_test(test_log_github_annotation_escaping),
 		cmocka_unit_test(test_log_add_mask_announced_once),
 		cmocka_unit_test(test_log_github_commands_go_to_stderr),
