@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* The secret list is read by every write and may grow while other threads
@@ -118,44 +119,339 @@ static void announce(const char *secret, size_t len)
 	prenv_buf_free(&b);
 }
 
-int log_add_secret(const char *secret)
+/* ------------------------------------------------------------------ */
+/* The secret-bearing parts of a structured secret                     */
+/*
+ * A multi-line secret (a kubeconfig, a PEM key, an env file) is printed a
+ * line or a value at a time, so its parts are registered too. Only the
+ * parts that carry the secret, not every line: a kubeconfig's
+ * "apiVersion: v1" or server URL masked for the whole job hides ordinary
+ * text ("kind: ConfigMap" became "***Map"). Registered: the value of a key
+ * that looks secret (token, password, secret, key, credential, *data) in
+ * YAML ("key: value", block scalars, more-indented continuation lines),
+ * JSON ("key": "value") or KEY=value form; the value after an env entry
+ * "name: <SECRET_LOOKING>"; a URL's password; a PEM block whole and each
+ * line of its base64 body. A multi-line secret without such structure (no
+ * key-value lines) is masked a line at a time. All called with the lock.
+ */
+
+/* Registers one part (4 bytes or more) and tells GitHub when it is new and
+ * fits on one line. -1 when memory ran out. */
+static int add_part(const char *s, size_t n)
 {
-	const char *p;
 	int r;
 
-	if (!secret || strlen(secret) < 4)
+	if (n < 4)
+		return 0;
+	r = add_one(s, n);
+	if (r > 0 && !memchr(s, '\n', n))
+		announce(s, n);
+	return r < 0 ? -1 : 0;
+}
+
+static int key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '.';
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* A key (or an env variable's name) whose value is a secret: compared in
+ * lower case without '-', '_' and '.'. Names, files, paths, URLs, lifetimes
+ * and types of secrets are not secrets. */
+static int secret_word(const char *k, size_t kn)
+{
+	static const char *const has[] = { "token", "passw", "passphrase", "pwd", "secret",
+					   "key", "credential", NULL };
+	static const char *const not_[] = { "name", "file", "path", "url", "uri", "ttl",
+					    "expiry", "expires", "expiration", "type", NULL };
+	char w[64];
+	size_t i, n = 0;
+
+	for (i = 0; i < kn && n + 1 < sizeof(w); i++)
+		if (k[i] != '-' && k[i] != '_' && k[i] != '.')
+			w[n++] = (char)((k[i] >= 'A' && k[i] <= 'Z') ? k[i] - 'A' + 'a' : k[i]);
+	w[n] = '\0';
+	for (i = 0; not_[i]; i++)
+		if (ends_with(w, n, not_[i]))
+			return 0;
+	for (i = 0; has[i]; i++)
+		if (strstr(w, has[i]))
+			return 1;
+	return ends_with(w, n, "data");
+}
+
+/* A value that is no secret whatever its key says: a YAML/JSON literal, an
+ * empty map or list, a number. */
+static int literal(const char *v, size_t n)
+{
+	static const char *const words[] = { "true", "false", "null", "yes", "no", "on", "off",
+					     "~", "{}", "[]", NULL };
+	size_t i;
+
+	for (i = 0; words[i]; i++)
+		if (strlen(words[i]) == n && strncasecmp(v, words[i], n) == 0)
+			return 1;
+	for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		;
+	return i == n;
+}
+
+/* One "key: value" / "key=value" / "\"key\": \"value\"". */
+struct kv {
+	const char *k, *v;
+	size_t kn, vn;
+	int json;  /* the key was quoted: a JSON member */
+	int block; /* the YAML value is a block scalar ("|", ">") */
+};
+
+/* The value at p; returns where scanning goes on. */
+static const char *kv_value(const char *p, const char *z, struct kv *kv)
+{
+	const char *v = p, *e;
+
+	if (p < z && (*p == '"' || *p == '\'')) {
+		char q = *p++;
+
+		for (v = p; p < z && *p != q; p++)
+			if (*p == '\\' && q == '"' && p + 1 < z)
+				p++;
+		kv->v = v;
+		kv->vn = (size_t)(p - v);
+		return p < z ? p + 1 : z;
+	}
+	if (kv->json) {
+		/* A number or literal; an object or array is scanned into. */
+		while (p < z && !strchr(",}]{[ \t", *p))
+			p++;
+		kv->v = v;
+		kv->vn = (size_t)(p - v);
+		return p;
+	}
+	/* YAML or KEY=value: the rest of the line, without a " #" comment. */
+	for (e = v; e < z && !(*e == '#' && e > v && (e[-1] == ' ' || e[-1] == '\t')); e++)
+		;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	kv->v = v;
+	kv->vn = (size_t)(e - v);
+	kv->block = kv->vn && (*v == '|' || *v == '>');
+	return z;
+}
+
+/* A key-value pair starting at p (bounded by z), or NULL. */
+static const char *kv_at(const char *p, const char *z, struct kv *kv)
+{
+	const char *k;
+	char q = 0;
+
+	if (*p == '"' || *p == '\'')
+		q = *p++;
+	for (k = p; p < z && key_char(*p); p++)
+		;
+	if (p == k || (q && (p >= z || *p++ != q)))
+		return NULL;
+	memset(kv, 0, sizeof(*kv));
+	kv->k = k;
+	kv->kn = (size_t)(p - k - (q ? 1 : 0));
+	kv->json = q != 0;
+	while (p < z && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p >= z || (*p != ':' && *p != '='))
+		return NULL;
+	/* A YAML key ends at ": " or at the end of the line ("http://x" and
+	 * "host:6443" are values); KEY=value has a value (base64 ends in '='). */
+	if (*p == ':' && !q && p + 1 < z && p[1] != ' ' && p[1] != '\t')
+		return NULL;
+	if (*p == '=' && (p + 1 >= z || p[1] == '=' || p[1] == ' '))
+		return NULL;
+	for (p++; p < z && (*p == ' ' || *p == '\t'); p++)
+		;
+	return kv_value(p, z, kv);
+}
+
+struct scan {
+	int rc;           /* -1 once memory ran out */
+	long cont;        /* more-indented lines after a secret key belong to
+			   * its value (block scalar, wrapped base64); -1: none */
+	int cont_block;   /* ... all of them, also those that look like pairs */
+	int env_secret;   /* "name: SOME_TOKEN" waits for its "value:" */
+	const char *pem;  /* the open PEM block */
+	size_t lines, structured; /* non-blank lines; those with a pair or PEM */
+};
+
+static void scan_add(struct scan *sc, const char *s, size_t n)
+{
+	if (add_part(s, n) < 0)
+		sc->rc = -1;
+}
+
+/* The password of a URL in v ("http://user:pw@proxy:3128"). */
+static void url_password(struct scan *sc, const char *v, size_t n)
+{
+	const char *e = v + n, *p = memmem(v, n, "://", 3), *at, *colon;
+
+	if (!p)
+		return;
+	for (p += 3, at = p; at < e && *at != '@' && *at != '/' && *at != ' '; at++)
+		;
+	if (at < e && *at == '@' && (colon = memchr(p, ':', (size_t)(at - p))))
+		scan_add(sc, colon + 1, (size_t)(at - colon - 1));
+}
+
+/* The value of a secret key, and the lines of a PEM key kept in one JSON
+ * string ("-----BEGIN ...\nMIIE...\n"). */
+static void scan_value(struct scan *sc, const char *v, size_t n)
+{
+	const char *e = v + n, *p, *q;
+
+	if (!literal(v, n))
+		scan_add(sc, v, n);
+	for (p = v; memmem(v, n, "\\n", 2) && p < e; p = q < e ? q + 2 : e) {
+		if (!(q = memmem(p, (size_t)(e - p), "\\n", 2)))
+			q = e;
+		if (q - p >= 16 && *p != '-')
+			scan_add(sc, p, (size_t)(q - p));
+	}
+	url_password(sc, v, n);
+}
+
+/* Returns 1 when the pair's value is a secret. col: the key's column. */
+static int scan_pair(struct scan *sc, const struct kv *kv, long col)
+{
+	int secret = secret_word(kv->k, kv->kn);
+
+	if (kv->kn == 4 && !memcmp(kv->k, "name", 4)) {
+		/* An env entry: "- name: AWS_SECRET_ACCESS_KEY" / "value: ..." */
+		sc->env_secret = secret_word(kv->v, kv->vn);
+		secret = 0;
+	} else if (kv->kn == 5 && !memcmp(kv->k, "value", 5) && sc->env_secret) {
+		sc->env_secret = 0;
+		secret = 1;
+	}
+	if (!secret) {
+		url_password(sc, kv->v, kv->vn);
+		return 0;
+	}
+	if (!kv->block)
+		scan_value(sc, kv->v, kv->vn);
+	if (!kv->json) {
+		sc->cont = col;
+		sc->cont_block = kv->block;
+	}
+	return 1;
+}
+
+/* The pairs of one line from p (its content); 1 when there was one. */
+static int scan_pairs(struct scan *sc, const char *line, const char *p, const char *z)
+{
+	const char *next;
+	struct kv kv;
+	int found = 0;
+
+	while (p < z) {
+		if ((p == line || !key_char(p[-1])) && (next = kv_at(p, z, &kv))) {
+			found = 1;
+			/* A YAML value that is no secret may hold "--token=x". */
+			if (scan_pair(sc, &kv, (long)(kv.k - line) - kv.json) || kv.json || !kv.vn)
+				p = next;
+			else
+				p = kv.v;
+		} else {
+			p++;
+		}
+	}
+	return found;
+}
+
+/* A line of an open PEM block, or its BEGIN line. */
+static void scan_pem(struct scan *sc, const char *p, const char *z)
+{
+	if (!sc->pem)
+		sc->pem = p;
+	else if (!strncmp(p, "-----END ", 9)) {
+		scan_add(sc, sc->pem, (size_t)(z - sc->pem));
+		sc->pem = NULL;
+	} else if (z - p >= 16) {
+		scan_add(sc, p, (size_t)(z - p));
+	}
+}
+
+/* One line (a to z, without its '\n'). */
+static void scan_line(struct scan *sc, const char *a, const char *z)
+{
+	const char *p;
+	struct kv kv;
+	long indent;
+
+	while (z > a && (z[-1] == '\r' || z[-1] == ' ' || z[-1] == '\t'))
+		z--;
+	for (p = a; p < z && (*p == ' ' || *p == '\t'); p++)
+		;
+	if (p == z)
+		return; /* a blank line changes nothing */
+	indent = (long)(p - a);
+	sc->lines++;
+	if (sc->pem || !strncmp(p, "-----BEGIN ", 11)) {
+		scan_pem(sc, p, z);
+		sc->structured++;
+		return;
+	}
+	if (sc->cont >= 0 && indent > sc->cont && (sc->cont_block || !kv_at(p, z, &kv))) {
+		scan_add(sc, p, (size_t)(z - p));
+		sc->structured++;
+		return;
+	}
+	if (indent <= sc->cont)
+		sc->cont = -1;
+	if (scan_pairs(sc, a, p, z))
+		sc->structured++;
+}
+
+/* Registers the parts of a multi-line (or JSON) secret. 0 or -1. */
+static int add_parts(const char *secret)
+{
+	struct scan sc = { 0, -1, 0, 0, NULL, 0, 0 };
+	const char *p, *e, *a, *z;
+
+	for (p = secret; *p; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, "\n");
+		scan_line(&sc, p, e);
+	}
+	if (sc.structured * 2 >= sc.lines)
+		return sc.rc;
+	/* Free text, not a configuration: every line of 8 bytes or more. */
+	for (p = secret; *p; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, "\n");
+		for (a = p; a < e && (*a == ' ' || *a == '\t' || *a == '-'); a++)
+			;
+		for (z = e; z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r'); z--)
+			;
+		if (z - a >= 8)
+			scan_add(&sc, a, (size_t)(z - a));
+	}
+	return sc.rc;
+}
+
+int log_add_secret(const char *secret)
+{
+	size_t n;
+	int r;
+
+	if (!secret || (n = strlen(secret)) < 4)
 		return -1;
 	pthread_mutex_lock(&secrets_lock);
-	r = add_one(secret, strlen(secret));
+	r = add_one(secret, n);
 	if (r > 0 && !strchr(secret, '\n'))
-		announce(secret, strlen(secret));
-	/* A multi-line secret (a kubeconfig, a PEM key) is printed a line at a
-	 * time, so each significant line is a secret too, and so is the value
-	 * of a "key: value" line. */
-	for (p = secret; r >= 0 && strchr(secret, '\n') && *p; ) {
-		const char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		const char *a = p, *z = p + n, *colon;
-
-		while (a < z && (*a == ' ' || *a == '\t' || *a == '-'))
-			a++;
-		while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r'))
-			z--;
-		if (z - a >= 8 && add_one(a, (size_t)(z - a)) > 0)
-			announce(a, (size_t)(z - a));
-		colon = memchr(a, ':', (size_t)(z - a));
-		if (colon) {
-			const char *v = colon + 1;
-
-			while (v < z && (*v == ' ' || *v == '"' || *v == '\''))
-				v++;
-			while (z > v && (z[-1] == '"' || z[-1] == '\''))
-				z--;
-			if (z - v >= 8 && add_one(v, (size_t)(z - v)) > 0)
-				announce(v, (size_t)(z - v));
-		}
-		p = e ? e + 1 : p + n;
-	}
+		announce(secret, n);
+	if (r > 0 && (strchr(secret, '\n') || secret[strspn(secret, " \t")] == '{'))
+		r = add_parts(secret);
 	pthread_mutex_unlock(&secrets_lock);
 	return r < 0 ? -1 : 0;
 }

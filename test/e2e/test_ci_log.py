@@ -9,38 +9,17 @@ import unittest
 
 import yaml
 
-from util import REFDATA, ROOT, clean_env, run_prenv, tmpdir
+from test_cli import CONFIG as CLI_CONFIG, PR_ENV, write
+from util import ROOT, clean_env, run_prenv, tmpdir
 
-CONFIG = """version: 1
-app: shop
-templates: templates
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: command
-  deploy: ["true"]
-  destroy: ["true"]
-  status: ["true"]
-environments:
-  - pull_request: true
-    kind: preview
-  - branch: "**"
-    kind: development
-values:
-  image: "ghcr.io/acme/shop:{{git.short_sha}}"
-"""
+# test_cli's configuration (command provider), with templates/web.
+CONFIG = CLI_CONFIG.replace("app: shop\n", "app: shop\ntemplates: templates\n") + \
+    'values:\n  image: "ghcr.io/acme/shop:{{git.short_sha}}"\n'
 
 TOKEN = "ghs_S3cretT0kenValue1234567890"
 
-PR_ENV = dict(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feature/login",
-              PRENV_PR="42", PRENV_SHA="a" * 40, PRENV_PR_TITLE="Add login", PRENV_PR_AUTHOR="octocat")
-
 # The workflow commands prenv itself writes (on stderr).
 OURS = ("::add-mask::", "::error", "::warning", "::group::", "::endgroup::")
-
-
-def write(path, text):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def gh_env(**extra):
@@ -154,6 +133,59 @@ class LegacyCommandsTest(Base):
             docs = json.loads(r.stdout) if fmt == "json" else list(yaml.safe_load_all(r.stdout))
             dep = [d for d in docs if d and d["kind"] == "Deployment"][0]
             self.assertEqual(self.TITLE, dep["metadata"]["annotations"]["prenv.dev/pr-title"])
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM1ekNDQWMrZ0F3SUJB
+    server: https://k8s.example.com:6443
+  name: prod-cluster
+contexts:
+- context:
+    cluster: prod-cluster
+    namespace: previews
+    user: ci-bot
+  name: ci@prod
+current-context: ci@prod
+users:
+- name: ci-bot
+  user:
+    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NB
+      d3JhcHBlZEJhc2U2NExpbmVUd29PZlRoZUtleURhdGFYWVo=
+    token: eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl
+"""
+
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: "{{env.name}}-settings"
+data:
+  cluster: prod-cluster
+  api: https://k8s.example.com:6443
+"""
+
+
+class OverMaskingTest(Base):
+    """Issue 10 item 6: every line and 8+-character value of a multi-line
+    secret was masked, so with PRENV_KUBECONFIG `prenv render` printed ***
+    for `apiVersion: v1` and ***Map for `kind: ConfigMap`, and GitHub masked
+    those for the whole job."""
+
+    def test_render_with_kubeconfig_masks_only_its_secrets(self):
+        write(os.path.join(self.dir, "templates", "configmap.yaml"), CONFIGMAP)
+        r = self.prenv(["render"], gh_env(PRENV_KUBECONFIG=KUBECONFIG))
+        self.assertNotIn("***", r.stdout)
+        self.assertIn("apiVersion: v1\nkind: ConfigMap\n", r.stdout)
+        self.assertIn("cluster: prod-cluster", r.stdout)
+        masks = sorted(l[len("::add-mask::"):] for l in r.stderr.split("\n")
+                       if l.startswith("::add-mask::"))
+        self.assertEqual(sorted([
+            "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM1ekNDQWMrZ0F3SUJB",
+            "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NB",
+            "d3JhcHBlZEJhc2U2NExpbmVUd29PZlRoZUtleURhdGFYWVo=",
+            "eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl"]), masks)
 
 
 if __name__ == "__main__":
