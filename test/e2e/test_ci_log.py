@@ -10,7 +10,7 @@ import unittest
 import yaml
 
 from test_cli import CONFIG as CLI_CONFIG, PR_ENV, write
-from util import ROOT, clean_env, run_prenv, tmpdir
+from util import REFDATA, ROOT, clean_env, run_prenv, tmpdir
 
 # test_cli's configuration (command provider), with templates/web.
 CONFIG = CLI_CONFIG.replace("app: shop\n", "app: shop\ntemplates: templates\n") + \
@@ -186,6 +186,36 @@ class OverMaskingTest(Base):
             "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NB",
             "d3JhcHBlZEJhc2U2NExpbmVUd29PZlRoZUtleURhdGFYWVo=",
             "eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl"]), masks)
+
+
+class NulInEventTest(Base):
+    """Issue 10 item 19: a PR title "x\\u0000y" in the event JSON was cut to
+    "x" without a word (cJSON strings end at NUL). prenv keeps working on
+    such a PR, shows the NUL as U+FFFD and says so."""
+
+    def test_nul_in_title_and_branch_shown_and_warned(self):
+        with open(os.path.join(REFDATA, "github", "webhook-payloads", "pull_request",
+                               "opened.payload.json"), encoding="utf-8") as f:
+            event = json.load(f)
+        event["pull_request"]["title"] = "x\x00y ##[add-mask]z"
+        event["pull_request"]["head"]["ref"] = "feat\x00evil"
+        path = os.path.join(self.dir, "event.json")
+        write(path, json.dumps(event))
+        self.assertIn("x\\u0000y", open(path).read())
+        env = clean_env(GITHUB_ACTIONS="true", GITHUB_EVENT_NAME="pull_request",
+                        GITHUB_EVENT_PATH=path, GITHUB_REPOSITORY=event["repository"]["full_name"],
+                        GITHUB_SHA="c" * 40, GITHUB_RUN_ID="1")
+        r = self.prenv(["-o", "json", "context"], env)
+        doc = json.loads(r.stdout)
+        self.assertEqual("x\ufffdy ##[add-mask]z", doc["pr"]["title"])
+        self.assertEqual("feat\ufffdevil", doc["branch"])
+        warn = [l for l in r.stderr.split("\n") if l.startswith("prenv: warning:")]
+        self.assertEqual(1, len(warn), r.stderr)
+        for what in (path, "pull_request.title", "pull_request.head.ref", "U+FFFD"):
+            self.assertIn(what, warn[0])
+        self.assertEqual(1, len([l for l in r.stderr.split("\n") if l.startswith("::warning::")]))
+        r = self.prenv(["context"], env)
+        self.assertIn("pr title     x\ufffdy ##\\u005badd-mask]z\n", r.stdout)
 
 
 if __name__ == "__main__":
