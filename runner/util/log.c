@@ -48,28 +48,36 @@ int log_level(void) { return L.level; }
 char *log_mask_dup(const char *s, size_t len, size_t *out_len)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
-	size_t i = 0;
+	unsigned char first[256] = { 0 }; /* the first bytes of the secrets */
+	size_t i = 0, from = 0, k;
 
 	pthread_mutex_lock(&secrets_lock);
+	for (k = 0; k < L.nsecrets; k++)
+		first[(unsigned char)L.secrets[k][0]] = 1;
 	while (i < len) {
-		size_t best = 0, k;
+		size_t best = 0;
 
-		for (k = 0; k < L.nsecrets; k++) {
-			size_t sl = strlen(L.secrets[k]);
+		for (k = 0; first[(unsigned char)s[i]] && k < L.nsecrets; k++) {
+			size_t sl;
 
+			if (L.secrets[k][0] != s[i])
+				continue;
+			sl = strlen(L.secrets[k]);
 			if (sl > best && sl <= len - i &&
 			    memcmp(s + i, L.secrets[k], sl) == 0)
 				best = sl;
 		}
 		if (best) {
+			prenv_buf_add(&b, s + from, i - from);
 			prenv_buf_adds(&b, "***");
 			i += best;
+			from = i;
 		} else {
-			prenv_buf_addc(&b, s[i]);
 			i++;
 		}
 	}
 	pthread_mutex_unlock(&secrets_lock);
+	prenv_buf_add(&b, s + from, len - from);
 	return prenv_buf_detach(&b, out_len);
 }
 
@@ -516,28 +524,29 @@ static size_t blank_len(const unsigned char *s, size_t n)
 static void defuse(struct prenv_buf *b, const char *s, size_t n, int *bol,
 		   const char *open_bracket, int human)
 {
-	size_t i, j, k;
+	size_t i, j, k, from = 0;
 
 	for (i = 0; i < n; i++) {
 		if (*bol) {
+			*bol = 0;
 			for (j = i; (k = blank_len((const unsigned char *)s + j, n - j)) > 0; )
 				j += k;
 			if (j + 1 < n && s[j] == ':' && s[j + 1] == ':') {
-				prenv_buf_add(b, s + i, j - i);
+				prenv_buf_add(b, s + from, j - from);
 				prenv_buf_addc(b, '\\');
-				i = j;
+				from = i = j;
 			}
-			*bol = 0;
 		}
-		if (s[i] == '[' && i >= 2 && s[i - 1] == '#' && s[i - 2] == '#') {
-			prenv_buf_adds(b, open_bracket);
-		} else if (s[i] == '\r' && human) {
-			prenv_buf_adds(b, "\\r");
-		} else {
-			prenv_buf_addc(b, s[i]);
-			*bol = s[i] == '\n' || s[i] == '\r';
+		if ((s[i] == '[' && i >= 2 && s[i - 1] == '#' && s[i - 2] == '#') ||
+		    (s[i] == '\r' && human)) {
+			prenv_buf_add(b, s + from, i - from);
+			prenv_buf_adds(b, s[i] == '[' ? open_bracket : "\\r");
+			from = i + 1;
+		} else if (s[i] == '\n' || s[i] == '\r') {
+			*bol = 1;
 		}
 	}
+	prenv_buf_add(b, s + from, n - from);
 }
 
 /* Text for people (stderr), starting a line: "\::", "##\[", "\r". */
