@@ -321,7 +321,7 @@ static void scan_value(struct scan *sc, const char *v, size_t n)
 
 	if (!literal(v, n))
 		scan_add(sc, v, n);
-	for (p = v; memmem(v, n, "\\n", 2) && p < e; p = q < e ? q + 2 : e) {
+	for (p = memmem(v, n, "\\n", 2) ? v : e; p < e; p = q < e ? q + 2 : e) {
 		if (!(q = memmem(p, (size_t)(e - p), "\\n", 2)))
 			q = e;
 		if (q - p >= 16 && *p != '-')
