@@ -48,6 +48,14 @@ run "github pull_request closed+merged" "$nogit" $GH GITHUB_EVENT_NAME=pull_requ
 # shellcheck disable=SC2086
 run "github workflow_run from a fork" "$nogit" $GH GITHUB_EVENT_NAME=workflow_run \
 	GITHUB_EVENT_PATH="$FX/workflow_run_fork.json"
+# A NUL in the payload (read as U+FFFD with a warning) and a kubeconfig
+# secret (its secret-bearing parts registered).
+sed 's/"title":"Fix typo/"title":"x\\u0000y/' "$FX/pull_request_fork.json" >"$tmp/nul.json"
+grep -q 'x\\u0000y' "$tmp/nul.json" || { echo "valgrind-context: no title in the fixture" >&2; exit 1; }
+# shellcheck disable=SC2086
+run "github pull_request with a NUL in the title, a kubeconfig secret" "$nogit" $GH \
+	GITHUB_EVENT_NAME=pull_request GITHUB_EVENT_PATH="$tmp/nul.json" GITHUB_TOKEN=ghs_0123456789abcdef \
+	"PRENV_KUBECONFIG=$(printf 'apiVersion: v1\nusers:\n- name: ci\n  user:\n    token: t0ken-value-0123\n    client-key-data: QUJDREVG\n      R0hJSktM\n')"
 # shellcheck disable=SC2086
 run "github push, variables only, checkout fills in" "$repo" $GH GITHUB_EVENT_NAME=push
 run "gitlab merge request (fork)" "$nogit" GITLAB_CI=true CI_PIPELINE_SOURCE=merge_request_event \

@@ -77,6 +77,8 @@ int cli_load_config(struct cli *cli, int need_config, struct prenv_err *err)
 	rc = ci_detect(&cli->ctx, cli->envp, NULL, err);
 	if (rc < 0)
 		return rc;
+	if (cli->ctx->warning)
+		log_warn("%s", cli->ctx->warning);
 	if (cli->ctx->pr_fork && !cli->ctx->has_pr && cli->ctx->event &&
 	    !strcmp(cli->ctx->event, "workflow_run"))
 		resolve_fork_pr(cli);

@@ -127,6 +127,7 @@ void ci_context_free(struct prenv_context *c)
 	free(c->tag);
 	free(c->head_repo_full_name);
 	free(c->trigger_event);
+	free(c->warning);
 	free(c);
 }
 

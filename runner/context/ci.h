@@ -42,6 +42,9 @@ struct prenv_context {
 			    * push with "deleted": true); sha is NULL then */
 	char *head_repo_full_name; /* repository the head commit lives in (differs on forks) */
 	char *trigger_event; /* workflow_run: the event of the triggering run */
+	/* What detection had to change in untrusted input, for the caller to
+	 * print as a warning (a NUL in the event JSON shown as U+FFFD), or NULL. */
+	char *warning;
 };
 
 /* Detects the context. On success *out is the caller's (ci_context_free()).

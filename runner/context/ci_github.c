@@ -55,7 +55,100 @@ static long jnum(const cJSON *o, const char *path)
 	return (long)v->valuedouble;
 }
 
-static int github_event_file(const char *path, cJSON **out,
+/* ------------------------------------------------------------------ */
+/* NUL characters                                                      */
+/*
+ * cJSON ends its strings at a NUL, so a title "x\u0000y" would be read as
+ * "x" without a word, and a member "title\u0000x" as "title". prenv keeps
+ * working on such a pull request: each NUL inside a string (the escape or a
+ * raw 0 byte) is read as U+FFFD, and the context's warning names the event
+ * file and every member that had one.
+ */
+
+/* Copies the n bytes at s into out with each NUL inside a JSON string
+ * replaced by the escape \ufffd. Returns the number replaced. */
+static int nul_to_fffd(const char *s, size_t n, struct prenv_buf *out)
+{
+	size_t i, from = 0;
+	int in_str = 0, count = 0;
+
+	for (i = 0; i < n; i++) {
+		size_t len = 0;
+
+		if (!in_str)
+			in_str = s[i] == '"';
+		else if (s[i] == '"')
+			in_str = 0;
+		else if (s[i] == '\0')
+			len = 1;
+		else if (s[i] == '\\' && n - i >= 6 && !memcmp(s + i + 1, "u0000", 5))
+			len = 6;
+		else if (s[i] == '\\')
+			i++; /* the escaped character ('\\', '"', ...) */
+		if (!len)
+			continue;
+		prenv_buf_add(out, s + from, i - from);
+		prenv_buf_adds(out, "\\ufffd");
+		from = i + len;
+		i += len - 1;
+		count++;
+	}
+	prenv_buf_add(out, s + from, n - from);
+	return count;
+}
+
+/* Appends to list the dotted path of every member of b (the text read with
+ * U+FFFD) whose name or string differs from a's (read as cJSON cuts it). */
+static void nul_members(const cJSON *a, const cJSON *b, struct prenv_buf *path,
+			struct prenv_buf *list)
+{
+	size_t len = path->len;
+	int i = 0;
+
+	for (a = a->child, b = b->child; a && b; a = a->next, b = b->next, i++) {
+		if (b->string)
+			prenv_buf_printf(path, "%s%s", len ? "." : "", b->string);
+		else
+			prenv_buf_printf(path, "[%d]", i);
+		if ((b->string && a->string && strcmp(a->string, b->string)) ||
+		    (cJSON_IsString(b) && cJSON_IsString(a) && strcmp(a->valuestring, b->valuestring)))
+			prenv_buf_printf(list, "%s%s", list->len ? ", " : "", path->ptr);
+		nul_members(a, b, path, list);
+		prenv_buf_truncate(path, len);
+	}
+}
+
+/* Parses the payload; with NULs in it, the copy that reads them as U+FFFD,
+ * and d->c->warning says where they were. */
+static cJSON *github_event_parse(struct ci_det *d, const char *path, const struct prenv_buf *raw)
+{
+	struct prenv_buf fixed = PRENV_BUF_INIT, where = PRENV_BUF_INIT, list = PRENV_BUF_INIT;
+	cJSON *cut = cJSON_ParseWithLength(raw->ptr, raw->len), *root = NULL;
+
+	if (!cut || !cJSON_IsObject(cut) ||
+	    (!memchr(raw->ptr, '\0', raw->len) && !memmem(raw->ptr, raw->len, "\\u0000", 6)) ||
+	    !nul_to_fffd(raw->ptr, raw->len, &fixed) ||
+	    fixed.failed || !(root = cJSON_ParseWithLength(fixed.ptr, fixed.len))) {
+		if (fixed.failed)
+			d->oom = 1;
+		prenv_buf_free(&fixed);
+		return cut;
+	}
+	nul_members(cut, root, &where, &list);
+	ci_putf(d, &d->c->warning,
+		"the GitHub event file %s (GITHUB_EVENT_PATH) has NUL characters (\\u0000) in "
+		"%s; prenv reads each as U+FFFD (\xef\xbf\xbd)", path,
+		list.len ? list.ptr : "a string");
+	if (where.failed || list.failed)
+		d->oom = 1;
+	prenv_buf_free(&where);
+	prenv_buf_free(&list);
+	prenv_buf_free(&fixed);
+	cJSON_Delete(cut);
+	return root;
+}
+
+static int github_event_file(struct ci_det *d, const char *path, cJSON **out,
 			     struct prenv_err *err)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
@@ -71,7 +164,7 @@ static int github_event_file(const char *path, cJSON **out,
 					"cannot read the GitHub event file %s "
 					"(GITHUB_EVENT_PATH): %s", path, strerror(e));
 	}
-	root = cJSON_ParseWithLength(b.ptr, b.len);
+	root = github_event_parse(d, path, &b);
 	if (!root || !cJSON_IsObject(root)) {
 		at = root ? NULL : cJSON_GetErrorPtr();
 		if (at && at >= b.ptr && at <= b.ptr + b.len)
@@ -410,7 +503,7 @@ int ci_detect_github(struct ci_det *d, struct prenv_err *err)
 
 	github_vars(d, event);
 	if (path) {
-		rc = github_event_file(path, &root, err);
+		rc = github_event_file(d, path, &root, err);
 		if (rc < 0)
 			return rc;
 		use_env_ref = github_payload(d, root, event, ev);

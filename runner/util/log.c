@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* The secret list is read by every write and may grow while other threads
@@ -22,7 +23,8 @@ static struct {
 	size_t nsecrets;
 	int group_open;
 	unsigned group_seq;
-} L = { LOG_CI_NONE, 0, 0, NULL, NULL, NULL, 0, 0, 0 };
+	int out_bol; /* stdout is at the start of a line */
+} L = { LOG_CI_NONE, 0, 0, NULL, NULL, NULL, 0, 0, 0, 1 };
 
 static FILE *out_stream(void) { return L.out ? L.out : stdout; }
 static FILE *err_stream(void) { return L.err ? L.err : stderr; }
@@ -38,6 +40,7 @@ void log_set_streams(FILE *out, FILE *err)
 {
 	L.out = out;
 	L.err = err;
+	L.out_bol = 1;
 }
 
 int log_level(void) { return L.level; }
@@ -45,54 +48,41 @@ int log_level(void) { return L.level; }
 char *log_mask_dup(const char *s, size_t len, size_t *out_len)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
-	size_t i = 0;
+	unsigned char first[256] = { 0 }; /* the first bytes of the secrets */
+	size_t i = 0, from = 0, k;
 
 	pthread_mutex_lock(&secrets_lock);
+	for (k = 0; k < L.nsecrets; k++)
+		first[(unsigned char)L.secrets[k][0]] = 1;
 	while (i < len) {
-		size_t best = 0, k;
+		size_t best = 0;
 
-		for (k = 0; k < L.nsecrets; k++) {
-			size_t sl = strlen(L.secrets[k]);
+		for (k = 0; first[(unsigned char)s[i]] && k < L.nsecrets; k++) {
+			size_t sl;
 
+			if (L.secrets[k][0] != s[i])
+				continue;
+			sl = strlen(L.secrets[k]);
 			if (sl > best && sl <= len - i &&
 			    memcmp(s + i, L.secrets[k], sl) == 0)
 				best = sl;
 		}
 		if (best) {
+			prenv_buf_add(&b, s + from, i - from);
 			prenv_buf_adds(&b, "***");
 			i += best;
+			from = i;
 		} else {
-			prenv_buf_addc(&b, s[i]);
 			i++;
 		}
 	}
 	pthread_mutex_unlock(&secrets_lock);
+	prenv_buf_add(&b, s + from, len - from);
 	return prenv_buf_detach(&b, out_len);
 }
 
-static void write_masked(FILE *f, const char *s, size_t len)
-{
-	size_t n;
-	char *m;
-
-	size_t nsecrets;
-
-	pthread_mutex_lock(&secrets_lock);
-	nsecrets = L.nsecrets;
-	pthread_mutex_unlock(&secrets_lock);
-	if (!nsecrets) {
-		fwrite(s, 1, len, f);
-		return;
-	}
-	m = log_mask_dup(s, len, &n);
-	if (m)
-		fwrite(m, 1, n, f);
-	else
-		fputs("prenv: (output withheld: out of memory while masking)\n", f);
-	free(m);
-}
-
-static void gh_escape_data(struct prenv_buf *b, const char *s);
+/* GitHub workflow-command escaping of a command's data (after "::cmd::"). */
+static void gh_escape_data(struct prenv_buf *b, const char *s, size_t n);
 
 /* Adds one string to the list; 1 when it was new. Called with the lock. */
 static int add_one(const char *secret, size_t len)
@@ -127,53 +117,349 @@ static void announce(const char *secret, size_t len)
 	/* The runner hides the value from this line itself; the value is
 	 * escaped as the runner unescapes it (%25, %0D, %0A). */
 	prenv_buf_adds(&b, "::add-mask::");
-	gh_escape_data(&b, one);
+	gh_escape_data(&b, one, len);
 	prenv_buf_addc(&b, '\n');
-	fwrite(b.ptr, 1, b.len, out_stream());
 	fflush(out_stream());
+	fwrite(b.ptr, 1, b.len, err_stream());
+	fflush(err_stream());
 	memset(one, 0, len);
 	free(one);
 	prenv_buf_free(&b);
 }
 
-int log_add_secret(const char *secret)
+/* ------------------------------------------------------------------ */
+/* The secret-bearing parts of a structured secret                     */
+/*
+ * A multi-line secret (a kubeconfig, a PEM key, an env file) is printed a
+ * line or a value at a time, so its parts are registered too. Only the
+ * parts that carry the secret, not every line: a kubeconfig's
+ * "apiVersion: v1" or server URL masked for the whole job hides ordinary
+ * text ("kind: ConfigMap" became "***Map"). Registered: the value of a key
+ * that looks secret (token, password, secret, key, credential, *data) in
+ * YAML ("key: value", block scalars, more-indented continuation lines),
+ * JSON ("key": "value") or KEY=value form; the value after an env entry
+ * "name: <SECRET_LOOKING>"; a URL's password; a PEM block whole and each
+ * line of its base64 body. A multi-line secret without such structure (no
+ * key-value lines) is masked a line at a time. All called with the lock.
+ */
+
+/* Registers one part (4 bytes or more) and tells GitHub when it is new and
+ * fits on one line. -1 when memory ran out. */
+static int add_part(const char *s, size_t n)
 {
-	const char *p;
 	int r;
 
-	if (!secret || strlen(secret) < 4)
+	if (n < 4)
+		return 0;
+	r = add_one(s, n);
+	if (r > 0 && !memchr(s, '\n', n))
+		announce(s, n);
+	return r < 0 ? -1 : 0;
+}
+
+static int key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '.';
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* A key (or an env variable's name) whose value is a secret: compared in
+ * lower case without '-', '_' and '.'. Names, files, paths, URLs, lifetimes
+ * and types of secrets are not secrets. */
+static int secret_word(const char *k, size_t kn)
+{
+	static const char *const has[] = { "token", "passw", "passphrase", "pwd", "secret",
+					   "key", "credential", NULL };
+	static const char *const not_[] = { "name", "file", "path", "url", "uri", "ttl",
+					    "expiry", "expires", "expiration", "type", NULL };
+	char w[64];
+	size_t i, n = 0;
+
+	for (i = 0; i < kn && n + 1 < sizeof(w); i++)
+		if (k[i] != '-' && k[i] != '_' && k[i] != '.')
+			w[n++] = (char)((k[i] >= 'A' && k[i] <= 'Z') ? k[i] - 'A' + 'a' : k[i]);
+	w[n] = '\0';
+	for (i = 0; not_[i]; i++)
+		if (ends_with(w, n, not_[i]))
+			return 0;
+	for (i = 0; has[i]; i++)
+		if (strstr(w, has[i]))
+			return 1;
+	return ends_with(w, n, "data");
+}
+
+/* A value that is no secret whatever its key says: a YAML/JSON literal, an
+ * empty map or list, a number. */
+static int literal(const char *v, size_t n)
+{
+	static const char *const words[] = { "true", "false", "null", "yes", "no", "on", "off",
+					     "~", "{}", "[]", NULL };
+	size_t i;
+
+	for (i = 0; words[i]; i++)
+		if (strlen(words[i]) == n && strncasecmp(v, words[i], n) == 0)
+			return 1;
+	for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		;
+	return i == n;
+}
+
+/* One "key: value" / "key=value" / "\"key\": \"value\"". */
+struct kv {
+	const char *k, *v;
+	size_t kn, vn;
+	int json;  /* the key was quoted: a JSON member */
+	int block; /* the YAML value is a block scalar ("|", ">") */
+};
+
+/* The value at p; returns where scanning goes on. */
+static const char *kv_value(const char *p, const char *z, struct kv *kv)
+{
+	const char *v = p, *e;
+
+	if (p < z && (*p == '"' || *p == '\'')) {
+		char q = *p++;
+
+		for (v = p; p < z && *p != q; p++)
+			if (*p == '\\' && q == '"' && p + 1 < z)
+				p++;
+		kv->v = v;
+		kv->vn = (size_t)(p - v);
+		return p < z ? p + 1 : z;
+	}
+	if (kv->json) {
+		/* A number or literal; an object or array is scanned into. */
+		while (p < z && !strchr(",}]{[ \t", *p))
+			p++;
+		kv->v = v;
+		kv->vn = (size_t)(p - v);
+		return p;
+	}
+	/* YAML or KEY=value: the rest of the line, without a " #" comment. */
+	for (e = v; e < z && !(*e == '#' && e > v && (e[-1] == ' ' || e[-1] == '\t')); e++)
+		;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	kv->v = v;
+	kv->vn = (size_t)(e - v);
+	kv->block = kv->vn && (*v == '|' || *v == '>');
+	return z;
+}
+
+/* A key-value pair starting at p (bounded by z), or NULL. */
+static const char *kv_at(const char *p, const char *z, struct kv *kv)
+{
+	const char *k;
+	char q = 0;
+
+	if (*p == '"' || *p == '\'')
+		q = *p++;
+	for (k = p; p < z && key_char(*p); p++)
+		;
+	if (p == k || (q && (p >= z || *p++ != q)))
+		return NULL;
+	memset(kv, 0, sizeof(*kv));
+	kv->k = k;
+	kv->kn = (size_t)(p - k - (q ? 1 : 0));
+	kv->json = q != 0;
+	while (p < z && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p >= z || (*p != ':' && *p != '='))
+		return NULL;
+	/* A YAML key ends at ": " or at the end of the line ("http://x" and
+	 * "host:6443" are values); KEY=value has a value (base64 ends in '='). */
+	if (*p == ':' && !q && p + 1 < z && p[1] != ' ' && p[1] != '\t')
+		return NULL;
+	if (*p == '=' && (p + 1 >= z || p[1] == '=' || p[1] == ' '))
+		return NULL;
+	for (p++; p < z && (*p == ' ' || *p == '\t'); p++)
+		;
+	return kv_value(p, z, kv);
+}
+
+struct scan {
+	int rc;           /* -1 once memory ran out */
+	long cont;        /* more-indented lines after a secret key belong to
+			   * its value (block scalar, wrapped base64); -1: none */
+	int cont_block;   /* ... all of them, also those that look like pairs */
+	int env_secret;   /* "name: SOME_TOKEN" waits for its "value:" */
+	const char *pem;  /* the open PEM block */
+	size_t lines, structured; /* non-blank lines; those with a pair or PEM */
+};
+
+static void scan_add(struct scan *sc, const char *s, size_t n)
+{
+	if (add_part(s, n) < 0)
+		sc->rc = -1;
+}
+
+/* The password of a URL in v ("http://user:pw@proxy:3128"). */
+static void url_password(struct scan *sc, const char *v, size_t n)
+{
+	const char *e = v + n, *p = memmem(v, n, "://", 3), *at, *colon;
+
+	if (!p)
+		return;
+	for (p += 3, at = p; at < e && *at != '@' && *at != '/' && *at != ' '; at++)
+		;
+	if (at < e && *at == '@' && (colon = memchr(p, ':', (size_t)(at - p))))
+		scan_add(sc, colon + 1, (size_t)(at - colon - 1));
+}
+
+/* The value of a secret key, and the lines of a PEM key kept in one JSON
+ * string ("-----BEGIN ...\nMIIE...\n"). */
+static void scan_value(struct scan *sc, const char *v, size_t n)
+{
+	const char *e = v + n, *p, *q;
+
+	if (!literal(v, n))
+		scan_add(sc, v, n);
+	for (p = memmem(v, n, "\\n", 2) ? v : e; p < e; p = q < e ? q + 2 : e) {
+		if (!(q = memmem(p, (size_t)(e - p), "\\n", 2)))
+			q = e;
+		if (q - p >= 16 && *p != '-')
+			scan_add(sc, p, (size_t)(q - p));
+	}
+	url_password(sc, v, n);
+}
+
+/* Returns 1 when the pair's value is a secret. col: the key's column. */
+static int scan_pair(struct scan *sc, const struct kv *kv, long col)
+{
+	int secret = secret_word(kv->k, kv->kn);
+
+	if (kv->kn == 4 && !memcmp(kv->k, "name", 4)) {
+		/* An env entry: "- name: AWS_SECRET_ACCESS_KEY" / "value: ..." */
+		sc->env_secret = secret_word(kv->v, kv->vn);
+		secret = 0;
+	} else if (kv->kn == 5 && !memcmp(kv->k, "value", 5) && sc->env_secret) {
+		sc->env_secret = 0;
+		secret = 1;
+	}
+	if (!secret) {
+		url_password(sc, kv->v, kv->vn);
+		return 0;
+	}
+	if (!kv->block)
+		scan_value(sc, kv->v, kv->vn);
+	if (!kv->json) {
+		sc->cont = col;
+		sc->cont_block = kv->block;
+	}
+	return 1;
+}
+
+/* The pairs of one line from p (its content); 1 when there was one. */
+static int scan_pairs(struct scan *sc, const char *line, const char *p, const char *z)
+{
+	const char *next;
+	struct kv kv;
+	int found = 0;
+
+	while (p < z) {
+		if ((p == line || !key_char(p[-1])) && (next = kv_at(p, z, &kv))) {
+			found = 1;
+			/* A YAML value that is no secret may hold "--token=x". */
+			if (scan_pair(sc, &kv, (long)(kv.k - line) - kv.json) || kv.json || !kv.vn)
+				p = next;
+			else
+				p = kv.v;
+		} else {
+			p++;
+		}
+	}
+	return found;
+}
+
+/* A line of an open PEM block, or its BEGIN line. */
+static void scan_pem(struct scan *sc, const char *p, const char *z)
+{
+	if (!sc->pem)
+		sc->pem = p;
+	else if (!strncmp(p, "-----END ", 9)) {
+		scan_add(sc, sc->pem, (size_t)(z - sc->pem));
+		sc->pem = NULL;
+	} else if (z - p >= 16) {
+		scan_add(sc, p, (size_t)(z - p));
+	}
+}
+
+/* One line (a to z, without its '\n'). */
+static void scan_line(struct scan *sc, const char *a, const char *z)
+{
+	const char *p;
+	struct kv kv;
+	long indent;
+
+	while (z > a && (z[-1] == '\r' || z[-1] == ' ' || z[-1] == '\t'))
+		z--;
+	for (p = a; p < z && (*p == ' ' || *p == '\t'); p++)
+		;
+	if (p == z)
+		return; /* a blank line changes nothing */
+	indent = (long)(p - a);
+	sc->lines++;
+	if (sc->pem || !strncmp(p, "-----BEGIN ", 11)) {
+		scan_pem(sc, p, z);
+		sc->structured++;
+		return;
+	}
+	if (sc->cont >= 0 && indent > sc->cont && (sc->cont_block || !kv_at(p, z, &kv))) {
+		scan_add(sc, p, (size_t)(z - p));
+		sc->structured++;
+		return;
+	}
+	if (indent <= sc->cont)
+		sc->cont = -1;
+	if (scan_pairs(sc, a, p, z))
+		sc->structured++;
+}
+
+/* Registers the parts of a multi-line (or JSON) secret. 0 or -1. */
+static int add_parts(const char *secret)
+{
+	struct scan sc = { 0, -1, 0, 0, NULL, 0, 0 };
+	const char *p, *e, *a, *z;
+
+	for (p = secret; *p; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, "\n");
+		scan_line(&sc, p, e);
+	}
+	if (sc.structured * 2 >= sc.lines)
+		return sc.rc;
+	/* Free text, not a configuration: every line of 8 bytes or more. */
+	for (p = secret; *p; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, "\n");
+		for (a = p; a < e && (*a == ' ' || *a == '\t' || *a == '-'); a++)
+			;
+		for (z = e; z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r'); z--)
+			;
+		if (z - a >= 8)
+			scan_add(&sc, a, (size_t)(z - a));
+	}
+	return sc.rc;
+}
+
+int log_add_secret(const char *secret)
+{
+	size_t n;
+	int r;
+
+	if (!secret || (n = strlen(secret)) < 4)
 		return -1;
 	pthread_mutex_lock(&secrets_lock);
-	r = add_one(secret, strlen(secret));
+	r = add_one(secret, n);
 	if (r > 0 && !strchr(secret, '\n'))
-		announce(secret, strlen(secret));
-	/* A multi-line secret (a kubeconfig, a PEM key) is printed a line at a
-	 * time, so each significant line is a secret too, and so is the value
-	 * of a "key: value" line. */
-	for (p = secret; r >= 0 && strchr(secret, '\n') && *p; ) {
-		const char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		const char *a = p, *z = p + n, *colon;
-
-		while (a < z && (*a == ' ' || *a == '\t' || *a == '-'))
-			a++;
-		while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r'))
-			z--;
-		if (z - a >= 8 && add_one(a, (size_t)(z - a)) > 0)
-			announce(a, (size_t)(z - a));
-		colon = memchr(a, ':', (size_t)(z - a));
-		if (colon) {
-			const char *v = colon + 1;
-
-			while (v < z && (*v == ' ' || *v == '"' || *v == '\''))
-				v++;
-			while (z > v && (z[-1] == '"' || z[-1] == '\''))
-				z--;
-			if (z - v >= 8 && add_one(v, (size_t)(z - v)) > 0)
-				announce(v, (size_t)(z - v));
-		}
-		p = e ? e + 1 : p + n;
-	}
+		announce(secret, n);
+	if (r > 0 && (strchr(secret, '\n') || secret[strspn(secret, " \t")] == '{'))
+		r = add_parts(secret);
 	pthread_mutex_unlock(&secrets_lock);
 	return r < 0 ? -1 : 0;
 }
@@ -195,113 +481,211 @@ void log_reset(void)
 	pthread_mutex_unlock(&secrets_lock);
 }
 
-/* Appends text meant for humans (it may hold a PR's or a container's own
- * lines) so that no line of it can act as a CI log command: a line whose
- * first non-blank characters are "::" (GitHub workflow commands, which the
- * runner finds after trimming blanks) gets a backslash before them, and a
- * carriage return is shown as \r. line_start: s begins a line. */
-static void human_text(struct prenv_buf *b, const char *s, size_t n, int line_start)
+/* GitHub's runner takes a line as a workflow command when, after .NET's
+ * TrimStart() (every Unicode white space), it starts with "::", and, in the
+ * legacy syntax, when "##[" appears ANYWHERE in it (actions/runner,
+ * ActionCommand.TryParseV2 and TryParse). Text from outside (a PR's title,
+ * command output, pod logs, API errors) must do neither.
+ *
+ * blank_len(): the byte length of the white-space or invisible character
+ * at s, or 0: what TrimStart() removes (U+0009-000D, U+0020, U+0085,
+ * U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000)
+ * plus, to be safe, the zero-width and format characters a culture-aware
+ * comparison skips (U+00AD, U+180E, U+200B-200F, U+202A-202E, U+2060-206F,
+ * U+FEFF) and U+001C-001F. */
+static size_t blank_len(const unsigned char *s, size_t n)
+{
+	if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\f' && s[0] != '\n') ||
+		       (s[0] >= 0x1c && s[0] <= 0x1f)))
+		return 1;
+	if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0 || s[1] == 0xad))
+		return 2;
+	if (n < 3)
+		return 0;
+	switch (s[0]) {
+	case 0xe1: /* U+1680, U+180E */
+		return (s[1] == 0x9a && s[2] == 0x80) || (s[1] == 0xa0 && s[2] == 0x8e) ? 3 : 0;
+	case 0xe2: /* U+2000-200F, U+2028-202F, U+205F-206F */
+		return (s[1] == 0x80 && ((s[2] >= 0x80 && s[2] <= 0x8f) || (s[2] >= 0xa8 && s[2] <= 0xaf))) ||
+		       (s[1] == 0x81 && s[2] >= 0x9f && s[2] <= 0xaf) ? 3 : 0;
+	case 0xe3: /* U+3000 */
+		return s[1] == 0x80 && s[2] == 0x80 ? 3 : 0;
+	case 0xef: /* U+FEFF */
+		return s[1] == 0xbb && s[2] == 0xbf ? 3 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Appends n bytes so that no line can act as a workflow command: "::"
+ * first on a line (after blanks) gets a backslash before it, and the '['
+ * of every "##[" becomes open_bracket. *bol: s starts a line (updated).
+ * human: a carriage return (a line break for the runner) is shown as \r. */
+static void defuse(struct prenv_buf *b, const char *s, size_t n, int *bol,
+		   const char *open_bracket, int human)
+{
+	size_t i, j, k, from = 0;
+
+	for (i = 0; i < n; i++) {
+		if (*bol) {
+			*bol = 0;
+			for (j = i; (k = blank_len((const unsigned char *)s + j, n - j)) > 0; )
+				j += k;
+			if (j + 1 < n && s[j] == ':' && s[j + 1] == ':') {
+				prenv_buf_add(b, s + from, j - from);
+				prenv_buf_addc(b, '\\');
+				from = i = j;
+			}
+		}
+		if ((s[i] == '[' && i >= 2 && s[i - 1] == '#' && s[i - 2] == '#') ||
+		    (s[i] == '\r' && human)) {
+			prenv_buf_add(b, s + from, i - from);
+			prenv_buf_adds(b, s[i] == '[' ? open_bracket : "\\r");
+			from = i + 1;
+		} else if (s[i] == '\n' || s[i] == '\r') {
+			*bol = 1;
+		}
+	}
+	prenv_buf_add(b, s + from, n - from);
+}
+
+/* Text for people (stderr), starting a line: "\::", "##\[", "\r". */
+static void human_text(struct prenv_buf *b, const char *s, size_t n)
+{
+	int bol = 1;
+
+	defuse(b, s, n, &bol, "\\[", 1);
+}
+
+/* Machine output (stdout): "##[" is written "##\u005b", the same string to
+ * JSON and to YAML (prenv writes '#' only inside double-quoted scalars);
+ * "::" cannot start a line of JSON or YAML, and text gets "\::". */
+static void data_text(struct prenv_buf *b, const char *s, size_t n)
+{
+	defuse(b, s, n, &L.out_bol, "\\u005b", 0);
+}
+
+static void gh_escape_data(struct prenv_buf *b, const char *s, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (line_start) {
-			size_t j = i;
-
-			while (j < n && (s[j] == ' ' || s[j] == '\t'))
-				j++;
-			if (j + 1 < n && s[j] == ':' && s[j + 1] == ':') {
-				prenv_buf_add(b, s + i, j - i);
-				prenv_buf_addc(b, '\\');
-				i = j;
-			}
-			line_start = 0;
-		}
-		if (s[i] == '\r') {
-			prenv_buf_adds(b, "\\r");
-			continue;
-		}
-		prenv_buf_addc(b, s[i]);
-		if (s[i] == '\n')
-			line_start = 1;
-	}
-}
-
-/* GitHub workflow-command escaping for the message part. */
-static void gh_escape_data(struct prenv_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '%')
+		if (s[i] == '%')
 			prenv_buf_adds(b, "%25");
-		else if (*s == '\r')
+		else if (s[i] == '\r')
 			prenv_buf_adds(b, "%0D");
-		else if (*s == '\n')
+		else if (s[i] == '\n')
 			prenv_buf_adds(b, "%0A");
 		else
-			prenv_buf_addc(b, *s);
+			prenv_buf_addc(b, s[i]);
 	}
 }
 
-static void gh_escape_prop(struct prenv_buf *b, const char *s)
+/* A message (annotation, group title): "##[" shown as "##\[" too. */
+static void gh_escape_msg(struct prenv_buf *b, const char *s, size_t n)
 {
-	for (; *s; s++) {
-		if (*s == ':')
-			prenv_buf_adds(b, "%3A");
-		else if (*s == ',')
-			prenv_buf_adds(b, "%2C");
-		else {
-			char one[2] = { *s, 0 };
+	size_t i;
 
-			gh_escape_data(b, one);
-		}
+	for (i = 0; i < n; i++) {
+		if (s[i] == '[' && i >= 2 && s[i - 1] == '#' && s[i - 2] == '#')
+			prenv_buf_addc(b, '\\');
+		gh_escape_data(b, s + i, 1);
 	}
+}
+
+/* ... and of a property value (file=...). */
+static void gh_escape_prop(struct prenv_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == ':')
+			prenv_buf_adds(b, "%3A");
+		else if (s[i] == ',')
+			prenv_buf_adds(b, "%2C");
+		else
+			gh_escape_data(b, s + i, 1);
+	}
+}
+
+/* Appends the n bytes at s masked FIRST, then passed through fn (escaping
+ * or neutralising): done the other way round, a secret holding '%', CR or
+ * LF would be changed by the escaping and the mask would no longer find
+ * it. Unmasked text is never appended, even without memory. */
+static void add_masked(struct prenv_buf *b, const char *s, size_t n,
+		       void (*fn)(struct prenv_buf *, const char *, size_t))
+{
+	size_t mn;
+	char *m = log_mask_dup(s, n, &mn);
+
+	if (m)
+		fn(b, m, mn);
+	else
+		prenv_buf_adds(b, "(output withheld: out of memory while masking)");
+	free(m);
+}
+
+static void put(FILE *f, const struct prenv_buf *b)
+{
+	if (b->len)
+		fwrite(b->ptr, 1, b->len, f);
+	fflush(f);
+}
+
+/* "::error file=..,line=..,col=..::message": the annotation GitHub shows
+ * on the pull request. */
+static void gh_annotation(struct prenv_buf *b, const char *kind, const char *file,
+			  int line, int col, const struct prenv_buf *msg)
+{
+	prenv_buf_printf(b, "::%s", kind);
+	if (file) {
+		prenv_buf_adds(b, " file=");
+		add_masked(b, file, strlen(file), gh_escape_prop);
+		if (line > 0)
+			prenv_buf_printf(b, ",line=%d", line);
+		if (col > 0)
+			prenv_buf_printf(b, ",col=%d", col);
+	}
+	prenv_buf_adds(b, "::");
+	add_masked(b, msg->ptr, msg->len, gh_escape_msg);
+	prenv_buf_addc(b, '\n');
 }
 
 static void emit(const char *kind, const char *color, const char *file,
 		 int line, int col, const char *fmt, va_list ap)
 {
-	struct prenv_buf msg = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
+	struct prenv_buf msg = PRENV_BUF_INIT, raw = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
 
 	prenv_buf_vprintf(&msg, fmt, ap);
+	/* What stdout holds came first (both streams may share one log). */
+	fflush(out_stream());
 	if (L.ci == LOG_CI_GITHUB && kind && (!strcmp(kind, "error") || !strcmp(kind, "warning"))) {
-		/* Annotation (shown in the PR), plus the plain line below. */
-		prenv_buf_printf(&b, "::%s", kind);
-		if (file) {
-			prenv_buf_adds(&b, " file=");
-			gh_escape_prop(&b, file);
-			if (line > 0)
-				prenv_buf_printf(&b, ",line=%d", line);
-			if (col > 0)
-				prenv_buf_printf(&b, ",col=%d", col);
-		}
-		prenv_buf_adds(&b, "::");
-		gh_escape_data(&b, msg.ptr);
-		prenv_buf_addc(&b, '\n');
-		fflush(err_stream());
-		write_masked(out_stream(), b.ptr, b.len);
-		fflush(out_stream());
+		/* The annotation, right before the plain line. */
+		gh_annotation(&b, kind, file, line, col, &msg);
+		put(err_stream(), &b);
 		prenv_buf_reset(&b);
 	}
-	prenv_buf_adds(&b, "prenv: ");
+	prenv_buf_adds(&raw, "prenv: ");
 	if (kind) {
 		if (L.color && color)
-			prenv_buf_printf(&b, "\033[%sm%s\033[0m: ", color, kind);
+			prenv_buf_printf(&raw, "\033[%sm%s\033[0m: ", color, kind);
 		else
-			prenv_buf_printf(&b, "%s: ", kind);
+			prenv_buf_printf(&raw, "%s: ", kind);
 	}
 	if (file) {
-		prenv_buf_adds(&b, file);
+		prenv_buf_adds(&raw, file);
 		if (line > 0)
-			prenv_buf_printf(&b, ":%d", line);
+			prenv_buf_printf(&raw, ":%d", line);
 		if (col > 0)
-			prenv_buf_printf(&b, ":%d", col);
-		prenv_buf_adds(&b, ": ");
+			prenv_buf_printf(&raw, ":%d", col);
+		prenv_buf_adds(&raw, ": ");
 	}
-	human_text(&b, msg.ptr, msg.len, 0);
-	prenv_buf_addc(&b, '\n');
-	write_masked(err_stream(), b.ptr, b.len);
-	fflush(err_stream());
+	prenv_buf_add(&raw, msg.ptr, msg.len);
+	prenv_buf_addc(&raw, '\n');
+	add_masked(&b, raw.ptr, raw.len, human_text);
+	put(err_stream(), &b);
 	prenv_buf_free(&b);
+	prenv_buf_free(&raw);
 	prenv_buf_free(&msg);
 }
 
@@ -352,25 +736,29 @@ void log_err(const struct prenv_err *err)
 
 void log_group_begin(const char *title)
 {
+	struct prenv_buf b = PRENV_BUF_INIT;
+
 	if (L.level < LOG_NORMAL)
 		return;
 	if (L.group_open)
 		log_group_end();
 	L.group_open = 1;
 	L.group_seq++;
-	fflush(err_stream());
+	/* Whatever stdout holds belongs before the group. */
+	fflush(out_stream());
 	if (L.ci == LOG_CI_GITHUB) {
-		log_outf("::group::%s\n", title);
+		prenv_buf_adds(&b, "::group::");
+		add_masked(&b, title, strlen(title), gh_escape_msg);
+		prenv_buf_addc(&b, '\n');
 	} else if (L.ci == LOG_CI_GITLAB) {
-		struct prenv_buf b = PRENV_BUF_INIT;
-
-		prenv_buf_printf(&b, "\033[0Ksection_start:%ld:prenv_%u[collapsed=true]\r\033[0K%s\n",
-				 (long)time(NULL), L.group_seq, title);
-		write_masked(err_stream(), b.ptr, b.len);
-		prenv_buf_free(&b);
+		prenv_buf_printf(&b, "\033[0Ksection_start:%ld:prenv_%u[collapsed=true]\r\033[0K",
+				 (long)time(NULL), L.group_seq);
+		add_masked(&b, title, strlen(title), human_text);
+		prenv_buf_addc(&b, '\n');
 	}
 	/* Elsewhere a group is just its contents. */
-	fflush(out_stream());
+	put(err_stream(), &b);
+	prenv_buf_free(&b);
 }
 
 void log_group_end(void)
@@ -378,39 +766,52 @@ void log_group_end(void)
 	if (!L.group_open)
 		return;
 	L.group_open = 0;
-	fflush(err_stream());
+	fflush(out_stream());
 	if (L.ci == LOG_CI_GITHUB)
-		log_outs("::endgroup::\n");
+		fputs("::endgroup::\n", err_stream());
 	else if (L.ci == LOG_CI_GITLAB)
 		fprintf(err_stream(), "\033[0Ksection_end:%ld:prenv_%u\r\033[0K\n",
 			(long)time(NULL), L.group_seq);
-	fflush(out_stream());
+	fflush(err_stream());
 }
 
+/* Each line indented by four spaces. The whole text is masked first, so a
+ * multi-line secret is found before the text is cut into lines. */
 void log_block(const char *text)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
-	const char *p = text;
+	const char *p;
+	char *m;
 
 	if (L.level < LOG_NORMAL || !text)
 		return;
-	while (*p) {
+	fflush(out_stream());
+	if (!(m = log_mask_dup(text, strlen(text), NULL))) {
+		fputs("    (output withheld: out of memory while masking)\n", err_stream());
+		return;
+	}
+	for (p = m; *p; ) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 
 		prenv_buf_adds(&b, "    ");
-		human_text(&b, p, n, 1);
+		human_text(&b, p, n);
 		prenv_buf_addc(&b, '\n');
 		p += n + (nl ? 1 : 0);
 	}
-	write_masked(err_stream(), b.ptr, b.len);
-	fflush(err_stream());
+	put(err_stream(), &b);
 	prenv_buf_free(&b);
+	free(m);
 }
 
 void log_out(const char *s, size_t len)
 {
-	write_masked(out_stream(), s, len);
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	add_masked(&b, s, len, data_text);
+	if (b.len)
+		fwrite(b.ptr, 1, b.len, out_stream());
+	prenv_buf_free(&b);
 }
 
 void log_outs(const char *s)

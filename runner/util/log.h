@@ -4,7 +4,8 @@
  * log_out(). Every byte written through this module passes the secret mask:
  * a string registered with log_add_secret() is replaced by "***" in any
  * output, at any verbosity. The logger knows its CI: on GitHub Actions it
- * emits ::group::, ::error file=..:: and ::add-mask::; on GitLab CI,
+ * emits ::group::, ::error file=..:: and ::add-mask::, all on stderr (the
+ * runner reads both streams; stdout stays machine output); on GitLab CI,
  * collapsible sections.
  */
 #ifndef PRENV_LOG_H
@@ -24,7 +25,12 @@ void log_setup(enum log_ci ci, int level, int color);
 void log_set_streams(FILE *out, FILE *err);
 int log_level(void);
 
-/* Registers a secret (copied). Strings shorter than 4 bytes are not masked
+/* Registers a secret (copied); on GitHub it is announced once with
+ * ::add-mask:: when it fits on one line. Of a multi-line secret (a
+ * kubeconfig, a PEM key) or a JSON one, the secret-bearing parts are
+ * registered too: values of secret-looking keys, PEM blocks and their
+ * lines, URL passwords (not "apiVersion: v1"); without key-value structure,
+ * each line of 8 bytes or more. Strings shorter than 4 bytes are not masked
  * (they would mask ordinary text) and are reported with -1. */
 int log_add_secret(const char *secret);
 /* Frees every registered secret (end of main, tests). */
@@ -45,10 +51,13 @@ void log_group_begin(const char *title);
 void log_group_end(void);
 
 /* A block of text for humans (e.g. the comment body that was not posted):
- * to stderr, each line indented by four spaces, masked. */
+ * to stderr, each line indented by four spaces, masked, defused like every
+ * human line ("\::" first on a line, "##\[", CR shown as \r). */
 void log_block(const char *text);
 
-/* Machine output to stdout, masked. */
+/* Machine output to stdout, masked; "##[" is written "##\u005b" (the same
+ * string to JSON and YAML) and "::" first on a line gets a backslash, so no
+ * line can be a GitHub workflow command. */
 void log_out(const char *s, size_t len);
 void log_outs(const char *s);
 void log_outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

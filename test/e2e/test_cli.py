@@ -121,7 +121,9 @@ class CliTest(unittest.TestCase):
         env["PRENV_CI"] = "github"
         r = run_prenv(["context"], env=env, cwd=self.dir)
         self.assertEqual(2, r.returncode)
-        self.assertRegex(r.stdout, r"::error file=[^,]*\.prenv\.yml,line=\d+,col=\d+::")
+        # Workflow commands go to stderr: stdout stays machine output.
+        self.assertRegex(r.stderr, r"::error file=[^,]*\.prenv\.yml,line=\d+,col=\d+::")
+        self.assertEqual("", r.stdout)
 
     def test_cli_missing_explicit_config_exit_2(self):
         r = run_prenv(["-c", "nope.yml", "render"], env=clean_env(**PR_ENV), cwd=self.dir)
@@ -144,10 +146,11 @@ class CliTest(unittest.TestCase):
         env["PRENV_CI"] = "github"
         r = run_prenv(["context"], env=env, cwd=self.dir)
         self.assertEqual(0, r.returncode, r.stderr)
-        # The runner itself hides the value on ::add-mask:: lines.
-        self.assertIn("::add-mask::" + secret, r.stdout)
-        rest = r.stdout.replace("::add-mask::" + secret, "")
-        self.assertNotIn(secret, rest + r.stderr)
+        # The runner itself hides the value on ::add-mask:: lines, which
+        # go to stderr (the runner reads both streams).
+        self.assertIn("::add-mask::" + secret, r.stderr)
+        rest = r.stderr.replace("::add-mask::" + secret, "")
+        self.assertNotIn(secret, rest + r.stdout)
 
     def test_cli_protected_destroy_refused(self):
         env = clean_env(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="main", PRENV_SHA="b" * 40)
@@ -192,11 +195,11 @@ class CiLogSafetyTest(unittest.TestCase):
         r = run_prenv(["deploy"], env=self.gh_env(), cwd=self.dir)
         self.assertEqual(1, r.returncode, r.stderr)
         self.assertIn("stop-commands", r.stderr)  # shown, but defused
-        for line in r.stderr.split("\n"):
-            self.assertFalse(line.strip().startswith("::"), repr(line))
-            self.assertNotIn("\r", line)
+        # Only prenv's own workflow commands, all on stderr.
         ours = ("::add-mask::", "::error", "::warning", "::group::", "::endgroup::")
-        for line in r.stdout.split("\n"):
+        self.assertNotIn("::", r.stdout)
+        for line in r.stderr.split("\n"):
+            self.assertNotIn("\r", line)
             if line.strip().startswith("::"):
                 self.assertTrue(line.startswith(ours), repr(line))
                 self.assertNotIn("stop-commands", line.split("::", 2)[1])
@@ -210,4 +213,4 @@ class CiLogSafetyTest(unittest.TestCase):
         self.assertEqual(0, r.returncode, r.stderr)
         rest = "\n".join(l for l in (r.stdout + r.stderr).split("\n") if not l.startswith("::add-mask::"))
         self.assertNotIn("s3cr3t-cluster-token-abcdef", rest)
-        self.assertIn("::add-mask::s3cr3t-cluster-token-abcdef", r.stdout)
+        self.assertIn("::add-mask::s3cr3t-cluster-token-abcdef", r.stderr)

@@ -433,6 +433,59 @@ static void test_ci_errors_are_config_errors(void **state)
 	}
 }
 
+/* A NUL in a payload string (the escape \u0000, or a raw 0 byte) used to
+ * cut the string silently ("x\u0000y" read as "x"). It is shown as U+FFFD
+ * and ctx->warning names the event file and each field; a member name with
+ * a NUL ("title\u0000x") no longer passes for the real one; an escaped
+ * backslash before "u0000" is no NUL. A clean payload gives no warning. */
+static void test_ci_github_nul_in_payload_strings(void **state)
+{
+	static const char payload[] =
+		"{\"action\":\"opened\",\"number\":7,\"pull_request\":{\"number\":7,"
+		"\"title\\u0000x\":\"planted\",\"title\":\"x\\u0000y\",\"state\":\"open\","
+		"\"html_url\":\"https://github.com/acme/shop/pull/7\","
+		"\"user\":{\"login\":\"mal\0lory\"},"
+		"\"head\":{\"ref\":\"feat\\u0000evil\",\"sha\":\"" S1 "\","
+		"\"repo\":{\"full_name\":\"acme/shop\"}},"
+		"\"base\":{\"ref\":\"\\\\u0000base\",\"repo\":{\"full_name\":\"acme/shop\"}}},"
+		"\"repository\":{\"full_name\":\"acme/shop\"}}";
+	char path[512], envpath[600];
+	const char *envp[] = { "GITHUB_ACTIONS=true", "GITHUB_EVENT_NAME=pull_request",
+			       envpath, "GITHUB_REPOSITORY=acme/shop", NULL };
+	const char *clean[] = { "GITHUB_ACTIONS=true", "GITHUB_EVENT_NAME=pull_request",
+				"GITHUB_EVENT_PATH=" FX "pull_request_fork.json", NULL };
+	struct prenv_context *c = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+	const char *tc = "nul";
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nul-event.json", nogit_dir);
+	snprintf(envpath, sizeof(envpath), "GITHUB_EVENT_PATH=%s", path);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(payload, 1, sizeof(payload) - 1, f), sizeof(payload) - 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(ci_detect(&c, envp, nogit_dir, &err), 0);
+	ASSERT_STR("pr_title", "x\xef\xbf\xbdy", c->pr_title);
+	ASSERT_STR("pr_author", "mal\xef\xbf\xbdlory", c->pr_author);
+	ASSERT_STR("branch", "feat\xef\xbf\xbd" "evil", c->branch);
+	ASSERT_STR("base_branch", "\\u0000base", c->base_branch);
+	ASSERT_STR("sha", S1, c->sha);
+	assert_non_null(c->warning);
+	assert_non_null(strstr(c->warning, path));
+	assert_non_null(strstr(c->warning, "pull_request.title\xef\xbf\xbdx"));
+	assert_non_null(strstr(c->warning, "pull_request.title,"));
+	assert_non_null(strstr(c->warning, "pull_request.user.login"));
+	assert_non_null(strstr(c->warning, "pull_request.head.ref"));
+	assert_null(strstr(c->warning, "base"));
+	ci_context_free(c);
+	c = NULL;
+	assert_int_equal(ci_detect(&c, clean, nogit_dir, &err), 0);
+	assert_null(c->warning);
+	ci_context_free(c);
+	unlink(path);
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct {
@@ -888,6 +941,7 @@ int main(void)
 		cmocka_unit_test(test_ci_jenkins_table),
 		cmocka_unit_test(test_ci_overrides_table),
 		cmocka_unit_test(test_ci_errors_are_config_errors),
+		cmocka_unit_test(test_ci_github_nul_in_payload_strings),
 		cmocka_unit_test(test_ci_parse_remote_url_table),
 		cmocka_unit_test(test_ci_parse_change_url_table),
 		cmocka_unit_test(test_ci_json_shape),
