@@ -57,7 +57,7 @@ class StdoutIsMachineOutputTest(Base):
     def test_github_context_json_is_pure_json(self):
         r = self.prenv(["-o", "json", "context"], gh_env(GITHUB_TOKEN=TOKEN))
         doc = json.loads(r.stdout)
-        self.assertEqual(42, doc["pr"]["number"])
+        self.assertEqual(42, doc["pr"])
         self.assertIn("::add-mask::" + TOKEN + "\n", r.stderr)
         self.assertNotIn(TOKEN, r.stdout)
 
@@ -123,7 +123,7 @@ class LegacyCommandsTest(Base):
         env = gh_env(PRENV_PR_TITLE=self.TITLE)
         r = self.prenv(["-o", "json", "context"], env)
         self.assertEqual([], commands(r.stdout))
-        self.assertEqual(self.TITLE, json.loads(r.stdout)["pr"]["title"])
+        self.assertEqual(self.TITLE, json.loads(r.stdout)["pull_request"]["title"])
         r = self.prenv(["context"], env)
         self.assertEqual([], commands(r.stdout))
         self.assertIn("##\\u005bset-output", r.stdout)
@@ -207,7 +207,7 @@ class NulInEventTest(Base):
                         GITHUB_SHA="c" * 40, GITHUB_RUN_ID="1")
         r = self.prenv(["-o", "json", "context"], env)
         doc = json.loads(r.stdout)
-        self.assertEqual("x\ufffdy ##[add-mask]z", doc["pr"]["title"])
+        self.assertEqual("x\ufffdy ##[add-mask]z", doc["pull_request"]["title"])
         self.assertEqual("feat\ufffdevil", doc["branch"])
         warn = [l for l in r.stderr.split("\n") if l.startswith("prenv: warning:")]
         self.assertEqual(1, len(warn), r.stderr)
