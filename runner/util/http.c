@@ -77,6 +77,21 @@ struct xfer {
 
 static int global_refs;
 
+/* PRENV_HTTP_TIMEOUT: seconds a request may take (1..3600), else 60. */
+static long env_timeout_ms(void)
+{
+	const char *v = getenv("PRENV_HTTP_TIMEOUT");
+	char *end;
+	long s;
+
+	if (!v || !*v)
+		return DEF_TIMEOUT_MS;
+	s = strtol(v, &end, 10);
+	if (*end || s < 1 || s > 3600)
+		return DEF_TIMEOUT_MS;
+	return s * 1000;
+}
+
 static int global_ref(void)
 {
 	if (global_refs++ == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -422,7 +437,7 @@ int http_client_new(struct http_client **out, const struct http_client_opts *o,
 	if (c->o.connect_timeout_ms <= 0)
 		c->o.connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
 	if (c->o.timeout_ms <= 0)
-		c->o.timeout_ms = DEF_TIMEOUT_MS;
+		c->o.timeout_ms = env_timeout_ms();
 	if (c->o.max_attempts <= 0)
 		c->o.max_attempts = DEF_MAX_ATTEMPTS;
 	if (c->o.backoff_base_ms <= 0)

@@ -66,7 +66,7 @@ struct http_client;
 struct http_client_opts {
 	const char *user_agent_extra; /* appended: "prenv/<version> <extra>" */
 	long connect_timeout_ms;      /* 0: 10 s */
-	long timeout_ms;              /* whole request; 0: 60 s */
+	long timeout_ms;              /* whole request; 0: $PRENV_HTTP_TIMEOUT seconds, else 60 s */
 	int max_attempts;             /* 0: 4 */
 	long backoff_base_ms;         /* 0: 500 ms (first retry waits 0..base) */
 	long backoff_max_ms;          /* 0: 8 s */

@@ -27,7 +27,8 @@ def http_date(ts=None):
 
 
 class Faults:
-    """Queued fault switches: {"status": ..., "count": n, "match": "METHOD substring"}.
+    """Queued fault switches: {"status": ..., "count": n, "match": "METHOD substring",
+    "after": n}; "after" lets n matching requests through before the fault fires.
 
     status is a server-specific kind ("502", "403rate", "429secondary", "drop", ...).
     match is optional: "POST /comments" matches POST requests whose path contains
@@ -70,6 +71,9 @@ class Faults:
                         continue
                     if sub and sub not in path:
                         continue
+                if f.get("after", 0) > 0:   # let N matching requests through first
+                    f["after"] -= 1
+                    continue
                 f["count"] -= 1
                 f["fired"] += 1
                 return dict(f)

@@ -487,7 +487,9 @@ class GitHub:
             ms = float(f.get("delay_ms", 200))
             time.sleep((random.random() if f.get("random") else 1.0) * ms / 1000.0)
             return None
-        if kind == "drop":
+        if kind in ("drop", "hang"):
+            if kind == "hang":  # nothing for hang_s seconds, then the connection closes
+                time.sleep(float(f.get("hang_s", 3)))
             r = Response(0)
             r.drop = True
             return r

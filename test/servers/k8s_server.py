@@ -2298,17 +2298,23 @@ class Faults:
             self.state = {}
 
     def pick(self, method, path):
-        """Returns (kind, arg) of the fault to inject for this request, or (None, 0)."""
+        """Returns (kind, arg) of the fault to inject for this request, or (None, 0).
+        "after": N lets the next N matching requests through first (a fault at
+        request N+1 of a run); "hang": answers nothing for hang_s seconds, then
+        closes the connection (a time-out, as the client sees it)."""
         with self.lock:
             m = self.state.get("match")
             if m and m not in method + " " + path:
                 return None, 0, self.state.get("slow_ms", 0)
             slow = self.state.get("slow_ms", 0)
-            for k in ("drop", "429", "503", "500", "502", "504", "403"):
+            if self.state.get("after", 0) > 0:
+                self.state["after"] -= 1
+                return None, 0, slow
+            for k in ("drop", "hang", "429", "503", "500", "502", "504", "403"):
                 n = self.state.get(k, 0)
                 if n:
                     self.state[k] = n - 1
-                    return k, self.state.get("retry_after", 1), slow
+                    return k, self.state.get("hang_s" if k == "hang" else "retry_after", 1), slow
             return None, 0, slow
 
 
@@ -2596,6 +2602,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "content_type": self.headers.get("Content-Type"), "user_agent": ua,
                  "accept": self.headers.get("Accept"), "conn": getattr(srv.conn_local, "id", None)}
         try:
+            if kind == "hang":
+                time.sleep(float(arg))
+                kind = "drop"
             if kind == "drop":
                 entry["status"] = "dropped"
                 srv.stats.record(entry)
