@@ -285,11 +285,14 @@ static int apply_batch(struct k8s_client *k, cJSON **objs, size_t n, struct pren
 		goto done;
 	}
 	for (i = 0; i < n; i++) {
+		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+		urls[i] = (struct prenv_buf)PRENV_BUF_INIT;
+		errs[i] = (struct prenv_err)PRENV_ERR_INIT;
+	}
+	for (i = 0; i < n; i++) {
 		const struct k8s_mapping *m;
 		cJSON *meta = cJSON_GetObjectItemCaseSensitive(objs[i], "metadata");
 
-		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
-		urls[i] = (struct prenv_buf)PRENV_BUF_INIT;
 		if ((rc = k8s_client_map(k, k8s_str(objs[i], "apiVersion"), k8s_str(objs[i], "kind"), &m, err)) < 0)
 			goto done;
 		if (!m->namespaced)

@@ -291,6 +291,20 @@ static int merge_path(cJSON *merged, const char *path, int missing_ok, int *foun
 
 /* ------------------------------------------------------------ loading */
 
+/* A new, empty connection: every embedded buffer initialised (calloc alone
+ * would leave their ptr NULL, and a later strcmp on one crashes). */
+static struct k8s_conn *conn_new(void)
+{
+	struct k8s_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	prenv_buf_init(&c->ca, 0);
+	prenv_buf_init(&c->cert, 0);
+	prenv_buf_init(&c->key, 0);
+	return c;
+}
+
 void k8s_conn_free(struct k8s_conn *c)
 {
 	size_t i;
@@ -611,7 +625,7 @@ int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct p
 	int rc = 0, found = 0;
 
 	*out = NULL;
-	if (!(c = calloc(1, sizeof(*c))) || copy_env(c, envp) < 0 || !(merged = merged_new())) {
+	if (!(c = conn_new()) || copy_env(c, envp) < 0 || !(merged = merged_new())) {
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
 	}
