@@ -150,6 +150,9 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		goto done;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
+	/* every mapping is known before the first write (exit 2: nothing changed) */
+	if ((rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0)
+		goto done;
 	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)
 		goto done;
 	if (run->dry_run) {

@@ -2,9 +2,11 @@
 #include "kubernetes/k8s_int.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/render.h"
 #include "util/log.h"
 
 #define MAX_PARALLEL 8
@@ -139,6 +141,31 @@ int k8s_obj_ref(struct prenv_buf *out, const cJSON *obj)
 	for (p = kind ? kind : "object"; *p; p++)
 		prenv_buf_addc(out, (char)tolower((unsigned char)*p));
 	return prenv_buf_printf(out, "/%s", name ? name : "?");
+}
+
+int k8s_obj_err(struct prenv_err *err, int code, const cJSON *obj, const char *fmt, ...)
+{
+	struct prenv_buf msg = PRENV_BUF_INIT, file = PRENV_BUF_INIT;
+	const char *src = render_object_source(obj), *colon = src ? strrchr(src, ':') : NULL;
+	int line = 0;
+	va_list ap;
+
+	k8s_obj_ref(&msg, obj);
+	prenv_buf_adds(&msg, ": ");
+	va_start(ap, fmt);
+	prenv_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (colon) {
+		prenv_buf_add(&file, src, (size_t)(colon - src));
+		line = atoi(colon + 1);
+	}
+	if (msg.failed)
+		code = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	else
+		prenv_err_set_at(err, code, colon ? file.ptr : NULL, line, 0, "%s", msg.ptr);
+	prenv_buf_free(&msg);
+	prenv_buf_free(&file);
+	return code;
 }
 
 /* ------------------------------------------------------------ client */

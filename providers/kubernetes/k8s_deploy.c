@@ -92,6 +92,65 @@ static int stage_cmp(const void *a, const void *b)
 	return ix < iy ? -1 : ix > iy;
 }
 
+/* Why prenv refuses cluster-scoped objects (issue 10 #11): it deletes an
+ * environment by deleting its namespace, so such an object would outlive
+ * every destroy and gc, and two environments would overwrite it. */
+#define CLUSTER_SCOPED_WHY \
+	"a cluster-scoped object: destroy and gc delete the environment's namespace, so prenv " \
+	"could never delete it, and every environment would overwrite it; remove it from the " \
+	"templates and manage it outside prenv (apply it once, e.g. with kubectl or your " \
+	"cluster's configuration); the templates may refer to it by name"
+
+/* Checks one rendered object and makes its copy for applying (*out; NULL
+ * for the environment's own Namespace object, which prenv applies itself). */
+static int prepare_one(const cJSON *o, const struct k8s_env *env, cJSON **out,
+		       struct prenv_err *err)
+{
+	const char *kind = k8s_str(o, "kind"), *av = k8s_str(o, "apiVersion");
+	const char *name = k8s_str(o, "metadata.name"), *ns = k8s_str(o, "metadata.namespace");
+	const char *plural, *group_end;
+	struct prenv_buf grp = PRENV_BUF_INIT;
+	int namespaced = 1;
+	cJSON *c;
+
+	*out = NULL;
+	if (!kind || !av || !name)
+		return prenv_err_set(err, PRENV_ECONFIG, "a rendered object lacks apiVersion, kind or "
+				     "metadata.name");
+	if (!k8s_api_version_ok(av))
+		return k8s_obj_err(err, PRENV_ECONFIG, o, "apiVersion \"%s\" is not GROUP/VERSION or VERSION "
+				   "(lower-case letters, digits, '.' and '-'); fix the template", av);
+	if (!strcmp(kind, "Namespace") && !strcmp(av, "v1")) {
+		if (strcmp(name, env->ns))
+			return k8s_obj_err(err, PRENV_ECONFIG, o, "prenv creates the environment's namespace %s "
+					   "itself; remove the Namespace object from the templates", env->ns);
+		return 0; /* prenv applies the namespace itself */
+	}
+	group_end = strchr(av, '/');
+	prenv_buf_add(&grp, av, group_end ? (size_t)(group_end - av) : 0);
+	if (!k8s_builtin_mapping(group_end ? grp.ptr : "", kind, &plural, &namespaced))
+		namespaced = -1; /* decided by discovery (k8s_resolve) */
+	prenv_buf_free(&grp);
+	if (namespaced == 0)
+		return k8s_obj_err(err, PRENV_ECONFIG, o, CLUSTER_SCOPED_WHY);
+	if (ns && *ns && !ns_allowed(env, ns))
+		return k8s_obj_err(err, PRENV_ECONFIG, o, "names namespace '%s', not the environment's "
+				   "namespace '%s'; remove metadata.namespace from the template or list '%s' "
+				   "in provider.allow_namespaces", ns, env->ns, ns);
+	if (!(c = cJSON_Duplicate(o, 1)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (!(ns && *ns)) {
+		cJSON *meta = cJSON_GetObjectItemCaseSensitive(c, "metadata");
+
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
+		cJSON_AddStringToObject(meta, "namespace", env->ns);
+	}
+	add_extra(c, "labels", env->extra_labels);
+	add_extra(c, "annotations", env->extra_annotations);
+	*out = c;
+	return 0;
+}
+
 int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 		struct k8s_client *k, struct prenv_err *err)
 {
@@ -100,7 +159,6 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 	size_t n = 0, i;
 	int rc = 0;
 
-	(void)k;
 	*out = NULL;
 	v = calloc((size_t)cJSON_GetArraySize(objects) + 1, sizeof(*v));
 	if (!v || !(arr = cJSON_CreateArray())) {
@@ -108,59 +166,12 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 		goto done;
 	}
 	cJSON_ArrayForEach(o, objects) {
-		const char *kind = k8s_str(o, "kind"), *av = k8s_str(o, "apiVersion");
-		const char *name = k8s_str(o, "metadata.name"), *ns = k8s_str(o, "metadata.namespace");
-		const char *plural, *group_end;
-		struct prenv_buf grp = PRENV_BUF_INIT;
-		int namespaced = 1;
-		cJSON *c, *meta;
+		cJSON *c;
 
-		if (!kind || !av || !name) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "a rendered object lacks apiVersion, kind or "
-					   "metadata.name");
+		if ((rc = prepare_one(o, env, &c, err)) < 0)
 			goto done;
-		}
-		if (!k8s_api_version_ok(av)) {
-			rc = prenv_err_set(err, PRENV_ECONFIG,
-					   "%s/%s: apiVersion \"%s\" is not GROUP/VERSION or VERSION "
-					   "(lower-case letters, digits, '.' and '-'); fix the template",
-					   kind, name, av);
-			goto done;
-		}
-		if (!strcmp(kind, "Namespace") && av && !strcmp(av, "v1")) {
-			if (strcmp(name, env->ns)) {
-				rc = prenv_err_set(err, PRENV_ECONFIG, "template object namespace/%s: prenv creates the "
-						   "environment's namespace %s itself; remove the Namespace object "
-						   "from the templates", name, env->ns);
-				goto done;
-			}
-			continue; /* prenv applies the namespace itself */
-		}
-		group_end = strchr(av, '/');
-		prenv_buf_add(&grp, av, group_end ? (size_t)(group_end - av) : 0);
-		if (!k8s_builtin_mapping(group_end ? grp.ptr : "", kind, &plural, &namespaced))
-			namespaced = -1; /* decided by discovery at apply time */
-		prenv_buf_free(&grp);
-		if (namespaced == 0 && ns && *ns) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "%s/%s is cluster-scoped but the template sets "
-					   "metadata.namespace: %s; remove it", kind, name, ns);
-			goto done;
-		}
-		if (ns && *ns && !ns_allowed(env, ns)) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "%s/%s names namespace '%s', not the environment's "
-					   "namespace '%s'; remove metadata.namespace from the template or list '%s' "
-					   "in provider.allow_namespaces", kind, name, ns, env->ns, ns);
-			goto done;
-		}
-		if (!(c = cJSON_Duplicate(o, 1))) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		meta = cJSON_GetObjectItemCaseSensitive(c, "metadata");
-		if (namespaced != 0 && !(ns && *ns))
-			cJSON_AddStringToObject(meta, "namespace", env->ns);
-		add_extra(c, "labels", env->extra_labels);
-		add_extra(c, "annotations", env->extra_annotations);
+		if (!c)
+			continue;
 		cJSON_AddNumberToObject(c, "$index", (double)n);
 		v[n++] = c;
 	}
@@ -172,12 +183,42 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 	}
 	*out = arr;
 	arr = NULL;
+	if (k && (rc = k8s_resolve(k, *out, env, err)) < 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
 done:
 	for (i = 0; v && i < n; i++)
 		cJSON_Delete(v[i]);
 	free(v);
 	cJSON_Delete(arr);
 	return rc;
+}
+
+int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env,
+		struct prenv_err *err)
+{
+	cJSON *o;
+	int rc;
+
+	(void)env;
+	cJSON_ArrayForEach(o, prepared) {
+		const struct k8s_mapping *m;
+
+		rc = k8s_client_map(k, k8s_str(o, "apiVersion"), k8s_str(o, "kind"), &m, err);
+		if (rc == PRENV_ECONFIG) {
+			char *why = prenv_strdup(err->msg);
+
+			rc = k8s_obj_err(err, rc, o, "%s", why ? why : "unknown kind");
+			free(why);
+			return rc;
+		}
+		if (rc < 0)
+			return rc;
+		if (!m->namespaced)
+			return k8s_obj_err(err, PRENV_ECONFIG, o, CLUSTER_SCOPED_WHY);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ namespace */

@@ -141,6 +141,12 @@ int k8s_list(struct k8s_client *k, const struct k8s_mapping *m, const char *ns,
 /* "kind/name" in kubectl's lower-case form ("deployment/web"). */
 int k8s_obj_ref(struct prenv_buf *out, const cJSON *obj);
 
+/* Sets err (code) about a rendered object: at its template's file:line
+ * when it carries one (render_object_source), the message starting with
+ * the object's "kind/name: ". Returns code. */
+int k8s_obj_err(struct prenv_err *err, int code, const cJSON *obj, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Shortcuts into a JSON object; NULL/0 when absent. */
 const char *k8s_str(const cJSON *o, const char *path);   /* "metadata.name" */
 long k8s_num(const cJSON *o, const char *path, long dflt);
@@ -173,6 +179,13 @@ int k8s_api_version_ok(const char *av);
 
 int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 		struct k8s_client *k, struct prenv_err *err);
+
+/* Resolves the REST mapping of every prepared object (discovery for kinds
+ * prenv does not know) before anything is written: an unknown kind or a
+ * cluster-scoped one is PRENV_ECONFIG naming the object and its template.
+ * Namespaced objects without a namespace get env->ns. */
+int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env,
+		struct prenv_err *err);
 
 /* Creates or updates the namespace with prenv's labels and annotations.
  * *created is set when it did not exist. Refuses a namespace that exists

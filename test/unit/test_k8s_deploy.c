@@ -47,11 +47,10 @@ static void test_k8s_prepare_orders_and_namespaces(void **state)
 		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"}},"
 		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"b\"}},"
 		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop-pr-1\"}},"
-		"{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\"}},"
 		"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"}}]");
 	static const char *const want[][3] = {
 		{ "ConfigMap", "b", "shop-pr-1" }, { "ConfigMap", "a", "shop-pr-1" },
-		{ "ClusterRole", "r", NULL }, { "Service", "web", "shop-pr-1" },
+		{ "Service", "web", "shop-pr-1" },
 		{ "Deployment", "web", "shop-pr-1" }, { "Ingress", "web", "shop-pr-1" },
 		{ "Widget", "w", "shop-pr-1" },
 	};
@@ -61,7 +60,7 @@ static void test_k8s_prepare_orders_and_namespaces(void **state)
 
 	(void)state;
 	assert_int_equal(k8s_prepare(&out, objs, &ENV, NULL, &err), 0);
-	assert_int_equal(cJSON_GetArraySize(out), 7);
+	assert_int_equal(cJSON_GetArraySize(out), 6);
 	cJSON_ArrayForEach(o, out) {
 		assert_string_equal(k8s_str(o, "kind"), want[i][0]);
 		assert_string_equal(k8s_str(o, "metadata.name"), want[i][1]);
@@ -86,6 +85,13 @@ static void test_k8s_prepare_namespace_errors(void **state)
 		  "prenv creates the environment's namespace" },
 		{ "[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\",\"namespace\":\"x\"}}]",
 		  "cluster-scoped" },
+		/* cluster-scoped kinds are refused outright (destroy and gc could not delete them) */
+		{ "[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\"}}]",
+		  "clusterrole/r: a cluster-scoped object" },
+		{ "[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRoleBinding\",\"metadata\":{\"name\":\"r\"}}]",
+		  "manage it outside prenv" },
+		{ "[{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":{\"name\":\"c\"}}]",
+		  "ingressclass/c: a cluster-scoped object" },
 		{ "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{}}]", "lacks apiVersion, kind or metadata.name" },
 	};
 	struct k8s_env env = ENV;

@@ -1,0 +1,159 @@
+"""End to end: what prenv refuses before it changes anything in the cluster,
+and whose environment it may touch. The prenv binary against
+test/servers/k8s_server.py (k8s_harness.py).
+
+  - every object's REST mapping (discovery for unknown kinds) is resolved
+    before the first write: an unknown kind exits 2 and nothing exists
+    afterwards (issue 10 #8);
+  - cluster-scoped kinds (ClusterRole, ClusterRoleBinding, IngressClass, a
+    cluster-scoped custom resource) are refused, exit 2, naming the object
+    and its template, before any write: destroy and gc delete namespaces,
+    so such objects would leak and two environments would fight over them
+    (issue 10 #11). The environment's own Namespace object is still allowed
+    (prenv applies the namespace itself).
+"""
+import json
+import os
+import shutil
+import sys
+import unittest
+
+from util import ROOT, clean_env, run_prenv, tmpdir
+
+sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
+from k8s_harness import K8sServer  # noqa: E402
+
+TOKEN = "guard-token-0123456789"
+SHA = "a" * 40
+NS = "shop-pr-7"
+
+CONFIG = """version: 1
+app: shop
+templates: tpl
+url: "https://{{env.name}}.preview.example.com"
+provider:
+  kind: kubernetes
+  wait: %(wait)s
+environments:
+  - pull_request: true
+values:
+  image: "ghcr.io/acme/shop:1"
+"""
+
+
+def env_for(repo="acme/shop", pr="7", **extra):
+    return clean_env(PRENV_CI="local", PRENV_REPO=repo, PRENV_BRANCH="feature/x",
+                     PRENV_PR=pr, PRENV_SHA=SHA, HOME="/nonexistent", **extra)
+
+
+class GuardBase:
+    SERVER_ARGS = ["--ready-delay", "0.3", "--terminate-delay", "0.3"]
+
+    def setUp(self):
+        self.srv = K8sServer(tls=True, tokens=[TOKEN], args=self.SERVER_ARGS).start()
+        self.addCleanup(self.srv.stop)
+        self.dir = tmpdir(self)
+        self.kc = self.srv.write_kubeconfig(os.path.join(self.dir, "kubeconfig"))
+
+    def app(self, wait="20s", extra_files=None):
+        d = tmpdir(self)
+        shutil.copytree(os.path.join(ROOT, "templates", "web"), os.path.join(d, "tpl"),
+                        ignore=shutil.ignore_patterns("*.md"))
+        for name, text in (extra_files or {}).items():
+            with open(os.path.join(d, "tpl", name), "w") as f:
+                f.write(text)
+        with open(os.path.join(d, ".prenv.yml"), "w") as f:
+            f.write(CONFIG % {"wait": wait})
+        return d
+
+    def prenv(self, app, *args, env=None):
+        return run_prenv(["--kubeconfig", self.kc] + list(args), env=env or env_for(), cwd=app)
+
+    def check(self, r, code=0):
+        self.assertEqual(code, r.returncode, "exit %d\nstdout:\n%s\nstderr:\n%s"
+                         % (r.returncode, r.stdout, r.stderr))
+
+    def get(self, path):
+        st, _, body = self.srv.api("GET", path)
+        return body if st == 200 else None
+
+    def namespace(self, ns=NS):
+        return self.get("/api/v1/namespaces/" + ns)
+
+    def writes(self):
+        """The API requests that changed something (since the last reset)."""
+        log = self.srv.admin("GET", "/_test/requests?log=1").get("log", [])
+        return [(e["method"], e["path"]) for e in log if e["method"] in ("POST", "PUT", "PATCH", "DELETE")]
+
+
+class K8sGuardTest(GuardBase, unittest.TestCase):
+    def test_unknown_kind_changes_nothing(self):
+        app = self.app(extra_files={"zz-thing.yaml": "apiVersion: nosuch.io/v9\nkind: Thing\n"
+                                                     "metadata:\n  name: t\n"})
+        self.srv.admin("POST", "/_test/reset")
+        r = self.prenv(app, "deploy")
+        self.check(r, 2)
+        self.assertIn("does not serve kind Thing of apiVersion nosuch.io/v9", r.stderr)
+        self.assertIn("zz-thing.yaml:1", r.stderr)
+        self.assertIsNone(self.namespace(), "exit 2 promises nothing was changed, but the namespace exists")
+        self.assertEqual([], self.writes())
+
+    def test_cluster_scoped_kinds_refused_before_any_write(self):
+        cases = {
+            "rbac.yaml": ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                          "metadata:\n  name: shop-reader\nrules: []\n", "clusterrole/shop-reader",
+                          "/apis/rbac.authorization.k8s.io/v1/clusterroles/shop-reader"),
+            "binding.yaml": ("# a binding\napiVersion: rbac.authorization.k8s.io/v1\n"
+                             "kind: ClusterRoleBinding\nmetadata:\n  name: shop-reader\n"
+                             "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: x}\n"
+                             "subjects: []\n", "clusterrolebinding/shop-reader",
+                             "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/shop-reader"),
+            "class.yaml": ("apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata:\n"
+                           "  name: shop\nspec:\n  controller: example.com/ingress\n", "ingressclass/shop",
+                           "/apis/networking.k8s.io/v1/ingressclasses/shop"),
+        }
+        for fname, (text, ref, path) in cases.items():
+            app = self.app(extra_files={fname: text})
+            self.srv.admin("POST", "/_test/reset")
+            r = self.prenv(app, "deploy")
+            self.check(r, 2)
+            self.assertIn(ref, r.stderr)
+            self.assertIn("cluster-scoped", r.stderr)
+            self.assertIn(fname + ":%d" % (2 if fname == "binding.yaml" else 1), r.stderr)
+            self.assertIn("outside prenv", r.stderr)
+            self.assertIsNone(self.namespace(), ref)
+            self.assertIsNone(self.get(path), ref)
+            self.assertEqual([], self.writes(), ref)
+
+    def test_cluster_scoped_custom_resource_refused(self):
+        # a CRD with scope Cluster: only discovery can tell
+        crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "gadgets.example.org"},
+               "spec": {"group": "example.org", "scope": "Cluster",
+                        "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                        "versions": [{"name": "v1", "served": True, "storage": True,
+                                      "schema": {"openAPIV3Schema": {
+                                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+        st, _, body = self.srv.api("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+        self.assertIn(st, (200, 201), body)
+        app = self.app(extra_files={"gadget.yaml": "apiVersion: example.org/v1\nkind: Gadget\n"
+                                                   "metadata:\n  name: g\n"})
+        self.srv.admin("POST", "/_test/reset")
+        r = self.prenv(app, "deploy")
+        self.check(r, 2)
+        self.assertIn("gadget/g", r.stderr)
+        self.assertIn("cluster-scoped", r.stderr)
+        self.assertIn("gadget.yaml:1", r.stderr)
+        self.assertIsNone(self.namespace())
+        self.assertEqual([], self.writes())
+
+    def test_environments_own_namespace_object_is_still_accepted(self):
+        app = self.app(extra_files={"00-ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n"
+                                                  "  name: " + NS + "\n"})
+        r = self.prenv(app, "deploy")
+        self.check(r)
+        self.assertIsNotNone(self.namespace())
+
+
+if __name__ == "__main__":
+    unittest.main()
