@@ -214,6 +214,8 @@ static int check_owner(const cJSON *ns, const struct k8s_env *env, const char *w
 	if (e && strcmp(e, env->env))
 		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to environment "
 				     "%s, not %s; nothing was changed", what, env->ns, e, env->env);
+	if (k8s_foreign_repo(ns, env))
+		return k8s_foreign_err(err, env, what, k8s_foreign_repo(ns, env));
 	return 0;
 }
 
@@ -453,7 +455,8 @@ static int namespace_annotation(struct provider_session *s, const struct provide
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		rc = 0;
-	} else if (rc == 0 && k8s_annotation(ns, key)) {
+	} else if (rc == 0 && k8s_annotation(ns, key) && !k8s_foreign_repo(ns, &r.env)) {
+		/* another repository's note (its PR comment) is not this run's */
 		*out = strdup(k8s_annotation(ns, key));
 	}
 	cJSON_Delete(ns);
@@ -511,6 +514,8 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 	memset(&r, 0, sizeof(r));
 	if (!run->cfg || !run->cfg->app)
 		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
+	r.env.app = run->cfg->app;
+	r.env.repo = run->ctx ? run->ctx->repo_full_name : NULL;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	prenv_buf_printf(&sel, "%s=%s,%s=%s", PRENV_LABEL_MANAGED, PRENV_MANAGED_BY, PRENV_LABEL_APP,
@@ -529,6 +534,7 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		const char *pr = k8s_annotation(it, PRENV_ANN_PR);
 		const char *sha = k8s_annotation(it, PRENV_ANN_SHA);
 		const char *at = k8s_annotation(it, PRENV_ANN_DEPLOYED_AT);
+		const char *owner;
 		cJSON *e;
 		char *end;
 		long n;
@@ -550,6 +556,11 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		cJSON_AddItemToArray(arr, e);
 		cJSON_AddStringToObject(e, "name", env);
 		cJSON_AddStringToObject(e, "namespace", name);
+		if ((owner = k8s_foreign_repo(it, &r.env)) != NULL) {
+			/* another repository's: gc leaves it alone, destroy refuses */
+			cJSON_AddTrueToObject(e, "foreign");
+			cJSON_AddStringToObject(e, "repo", owner);
+		}
 		n = pr ? strtol(pr, &end, 10) : 0;
 		if (pr && n > 0 && *end == '\0')
 			cJSON_AddNumberToObject(e, "pr", (double)n);

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "util/log.h"
@@ -223,6 +224,31 @@ int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env
 
 /* ------------------------------------------------------------ namespace */
 
+const char *k8s_foreign_repo(const cJSON *ns, const struct k8s_env *env)
+{
+	const char *owner = k8s_annotation(ns, PRENV_ANN_REPO);
+
+	if (!owner || !*owner)
+		return NULL;
+	if (env->repo && *env->repo && !strcasecmp(owner, env->repo))
+		return NULL;
+	return owner;
+}
+
+int k8s_foreign_err(struct prenv_err *err, const struct k8s_env *env, const char *what,
+		    const char *owner)
+{
+	if (!env->repo || !*env->repo)
+		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to repository "
+				     "%s (annotation %s) and this run does not know its repository, so it cannot "
+				     "tell whether it is that one; set PRENV_REPO=owner/name; nothing was changed",
+				     what, env->ns, owner, PRENV_ANN_REPO);
+	return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to repository %s "
+			     "(annotation %s), not %s; two repositories use app '%s', so their environments "
+			     "share namespaces: give one of them another app name or provider.namespace; "
+			     "nothing was changed", what, env->ns, owner, PRENV_ANN_REPO, env->repo, env->app);
+}
+
 static const struct k8s_mapping ns_mapping = { (char *)"", (char *)"v1", (char *)"Namespace",
 					       (char *)"namespaces", 0 };
 
@@ -262,6 +288,8 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s belongs to environment %s of %s, not "
 					   "to %s; give each environment its own provider.namespace",
 					   env->ns, e, env->app, env->env);
+		} else if (k8s_foreign_repo(live, env)) {
+			rc = k8s_foreign_err(err, env, "deploy into", k8s_foreign_repo(live, env));
 		}
 	}
 	if (rc < 0 || env->dry_run)

@@ -166,6 +166,18 @@ struct k8s_env {
 	int dry_run;
 };
 
+/* Whose environment the namespace ns is: NULL when it is env's repository's
+ * (its prenv.dev/repo annotation names env->repo, case-insensitively as
+ * GitHub and GitLab compare names) or names none (an older prenv's: it is
+ * adopted); else the repository it names. Another repository's
+ * environment is never written or deleted. */
+const char *k8s_foreign_repo(const cJSON *ns, const struct k8s_env *env);
+
+/* PRENV_EAUTH "refusing to <what> namespace ...: it belongs to repository
+ * ..." for a namespace k8s_foreign_repo() names owner of. */
+int k8s_foreign_err(struct prenv_err *err, const struct k8s_env *env, const char *what,
+		    const char *owner);
+
 /* The install stage of a kind (helm's order); unknown kinds come last. */
 int k8s_kind_stage(const char *kind);
 

@@ -11,6 +11,11 @@ test/servers/k8s_server.py (k8s_harness.py).
     so such objects would leak and two environments would fight over them
     (issue 10 #11). The environment's own Namespace object is still allowed
     (prenv applies the namespace itself).
+  - an environment belongs to the repository that made it (the namespace's
+    prenv.dev/repo annotation): another repository with the same app name
+    (so the same namespace) may not deploy over it (exit 3), destroy it
+    (exit 3) or gc it (skipped, with a line saying why); a namespace
+    without the annotation (an older prenv's) is adopted (issue 10 #10).
 """
 import json
 import os
@@ -153,6 +158,84 @@ class K8sGuardTest(GuardBase, unittest.TestCase):
         r = self.prenv(app, "deploy")
         self.check(r)
         self.assertIsNotNone(self.namespace())
+
+
+GC_CONFIG_TTL = """    ttl: 1h
+"""
+
+
+class K8sOwnerTest(GuardBase, unittest.TestCase):
+    def annotations(self):
+        return (self.namespace() or {}).get("metadata", {}).get("annotations") or {}
+
+    def test_other_repository_cannot_deploy_over_or_destroy(self):
+        app = self.app()
+        self.check(self.prenv(app, "deploy", env=env_for(repo="acme/shop")))
+        self.assertEqual("acme/shop", self.annotations().get("prenv.dev/repo"))
+        before = self.annotations()
+
+        # the same app name in another repository: same namespace, same PR number
+        r = self.prenv(app, "deploy", env=env_for(repo="evil/shop"))
+        self.check(r, 3)
+        self.assertIn("belongs to repository acme/shop", r.stderr)
+        self.assertIn("evil/shop", r.stderr)
+        self.assertEqual(before, self.annotations(), "the other repository's deploy changed the namespace")
+        r = self.prenv(app, "destroy", env=env_for(repo="evil/shop"))
+        self.check(r, 3)
+        self.assertIn("belongs to repository acme/shop", r.stderr)
+        self.assertNotIn("deletionTimestamp", self.namespace()["metadata"])
+        # a run that does not know its repository cannot prove it owns it
+        env = env_for()
+        del env["PRENV_REPO"]
+        r = self.prenv(app, "destroy", env=env)
+        self.check(r, 3)
+        self.assertIn("PRENV_REPO", r.stderr)
+        self.assertNotIn("deletionTimestamp", self.namespace()["metadata"])
+        # the owner (GitHub names are case-insensitive) still can
+        self.check(self.prenv(app, "deploy", env=env_for(repo="Acme/Shop")))
+        self.check(self.prenv(app, "destroy", env=env_for(repo="acme/shop")))
+        self.assertIsNone(self.namespace())
+
+    def test_gc_skips_other_repositorys_environment(self):
+        app = self.app()
+        cfg = open(os.path.join(app, ".prenv.yml")).read().replace(
+            "  - pull_request: true\n", "  - pull_request: true\n" + GC_CONFIG_TTL)
+        with open(os.path.join(app, ".prenv.yml"), "w") as f:
+            f.write(cfg)
+        self.check(self.prenv(app, "deploy", env=env_for(repo="acme/shop")))
+        # long past its TTL
+        st, _, body = self.srv.api("PATCH", "/api/v1/namespaces/" + NS,
+                                   {"metadata": {"annotations": {"prenv.dev/deployed-at": "2020-01-01T00:00:00Z"}}},
+                                   content_type="application/merge-patch+json")
+        self.assertEqual(200, st, body)
+        gc_env = env_for(repo="evil/shop", pr="")
+        r = self.prenv(app, "-o", "json", "gc", env=gc_env)
+        self.check(r)
+        res = {e["name"]: e for e in json.loads(r.stdout)}
+        self.assertEqual("skipped", res["pr-7"]["action"], r.stdout)
+        self.assertIn("acme/shop", res["pr-7"]["reason"])
+        self.assertIsNotNone(self.namespace())
+        self.assertNotIn("deletionTimestamp", self.namespace()["metadata"])
+        r = self.prenv(app, "gc", env=gc_env)
+        self.check(r)
+        self.assertRegex(r.stdout, r"(?m)^pr-7 +skipped \(.*repository acme/shop")
+        # its own repository's gc collects it
+        r = self.prenv(app, "gc", env=env_for(repo="acme/shop", pr=""))
+        self.check(r)
+        self.assertRegex(r.stdout, r"(?m)^pr-7 +destroyed ")
+
+    def test_namespace_without_repository_is_adopted(self):
+        # made by an older prenv: its labels, no prenv.dev/repo
+        ns = {"apiVersion": "v1", "kind": "Namespace",
+              "metadata": {"name": NS, "labels": {"app.kubernetes.io/managed-by": "prenv",
+                                                  "prenv.dev/app": "shop", "prenv.dev/env": "pr-7"}}}
+        st, _, body = self.srv.api("POST", "/api/v1/namespaces", ns)
+        self.assertEqual(201, st, body)
+        app = self.app()
+        self.check(self.prenv(app, "deploy", env=env_for(repo="acme/shop")))
+        self.assertEqual("acme/shop", self.annotations().get("prenv.dev/repo"))
+        r = self.prenv(app, "deploy", env=env_for(repo="evil/shop"))
+        self.check(r, 3)
 
 
 if __name__ == "__main__":
