@@ -43,6 +43,8 @@ struct k8s_conn {
 	time_t exec_expiry;    /* 0: no expiry */
 	int exec_done;         /* the plugin ran at least once */
 	int cred_changed;      /* the client certificate changed (rebuild client) */
+	unsigned long serial;  /* which credential: bumped when the token or the
+				* client certificate is replaced (starts at 1) */
 	cJSON *cluster;        /* clusters[].cluster (copy) for provideClusterInfo */
 	char **envp;           /* copy of the environment for exec plugins */
 };
@@ -122,6 +124,28 @@ int k8s_url(struct k8s_client *k, struct prenv_buf *out, const struct k8s_mappin
 int k8s_request(struct k8s_client *k, const char *method, const char *url,
 		const char *content_type, const char *body, struct http_response *resp,
 		struct prenv_err *err);
+
+/* The credential to send, for any thread (the watch threads resume their
+ * streams with it): the connection's lock is held while it is brought up to
+ * date (k8s_conn_refresh: a token file re-read, an exec plugin re-run when
+ * its credential expired) and copied. stale: the serial of a credential the
+ * server refused (401): the plugin runs again unless the credential has
+ * been replaced since; 0: none. */
+struct k8s_cred {
+	char *token;             /* a copy, or NULL (no token: a certificate) */
+	unsigned long serial;    /* k8s_conn.serial of this credential */
+	unsigned long cert_gen;  /* bumped when the client certificate changed:
+				  * an http client made before must be remade */
+};
+int k8s_client_cred(struct k8s_client *k, unsigned long stale, struct k8s_cred *out,
+		    struct prenv_err *err);
+/* Wipes and frees the token copy. */
+void k8s_cred_clear(struct k8s_cred *c);
+
+/* A new http client with the connection's current TLS material (for a
+ * stream of its own; any thread). timeout_ms 0: the default. */
+int k8s_client_http_new(struct k8s_client *k, long timeout_ms, struct http_client **out,
+			struct prenv_err *err);
 
 /* Parallel requests (http_do_many, at most 8 in flight). reqs[i].bearer_token
  * is filled in here. */

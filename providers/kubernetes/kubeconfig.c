@@ -302,6 +302,7 @@ static struct k8s_conn *conn_new(void)
 	prenv_buf_init(&c->ca, 0);
 	prenv_buf_init(&c->cert, 0);
 	prenv_buf_init(&c->key, 0);
+	c->serial = 1;
 	return c;
 }
 
@@ -398,6 +399,7 @@ static int read_token_file(struct k8s_conn *c, struct prenv_err *err)
 		memset(c->token, 0, strlen(c->token));
 	free(c->token);
 	c->token = prenv_buf_detach(&b, NULL);
+	c->serial++;
 	if (!c->token)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	log_add_secret(c->token);
@@ -935,6 +937,7 @@ static int exec_failed(const struct k8s_conn *c, const char *cmd, int status,
  * (secrets registered). */
 static void exec_store(struct k8s_conn *c, const char *tok, const char *cd, const char *kd)
 {
+	c->serial++;
 	if (tok && *tok) {
 		if (c->token)
 			memset(c->token, 0, strlen(c->token));

@@ -2721,6 +2721,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for ns, due in list(srv.cluster.terminating.items()):
                     srv.cluster.terminating[ns] = min(due, cap) if secs < 1e6 else due
             return self.send_json(200, {"terminate_delay": secs})
+        if path == "/_test/end-watches":
+            # Ends every open watch stream now, cleanly (the terminating chunk),
+            # as a real API server does when it restarts, when its watch cache
+            # is re-initialised or when a load balancer in front of it cuts an
+            # idle stream: a client must resume (with a credential that is
+            # still valid).
+            with srv.cluster.lock:
+                srv.watch_epoch += 1
+                srv.cluster.cond.notify_all()
+            return self.send_json(200, {"watch_epoch": srv.watch_epoch})
         if path == "/_test/compact":
             with srv.cluster.lock:
                 srv.cluster.compacted_rv = srv.cluster.rv
@@ -3153,6 +3163,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         bookmarks = _truthy(self.q, "allowWatchBookmarks")
         initial_events = _truthy(self.q, "sendInitialEvents")
         deadline = time.time() + timeout
+        epoch = srv.watch_epoch
 
         def matches(o):
             if o is None:
@@ -3208,7 +3219,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             next_bm = time.time() + srv.opts.bookmark_interval
             while not srv.stopping:
                 now = time.time()
-                if now >= deadline:
+                if now >= deadline or srv.watch_epoch != epoch:
                     break
                 evs = []
                 with c.lock:
@@ -3378,6 +3389,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.cluster = Cluster(opts)
         self.faults = Faults()
         self.stats = Stats()
+        self.watch_epoch = 0                 # /_test/end-watches bumps it: open watches end
         self.conn_ids = {}                   # accepted socket -> connection number
         self.conn_local = threading.local()  # .id: the connection this thread serves
         sw = opts.openapi or next((p for p in SWAGGER_CANDIDATES if os.path.exists(p)), None)
@@ -3442,6 +3454,11 @@ class Server(http.server.ThreadingHTTPServer):
                         if not line or line.startswith("#"):
                             continue
                         parts = line.split(",")
+                        # an optional third column: when the token expires (unix
+                        # seconds), as short-lived tokens (EKS, OIDC) are refused
+                        # by a real API server's authenticator once they expire
+                        if len(parts) > 2 and parts[2].strip() and time.time() >= float(parts[2]):
+                            continue
                         toks[parts[0].strip()] = parts[1].strip() if len(parts) > 1 else "prenv-test"
             except OSError:
                 pass
