@@ -102,6 +102,59 @@ static int stage_cmp(const void *a, const void *b)
 	"templates and manage it outside prenv (apply it once, e.g. with kubectl or your " \
 	"cluster's configuration); the templates may refer to it by name"
 
+/* Where the ports are that server-side apply of Kubernetes < 1.21 needs a
+ * protocol on (kubernetes#98576: a Service port without one is HTTP 500):
+ * the ports of a Service, the pod spec of a pod and of every workload's
+ * pod template (its containers' and init containers' ports). */
+static const struct {
+	const char *group, *kind, *path;
+	int service;
+} port_places[] = {
+	{ "", "Service", "spec.ports", 1 },
+	{ "", "Pod", "spec", 0 },
+	{ "", "ReplicationController", "spec.template.spec", 0 },
+	{ "", "PodTemplate", "template.spec", 0 },
+	{ "apps", "Deployment", "spec.template.spec", 0 },
+	{ "apps", "StatefulSet", "spec.template.spec", 0 },
+	{ "apps", "DaemonSet", "spec.template.spec", 0 },
+	{ "apps", "ReplicaSet", "spec.template.spec", 0 },
+	{ "batch", "Job", "spec.template.spec", 0 },
+	{ "batch", "CronJob", "spec.jobTemplate.spec.template.spec", 0 },
+};
+
+/* protocol: TCP (the API's own default) on every port of ports without one. */
+static void default_protocol(cJSON *ports)
+{
+	cJSON *p;
+
+	cJSON_ArrayForEach(p, ports)
+		if (cJSON_IsObject(p) && !cJSON_GetObjectItemCaseSensitive(p, "protocol"))
+			cJSON_AddStringToObject(p, "protocol", "TCP");
+}
+
+/* Defaults the port protocols of obj (a copy of group/kind) in place. */
+static void default_port_protocols(cJSON *obj, const char *group, const char *kind)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	size_t i, l;
+
+	for (i = 0; i < sizeof(port_places) / sizeof(port_places[0]); i++) {
+		cJSON *at, *c;
+
+		if (strcmp(port_places[i].group, group) || strcmp(port_places[i].kind, kind))
+			continue;
+		at = (cJSON *)k8s_item(obj, port_places[i].path);
+		if (port_places[i].service) {
+			default_protocol(at);
+			return;
+		}
+		for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+			cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(at, lists[l]))
+				default_protocol(cJSON_GetObjectItemCaseSensitive(c, "ports"));
+		return;
+	}
+}
+
 /* Checks one rendered object and makes its copy for applying (*out; NULL
  * for the environment's own Namespace object, which prenv applies itself). */
 static int prepare_one(const cJSON *o, const struct k8s_env *env, cJSON **out,
@@ -131,15 +184,20 @@ static int prepare_one(const cJSON *o, const struct k8s_env *env, cJSON **out,
 	prenv_buf_add(&grp, av, group_end ? (size_t)(group_end - av) : 0);
 	if (!k8s_builtin_mapping(group_end ? grp.ptr : "", kind, &plural, &namespaced))
 		namespaced = -1; /* decided by discovery (k8s_resolve) */
-	prenv_buf_free(&grp);
-	if (namespaced == 0)
-		return k8s_obj_err(err, PRENV_ECONFIG, o, CLUSTER_SCOPED_WHY);
-	if (ns && *ns && !ns_allowed(env, ns))
+	if (namespaced == 0 || (ns && *ns && !ns_allowed(env, ns))) {
+		prenv_buf_free(&grp);
+		if (namespaced == 0)
+			return k8s_obj_err(err, PRENV_ECONFIG, o, CLUSTER_SCOPED_WHY);
 		return k8s_obj_err(err, PRENV_ECONFIG, o, "names namespace '%s', not the environment's "
 				   "namespace '%s'; remove metadata.namespace from the template or list '%s' "
 				   "in provider.allow_namespaces", ns, env->ns, ns);
-	if (!(c = cJSON_Duplicate(o, 1)))
+	}
+	if (!(c = cJSON_Duplicate(o, 1))) {
+		prenv_buf_free(&grp);
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	default_port_protocols(c, group_end ? grp.ptr : "", kind);
+	prenv_buf_free(&grp);
 	if (!(ns && *ns)) {
 		cJSON *meta = cJSON_GetObjectItemCaseSensitive(c, "metadata");
 

@@ -1346,11 +1346,25 @@ class Cluster:
             self._update_ownership(res, old, new, manager, subresource)
             return self._commit_update(res, old, new, dry_run)
 
+    def ssa_quirks(self, res, cfg):
+        """Server-side apply of Kubernetes < 1.21 (kubernetes#98576): a Service
+        port without `protocol` (a key of the ports list, defaulted only later)
+        fails with HTTP 500, body and message as recorded from a real 1.20.2."""
+        ver = tuple(int(x) for x in re.findall(r"\d+", self.opts.k8s_version)[:2])
+        if ver >= (1, 21) or res.kind != "Service" or res.group:
+            return
+        for i, p in enumerate((cfg.get("spec") or {}).get("ports") or []):
+            if isinstance(p, dict) and "protocol" not in p:
+                raise ApiError(500, "", "failed to create typed patch object: .spec.ports: element %d: "
+                               "associative list with keys has an element that omits key field "
+                               "\"protocol\" (and doesn't have default value)" % i)
+
     def apply(self, res, ns, name, cfg, manager, force, dry_run=False):
         """Server-side apply. Returns (obj, created)."""
         with self.lock:
             if not isinstance(cfg, dict):
                 raise err_bad_request("apply patch must be an object")
+            self.ssa_quirks(res, cfg)
             if cfg.get("apiVersion") != res.gv:
                 raise err_bad_request("Incorrect version specified in apply patch. Specified patch "
                                       "version: %s, expected: %s" % (cfg.get("apiVersion", ""), res.gv))

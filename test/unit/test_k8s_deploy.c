@@ -125,6 +125,71 @@ static void test_k8s_prepare_namespace_errors(void **state)
 	cJSON_Delete(allow);
 }
 
+/* Server-side apply on Kubernetes < 1.21 fails with HTTP 500 on a Service
+ * port without protocol (kubernetes#98576): prepare sets the API's own
+ * default, TCP, on every Service port and container port that lacks one,
+ * in pods and in the pod templates of every workload kind. */
+static void test_k8s_prepare_defaults_port_protocol(void **state)
+{
+	static const char *const paths[] = {
+		"spec.ports", /* Service */
+		"spec.template.spec.containers", "spec.template.spec.initContainers", /* Deployment */
+		"spec.containers", /* Pod */
+		"spec.jobTemplate.spec.template.spec.containers", /* CronJob */
+		"spec.template.spec.containers", /* StatefulSet */
+	};
+	cJSON *objs = parse("["
+		"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"s\"},\"spec\":{\"ports\":"
+		"[{\"port\":80},{\"port\":53,\"protocol\":\"UDP\"}]}},"
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"},\"spec\":{\"template\":"
+		"{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":8080},"
+		"{\"containerPort\":53,\"protocol\":\"UDP\"}]}],\"initContainers\":[{\"name\":\"i\",\"ports\":"
+		"[{\"containerPort\":9}]}]}}}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"ports\":[{\"containerPort\":1}]}]}},"
+		"{\"apiVersion\":\"batch/v1\",\"kind\":\"CronJob\",\"metadata\":{\"name\":\"cj\"},\"spec\":"
+		"{\"jobTemplate\":{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":"
+		"[{\"containerPort\":2}]}]}}}}}},"
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"ss\"},\"spec\":{\"template\":"
+		"{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":3}]}]}}}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm\"},\"data\":{\"ports\":\"x\"}}]");
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *out = NULL, *o;
+	const char *kinds[] = { "Service", "Deployment", "Deployment", "Pod", "CronJob", "StatefulSet" };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(k8s_prepare(&out, objs, &ENV, NULL, &err), 0);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const cJSON *list = NULL, *e, *p;
+
+		cJSON_ArrayForEach(o, out)
+			if (!strcmp(k8s_str(o, "kind"), kinds[i]))
+				list = k8s_item(o, paths[i]);
+		assert_non_null(list);
+		cJSON_ArrayForEach(e, list) {
+			const cJSON *ports = i == 0 ? list : k8s_item(e, "ports");
+
+			cJSON_ArrayForEach(p, ports) {
+				long port = k8s_num(p, i == 0 ? "port" : "containerPort", 0);
+
+				assert_non_null(k8s_str(p, "protocol"));
+				assert_string_equal(k8s_str(p, "protocol"), port == 53 ? "UDP" : "TCP");
+			}
+			if (i == 0)
+				break;
+		}
+	}
+	/* other kinds are left alone, and so is the input */
+	cJSON_ArrayForEach(o, out)
+		if (!strcmp(k8s_str(o, "kind"), "ConfigMap"))
+			assert_string_equal(k8s_str(o, "data.ports"), "x");
+	assert_null(k8s_item(cJSON_GetArrayItem(objs, 0), "spec.ports.protocol"));
+	assert_null(k8s_str(cJSON_GetArrayItem(k8s_item(cJSON_GetArrayItem(objs, 0), "spec.ports"), 0), "protocol"));
+	cJSON_Delete(out);
+	cJSON_Delete(objs);
+}
+
 static void test_k8s_readiness_table(void **state)
 {
 	static const struct {
@@ -241,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_k8s_stage_helm_order),
 		cmocka_unit_test(test_k8s_prepare_orders_and_namespaces),
 		cmocka_unit_test(test_k8s_prepare_namespace_errors),
+		cmocka_unit_test(test_k8s_prepare_defaults_port_protocol),
 		cmocka_unit_test(test_k8s_readiness_table),
 		cmocka_unit_test(test_k8s_pod_failure_reasons),
 		cmocka_unit_test(test_k8s_builtin_mapping),
