@@ -65,6 +65,7 @@ static int run_env(struct k8s_run *r, const struct provider_run *run, struct pre
 	r->env.extra_annotations = pget(run, "annotations");
 	r->env.allow_namespaces = pget(run, "allow_namespaces");
 	r->env.dry_run = run->dry_run;
+	r->env.replace_jobs = cJSON_IsTrue(pget(run, "replace_jobs"));
 	return 0;
 }
 
@@ -171,7 +172,7 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		prenv_set_str(&res->status, "deployed");
 		goto done;
 	}
-	if ((rc = k8s_apply_all(r.k, prepared, err)) < 0)
+	if ((rc = k8s_apply_all(r.k, prepared, &r.env, err)) < 0)
 		goto done;
 	/* a namespace made just now holds nothing of an earlier deploy */
 	if (!created && (rc = k8s_prune(r.k, prepared, &r.env, &pruned, err)) < 0)
@@ -189,8 +190,16 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 done:
 	if (r.k)
 		log_verbose("kubernetes: %lu API requests", k8s_client_requests(r.k));
-	if (rc < 0 && !res->reason && err->msg)
-		prenv_set_str(&res->reason, err->msg);
+	if (rc < 0 && !res->reason && err->msg) {
+		/* the report names the template too (file:line of the object) */
+		struct prenv_buf why = PRENV_BUF_INIT;
+
+		if (err->file)
+			prenv_buf_printf(&why, "%s:%d: ", err->file, err->line);
+		prenv_buf_adds(&why, err->msg);
+		prenv_set_str(&res->reason, why.ptr);
+		prenv_buf_free(&why);
+	}
 	free(sel);
 	free(reason);
 	free(detail);
@@ -620,6 +629,8 @@ static const struct config_key k8s_keys[] = {
 	  "other namespaces the templates may name", NULL },
 	{ "labels", CONFIG_STRMAP, 0, NULL, "extra labels on the namespace", NULL },
 	{ "annotations", CONFIG_STRMAP, 0, NULL, "extra annotations on the namespace", NULL },
+	{ "replace_jobs", CONFIG_BOOL, 0, "false",
+	  "delete and create anew a Job whose pod template changed (a Job cannot change in place)", NULL },
 };
 
 const struct prenv_provider k8s_provider = {

@@ -172,6 +172,120 @@ int k8s_obj_err(struct prenv_err *err, int code, const cJSON *obj, const char *f
 	return code;
 }
 
+/* ------------------------------------------------------------ API errors */
+
+#define API_MESSAGE_MAX 500
+
+/* The end of a Go %#v dump at v ("core.PodTemplateSpec{...}",
+ * "[]string(nil)", "(*int64)(0xc0...)"), or NULL when v is not one (a
+ * quoted string or a number is a value a human wants to see). */
+static const char *go_dump_end(const char *v)
+{
+	const char *p = v;
+	char open, close;
+	int depth = 0, quoted = 0;
+
+	if (p[0] == '(' && p[1] == '*') { /* (*T)(0x...) */
+		if (!(p = strstr(p, ")(")) || !(p = strchr(p + 2, ')')))
+			return NULL;
+		return p + 1;
+	}
+	while (isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '*' || *p == '[' || *p == ']')
+		p++;
+	if (p == v || (*p != '{' && *p != '('))
+		return NULL;
+	open = *p;
+	close = open == '{' ? '}' : ')';
+	for (; *p; p++) {
+		if (quoted) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				quoted = 0;
+		} else if (*p == '"') {
+			quoted = 1;
+		} else if (*p == open) {
+			depth++;
+		} else if (*p == close && --depth == 0) {
+			return p + 1;
+		}
+	}
+	return p; /* cut short: drop the rest */
+}
+
+/* Appends m without the Go dumps of "Invalid value: <dump>: ". */
+static void add_without_dumps(struct prenv_buf *out, const char *m)
+{
+	static const char iv[] = "Invalid value: ";
+	const char *p = m, *hit;
+
+	while ((hit = strstr(p, iv)) != NULL) {
+		const char *v = hit + strlen(iv), *end = go_dump_end(v);
+
+		if (!end) {
+			prenv_buf_add(out, p, (size_t)(v - p));
+			p = v;
+			continue;
+		}
+		prenv_buf_add(out, p, (size_t)(hit - p));
+		p = strncmp(end, ": ", 2) ? end : end + 2;
+	}
+	prenv_buf_adds(out, p);
+}
+
+int k8s_api_message(struct prenv_buf *out, long status, const char *body, size_t len)
+{
+	cJSON *st = body ? cJSON_ParseWithLength(body, len) : NULL;
+	const char *reason = k8s_str(st, "reason"), *msg = k8s_str(st, "message");
+	const cJSON *c;
+	size_t start = out->len;
+	int n = 0;
+
+	if (!k8s_str(st, "kind") || strcmp(k8s_str(st, "kind"), "Status")) {
+		cJSON_Delete(st);
+		return -1;
+	}
+	prenv_buf_printf(out, "HTTP %ld%s%s: ", status > 0 ? status : k8s_num(st, "code", 0),
+			 reason && *reason ? " " : "", reason ? reason : "");
+	cJSON_ArrayForEach(c, k8s_item(st, "details.causes")) {
+		const char *f = k8s_str(c, "field"), *cm = k8s_str(c, "message");
+
+		if (!cm)
+			continue;
+		if (n++)
+			prenv_buf_adds(out, "; ");
+		if (f && *f)
+			prenv_buf_printf(out, "%s: ", f);
+		add_without_dumps(out, cm);
+	}
+	if (!n)
+		add_without_dumps(out, msg ? msg : "(no message)");
+	if (out->len - start > API_MESSAGE_MAX) {
+		prenv_buf_truncate(out, start + API_MESSAGE_MAX);
+		prenv_buf_adds(out, "...");
+	}
+	cJSON_Delete(st);
+	return out->failed ? -1 : 0;
+}
+
+const char *k8s_api_hint(const cJSON *obj, const char *message)
+{
+	const char *kind = k8s_str(obj, "kind");
+
+	if (strstr(message, "field is immutable")) {
+		if (kind && !strcmp(kind, "Job"))
+			return "a Job's pod template cannot change once the Job exists: name the Job with "
+			       "{{git.short_sha}} (a new Job per commit) or set provider.replace_jobs: true "
+			       "(prenv then deletes a Job whose template changed and creates it anew)";
+		return "that field cannot change once the object exists: rename the object (or delete "
+		       "it, or destroy the environment) and deploy again";
+	}
+	if (strstr(message, "omits key field"))
+		return "set that field explicitly: server-side apply on Kubernetes < 1.21 needs every "
+		       "key field of such a list (kubernetes#98576)";
+	return NULL;
+}
+
 /* ------------------------------------------------------------ client */
 
 void k8s_http_opts(struct http_client_opts *o, const struct k8s_conn *conn)

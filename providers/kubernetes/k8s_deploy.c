@@ -4,6 +4,7 @@
 #include "kubernetes/k8s_int.h"
 #include "kubernetes/k8s.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -394,87 +395,213 @@ done:
 
 /* ------------------------------------------------------------ apply */
 
-/* Applies objects [from, to) of prepared in parallel. */
-static int apply_batch(struct k8s_client *k, cJSON **objs, size_t n, struct prenv_err *err)
+/* One stage's objects, applied in parallel. */
+struct batch {
+	cJSON **objs;
+	size_t n;
+	struct http_request *reqs;
+	struct http_response *resps;
+	struct prenv_err *errs;
+	struct prenv_buf *urls;
+	char **bodies;
+};
+
+static void batch_free(struct batch *b)
 {
-	struct http_request *reqs = calloc(n, sizeof(*reqs));
-	struct http_response *resps = calloc(n, sizeof(*resps));
-	struct prenv_err *errs = calloc(n, sizeof(*errs));
-	struct prenv_buf *urls = calloc(n, sizeof(*urls));
-	char **bodies = calloc(n, sizeof(*bodies));
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->resps)
+			http_response_free(&b->resps[i]);
+		if (b->errs)
+			prenv_err_clear(&b->errs[i]);
+		if (b->urls)
+			prenv_buf_free(&b->urls[i]);
+		if (b->bodies)
+			free(b->bodies[i]);
+	}
+	free(b->reqs);
+	free(b->resps);
+	free(b->errs);
+	free(b->urls);
+	free(b->bodies);
+}
+
+/* The requests of b (every embedded buffer initialised first). */
+static int batch_build(struct k8s_client *k, struct batch *b, struct prenv_err *err)
+{
 	static const char *const hdrs[] = { "Accept: application/json",
 					    "Content-Type: application/apply-patch+yaml", NULL };
-	size_t i;
-	int rc = 0;
+	size_t i, n = b->n;
+	int rc;
 
-	if (!reqs || !resps || !errs || !urls || !bodies) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		goto done;
+	b->reqs = calloc(n, sizeof(*b->reqs));
+	b->resps = calloc(n, sizeof(*b->resps));
+	b->errs = calloc(n, sizeof(*b->errs));
+	b->urls = calloc(n, sizeof(*b->urls));
+	b->bodies = calloc(n, sizeof(*b->bodies));
+	if (!b->reqs || !b->resps || !b->errs || !b->urls || !b->bodies) {
+		b->n = 0;
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < n; i++) {
-		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
-		urls[i] = (struct prenv_buf)PRENV_BUF_INIT;
-		errs[i] = (struct prenv_err)PRENV_ERR_INIT;
+		b->resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+		b->urls[i] = (struct prenv_buf)PRENV_BUF_INIT;
+		b->errs[i] = (struct prenv_err)PRENV_ERR_INIT;
 	}
 	for (i = 0; i < n; i++) {
 		const struct k8s_mapping *m;
-		cJSON *meta = cJSON_GetObjectItemCaseSensitive(objs[i], "metadata");
 
-		if ((rc = k8s_client_map(k, k8s_str(objs[i], "apiVersion"), k8s_str(objs[i], "kind"), &m, err)) < 0)
-			goto done;
-		if (!m->namespaced)
-			cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
-		k8s_url(k, &urls[i], m, k8s_str(objs[i], "metadata.namespace"),
-			k8s_str(objs[i], "metadata.name"), "fieldManager=prenv&force=true");
-		if (!(bodies[i] = cJSON_PrintUnformatted(objs[i]))) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		reqs[i].method = "PATCH";
-		reqs[i].url = urls[i].ptr;
-		reqs[i].headers = hdrs;
-		reqs[i].body = bodies[i];
-		reqs[i].body_len = strlen(bodies[i]);
-		reqs[i].idempotent = HTTP_IDEMPOTENT_YES;
+		if ((rc = k8s_client_map(k, k8s_str(b->objs[i], "apiVersion"), k8s_str(b->objs[i], "kind"),
+					 &m, err)) < 0)
+			return rc;
+		k8s_url(k, &b->urls[i], m, k8s_str(b->objs[i], "metadata.namespace"),
+			k8s_str(b->objs[i], "metadata.name"), "fieldManager=prenv&force=true");
+		if (!(b->bodies[i] = cJSON_PrintUnformatted(b->objs[i])) || b->urls[i].failed)
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		b->reqs[i].method = "PATCH";
+		b->reqs[i].url = b->urls[i].ptr;
+		b->reqs[i].headers = hdrs;
+		b->reqs[i].body = b->bodies[i];
+		b->reqs[i].body_len = strlen(b->bodies[i]);
+		b->reqs[i].idempotent = HTTP_IDEMPOTENT_YES;
 	}
-	rc = k8s_request_many(k, reqs, resps, n, errs);
-	for (i = 0; i < n; i++) {
-		struct prenv_buf ref = PRENV_BUF_INIT;
+	return 0;
+}
 
-		k8s_obj_ref(&ref, objs[i]);
-		if (errs[i].code) {
-			log_error("%s: %s", ref.ptr, errs[i].msg);
-			if (rc < 0 && !err->code) {
-				prenv_err_set(err, errs[i].code, "apply %s: %s", ref.ptr, errs[i].msg);
-				rc = errs[i].code;
-			}
-		} else {
-			log_info("%s %s", ref.ptr, resps[i].status == 201 ? "created" : "applied");
-		}
-		prenv_buf_free(&ref);
+/* 1 when the API server refused to change a field of this Job in place. */
+static int job_immutable(const cJSON *obj, const struct http_response *resp)
+{
+	struct prenv_buf m = PRENV_BUF_INIT;
+	int yes;
+
+	if (strcmp(k8s_str(obj, "kind"), "Job") || resp->status != 422 ||
+	    k8s_api_message(&m, resp->status, resp->body.ptr, resp->body.len) < 0) {
+		prenv_buf_free(&m);
+		return 0;
 	}
-	if (rc < 0 && !err->code)
-		prenv_err_set(err, rc, "apply failed");
-done:
-	for (i = 0; i < n; i++) {
-		if (resps)
-			http_response_free(&resps[i]);
-		if (errs)
-			prenv_err_clear(&errs[i]);
-		if (urls)
-			prenv_buf_free(&urls[i]);
-		if (bodies)
-			free(bodies[i]);
+	yes = strstr(m.ptr, "field is immutable") != NULL;
+	prenv_buf_free(&m);
+	return yes;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Deletes the Job at url (its apply URL) and applies body again once it is
+ * gone: a Job's pod template cannot change in place. resp and e get the
+ * outcome of the last request. */
+static int replace_job(struct k8s_client *k, const char *url, const char *body,
+		       struct http_response *resp, struct prenv_err *e)
+{
+	struct prenv_buf obj = PRENV_BUF_INIT, del = PRENV_BUF_INIT;
+	long wait = 100, waited = 0;
+	int rc;
+
+	prenv_buf_add(&obj, url, strcspn(url, "?"));
+	prenv_buf_printf(&del, "%s?propagationPolicy=Background", obj.ptr);
+	prenv_err_clear(e);
+	rc = k8s_request(k, "DELETE", del.ptr, NULL, NULL, resp, e);
+	while (rc == 0) { /* gone at once unless a finalizer holds it */
+		cJSON *live = NULL;
+
+		rc = k8s_get_json(k, obj.ptr, &live, e);
+		cJSON_Delete(live);
+		if (rc < 0 || waited >= 60000)
+			break;
+		sleep_ms(wait);
+		waited += wait;
+		wait = wait < 1000 ? wait * 2 : 1000;
 	}
-	free(reqs);
-	free(resps);
-	free(errs);
-	free(urls);
-	free(bodies);
+	if (rc == 0)
+		rc = prenv_err_set(e, PRENV_EFAIL, "deleted to be created anew, but still there after %ld s",
+				   waited / 1000);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(e);
+		rc = k8s_request(k, "PATCH", url, "application/apply-patch+yaml", body, resp, e);
+	}
+	prenv_buf_free(&obj);
+	prenv_buf_free(&del);
 	return rc;
 }
 
-int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err *err)
+/* The error of object obj whose apply failed (e, resp): at its template's
+ * line, with the API server's own message cut to what a human needs and
+ * a hint for known cases. */
+static int apply_error(struct prenv_err *out, const cJSON *obj, const struct http_response *resp,
+		       const struct prenv_err *e)
+{
+	struct prenv_buf m = PRENV_BUF_INIT;
+	const char *hint;
+	int rc;
+
+	if (e->code == PRENV_EAUTH || resp->status < 400 ||
+	    k8s_api_message(&m, resp->status, resp->body.ptr, resp->body.len) < 0) {
+		prenv_buf_free(&m);
+		return k8s_obj_err(out, e->code ? e->code : PRENV_EFAIL, obj, "could not apply it: %s",
+				   e->msg ? e->msg : "unknown error");
+	}
+	hint = k8s_api_hint(obj, m.ptr);
+	rc = k8s_obj_err(out, PRENV_EFAIL, obj, "the API server refused it (%s)%s%s", m.ptr,
+			 hint ? "; " : "", hint ? hint : "");
+	prenv_buf_free(&m);
+	return rc;
+}
+
+/* Applies the objects of one stage in parallel. The first failure becomes
+ * err (printed once, by the caller); any other is logged here, once. */
+static int apply_batch(struct k8s_client *k, cJSON **objs, size_t n, const struct k8s_env *env,
+		       struct prenv_err *err)
+{
+	struct batch b = { objs, n, NULL, NULL, NULL, NULL, NULL };
+	size_t i;
+	int rc;
+
+	if ((rc = batch_build(k, &b, err)) < 0)
+		goto done;
+	rc = k8s_request_many(k, b.reqs, b.resps, n, b.errs);
+	for (i = 0; i < n; i++) {
+		struct prenv_buf ref = PRENV_BUF_INIT;
+		int replaced = 0;
+
+		k8s_obj_ref(&ref, objs[i]);
+		if (b.errs[i].code && env->replace_jobs && job_immutable(objs[i], &b.resps[i]) &&
+		    replace_job(k, b.urls[i].ptr, b.bodies[i], &b.resps[i], &b.errs[i]) == 0) {
+			log_info("%s: its pod template changed, and a Job cannot be changed in place: deleted "
+				 "and created anew (provider.replace_jobs)", ref.ptr);
+			replaced = 1;
+		}
+		if (b.errs[i].code && !replaced) {
+			struct prenv_err one = PRENV_ERR_INIT;
+
+			apply_error(&one, objs[i], &b.resps[i], &b.errs[i]);
+			if (!err->code) {
+				prenv_err_clear(err);
+				*err = one;
+				rc = err->code;
+			} else {
+				log_err(&one);
+				prenv_err_clear(&one);
+			}
+		} else if (!replaced) {
+			log_info("%s %s", ref.ptr, b.resps[i].status == 201 ? "created" : "applied");
+		}
+		prenv_buf_free(&ref);
+	}
+	if (!err->code)
+		rc = 0;
+done:
+	batch_free(&b);
+	return rc;
+}
+
+int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+		  struct prenv_err *err)
 {
 	size_t n = (size_t)cJSON_GetArraySize(prepared), i = 0, j;
 	cJSON **v = calloc(n + 1, sizeof(*v));
@@ -490,7 +617,7 @@ int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err 
 
 		for (j = i + 1; j < n && k8s_kind_stage(k8s_str(v[j], "kind")) == st; j++)
 			;
-		rc = apply_batch(k, v + i, j - i, err);
+		rc = apply_batch(k, v + i, j - i, env, err);
 	}
 	free(v);
 	return rc;

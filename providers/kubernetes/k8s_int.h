@@ -171,6 +171,18 @@ int k8s_obj_ref(struct prenv_buf *out, const cJSON *obj);
 int k8s_obj_err(struct prenv_err *err, int code, const cJSON *obj, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The message a human needs from an API server's error answer (a Status
+ * body), appended to out: "HTTP 422 Invalid: spec.template: field is
+ * immutable" - the causes' fields and messages (else the message), with
+ * the Go struct dumps of values ("Invalid value: core.PodTemplateSpec{...}")
+ * cut out, at most ~500 characters. status 0: the body's code. -1 when the
+ * body is not a Status (the caller keeps the HTTP client's message). */
+int k8s_api_message(struct prenv_buf *out, long status, const char *body, size_t len);
+
+/* A hint (one sentence) for a known API error message of obj (from
+ * k8s_api_message), or NULL. */
+const char *k8s_api_hint(const cJSON *obj, const char *message);
+
 /* Shortcuts into a JSON object; NULL/0 when absent. */
 const char *k8s_str(const cJSON *o, const char *path);   /* "metadata.name" */
 long k8s_num(const cJSON *o, const char *path, long dflt);
@@ -188,6 +200,7 @@ struct k8s_env {
 	const cJSON *extra_annotations;
 	const cJSON *allow_namespaces;/* array of strings or NULL */
 	int dry_run;
+	int replace_jobs;             /* provider.replace_jobs */
 };
 
 /* Whose environment the namespace ns is: NULL when it is env's repository's
@@ -230,8 +243,13 @@ int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env
 int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
 			struct prenv_err *err);
 
-/* Applies prepared objects stage by stage, each stage in parallel. */
-int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err *err);
+/* Applies prepared objects stage by stage, each stage in parallel. An
+ * object the API server refuses is an error at its template's line, with
+ * the server's message cut to what a human needs (k8s_api_message) and a
+ * hint; with env->replace_jobs a Job whose pod template changed is deleted
+ * and created anew (logged). */
+int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+		  struct prenv_err *err);
 
 /* Appends the label selector of env's objects
  * ("prenv.dev/app=A,prenv.dev/env=E,app.kubernetes.io/managed-by=prenv"). */

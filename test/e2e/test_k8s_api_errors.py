@@ -135,5 +135,54 @@ class K8sSsaQuirkTest(ApiBase, unittest.TestCase):
                 self.assertIn("protocol: TCP", f.read(), name)
 
 
+class K8sApiErrorTest(ApiBase, unittest.TestCase):
+    def job(self):
+        return self.get("/apis/batch/v1/namespaces/%s/jobs/migrate" % NS)
+
+    def test_immutable_job_names_template_once_with_hint(self):
+        app = self.app(files={"job.yaml": JOB})
+        self.check(self.deploy(app))
+        uid = self.job()["metadata"]["uid"]
+        self.write_config(app, cmd="echo again")
+        r = self.deploy(app)
+        self.check(r, 1)
+        errors = [line for line in r.stderr.splitlines() if line.startswith("prenv: error:")]
+        self.assertEqual(1, len([e for e in errors if "immutable" in e]),
+                         "the API error is not printed exactly once:\n" + r.stderr)
+        err = [e for e in errors if "immutable" in e][0]
+        self.assertIn("job.yaml:2: job/migrate: ", err)
+        self.assertIn("HTTP 422", err)
+        self.assertIn("spec.template: field is immutable", err)
+        self.assertIn("{{git.short_sha}}", err)
+        self.assertIn("replace_jobs", err)
+        # the Go struct dump of the object is not something a human needs
+        self.assertNotIn("PodTemplateSpec", r.stderr + r.stdout)
+        self.assertNotIn("ObjectMeta", r.stderr + r.stdout)
+        self.assertEqual(uid, self.job()["metadata"]["uid"])
+        # the report (here: the comment a local run shows) names the template too
+        self.assertIn("**Reason:** ./tpl/job.yaml:2: job/migrate: the API server refused it", r.stderr)
+
+    def test_replace_jobs_recreates_a_changed_job(self):
+        app = self.app(files={"job.yaml": JOB}, extra="  replace_jobs: true\n")
+        r = self.deploy(app)
+        self.check(r)
+        self.assertNotIn("created anew", r.stderr)
+        uid = self.job()["metadata"]["uid"]
+        # unchanged: applied in place, not replaced
+        r = self.deploy(app)
+        self.check(r)
+        self.assertNotIn("created anew", r.stderr)
+        self.assertEqual(uid, self.job()["metadata"]["uid"])
+        self.write_config(app, extra="  replace_jobs: true\n", cmd="echo again")
+        r = self.deploy(app)
+        self.check(r)
+        self.assertIn("job/migrate: its pod template changed, and a Job cannot be changed in place: "
+                      "deleted and created anew (provider.replace_jobs)", r.stderr)
+        self.assertIn("job/migrate complete", r.stderr)
+        job = self.job()
+        self.assertNotEqual(uid, job["metadata"]["uid"])
+        self.assertEqual(["sh", "-c", "echo again"], job["spec"]["template"]["spec"]["containers"][0]["command"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -250,6 +250,48 @@ def err_invalid(res, name, causes):
     return ApiError(422, "Invalid", msg, det)
 
 
+# Go's %#v of the values in the field errors of a real apiserver ("Invalid
+# value: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{...}}: field is
+# immutable"), approximated: struct type names by field, Go quoting.
+_GO_TYPES = {"metadata": "v1.ObjectMeta", "spec": "core.PodSpec", "containers": "core.Container",
+             "initContainers": "core.Container", "ports": "core.ContainerPort", "env": "core.EnvVar",
+             "volumes": "core.Volume", "volumeMounts": "core.VolumeMount", "resources": "core.ResourceRequirements",
+             "readinessProbe": "*core.Probe", "livenessProbe": "*core.Probe", "securityContext": "*core.PodSecurityContext"}
+
+
+def go_dump(v, tname="core.PodTemplateSpec"):
+    if isinstance(v, dict):
+        if tname.startswith("map["):
+            return "%s{%s}" % (tname, ", ".join("%s:%s" % (json.dumps(k), json.dumps(x)) for k, x in v.items()))
+        fields = []
+        for k, x in sorted(v.items(), key=lambda kv: kv[0] != "metadata"):  # ObjectMeta first
+            t = _GO_TYPES.get(k, "map[string]string" if k in ("labels", "annotations", "nodeSelector")
+                              else "core." + k[:1].upper() + k[1:])
+            fields.append("%s:%s" % ("ObjectMeta" if k == "metadata" else k[:1].upper() + k[1:],
+                                     go_dump(x, t)))
+        return "%s{%s}" % (tname, ", ".join(fields))
+    if isinstance(v, list):
+        if all(isinstance(x, str) for x in v):
+            return "[]string{%s}" % ", ".join(json.dumps(x) for x in v)
+        return "[]%s{%s}" % (tname, ", ".join(go_dump(x, tname) for x in v))
+    if v is None:
+        return "<nil>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(v) if isinstance(v, str) else str(v)
+
+
+def check_immutable(res, old, new):
+    """What a real apiserver refuses to change on update (422 Invalid): a Job's
+    pod template (ValidateJobUpdate), with the value dumped Go-style."""
+    if res.kind == "Job" and res.group == "batch":
+        ot = (old.get("spec") or {}).get("template")
+        nt = (new.get("spec") or {}).get("template")
+        if ot != nt:
+            raise err_invalid(res, new["metadata"]["name"], [
+                ("spec.template", "FieldValueInvalid", "Invalid value: %s: field is immutable" % go_dump(nt))])
+
+
 def err_conflict_modified(res, name):
     return ApiError(409, "Conflict",
                     'Operation cannot be fulfilled on %s "%s": the object has been modified; '
@@ -1301,6 +1343,7 @@ class Cluster:
                 self._finish_keep(res, old, new)
                 apply_defaults(res, new, old)
                 validate(res, new)
+                check_immutable(res, old, new)
             self._update_ownership(res, old, new, manager, subresource)
             return self._commit_update(res, old, new, dry_run)
 
@@ -1342,6 +1385,7 @@ class Cluster:
             self._finish_keep(res, old, new)
             apply_defaults(res, new, old)
             validate(res, new)
+            check_immutable(res, old, new)
             new["metadata"]["managedFields"] = old["metadata"].get("managedFields")
             self._update_ownership(res, old, new, manager, subresource)
             return self._commit_update(res, old, new, dry_run)
@@ -1445,6 +1489,7 @@ class Cluster:
             self._finish_keep(res, old, new)
             apply_defaults(res, new, old)
             validate(res, new)
+            check_immutable(res, old, new)
             changed = mine[1] != cfg_paths or any(
                 path_get(old, p) != path_get(new, p) for p in cfg_paths)
             mine[1] = set(cfg_paths)

@@ -190,6 +190,99 @@ static void test_k8s_prepare_defaults_port_protocol(void **state)
 	cJSON_Delete(objs);
 }
 
+static char *read_fixture(const char *path, size_t *len)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	assert_int_equal(prenv_buf_read_file(&b, path), 0);
+	return prenv_buf_detach(&b, len);
+}
+
+/* API errors are cut to what a human needs: the bodies a real 1.20.2
+ * kube-apiserver returned (test/fixtures/k8s-real/), Go struct dumps out. */
+static void test_k8s_api_message_real_bodies(void **state)
+{
+	static const struct {
+		const char *file;
+		long status;
+		const char *want;
+	} cases[] = {
+		{ "test/fixtures/k8s-real/job-immutable-422.json", 422,
+		  "HTTP 422 Invalid: spec.template: field is immutable" },
+		{ "test/fixtures/k8s-real/deployment-selector-422.json", 422,
+		  "HTTP 422 Invalid: spec.selector: field is immutable" },
+		{ "test/fixtures/k8s-real/service-no-protocol-500.json", 500,
+		  "HTTP 500: failed to create typed patch object: .spec.ports: element 0: associative list with "
+		  "keys has an element that omits key field \"protocol\" (and doesn't have default value)" },
+	};
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prenv_buf m = PRENV_BUF_INIT;
+		char *body = read_fixture(cases[i].file, &len);
+
+		assert_int_equal(k8s_api_message(&m, cases[i].status, body, len), 0);
+		assert_string_equal(m.ptr, cases[i].want);
+		prenv_buf_free(&m);
+		free(body);
+	}
+}
+
+static void test_k8s_api_message_shapes(void **state)
+{
+	static const struct {
+		const char *body;
+		int rc;
+		const char *want;
+	} cases[] = {
+		/* no causes: the message, its dumps cut */
+		{ "{\"kind\":\"Status\",\"message\":\"x: Invalid value: core.A{B:\\\"}{\\\", C:map[string]string{\\\"d\\\":\\\"e\\\"}}: "
+		  "must be y\",\"reason\":\"Invalid\",\"code\":422}", 0, "HTTP 422 Invalid: x: must be y" },
+		/* a quoted value is what a human needs: kept */
+		{ "{\"kind\":\"Status\",\"reason\":\"Invalid\",\"code\":422,\"details\":{\"causes\":[{\"field\":"
+		  "\"metadata.name\",\"message\":\"Invalid value: \\\"Web\\\": a lowercase RFC 1123 subdomain\"},"
+		  "{\"field\":\"spec.x\",\"message\":\"Required value\"}]}}", 0,
+		  "HTTP 422 Invalid: metadata.name: Invalid value: \"Web\": a lowercase RFC 1123 subdomain; "
+		  "spec.x: Required value" },
+		{ "{\"kind\":\"Status\",\"message\":\"ptr: Invalid value: (*int64)(0xc006247c90): bad\",\"code\":400}", 0,
+		  "HTTP 400: ptr: bad" },
+		/* not a Status: the caller keeps its own message */
+		{ "<html>bad gateway</html>", -1, NULL },
+		{ "{\"kind\":\"Deployment\"}", -1, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prenv_buf m = PRENV_BUF_INIT;
+
+		assert_int_equal(k8s_api_message(&m, 0, cases[i].body, strlen(cases[i].body)), cases[i].rc);
+		if (cases[i].want)
+			assert_string_equal(m.ptr, cases[i].want);
+		prenv_buf_free(&m);
+	}
+}
+
+static void test_k8s_api_hint(void **state)
+{
+	cJSON *job = parse("{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"m\"}}");
+	cJSON *dep = parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"}}");
+
+	(void)state;
+	assert_non_null(strstr(k8s_api_hint(job, "HTTP 422 Invalid: spec.template: field is immutable"),
+			       "{{git.short_sha}}"));
+	assert_non_null(strstr(k8s_api_hint(job, "HTTP 422 Invalid: spec.template: field is immutable"),
+			       "provider.replace_jobs"));
+	assert_non_null(strstr(k8s_api_hint(dep, "HTTP 422 Invalid: spec.selector: field is immutable"),
+			       "cannot change"));
+	assert_non_null(strstr(k8s_api_hint(dep, "HTTP 500: ... omits key field \"protocol\" ..."),
+			       "kubernetes#98576"));
+	assert_null(k8s_api_hint(dep, "HTTP 422 Invalid: spec.replicas: must be greater than or equal to 0"));
+	cJSON_Delete(job);
+	cJSON_Delete(dep);
+}
+
 static void test_k8s_readiness_table(void **state)
 {
 	static const struct {
@@ -307,6 +400,9 @@ int main(void)
 		cmocka_unit_test(test_k8s_prepare_orders_and_namespaces),
 		cmocka_unit_test(test_k8s_prepare_namespace_errors),
 		cmocka_unit_test(test_k8s_prepare_defaults_port_protocol),
+		cmocka_unit_test(test_k8s_api_message_real_bodies),
+		cmocka_unit_test(test_k8s_api_message_shapes),
+		cmocka_unit_test(test_k8s_api_hint),
 		cmocka_unit_test(test_k8s_readiness_table),
 		cmocka_unit_test(test_k8s_pod_failure_reasons),
 		cmocka_unit_test(test_k8s_builtin_mapping),
