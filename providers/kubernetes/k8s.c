@@ -147,6 +147,8 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
+	/* a namespace still being deleted (a destroy just before) is waited for */
+	r.env.ns_wait = secs > DEFAULT_WAIT ? secs : DEFAULT_WAIT;
 	if ((rc = k8s_prepare(&prepared, objects, &r.env, NULL, err)) < 0)
 		goto done;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
@@ -235,6 +237,7 @@ static int k8s_destroy(struct provider_session *s, const struct provider_run *ru
 	struct prenv_buf url = PRENV_BUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	cJSON *ns = NULL;
+	long secs;
 	int rc;
 
 	if ((rc = run_env(&r, run, err)) < 0)
@@ -271,17 +274,17 @@ static int k8s_destroy(struct provider_session *s, const struct provider_run *ru
 			prenv_err_prefix(err, "delete namespace/%s", r.env.ns);
 			goto done;
 		}
-		log_info("namespace/%s deleted", r.env.ns);
-	} else {
-		log_info("namespace/%s is already being deleted", r.env.ns);
 	}
-	if (!run->no_wait) {
-		long secs = run->wait_seconds >= 0 ? run->wait_seconds : wait_seconds(run);
-
-		if (secs > 0 && (rc = k8s_wait_ns_gone(r.k, r.env.ns, secs, err)) < 0)
+	secs = run->no_wait ? 0 : run->wait_seconds >= 0 ? run->wait_seconds : wait_seconds(run);
+	if (secs <= 0) {
+		log_info("namespace/%s: deletion started; not waiting for it to go (it stays Terminating "
+			 "until the objects in it are deleted)", r.env.ns);
+	} else {
+		log_info("namespace/%s: deletion %s; waiting up to %ld s for it to go", r.env.ns,
+			 k8s_str(ns, "metadata.deletionTimestamp") ? "already under way" : "started", secs);
+		if ((rc = k8s_wait_ns_gone(r.k, r.env.ns, secs, err)) < 0)
 			goto done;
-		if (secs > 0)
-			log_info("namespace/%s is gone", r.env.ns);
+		log_info("namespace/%s is gone", r.env.ns);
 	}
 	prenv_set_str(&res->status, "destroyed");
 done:

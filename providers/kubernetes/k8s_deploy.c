@@ -311,6 +311,26 @@ int k8s_foreign_err(struct prenv_err *err, const struct k8s_env *env, const char
 static const struct k8s_mapping ns_mapping = { (char *)"", (char *)"v1", (char *)"Namespace",
 					       (char *)"namespaces", 0 };
 
+/* This environment's namespace is being deleted: waits for it to go (a
+ * dry run only says so), then it is created anew. */
+static int ns_recreate_wait(struct k8s_client *k, const struct k8s_env *env, int *created,
+			    struct prenv_err *err)
+{
+	int rc;
+
+	*created = 1;
+	if (env->dry_run) {
+		log_info("dry run: namespace/%s is being deleted; a deploy would wait for it to go and "
+			 "create it anew", env->ns);
+		return 0;
+	}
+	log_info("namespace/%s is being deleted (Terminating: a destroy just before?); waiting up to %ld s "
+		 "for it to go, then it is created anew", env->ns, env->ns_wait);
+	if ((rc = k8s_wait_ns_gone(k, env->ns, env->ns_wait, err)) < 0)
+		prenv_err_prefix(err, "deploy into namespace/%s", env->ns);
+	return rc;
+}
+
 int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
 			struct prenv_err *err)
 {
@@ -334,11 +354,7 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 		const char *a = k8s_label(live, PRENV_LABEL_APP);
 		const char *e = k8s_label(live, PRENV_LABEL_ENV);
 
-		if (k8s_str(live, "metadata.deletionTimestamp") ||
-		    (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
-			rc = prenv_err_set(err, PRENV_EFAIL, "namespace %s is being deleted (Terminating); run the "
-					   "deploy again once it is gone", env->ns);
-		} else if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app)) {
+		if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app)) {
 			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s exists and is not managed by prenv for "
 					   "app %s (labels %s=prenv, %s=%s); prenv will not take it over: choose "
 					   "another provider.namespace", env->ns, env->app, PRENV_LABEL_MANAGED,
@@ -349,6 +365,9 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 					   env->ns, e, env->app, env->env);
 		} else if (k8s_foreign_repo(live, env)) {
 			rc = k8s_foreign_err(err, env, "deploy into", k8s_foreign_repo(live, env));
+		} else if (k8s_str(live, "metadata.deletionTimestamp") ||
+			   (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
+			rc = ns_recreate_wait(k, env, created, err);
 		}
 	}
 	if (rc < 0 || env->dry_run)

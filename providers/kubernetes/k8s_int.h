@@ -201,6 +201,7 @@ struct k8s_env {
 	const cJSON *allow_namespaces;/* array of strings or NULL */
 	int dry_run;
 	int replace_jobs;             /* provider.replace_jobs */
+	long ns_wait;                 /* seconds to wait for a Terminating namespace to go */
 };
 
 /* Whose environment the namespace ns is: NULL when it is env's repository's
@@ -238,8 +239,10 @@ int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env
 
 /* Creates or updates the namespace with prenv's labels and annotations.
  * *created is set when it did not exist. Refuses a namespace that exists
- * without prenv's labels for this app/env (PRENV_ECONFIG) or is being
- * deleted (PRENV_EFAIL). */
+ * without prenv's labels for this app/env (PRENV_ECONFIG) or is another
+ * repository's (PRENV_EAUTH). When this environment's namespace is being
+ * deleted (a destroy just before), waits up to env->ns_wait seconds for it
+ * to go and creates it anew (*created). */
 int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
 			struct prenv_err *err);
 
