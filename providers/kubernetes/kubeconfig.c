@@ -589,15 +589,46 @@ static int resolve_context(struct k8s_conn *c, const cJSON *merged, const char *
 	return load_user(c, us, usn, err);
 }
 
-/* PRENV_KUBECONFIG: the content of a kubeconfig, raw or base64. */
-static int merge_content(cJSON *merged, const char *content, struct prenv_err *err)
+/* 1 when PRENV_KUBECONFIG's value is a path rather than content: one line
+ * that names a regular file, or starts like a path ('/', "./", "../",
+ * "~/": never the start of a kubeconfig, nor of base64 of one). */
+static int content_is_path(const char *v, int *exists)
+{
+	struct stat st;
+
+	*exists = 0;
+	if (!*v || strchr(v, '\n') || *v == '{')
+		return 0;
+	if (stat(v, &st) == 0 && S_ISREG(st.st_mode)) {
+		*exists = 1;
+		return 1;
+	}
+	return v[0] == '/' || !strncmp(v, "./", 2) || !strncmp(v, "../", 3) || !strncmp(v, "~/", 2);
+}
+
+/* PRENV_KUBECONFIG: the content of a kubeconfig, raw or base64 - or, as a
+ * GitLab "file" variable gives it, the path of a file holding it (read,
+ * with a line saying so). source gets where it came from. */
+static int merge_content(cJSON *merged, const char *content, struct prenv_buf *source,
+			 struct prenv_err *err)
 {
 	struct prenv_buf dec = PRENV_BUF_INIT;
 	const char *text = content;
 	size_t len = strlen(content);
 	cJSON *cfg = NULL;
-	int rc;
+	int rc, exists, found = 0;
 
+	if (content_is_path(content, &exists)) {
+		if (!exists)
+			return prenv_err_set(err, PRENV_ECONFIG, "PRENV_KUBECONFIG holds a path (%s), but no such "
+					     "file exists; it must hold the kubeconfig's content (raw or base64, e.g. "
+					     "from a CI secret) or the path of a readable kubeconfig file (a CI file "
+					     "variable); KUBECONFIG=path works too", content);
+		log_info("PRENV_KUBECONFIG holds a path, not a kubeconfig's content: reading the kubeconfig "
+			 "from that file");
+		prenv_buf_printf(source, " (file %s)", content);
+		return merge_path(merged, content, 0, &found, err);
+	}
 	if (!strchr(content, ':')) {
 		if (k8s_base64_decode(&dec, content, len) < 0 || dec.failed) {
 			prenv_buf_free(&dec);
@@ -638,7 +669,7 @@ int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct p
 	} else if (content) {
 		prenv_buf_adds(&b, "PRENV_KUBECONFIG");
 		found = 1;
-		if ((rc = merge_content(merged, content, err)) < 0)
+		if ((rc = merge_content(merged, content, &b, err)) < 0)
 			goto done;
 	} else if (kc) {
 		const char *p = kc;

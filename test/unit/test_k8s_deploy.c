@@ -36,8 +36,7 @@ static void test_k8s_stage_helm_order(void **state)
 	assert_int_equal(k8s_kind_stage("Widget"), k8s_kind_stage("Gadget"));
 }
 
-static const struct k8s_env ENV = { "shop", "pr-1", "shop-pr-1", NULL, NULL, NULL,
-				    NULL, NULL, NULL, 0 };
+static const struct k8s_env ENV = { .app = "shop", .env = "pr-1", .ns = "shop-pr-1" };
 
 static void test_k8s_prepare_orders_and_namespaces(void **state)
 {
