@@ -27,7 +27,8 @@ import sys
 import time
 import unittest
 
-from util import ROOT, clean_env, run_prenv, tmpdir
+from util import ROOT, run_prenv, tmpdir
+from k8s_e2e import JOB, cert_plugin_user, config_text, copy_web, env_for as local_env, job_values
 
 sys.path.insert(0, os.path.join(ROOT, "test", "k8s-real"))
 from cluster import RealCluster  # noqa: E402
@@ -37,19 +38,6 @@ RUN = os.environ.get("PRENV_K8S_REAL_RUN") or (
     else None)
 SHA = "d" * 40
 
-CONFIG = """version: 1
-app: %(app)s
-templates: tpl
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: %(wait)s
-%(extra)senvironments:
-  - pull_request: true
-values:
-  image: "%(image)s"
-  script: "%(script)s"
-"""
 
 CONFIGMAP = """apiVersion: v1
 kind: ConfigMap
@@ -59,23 +47,6 @@ data:
   greeting: hello
 """
 
-JOB = """# the migrations of this commit
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: migrate
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: migrate
-          image: busybox:local
-          imagePullPolicy: Never
-          command: ["sh", "-c", "{{values.script}}"]
-"""
 
 _cluster = None
 
@@ -88,8 +59,7 @@ def cluster():
 
 
 def env_for(pr=7, sha=SHA, repo="acme/shop", **extra):
-    return clean_env(PRENV_CI="local", PRENV_REPO=repo, PRENV_BRANCH="feature/h",
-                     PRENV_PR=str(pr), PRENV_SHA=sha, HOME="/nonexistent", **extra)
+    return local_env(pr=str(pr), repo=repo, sha=sha, branch="feature/h", **extra)
 
 
 @unittest.skipUnless(RUN, "no real cluster (set PRENV_K8S_REAL_RUN or PRENV_K8S_REAL_KUBECONFIG)")
@@ -117,8 +87,8 @@ class RealHardeningBase(unittest.TestCase):
 
     def config(self, image="busybox-httpd:local", wait="150s", extra="", script="echo migrated"):
         with open(os.path.join(self.app, ".prenv.yml"), "w") as f:
-            f.write(CONFIG % {"app": self.APP, "image": image, "wait": wait, "extra": extra,
-                              "script": script})
+            f.write(config_text(app=self.APP, image=image, wait=wait, provider_extra=extra,
+                                values_extra=job_values("busybox:local", script)))
 
     def template(self, name, text):
         with open(os.path.join(self.app, "tpl", name), "w") as f:
@@ -127,14 +97,7 @@ class RealHardeningBase(unittest.TestCase):
     def web_templates(self, strip_protocol=False):
         tpl = os.path.join(self.app, "tpl")
         shutil.rmtree(tpl)
-        shutil.copytree(os.path.join(ROOT, "templates", "web"), tpl, ignore=shutil.ignore_patterns("*.md"))
-        if strip_protocol:
-            for name in ("service.yaml", "deployment.yaml"):
-                p = os.path.join(tpl, name)
-                with open(p) as f:
-                    lines = f.readlines()
-                with open(p, "w") as f:
-                    f.writelines(line for line in lines if "protocol:" not in line)
+        copy_web(tpl, strip_protocol)
 
     def prenv(self, *args, env=None, timeout=300):
         return run_prenv(["--kubeconfig", self.kc] + list(args), env=env or env_for(pr=self.PR),
@@ -268,22 +231,13 @@ class RealExecCertTest(RealHardeningBase):
     def test_exec_plugin_client_certificate(self):
         self.config()
         self.template("cm.yaml", CONFIGMAP)
-        plug = os.path.join(self.dir, "plugin.py")
-        with open(plug, "w") as f:
-            f.write("#!%s\nimport json, sys\nst = {'clientCertificateData': open(sys.argv[1]).read(),\n"
-                    "      'clientKeyData': open(sys.argv[2]).read()}\n"
-                    "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
-                    "'kind': 'ExecCredential', 'status': st}))\n" % sys.executable)
-        os.chmod(plug, 0o755)
         certs = self.c.certs
         with open(self.c.ca, "rb") as f:
             ca = base64.b64encode(f.read()).decode()
         cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "r",
                "clusters": [{"name": "r", "cluster": {"server": self.c.url, "certificate-authority-data": ca}}],
-               "users": [{"name": "u", "user": {"exec": {
-                   "apiVersion": "client.authentication.k8s.io/v1", "command": plug,
-                   "args": [os.path.join(certs, "client.crt"), os.path.join(certs, "client.key")],
-                   "interactiveMode": "Never"}}}],
+               "users": [{"name": "u", "user": cert_plugin_user(self.dir, os.path.join(certs, "client.crt"),
+                                                                os.path.join(certs, "client.key"))}],
                "contexts": [{"name": "r", "context": {"cluster": "r", "user": "u"}}]}
         with open(self.kc, "w") as f:
             json.dump(cfg, f)

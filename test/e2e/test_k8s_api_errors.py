@@ -14,96 +14,30 @@ real cluster of test/k8s-real).
     anew, and the log says so (issue 16 #3).
 """
 import os
-import shutil
-import sys
 import unittest
 
-from util import ROOT, clean_env, run_prenv, tmpdir
+from util import ROOT
+from k8s_e2e import JOB, ServerCase, config_text, env_for, job_values, make_app
 
-sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
-from k8s_harness import K8sServer  # noqa: E402
-
-TOKEN = "apierr-token-0123456789"
 NS = "shop-pr-9"
 
-CONFIG = """version: 1
-app: shop
-templates: tpl
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: 20s
-%(extra)senvironments:
-  - pull_request: true
-values:
-  image: "ghcr.io/acme/shop:1"
-  cmd: "%(cmd)s"
-"""
-
-JOB = """# runs the migrations of this commit
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: migrate
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: migrate
-          image: {{values.image}}
-          command: ["sh", "-c", "{{values.cmd}}"]
-"""
 
 
-def env_for(sha="b" * 40):
-    return clean_env(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feature/y",
-                     PRENV_PR="9", PRENV_SHA=sha, HOME="/nonexistent")
+class ApiBase(ServerCase):
+    SERVER_ARGS = ["--ready-delay", "0.3", "--terminate-delay", "0.3", "--k8s-version", "1.20.2"]
 
-
-class ApiBase:
-    K8S_VERSION = "1.20.2"
-
-    def setUp(self):
-        self.srv = K8sServer(tls=True, tokens=[TOKEN],
-                             args=["--ready-delay", "0.3", "--terminate-delay", "0.3",
-                                   "--k8s-version", self.K8S_VERSION]).start()
-        self.addCleanup(self.srv.stop)
-        self.dir = tmpdir(self)
-        self.kc = self.srv.write_kubeconfig(os.path.join(self.dir, "kubeconfig"))
+    def config(self, extra="", cmd="echo migrated"):
+        return config_text(provider_extra=extra, values_extra=job_values("ghcr.io/acme/shop:1", cmd))
 
     def app(self, extra="", cmd="echo migrated", files=None, strip_protocol=False):
-        d = tmpdir(self)
-        shutil.copytree(os.path.join(ROOT, "templates", "web"), os.path.join(d, "tpl"),
-                        ignore=shutil.ignore_patterns("*.md"))
-        if strip_protocol:  # a template written before the starter templates said it
-            for name in ("service.yaml", "deployment.yaml"):
-                p = os.path.join(d, "tpl", name)
-                with open(p) as f:
-                    text = f.read()
-                with open(p, "w") as f:
-                    f.write("".join(line for line in text.splitlines(True) if "protocol:" not in line))
-        for name, text in (files or {}).items():
-            with open(os.path.join(d, "tpl", name), "w") as f:
-                f.write(text)
-        self.write_config(d, extra, cmd)
-        return d
+        return make_app(self, self.config(extra, cmd), files, strip_protocol)
 
     def write_config(self, d, extra="", cmd="echo migrated"):
         with open(os.path.join(d, ".prenv.yml"), "w") as f:
-            f.write(CONFIG % {"extra": extra, "cmd": cmd})
+            f.write(self.config(extra, cmd))
 
-    def deploy(self, app, env=None):
-        return run_prenv(["--kubeconfig", self.kc, "deploy"], env=env or env_for(), cwd=app)
-
-    def check(self, r, code=0):
-        self.assertEqual(code, r.returncode, "exit %d\nstdout:\n%s\nstderr:\n%s"
-                         % (r.returncode, r.stdout, r.stderr))
-
-    def get(self, path):
-        st, _, body = self.srv.api("GET", path)
-        return body if st == 200 else None
+    def deploy(self, app):
+        return self.prenv(app, "deploy", env=env_for(pr="9", sha="b" * 40))
 
 
 class K8sSsaQuirkTest(ApiBase, unittest.TestCase):

@@ -306,21 +306,11 @@ class K8sDeployTest(unittest.TestCase):
     def test_exec_plugin_client_certificate(self):
         # Teleport's tsh answers with a client certificate and key instead of a
         # token (issue 10 #1: this crashed every command, exit 139)
+        from k8s_e2e import cert_plugin_user
         app = make_app(self)
         d = tmpdir(self)
-        plug = os.path.join(d, "plugin.py")
-        with open(plug, "w") as f:
-            f.write("#!%s\nimport json, sys\n"
-                    "pki = sys.argv[1]\n"
-                    "st = {'clientCertificateData': open(pki + '/client.crt').read(),\n"
-                    "      'clientKeyData': open(pki + '/client.key').read(),\n"
-                    "      'expirationTimestamp': '2999-01-01T00:00:00Z'}\n"
-                    "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1',\n"
-                    "                  'kind': 'ExecCredential', 'status': st}))\n" % sys.executable)
-        os.chmod(plug, 0o755)
-        kc = self.srv.kubeconfig(d, user={"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1", "command": plug,
-            "args": [self.srv.pki], "interactiveMode": "Never"}})
+        kc = self.srv.kubeconfig(d, user=cert_plugin_user(d, os.path.join(self.srv.pki, "client.crt"),
+                                                          os.path.join(self.srv.pki, "client.key")))
         r = deploy(app, kc)
         self.check(r)
         self.assertIn("deployment/shop 1/1 ready", r.stderr)

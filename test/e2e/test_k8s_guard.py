@@ -18,69 +18,16 @@ test/servers/k8s_server.py (k8s_harness.py).
     without the annotation (an older prenv's) is adopted (issue 10 #10).
 """
 import json
-import os
-import shutil
-import sys
 import unittest
 
-from util import ROOT, clean_env, run_prenv, tmpdir
+from k8s_e2e import ServerCase, config_text, env_for, make_app
 
-sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
-from k8s_harness import K8sServer  # noqa: E402
-
-TOKEN = "guard-token-0123456789"
-SHA = "a" * 40
 NS = "shop-pr-7"
 
-CONFIG = """version: 1
-app: shop
-templates: tpl
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: %(wait)s
-environments:
-  - pull_request: true
-values:
-  image: "ghcr.io/acme/shop:1"
-"""
 
-
-def env_for(repo="acme/shop", pr="7", **extra):
-    return clean_env(PRENV_CI="local", PRENV_REPO=repo, PRENV_BRANCH="feature/x",
-                     PRENV_PR=pr, PRENV_SHA=SHA, HOME="/nonexistent", **extra)
-
-
-class GuardBase:
-    SERVER_ARGS = ["--ready-delay", "0.3", "--terminate-delay", "0.3"]
-
-    def setUp(self):
-        self.srv = K8sServer(tls=True, tokens=[TOKEN], args=self.SERVER_ARGS).start()
-        self.addCleanup(self.srv.stop)
-        self.dir = tmpdir(self)
-        self.kc = self.srv.write_kubeconfig(os.path.join(self.dir, "kubeconfig"))
-
-    def app(self, wait="20s", extra_files=None):
-        d = tmpdir(self)
-        shutil.copytree(os.path.join(ROOT, "templates", "web"), os.path.join(d, "tpl"),
-                        ignore=shutil.ignore_patterns("*.md"))
-        for name, text in (extra_files or {}).items():
-            with open(os.path.join(d, "tpl", name), "w") as f:
-                f.write(text)
-        with open(os.path.join(d, ".prenv.yml"), "w") as f:
-            f.write(CONFIG % {"wait": wait})
-        return d
-
-    def prenv(self, app, *args, env=None):
-        return run_prenv(["--kubeconfig", self.kc] + list(args), env=env or env_for(), cwd=app)
-
-    def check(self, r, code=0):
-        self.assertEqual(code, r.returncode, "exit %d\nstdout:\n%s\nstderr:\n%s"
-                         % (r.returncode, r.stdout, r.stderr))
-
-    def get(self, path):
-        st, _, body = self.srv.api("GET", path)
-        return body if st == 200 else None
+class GuardBase(ServerCase):
+    def app(self, wait="20s", extra_files=None, provider_extra=""):
+        return make_app(self, config_text(wait=wait, provider_extra=provider_extra), extra_files)
 
     def namespace(self, ns=NS):
         return self.get("/api/v1/namespaces/" + ns)
@@ -160,10 +107,6 @@ class K8sGuardTest(GuardBase, unittest.TestCase):
         self.assertIsNotNone(self.namespace())
 
 
-GC_CONFIG_TTL = """    ttl: 1h
-"""
-
-
 class K8sOwnerTest(GuardBase, unittest.TestCase):
     def annotations(self):
         return (self.namespace() or {}).get("metadata", {}).get("annotations") or {}
@@ -185,9 +128,7 @@ class K8sOwnerTest(GuardBase, unittest.TestCase):
         self.assertIn("belongs to repository acme/shop", r.stderr)
         self.assertNotIn("deletionTimestamp", self.namespace()["metadata"])
         # a run that does not know its repository cannot prove it owns it
-        env = env_for()
-        del env["PRENV_REPO"]
-        r = self.prenv(app, "destroy", env=env)
+        r = self.prenv(app, "destroy", env=env_for(repo=None))
         self.check(r, 3)
         self.assertIn("PRENV_REPO", r.stderr)
         self.assertNotIn("deletionTimestamp", self.namespace()["metadata"])
@@ -197,18 +138,14 @@ class K8sOwnerTest(GuardBase, unittest.TestCase):
         self.assertIsNone(self.namespace())
 
     def test_gc_skips_other_repositorys_environment(self):
-        app = self.app()
-        cfg = open(os.path.join(app, ".prenv.yml")).read().replace(
-            "  - pull_request: true\n", "  - pull_request: true\n" + GC_CONFIG_TTL)
-        with open(os.path.join(app, ".prenv.yml"), "w") as f:
-            f.write(cfg)
+        app = make_app(self, config_text(rules="  - pull_request: true\n    ttl: 1h\n"))
         self.check(self.prenv(app, "deploy", env=env_for(repo="acme/shop")))
         # long past its TTL
         st, _, body = self.srv.api("PATCH", "/api/v1/namespaces/" + NS,
                                    {"metadata": {"annotations": {"prenv.dev/deployed-at": "2020-01-01T00:00:00Z"}}},
                                    content_type="application/merge-patch+json")
         self.assertEqual(200, st, body)
-        gc_env = env_for(repo="evil/shop", pr="")
+        gc_env = env_for(repo="evil/shop", pr=None)
         r = self.prenv(app, "-o", "json", "gc", env=gc_env)
         self.check(r)
         res = {e["name"]: e for e in json.loads(r.stdout)}
@@ -220,7 +157,7 @@ class K8sOwnerTest(GuardBase, unittest.TestCase):
         self.check(r)
         self.assertRegex(r.stdout, r"(?m)^pr-7 +skipped \(.*repository acme/shop")
         # its own repository's gc collects it
-        r = self.prenv(app, "gc", env=env_for(repo="acme/shop", pr=""))
+        r = self.prenv(app, "gc", env=env_for(repo="acme/shop", pr=None))
         self.check(r)
         self.assertRegex(r.stdout, r"(?m)^pr-7 +destroyed ")
 

@@ -9,65 +9,28 @@ as the test says (POST /_test/terminate-delay): no fixed delays.
     deleted (a redeploy right after a destroy) waits for it to go and
     creates it anew, instead of failing.
 """
-import os
-import shutil
 import subprocess
-import sys
 import threading
 import time
 import unittest
 
-from util import PRENV, ROOT, clean_env, run_prenv, tmpdir
+from util import PRENV
+from k8s_e2e import ServerCase, config_text, env_for, make_app
 
-sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
-from k8s_harness import K8sServer  # noqa: E402
-
-TOKEN = "term-token-0123456789"
 NS = "shop-pr-11"
 
-CONFIG = """version: 1
-app: shop
-templates: tpl
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: 60s
-environments:
-  - pull_request: true
-values:
-  image: "ghcr.io/acme/shop:1"
-"""
 
-
-def env_for():
-    return clean_env(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feature/t",
-                     PRENV_PR="11", PRENV_SHA="e" * 40, HOME="/nonexistent")
-
-
-class K8sTerminatingTest(unittest.TestCase):
+class K8sTerminatingTest(ServerCase, unittest.TestCase):
     def setUp(self):
-        self.srv = K8sServer(tls=True, tokens=[TOKEN],
-                             args=["--ready-delay", "0.3", "--terminate-delay", "0.3"]).start()
-        self.addCleanup(self.srv.stop)
-        self.dir = tmpdir(self)
-        self.kc = self.srv.write_kubeconfig(os.path.join(self.dir, "kubeconfig"))
-        self.app = os.path.join(self.dir, "app")
-        os.makedirs(self.app)
-        shutil.copytree(os.path.join(ROOT, "templates", "web"), os.path.join(self.app, "tpl"),
-                        ignore=shutil.ignore_patterns("*.md"))
-        with open(os.path.join(self.app, ".prenv.yml"), "w") as f:
-            f.write(CONFIG)
+        super().setUp()
+        self.app = make_app(self, config_text(wait="60s"))
+        self.env = env_for(pr="11", sha="e" * 40)
 
-    def prenv(self, *args):
-        return run_prenv(["--kubeconfig", self.kc] + list(args), env=env_for(), cwd=self.app)
-
-    def check(self, r, code=0):
-        self.assertEqual(code, r.returncode, "exit %d\nstdout:\n%s\nstderr:\n%s"
-                         % (r.returncode, r.stdout, r.stderr))
+    def run1(self, *args):
+        return self.prenv(self.app, *args, env=self.env)
 
     def namespace(self):
-        st, _, body = self.srv.api("GET", "/api/v1/namespaces/" + NS)
-        return body if st == 200 else None
+        return self.get("/api/v1/namespaces/" + NS)
 
     def hold_terminating(self, seconds):
         """Namespaces deleted from now on stay Terminating for seconds (and
@@ -77,7 +40,7 @@ class K8sTerminatingTest(unittest.TestCase):
     def run_until(self, args, line_has, then):
         """Runs prenv; when a stderr line contains line_has, calls then() (once).
         Returns (exit code, stdout, stderr, whether the line was seen)."""
-        p = subprocess.Popen([PRENV, "--kubeconfig", self.kc] + list(args), env=env_for(), cwd=self.app,
+        p = subprocess.Popen([PRENV, "--kubeconfig", self.kc] + list(args), env=self.env, cwd=self.app,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: p.poll() is None and p.kill())
         out = []
@@ -94,7 +57,7 @@ class K8sTerminatingTest(unittest.TestCase):
         return p.returncode, "".join(out), "".join(err), seen
 
     def test_destroy_waits_until_the_namespace_is_gone(self):
-        self.check(self.prenv("deploy"))
+        self.check(self.run1("deploy"))
         self.hold_terminating(3600)
         # released only once prenv says it is waiting: destroy must wait for it
         rc, out, err, seen = self.run_until(["destroy"], "waiting", lambda: self.hold_terminating(0.3))
@@ -104,9 +67,9 @@ class K8sTerminatingTest(unittest.TestCase):
         self.assertIsNone(self.namespace(), "destroy returned while the namespace still exists")
 
     def test_destroy_no_wait_says_deletion_started(self):
-        self.check(self.prenv("deploy"))
+        self.check(self.run1("deploy"))
         self.hold_terminating(3600)
-        r = self.prenv("destroy", "--no-wait")
+        r = self.run1("destroy", "--no-wait")
         self.check(r)
         self.assertIn("deletion started", r.stderr)
         self.assertNotIn("is gone", r.stderr)
@@ -115,10 +78,10 @@ class K8sTerminatingTest(unittest.TestCase):
         self.assertEqual("Terminating", ns["status"]["phase"])
 
     def test_deploy_into_terminating_namespace_waits_and_creates_it_anew(self):
-        self.check(self.prenv("deploy"))
+        self.check(self.run1("deploy"))
         uid = self.namespace()["metadata"]["uid"]
         self.hold_terminating(3600)
-        self.check(self.prenv("destroy", "--no-wait"))
+        self.check(self.run1("destroy", "--no-wait"))
         self.assertEqual("Terminating", self.namespace()["status"]["phase"])
         t0 = time.time()
         rc, out, err, seen = self.run_until(["deploy"], "being deleted", lambda: self.hold_terminating(0.3))

@@ -13,33 +13,18 @@ revoked early, no expiry given) after the server answered 401.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 import unittest
 
-from util import PRENV, ROOT, clean_env, tmpdir
-
-sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
-from k8s_harness import K8sServer  # noqa: E402
+from util import PRENV, tmpdir
+from k8s_e2e import K8sServer, config_text, env_for, make_app
 
 SHA = "f" * 40
 READY_DELAY = 7.0    # seconds until a pod is ready
 LIFETIME = 2.0       # seconds a minted token lives (when the plugin says so)
 
-CONFIG = """version: 1
-app: shop
-templates: tpl
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: 40s
-environments:
-  - branch: "**"
-values:
-  image: "ghcr.io/acme/shop:{{git.sha}}"
-"""
 
 # Mints token rot-<n>, appends "token,user,expiry" to the server's token file
 # and prints the ExecCredential (with expirationTimestamp unless NO_EXPIRY).
@@ -75,12 +60,8 @@ class K8sWatchTokenTest(unittest.TestCase):
         with open(plug, "w") as f:
             f.write(PLUGIN % {"python": sys.executable})
         os.chmod(plug, 0o755)
-        self.app = os.path.join(self.dir, "app")
-        os.makedirs(self.app)
-        shutil.copytree(os.path.join(ROOT, "templates", "web"), os.path.join(self.app, "tpl"),
-                        ignore=shutil.ignore_patterns("*.md"))
-        with open(os.path.join(self.app, ".prenv.yml"), "w") as f:
-            f.write(CONFIG)
+        self.app = make_app(self, config_text(wait="40s", rules='  - branch: "**"\n',
+                                              image="ghcr.io/acme/shop:{{git.sha}}"))
         self.plug = plug
 
     def kubeconfig(self, no_expiry):
@@ -114,8 +95,7 @@ class K8sWatchTokenTest(unittest.TestCase):
         its expiry, or by revoking it), ends the watch streams and returns
         (CompletedProcess-like tuple (rc, stdout, stderr), plugin runs)."""
         kc = self.kubeconfig(no_expiry)
-        env = clean_env(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feature/tok",
-                        PRENV_SHA=SHA, HOME="/nonexistent")
+        env = env_for(pr=None, branch="feature/tok", sha=SHA)
         p = subprocess.Popen([PRENV, "--kubeconfig", kc, "-v", "deploy"], env=env, cwd=self.app,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: p.poll() is None and p.kill())
