@@ -306,31 +306,18 @@ class K8sServerFidelity(unittest.TestCase):
         def watch():
             c = self.srv.conn(timeout=10)
             c.request("GET", "/api/v1/namespaces/%s/configmaps?watch=1&resourceVersion=%s&labelSelector=w%%3D1"
-                      "&timeoutSeconds=3" % (ns, rv), headers={"Authorization": "Bearer good-token"})
+                      "&timeoutSeconds=2" % (ns, rv), headers={"Authorization": "Bearer good-token"})
             r = c.getresponse()
             events.append(("headers", r.getheader("Transfer-Encoding"), r.getheader("Content-Type")))
             for line in r:
                 events.append(json.loads(line))
             c.close()
-
-        def watching():
-            return self.srv.admin("GET", "/_test/requests").get("by_k8s_verb", {}).get("watch", 0)
-
-        def wait_watches(n):
-            # a watch is counted when it starts (not a fixed delay: kubectl takes
-            # seconds to start on a busy machine)
-            end = time.time() + 30
-            while time.time() < end and watching() < n:
-                time.sleep(0.05)
-
-        watches = watching()
-        kw = subprocess.Popen([KUBECTL, "get", "cm", "-n", ns, "-w", "-o", "name"], env=self.env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_watches(watches + 1)
         t = threading.Thread(target=watch)
         t0 = time.time()
         t.start()
-        wait_watches(watches + 2)
+        kw = subprocess.Popen([KUBECTL, "get", "cm", "-n", ns, "-w", "-o", "name"], env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.4)
         base = "/api/v1/namespaces/%s/configmaps" % ns
         self.srv.api("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
                                     "metadata": {"name": "w", "labels": {"w": "1"}}})
@@ -338,7 +325,7 @@ class K8sServerFidelity(unittest.TestCase):
         self.srv.api("PATCH", base + "/w", {"data": {"a": "1"}}, content_type="application/merge-patch+json")
         self.srv.api("DELETE", base + "/w")
         t.join(10)
-        self.assertLess(time.time() - t0, 6)  # timeoutSeconds=3 ended the stream
+        self.assertLess(time.time() - t0, 6)  # timeoutSeconds=2 ended the stream
         self.assertEqual(events[0], ("headers", "chunked", "application/json"))
         self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in events[1:]],
                          [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")])
