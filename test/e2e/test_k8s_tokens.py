@@ -22,7 +22,7 @@ from util import PRENV, tmpdir
 from k8s_e2e import K8sServer, config_text, env_for, make_app
 
 SHA = "f" * 40
-READY_DELAY = 7.0    # seconds until a pod is ready
+READY_DELAY = 10.0   # seconds until a pod is ready (margin for a busy machine)
 LIFETIME = 2.0       # seconds a minted token lives (when the plugin says so)
 
 
