@@ -91,7 +91,9 @@ struct prenv_provider {
 	 * run->plan is NULL. *out (the caller's) is an array of objects
 	 *   {"name": env name, "namespace": string (kubernetes) or absent,
 	 *    "pr": number or null, "sha": string or null,
-	 *    "deployed_at": unix seconds or null}
+	 *    "deployed_at": unix seconds or null,
+	 *    "foreign": true and "repo": its repository, when it is another
+	 *    repository's environment (gc leaves it alone; destroy refuses)}
 	 * Returns 0 with *out NULL when this configuration cannot list (e.g.
 	 * a pages git: target); a negative PRENV_E* on failure. */
 	int (*list)(struct provider_session *s, const struct provider_run *run, cJSON **out,

@@ -65,6 +65,7 @@ static int run_env(struct k8s_run *r, const struct provider_run *run, struct pre
 	r->env.extra_annotations = pget(run, "annotations");
 	r->env.allow_namespaces = pget(run, "allow_namespaces");
 	r->env.dry_run = run->dry_run;
+	r->env.replace_jobs = cJSON_IsTrue(pget(run, "replace_jobs"));
 	return 0;
 }
 
@@ -146,9 +147,14 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
+	/* a namespace still being deleted (a destroy just before) is waited for */
+	r.env.ns_wait = secs > DEFAULT_WAIT ? secs : DEFAULT_WAIT;
 	if ((rc = k8s_prepare(&prepared, objects, &r.env, NULL, err)) < 0)
 		goto done;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
+		goto done;
+	/* every mapping is known before the first write (exit 2: nothing changed) */
+	if ((rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0)
 		goto done;
 	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)
 		goto done;
@@ -168,7 +174,7 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		prenv_set_str(&res->status, "deployed");
 		goto done;
 	}
-	if ((rc = k8s_apply_all(r.k, prepared, err)) < 0)
+	if ((rc = k8s_apply_all(r.k, prepared, &r.env, err)) < 0)
 		goto done;
 	/* a namespace made just now holds nothing of an earlier deploy */
 	if (!created && (rc = k8s_prune(r.k, prepared, &r.env, &pruned, err)) < 0)
@@ -186,8 +192,16 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 done:
 	if (r.k)
 		log_verbose("kubernetes: %lu API requests", k8s_client_requests(r.k));
-	if (rc < 0 && !res->reason && err->msg)
-		prenv_set_str(&res->reason, err->msg);
+	if (rc < 0 && !res->reason && err->msg) {
+		/* the report names the template too (file:line of the object) */
+		struct prenv_buf why = PRENV_BUF_INIT;
+
+		if (err->file)
+			prenv_buf_printf(&why, "%s:%d: ", err->file, err->line);
+		prenv_buf_adds(&why, err->msg);
+		prenv_set_str(&res->reason, why.ptr);
+		prenv_buf_free(&why);
+	}
 	free(sel);
 	free(reason);
 	free(detail);
@@ -211,6 +225,8 @@ static int check_owner(const cJSON *ns, const struct k8s_env *env, const char *w
 	if (e && strcmp(e, env->env))
 		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to environment "
 				     "%s, not %s; nothing was changed", what, env->ns, e, env->env);
+	if (k8s_foreign_repo(ns, env))
+		return k8s_foreign_err(err, env, what, k8s_foreign_repo(ns, env));
 	return 0;
 }
 
@@ -221,6 +237,7 @@ static int k8s_destroy(struct provider_session *s, const struct provider_run *ru
 	struct prenv_buf url = PRENV_BUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	cJSON *ns = NULL;
+	long secs;
 	int rc;
 
 	if ((rc = run_env(&r, run, err)) < 0)
@@ -257,17 +274,17 @@ static int k8s_destroy(struct provider_session *s, const struct provider_run *ru
 			prenv_err_prefix(err, "delete namespace/%s", r.env.ns);
 			goto done;
 		}
-		log_info("namespace/%s deleted", r.env.ns);
-	} else {
-		log_info("namespace/%s is already being deleted", r.env.ns);
 	}
-	if (!run->no_wait) {
-		long secs = run->wait_seconds >= 0 ? run->wait_seconds : wait_seconds(run);
-
-		if (secs > 0 && (rc = k8s_wait_ns_gone(r.k, r.env.ns, secs, err)) < 0)
+	secs = run->no_wait ? 0 : run->wait_seconds >= 0 ? run->wait_seconds : wait_seconds(run);
+	if (secs <= 0) {
+		log_info("namespace/%s: deletion started; not waiting for it to go (it stays Terminating "
+			 "until the objects in it are deleted)", r.env.ns);
+	} else {
+		log_info("namespace/%s: deletion %s; waiting up to %ld s for it to go", r.env.ns,
+			 k8s_str(ns, "metadata.deletionTimestamp") ? "already under way" : "started", secs);
+		if ((rc = k8s_wait_ns_gone(r.k, r.env.ns, secs, err)) < 0)
 			goto done;
-		if (secs > 0)
-			log_info("namespace/%s is gone", r.env.ns);
+		log_info("namespace/%s is gone", r.env.ns);
 	}
 	prenv_set_str(&res->status, "destroyed");
 done:
@@ -451,7 +468,8 @@ static int namespace_annotation(struct provider_session *s, const struct provide
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		rc = 0;
-	} else if (rc == 0 && k8s_annotation(ns, key)) {
+	} else if (rc == 0 && k8s_annotation(ns, key) && !k8s_foreign_repo(ns, &r.env)) {
+		/* another repository's note (its PR comment) is not this run's */
 		*out = strdup(k8s_annotation(ns, key));
 	}
 	cJSON_Delete(ns);
@@ -509,6 +527,8 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 	memset(&r, 0, sizeof(r));
 	if (!run->cfg || !run->cfg->app)
 		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
+	r.env.app = run->cfg->app;
+	r.env.repo = run->ctx ? run->ctx->repo_full_name : NULL;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	prenv_buf_printf(&sel, "%s=%s,%s=%s", PRENV_LABEL_MANAGED, PRENV_MANAGED_BY, PRENV_LABEL_APP,
@@ -527,6 +547,7 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		const char *pr = k8s_annotation(it, PRENV_ANN_PR);
 		const char *sha = k8s_annotation(it, PRENV_ANN_SHA);
 		const char *at = k8s_annotation(it, PRENV_ANN_DEPLOYED_AT);
+		const char *owner;
 		cJSON *e;
 		char *end;
 		long n;
@@ -548,6 +569,11 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		cJSON_AddItemToArray(arr, e);
 		cJSON_AddStringToObject(e, "name", env);
 		cJSON_AddStringToObject(e, "namespace", name);
+		if ((owner = k8s_foreign_repo(it, &r.env)) != NULL) {
+			/* another repository's: gc leaves it alone, destroy refuses */
+			cJSON_AddTrueToObject(e, "foreign");
+			cJSON_AddStringToObject(e, "repo", owner);
+		}
 		n = pr ? strtol(pr, &end, 10) : 0;
 		if (pr && n > 0 && *end == '\0')
 			cJSON_AddNumberToObject(e, "pr", (double)n);
@@ -607,6 +633,8 @@ static const struct config_key k8s_keys[] = {
 	  "other namespaces the templates may name", NULL },
 	{ "labels", CONFIG_STRMAP, 0, NULL, "extra labels on the namespace", NULL },
 	{ "annotations", CONFIG_STRMAP, 0, NULL, "extra annotations on the namespace", NULL },
+	{ "replace_jobs", CONFIG_BOOL, 0, "false",
+	  "delete and create anew a Job whose pod template changed (a Job cannot change in place)", NULL },
 };
 
 const struct prenv_provider k8s_provider = {

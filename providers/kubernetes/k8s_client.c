@@ -2,9 +2,12 @@
 #include "kubernetes/k8s_int.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/render.h"
 #include "util/log.h"
 
 #define MAX_PARALLEL 8
@@ -21,7 +24,10 @@ struct map_cache {
 
 struct k8s_client {
 	struct k8s_conn *conn;
-	struct http_client *http;
+	pthread_mutex_t cred_mu;       /* conn's credential: refreshed and read under it */
+	unsigned long cert_gen;        /* bumped when the client certificate changed */
+	unsigned long http_gen;        /* the cert_gen http was made with */
+	struct http_client *http;      /* the main thread's */
 	unsigned long prev_requests;   /* of clients replaced after a credential change */
 	struct gv_cache *gvs;
 	size_t ngvs;
@@ -141,6 +147,145 @@ int k8s_obj_ref(struct prenv_buf *out, const cJSON *obj)
 	return prenv_buf_printf(out, "/%s", name ? name : "?");
 }
 
+int k8s_obj_err(struct prenv_err *err, int code, const cJSON *obj, const char *fmt, ...)
+{
+	struct prenv_buf msg = PRENV_BUF_INIT, file = PRENV_BUF_INIT;
+	const char *src = render_object_source(obj), *colon = src ? strrchr(src, ':') : NULL;
+	int line = 0;
+	va_list ap;
+
+	k8s_obj_ref(&msg, obj);
+	prenv_buf_adds(&msg, ": ");
+	va_start(ap, fmt);
+	prenv_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (colon) {
+		prenv_buf_add(&file, src, (size_t)(colon - src));
+		line = atoi(colon + 1);
+	}
+	if (msg.failed)
+		code = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	else
+		prenv_err_set_at(err, code, colon ? file.ptr : NULL, line, 0, "%s", msg.ptr);
+	prenv_buf_free(&msg);
+	prenv_buf_free(&file);
+	return code;
+}
+
+/* ------------------------------------------------------------ API errors */
+
+#define API_MESSAGE_MAX 500
+
+/* The end of a Go %#v dump at v ("core.PodTemplateSpec{...}",
+ * "[]string(nil)", "(*int64)(0xc0...)"), or NULL when v is not one (a
+ * quoted string or a number is a value a human wants to see). */
+static const char *go_dump_end(const char *v)
+{
+	const char *p = v;
+	char open, close;
+	int depth = 0, quoted = 0;
+
+	if (p[0] == '(' && p[1] == '*') { /* (*T)(0x...) */
+		if (!(p = strstr(p, ")(")) || !(p = strchr(p + 2, ')')))
+			return NULL;
+		return p + 1;
+	}
+	while (isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '*' || *p == '[' || *p == ']')
+		p++;
+	if (p == v || (*p != '{' && *p != '('))
+		return NULL;
+	open = *p;
+	close = open == '{' ? '}' : ')';
+	for (; *p; p++) {
+		if (quoted) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				quoted = 0;
+		} else if (*p == '"') {
+			quoted = 1;
+		} else if (*p == open) {
+			depth++;
+		} else if (*p == close && --depth == 0) {
+			return p + 1;
+		}
+	}
+	return p; /* cut short: drop the rest */
+}
+
+/* Appends m without the Go dumps of "Invalid value: <dump>: ". */
+static void add_without_dumps(struct prenv_buf *out, const char *m)
+{
+	static const char iv[] = "Invalid value: ";
+	const char *p = m, *hit;
+
+	while ((hit = strstr(p, iv)) != NULL) {
+		const char *v = hit + strlen(iv), *end = go_dump_end(v);
+
+		if (!end) {
+			prenv_buf_add(out, p, (size_t)(v - p));
+			p = v;
+			continue;
+		}
+		prenv_buf_add(out, p, (size_t)(hit - p));
+		p = strncmp(end, ": ", 2) ? end : end + 2;
+	}
+	prenv_buf_adds(out, p);
+}
+
+int k8s_api_message(struct prenv_buf *out, long status, const char *body, size_t len)
+{
+	cJSON *st = body ? cJSON_ParseWithLength(body, len) : NULL;
+	const char *reason = k8s_str(st, "reason"), *msg = k8s_str(st, "message");
+	const cJSON *c;
+	size_t start = out->len;
+	int n = 0;
+
+	if (!k8s_str(st, "kind") || strcmp(k8s_str(st, "kind"), "Status")) {
+		cJSON_Delete(st);
+		return -1;
+	}
+	prenv_buf_printf(out, "HTTP %ld%s%s: ", status > 0 ? status : k8s_num(st, "code", 0),
+			 reason && *reason ? " " : "", reason ? reason : "");
+	cJSON_ArrayForEach(c, k8s_item(st, "details.causes")) {
+		const char *f = k8s_str(c, "field"), *cm = k8s_str(c, "message");
+
+		if (!cm)
+			continue;
+		if (n++)
+			prenv_buf_adds(out, "; ");
+		if (f && *f)
+			prenv_buf_printf(out, "%s: ", f);
+		add_without_dumps(out, cm);
+	}
+	if (!n)
+		add_without_dumps(out, msg ? msg : "(no message)");
+	if (out->len - start > API_MESSAGE_MAX) {
+		prenv_buf_truncate(out, start + API_MESSAGE_MAX);
+		prenv_buf_adds(out, "...");
+	}
+	cJSON_Delete(st);
+	return out->failed ? -1 : 0;
+}
+
+const char *k8s_api_hint(const cJSON *obj, const char *message)
+{
+	const char *kind = k8s_str(obj, "kind");
+
+	if (strstr(message, "field is immutable")) {
+		if (kind && !strcmp(kind, "Job"))
+			return "a Job's pod template cannot change once the Job exists: name the Job with "
+			       "{{git.short_sha}} (a new Job per commit) or set provider.replace_jobs: true "
+			       "(prenv then deletes a Job whose template changed and creates it anew)";
+		return "that field cannot change once the object exists: rename the object (or delete "
+		       "it, or destroy the environment) and deploy again";
+	}
+	if (strstr(message, "omits key field"))
+		return "set that field explicitly: server-side apply on Kubernetes < 1.21 needs every "
+		       "key field of such a list (kubernetes#98576)";
+	return NULL;
+}
+
 /* ------------------------------------------------------------ client */
 
 void k8s_http_opts(struct http_client_opts *o, const struct k8s_conn *conn)
@@ -180,6 +325,7 @@ int k8s_client_new(struct k8s_client **out, struct k8s_conn *conn, struct prenv_
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	}
 	k->conn = conn;
+	pthread_mutex_init(&k->cred_mu, NULL);
 	/* an exec plugin may hand out a client certificate: run it first */
 	if ((rc = k8s_conn_refresh(conn, 0, &tok, err)) < 0 || (rc = make_http(k, err)) < 0) {
 		k8s_client_free(k);
@@ -198,6 +344,7 @@ void k8s_client_free(struct k8s_client *k)
 		return;
 	http_client_free(k->http);
 	k8s_conn_free(k->conn);
+	pthread_mutex_destroy(&k->cred_mu);
 	for (i = 0; i < k->ngvs; i++) {
 		free(k->gvs[i].gv);
 		cJSON_Delete(k->gvs[i].resources);
@@ -225,22 +372,69 @@ unsigned long k8s_client_requests(const struct k8s_client *k)
 	return k->prev_requests + (k->http ? http_client_request_count(k->http) : 0);
 }
 
-/* The current token; rebuilds the http client when an exec plugin handed
- * out a new client certificate. */
-static int credential(struct k8s_client *k, int force, const char **tok, struct prenv_err *err)
+int k8s_client_cred(struct k8s_client *k, unsigned long stale, struct k8s_cred *out,
+		    struct prenv_err *err)
 {
-	int rc = k8s_conn_refresh(k->conn, force, tok, err);
+	struct k8s_conn *c = k->conn;
+	const char *tok;
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	if (k->conn->cred_changed) {
-		k->prev_requests += http_client_request_count(k->http);
-		http_client_free(k->http);
-		k->http = NULL;
-		k->conn->cred_changed = 0;
-		return make_http(k, err);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&k->cred_mu);
+	rc = k8s_conn_refresh(c, stale && stale == c->serial, &tok, err);
+	if (rc == 0) {
+		if (c->cred_changed) {
+			k->cert_gen++;
+			c->cred_changed = 0;
+		}
+		out->serial = c->serial;
+		out->cert_gen = k->cert_gen;
+		if (tok && !(out->token = strdup(tok)))
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	}
-	return 0;
+	pthread_mutex_unlock(&k->cred_mu);
+	return rc;
+}
+
+void k8s_cred_clear(struct k8s_cred *c)
+{
+	if (c->token) {
+		memset(c->token, 0, strlen(c->token));
+		free(c->token);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+int k8s_client_http_new(struct k8s_client *k, long timeout_ms, struct http_client **out,
+			struct prenv_err *err)
+{
+	struct http_client_opts o;
+	int rc;
+
+	pthread_mutex_lock(&k->cred_mu);
+	k8s_http_opts(&o, k->conn);
+	o.timeout_ms = timeout_ms;
+	rc = http_client_new(out, &o, err);
+	pthread_mutex_unlock(&k->cred_mu);
+	return rc;
+}
+
+/* The current credential for a request of the main thread; remakes the
+ * main http client when an exec plugin handed out another client
+ * certificate. cred is the caller's (k8s_cred_clear). */
+static int credential(struct k8s_client *k, unsigned long stale, struct k8s_cred *cred,
+		      struct prenv_err *err)
+{
+	int rc = k8s_client_cred(k, stale, cred, err);
+
+	if (rc < 0 || cred->cert_gen == k->http_gen)
+		return rc;
+	k->prev_requests += http_client_request_count(k->http);
+	http_client_free(k->http);
+	k->http = NULL;
+	if ((rc = k8s_client_http_new(k, 0, &k->http, err)) == 0)
+		k->http_gen = cred->cert_gen;
+	return rc;
 }
 
 static void auth_message(struct k8s_client *k, long status, struct prenv_err *err)
@@ -263,14 +457,17 @@ int k8s_request(struct k8s_client *k, const char *method, const char *url,
 	struct prenv_buf ct = PRENV_BUF_INIT;
 	const char *hdrs[3] = { "Accept: application/json", NULL, NULL };
 	struct http_request rq;
-	const char *tok;
+	struct k8s_cred cred = { NULL, 0, 0 };
 	int rc, attempt;
 
 	prenv_buf_printf(&ct, "Content-Type: %s", content_type ? content_type : "application/json");
 	if (body)
 		hdrs[1] = ct.ptr;
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((rc = credential(k, attempt > 0, &tok, err)) < 0)
+		unsigned long refused = cred.serial;
+
+		k8s_cred_clear(&cred);
+		if ((rc = credential(k, attempt > 0 ? refused : 0, &cred, err)) < 0)
 			break;
 		memset(&rq, 0, sizeof(rq));
 		rq.method = method;
@@ -278,19 +475,22 @@ int k8s_request(struct k8s_client *k, const char *method, const char *url,
 		rq.headers = hdrs;
 		rq.body = body;
 		rq.body_len = body ? strlen(body) : 0;
-		rq.bearer_token = tok;
+		rq.bearer_token = cred.token;
 		/* server-side apply is idempotent: the same body gives the same object */
 		if (method && !strcmp(method, "PATCH") && content_type &&
 		    !strcmp(content_type, "application/apply-patch+yaml"))
 			rq.idempotent = HTTP_IDEMPOTENT_YES;
 		http_response_free(resp);
 		rc = http_do(k->http, &rq, resp, err);
-		if (rc == 0 || resp->status != 401 || !k->conn->exec)
+		/* a 401: an exec plugin's token may have been revoked or expired
+		 * early, a token file rotated: once more with a fresh one */
+		if (rc == 0 || resp->status != 401 || (!k->conn->exec && !k->conn->token_file))
 			break;
 		prenv_err_clear(err);
 	}
 	if (rc < 0 && (resp->status == 401 || resp->status == 403))
 		auth_message(k, resp->status, err);
+	k8s_cred_clear(&cred);
 	prenv_buf_free(&ct);
 	return rc;
 }
@@ -298,20 +498,21 @@ int k8s_request(struct k8s_client *k, const char *method, const char *url,
 int k8s_request_many(struct k8s_client *k, struct http_request *reqs,
 		     struct http_response *resps, size_t n, struct prenv_err *errs)
 {
-	const char *tok;
+	struct k8s_cred cred;
 	size_t i;
 	int rc;
 
 	if (n == 0)
 		return 0;
-	if ((rc = credential(k, 0, &tok, &errs[0])) < 0)
+	if ((rc = credential(k, 0, &cred, &errs[0])) < 0)
 		return rc;
 	for (i = 0; i < n; i++)
-		reqs[i].bearer_token = tok;
+		reqs[i].bearer_token = cred.token;
 	rc = http_do_many(k->http, reqs, resps, n, MAX_PARALLEL, errs);
 	for (i = 0; i < n; i++)
 		if (errs[i].code && (resps[i].status == 401 || resps[i].status == 403))
 			auth_message(k, resps[i].status, &errs[i]);
+	k8s_cred_clear(&cred);
 	return rc;
 }
 

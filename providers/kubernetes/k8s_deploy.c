@@ -4,8 +4,10 @@
 #include "kubernetes/k8s_int.h"
 #include "kubernetes/k8s.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "util/log.h"
@@ -92,6 +94,123 @@ static int stage_cmp(const void *a, const void *b)
 	return ix < iy ? -1 : ix > iy;
 }
 
+/* Why prenv refuses cluster-scoped objects (issue 10 #11): it deletes an
+ * environment by deleting its namespace, so such an object would outlive
+ * every destroy and gc, and two environments would overwrite it. */
+#define CLUSTER_SCOPED_WHY \
+	"a cluster-scoped object: destroy and gc delete the environment's namespace, so prenv " \
+	"could never delete it, and every environment would overwrite it; remove it from the " \
+	"templates and manage it outside prenv (apply it once, e.g. with kubectl or your " \
+	"cluster's configuration); the templates may refer to it by name"
+
+/* Where the ports are that server-side apply of Kubernetes < 1.21 needs a
+ * protocol on (kubernetes#98576: a Service port without one is HTTP 500):
+ * the ports of a Service, the pod spec of a pod and of every workload's
+ * pod template (its containers' and init containers' ports). */
+static const struct {
+	const char *group, *kind, *path;
+	int service;
+} port_places[] = {
+	{ "", "Service", "spec.ports", 1 },
+	{ "", "Pod", "spec", 0 },
+	{ "", "ReplicationController", "spec.template.spec", 0 },
+	{ "", "PodTemplate", "template.spec", 0 },
+	{ "apps", "Deployment", "spec.template.spec", 0 },
+	{ "apps", "StatefulSet", "spec.template.spec", 0 },
+	{ "apps", "DaemonSet", "spec.template.spec", 0 },
+	{ "apps", "ReplicaSet", "spec.template.spec", 0 },
+	{ "batch", "Job", "spec.template.spec", 0 },
+	{ "batch", "CronJob", "spec.jobTemplate.spec.template.spec", 0 },
+};
+
+/* protocol: TCP (the API's own default) on every port of ports without one. */
+static void default_protocol(cJSON *ports)
+{
+	cJSON *p;
+
+	cJSON_ArrayForEach(p, ports)
+		if (cJSON_IsObject(p) && !cJSON_GetObjectItemCaseSensitive(p, "protocol"))
+			cJSON_AddStringToObject(p, "protocol", "TCP");
+}
+
+/* Defaults the port protocols of obj (a copy of group/kind) in place. */
+static void default_port_protocols(cJSON *obj, const char *group, const char *kind)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	size_t i, l;
+
+	for (i = 0; i < sizeof(port_places) / sizeof(port_places[0]); i++) {
+		cJSON *at, *c;
+
+		if (strcmp(port_places[i].group, group) || strcmp(port_places[i].kind, kind))
+			continue;
+		at = (cJSON *)k8s_item(obj, port_places[i].path);
+		if (port_places[i].service) {
+			default_protocol(at);
+			return;
+		}
+		for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+			cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(at, lists[l]))
+				default_protocol(cJSON_GetObjectItemCaseSensitive(c, "ports"));
+		return;
+	}
+}
+
+/* Checks one rendered object and makes its copy for applying (*out; NULL
+ * for the environment's own Namespace object, which prenv applies itself). */
+static int prepare_one(const cJSON *o, const struct k8s_env *env, cJSON **out,
+		       struct prenv_err *err)
+{
+	const char *kind = k8s_str(o, "kind"), *av = k8s_str(o, "apiVersion");
+	const char *name = k8s_str(o, "metadata.name"), *ns = k8s_str(o, "metadata.namespace");
+	const char *plural, *group_end;
+	struct prenv_buf grp = PRENV_BUF_INIT;
+	int namespaced = 1;
+	cJSON *c;
+
+	*out = NULL;
+	if (!kind || !av || !name)
+		return prenv_err_set(err, PRENV_ECONFIG, "a rendered object lacks apiVersion, kind or "
+				     "metadata.name");
+	if (!k8s_api_version_ok(av))
+		return k8s_obj_err(err, PRENV_ECONFIG, o, "apiVersion \"%s\" is not GROUP/VERSION or VERSION "
+				   "(lower-case letters, digits, '.' and '-'); fix the template", av);
+	if (!strcmp(kind, "Namespace") && !strcmp(av, "v1")) {
+		if (strcmp(name, env->ns))
+			return k8s_obj_err(err, PRENV_ECONFIG, o, "prenv creates the environment's namespace %s "
+					   "itself; remove the Namespace object from the templates", env->ns);
+		return 0; /* prenv applies the namespace itself */
+	}
+	group_end = strchr(av, '/');
+	prenv_buf_add(&grp, av, group_end ? (size_t)(group_end - av) : 0);
+	if (!k8s_builtin_mapping(group_end ? grp.ptr : "", kind, &plural, &namespaced))
+		namespaced = -1; /* decided by discovery (k8s_resolve) */
+	if (namespaced == 0 || (ns && *ns && !ns_allowed(env, ns))) {
+		prenv_buf_free(&grp);
+		if (namespaced == 0)
+			return k8s_obj_err(err, PRENV_ECONFIG, o, CLUSTER_SCOPED_WHY);
+		return k8s_obj_err(err, PRENV_ECONFIG, o, "names namespace '%s', not the environment's "
+				   "namespace '%s'; remove metadata.namespace from the template or list '%s' "
+				   "in provider.allow_namespaces", ns, env->ns, ns);
+	}
+	if (!(c = cJSON_Duplicate(o, 1))) {
+		prenv_buf_free(&grp);
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	default_port_protocols(c, group_end ? grp.ptr : "", kind);
+	prenv_buf_free(&grp);
+	if (!(ns && *ns)) {
+		cJSON *meta = cJSON_GetObjectItemCaseSensitive(c, "metadata");
+
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
+		cJSON_AddStringToObject(meta, "namespace", env->ns);
+	}
+	add_extra(c, "labels", env->extra_labels);
+	add_extra(c, "annotations", env->extra_annotations);
+	*out = c;
+	return 0;
+}
+
 int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 		struct k8s_client *k, struct prenv_err *err)
 {
@@ -100,7 +219,6 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 	size_t n = 0, i;
 	int rc = 0;
 
-	(void)k;
 	*out = NULL;
 	v = calloc((size_t)cJSON_GetArraySize(objects) + 1, sizeof(*v));
 	if (!v || !(arr = cJSON_CreateArray())) {
@@ -108,59 +226,12 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 		goto done;
 	}
 	cJSON_ArrayForEach(o, objects) {
-		const char *kind = k8s_str(o, "kind"), *av = k8s_str(o, "apiVersion");
-		const char *name = k8s_str(o, "metadata.name"), *ns = k8s_str(o, "metadata.namespace");
-		const char *plural, *group_end;
-		struct prenv_buf grp = PRENV_BUF_INIT;
-		int namespaced = 1;
-		cJSON *c, *meta;
+		cJSON *c;
 
-		if (!kind || !av || !name) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "a rendered object lacks apiVersion, kind or "
-					   "metadata.name");
+		if ((rc = prepare_one(o, env, &c, err)) < 0)
 			goto done;
-		}
-		if (!k8s_api_version_ok(av)) {
-			rc = prenv_err_set(err, PRENV_ECONFIG,
-					   "%s/%s: apiVersion \"%s\" is not GROUP/VERSION or VERSION "
-					   "(lower-case letters, digits, '.' and '-'); fix the template",
-					   kind, name, av);
-			goto done;
-		}
-		if (!strcmp(kind, "Namespace") && av && !strcmp(av, "v1")) {
-			if (strcmp(name, env->ns)) {
-				rc = prenv_err_set(err, PRENV_ECONFIG, "template object namespace/%s: prenv creates the "
-						   "environment's namespace %s itself; remove the Namespace object "
-						   "from the templates", name, env->ns);
-				goto done;
-			}
-			continue; /* prenv applies the namespace itself */
-		}
-		group_end = strchr(av, '/');
-		prenv_buf_add(&grp, av, group_end ? (size_t)(group_end - av) : 0);
-		if (!k8s_builtin_mapping(group_end ? grp.ptr : "", kind, &plural, &namespaced))
-			namespaced = -1; /* decided by discovery at apply time */
-		prenv_buf_free(&grp);
-		if (namespaced == 0 && ns && *ns) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "%s/%s is cluster-scoped but the template sets "
-					   "metadata.namespace: %s; remove it", kind, name, ns);
-			goto done;
-		}
-		if (ns && *ns && !ns_allowed(env, ns)) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "%s/%s names namespace '%s', not the environment's "
-					   "namespace '%s'; remove metadata.namespace from the template or list '%s' "
-					   "in provider.allow_namespaces", kind, name, ns, env->ns, ns);
-			goto done;
-		}
-		if (!(c = cJSON_Duplicate(o, 1))) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		meta = cJSON_GetObjectItemCaseSensitive(c, "metadata");
-		if (namespaced != 0 && !(ns && *ns))
-			cJSON_AddStringToObject(meta, "namespace", env->ns);
-		add_extra(c, "labels", env->extra_labels);
-		add_extra(c, "annotations", env->extra_annotations);
+		if (!c)
+			continue;
 		cJSON_AddNumberToObject(c, "$index", (double)n);
 		v[n++] = c;
 	}
@@ -172,6 +243,10 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 	}
 	*out = arr;
 	arr = NULL;
+	if (k && (rc = k8s_resolve(k, *out, env, err)) < 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
 done:
 	for (i = 0; v && i < n; i++)
 		cJSON_Delete(v[i]);
@@ -180,10 +255,81 @@ done:
 	return rc;
 }
 
+int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env,
+		struct prenv_err *err)
+{
+	cJSON *o;
+	int rc;
+
+	(void)env;
+	cJSON_ArrayForEach(o, prepared) {
+		const struct k8s_mapping *m;
+
+		rc = k8s_client_map(k, k8s_str(o, "apiVersion"), k8s_str(o, "kind"), &m, err);
+		if (rc == PRENV_ECONFIG) {
+			char *why = prenv_strdup(err->msg);
+
+			rc = k8s_obj_err(err, rc, o, "%s", why ? why : "unknown kind");
+			free(why);
+			return rc;
+		}
+		if (rc < 0)
+			return rc;
+		if (!m->namespaced)
+			return k8s_obj_err(err, PRENV_ECONFIG, o, CLUSTER_SCOPED_WHY);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ namespace */
+
+const char *k8s_foreign_repo(const cJSON *ns, const struct k8s_env *env)
+{
+	const char *owner = k8s_annotation(ns, PRENV_ANN_REPO);
+
+	if (!owner || !*owner)
+		return NULL;
+	if (env->repo && *env->repo && !strcasecmp(owner, env->repo))
+		return NULL;
+	return owner;
+}
+
+int k8s_foreign_err(struct prenv_err *err, const struct k8s_env *env, const char *what,
+		    const char *owner)
+{
+	if (!env->repo || !*env->repo)
+		return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to repository "
+				     "%s (annotation %s) and this run does not know its repository, so it cannot "
+				     "tell whether it is that one; set PRENV_REPO=owner/name; nothing was changed",
+				     what, env->ns, owner, PRENV_ANN_REPO);
+	return prenv_err_set(err, PRENV_EAUTH, "refusing to %s namespace %s: it belongs to repository %s "
+			     "(annotation %s), not %s; two repositories use app '%s', so their environments "
+			     "share namespaces: give one of them another app name or provider.namespace; "
+			     "nothing was changed", what, env->ns, owner, PRENV_ANN_REPO, env->repo, env->app);
+}
 
 static const struct k8s_mapping ns_mapping = { (char *)"", (char *)"v1", (char *)"Namespace",
 					       (char *)"namespaces", 0 };
+
+/* This environment's namespace is being deleted: waits for it to go (a
+ * dry run only says so), then it is created anew. */
+static int ns_recreate_wait(struct k8s_client *k, const struct k8s_env *env, int *created,
+			    struct prenv_err *err)
+{
+	int rc;
+
+	*created = 1;
+	if (env->dry_run) {
+		log_info("dry run: namespace/%s is being deleted; a deploy would wait for it to go and "
+			 "create it anew", env->ns);
+		return 0;
+	}
+	log_info("namespace/%s is being deleted (Terminating: a destroy just before?); waiting up to %ld s "
+		 "for it to go, then it is created anew", env->ns, env->ns_wait);
+	if ((rc = k8s_wait_ns_gone(k, env->ns, env->ns_wait, err)) < 0)
+		prenv_err_prefix(err, "deploy into namespace/%s", env->ns);
+	return rc;
+}
 
 int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
 			struct prenv_err *err)
@@ -208,11 +354,7 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 		const char *a = k8s_label(live, PRENV_LABEL_APP);
 		const char *e = k8s_label(live, PRENV_LABEL_ENV);
 
-		if (k8s_str(live, "metadata.deletionTimestamp") ||
-		    (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
-			rc = prenv_err_set(err, PRENV_EFAIL, "namespace %s is being deleted (Terminating); run the "
-					   "deploy again once it is gone", env->ns);
-		} else if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app)) {
+		if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app)) {
 			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s exists and is not managed by prenv for "
 					   "app %s (labels %s=prenv, %s=%s); prenv will not take it over: choose "
 					   "another provider.namespace", env->ns, env->app, PRENV_LABEL_MANAGED,
@@ -221,6 +363,11 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s belongs to environment %s of %s, not "
 					   "to %s; give each environment its own provider.namespace",
 					   env->ns, e, env->app, env->env);
+		} else if (k8s_foreign_repo(live, env)) {
+			rc = k8s_foreign_err(err, env, "deploy into", k8s_foreign_repo(live, env));
+		} else if (k8s_str(live, "metadata.deletionTimestamp") ||
+			   (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
+			rc = ns_recreate_wait(k, env, created, err);
 		}
 	}
 	if (rc < 0 || env->dry_run)
@@ -267,84 +414,213 @@ done:
 
 /* ------------------------------------------------------------ apply */
 
-/* Applies objects [from, to) of prepared in parallel. */
-static int apply_batch(struct k8s_client *k, cJSON **objs, size_t n, struct prenv_err *err)
+/* One stage's objects, applied in parallel. */
+struct batch {
+	cJSON **objs;
+	size_t n;
+	struct http_request *reqs;
+	struct http_response *resps;
+	struct prenv_err *errs;
+	struct prenv_buf *urls;
+	char **bodies;
+};
+
+static void batch_free(struct batch *b)
 {
-	struct http_request *reqs = calloc(n, sizeof(*reqs));
-	struct http_response *resps = calloc(n, sizeof(*resps));
-	struct prenv_err *errs = calloc(n, sizeof(*errs));
-	struct prenv_buf *urls = calloc(n, sizeof(*urls));
-	char **bodies = calloc(n, sizeof(*bodies));
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->resps)
+			http_response_free(&b->resps[i]);
+		if (b->errs)
+			prenv_err_clear(&b->errs[i]);
+		if (b->urls)
+			prenv_buf_free(&b->urls[i]);
+		if (b->bodies)
+			free(b->bodies[i]);
+	}
+	free(b->reqs);
+	free(b->resps);
+	free(b->errs);
+	free(b->urls);
+	free(b->bodies);
+}
+
+/* The requests of b (every embedded buffer initialised first). */
+static int batch_build(struct k8s_client *k, struct batch *b, struct prenv_err *err)
+{
 	static const char *const hdrs[] = { "Accept: application/json",
 					    "Content-Type: application/apply-patch+yaml", NULL };
-	size_t i;
-	int rc = 0;
+	size_t i, n = b->n;
+	int rc;
 
-	if (!reqs || !resps || !errs || !urls || !bodies) {
-		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		goto done;
+	b->reqs = calloc(n, sizeof(*b->reqs));
+	b->resps = calloc(n, sizeof(*b->resps));
+	b->errs = calloc(n, sizeof(*b->errs));
+	b->urls = calloc(n, sizeof(*b->urls));
+	b->bodies = calloc(n, sizeof(*b->bodies));
+	if (!b->reqs || !b->resps || !b->errs || !b->urls || !b->bodies) {
+		b->n = 0;
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		b->resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+		b->urls[i] = (struct prenv_buf)PRENV_BUF_INIT;
+		b->errs[i] = (struct prenv_err)PRENV_ERR_INIT;
 	}
 	for (i = 0; i < n; i++) {
 		const struct k8s_mapping *m;
-		cJSON *meta = cJSON_GetObjectItemCaseSensitive(objs[i], "metadata");
 
-		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
-		urls[i] = (struct prenv_buf)PRENV_BUF_INIT;
-		if ((rc = k8s_client_map(k, k8s_str(objs[i], "apiVersion"), k8s_str(objs[i], "kind"), &m, err)) < 0)
-			goto done;
-		if (!m->namespaced)
-			cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
-		k8s_url(k, &urls[i], m, k8s_str(objs[i], "metadata.namespace"),
-			k8s_str(objs[i], "metadata.name"), "fieldManager=prenv&force=true");
-		if (!(bodies[i] = cJSON_PrintUnformatted(objs[i]))) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		reqs[i].method = "PATCH";
-		reqs[i].url = urls[i].ptr;
-		reqs[i].headers = hdrs;
-		reqs[i].body = bodies[i];
-		reqs[i].body_len = strlen(bodies[i]);
-		reqs[i].idempotent = HTTP_IDEMPOTENT_YES;
+		if ((rc = k8s_client_map(k, k8s_str(b->objs[i], "apiVersion"), k8s_str(b->objs[i], "kind"),
+					 &m, err)) < 0)
+			return rc;
+		k8s_url(k, &b->urls[i], m, k8s_str(b->objs[i], "metadata.namespace"),
+			k8s_str(b->objs[i], "metadata.name"), "fieldManager=prenv&force=true");
+		if (!(b->bodies[i] = cJSON_PrintUnformatted(b->objs[i])) || b->urls[i].failed)
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		b->reqs[i].method = "PATCH";
+		b->reqs[i].url = b->urls[i].ptr;
+		b->reqs[i].headers = hdrs;
+		b->reqs[i].body = b->bodies[i];
+		b->reqs[i].body_len = strlen(b->bodies[i]);
+		b->reqs[i].idempotent = HTTP_IDEMPOTENT_YES;
 	}
-	rc = k8s_request_many(k, reqs, resps, n, errs);
-	for (i = 0; i < n; i++) {
-		struct prenv_buf ref = PRENV_BUF_INIT;
+	return 0;
+}
 
-		k8s_obj_ref(&ref, objs[i]);
-		if (errs[i].code) {
-			log_error("%s: %s", ref.ptr, errs[i].msg);
-			if (rc < 0 && !err->code) {
-				prenv_err_set(err, errs[i].code, "apply %s: %s", ref.ptr, errs[i].msg);
-				rc = errs[i].code;
-			}
-		} else {
-			log_info("%s %s", ref.ptr, resps[i].status == 201 ? "created" : "applied");
-		}
-		prenv_buf_free(&ref);
+/* 1 when the API server refused to change a field of this Job in place. */
+static int job_immutable(const cJSON *obj, const struct http_response *resp)
+{
+	struct prenv_buf m = PRENV_BUF_INIT;
+	int yes;
+
+	if (strcmp(k8s_str(obj, "kind"), "Job") || resp->status != 422 ||
+	    k8s_api_message(&m, resp->status, resp->body.ptr, resp->body.len) < 0) {
+		prenv_buf_free(&m);
+		return 0;
 	}
-	if (rc < 0 && !err->code)
-		prenv_err_set(err, rc, "apply failed");
-done:
-	for (i = 0; i < n; i++) {
-		if (resps)
-			http_response_free(&resps[i]);
-		if (errs)
-			prenv_err_clear(&errs[i]);
-		if (urls)
-			prenv_buf_free(&urls[i]);
-		if (bodies)
-			free(bodies[i]);
+	yes = strstr(m.ptr, "field is immutable") != NULL;
+	prenv_buf_free(&m);
+	return yes;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Deletes the Job at url (its apply URL) and applies body again once it is
+ * gone: a Job's pod template cannot change in place. resp and e get the
+ * outcome of the last request. */
+static int replace_job(struct k8s_client *k, const char *url, const char *body,
+		       struct http_response *resp, struct prenv_err *e)
+{
+	struct prenv_buf obj = PRENV_BUF_INIT, del = PRENV_BUF_INIT;
+	long wait = 100, waited = 0;
+	int rc;
+
+	prenv_buf_add(&obj, url, strcspn(url, "?"));
+	prenv_buf_printf(&del, "%s?propagationPolicy=Background", obj.ptr);
+	prenv_err_clear(e);
+	rc = k8s_request(k, "DELETE", del.ptr, NULL, NULL, resp, e);
+	while (rc == 0) { /* gone at once unless a finalizer holds it */
+		cJSON *live = NULL;
+
+		rc = k8s_get_json(k, obj.ptr, &live, e);
+		cJSON_Delete(live);
+		if (rc < 0 || waited >= 60000)
+			break;
+		sleep_ms(wait);
+		waited += wait;
+		wait = wait < 1000 ? wait * 2 : 1000;
 	}
-	free(reqs);
-	free(resps);
-	free(errs);
-	free(urls);
-	free(bodies);
+	if (rc == 0)
+		rc = prenv_err_set(e, PRENV_EFAIL, "deleted to be created anew, but still there after %ld s",
+				   waited / 1000);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(e);
+		rc = k8s_request(k, "PATCH", url, "application/apply-patch+yaml", body, resp, e);
+	}
+	prenv_buf_free(&obj);
+	prenv_buf_free(&del);
 	return rc;
 }
 
-int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err *err)
+/* The error of object obj whose apply failed (e, resp): at its template's
+ * line, with the API server's own message cut to what a human needs and
+ * a hint for known cases. */
+static int apply_error(struct prenv_err *out, const cJSON *obj, const struct http_response *resp,
+		       const struct prenv_err *e)
+{
+	struct prenv_buf m = PRENV_BUF_INIT;
+	const char *hint;
+	int rc;
+
+	if (e->code == PRENV_EAUTH || resp->status < 400 ||
+	    k8s_api_message(&m, resp->status, resp->body.ptr, resp->body.len) < 0) {
+		prenv_buf_free(&m);
+		return k8s_obj_err(out, e->code ? e->code : PRENV_EFAIL, obj, "could not apply it: %s",
+				   e->msg ? e->msg : "unknown error");
+	}
+	hint = k8s_api_hint(obj, m.ptr);
+	rc = k8s_obj_err(out, PRENV_EFAIL, obj, "the API server refused it (%s)%s%s", m.ptr,
+			 hint ? "; " : "", hint ? hint : "");
+	prenv_buf_free(&m);
+	return rc;
+}
+
+/* Applies the objects of one stage in parallel. The first failure becomes
+ * err (printed once, by the caller); any other is logged here, once. */
+static int apply_batch(struct k8s_client *k, cJSON **objs, size_t n, const struct k8s_env *env,
+		       struct prenv_err *err)
+{
+	struct batch b = { objs, n, NULL, NULL, NULL, NULL, NULL };
+	size_t i;
+	int rc;
+
+	if ((rc = batch_build(k, &b, err)) < 0)
+		goto done;
+	rc = k8s_request_many(k, b.reqs, b.resps, n, b.errs);
+	for (i = 0; i < n; i++) {
+		struct prenv_buf ref = PRENV_BUF_INIT;
+		int replaced = 0;
+
+		k8s_obj_ref(&ref, objs[i]);
+		if (b.errs[i].code && env->replace_jobs && job_immutable(objs[i], &b.resps[i]) &&
+		    replace_job(k, b.urls[i].ptr, b.bodies[i], &b.resps[i], &b.errs[i]) == 0) {
+			log_info("%s: its pod template changed, and a Job cannot be changed in place: deleted "
+				 "and created anew (provider.replace_jobs)", ref.ptr);
+			replaced = 1;
+		}
+		if (b.errs[i].code && !replaced) {
+			struct prenv_err one = PRENV_ERR_INIT;
+
+			apply_error(&one, objs[i], &b.resps[i], &b.errs[i]);
+			if (!err->code) {
+				prenv_err_clear(err);
+				*err = one;
+				rc = err->code;
+			} else {
+				log_err(&one);
+				prenv_err_clear(&one);
+			}
+		} else if (!replaced) {
+			log_info("%s %s", ref.ptr, b.resps[i].status == 201 ? "created" : "applied");
+		}
+		prenv_buf_free(&ref);
+	}
+	if (!err->code)
+		rc = 0;
+done:
+	batch_free(&b);
+	return rc;
+}
+
+int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+		  struct prenv_err *err)
 {
 	size_t n = (size_t)cJSON_GetArraySize(prepared), i = 0, j;
 	cJSON **v = calloc(n + 1, sizeof(*v));
@@ -360,7 +636,7 @@ int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err 
 
 		for (j = i + 1; j < n && k8s_kind_stage(k8s_str(v[j], "kind")) == st; j++)
 			;
-		rc = apply_batch(k, v + i, j - i, err);
+		rc = apply_batch(k, v + i, j - i, env, err);
 	}
 	free(v);
 	return rc;

@@ -43,6 +43,8 @@ struct k8s_conn {
 	time_t exec_expiry;    /* 0: no expiry */
 	int exec_done;         /* the plugin ran at least once */
 	int cred_changed;      /* the client certificate changed (rebuild client) */
+	unsigned long serial;  /* which credential: bumped when the token or the
+				* client certificate is replaced (starts at 1) */
 	cJSON *cluster;        /* clusters[].cluster (copy) for provideClusterInfo */
 	char **envp;           /* copy of the environment for exec plugins */
 };
@@ -123,6 +125,28 @@ int k8s_request(struct k8s_client *k, const char *method, const char *url,
 		const char *content_type, const char *body, struct http_response *resp,
 		struct prenv_err *err);
 
+/* The credential to send, for any thread (the watch threads resume their
+ * streams with it): the connection's lock is held while it is brought up to
+ * date (k8s_conn_refresh: a token file re-read, an exec plugin re-run when
+ * its credential expired) and copied. stale: the serial of a credential the
+ * server refused (401): the plugin runs again unless the credential has
+ * been replaced since; 0: none. */
+struct k8s_cred {
+	char *token;             /* a copy, or NULL (no token: a certificate) */
+	unsigned long serial;    /* k8s_conn.serial of this credential */
+	unsigned long cert_gen;  /* bumped when the client certificate changed:
+				  * an http client made before must be remade */
+};
+int k8s_client_cred(struct k8s_client *k, unsigned long stale, struct k8s_cred *out,
+		    struct prenv_err *err);
+/* Wipes and frees the token copy. */
+void k8s_cred_clear(struct k8s_cred *c);
+
+/* A new http client with the connection's current TLS material (for a
+ * stream of its own; any thread). timeout_ms 0: the default. */
+int k8s_client_http_new(struct k8s_client *k, long timeout_ms, struct http_client **out,
+			struct prenv_err *err);
+
 /* Parallel requests (http_do_many, at most 8 in flight). reqs[i].bearer_token
  * is filled in here. */
 int k8s_request_many(struct k8s_client *k, struct http_request *reqs,
@@ -141,6 +165,24 @@ int k8s_list(struct k8s_client *k, const struct k8s_mapping *m, const char *ns,
 /* "kind/name" in kubectl's lower-case form ("deployment/web"). */
 int k8s_obj_ref(struct prenv_buf *out, const cJSON *obj);
 
+/* Sets err (code) about a rendered object: at its template's file:line
+ * when it carries one (render_object_source), the message starting with
+ * the object's "kind/name: ". Returns code. */
+int k8s_obj_err(struct prenv_err *err, int code, const cJSON *obj, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The message a human needs from an API server's error answer (a Status
+ * body), appended to out: "HTTP 422 Invalid: spec.template: field is
+ * immutable" - the causes' fields and messages (else the message), with
+ * the Go struct dumps of values ("Invalid value: core.PodTemplateSpec{...}")
+ * cut out, at most ~500 characters. status 0: the body's code. -1 when the
+ * body is not a Status (the caller keeps the HTTP client's message). */
+int k8s_api_message(struct prenv_buf *out, long status, const char *body, size_t len);
+
+/* A hint (one sentence) for a known API error message of obj (from
+ * k8s_api_message), or NULL. */
+const char *k8s_api_hint(const cJSON *obj, const char *message);
+
 /* Shortcuts into a JSON object; NULL/0 when absent. */
 const char *k8s_str(const cJSON *o, const char *path);   /* "metadata.name" */
 long k8s_num(const cJSON *o, const char *path, long dflt);
@@ -158,7 +200,21 @@ struct k8s_env {
 	const cJSON *extra_annotations;
 	const cJSON *allow_namespaces;/* array of strings or NULL */
 	int dry_run;
+	int replace_jobs;             /* provider.replace_jobs */
+	long ns_wait;                 /* seconds to wait for a Terminating namespace to go */
 };
+
+/* Whose environment the namespace ns is: NULL when it is env's repository's
+ * (its prenv.dev/repo annotation names env->repo, case-insensitively as
+ * GitHub and GitLab compare names) or names none (an older prenv's: it is
+ * adopted); else the repository it names. Another repository's
+ * environment is never written or deleted. */
+const char *k8s_foreign_repo(const cJSON *ns, const struct k8s_env *env);
+
+/* PRENV_EAUTH "refusing to <what> namespace ...: it belongs to repository
+ * ..." for a namespace k8s_foreign_repo() names owner of. */
+int k8s_foreign_err(struct prenv_err *err, const struct k8s_env *env, const char *what,
+		    const char *owner);
 
 /* The install stage of a kind (helm's order); unknown kinds come last. */
 int k8s_kind_stage(const char *kind);
@@ -174,15 +230,29 @@ int k8s_api_version_ok(const char *av);
 int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 		struct k8s_client *k, struct prenv_err *err);
 
+/* Resolves the REST mapping of every prepared object (discovery for kinds
+ * prenv does not know) before anything is written: an unknown kind or a
+ * cluster-scoped one is PRENV_ECONFIG naming the object and its template.
+ * Namespaced objects without a namespace get env->ns. */
+int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env,
+		struct prenv_err *err);
+
 /* Creates or updates the namespace with prenv's labels and annotations.
  * *created is set when it did not exist. Refuses a namespace that exists
- * without prenv's labels for this app/env (PRENV_ECONFIG) or is being
- * deleted (PRENV_EFAIL). */
+ * without prenv's labels for this app/env (PRENV_ECONFIG) or is another
+ * repository's (PRENV_EAUTH). When this environment's namespace is being
+ * deleted (a destroy just before), waits up to env->ns_wait seconds for it
+ * to go and creates it anew (*created). */
 int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
 			struct prenv_err *err);
 
-/* Applies prepared objects stage by stage, each stage in parallel. */
-int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, struct prenv_err *err);
+/* Applies prepared objects stage by stage, each stage in parallel. An
+ * object the API server refuses is an error at its template's line, with
+ * the server's message cut to what a human needs (k8s_api_message) and a
+ * hint; with env->replace_jobs a Job whose pod template changed is deleted
+ * and created anew (logged). */
+int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+		  struct prenv_err *err);
 
 /* Appends the label selector of env's objects
  * ("prenv.dev/app=A,prenv.dev/env=E,app.kubernetes.io/managed-by=prenv"). */

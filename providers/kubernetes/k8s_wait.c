@@ -27,6 +27,8 @@
 #define WATCH_SLICE_MAX_S 300L
 #define WATCH_GRACE_MS 10000L
 #define LOG_LINES 30
+/* A request of a watch stream was refused with HTTP 401 (internal). */
+#define HTTP_401 (-401)
 #define MAX_EVENTS 20
 
 /* ------------------------------------------------------------ readiness */
@@ -154,10 +156,11 @@ struct evq {
 
 struct watcher {
 	struct evq *q;
-	struct http_client *http;
+	struct k8s_client *k;   /* only for k8s_client_cred / k8s_client_http_new */
+	struct http_client *http; /* replaced (under q->mu) when the client certificate changes */
 	char *url;              /* collection URL with labelSelector, without watch params */
 	char *rv;
-	char *token;            /* copy */
+	struct k8s_cred cred;   /* what this stream sends (a copy, brought up to date per slice) */
 	long deadline_ms;       /* monotonic */
 	pthread_t th;
 	int started;
@@ -214,8 +217,10 @@ static int relist(struct watcher *w, struct prenv_err *err)
 	memset(&rq, 0, sizeof(rq));
 	rq.url = w->url;
 	rq.headers = hdrs;
-	rq.bearer_token = w->token;
-	if ((rc = http_do(w->http, &rq, &resp, err)) == 0) {
+	rq.bearer_token = w->cred.token;
+	if ((rc = http_do(w->http, &rq, &resp, err)) < 0 && resp.status == 401)
+		rc = HTTP_401;
+	if (rc == 0) {
 		doc = cJSON_ParseWithLength(resp.body.ptr, resp.body.len);
 		kind = k8s_str(doc, "kind");
 		free(w->rv);
@@ -282,53 +287,115 @@ static long slice_seconds(long left_ms)
 	return t < 1 ? 1 : t > WATCH_SLICE_MAX_S ? WATCH_SLICE_MAX_S : t;
 }
 
+/* Brings the stream's credential up to date (stale: the serial of one the
+ * server refused, see k8s_client_cred; 0: none): a token that expired or
+ * was refused is replaced, and the http client is remade when an exec
+ * plugin handed out another client certificate. */
+static int watcher_cred(struct watcher *w, unsigned long stale, struct prenv_err *err)
+{
+	struct k8s_cred c;
+	struct http_client *fresh = NULL, *old;
+	int rc = k8s_client_cred(w->k, stale, &c, err);
+
+	if (rc < 0)
+		return rc;
+	if (c.cert_gen != w->cred.cert_gen) {
+		if ((rc = k8s_client_http_new(w->k, 30000, &fresh, err)) < 0) {
+			k8s_cred_clear(&c);
+			return rc;
+		}
+		pthread_mutex_lock(&w->q->mu); /* waiting_free() wakes w->http under it */
+		old = w->http;
+		w->http = fresh;
+		pthread_mutex_unlock(&w->q->mu);
+		http_client_free(old);
+	}
+	k8s_cred_clear(&w->cred);
+	w->cred = c;
+	return 0;
+}
+
+/* After a request of the stream failed with rc: 1 when it is worth one more
+ * try with a fresh credential (the first 401 in a row: a token that expired
+ * or was revoked while the stream ran), else 0 (rc stays). */
+static int retry_with_fresh_cred(struct watcher *w, int *rc, int *refused,
+				 struct prenv_err *err)
+{
+	if (*rc != HTTP_401 || (*refused)++)
+		return 0;
+	prenv_err_clear(err);
+	log_verbose("watch: the API server refused the credential (HTTP 401): refreshing it");
+	*rc = watcher_cred(w, w->cred.serial, err);
+	return *rc == 0;
+}
+
+/* One watch slice from w->rv: 0 when it ended (its time, the server, or
+ * the wait is over), HTTP_401, or another error. */
+static int watch_slice(struct watcher *w, struct prenv_buf *url, long secs, struct prenv_err *err)
+{
+	const char *hdrs[] = { "Accept: application/json", NULL };
+	struct http_request rq;
+	long status = 0;
+	int rc;
+
+	prenv_buf_reset(url);
+	prenv_buf_printf(url, "%s%swatch=1&allowWatchBookmarks=true&timeoutSeconds=%ld", w->url,
+			 strchr(w->url, '?') ? "&" : "?", secs);
+	if (w->rv) {
+		prenv_buf_adds(url, "&resourceVersion=");
+		http_url_escape(url, w->rv);
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.url = url->ptr;
+	rq.headers = hdrs;
+	rq.bearer_token = w->cred.token;
+	rq.cancelled = watcher_stopped;
+	rq.cancel_ud = w;
+	rc = http_stream_lines(w->http, &rq, secs * 1000 + WATCH_GRACE_MS, on_line, w, &status, err);
+	if (rc == HTTP_ETIMEDOUT) {
+		prenv_err_clear(err);
+		rc = 0;
+	}
+	return rc < 0 && status == 401 ? HTTP_401 : rc;
+}
+
 /* Lists the kind, then watches it from the list's resourceVersion until the
  * wait is over. Each slice ends on the server's side (timeoutSeconds), so
  * the connection stays open for the next one; the main thread ends the
- * current slice at once when it stops the wait (cancelled + wakeup). */
+ * current slice at once when it stops the wait (cancelled + wakeup). Every
+ * list and slice sends the current credential (an exec plugin's token that
+ * expired is renewed), and a 401 is retried once with a fresh one. */
 static void *watch_main(void *ud)
 {
 	struct watcher *w = ud;
 	struct prenv_err err = PRENV_ERR_INIT;
 	struct prenv_buf url = PRENV_BUF_INIT;
-	const char *hdrs[] = { "Accept: application/json", NULL };
-	int rc = relist(w, &err);
+	int refused = 0, listed = 0, rc = 0;
 
+	w->gone = 1; /* the first list */
 	while (rc == 0) {
-		struct http_request rq;
-		long left = w->deadline_ms - (long)fs_now_ms(), secs;
+		long left = w->deadline_ms - (long)fs_now_ms();
 
-		if (watcher_stopped(w) || left <= 0)
+		if (watcher_stopped(w) || (listed && left <= 0))
 			break;
-		if (w->gone) {
+		if ((rc = watcher_cred(w, 0, &err)) < 0)
+			break;
+		if (w->gone && (rc = relist(w, &err)) == 0) {
 			w->gone = 0;
-			if ((rc = relist(w, &err)) < 0)
-				break;
+			listed = 1;
 		}
-		secs = slice_seconds(left);
-		prenv_buf_reset(&url);
-		prenv_buf_printf(&url, "%s%swatch=1&allowWatchBookmarks=true&timeoutSeconds=%ld", w->url,
-				 strchr(w->url, '?') ? "&" : "?", secs);
-		if (w->rv) {
-			prenv_buf_adds(&url, "&resourceVersion=");
-			http_url_escape(&url, w->rv);
-		}
-		memset(&rq, 0, sizeof(rq));
-		rq.url = url.ptr;
-		rq.headers = hdrs;
-		rq.bearer_token = w->token;
-		rq.cancelled = watcher_stopped;
-		rq.cancel_ud = w;
-		rc = http_stream_lines(w->http, &rq, secs * 1000 + WATCH_GRACE_MS, on_line, w, NULL, &err);
-		if (rc == HTTP_ETIMEDOUT) {
-			prenv_err_clear(&err);
-			rc = 0;
-		}
+		if (rc == 0)
+			rc = watch_slice(w, &url, slice_seconds(left), &err);
+		if (rc == 0)
+			refused = 0;
+		else
+			retry_with_fresh_cred(w, &rc, &refused, &err);
 	}
 	if (rc < 0) {
 		pthread_mutex_lock(&w->q->mu);
 		if (!w->q->nerr++)
-			prenv_err_set(&w->q->err, err.code, "%s", err.msg ? err.msg : "watch failed");
+			prenv_err_set(&w->q->err, rc == HTTP_401 ? PRENV_EAUTH : err.code, "%s",
+				      err.msg ? err.msg : "watch failed");
 		pthread_cond_signal(&w->q->cv);
 		pthread_mutex_unlock(&w->q->mu);
 	}
@@ -575,16 +642,16 @@ static void waiting_free(struct waiting *s)
 
 	pthread_mutex_lock(&s->q.mu);
 	s->q.stop = 1;
-	pthread_mutex_unlock(&s->q.mu);
-	for (i = 0; i < s->nw; i++)
+	for (i = 0; i < s->nw; i++) /* under the lock: a watcher may swap its client */
 		http_client_wakeup(s->w[i].http);
+	pthread_mutex_unlock(&s->q.mu);
 	for (i = 0; i < s->nw; i++) {
 		if (s->w[i].started)
 			pthread_join(s->w[i].th, NULL);
 		http_client_free(s->w[i].http);
 		free(s->w[i].url);
 		free(s->w[i].rv);
-		free(s->w[i].token);
+		k8s_cred_clear(&s->w[i].cred);
 	}
 	prenv_err_clear(&s->q.err);
 	cJSON_Delete(s->q.events);
@@ -653,31 +720,34 @@ static char *watch_url(const struct waiting *s, size_t i, const char *label_sele
 }
 
 /* One watcher (own HTTP client, own thread) per kind that is wanted. */
-static int start_watches(struct waiting *s, const char *label_selector, const char *tok,
-			 struct prenv_err *err)
+static int start_watches(struct waiting *s, const char *label_selector, struct prenv_err *err)
 {
+	struct k8s_cred now;
 	size_t i;
 	int rc;
 
-	for (i = 0; i < NKINDS; i++) {
+	/* the exec plugin runs here if it must, not in every thread at once */
+	if ((rc = k8s_client_cred(s->k, 0, &now, err)) < 0)
+		return rc;
+	for (i = 0; i < NKINDS && rc == 0; i++) {
 		struct watcher *w = &s->w[s->nw];
-		struct http_client_opts ho;
 
 		if (!kind_wanted(s, i))
 			continue;
 		w->q = &s->q;
+		w->k = s->k;
 		w->url = watch_url(s, i, label_selector);
-		w->token = tok ? strdup(tok) : NULL;
+		w->cred.cert_gen = now.cert_gen;
 		w->deadline_ms = s->deadline;
-		k8s_http_opts(&ho, k8s_client_conn(s->k));
-		ho.timeout_ms = 30000; /* the list; each watch slice has its own */
-		if ((rc = http_client_new(&w->http, &ho, err)) < 0) {
+		/* 30 s for the list; each watch slice has its own time-out */
+		if ((rc = k8s_client_http_new(s->k, 30000, &w->http, err)) < 0)
 			free(w->url);
-			free(w->token);
-			return rc;
-		}
-		s->nw++;
+		else
+			s->nw++;
 	}
+	k8s_cred_clear(&now);
+	if (rc < 0)
+		return rc;
 	for (i = 0; i < s->nw; i++) {
 		if (pthread_create(&s->w[i].th, NULL, watch_main, &s->w[i]) != 0)
 			return prenv_err_set(err, PRENV_EFAIL, "cannot start a watch thread: %s",
@@ -862,7 +932,6 @@ int k8s_wait_ready(struct k8s_client *k, const cJSON *prepared, const char *ns,
 		   struct prenv_err *err)
 {
 	struct waiting s;
-	const char *tok;
 	int rc = 0;
 
 	*reason = *detail = NULL;
@@ -870,8 +939,7 @@ int k8s_wait_ready(struct k8s_client *k, const cJSON *prepared, const char *ns,
 	collect_wanted(&s, prepared);
 	if (s.nwanted == 0 || seconds <= 0)
 		goto done;
-	if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) < 0 ||
-	    (rc = start_watches(&s, label_selector, tok, err)) < 0)
+	if ((rc = start_watches(&s, label_selector, err)) < 0)
 		goto done;
 	log_info("waiting up to %ld s for %d workload%s to be ready", seconds, s.nwanted,
 		 s.nwanted == 1 ? "" : "s");
@@ -911,9 +979,9 @@ static int ns_watch_slice(struct k8s_client *k, struct http_client *hc, const ch
 	const char *hdrs[] = { "Accept: application/json", NULL };
 	struct prenv_buf url = PRENV_BUF_INIT;
 	struct http_request rq;
-	const char *tok;
-	long secs = slice_seconds(left);
-	int rc;
+	struct k8s_cred cred = { NULL, 0, 0 };
+	long secs = slice_seconds(left), status = 0;
+	int rc, attempt;
 
 	k8s_url(k, &url, &nsm, NULL, NULL, NULL);
 	prenv_buf_printf(&url, "?watch=1&timeoutSeconds=%ld&fieldSelector=", secs);
@@ -922,14 +990,23 @@ static int ns_watch_slice(struct k8s_client *k, struct http_client *hc, const ch
 		prenv_buf_adds(&url, "&resourceVersion=");
 		http_url_escape(&url, rv);
 	}
-	if ((rc = k8s_conn_refresh(k8s_client_conn(k), 0, &tok, err)) == 0) {
+	for (attempt = 0; attempt < 2; attempt++) {
+		unsigned long refused = cred.serial;
+
+		k8s_cred_clear(&cred);
+		if ((rc = k8s_client_cred(k, attempt ? refused : 0, &cred, err)) < 0)
+			break;
 		memset(&rq, 0, sizeof(rq));
 		rq.url = url.ptr;
 		rq.headers = hdrs;
-		rq.bearer_token = tok;
+		rq.bearer_token = cred.token;
 		rc = http_stream_lines(hc, &rq, left < secs * 1000 ? left : secs * 1000 + WATCH_GRACE_MS,
-				       ns_line, s, NULL, err);
+				       ns_line, s, &status, err);
+		if (rc == 0 || status != 401)
+			break;
+		prenv_err_clear(err); /* a token that expired meanwhile: once more */
 	}
+	k8s_cred_clear(&cred);
 	prenv_buf_free(&url);
 	if (rc == HTTP_ETIMEDOUT) {
 		prenv_err_clear(err);
@@ -944,14 +1021,12 @@ int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds, struct 
 						(char *)"namespaces", 0 };
 	long deadline = (long)fs_now_ms() + seconds * 1000;
 	struct prenv_buf fs = PRENV_BUF_INIT;
-	struct http_client_opts ho;
 	struct http_client *hc = NULL;
 	int rc;
 
 	/* the watch stream has a client (and so a connection) of its own for
 	 * the whole wait: a stream the deadline cuts leaves the main one alone */
-	k8s_http_opts(&ho, k8s_client_conn(k));
-	if ((rc = http_client_new(&hc, &ho, err)) < 0)
+	if ((rc = k8s_client_http_new(k, 0, &hc, err)) < 0)
 		return rc;
 	prenv_buf_printf(&fs, "metadata.name=%s", ns);
 	for (;;) {

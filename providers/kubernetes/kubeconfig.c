@@ -291,6 +291,21 @@ static int merge_path(cJSON *merged, const char *path, int missing_ok, int *foun
 
 /* ------------------------------------------------------------ loading */
 
+/* A new, empty connection: every embedded buffer initialised (calloc alone
+ * would leave their ptr NULL, and a later strcmp on one crashes). */
+static struct k8s_conn *conn_new(void)
+{
+	struct k8s_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	prenv_buf_init(&c->ca, 0);
+	prenv_buf_init(&c->cert, 0);
+	prenv_buf_init(&c->key, 0);
+	c->serial = 1;
+	return c;
+}
+
 void k8s_conn_free(struct k8s_conn *c)
 {
 	size_t i;
@@ -384,6 +399,7 @@ static int read_token_file(struct k8s_conn *c, struct prenv_err *err)
 		memset(c->token, 0, strlen(c->token));
 	free(c->token);
 	c->token = prenv_buf_detach(&b, NULL);
+	c->serial++;
 	if (!c->token)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	log_add_secret(c->token);
@@ -573,15 +589,46 @@ static int resolve_context(struct k8s_conn *c, const cJSON *merged, const char *
 	return load_user(c, us, usn, err);
 }
 
-/* PRENV_KUBECONFIG: the content of a kubeconfig, raw or base64. */
-static int merge_content(cJSON *merged, const char *content, struct prenv_err *err)
+/* 1 when PRENV_KUBECONFIG's value is a path rather than content: one line
+ * that names a regular file, or starts like a path ('/', "./", "../",
+ * "~/": never the start of a kubeconfig, nor of base64 of one). */
+static int content_is_path(const char *v, int *exists)
+{
+	struct stat st;
+
+	*exists = 0;
+	if (!*v || strchr(v, '\n') || *v == '{')
+		return 0;
+	if (stat(v, &st) == 0 && S_ISREG(st.st_mode)) {
+		*exists = 1;
+		return 1;
+	}
+	return v[0] == '/' || !strncmp(v, "./", 2) || !strncmp(v, "../", 3) || !strncmp(v, "~/", 2);
+}
+
+/* PRENV_KUBECONFIG: the content of a kubeconfig, raw or base64 - or, as a
+ * GitLab "file" variable gives it, the path of a file holding it (read,
+ * with a line saying so). source gets where it came from. */
+static int merge_content(cJSON *merged, const char *content, struct prenv_buf *source,
+			 struct prenv_err *err)
 {
 	struct prenv_buf dec = PRENV_BUF_INIT;
 	const char *text = content;
 	size_t len = strlen(content);
 	cJSON *cfg = NULL;
-	int rc;
+	int rc, exists, found = 0;
 
+	if (content_is_path(content, &exists)) {
+		if (!exists)
+			return prenv_err_set(err, PRENV_ECONFIG, "PRENV_KUBECONFIG holds a path (%s), but no such "
+					     "file exists; it must hold the kubeconfig's content (raw or base64, e.g. "
+					     "from a CI secret) or the path of a readable kubeconfig file (a CI file "
+					     "variable); KUBECONFIG=path works too", content);
+		log_info("PRENV_KUBECONFIG holds a path, not a kubeconfig's content: reading the kubeconfig "
+			 "from that file");
+		prenv_buf_printf(source, " (file %s)", content);
+		return merge_path(merged, content, 0, &found, err);
+	}
 	if (!strchr(content, ':')) {
 		if (k8s_base64_decode(&dec, content, len) < 0 || dec.failed) {
 			prenv_buf_free(&dec);
@@ -611,7 +658,7 @@ int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct p
 	int rc = 0, found = 0;
 
 	*out = NULL;
-	if (!(c = calloc(1, sizeof(*c))) || copy_env(c, envp) < 0 || !(merged = merged_new())) {
+	if (!(c = conn_new()) || copy_env(c, envp) < 0 || !(merged = merged_new())) {
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -622,7 +669,7 @@ int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct p
 	} else if (content) {
 		prenv_buf_adds(&b, "PRENV_KUBECONFIG");
 		found = 1;
-		if ((rc = merge_content(merged, content, err)) < 0)
+		if ((rc = merge_content(merged, content, &b, err)) < 0)
 			goto done;
 	} else if (kc) {
 		const char *p = kc;
@@ -921,6 +968,7 @@ static int exec_failed(const struct k8s_conn *c, const char *cmd, int status,
  * (secrets registered). */
 static void exec_store(struct k8s_conn *c, const char *tok, const char *cd, const char *kd)
 {
+	c->serial++;
 	if (tok && *tok) {
 		if (c->token)
 			memset(c->token, 0, strlen(c->token));

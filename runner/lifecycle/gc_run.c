@@ -223,6 +223,24 @@ static cJSON *handle(struct gc_state *g, const struct gc_env *e)
 	return out;
 }
 
+/* An environment the provider marked "foreign" (another repository's, see
+ * provider.h): never destroyed, reported as skipped. */
+static cJSON *skipped(struct gc_state *g, const struct gc_env *e, const cJSON *it)
+{
+	const char *repo = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "repo"));
+	struct gc_decision d;
+	cJSON *out;
+
+	memset(&d, 0, sizeof(d));
+	prenv_buf_init(&d.why, 0);
+	prenv_buf_printf(&d.why, "belongs to repository %s, not this one: left alone", repo ? repo : "?");
+	log_info("gc: environment %s %s", e->name, d.why.ptr);
+	g->kept++;
+	out = entry(e, NULL, &d, "skipped", NULL);
+	gc_decision_clear(&d);
+	return out;
+}
+
 /* The listed entry as a gc_env (borrowed strings); 0 when it is unusable. */
 static int env_of(const cJSON *it, struct gc_env *e)
 {
@@ -271,7 +289,9 @@ int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
 		if (!env_of(it, &e))
 			continue;
 		g.total++;
-		if ((r = handle(&g, &e)) != NULL) {
+		r = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "foreign")) ? skipped(&g, &e, it)
+			: handle(&g, &e);
+		if (r != NULL) {
 			cJSON_AddItemToArray(results, r);
 			if (o->on_env)
 				o->on_env(o->ud, r, width);

@@ -67,8 +67,18 @@ int render_docs_add_mapped(struct render_docs *d, const char *text, size_t len,
 size_t render_docs_count(const struct render_docs *d);
 /* Where object i came from (borrowed, valid until render_docs_free). */
 const char *render_docs_source(const struct render_docs *d, size_t i, int *line);
-/* Hands the array of objects to the caller (d then holds an empty array). */
+/* Hands the array of objects to the caller (d then holds an empty array).
+ * Each object keeps its source: see render_object_source(). */
 cJSON *render_docs_take(struct render_docs *d);
+
+/* Where an object of render_dir's / render_docs_take's array came from:
+ * "file:line" (the template, and the line its document starts on), or NULL.
+ * It travels as the array element's own name (cJSON's `string` member,
+ * unused for array elements: no printer shows it, cJSON_Compare ignores it,
+ * cJSON_Duplicate copies it), so the objects stay exactly what was rendered
+ * and a provider can still name the template in an error. Borrowed from
+ * obj. */
+const char *render_object_source(const cJSON *obj);
 
 /* The workload kinds whose pod template also gets prenv.dev/app and
  * prenv.dev/env: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job

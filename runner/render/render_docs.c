@@ -123,13 +123,26 @@ const char *render_docs_source(const struct render_docs *d, size_t i, int *line)
 	return d->src[i].file;
 }
 
+const char *render_object_source(const cJSON *obj)
+{
+	return obj ? obj->string : NULL;
+}
+
 cJSON *render_docs_take(struct render_docs *d)
 {
-	cJSON *a, *fresh = cJSON_CreateArray();
+	cJSON *a, *fresh = cJSON_CreateArray(), *o;
+	size_t i = 0;
 
 	if (!fresh)
 		return NULL;
 	a = d->objects;
+	for (o = a->child; o && i < d->n; o = o->next, i++) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+
+		if (o->string || prenv_buf_printf(&b, "%s:%d", d->src[i].file, d->src[i].line) < 0)
+			continue;
+		o->string = prenv_buf_detach(&b, NULL);
+	}
 	d->objects = fresh;
 	src_clear(d);
 	return a;

@@ -303,6 +303,22 @@ class K8sDeployTest(unittest.TestCase):
         self.check(r)
         self.assertNotIn(TOKEN, r.stderr + r.stdout)
 
+    def test_exec_plugin_client_certificate(self):
+        # Teleport's tsh answers with a client certificate and key instead of a
+        # token (issue 10 #1: this crashed every command, exit 139)
+        from k8s_e2e import cert_plugin_user
+        app = make_app(self)
+        d = tmpdir(self)
+        kc = self.srv.kubeconfig(d, user=cert_plugin_user(d, os.path.join(self.srv.pki, "client.crt"),
+                                                          os.path.join(self.srv.pki, "client.key")))
+        r = deploy(app, kc)
+        self.check(r)
+        self.assertIn("deployment/shop 1/1 ready", r.stderr)
+        r = run_prenv(["--kubeconfig", kc, "-o", "json", "status"], env=env_for(), cwd=app)
+        self.check(r)
+        self.assertEqual(json.loads(r.stdout)["status"], "ready")
+        self.assertNotIn("PRIVATE KEY", r.stderr + r.stdout)
+
     def test_prenv_kubeconfig_content(self):
         app = make_app(self)
         import base64

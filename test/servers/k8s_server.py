@@ -250,6 +250,48 @@ def err_invalid(res, name, causes):
     return ApiError(422, "Invalid", msg, det)
 
 
+# Go's %#v of the values in the field errors of a real apiserver ("Invalid
+# value: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{...}}: field is
+# immutable"), approximated: struct type names by field, Go quoting.
+_GO_TYPES = {"metadata": "v1.ObjectMeta", "spec": "core.PodSpec", "containers": "core.Container",
+             "initContainers": "core.Container", "ports": "core.ContainerPort", "env": "core.EnvVar",
+             "volumes": "core.Volume", "volumeMounts": "core.VolumeMount", "resources": "core.ResourceRequirements",
+             "readinessProbe": "*core.Probe", "livenessProbe": "*core.Probe", "securityContext": "*core.PodSecurityContext"}
+
+
+def go_dump(v, tname="core.PodTemplateSpec"):
+    if isinstance(v, dict):
+        if tname.startswith("map["):
+            return "%s{%s}" % (tname, ", ".join("%s:%s" % (json.dumps(k), json.dumps(x)) for k, x in v.items()))
+        fields = []
+        for k, x in sorted(v.items(), key=lambda kv: kv[0] != "metadata"):  # ObjectMeta first
+            t = _GO_TYPES.get(k, "map[string]string" if k in ("labels", "annotations", "nodeSelector")
+                              else "core." + k[:1].upper() + k[1:])
+            fields.append("%s:%s" % ("ObjectMeta" if k == "metadata" else k[:1].upper() + k[1:],
+                                     go_dump(x, t)))
+        return "%s{%s}" % (tname, ", ".join(fields))
+    if isinstance(v, list):
+        if all(isinstance(x, str) for x in v):
+            return "[]string{%s}" % ", ".join(json.dumps(x) for x in v)
+        return "[]%s{%s}" % (tname, ", ".join(go_dump(x, tname) for x in v))
+    if v is None:
+        return "<nil>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(v) if isinstance(v, str) else str(v)
+
+
+def check_immutable(res, old, new):
+    """What a real apiserver refuses to change on update (422 Invalid): a Job's
+    pod template (ValidateJobUpdate), with the value dumped Go-style."""
+    if res.kind == "Job" and res.group == "batch":
+        ot = (old.get("spec") or {}).get("template")
+        nt = (new.get("spec") or {}).get("template")
+        if ot != nt:
+            raise err_invalid(res, new["metadata"]["name"], [
+                ("spec.template", "FieldValueInvalid", "Invalid value: %s: field is immutable" % go_dump(nt))])
+
+
 def err_conflict_modified(res, name):
     return ApiError(409, "Conflict",
                     'Operation cannot be fulfilled on %s "%s": the object has been modified; '
@@ -1301,6 +1343,7 @@ class Cluster:
                 self._finish_keep(res, old, new)
                 apply_defaults(res, new, old)
                 validate(res, new)
+                check_immutable(res, old, new)
             self._update_ownership(res, old, new, manager, subresource)
             return self._commit_update(res, old, new, dry_run)
 
@@ -1342,15 +1385,30 @@ class Cluster:
             self._finish_keep(res, old, new)
             apply_defaults(res, new, old)
             validate(res, new)
+            check_immutable(res, old, new)
             new["metadata"]["managedFields"] = old["metadata"].get("managedFields")
             self._update_ownership(res, old, new, manager, subresource)
             return self._commit_update(res, old, new, dry_run)
+
+    def ssa_quirks(self, res, cfg):
+        """Server-side apply of Kubernetes < 1.21 (kubernetes#98576): a Service
+        port without `protocol` (a key of the ports list, defaulted only later)
+        fails with HTTP 500, body and message as recorded from a real 1.20.2."""
+        ver = tuple(int(x) for x in re.findall(r"\d+", self.opts.k8s_version)[:2])
+        if ver >= (1, 21) or res.kind != "Service" or res.group:
+            return
+        for i, p in enumerate((cfg.get("spec") or {}).get("ports") or []):
+            if isinstance(p, dict) and "protocol" not in p:
+                raise ApiError(500, "", "failed to create typed patch object: .spec.ports: element %d: "
+                               "associative list with keys has an element that omits key field "
+                               "\"protocol\" (and doesn't have default value)" % i)
 
     def apply(self, res, ns, name, cfg, manager, force, dry_run=False):
         """Server-side apply. Returns (obj, created)."""
         with self.lock:
             if not isinstance(cfg, dict):
                 raise err_bad_request("apply patch must be an object")
+            self.ssa_quirks(res, cfg)
             if cfg.get("apiVersion") != res.gv:
                 raise err_bad_request("Incorrect version specified in apply patch. Specified patch "
                                       "version: %s, expected: %s" % (cfg.get("apiVersion", ""), res.gv))
@@ -1431,6 +1489,7 @@ class Cluster:
             self._finish_keep(res, old, new)
             apply_defaults(res, new, old)
             validate(res, new)
+            check_immutable(res, old, new)
             changed = mine[1] != cfg_paths or any(
                 path_get(old, p) != path_get(new, p) for p in cfg_paths)
             mine[1] = set(cfg_paths)
@@ -2730,6 +2789,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for ns, due in list(srv.cluster.terminating.items()):
                     srv.cluster.terminating[ns] = min(due, cap) if secs < 1e6 else due
             return self.send_json(200, {"terminate_delay": secs})
+        if path == "/_test/end-watches":
+            # Ends every open watch stream now, cleanly (the terminating chunk),
+            # as a real API server does when it restarts, when its watch cache
+            # is re-initialised or when a load balancer in front of it cuts an
+            # idle stream: a client must resume (with a credential that is
+            # still valid).
+            with srv.cluster.lock:
+                srv.watch_epoch += 1
+                srv.cluster.cond.notify_all()
+            return self.send_json(200, {"watch_epoch": srv.watch_epoch})
         if path == "/_test/compact":
             with srv.cluster.lock:
                 srv.cluster.compacted_rv = srv.cluster.rv
@@ -3162,6 +3231,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         bookmarks = _truthy(self.q, "allowWatchBookmarks")
         initial_events = _truthy(self.q, "sendInitialEvents")
         deadline = time.time() + timeout
+        epoch = srv.watch_epoch
 
         def matches(o):
             if o is None:
@@ -3217,7 +3287,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             next_bm = time.time() + srv.opts.bookmark_interval
             while not srv.stopping:
                 now = time.time()
-                if now >= deadline:
+                if now >= deadline or srv.watch_epoch != epoch:
                     break
                 evs = []
                 with c.lock:
@@ -3387,6 +3457,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.cluster = Cluster(opts)
         self.faults = Faults()
         self.stats = Stats()
+        self.watch_epoch = 0                 # /_test/end-watches bumps it: open watches end
         self.conn_ids = {}                   # accepted socket -> connection number
         self.conn_local = threading.local()  # .id: the connection this thread serves
         sw = opts.openapi or next((p for p in SWAGGER_CANDIDATES if os.path.exists(p)), None)
@@ -3451,6 +3522,11 @@ class Server(http.server.ThreadingHTTPServer):
                         if not line or line.startswith("#"):
                             continue
                         parts = line.split(",")
+                        # an optional third column: when the token expires (unix
+                        # seconds), as short-lived tokens (EKS, OIDC) are refused
+                        # by a real API server's authenticator once they expire
+                        if len(parts) > 2 and parts[2].strip() and time.time() >= float(parts[2]):
+                            continue
                         toks[parts[0].strip()] = parts[1].strip() if len(parts) > 1 else "prenv-test"
             except OSError:
                 pass

@@ -36,8 +36,7 @@ static void test_k8s_stage_helm_order(void **state)
 	assert_int_equal(k8s_kind_stage("Widget"), k8s_kind_stage("Gadget"));
 }
 
-static const struct k8s_env ENV = { "shop", "pr-1", "shop-pr-1", NULL, NULL, NULL,
-				    NULL, NULL, NULL, 0 };
+static const struct k8s_env ENV = { .app = "shop", .env = "pr-1", .ns = "shop-pr-1" };
 
 static void test_k8s_prepare_orders_and_namespaces(void **state)
 {
@@ -47,11 +46,10 @@ static void test_k8s_prepare_orders_and_namespaces(void **state)
 		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"}},"
 		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"b\"}},"
 		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop-pr-1\"}},"
-		"{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\"}},"
 		"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"}}]");
 	static const char *const want[][3] = {
 		{ "ConfigMap", "b", "shop-pr-1" }, { "ConfigMap", "a", "shop-pr-1" },
-		{ "ClusterRole", "r", NULL }, { "Service", "web", "shop-pr-1" },
+		{ "Service", "web", "shop-pr-1" },
 		{ "Deployment", "web", "shop-pr-1" }, { "Ingress", "web", "shop-pr-1" },
 		{ "Widget", "w", "shop-pr-1" },
 	};
@@ -61,7 +59,7 @@ static void test_k8s_prepare_orders_and_namespaces(void **state)
 
 	(void)state;
 	assert_int_equal(k8s_prepare(&out, objs, &ENV, NULL, &err), 0);
-	assert_int_equal(cJSON_GetArraySize(out), 7);
+	assert_int_equal(cJSON_GetArraySize(out), 6);
 	cJSON_ArrayForEach(o, out) {
 		assert_string_equal(k8s_str(o, "kind"), want[i][0]);
 		assert_string_equal(k8s_str(o, "metadata.name"), want[i][1]);
@@ -86,6 +84,13 @@ static void test_k8s_prepare_namespace_errors(void **state)
 		  "prenv creates the environment's namespace" },
 		{ "[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\",\"namespace\":\"x\"}}]",
 		  "cluster-scoped" },
+		/* cluster-scoped kinds are refused outright (destroy and gc could not delete them) */
+		{ "[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"r\"}}]",
+		  "clusterrole/r: a cluster-scoped object" },
+		{ "[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRoleBinding\",\"metadata\":{\"name\":\"r\"}}]",
+		  "manage it outside prenv" },
+		{ "[{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":{\"name\":\"c\"}}]",
+		  "ingressclass/c: a cluster-scoped object" },
 		{ "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{}}]", "lacks apiVersion, kind or metadata.name" },
 	};
 	struct k8s_env env = ENV;
@@ -117,6 +122,164 @@ static void test_k8s_prepare_namespace_errors(void **state)
 		cJSON_Delete(objs);
 	}
 	cJSON_Delete(allow);
+}
+
+/* Server-side apply on Kubernetes < 1.21 fails with HTTP 500 on a Service
+ * port without protocol (kubernetes#98576): prepare sets the API's own
+ * default, TCP, on every Service port and container port that lacks one,
+ * in pods and in the pod templates of every workload kind. */
+static void test_k8s_prepare_defaults_port_protocol(void **state)
+{
+	static const char *const paths[] = {
+		"spec.ports", /* Service */
+		"spec.template.spec.containers", "spec.template.spec.initContainers", /* Deployment */
+		"spec.containers", /* Pod */
+		"spec.jobTemplate.spec.template.spec.containers", /* CronJob */
+		"spec.template.spec.containers", /* StatefulSet */
+	};
+	cJSON *objs = parse("["
+		"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"s\"},\"spec\":{\"ports\":"
+		"[{\"port\":80},{\"port\":53,\"protocol\":\"UDP\"}]}},"
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"},\"spec\":{\"template\":"
+		"{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":8080},"
+		"{\"containerPort\":53,\"protocol\":\"UDP\"}]}],\"initContainers\":[{\"name\":\"i\",\"ports\":"
+		"[{\"containerPort\":9}]}]}}}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"ports\":[{\"containerPort\":1}]}]}},"
+		"{\"apiVersion\":\"batch/v1\",\"kind\":\"CronJob\",\"metadata\":{\"name\":\"cj\"},\"spec\":"
+		"{\"jobTemplate\":{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":"
+		"[{\"containerPort\":2}]}]}}}}}},"
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"ss\"},\"spec\":{\"template\":"
+		"{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":3}]}]}}}},"
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm\"},\"data\":{\"ports\":\"x\"}}]");
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *out = NULL, *o;
+	const char *kinds[] = { "Service", "Deployment", "Deployment", "Pod", "CronJob", "StatefulSet" };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(k8s_prepare(&out, objs, &ENV, NULL, &err), 0);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const cJSON *list = NULL, *e, *p;
+
+		cJSON_ArrayForEach(o, out)
+			if (!strcmp(k8s_str(o, "kind"), kinds[i]))
+				list = k8s_item(o, paths[i]);
+		assert_non_null(list);
+		cJSON_ArrayForEach(e, list) {
+			const cJSON *ports = i == 0 ? list : k8s_item(e, "ports");
+
+			cJSON_ArrayForEach(p, ports) {
+				long port = k8s_num(p, i == 0 ? "port" : "containerPort", 0);
+
+				assert_non_null(k8s_str(p, "protocol"));
+				assert_string_equal(k8s_str(p, "protocol"), port == 53 ? "UDP" : "TCP");
+			}
+			if (i == 0)
+				break;
+		}
+	}
+	/* other kinds are left alone, and so is the input */
+	cJSON_ArrayForEach(o, out)
+		if (!strcmp(k8s_str(o, "kind"), "ConfigMap"))
+			assert_string_equal(k8s_str(o, "data.ports"), "x");
+	assert_null(k8s_item(cJSON_GetArrayItem(objs, 0), "spec.ports.protocol"));
+	assert_null(k8s_str(cJSON_GetArrayItem(k8s_item(cJSON_GetArrayItem(objs, 0), "spec.ports"), 0), "protocol"));
+	cJSON_Delete(out);
+	cJSON_Delete(objs);
+}
+
+static char *read_fixture(const char *path, size_t *len)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	assert_int_equal(prenv_buf_read_file(&b, path), 0);
+	return prenv_buf_detach(&b, len);
+}
+
+/* API errors are cut to what a human needs: the bodies a real 1.20.2
+ * kube-apiserver returned (test/fixtures/k8s-real/), Go struct dumps out. */
+static void test_k8s_api_message_real_bodies(void **state)
+{
+	static const struct {
+		const char *file;
+		long status;
+		const char *want;
+	} cases[] = {
+		{ "test/fixtures/k8s-real/job-immutable-422.json", 422,
+		  "HTTP 422 Invalid: spec.template: field is immutable" },
+		{ "test/fixtures/k8s-real/deployment-selector-422.json", 422,
+		  "HTTP 422 Invalid: spec.selector: field is immutable" },
+		{ "test/fixtures/k8s-real/service-no-protocol-500.json", 500,
+		  "HTTP 500: failed to create typed patch object: .spec.ports: element 0: associative list with "
+		  "keys has an element that omits key field \"protocol\" (and doesn't have default value)" },
+	};
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prenv_buf m = PRENV_BUF_INIT;
+		char *body = read_fixture(cases[i].file, &len);
+
+		assert_int_equal(k8s_api_message(&m, cases[i].status, body, len), 0);
+		assert_string_equal(m.ptr, cases[i].want);
+		prenv_buf_free(&m);
+		free(body);
+	}
+}
+
+static void test_k8s_api_message_shapes(void **state)
+{
+	static const struct {
+		const char *body;
+		int rc;
+		const char *want;
+	} cases[] = {
+		/* no causes: the message, its dumps cut */
+		{ "{\"kind\":\"Status\",\"message\":\"x: Invalid value: core.A{B:\\\"}{\\\", C:map[string]string{\\\"d\\\":\\\"e\\\"}}: "
+		  "must be y\",\"reason\":\"Invalid\",\"code\":422}", 0, "HTTP 422 Invalid: x: must be y" },
+		/* a quoted value is what a human needs: kept */
+		{ "{\"kind\":\"Status\",\"reason\":\"Invalid\",\"code\":422,\"details\":{\"causes\":[{\"field\":"
+		  "\"metadata.name\",\"message\":\"Invalid value: \\\"Web\\\": a lowercase RFC 1123 subdomain\"},"
+		  "{\"field\":\"spec.x\",\"message\":\"Required value\"}]}}", 0,
+		  "HTTP 422 Invalid: metadata.name: Invalid value: \"Web\": a lowercase RFC 1123 subdomain; "
+		  "spec.x: Required value" },
+		{ "{\"kind\":\"Status\",\"message\":\"ptr: Invalid value: (*int64)(0xc006247c90): bad\",\"code\":400}", 0,
+		  "HTTP 400: ptr: bad" },
+		/* not a Status: the caller keeps its own message */
+		{ "<html>bad gateway</html>", -1, NULL },
+		{ "{\"kind\":\"Deployment\"}", -1, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct prenv_buf m = PRENV_BUF_INIT;
+
+		assert_int_equal(k8s_api_message(&m, 0, cases[i].body, strlen(cases[i].body)), cases[i].rc);
+		if (cases[i].want)
+			assert_string_equal(m.ptr, cases[i].want);
+		prenv_buf_free(&m);
+	}
+}
+
+static void test_k8s_api_hint(void **state)
+{
+	cJSON *job = parse("{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"m\"}}");
+	cJSON *dep = parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"}}");
+
+	(void)state;
+	assert_non_null(strstr(k8s_api_hint(job, "HTTP 422 Invalid: spec.template: field is immutable"),
+			       "{{git.short_sha}}"));
+	assert_non_null(strstr(k8s_api_hint(job, "HTTP 422 Invalid: spec.template: field is immutable"),
+			       "provider.replace_jobs"));
+	assert_non_null(strstr(k8s_api_hint(dep, "HTTP 422 Invalid: spec.selector: field is immutable"),
+			       "cannot change"));
+	assert_non_null(strstr(k8s_api_hint(dep, "HTTP 500: ... omits key field \"protocol\" ..."),
+			       "kubernetes#98576"));
+	assert_null(k8s_api_hint(dep, "HTTP 422 Invalid: spec.replicas: must be greater than or equal to 0"));
+	cJSON_Delete(job);
+	cJSON_Delete(dep);
 }
 
 static void test_k8s_readiness_table(void **state)
@@ -235,6 +398,10 @@ int main(void)
 		cmocka_unit_test(test_k8s_stage_helm_order),
 		cmocka_unit_test(test_k8s_prepare_orders_and_namespaces),
 		cmocka_unit_test(test_k8s_prepare_namespace_errors),
+		cmocka_unit_test(test_k8s_prepare_defaults_port_protocol),
+		cmocka_unit_test(test_k8s_api_message_real_bodies),
+		cmocka_unit_test(test_k8s_api_message_shapes),
+		cmocka_unit_test(test_k8s_api_hint),
 		cmocka_unit_test(test_k8s_readiness_table),
 		cmocka_unit_test(test_k8s_pod_failure_reasons),
 		cmocka_unit_test(test_k8s_builtin_mapping),

@@ -242,6 +242,45 @@ static void test_kubeconfig_content_raw_and_base64(void **state)
 	prenv_buf_free(&b64);
 }
 
+/* PRENV_KUBECONFIG holding a path (a GitLab "file" variable does that)
+ * is read as that file, with a line saying so; a path that names no file
+ * is explained, not "YAML syntax error: invalid leading UTF-8 octet". */
+static void test_kubeconfig_prenv_kubeconfig_path(void **state)
+{
+	struct fx *f = *state;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct k8s_conn *c = NULL;
+	struct prenv_buf env0 = PRENV_BUF_INIT;
+	const char *env[3] = { NULL, "KUBECONFIG=/nonexistent", NULL };
+	char *pem = write_file(f, "ca.pem", "PEM FROM FILE");
+	char *kc = write_file(f, "ci-kubeconfig", KC_A);
+
+	(void)state;
+	prenv_buf_printf(&env0, "PRENV_KUBECONFIG=%s", kc);
+	env[0] = env0.ptr;
+	assert_int_equal(load(&c, NULL, "ctx-a", env, &err), 0);
+	assert_string_equal(c->server, "https://a.example:6443");
+	/* relative paths inside it are relative to its directory */
+	assert_string_equal(c->ca.ptr, "PEM FROM FILE");
+	assert_non_null(strstr(c->source, "PRENV_KUBECONFIG"));
+	assert_non_null(strstr(c->source, kc));
+	k8s_conn_free(c);
+	/* a path that names no file */
+	env[0] = "PRENV_KUBECONFIG=/builds/acme/shop.tmp/PRENV_KUBECONFIG";
+	assert_int_equal(load(&c, NULL, NULL, env, &err), PRENV_ECONFIG);
+	assert_null(strstr(err.msg, "YAML"));
+	assert_non_null(strstr(err.msg, "path"));
+	assert_non_null(strstr(err.msg, "content"));
+	prenv_err_clear(&err);
+	env[0] = "PRENV_KUBECONFIG=./kube/config";
+	assert_int_equal(load(&c, NULL, NULL, env, &err), PRENV_ECONFIG);
+	assert_non_null(strstr(err.msg, "path"));
+	prenv_err_clear(&err);
+	prenv_buf_free(&env0);
+	free(pem);
+	free(kc);
+}
+
 static void test_kubeconfig_token_file_reread(void **state)
 {
 	struct fx *f = *state;
@@ -437,6 +476,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kubeconfig_merge_first_file_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubeconfig_discovery_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubeconfig_content_raw_and_base64, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kubeconfig_prenv_kubeconfig_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubeconfig_token_file_reread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubeconfig_incluster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubeconfig_exec_plugin_token_and_expiry, setup, teardown),

@@ -89,6 +89,37 @@ static const char workloads[] =
 	"  selector: {app.kubernetes.io/name: web}\n"
 	"  template: {metadata: {labels: {x: y}}}\n";
 
+/* The objects render_docs_take() hands out remember where they came from
+ * (render_object_source), invisibly: printing and comparing ignore it, a
+ * copy keeps it. */
+static void test_render_docs_object_source(void **state)
+{
+	struct render_docs *d = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct warns w = { 0, "" };
+	cJSON *objs, *copy;
+	char *printed;
+
+	(void)state;
+	assert_int_equal(render_docs_new(&d, "shop", "pr-42", on_warn, &w, &err), 0);
+	assert_int_equal(render_docs_add(d, workloads, strlen(workloads), "t/app.yaml", &err), 0);
+	objs = render_docs_take(d);
+	assert_string_equal(render_object_source(cJSON_GetArrayItem(objs, 1)), "t/app.yaml:19");
+	assert_string_equal(render_object_source(cJSON_GetArrayItem(objs, 2)), "t/app.yaml:29");
+	assert_null(render_object_source(NULL));
+	printed = cJSON_PrintUnformatted(objs);
+	assert_null(strstr(printed, "t/app.yaml"));
+	free(printed);
+	printed = cJSON_PrintUnformatted(cJSON_GetArrayItem(objs, 2));
+	assert_null(strstr(printed, "t/app.yaml"));
+	free(printed);
+	copy = cJSON_Duplicate(cJSON_GetArrayItem(objs, 2), 1);
+	assert_string_equal(render_object_source(copy), "t/app.yaml:29");
+	cJSON_Delete(copy);
+	cJSON_Delete(objs);
+	render_docs_free(d);
+}
+
 static void test_render_docs_labels_added(void **state)
 {
 	struct render_docs *d = NULL;
@@ -388,6 +419,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_docs_labels_added),
+		cmocka_unit_test(test_render_docs_object_source),
 		cmocka_unit_test(test_render_docs_bad_documents),
 		cmocka_unit_test(test_render_docs_duplicates_across_files),
 		cmocka_unit_test(test_render_docs_bad_names),
