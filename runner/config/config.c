@@ -331,8 +331,11 @@ static int read_dur(struct cp *c, const struct yaml_node *n, const char *key, lo
 			*out = v;
 			return 0;
 		}
+		if (v == -2)
+			prenv_buf_printf(&b, "'%s' is too long: at most 365d (a year)", key);
 	}
-	prenv_buf_printf(&b, "'%s' must be a duration like 300s, 5m, 72h, 1h30m or 2d", key);
+	if (!b.len)
+		prenv_buf_printf(&b, "'%s' must be a duration like 300s, 5m, 72h, 1h30m or 2d", key);
 	rc = fail_type(c, n, b.failed ? key : b.ptr);
 	prenv_buf_free(&b);
 	return rc;
@@ -421,32 +424,37 @@ static int check_table(struct cp *c, const struct yaml_node *map, const char *wh
 /* ------------------------------------------------------------------ */
 /* Durations                                                           */
 
+/* Reads the digits at *p into *n (saturating just above CONFIG_DUR_MAX, so
+ * that no length of digits overflows); 0 when there is no digit. */
+static int dur_digits(const char **p, long *n)
+{
+	const char *q = *p;
+	long v = 0;
+
+	if (*q < '0' || *q > '9')
+		return 0;
+	for (; *q >= '0' && *q <= '9'; q++)
+		if (v <= CONFIG_DUR_MAX)
+			v = v * 10 + (*q - '0');
+	*n = v;
+	*p = q;
+	return 1;
+}
+
 long config_parse_duration(const char *s)
 {
-	long total = 0;
-	int units_seen = 0, any = 0;
+	long total = 0, n, mult;
+	int units_seen = 0, unit, over = 0;
 	const char *p = s;
 
 	if (!s || !*s)
 		return -1;
-	/* Bare integer: seconds. */
-	if (is_int_text(s) && *s != '-' && *s != '+') {
-		char *end;
-		long v;
-		errno = 0;
-		v = strtol(s, &end, 10);
-		return errno || *end ? -1 : v;
-	}
 	while (*p) {
-		long n = 0, mult;
-		int unit;
-		if (*p < '0' || *p > '9')
+		if (!dur_digits(&p, &n))
 			return -1;
-		while (*p >= '0' && *p <= '9') {
-			if (n > (LONG_MAX - 9) / 10)
-				return -1;
-			n = n * 10 + (*p - '0');
-			p++;
+		if (!*p && !units_seen) { /* a bare integer: seconds */
+			total = n;
+			break;
 		}
 		switch (*p) {
 		case 'd': mult = 86400; unit = 4; break;
@@ -460,12 +468,12 @@ long config_parse_duration(const char *s)
 		if (units_seen && unit >= units_seen)
 			return -1;
 		units_seen = unit;
-		if (n > (LONG_MAX - total) / mult)
-			return -1;
-		total += n * mult;
-		any = 1;
+		if (n > CONFIG_DUR_MAX / mult)
+			over = 1;
+		else
+			total += n * mult; /* each term <= CONFIG_DUR_MAX: no overflow */
 	}
-	return any ? total : -1;
+	return over || total > CONFIG_DUR_MAX ? -2 : total;
 }
 
 /* ------------------------------------------------------------------ */

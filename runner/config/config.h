@@ -82,8 +82,13 @@ int config_load(struct prenv_config **out, const char *path,
 		const struct config_schema *const *kinds, struct prenv_err *err);
 void config_free(struct prenv_config *cfg);
 
+/* The longest duration any key (or --wait) accepts: a year. Bounding them
+ * keeps every use (milliseconds, deploy time + ttl) far from overflow. */
+#define CONFIG_DUR_MAX (365L * 86400)
+
 /* Parses "300s", "5m", "72h", "1h30m", "2d" (units d/h/m/s, largest first,
- * each once) or a bare integer number of seconds; -1 if invalid. */
+ * each once) or a bare integer number of seconds; -1 if invalid, -2 if well
+ * formed but longer than CONFIG_DUR_MAX. */
 long config_parse_duration(const char *s);
 
 #endif
