@@ -1,6 +1,7 @@
 /* cli.c - prenv_main: options, the command table, dispatch, exit code. */
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,10 @@ int prenv_main(int argc, char **argv, const char *const *envp)
 	const struct cmd_entry *cmd = NULL;
 	int help = 0, rc, color;
 
+	/* A CI agent may start prenv with SIGCHLD ignored (inherited across
+	 * exec); the kernel would then reap every child prenv runs (commands,
+	 * exec credential plugins) and their exit status would be lost. */
+	signal(SIGCHLD, SIG_DFL);
 	memset(&cli, 0, sizeof(cli));
 	cli.envp = envp;
 	cli.output = "text";
