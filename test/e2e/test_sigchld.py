@@ -11,15 +11,8 @@ import unittest
 
 from util import PRENV, clean_env, tmpdir
 
-CONFIG = """version: 1
-app: shop
-provider:
-  kind: command
-  deploy: ["sh", "-c", "%s"]
-  destroy: ["true"]
-environments:
-  - pull_request: true
-"""
+CONFIG = ('app: shop\nprovider: {kind: command, deploy: ["sh", "-c", "%s"]}\n'
+          'environments: [{pull_request: true}]\n')
 
 PR_ENV = dict(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feature/x",
               PRENV_PR="7", PRENV_SHA="a" * 40)
