@@ -132,6 +132,15 @@ static const struct bad_case bad_cases[] = {
 	  "    ttl: 30m1h\n", 6, 10, "'ttl' must be a duration", "'30m1h'" },
 	{ "ttl beyond a year", "app: shop\n" PROV "environments:\n  - pull_request: true\n"
 	  "    ttl: 99999999999999\n", 6, 10, "'ttl' is too long: at most 365d", "99999999999999" },
+	{ "tag and branch in one rule", "app: shop\n" PROV "environments:\n  - branch: main\n"
+	  "    tag: \"v*\"\n", 6, 10, "a rule matches a branch or a tag, not both",
+	  "make two rules" },
+	{ "tag with pull_request: true", "app: shop\n" PROV "environments:\n  - tag: \"v*\"\n"
+	  "    pull_request: true\n", 6, 19, "a 'tag' rule never matches a pull request", NULL },
+	{ "tag unclosed class", "app: shop\n" PROV "environments:\n  - tag: \"v[0-9\"\n", 5, 10,
+	  "'tag' pattern 'v[0-9' has a '[' without a closing ']'", NULL },
+	{ "tag empty pattern", "app: shop\n" PROV "environments:\n  - tag: \"!\"\n", 5, 10,
+	  "'tag' must be a tag name or pattern", NULL },
 	{ "branch unclosed class", "app: shop\n" PROV "environments:\n  - branch: \"feat[ure\"\n", 5, 13,
 	  "without a closing ']'", "'branch'" },
 	{ "branch inner negation", "app: shop\n" PROV "environments:\n  - branch: \"a!b\"\n", 5, 13,
@@ -436,6 +445,24 @@ static void test_config_duration_table(void **state)
 	assert_int_equal(config_parse_duration(NULL), -1);
 }
 
+static void test_config_tag_rule(void **state)
+{
+	static const char y[] = "app: shop\n" PROV "environments:\n"
+				"  - tag: \"v*\"\n    name: \"release-{{git.tag}}\"\n    kind: production\n"
+				"  - pull_request: true\n";
+	struct prenv_config *cfg = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(config_parse(&cfg, "t.yml", y, strlen(y), provider_schemas(), &err), 0);
+	assert_int_equal(cfg->nrules, 2);
+	assert_string_equal(cfg->rules[0].tag, "v*");
+	assert_null(cfg->rules[0].branch);
+	assert_int_equal(cfg->rules[0].kind, ENV_KIND_PRODUCTION);
+	assert_null(cfg->rules[1].tag);
+	config_free(cfg);
+}
+
 static void test_config_env_kind_names(void **state)
 {
 	(void)state;
@@ -459,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_config_no_path_name),
 		cmocka_unit_test(test_config_every_prefix),
 		cmocka_unit_test(test_config_duration_table),
+		cmocka_unit_test(test_config_tag_rule),
 		cmocka_unit_test(test_config_env_kind_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
