@@ -6,6 +6,13 @@
 
 #include <curl/curl.h>
 
+/* The oldest libcurl prenv builds with: 7.77 (CURLOPT_CAINFO_BLOB); the
+ * Makefile checks it with pkg-config first, this says it again if the
+ * headers differ. 7.85's CURLOPT_PROTOCOLS_STR is used when present. */
+#if LIBCURL_VERSION_NUM < 0x074d00
+#error "prenv needs libcurl >= 7.77.0 (Debian/Ubuntu: apt-get install libcurl4-openssl-dev); see README, Building"
+#endif
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
