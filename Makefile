@@ -29,7 +29,8 @@ HDRS    := $(wildcard runner/*/*.h providers/*.h providers/*/*.h test/unit/*.h)
 PREFIX  ?= /usr/local
 # Build: what `make` needs (the GitHub Action installs only these).
 # Test: what `make check` needs on top (cmocka, Python's YAML and JSON-schema
-# parsers for the independent checks, envsubst for benchmarks, clang for fuzzing).
+# parsers for the independent checks, envsubst for benchmarks, clang for fuzzing;
+# npm and kubectl when missing, below).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
                      git clang libclang-rt-14-dev valgrind time
@@ -41,7 +42,8 @@ DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base 
 # (libcurl 7.81, libgit2 1.1) and Debian 12 (7.88, 1.5) have them.
 LIB_MIN := libcurl:7.77.0 libgit2:1.1.0 libcjson:0 yaml-0.1:0
 
-.PHONY: all check test unit e2e asan deps deps-build fixtures demo fuzz bench clean install libcheck
+.PHONY: all check test unit e2e asan deps deps-build deps-npm deps-kubectl fixtures demo fuzz bench \
+	clean install libcheck
 
 all: $(B)/prenv
 
@@ -94,12 +96,21 @@ endef
 deps-build:
 	$(call install_missing,$(DEBIAN_BUILD_PKGS),build)
 
+# kubectl: the Kubernetes end-to-end tests check prenv's work with the real
+# client. Debian ships it as kubernetes-client (kubectl 1.20); installed
+# only when no kubectl is on PATH (any other install is used as it is).
+KUBECTL ?= kubectl
+
 deps: deps-build
 	$(call install_missing,$(DEBIAN_TEST_PKGS),test)
 	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory DEBIAN_TEST_PKGS=npm deps-npm
+	@command -v $(KUBECTL) >/dev/null 2>&1 || $(MAKE) --no-print-directory deps-kubectl
 
 deps-npm:
 	$(call install_missing,npm,npm)
+
+deps-kubectl:
+	$(call install_missing,kubernetes-client,kubectl)
 
 # Real GitHub webhook payloads for the tests (npm, not committed).
 fixtures:

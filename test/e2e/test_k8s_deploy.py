@@ -18,6 +18,34 @@ TOKEN = "e2e-token-0123456789"
 SHA = "c" * 40
 KUBECTL = shutil.which("kubectl")
 
+
+def kubectl_minor():
+    """The kubectl client's minor version (20 for Debian 12's kubernetes-client)."""
+    if not KUBECTL:
+        return 0
+    r = subprocess.run([KUBECTL, "version", "--client", "-o", "json"], capture_output=True,
+                       text=True, timeout=60)
+    try:
+        return int("".join(c for c in json.loads(r.stdout)["clientVersion"]["minor"] if c.isdigit()))
+    except (ValueError, KeyError):
+        return 99
+
+
+KUBECTL_MINOR = kubectl_minor()
+
+
+def kubectl_args(args):
+    """args for the installed kubectl: Debian 12's kubectl 1.20 shows managed
+    fields without --show-managed-fields (added in 1.21), and before
+    validating an apply asks for the OpenAPI document in protobuf, which the
+    test server does not speak (--validate=false: the API server validates)."""
+    args = list(args)
+    if KUBECTL_MINOR < 21 and "--show-managed-fields" in args:
+        args.remove("--show-managed-fields")
+    if args[:1] == ["apply"] and not any(a.startswith("--validate") for a in args):
+        args.insert(1, "--validate=false")
+    return args
+
 CONFIG = """version: 1
 app: shop
 templates: tpl
@@ -87,8 +115,8 @@ class Server:
         return p
 
     def kubectl(self, kc, *args):
-        return subprocess.run([KUBECTL, "--kubeconfig", kc] + list(args), capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run([KUBECTL, "--kubeconfig", kc] + kubectl_args(args),
+                              capture_output=True, text=True, timeout=60)
 
     def get(self, kc, path):
         r = subprocess.run([KUBECTL, "--kubeconfig", kc, "get", "--raw", path],
