@@ -318,7 +318,11 @@ class K8sServerFidelity(unittest.TestCase):
         t.start()
         kw = subprocess.Popen([KUBECTL, "get", "cm", "-n", ns, "-w", "-o", "name"], env=self.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.4)
+        # kubectl has listed (it watches from that list's resourceVersion, so
+        # it sees everything after): wait for that, not for a fixed delay
+        # (under load kubectl took longer than 0.4 s to start, and missed "w")
+        first = kw.stdout.readline()
+        self.assertEqual("configmap/kube-root-ca.crt\n", first)
         base = "/api/v1/namespaces/%s/configmaps" % ns
         self.srv.api("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
                                     "metadata": {"name": "w", "labels": {"w": "1"}}})
@@ -333,7 +337,7 @@ class K8sServerFidelity(unittest.TestCase):
         self.assertEqual(events[1]["object"]["kind"], "ConfigMap")
         time.sleep(0.3)
         kw.terminate()
-        out = kw.communicate(timeout=5)[0]
+        out = first + kw.communicate(timeout=5)[0]
         self.assertIn("configmap/w", out)
         self.assertIn("configmap/other", out)
         # a resourceVersion older than the kept history: ERROR with 410 Expired
