@@ -30,12 +30,21 @@ HDRS    := $(wildcard runner/*/*.h providers/*.h providers/*/*.h test/unit/*.h)
 PREFIX  ?= /usr/local
 # Build: what `make` needs (the GitHub Action installs only these).
 # Test: what `make check` needs on top (cmocka, Python's YAML and JSON-schema
-# parsers for the independent checks, envsubst for benchmarks, clang for fuzzing).
+# parsers for the independent checks, envsubst for benchmarks, clang for fuzzing;
+# npm and kubectl when missing, below).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
                      git clang libclang-rt-14-dev valgrind time rsync
 
-.PHONY: all check test unit e2e asan deps deps-build fixtures k8s-real demo demo-k8s fuzz bench clean install
+# The oldest libraries prenv builds with, checked with pkg-config before
+# anything is compiled (`make libcheck`; README "Building"): libcurl 7.77
+# (CURLOPT_CAINFO_BLOB; 7.85's CURLOPT_PROTOCOLS_STR is used when there),
+# libgit2 1.1 (1.4.3's owner validation is used when there). Ubuntu 22.04
+# (libcurl 7.81, libgit2 1.1) and Debian 12 (7.88, 1.5) have them.
+LIB_MIN := libcurl:7.77.0 libgit2:1.1.0 libcjson:0 yaml-0.1:0
+
+.PHONY: all check test unit e2e asan deps deps-build deps-npm deps-kubectl fixtures k8s-real demo \
+	demo-k8s fuzz bench clean install libcheck
 
 all: $(B)/prenv
 
@@ -47,7 +56,7 @@ $(B)/libprenv.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/obj/%.o: %.c $(HDRS)
+$(B)/obj/%.o: %.c $(HDRS) | libcheck
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -57,6 +66,20 @@ $(B)/test/%: test/unit/%.c $(B)/libprenv.a $(HDRS)
 		$(shell pkg-config --libs cmocka 2>/dev/null) $(LDLIBS) $(EXTRA_LDFLAGS)
 
 unit: $(UNIT_BIN)
+
+libcheck:
+	@command -v pkg-config >/dev/null 2>&1 || { echo "make: pkg-config is missing:" \
+	  "run 'make deps-build' (Debian/Ubuntu) or install pkg-config" >&2; exit 1; }; \
+	for m in $(LIB_MIN); do p=$${m%%:*}; v=$${m#*:}; \
+	  if ! have=$$(pkg-config --modversion $$p 2>/dev/null); then \
+	    echo "make: $$p not found by pkg-config: run 'make deps-build' (Debian/Ubuntu)," \
+	      "or install its development package and set PKG_CONFIG_PATH" >&2; exit 1; \
+	  elif ! pkg-config --atleast-version=$$v $$p; then \
+	    echo "make: $$p $$have is too old: prenv needs $$p >= $$v. Use Debian 12 or" \
+	      "Ubuntu 22.04 or later (e.g. runs-on: ubuntu-22.04), or install a newer $$p" \
+	      "and point PKG_CONFIG_PATH at it; see README, Building" >&2; exit 1; \
+	  fi; \
+	done
 
 # Installs only what is missing; a no-op when everything is there.
 define install_missing
@@ -74,9 +97,15 @@ endef
 deps-build:
 	$(call install_missing,$(DEBIAN_BUILD_PKGS),build)
 
+# kubectl: the Kubernetes end-to-end tests check prenv's work with the real
+# client. Debian ships it as kubernetes-client (kubectl 1.20); installed
+# only when no kubectl is on PATH (any other install is used as it is).
+KUBECTL ?= kubectl
+
 deps: deps-build
 	$(call install_missing,$(DEBIAN_TEST_PKGS),test)
 	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory DEBIAN_TEST_PKGS=npm deps-npm
+	@command -v $(KUBECTL) >/dev/null 2>&1 || $(MAKE) --no-print-directory deps-kubectl
 
 deps-npm:
 	$(call install_missing,npm,npm)
@@ -86,6 +115,9 @@ deps-npm:
 # under a second afterwards); see test/k8s-real/README.md.
 k8s-real:
 	@bash test/k8s-real/build.sh
+
+deps-kubectl:
+	$(call install_missing,kubernetes-client,kubectl)
 
 # Real GitHub webhook payloads for the tests (npm, not committed).
 fixtures:

@@ -1,17 +1,20 @@
 #!/bin/sh
 # Runs every test: cmocka unit binaries (plain build, then ASan/UBSan build),
 # end-to-end tests against local servers (with both binaries), and a short
-# time-bounded fuzz run. Prints one summary line: "N passed, N failed".
+# time-bounded fuzz run. Prints one summary line: "N passed, N failed,
+# N skipped". A skipped test is never counted as passed; in CI (CI=true) a
+# skipped end-to-end test also fails the run (counted as failed too), since
+# there everything the tests need is installed (`make deps`).
 set -u
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-pass=0; fail=0; failed_names=""
+pass=0; fail=0; skip=0; failed_names=""
 log=$(mktemp -d)
 trap 'stop_real; rm -rf "$log"' EXIT
 
-count() { # $1 = name, $2 = passed, $3 = failed
-	pass=$((pass + $2)); fail=$((fail + $3))
+count() { # $1 = name, $2 = passed, $3 = failed, $4 = skipped (default 0)
+	pass=$((pass + $2)); fail=$((fail + $3)); skip=$((skip + ${4:-0}))
 	[ "$3" -gt 0 ] && failed_names="$failed_names $1"
 }
 
@@ -25,14 +28,15 @@ run_unit() { # $1 = dir of test binaries, $2 = label
 		rc=$?
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$n.out" | awk '{s+=$1} END {print s+0}')
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$n.out" | awk '{s+=$1} END {print s+0}')
+		s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log/$n.out" | awk '{s+=$1} END {print s+0}')
 		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 		# Lines a test prints for humans (counts, measured figures) start with "# ".
 		grep '^# ' "$log/$n.out" | sed "s/^/  [$2 $n] /"
 		if [ "$f" -gt 0 ]; then
 			echo "--- $2 $n FAILED (exit $rc):"; tail -n 60 "$log/$n.out"
 		fi
-		echo "$2 $n: $p passed, $f failed"
-		count "$2/$n" "$p" "$f"
+		echo "$2 $n: $p passed, $f failed, $s skipped"
+		count "$2/$n" "$p" "$f" "$s"
 	done
 }
 
@@ -48,12 +52,20 @@ run_e2e() { # $1 = label: waits for start_e2e's result and counts it
 	rc=$(cat "$log/e2e-$2.rc")
 	p=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log/e2e-$2.out" | tail -n1)
 	f=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log/e2e-$2.out" | tail -n1)
-	p=${p:-0}; f=${f:-0}
+	s=$(sed -n 's/^e2e: [0-9]* passed, [0-9]* failed, \([0-9]*\) skipped.*/\1/p' "$log/e2e-$2.out" | tail -n1)
+	p=${p:-0}; f=${f:-0}; s=${s:-0}
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	grep -E '^(FAIL|ERROR|not ok|# )' "$log/e2e-$2.out" | sed "s/^/  [$2 e2e] /"
+	# unittest's verbose lines: "test_x (module.Class.test_x) ... skipped 'why'"
+	grep -E " \.\.\. skipped " "$log/e2e-$2.out" | sed "s/^/  [$2 e2e SKIPPED] /"
 	[ "$f" -gt 0 ] && { echo "--- $2 e2e FAILED:"; tail -n 80 "$log/e2e-$2.out"; }
-	echo "$2 e2e: $p passed, $f failed"
-	count "$2/e2e" "$p" "$f"
+	echo "$2 e2e: $p passed, $f failed, $s skipped"
+	count "$2/e2e" "$p" "$f" "$s"
+	if [ "$s" -gt 0 ] && [ "${CI:-}" = true ]; then
+		echo "--- $2 e2e: $s test(s) skipped, and in CI (CI=true) a skipped end-to-end test" \
+		     "fails the run: install what they need (make deps)"
+		count "$2/e2e-skipped-in-CI" 0 "$s"
+	fi
 }
 
 # The real Kubernetes (test/k8s-real, built by `make check`): started in the
@@ -153,5 +165,5 @@ run_fuzz
 
 echo
 [ -n "$failed_names" ] && echo "failed:$failed_names"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

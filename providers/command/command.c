@@ -302,8 +302,13 @@ static int spawn_and_wait(char *const *argv, char *const *envp, long timeout, st
 			if (w == pid) {
 				exited = 1;
 			} else if (w < 0 && errno != EINTR) {
+				/* Its end is unknown: never report that as success. */
+				int e = errno;
+
 				exited = 1;
-				*status = 0;
+				rc = prenv_err_set(err, PRENV_EFAIL, "command `%s`: cannot learn how "
+						   "it ended (waitpid: %s); counting it as failed",
+						   t->op, strerror(e));
 			} else if (eof) {
 				/* Output closed, still running: wait, minding the timeout. */
 				struct timespec ts = { 0, 50 * 1000000L };
@@ -320,6 +325,28 @@ static int spawn_and_wait(char *const *argv, char *const *envp, long timeout, st
 	}
 	tail_flush(t);
 	close(pfd[0]);
+	return rc;
+}
+
+/* A CI agent may start prenv with SIGCHLD ignored (inherited across exec):
+ * the kernel then reaps the child itself, waitpid() fails with ECHILD and the
+ * exit status is lost. While the command runs SIGCHLD is at its default (the
+ * command inherits that too: its own children behave); the caller's
+ * disposition comes back afterwards. */
+static int run_with_sigchld_default(char *const *argv, char *const *envp, long timeout,
+				    struct tail *t, int *status, int *timed_out,
+				    struct prenv_err *err)
+{
+	struct sigaction dfl, old;
+	int rc, saved;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	saved = sigaction(SIGCHLD, &dfl, &old) == 0;
+	rc = spawn_and_wait(argv, envp, timeout, t, status, timed_out, err);
+	if (saved)
+		sigaction(SIGCHLD, &old, NULL);
 	return rc;
 }
 
@@ -558,7 +585,7 @@ static int command_run(enum prenv_op op, const struct provider_run *run, const c
 	if ((rc = job_files(&j, objects, err)) < 0 || (rc = job_env(&j, run, err)) < 0)
 		goto done;
 	log_info("command: running %s (%s)", j.op, j.argv[0]);
-	rc = spawn_and_wait(j.argv, j.env.v, j.timeout, &j.t, &status, &timed_out, err);
+	rc = run_with_sigchld_default(j.argv, j.env.v, j.timeout, &j.t, &status, &timed_out, err);
 	if (rc < 0)
 		goto done;
 	if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -173,6 +173,151 @@ static int write_site(const char *dir, const struct pages_site *site, struct pre
 	return rc;
 }
 
+/* ------------------------------------------------------------ marker */
+
+/* Every environment directory a deploy makes holds PAGES_MARKER, saying that
+ * prenv made it, for which app and environment, and when:
+ *   {"prenv":1,"app":"shop","env":"pr-42","deployed_at":1733000000}
+ * The site is public (a web server serves this file too), so it holds
+ * nothing else: no sha, no pull request, no repository. list (gc), destroy
+ * and deploy touch only directories whose marker names this app and
+ * environment; a directory without one (made by hand, or by a prenv from
+ * before markers) is left as it is. */
+#define PAGES_MARKER ".prenv.json"
+#define PAGES_MARKER_MAX 4096
+
+enum marker_state {
+	MARK_ABSENT,   /* no such directory */
+	MARK_OURS,     /* this app's and environment's */
+	MARK_NONE,     /* a directory without a marker */
+	MARK_OTHER,    /* another app's or environment's, or not readable: *why */
+};
+
+static int write_marker(const char *dir, const char *app, const char *env,
+			struct prenv_err *err)
+{
+	struct prenv_buf p = PRENV_BUF_INIT;
+	cJSON *m = cJSON_CreateObject();
+	char *text = NULL;
+	int fd = -1, rc = 0;
+
+	if (!m || !cJSON_AddNumberToObject(m, "prenv", 1) || !cJSON_AddStringToObject(m, "app", app) ||
+	    !cJSON_AddStringToObject(m, "env", env) ||
+	    !cJSON_AddNumberToObject(m, "deployed_at", (double)time(NULL)) ||
+	    !(text = cJSON_PrintUnformatted(m)) || prenv_buf_printf(&p, "%s/%s", dir, PAGES_MARKER) < 0) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
+	}
+	fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || prenv_write_fd(fd, text, strlen(text)) < 0 || close(fd) < 0) {
+		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot write %s: %s", p.ptr,
+				   strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+done:
+	cJSON_Delete(m);
+	free(text);
+	prenv_buf_free(&p);
+	return rc;
+}
+
+/* The marker's fields, checked against app and env. */
+static enum marker_state marker_fields(const char *text, const char *app, const char *env,
+				       long long *deployed_at, struct prenv_buf *why)
+{
+	cJSON *m = cJSON_Parse(text);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "prenv");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "app");
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "env");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "deployed_at");
+	enum marker_state st = MARK_OTHER;
+
+	if (!cJSON_IsNumber(v) || v->valuedouble != 1 || !cJSON_IsString(a) || !cJSON_IsString(e) ||
+	    !cJSON_IsNumber(t))
+		prenv_buf_adds(why, "is not a marker this prenv understands");
+	else if (strcmp(a->valuestring, app))
+		prenv_buf_printf(why, "belongs to app '%s' (its " PAGES_MARKER ")",
+				 name_is_dns_label(a->valuestring) ? a->valuestring : "(not a valid name)");
+	else if (strcmp(e->valuestring, env))
+		prenv_buf_printf(why, "names environment '%s'", name_is_dns_label(e->valuestring)
+				 ? e->valuestring : "(not a valid name)");
+	else {
+		*deployed_at = (long long)t->valuedouble;
+		st = MARK_OURS;
+	}
+	cJSON_Delete(m);
+	return st;
+}
+
+/* What dir (root/<env>) is. *why (MARK_NONE, MARK_OTHER) completes
+ * "DIR/ ...". */
+static enum marker_state read_marker(const char *dir, const char *app, const char *env,
+				     long long *deployed_at, struct prenv_buf *why)
+{
+	struct prenv_buf p = PRENV_BUF_INIT, text = PRENV_BUF_INIT;
+	enum marker_state st = MARK_OTHER;
+	struct stat sb;
+
+	if (lstat(dir, &sb) < 0) {
+		if (errno == ENOENT)
+			return MARK_ABSENT;
+		prenv_buf_printf(why, "cannot be read: %s", strerror(errno));
+		return MARK_OTHER;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		prenv_buf_adds(why, "is not a directory");
+		return MARK_OTHER;
+	}
+	prenv_buf_printf(&p, "%s/%s", dir, PAGES_MARKER);
+	if (p.failed)
+		prenv_buf_adds(why, "cannot be checked: out of memory");
+	else if (lstat(p.ptr, &sb) < 0 && errno == ENOENT)
+		st = MARK_NONE;
+	else if (!S_ISREG(sb.st_mode) || sb.st_size > PAGES_MARKER_MAX)
+		prenv_buf_adds(why, "has a " PAGES_MARKER " that is not a small regular file");
+	else if (prenv_buf_read_file(&text, p.ptr) < 0)
+		prenv_buf_printf(why, "has a " PAGES_MARKER " that cannot be read: %s", strerror(errno));
+	else
+		st = marker_fields(text.ptr, app, env, deployed_at, why);
+	if (st == MARK_NONE)
+		prenv_buf_adds(why, "has no " PAGES_MARKER " marker (made by hand, or by a prenv "
+			       "from before markers)");
+	prenv_buf_free(&p);
+	prenv_buf_free(&text);
+	return st;
+}
+
+/* deploy and destroy: root/<env> must be absent or this app's. */
+static int check_owned(const char *dir, const char *app, const char *env, struct prenv_err *err)
+{
+	struct prenv_buf why = PRENV_BUF_INIT;
+	long long at;
+	enum marker_state st = read_marker(dir, app, env, &at, &why);
+	int rc = 0;
+
+	if (st == MARK_NONE || st == MARK_OTHER)
+		rc = prenv_err_set(err, PRENV_EAUTH, "pages: %s/ %s; prenv touches only the "
+				   "directories it made for app '%s'. If this one is the "
+				   "environment's, remove it by hand and deploy again",
+				   dir, why.failed ? "is not prenv's" : why.ptr, app);
+	prenv_buf_free(&why);
+	return rc;
+}
+
+/* The site must not bring a file where the marker goes. */
+static int check_no_marker_in_site(const struct pages_site *site, struct prenv_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < site->n; i++)
+		if (!strcmp(site->files[i].path, PAGES_MARKER))
+			return prenv_err_set(err, PRENV_ECONFIG, "pages: the site has its own "
+					     PAGES_MARKER ", the file prenv writes into every "
+					     "environment as its marker; rename or remove yours");
+	return 0;
+}
+
 /* Replaced versions of root/<env> are kept as
  * root/.prenv-old-<env>.<unix-seconds>.<pid>.<n> for at least
  * PAGES_OLD_GRACE_SECONDS, then removed by a later deploy (or destroy): a
@@ -207,13 +352,13 @@ static void sweep_old(const char *root, const char *env, int all)
 	prenv_buf_free(&p);
 }
 
-int pages_dir_deploy(const char *root, const char *env, const struct pages_site *site,
-		     struct prenv_err *err)
+int pages_dir_deploy(const char *root, const char *env, const char *app,
+		     const struct pages_site *site, struct prenv_err *err)
 {
 	struct prenv_buf tmp = PRENV_BUF_INIT, fin = PRENV_BUF_INIT, old = PRENV_BUF_INIT;
 	int rc = 0;
 
-	if ((rc = pages_check_env_name(env, err)) < 0)
+	if ((rc = pages_check_env_name(env, err)) < 0 || (rc = check_no_marker_in_site(site, err)) < 0)
 		return rc;
 	prenv_buf_printf(&tmp, "%s/.prenv-tmp-%s-%ld", root, env, (long)getpid());
 	prenv_buf_printf(&fin, "%s/%s", root, env);
@@ -228,6 +373,8 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
 	}
+	if ((rc = check_owned(fin.ptr, app, env, err)) < 0)
+		goto done;
 	if (fs_mkdir_p(root) < 0) {
 		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot create the target directory %s: %s",
 				   root, strerror(errno));
@@ -241,7 +388,7 @@ int pages_dir_deploy(const char *root, const char *env, const struct pages_site 
 				   strerror(errno));
 		goto done;
 	}
-	if ((rc = write_site(tmp.ptr, site, err)) < 0)
+	if ((rc = write_site(tmp.ptr, site, err)) < 0 || (rc = write_marker(tmp.ptr, app, env, err)) < 0)
 		goto done;
 	/* New environment: a plain rename (fails if one appeared meanwhile). */
 	if (renameat2(AT_FDCWD, tmp.ptr, AT_FDCWD, fin.ptr, RENAME_NOREPLACE) == 0)
@@ -283,7 +430,8 @@ done:
 	return rc;
 }
 
-int pages_dir_destroy(const char *root, const char *env, int *existed, struct prenv_err *err)
+int pages_dir_destroy(const char *root, const char *env, const char *app, int *existed,
+		      struct prenv_err *err)
 {
 	struct prenv_buf fin = PRENV_BUF_INIT, gone = PRENV_BUF_INIT;
 	int rc = 0;
@@ -297,6 +445,8 @@ int pages_dir_destroy(const char *root, const char *env, int *existed, struct pr
 		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 		goto done;
 	}
+	if ((rc = check_owned(fin.ptr, app, env, err)) < 0)
+		goto done;
 	fs_rm_tree(gone.ptr);
 	sweep_old(root, env, 1);  /* versions kept by pages_dir_deploy */
 	/* One rename takes it off the web at once; deleting takes longer. */
@@ -321,7 +471,8 @@ struct tally {
 	time_t mtime;
 };
 
-static int count_tree(const char *path, struct tally *t)
+/* top: path is the environment's directory (its marker is not counted). */
+static int count_tree(const char *path, int top, struct tally *t)
 {
 	struct prenv_buf p = PRENV_BUF_INIT;
 	struct dirent *d;
@@ -333,7 +484,8 @@ static int count_tree(const char *path, struct tally *t)
 	while ((d = readdir(dp)) != NULL && rc == 0) {
 		struct stat st;
 
-		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") ||
+		    (top && !strcmp(d->d_name, PAGES_MARKER)))
 			continue;
 		prenv_buf_reset(&p);
 		if (prenv_buf_printf(&p, "%s/%s", path, d->d_name) < 0) {
@@ -345,7 +497,7 @@ static int count_tree(const char *path, struct tally *t)
 		if (st.st_mtime > t->mtime)
 			t->mtime = st.st_mtime;
 		if (S_ISDIR(st.st_mode)) {
-			rc = count_tree(p.ptr, t);
+			rc = count_tree(p.ptr, 0, t);
 		} else {
 			t->files++;
 			t->bytes += (double)st.st_size;
@@ -378,7 +530,7 @@ int pages_dir_status(cJSON **out, const char *root, const char *env, struct pren
 		goto done;
 	}
 	t.mtime = st.st_mtime;
-	if (count_tree(fin.ptr, &t) < 0) {
+	if (count_tree(fin.ptr, 1, &t) < 0) {
 		rc = prenv_err_set(err, PRENV_EFAIL, "pages: cannot read %s: %s", fin.ptr,
 				   strerror(errno));
 		goto done;
@@ -520,6 +672,7 @@ static void info_dir_deploy(struct provider_result *res, const struct pages_site
 static int pages_dir_op(struct pages_op *o, struct provider_result *res, struct prenv_err *err)
 {
 	const char *env = o->env;
+	const char *app = o->run->cfg && o->run->cfg->app ? o->run->cfg->app : "";
 	char *root = resolve(o->run, o->t.path);
 	int rc = 0, existed = 0;
 
@@ -530,7 +683,7 @@ static int pages_dir_op(struct pages_op *o, struct provider_result *res, struct 
 			 o->site->nfiles, o->site->bytes, o->src, root, env);
 		rc = set_str(&res->status, "ready", err);
 	} else if (o->op == PRENV_OP_DEPLOY) {
-		if ((rc = pages_dir_deploy(root, env, o->site, err)) == 0) {
+		if ((rc = pages_dir_deploy(root, env, app, o->site, err)) == 0) {
 			log_info("pages: published %zu files (%zu bytes) to %s/%s/", o->site->nfiles,
 				 o->site->bytes, root, env);
 			info_dir_deploy(res, o->site);
@@ -540,7 +693,7 @@ static int pages_dir_op(struct pages_op *o, struct provider_result *res, struct 
 		log_info("pages: would remove %s/%s/", root, env);
 		rc = set_str(&res->status, "destroyed", err);
 	} else if (o->op == PRENV_OP_DESTROY) {
-		if ((rc = pages_dir_destroy(root, env, &existed, err)) == 0) {
+		if ((rc = pages_dir_destroy(root, env, app, &existed, err)) == 0) {
 			if (existed)
 				log_info("pages: removed %s/%s/", root, env);
 			else
@@ -722,18 +875,51 @@ static int pages_status(struct provider_session *s, const struct provider_run *r
 	return pages_run(PRENV_OP_STATUS, run, res, err);
 }
 
-/* gc: the environments under a dir: target are its subdirectories named
- * like environments (DNS-1123 labels; ".prenv-old-*" and other dot names
- * are not). pr from a "pr-N" name, deployed_at from the directory's mtime
- * (the deploy swaps in a new directory). A git: target cannot list (*out
- * stays NULL). */
+/* One subdirectory of a dir: target, as gc's list wants it: NULL when it is
+ * not one of this app's environments (said at -v). */
+static cJSON *list_entry(const char *root, const char *name, const char *app)
+{
+	struct prenv_buf p = PRENV_BUF_INIT, why = PRENV_BUF_INIT;
+	long long at = 0;
+	cJSON *e = NULL;
+	char *end;
+	long pr = 0;
+
+	if (prenv_buf_printf(&p, "%s/%s", root, name) < 0)
+		goto done;
+	if (read_marker(p.ptr, app, name, &at, &why) != MARK_OURS) {
+		log_verbose("pages: not an environment of %s: %s/ %s; gc leaves it", app, p.ptr,
+			    why.failed ? "is not prenv's" : why.ptr);
+		goto done;
+	}
+	if (!(e = cJSON_CreateObject()))
+		goto done;
+	cJSON_AddStringToObject(e, "name", name);
+	if (!strncmp(name, "pr-", 3) && name[3] >= '1' && name[3] <= '9')
+		pr = strtol(name + 3, &end, 10);
+	if (pr > 0 && *end == '\0')
+		cJSON_AddNumberToObject(e, "pr", (double)pr);
+	else
+		cJSON_AddNullToObject(e, "pr");
+	cJSON_AddNullToObject(e, "sha");
+	cJSON_AddNumberToObject(e, "deployed_at", (double)at);
+done:
+	prenv_buf_free(&p);
+	prenv_buf_free(&why);
+	return e;
+}
+
+/* gc: the environments under a dir: target are its subdirectories whose
+ * marker names this app and the directory (others, ".prenv-old-*" and any
+ * hand-made or older directory, are left alone). pr from a "pr-N" name,
+ * deployed_at from the marker. A git: target cannot list (*out stays NULL). */
 static int pages_list(struct provider_session *s, const struct provider_run *run, cJSON **out,
 		      struct prenv_err *err)
 {
 	struct pages_target t = { 0, NULL, NULL, NULL, NULL };
-	struct prenv_buf p = PRENV_BUF_INIT;
+	const char *app = run->cfg && run->cfg->app ? run->cfg->app : "";
 	struct dirent **ents = NULL;
-	cJSON *arr = NULL;
+	cJSON *arr = NULL, *e;
 	char *root = NULL;
 	int rc, n = 0, i;
 
@@ -757,37 +943,10 @@ static int pages_list(struct provider_session *s, const struct provider_run *run
 		}
 		log_verbose("pages: %s does not exist: no environments", root);
 	}
-	for (i = 0; i < n; i++) {
-		const char *name = ents[i]->d_name;
-		struct stat st;
-		cJSON *e;
-		char *end;
-		long pr = 0;
-
-		if (!name_is_dns_label(name))
-			continue;
-		prenv_buf_reset(&p);
-		if (prenv_buf_printf(&p, "%s/%s", root, name) < 0) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		if (lstat(p.ptr, &st) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		if (!(e = cJSON_CreateObject())) {
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			goto done;
-		}
-		cJSON_AddItemToArray(arr, e);
-		cJSON_AddStringToObject(e, "name", name);
-		if (!strncmp(name, "pr-", 3) && name[3] >= '1' && name[3] <= '9')
-			pr = strtol(name + 3, &end, 10);
-		if (pr > 0 && *end == '\0')
-			cJSON_AddNumberToObject(e, "pr", (double)pr);
-		else
-			cJSON_AddNullToObject(e, "pr");
-		cJSON_AddNullToObject(e, "sha");
-		cJSON_AddNumberToObject(e, "deployed_at", (double)st.st_mtime);
-	}
+	for (i = 0; i < n; i++)
+		if (name_is_dns_label(ents[i]->d_name) &&
+		    (e = list_entry(root, ents[i]->d_name, app)))
+			cJSON_AddItemToArray(arr, e);
 	*out = arr;
 	arr = NULL;
 done:
@@ -796,7 +955,6 @@ done:
 	free(ents);
 	cJSON_Delete(arr);
 	free(root);
-	prenv_buf_free(&p);
 	pages_target_clear(&t);
 	return rc;
 }

@@ -29,11 +29,16 @@ struct pages_target {
 int pages_target_parse(struct pages_target *out, const char *s, struct prenv_err *err);
 void pages_target_clear(struct pages_target *t);
 
-/* dir: operations on root/<env> (root already resolved). site NULL never. */
-int pages_dir_deploy(const char *root, const char *env, const struct pages_site *site,
-		     struct prenv_err *err);
+/* dir: operations on root/<env> (root already resolved). site NULL never.
+ * Deploy writes the marker root/<env>/.prenv.json ({"prenv":1, "app",
+ * "env", "deployed_at"}: nothing more, the site is public); deploy and
+ * destroy refuse (PRENV_EAUTH, nothing changed) a root/<env> whose marker
+ * is missing or names another app or environment. */
+int pages_dir_deploy(const char *root, const char *env, const char *app,
+		     const struct pages_site *site, struct prenv_err *err);
 /* *existed is set to 1 when root/<env> was there and is now removed. */
-int pages_dir_destroy(const char *root, const char *env, int *existed, struct prenv_err *err);
+int pages_dir_destroy(const char *root, const char *env, const char *app, int *existed,
+		      struct prenv_err *err);
 /* Fills *out (caller frees) with {"exists", "files", "bytes", "modified"}. */
 int pages_dir_status(cJSON **out, const char *root, const char *env, struct prenv_err *err);
 

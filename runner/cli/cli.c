@@ -1,6 +1,7 @@
 /* cli.c - prenv_main: options, the command table, dispatch, exit code. */
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,18 +138,21 @@ static int opt_is(const char *arg, const char *long_name)
 	return !strncmp(arg, long_name, n) && (arg[n] == '\0' || arg[n] == '=');
 }
 
-static int parse_int_arg(const char *s, int *out)
+/* --wait: a duration like the config's (bare seconds, 300s, 5m, 1h30m),
+ * at most CONFIG_DUR_MAX. Returns 0, or 2 (usage error, printed). */
+static int parse_wait_arg(const char *s, int *out)
 {
-	char *end;
-	long v;
+	long v = config_parse_duration(s);
 
-	if (!s || !*s)
-		return -1;
-	v = strtol(s, &end, 10);
-	if (*end == 's' && end[1] == '\0')
-		end++;
-	if (*end || v < 0 || v > 86400 * 7)
-		return -1;
+	if (v == -2) {
+		fprintf(stderr, "prenv: error: --wait is too long: at most 365d (a year), not '%s'\n", s);
+		return 2;
+	}
+	if (v < 0) {
+		fprintf(stderr, "prenv: error: --wait takes a duration like 300, 300s, 5m or 1h30m "
+			"(0 = don't wait), not '%s'\n", s);
+		return 2;
+	}
 	*out = (int)v;
 	return 0;
 }
@@ -206,10 +210,8 @@ static int parse_valued(struct cli *cli, int argc, char **argv, int *i)
 	} else if (opt_is(a, "--wait")) {
 		if (!(v = opt_arg(argc, argv, i, a, "--wait")))
 			return 2;
-		if (parse_int_arg(v, &cli->wait_seconds) < 0) {
-			fprintf(stderr, "prenv: error: --wait takes seconds (0 = don't wait), not '%s'\n", v);
+		if (parse_wait_arg(v, &cli->wait_seconds))
 			return 2;
-		}
 	} else {
 		fprintf(stderr, "prenv: error: unknown option '%s'; see `prenv --help`\n", a);
 		return 2;
@@ -288,6 +290,10 @@ int prenv_main(int argc, char **argv, const char *const *envp)
 	const struct cmd_entry *cmd = NULL;
 	int help = 0, rc, color;
 
+	/* A CI agent may start prenv with SIGCHLD ignored (inherited across
+	 * exec); the kernel would then reap every child prenv runs (commands,
+	 * exec credential plugins) and their exit status would be lost. */
+	signal(SIGCHLD, SIG_DFL);
 	memset(&cli, 0, sizeof(cli));
 	cli.envp = envp;
 	cli.output = "text";

@@ -11,14 +11,20 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static int context_json(const struct cli *cli, struct prenv_err *err)
+/* "env": the plan; null with "env_reason" when no rule matches (why: the
+ * reason, or NULL). */
+static int context_json(const struct cli *cli, const char *why, struct prenv_err *err)
 {
 	cJSON *o = ci_context_to_json(cli->ctx);
 
 	if (!o)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	if (cli->plan)
+	if (cli->plan) {
 		cJSON_AddItemToObject(o, "env", plan_to_json(cli->plan));
+	} else if (why) {
+		cJSON_AddNullToObject(o, "env");
+		cJSON_AddStringToObject(o, "env_reason", why);
+	}
 	cli_print_json(o);
 	cJSON_Delete(o);
 	return 0;
@@ -39,7 +45,10 @@ static void context_rows(struct prenv_buf *b, const struct prenv_context *c)
 	cli_text_row(b, "repository", c->repo_full_name);
 	if (c->repo_url)
 		cli_text_row(b, "repo url", c->repo_url);
-	cli_text_row(b, "branch", c->branch ? c->branch : "(detached HEAD)");
+	if (!c->branch && c->tag)
+		cli_text_row(b, "tag", c->tag);
+	else
+		cli_text_row(b, "branch", c->branch ? c->branch : "(detached HEAD)");
 	if (c->base_branch)
 		cli_text_row(b, "base branch", c->base_branch);
 	cli_text_row(b, "sha", c->sha);
@@ -58,15 +67,41 @@ static void context_rows(struct prenv_buf *b, const struct prenv_context *c)
 	prenv_buf_free(&v);
 }
 
+/* The plan, when a rule matches. `context` is a diagnostic: a run that no
+ * rule matches is shown without an environment, with the reason in *why
+ * ("file:line:col: message", the caller's), and is no error. */
+static int context_plan(struct cli *cli, char **why, struct prenv_err *err)
+{
+	struct prenv_err nomatch = PRENV_ERR_INIT;
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	*why = NULL;
+	if (!cli->cfg)
+		return 0;
+	if (plan_find_rule(cli->cfg, cli->ctx, &nomatch))
+		return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+	prenv_buf_printf(&b, "%s:%d:%d: %s", nomatch.file ? nomatch.file : cli->cfg->path,
+			 nomatch.line, nomatch.col, nomatch.msg ? nomatch.msg : "no rule matches");
+	prenv_err_clear(&nomatch);
+	if (b.failed)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	*why = prenv_buf_detach(&b, NULL);
+	return 0;
+}
+
 static int cmd_context(struct cli *cli, struct prenv_err *err)
 {
 	struct prenv_buf b = PRENV_BUF_INIT, v = PRENV_BUF_INIT;
-	int rc = cli_load(cli, -1, err);
+	char *why = NULL;
+	int rc = cli_load_config(cli, -1, err);
 
-	if (rc < 0)
+	if (rc < 0 || (rc = context_plan(cli, &why, err)) < 0)
 		return rc;
-	if (cli_want_json(cli))
-		return context_json(cli, err);
+	if (cli_want_json(cli)) {
+		rc = context_json(cli, why, err);
+		free(why);
+		return rc;
+	}
 	context_rows(&b, cli->ctx);
 	if (cli->plan) {
 		const struct prenv_plan *p = cli->plan;
@@ -76,12 +111,16 @@ static int cmd_context(struct cli *cli, struct prenv_err *err)
 		cli_text_row(&b, "environment", v.ptr);
 		cli_text_row(&b, "namespace", p->namespace_);
 		cli_text_row(&b, "url", p->url);
+	} else if (why) {
+		prenv_buf_printf(&v, "(none) %s", why);
+		cli_text_row(&b, "environment", v.ptr);
 	} else {
 		cli_text_row(&b, "environment", "(no .prenv.yml found)");
 	}
 	log_out(b.ptr, b.len);
 	prenv_buf_free(&b);
 	prenv_buf_free(&v);
+	free(why);
 	return 0;
 }
 
@@ -89,7 +128,8 @@ const struct cmd_entry cmd_context_entry = {
 	"context", cmd_context,
 	"what was detected (CI, repo, branch, sha, PR) and the environment chosen",
 	"Prints the detected CI context and, when a configuration is found, the\n"
-	"environment this run is for. Needs no network.\n"
+	"environment this run is for (or, when no rule matches, none and why: a\n"
+	"diagnostic, it exits 0). Needs no network.\n"
 	"  -o text|json   output format (default text)\n",
 	0,
 };

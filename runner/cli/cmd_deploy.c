@@ -82,7 +82,7 @@ const struct cmd_entry cmd_deploy_entry = {
 	"Creates or updates the environment through the configured provider,\n"
 	"waits until it is ready and reports the URL (PR comment, job outputs).\n"
 	"  --dry-run        show what would happen, change nothing\n"
-	"  --wait SECONDS   bound the wait (0 = don't wait)\n"
+	"  --wait DURATION  bound the wait: 300, 300s, 5m, 1h30m (0 = don't wait; at most 365d)\n"
 	"  --strict-report  fail when reporting to the code host fails\n",
 	1,
 };

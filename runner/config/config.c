@@ -64,6 +64,7 @@ static const struct config_key top_keys[] = {
 
 static const struct config_key rule_keys[] = {
 	{ "branch", CONFIG_STR, 0, NULL, "branch pattern (GitHub Actions glob)", NULL },
+	{ "tag", CONFIG_STR, 0, NULL, "tag pattern (GitHub Actions glob): runs for a pushed tag", NULL },
 	{ "pull_request", CONFIG_BOOL, 0, NULL, "true: pull requests only; false: none", NULL },
 	{ "name", CONFIG_STR, 0, NULL, "the environment's name (a template)", NULL },
 	{ "kind", CONFIG_STR, 0, NULL, "preview, development, uat, staging or production", NULL },
@@ -284,8 +285,11 @@ static int read_dur(struct cp *c, const struct yaml_node *n, const char *key, lo
 			*out = v;
 			return 0;
 		}
+		if (v == -2)
+			prenv_buf_printf(&b, "'%s' is too long: at most 365d (a year)", key);
 	}
-	prenv_buf_printf(&b, "'%s' must be a duration like 300s, 5m, 72h, 1h30m or 2d", key);
+	if (!b.len)
+		prenv_buf_printf(&b, "'%s' must be a duration like 300s, 5m, 72h, 1h30m or 2d", key);
 	rc = fail_type(c, n, b.failed ? key : b.ptr);
 	prenv_buf_free(&b);
 	return rc;
@@ -374,32 +378,37 @@ static int check_table(struct cp *c, const struct yaml_node *map, const char *wh
 /* ------------------------------------------------------------------ */
 /* Durations                                                           */
 
+/* Reads the digits at *p into *n (saturating just above CONFIG_DUR_MAX, so
+ * that no length of digits overflows); 0 when there is no digit. */
+static int dur_digits(const char **p, long *n)
+{
+	const char *q = *p;
+	long v = 0;
+
+	if (*q < '0' || *q > '9')
+		return 0;
+	for (; *q >= '0' && *q <= '9'; q++)
+		if (v <= CONFIG_DUR_MAX)
+			v = v * 10 + (*q - '0');
+	*n = v;
+	*p = q;
+	return 1;
+}
+
 long config_parse_duration(const char *s)
 {
-	long total = 0;
-	int units_seen = 0, any = 0;
+	long total = 0, n, mult;
+	int units_seen = 0, unit, over = 0;
 	const char *p = s;
 
 	if (!s || !*s)
 		return -1;
-	/* Bare integer: seconds. */
-	if (is_int_text(s) && *s != '-' && *s != '+') {
-		char *end;
-		long v;
-		errno = 0;
-		v = strtol(s, &end, 10);
-		return errno || *end ? -1 : v;
-	}
 	while (*p) {
-		long n = 0, mult;
-		int unit;
-		if (*p < '0' || *p > '9')
+		if (!dur_digits(&p, &n))
 			return -1;
-		while (*p >= '0' && *p <= '9') {
-			if (n > (LONG_MAX - 9) / 10)
-				return -1;
-			n = n * 10 + (*p - '0');
-			p++;
+		if (!*p && !units_seen) { /* a bare integer: seconds */
+			total = n;
+			break;
 		}
 		switch (*p) {
 		case 'd': mult = 86400; unit = 4; break;
@@ -413,12 +422,12 @@ long config_parse_duration(const char *s)
 		if (units_seen && unit >= units_seen)
 			return -1;
 		units_seen = unit;
-		if (n > (LONG_MAX - total) / mult)
-			return -1;
-		total += n * mult;
-		any = 1;
+		if (n > CONFIG_DUR_MAX / mult)
+			over = 1;
+		else
+			total += n * mult; /* each term <= CONFIG_DUR_MAX: no overflow */
 	}
-	return any ? total : -1;
+	return over || total > CONFIG_DUR_MAX ? -2 : total;
 }
 
 /* ------------------------------------------------------------------ */
@@ -735,15 +744,16 @@ done:
 /* ------------------------------------------------------------------ */
 /* environments                                                        */
 
-/* A branch pattern: non-empty, '[' classes closed, '!' only at the start. */
-static int check_glob(struct cp *c, const struct yaml_node *n)
+/* A branch or tag pattern (what: "branch" or "tag"): non-empty, '['
+ * classes closed, '!' only at the start. */
+static int check_glob(struct cp *c, const struct yaml_node *n, const char *what)
 {
 	const char *s = sval(n), *p = s;
 
 	if (*p == '!')
 		p++;
 	if (!*p)
-		return cp_fail(c, n, "'branch' must be a branch name or pattern, got '%s'", s);
+		return cp_fail(c, n, "'%s' must be a %s name or pattern, got '%s'", what, what, s);
 	for (; *p; p++) {
 		if (*p == '\\' && p[1]) {
 			p++;
@@ -754,14 +764,40 @@ static int check_glob(struct cp *c, const struct yaml_node *n)
 			while (*q && *q != ']')
 				q++;
 			if (!*q)
-				return cp_fail(c, n, "'branch' pattern '%s' has a '[' without a "
-					       "closing ']'; escape it as \\[ to match it literally", s);
+				return cp_fail(c, n, "'%s' pattern '%s' has a '[' without a "
+					       "closing ']'; escape it as \\[ to match it literally", what, s);
 			p = q;
 		} else if (*p == '!' ) {
-			return cp_fail(c, n, "'branch' pattern '%s': '!' (not) may only stand at the "
-				       "start", s);
+			return cp_fail(c, n, "'%s' pattern '%s': '!' (not) may only stand at the "
+				       "start", what, s);
 		}
 	}
+	return 0;
+}
+
+/* branch and tag: patterns; a rule has at most one of them, and a tag rule
+ * never matches a pull request. */
+static int parse_rule_refs(struct cp *c, const struct yaml_node *n, struct config_rule *r)
+{
+	const struct yaml_node *v, *t = yaml_map_get(n, "tag");
+	int rc;
+
+	if ((v = yaml_map_get(n, "branch"))) {
+		if ((rc = read_str(c, v, "branch", &r->branch)) || (rc = check_glob(c, v, "branch")))
+			return rc;
+	}
+	if (t) {
+		if ((rc = read_str(c, t, "tag", &r->tag)) || (rc = check_glob(c, t, "tag")))
+			return rc;
+		if (r->branch)
+			return cp_fail(c, t, "a rule matches a branch or a tag, not both; make two "
+				       "rules (one with 'branch', one with 'tag')");
+	}
+	if ((v = yaml_map_get(n, "pull_request")) && (rc = read_bool(c, v, "pull_request", &r->pull_request)))
+		return rc;
+	if (t && r->pull_request == 1)
+		return cp_fail(c, v, "a 'tag' rule never matches a pull request (tags are pushed, "
+			       "not proposed); remove 'pull_request: true' or make it a rule of its own");
 	return 0;
 }
 
@@ -776,7 +812,7 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	r->col = NODE_COL(n);
 	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, "each item of 'environments' must be a mapping "
-				 "(branch, pull_request, name, kind, protected, ttl)");
+				 "(branch, tag, pull_request, name, kind, protected, ttl)");
 	prenv_buf_printf(&where, "environments item %zu", i + 1);
 	if (where.failed)
 		return oom(c);
@@ -784,11 +820,7 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	prenv_buf_free(&where);
 	if (rc)
 		return rc;
-	if ((v = yaml_map_get(n, "branch"))) {
-		if ((rc = read_str(c, v, "branch", &r->branch)) || (rc = check_glob(c, v)))
-			return rc;
-	}
-	if ((v = yaml_map_get(n, "pull_request")) && (rc = read_bool(c, v, "pull_request", &r->pull_request)))
+	if ((rc = parse_rule_refs(c, n, r)))
 		return rc;
 	if ((v = yaml_map_get(n, "name"))) {
 		if ((rc = read_str(c, v, "name", &r->name)))
@@ -1031,6 +1063,7 @@ void config_free(struct prenv_config *cfg)
 	cJSON_Delete(cfg->provider);
 	for (i = 0; i < cfg->nrules; i++) {
 		free(cfg->rules[i].branch);
+		free(cfg->rules[i].tag);
 		free(cfg->rules[i].name);
 	}
 	free(cfg->rules);

@@ -15,7 +15,10 @@
  * - Strings: any non-null scalar (numbers and booleans keep their text).
  *   Booleans: true/false (any case form YAML 1.2 allows), never yes/no or
  *   quoted. An empty value (`key:`) is an error, not "unset".
- * - A rule with neither `branch` nor `pull_request` matches everything.
+ * - A rule with neither `branch`, `tag` nor `pull_request` matches
+ *   everything (tag runs too). `tag` (a glob, like `branch`) matches runs for
+ *   a pushed tag only; a `branch` rule never matches a tag run. A rule has
+ *   at most one of `branch` and `tag`, and a tag rule no `pull_request: true`.
  *   `pull_request: false` matches non-PR runs only. `kind` defaults to
  *   preview for PR runs and development otherwise (decided per run by the
  *   plan when kind_set is 0). `protected` is never implied, not even by
@@ -44,6 +47,7 @@ const char *env_kind_name(enum env_kind k);
 
 struct config_rule {
 	char *branch;        /* glob (GitHub Actions filter semantics) or NULL */
+	char *tag;           /* glob, the same semantics, or NULL (never with branch) */
 	int pull_request;    /* 1: matches PRs only; 0: matches non-PRs only; -1: unset */
 	char *name;          /* environment name template, or NULL for the default */
 	enum env_kind kind;
@@ -84,8 +88,13 @@ int config_load(struct prenv_config **out, const char *path,
 		const struct config_schema *const *kinds, struct prenv_err *err);
 void config_free(struct prenv_config *cfg);
 
+/* The longest duration any key (or --wait) accepts: a year. Bounding them
+ * keeps every use (milliseconds, deploy time + ttl) far from overflow. */
+#define CONFIG_DUR_MAX (365L * 86400)
+
 /* Parses "300s", "5m", "72h", "1h30m", "2d" (units d/h/m/s, largest first,
- * each once) or a bare integer number of seconds; -1 if invalid. */
+ * each once) or a bare integer number of seconds; -1 if invalid, -2 if well
+ * formed but longer than CONFIG_DUR_MAX. */
 long config_parse_duration(const char *s);
 
 #endif

@@ -16,7 +16,7 @@
 #define LABEL_MAX NAME_LABEL_MAX
 
 const char *const plan_untrusted_vars[] = {
-	"git.branch", "pr.title", "pr.author", NULL,
+	"git.branch", "git.tag", "pr.title", "pr.author", NULL,
 };
 
 /* ------------------------------------------------------------------ */
@@ -32,6 +32,8 @@ static int rule_matches(const struct config_rule *r, const struct prenv_context 
 	if (r->branch && ctx->pr_fork)
 		return 0;
 	if (r->branch && (!ctx->branch || !name_glob_match(r->branch, ctx->branch)))
+		return 0;
+	if (r->tag && (!ctx->tag || !name_glob_match(r->tag, ctx->tag)))
 		return 0;
 	return 1;
 }
@@ -72,6 +74,7 @@ static cJSON *base_vars(const struct prenv_config *cfg, const struct prenv_conte
 	bad |= add_str(o, "kind", env_kind_name(kind));
 	o = add_obj(v, "git");
 	bad |= add_str(o, "branch", ctx->branch);
+	bad |= add_str(o, "tag", ctx->tag);
 	bad |= add_str(o, "sha", ctx->sha);
 	bad |= add_str(o, "short_sha", short_sha);
 	if (ctx->has_pr) {
@@ -184,9 +187,8 @@ static char *render(const char *src, const cJSON *vars, const struct prenv_confi
 	return s;
 }
 
-/* The first rule that matches, or NULL with err saying what to add. */
-static const struct config_rule *pick_rule(const struct prenv_config *cfg,
-					   const struct prenv_context *ctx, struct prenv_err *err)
+const struct config_rule *plan_find_rule(const struct prenv_config *cfg,
+					 const struct prenv_context *ctx, struct prenv_err *err)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	size_t i;
@@ -199,6 +201,8 @@ static const struct config_rule *pick_rule(const struct prenv_config *cfg,
 				 ctx->branch ? ctx->branch : "?");
 	else if (ctx->branch)
 		prenv_buf_printf(&b, "branch '%s' (not a pull request)", ctx->branch);
+	else if (ctx->tag)
+		prenv_buf_printf(&b, "tag '%s' (not a pull request)", ctx->tag);
 	else
 		prenv_buf_printf(&b, "a detached HEAD (no branch, not a pull request)");
 	prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, cfg->environments_line,
@@ -206,7 +210,8 @@ static const struct config_rule *pick_rule(const struct prenv_config *cfg,
 			 "no rule in 'environments' matches %s; add a rule for it, e.g. "
 			 "`- %s` (rules are tried in order, the first match wins)",
 			 b.failed ? "this run" : b.ptr,
-			 ctx->has_pr ? "pull_request: true" : "branch: \"**\"");
+			 ctx->has_pr ? "pull_request: true"
+			 : !ctx->branch && ctx->tag ? "tag: \"**\"" : "branch: \"**\"");
 	prenv_buf_free(&b);
 	return NULL;
 }
@@ -217,7 +222,7 @@ static int fail_code(const struct prenv_err *err)
 }
 
 /* The environment's name before slugging: the rule's `name`, pr-N, the
- * branch, or sha-<7 hex>. *raw is the caller's. */
+ * branch, the tag, or sha-<7 hex>. *raw is the caller's. */
 static int raw_name(char **raw, const struct prenv_plan *plan, const struct prenv_config *cfg,
 		    const struct prenv_context *ctx, struct prenv_err *err)
 {
@@ -241,6 +246,8 @@ static int raw_name(char **raw, const struct prenv_plan *plan, const struct pren
 		prenv_buf_printf(&b, "pr-%ld", ctx->pr_number);
 	else if (ctx->branch && *ctx->branch)
 		prenv_buf_adds(&b, ctx->branch);
+	else if (ctx->tag && *ctx->tag)
+		prenv_buf_adds(&b, ctx->tag);
 	else if (ctx->sha && *ctx->sha)
 		prenv_buf_printf(&b, "sha-%.7s", ctx->sha);
 	else
@@ -359,7 +366,7 @@ oom:
 int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 	      const struct prenv_context *ctx, struct prenv_err *err)
 {
-	const struct config_rule *rule = pick_rule(cfg, ctx, err);
+	const struct config_rule *rule = plan_find_rule(cfg, ctx, err);
 	struct prenv_plan *plan;
 	int rc;
 

@@ -34,10 +34,11 @@ struct prenv_plan {
 
 /* Picks the first matching rule and names the environment. A rule matches
  * when its branch pattern matches ctx->branch (the PR's head branch on PRs;
- * a run without a branch matches no branch rule) and its pull_request, when
- * set, equals ctx->has_pr.
+ * a run without a branch matches no branch rule), its tag pattern matches
+ * ctx->tag (a run without a tag matches no tag rule) and its pull_request,
+ * when set, equals ctx->has_pr.
  * Name: the rule's `name` template, else pr-<number>, else the branch, else
- * sha-<7 hex>; then slugged to at most 62 - strlen(app) characters so the
+ * the tag, else sha-<7 hex>; then slugged to at most 62 - strlen(app) characters so the
  * default namespace <app>-<name> is a label too. The namespace template (or
  * the default) is kept when it renders to a label, slugged otherwise.
  * Templates (name, namespace, url, values) are rendered strictly; values may
@@ -68,6 +69,13 @@ const struct config_rule *plan_rule_for_env(const struct prenv_config *cfg, cons
 
 /* N of an environment named pr-N, else 0. */
 long plan_env_pr(const char *name);
+
+/* The first rule of cfg that matches this run (borrowed from cfg), or NULL
+ * with err (PRENV_ECONFIG at the `environments:` key) naming the run (PR,
+ * branch or tag) and the rule to add. plan_make() starts with it;
+ * `prenv context` uses it to show a run no rule matches without failing. */
+const struct config_rule *plan_find_rule(const struct prenv_config *cfg,
+					 const struct prenv_context *ctx, struct prenv_err *err);
 
 /* "env" object for `prenv context -o json`. Caller frees. */
 cJSON *plan_to_json(const struct prenv_plan *plan);

@@ -15,6 +15,20 @@
 
 #include <git2.h>
 
+/* The oldest libgit2 prenv builds with is 1.1 (Ubuntu 22.04); the Makefile
+ * checks it with pkg-config first, this says it again if the headers differ. */
+#if LIBGIT2_VER_MAJOR < 1 || (LIBGIT2_VER_MAJOR == 1 && LIBGIT2_VER_MINOR < 1)
+#error "prenv needs libgit2 >= 1.1 (Debian/Ubuntu: apt-get install libgit2-dev); see README, Building"
+#endif
+/* Repository owner validation (safe.directory: GIT_EOWNER and
+ * GIT_OPT_{GET,SET}_OWNER_VALIDATION) came with libgit2 1.4.3; older ones do
+ * not check the owner, so there is nothing to retry. */
+#if (LIBGIT2_VER_MAJOR > 1 || LIBGIT2_VER_MINOR > 4 || \
+     (LIBGIT2_VER_MINOR == 4 && LIBGIT2_VER_REVISION >= 3)) && \
+	!defined(PRENV_LIBGIT2_NO_OWNER_VALIDATION)
+#define PRENV_HAVE_OWNER_VALIDATION 1
+#endif
+
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -68,9 +82,10 @@ void git_repo_info_free(struct git_repo_info *info)
  * we only read from it, so retry once with the check off and restore it. */
 static int open_repo(git_repository **repo, const char *dir)
 {
-	int rc, enabled = 1;
+	int rc = git_repository_open_ext(repo, dir, 0, NULL);
+#ifdef PRENV_HAVE_OWNER_VALIDATION
+	int enabled = 1;
 
-	rc = git_repository_open_ext(repo, dir, 0, NULL);
 	if (rc != GIT_EOWNER)
 		return rc;
 	if (git_libgit2_opts(GIT_OPT_GET_OWNER_VALIDATION, &enabled) < 0)
@@ -78,6 +93,7 @@ static int open_repo(git_repository **repo, const char *dir)
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	rc = git_repository_open_ext(repo, dir, 0, NULL);
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
+#endif
 	return rc;
 }
 

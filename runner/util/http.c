@@ -6,6 +6,13 @@
 
 #include <curl/curl.h>
 
+/* The oldest libcurl prenv builds with: 7.77 (CURLOPT_CAINFO_BLOB); the
+ * Makefile checks it with pkg-config first, this says it again if the
+ * headers differ. 7.85's CURLOPT_PROTOCOLS_STR is used when present. */
+#if LIBCURL_VERSION_NUM < 0x074d00
+#error "prenv needs libcurl >= 7.77.0 (Debian/Ubuntu: apt-get install libcurl4-openssl-dev); see README, Building"
+#endif
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
@@ -41,6 +48,8 @@ struct http_client {
 	double sleep_scale;          /* from PRENV_HTTP_SLEEP_SCALE; 1 in production */
 	unsigned long nsent;
 	uint64_t rng;
+	const char *warned[8];       /* optional options refused (logged once) */
+	size_t nwarned;
 };
 
 enum xstate { X_PENDING, X_RUNNING, X_DONE };
@@ -593,101 +602,177 @@ static int xfer_headers(struct xfer *x)
 	return bad ? -1 : 0;
 }
 
+/* ---- setting a request's options: every curl_easy_setopt() is checked ---- */
+
+/* One request's options being set. A refused essential option is kept (the
+ * first one) and fails the request before it is sent; a refused optional one
+ * (a speed-up such as HTTP/2 or compression) is logged once per client at -v. */
+struct optset {
+	struct http_client *c;
+	CURL *e;
+	const char *refused;         /* the first essential option libcurl refused */
+	CURLcode code;
+};
+
+#define OPT_ESSENTIAL 1
+#define OPT_OPTIONAL 0
+/* SETOPT(os, CURLOPT_X, value[, OPT_OPTIONAL]): curl_easy_setopt, checked;
+ * the option's name goes into the error. */
+#define SETOPT(os, opt, val) optset_check((os), curl_easy_setopt((os)->e, opt, val), #opt, OPT_ESSENTIAL)
+#define SETOPT_OPTIONAL(os, opt, val) \
+	optset_check((os), curl_easy_setopt((os)->e, opt, val), #opt, OPT_OPTIONAL)
+
+static void optset_check(struct optset *os, CURLcode rc, const char *name, int essential)
+{
+	struct http_client *c = os->c;
+	size_t i;
+
+	if (rc == CURLE_OK)
+		return;
+	if (essential) {
+		if (!os->refused) {
+			os->refused = name;
+			os->code = rc;
+		}
+		return;
+	}
+	for (i = 0; i < c->nwarned; i++)
+		if (c->warned[i] == name)
+			return;
+	if (c->nwarned < sizeof(c->warned) / sizeof(c->warned[0]))
+		c->warned[c->nwarned++] = name;
+	log_verbose("libcurl %s refused %s (%s); going on without it",
+		    curl_version_info(CURLVERSION_NOW)->version, name, curl_easy_strerror(rc));
+}
+
+/* The request's error for a refused essential option: which, libcurl's
+ * reason and (for an option this libcurl lacks) what to do. */
+static int optset_error(const struct optset *os, const struct xfer *x)
+{
+	int lacks = os->code == CURLE_UNKNOWN_OPTION || os->code == CURLE_NOT_BUILT_IN;
+	size_t n = strlen(x->shown_url);
+
+	return prenv_err_set(x->err, PRENV_EFAIL,
+			     "%s %.200s%s: cannot set up the request: libcurl %s refused %s: %s%s",
+			     x->method, x->shown_url, n > 200 ? "..." : "",
+			     curl_version_info(CURLVERSION_NOW)->version, os->refused,
+			     curl_easy_strerror(os->code),
+			     lacks ? "; prenv needs libcurl 7.77 or later built with OpenSSL "
+				     "(Debian/Ubuntu: libcurl4-openssl-dev), then rebuild prenv" : "");
+}
+
+/* Only http and https, for the request and for redirects. */
+static void set_protocols(struct optset *os)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500 && !defined(PRENV_CURL_NO_PROTOCOLS_STR)
+	SETOPT(os, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(os, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	/* libcurl < 7.85 (Ubuntu 22.04 has 7.81): the bitmask, deprecated since. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	SETOPT(os, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SETOPT(os, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#pragma GCC diagnostic pop
+#endif
+}
+
 /* What every request sets: URL, callbacks, protocols, timeouts. */
-static void xfer_set_common(struct xfer *x, CURL *e)
+static void xfer_set_common(struct xfer *x, struct optset *os)
 {
 	struct http_client *c = x->c;
 
-	curl_easy_setopt(e, CURLOPT_URL, x->req->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
-	curl_easy_setopt(e, CURLOPT_SHARE, c->share);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	SETOPT(os, CURLOPT_URL, x->req->url);
+	SETOPT(os, CURLOPT_PRIVATE, (void *)x);
+	SETOPT(os, CURLOPT_SHARE, c->share);
+	SETOPT(os, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(os, CURLOPT_ERRORBUFFER, x->errbuf);
+	SETOPT(os, CURLOPT_USERAGENT, c->user_agent);
+	SETOPT(os, CURLOPT_HTTPHEADER, x->hdrs);
+	set_protocols(os);
+	SETOPT_OPTIONAL(os, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	SETOPT_OPTIONAL(os, CURLOPT_PIPEWAIT, 1L);
 	if (!x->idempotent)
 		/* libcurl silently resends a request once when a reused
 		 * connection dies before any reply; a request that must not
 		 * be sent twice therefore gets a connection of its own. */
-		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
+		SETOPT(os, CURLOPT_FRESH_CONNECT, 1L);
+	SETOPT(os, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
+	SETOPT(os, CURLOPT_TIMEOUT_MS, x->timeout_ms);
+	SETOPT_OPTIONAL(os, CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(os, CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(os, CURLOPT_HEADERDATA, (void *)x);
+	SETOPT(os, CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(os, CURLOPT_WRITEDATA, (void *)x);
 	if (x->on_line) {
 		/* A watch may be quiet for long; keep the connection alive. */
-		curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
+		SETOPT_OPTIONAL(os, CURLOPT_TCP_KEEPALIVE, 1L);
+		SETOPT_OPTIONAL(os, CURLOPT_ACCEPT_ENCODING, (char *)NULL);
 	}
 }
 
 /* The method and its body. */
-static void xfer_set_method(struct xfer *x, CURL *e)
+static void xfer_set_method(struct xfer *x, struct optset *os)
 {
 	const struct http_request *r = x->req;
 
 	if (method_is(x->method, "GET")) {
-		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		SETOPT(os, CURLOPT_HTTPGET, 1L);
 		/* Redirects are followed for reads only; curl drops the
 		 * Authorization header when the host changes. */
-		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+		SETOPT(os, CURLOPT_FOLLOWLOCATION, 1L);
+		SETOPT(os, CURLOPT_MAXREDIRS, 5L);
 	} else if (method_is(x->method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		SETOPT(os, CURLOPT_NOBODY, 1L);
 	} else {
 		if (r->body || method_is(x->method, "POST")) {
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-					 (curl_off_t)(r->body ? r->body_len : 0));
+			SETOPT(os, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+			SETOPT(os, CURLOPT_POSTFIELDSIZE_LARGE,
+			       (curl_off_t)(r->body ? r->body_len : 0));
 		}
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+		SETOPT(os, CURLOPT_CUSTOMREQUEST, x->method);
 	}
 }
 
 /* The client's TLS settings: verification, CA, client certificate and key
  * (CURL_BLOB_NOCOPY: the blobs are the client's own copies, which live as
- * long as the client). */
-static void xfer_set_tls(const struct http_client *c, CURL *e)
+ * long as the client). All essential: a CA or a client key that libcurl
+ * (or its TLS library) does not take must not be dropped silently. */
+static void xfer_set_tls(const struct http_client *c, struct optset *os)
 {
 	if (c->o.insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		SETOPT(os, CURLOPT_SSL_VERIFYPEER, 0L);
+		SETOPT(os, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (c->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+		SETOPT(os, CURLOPT_CAINFO, c->ca_file);
 	if (c->ca_blob) {
 		struct curl_blob b = { c->ca_blob, c->o.ca_blob_len, CURL_BLOB_NOCOPY };
 
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+		SETOPT(os, CURLOPT_CAINFO_BLOB, &b);
 	}
 	if (c->cert_file)
-		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
+		SETOPT(os, CURLOPT_SSLCERT, c->cert_file);
 	if (c->key_file)
-		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
+		SETOPT(os, CURLOPT_SSLKEY, c->key_file);
 	if (c->cert_blob) {
 		struct curl_blob b = { c->cert_blob, c->o.cert_len, CURL_BLOB_NOCOPY };
 
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
+		SETOPT(os, CURLOPT_SSLCERTTYPE, "PEM");
+		SETOPT(os, CURLOPT_SSLCERT_BLOB, &b);
 	}
 	if (c->key_blob) {
 		struct curl_blob b = { c->key_blob, c->o.key_len, CURL_BLOB_NOCOPY };
 
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
+		SETOPT(os, CURLOPT_SSLKEYTYPE, "PEM");
+		SETOPT(os, CURLOPT_SSLKEY_BLOB, &b);
 	}
 }
 
 static int xfer_start(struct xfer *x)
 {
 	struct http_client *c = x->c;
+	struct optset os = { NULL, NULL, NULL, CURLE_OK };
 	CURL *e;
 
 	x->errbuf[0] = '\0';
@@ -701,9 +786,17 @@ static int xfer_start(struct xfer *x)
 		xfer_release_easy(x);
 		return prenv_err_set(x->err, PRENV_ENOMEM, "out of memory");
 	}
-	xfer_set_common(x, e);
-	xfer_set_method(x, e);
-	xfer_set_tls(c, e);
+	os.c = c;
+	os.e = e;
+	xfer_set_common(x, &os);
+	xfer_set_method(x, &os);
+	xfer_set_tls(c, &os);
+	if (os.refused) {
+		int rc = optset_error(&os, x);
+
+		xfer_release_easy(x);
+		return rc;
+	}
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		xfer_release_easy(x);
 		return prenv_err_set(x->err, PRENV_EFAIL, "%s %s: cannot start the request",

@@ -219,7 +219,7 @@ class PagesGcTest(Base):
         r = self.prenv(["--dry-run", "gc"], self.env(gh=gh))
         self.assertRegex(r.stdout, r"(?m)^pr-1 +would be destroyed \(PR #1 merged\)$")
         self.assertRegex(r.stdout, r"(?m)^pr-2 +kept \(PR #2 open, no TTL\)$")
-        self.assertRegex(r.stdout, r"(?m)^assets +kept \(no TTL\)$")
+        self.assertNotIn("assets", r.stdout)  # not prenv's: not an environment at all
         self.assertEqual(["assets", "pr-1", "pr-2", "pr-9"], self.public())
 
         r = self.prenv(["gc"], self.env(gh=gh))
@@ -253,13 +253,20 @@ class PagesGcTest(Base):
             self.assertIn("destroyed", mine[0])
         self.assertFalse([b for b in notes if b.startswith(MARKER % 6)])
 
-    def test_gc_pages_dir_ttl_from_mtime(self):
+    def age(self, env, seconds):
+        """Makes env look deployed `seconds` ago (its marker says when)."""
+        path = os.path.join(self.dir, "public", env, ".prenv.json")
+        with open(path, encoding="utf-8") as f:
+            marker = json.load(f)
+        marker["deployed_at"] = int(time.time() - seconds)
+        write(path, json.dumps(marker))
+
+    def test_gc_pages_dir_ttl_from_marker(self):
         write(os.path.join(self.dir, ".prenv.yml"),
               PAGES_CONFIG.replace("  - pull_request: true\n", "  - pull_request: true\n    ttl: 2h\n"))
         for n in (3, 4):
             self.prenv(["deploy"], self.env(pr=n))
-        old = time.time() - 3 * 3600
-        os.utime(os.path.join(self.dir, "public", "pr-3"), (old, old))
+        self.age("pr-3", 3 * 3600)
         r = self.prenv(["-o", "json", "gc"], self.env())
         res = {e["name"]: e for e in json.loads(r.stdout)}
         self.assertEqual("destroyed", res["pr-3"]["action"])
@@ -267,6 +274,35 @@ class PagesGcTest(Base):
         self.assertEqual("kept", res["pr-4"]["action"])
         self.assertIsNone(res["pr-4"]["pr_state"])
         self.assertEqual(["pr-4"], self.public())
+
+    def test_gc_pages_dir_touches_only_prenvs_directories(self):
+        # Every DNS-label directory used to be an environment: a hand-made
+        # "pr-5" (or one an older prenv made: no marker) went with the TTL,
+        # and "docs" was listed as an environment.
+        write(os.path.join(self.dir, ".prenv.yml"),
+              PAGES_CONFIG.replace("  - pull_request: true\n", "  - pull_request: true\n    ttl: 1h\n"))
+        self.prenv(["deploy"], self.env(pr=7))
+        old = time.time() - 2 * 3600
+        for d in ("docs", "pr-5"):
+            tree = os.path.join(self.dir, "public", d)
+            os.makedirs(tree)
+            write(os.path.join(tree, "index.html"), "<p>%s</p>\n" % d)
+            os.utime(tree, (old, old))
+        self.age("pr-7", 2 * 3600)
+        r = self.prenv(["-v", "-o", "json", "gc"], self.env())
+        self.assertEqual({"pr-7": "destroyed"},
+                         {e["name"]: e["action"] for e in json.loads(r.stdout)})
+        for d in ("docs", "pr-5"):
+            self.assertRegex(r.stderr, r"pages: not an environment of shop: \S*public/%s/ "
+                                       r"has no \.prenv\.json" % d)
+        self.assertEqual(["docs", "pr-5"], self.public())
+        # destroy and deploy refuse them too (exit 3), and leave them as they are
+        for cmd in ("destroy", "deploy"):
+            r = self.prenv([cmd], self.env(branch="docs"), code=3)
+            self.assertIn("public/docs/ has no .prenv.json", r.stderr)
+            with open(os.path.join(self.dir, "public", "docs", "index.html")) as f:
+                self.assertEqual("<p>docs</p>\n", f.read())
+        self.assertEqual(["docs", "pr-5"], self.public())
 
     def test_gc_pages_no_public_dir(self):
         r = self.prenv(["gc"], self.env())

@@ -156,6 +156,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return None
             return self._send(200, json.dumps({"ok": True, "n": i + 1}))
+        if path == "/redirect":
+            return self._send(302, "", headers={"Location": q.get("to", "/echo")})
         if path == "/slow":
             time.sleep(int(q.get("ms", "1000")) / 1000.0)
             return self._send(200, "slow", ctype="text/plain")

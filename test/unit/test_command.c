@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <time.h>
 
 #include "context/ci.h"
@@ -311,6 +312,43 @@ static void test_command_dry_run_runs_nothing(void **state)
 	prenv_err_clear(&err);
 }
 
+/* A CI agent that ignores SIGCHLD makes the kernel reap children itself, so
+ * waitpid() fails with ECHILD: the exit status must still be seen (a failed
+ * command is never "ready"), the command runs with SIGCHLD at its default,
+ * and prenv's caller gets its disposition back. */
+static void test_command_sigchld_ignored_by_parent(void **state)
+{
+	struct fx *f = *state;
+	struct provider_result res;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct sigaction ign, old, now;
+	const char *line;
+	char *log;
+
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+	set_provider(f, "{\"deploy\":[\"/bin/sh\",\"-c\",\"echo partial; exit 1\"]}");
+	assert_int_equal(run_op(f, PRENV_OP_DEPLOY, NULL, 0, &res, &err), PRENV_EFAIL);
+	assert_string_equal(res.status, "failed");
+	assert_string_equal(res.reason, "command `deploy` exited with status 1");
+	provider_result_clear(&res);
+	prenv_err_clear(&err);
+	/* what the command itself sees: SigIgn without SIGCHLD (bit 17 - 1) */
+	set_provider(f, "{\"deploy\":[\"/bin/sh\",\"-c\",\"grep SigIgn /proc/self/status\"]}");
+	assert_int_equal(run_op(f, PRENV_OP_DEPLOY, NULL, 0, &res, &err), 0);
+	assert_string_equal(res.status, "ready");
+	provider_result_clear(&res);
+	log = captured(f);
+	line = strstr(log, "SigIgn:");
+	assert_non_null(line);
+	assert_int_equal(strtoull(line + 7, NULL, 16) & (1ull << (SIGCHLD - 1)), 0);
+	free(log);
+	assert_int_equal(sigaction(SIGCHLD, NULL, &now), 0);
+	assert_true(now.sa_handler == SIG_IGN);
+	assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +360,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_command_missing_program, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_timeout_kills_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_dry_run_runs_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_sigchld_ignored_by_parent, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

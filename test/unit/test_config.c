@@ -82,6 +82,10 @@ static const struct bad_case bad_cases[] = {
 	  "'wait' must be a duration", "got a list" },
 	{ "wait is a mapping", "app: shop\nprovider:\n  kind: kubernetes\n  wait:\n    a: 1\n" ENVS, 5, 5,
 	  "'wait' must be a duration", "got a mapping" },
+	{ "wait beyond a year", "app: shop\nprovider:\n  kind: kubernetes\n  wait: 10000000000000000\n"
+	  ENVS, 4, 9, "'wait' is too long: at most 365d (a year)", "got '10000000000000000'" },
+	{ "wait 366d", "app: shop\nprovider:\n  kind: kubernetes\n  wait: 366d\n" ENVS, 4, 9,
+	  "'wait' is too long", "got '366d'" },
 	{ "allow_namespaces not a list", "app: shop\nprovider:\n  kind: kubernetes\n"
 	  "  allow_namespaces: shop\n" ENVS, 4, 21, "'allow_namespaces' must be a list of strings",
 	  "got 'shop'" },
@@ -108,6 +112,8 @@ static const struct bad_case bad_cases[] = {
 	  "'deploy' must not be empty", NULL },
 	{ "command timeout bad", "app: shop\nprovider:\n  kind: command\n  deploy: [x]\n"
 	  "  timeout: soon\n" ENVS, 5, 12, "'timeout' must be a duration", "got 'soon'" },
+	{ "command timeout beyond a year", "app: shop\nprovider:\n  kind: command\n  deploy: [x]\n"
+	  "  timeout: 8761h\n" ENVS, 5, 12, "'timeout' is too long: at most 365d", "got '8761h'" },
 	{ "rule key typo", "app: shop\n" PROV "environments:\n  - pull_request: true\n    brnach: main\n",
 	  6, 5, "unknown key 'brnach' in environments item 1", "did you mean 'branch'?" },
 	{ "second rule key typo", "app: shop\n" PROV "environments:\n  - branch: main\n"
@@ -124,6 +130,17 @@ static const struct bad_case bad_cases[] = {
 	  "'ttl' must be a duration like 300s, 5m, 72h, 1h30m or 2d", "got '3w'" },
 	{ "ttl units out of order", "app: shop\n" PROV "environments:\n  - pull_request: true\n"
 	  "    ttl: 30m1h\n", 6, 10, "'ttl' must be a duration", "'30m1h'" },
+	{ "ttl beyond a year", "app: shop\n" PROV "environments:\n  - pull_request: true\n"
+	  "    ttl: 99999999999999\n", 6, 10, "'ttl' is too long: at most 365d", "99999999999999" },
+	{ "tag and branch in one rule", "app: shop\n" PROV "environments:\n  - branch: main\n"
+	  "    tag: \"v*\"\n", 6, 10, "a rule matches a branch or a tag, not both",
+	  "make two rules" },
+	{ "tag with pull_request: true", "app: shop\n" PROV "environments:\n  - tag: \"v*\"\n"
+	  "    pull_request: true\n", 6, 19, "a 'tag' rule never matches a pull request", NULL },
+	{ "tag unclosed class", "app: shop\n" PROV "environments:\n  - tag: \"v[0-9\"\n", 5, 10,
+	  "'tag' pattern 'v[0-9' has a '[' without a closing ']'", NULL },
+	{ "tag empty pattern", "app: shop\n" PROV "environments:\n  - tag: \"!\"\n", 5, 10,
+	  "'tag' must be a tag name or pattern", NULL },
 	{ "branch unclosed class", "app: shop\n" PROV "environments:\n  - branch: \"feat[ure\"\n", 5, 13,
 	  "without a closing ']'", "'branch'" },
 	{ "branch inner negation", "app: shop\n" PROV "environments:\n  - branch: \"a!b\"\n", 5, 13,
@@ -409,8 +426,12 @@ static void test_config_duration_table(void **state)
 		{ "1d2h3m4s", 93784 }, { "90m", 5400 },
 		{ "", -1 }, { "5x", -1 }, { "m", -1 }, { "1m1h", -1 }, { "1h1h", -1 },
 		{ "-5", -1 }, { "+5", -1 }, { "5 m", -1 }, { " 5m", -1 }, { "1.5h", -1 },
-		{ "99999999999999999999s", -1 }, { "99999999999999999999", -1 },
-		{ "9223372036854775807d", -1 }, { "5M", -1 }, { "h5", -1 }, { "5mm", -1 },
+		{ "99999999999999999999s", -2 }, { "99999999999999999999", -2 },
+		{ "9223372036854775807d", -2 }, { "5M", -1 }, { "h5", -1 }, { "5mm", -1 },
+		/* at most a year; beyond it -2 (well formed, too long) */
+		{ "365d", 31536000 }, { "31536000", 31536000 }, { "8760h", 31536000 },
+		{ "364d23h59m60s", 31536000 }, { "365d1s", -2 }, { "31536001", -2 },
+		{ "366d", -2 }, { "10000000000000000", -2 }, { "106751991167300d", -2 },
 	};
 	size_t i;
 
@@ -422,6 +443,24 @@ static void test_config_duration_table(void **state)
 		assert_int_equal(got, t[i].want);
 	}
 	assert_int_equal(config_parse_duration(NULL), -1);
+}
+
+static void test_config_tag_rule(void **state)
+{
+	static const char y[] = "app: shop\n" PROV "environments:\n"
+				"  - tag: \"v*\"\n    name: \"release-{{git.tag}}\"\n    kind: production\n"
+				"  - pull_request: true\n";
+	struct prenv_config *cfg = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(config_parse(&cfg, "t.yml", y, strlen(y), provider_schemas(), &err), 0);
+	assert_int_equal(cfg->nrules, 2);
+	assert_string_equal(cfg->rules[0].tag, "v*");
+	assert_null(cfg->rules[0].branch);
+	assert_int_equal(cfg->rules[0].kind, ENV_KIND_PRODUCTION);
+	assert_null(cfg->rules[1].tag);
+	config_free(cfg);
 }
 
 static void test_config_env_kind_names(void **state)
@@ -447,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_config_no_path_name),
 		cmocka_unit_test(test_config_every_prefix),
 		cmocka_unit_test(test_config_duration_table),
+		cmocka_unit_test(test_config_tag_rule),
 		cmocka_unit_test(test_config_env_kind_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -959,6 +959,67 @@ static void test_http_proxy_variables_and_no_proxy(void **state)
 	http_client_free(c);
 }
 
+/* A curl_easy_setopt() that libcurl refuses is an error naming the option,
+ * before anything is sent; here libcurl's own limit on string options (8 MB)
+ * refuses an over-long URL. */
+static void test_http_refused_option_is_an_error_naming_it(void **state)
+{
+	struct http_client *c = client(0, 0, 0);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct prenv_buf u = PRENV_BUF_INIT;
+	long before = stat_of("requests", NULL);
+	size_t i;
+
+	(void)state;
+	prenv_buf_adds(&u, base);
+	prenv_buf_adds(&u, "/echo?pad=");
+	for (i = 0; i < 8100000 / 64; i++)
+		prenv_buf_adds(&u, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_false(u.failed);
+	assert_int_equal(req(c, "GET", u.ptr, HTTP_IDEMPOTENT_AUTO, &resp, &err), PRENV_EFAIL);
+	assert_contains(err.msg, "cannot set up the request: libcurl ");
+	assert_contains(err.msg, " refused CURLOPT_URL: ");
+	assert_true(strlen(err.msg) < 600); /* the URL is not repeated whole */
+	assert_int_equal(http_client_request_count(c), 0);
+	assert_int_equal(stat_of("requests", NULL), before); /* nothing reached the server */
+	prenv_err_clear(&err);
+	prenv_buf_free(&u);
+	http_response_free(&resp);
+	http_client_free(c);
+}
+
+/* Only http and https, asked for or redirected to (CURLOPT_PROTOCOLS_STR, or
+ * the CURLOPT_PROTOCOLS bitmask on libcurl < 7.85: the build with
+ * -DPRENV_CURL_NO_PROTOCOLS_STR runs this too). */
+static void test_http_only_http_and_https(void **state)
+{
+	static const char *const targets[] = { "file:///etc/passwd", "ftp://127.0.0.1:1/x",
+					       "dict://127.0.0.1:1/x", "gopher://127.0.0.1:1/x" };
+	struct http_client *c = client(0, 1, 0);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		struct http_response resp = HTTP_RESPONSE_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		char *u = url("/redirect?to=%s", targets[i]);
+
+		assert_int_not_equal(req(c, "GET", targets[i], HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
+		assert_null(strstr(resp.body.ptr ? resp.body.ptr : "", "root:"));
+		prenv_err_clear(&err);
+		http_response_free(&resp);
+		/* redirected there: not followed */
+		assert_int_not_equal(req(c, "GET", u, HTTP_IDEMPOTENT_AUTO, &resp, &err), 0);
+		assert_contains(err.msg, "otocol");
+		assert_null(strstr(resp.body.ptr ? resp.body.ptr : "", "root:"));
+		prenv_err_clear(&err);
+		http_response_free(&resp);
+		free(u);
+	}
+	http_client_free(c);
+}
+
 static void test_http_url_escape_encodes_reserved(void **state)
 {
 	static const struct {
@@ -1135,6 +1196,8 @@ int main(void)
 		cmocka_unit_test(test_http_timeout_on_slow_server),
 		cmocka_unit_test(test_http_proxy_variables_and_no_proxy),
 		cmocka_unit_test(test_http_tls_material_from_memory),
+		cmocka_unit_test(test_http_refused_option_is_an_error_naming_it),
+		cmocka_unit_test(test_http_only_http_and_https),
 		cmocka_unit_test(test_http_url_escape_encodes_reserved),
 		cmocka_unit_test(test_http_url_redact_masks_credentials),
 	};

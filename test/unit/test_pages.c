@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -263,14 +265,14 @@ static void test_pages_dir_swap_reader_never_sees_partial(void **state)
 	{
 		struct pages_site *s = make_version(0);
 
-		assert_int_equal(pages_dir_deploy(root, "pr-8", s, &err), 0);
+		assert_int_equal(pages_dir_deploy(root, "pr-8", "shop", s, &err), 0);
 		pages_site_free(s);
 	}
 	pthread_create(&t, NULL, read_loop, &r);
 	for (v = 1; v <= SWAPS; v++) {
 		struct pages_site *s = make_version(v);
 
-		assert_int_equal(pages_dir_deploy(root, "pr-8", s, &err), 0);
+		assert_int_equal(pages_dir_deploy(root, "pr-8", "shop", s, &err), 0);
 		pages_site_free(s);
 	}
 	atomic_store(&r.stop, 1);
@@ -360,7 +362,7 @@ static void test_pages_env_names_cannot_escape(void **state)
 	{
 		int existed = 1;
 
-		assert_int_equal(pages_dir_destroy(out, "..", &existed, &err), PRENV_ECONFIG);
+		assert_int_equal(pages_dir_destroy(out, "..", "shop", &existed, &err), PRENV_ECONFIG);
 		assert_int_equal(existed, 0);
 	}
 	assert_true(tu_exists(f->dir, "out/other/keep.txt"));
@@ -482,6 +484,86 @@ static void test_pages_missing_source_is_config_error(void **state)
 	prenv_err_clear(&err);
 }
 
+/* gc's list of a dir: target: what run_op's session lists (caller frees). */
+static cJSON *list_envs(struct fx *f)
+{
+	struct provider_session *s = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct provider_run run;
+	cJSON *out = NULL;
+
+	memset(&run, 0, sizeof(run));
+	run.cfg = &f->cfg;
+	run.wait_seconds = -1;
+	assert_int_equal(provider_open(&pages_provider, &run, &s, &err), 0);
+	assert_int_equal(s->provider->list(s, &run, &out, &err), 0);
+	provider_close(s);
+	assert_non_null(out);
+	return out;
+}
+
+/* Every environment directory prenv makes carries a small marker
+ * (.prenv.json: app, env, deploy time; the site is public, so nothing
+ * else); list (gc), destroy and deploy touch only directories whose marker
+ * names this app and environment. */
+static void test_pages_marker_owns_the_directory(void **state)
+{
+	struct fx *f = *state;
+	struct provider_result res;
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *m, *list;
+	char *s;
+
+	assert_int_equal(run_op(f, PRENV_OP_DEPLOY, "pr-4", &res, &err), 0);
+	provider_result_clear(&res);
+	s = tu_read(f->dir, "out/pr-4/.prenv.json");
+	assert_non_null(s);
+	m = cJSON_Parse(s);
+	free(s);
+	assert_int_equal(cJSON_GetArraySize(m), 4);
+	assert_int_equal((int)cJSON_GetObjectItem(m, "prenv")->valuedouble, 1);
+	assert_string_equal(cJSON_GetObjectItem(m, "app")->valuestring, "shop");
+	assert_string_equal(cJSON_GetObjectItem(m, "env")->valuestring, "pr-4");
+	assert_true(fabs(cJSON_GetObjectItem(m, "deployed_at")->valuedouble - (double)time(NULL)) < 60);
+	/* a hand-made directory, another app's, an older prenv's (no marker) */
+	assert_int_equal(tu_write(f->dir, "out/blog/.prenv.json",
+				  "{\"prenv\":1,\"app\":\"blog\",\"env\":\"blog\",\"deployed_at\":1}"), 0);
+	assert_int_equal(tu_write(f->dir, "out/pr-3/index.html", "older prenv\n"), 0);
+	list = list_envs(f);
+	assert_int_equal(cJSON_GetArraySize(list), 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "name")->valuestring, "pr-4");
+	assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "deployed_at")->valuedouble ==
+		    cJSON_GetObjectItem(m, "deployed_at")->valuedouble);
+	cJSON_Delete(list);
+	cJSON_Delete(m);
+	/* destroy and deploy refuse what is not this app's (exit 3), untouched */
+	assert_int_equal(run_op(f, PRENV_OP_DESTROY, "other", &res, &err), PRENV_EAUTH);
+	assert_non_null(strstr(err.msg, "no .prenv.json"));
+	provider_result_clear(&res);
+	assert_int_equal(run_op(f, PRENV_OP_DEPLOY, "other", &res, &err), PRENV_EAUTH);
+	provider_result_clear(&res);
+	assert_int_equal(run_op(f, PRENV_OP_DESTROY, "blog", &res, &err), PRENV_EAUTH);
+	assert_non_null(strstr(err.msg, "app 'blog'"));
+	provider_result_clear(&res);
+	assert_int_equal(run_op(f, PRENV_OP_DEPLOY, "pr-3", &res, &err), PRENV_EAUTH);
+	provider_result_clear(&res);
+	assert_true(tu_exists(f->dir, "out/other/keep.txt"));
+	assert_false(tu_exists(f->dir, "out/other/index.html"));
+	assert_true(tu_exists(f->dir, "out/blog/.prenv.json"));
+	assert_true(tu_exists(f->dir, "out/pr-3/index.html"));
+	/* prenv's own goes */
+	assert_int_equal(run_op(f, PRENV_OP_DESTROY, "pr-4", &res, &err), 0);
+	provider_result_clear(&res);
+	assert_false(tu_exists(f->dir, "out/pr-4"));
+	/* a site cannot bring its own marker */
+	assert_int_equal(tu_write(f->dir, "site/.prenv.json", "{}"), 0);
+	assert_int_equal(run_op(f, PRENV_OP_DEPLOY, "pr-4", &res, &err), PRENV_ECONFIG);
+	assert_non_null(strstr(err.msg, ".prenv.json"));
+	provider_result_clear(&res);
+	assert_false(tu_exists(f->dir, "out/pr-4"));
+	prenv_err_clear(&err);
+}
+
 static void test_pages_provider_table(void **state)
 {
 	(void)state;
@@ -496,6 +578,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pages_dir_deploy_redeploy_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages_marker_owns_the_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_dir_swap_reader_never_sees_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_mustache_files_rendered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_env_names_cannot_escape, setup, teardown),

@@ -52,8 +52,18 @@ static struct prenv_context *ctx_new(const char *branch, long pr, const char *sh
 	return c;
 }
 
+/* A run for a tag (a GitHub push of refs/tags/<tag>): no branch, no PR. */
+static struct prenv_context *ctx_tag(const char *tag)
+{
+	struct prenv_context *c = ctx_new(NULL, 0, SHA);
+
+	c->tag = strdup(tag);
+	return c;
+}
+
 static void ctx_free(struct prenv_context *c)
 {
+	free(c->tag);
 	free(c->ci);
 	free(c->branch);
 	free(c->sha);
@@ -748,7 +758,7 @@ static void test_plan_values_and_untrusted(void **state)
 	/* the static list */
 	for (i = 0; plan_untrusted_vars[i]; i++)
 		;
-	assert_int_equal(i, 3);
+	assert_int_equal(i, 4);
 	plan_free(p);
 	ctx_free(ctx);
 	config_free(cfg);
@@ -835,6 +845,61 @@ static void test_plan_pr_section_in_values(void **state)
 	config_free(cfg);
 }
 
+/* Rules for tags (`tag: "v*"`), git.tag, and a tag no rule matches. */
+static void test_plan_tag_rules(void **state)
+{
+	static const char yml[] =
+		"app: shop\nurl: \"https://{{env.name}}.example.com/{{git.tag}}\"\n"
+		"provider:\n  kind: kubernetes\nenvironments:\n"
+		"  - branch: \"**\"\n    pull_request: false\n"
+		"  - tag: \"v*\"\n    name: \"release-{{git.tag}}\"\n    kind: production\n"
+		"  - pull_request: true\n";
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct prenv_config *cfg = cfg_text(yml);
+	struct prenv_plan *p = NULL;
+	struct prenv_context *ctx;
+
+	(void)state;
+	/* a tag: its rule (a branch rule, even "**", never matches a tag) */
+	ctx = ctx_tag("v1.2.3");
+	p = plan_ok(cfg, ctx);
+	assert_ptr_equal(p->rule, &cfg->rules[1]);
+	assert_int_equal(p->kind, ENV_KIND_PRODUCTION);
+	assert_true(hashed_like(p->env_name, "release-v1-2-3"));
+	assert_string_equal(var_str(p, "git.tag"), "v1.2.3");
+	assert_string_equal(var_str(p, "git.branch"), "");
+	assert_non_null(strstr(p->url, ".example.com/v1.2.3"));
+	plan_free(p);
+	ctx_free(ctx);
+	/* a branch: git.tag is empty, the tag rule does not match */
+	ctx = ctx_new("main", 0, SHA);
+	p = plan_ok(cfg, ctx);
+	ctx_free(ctx);
+	assert_string_equal(var_str(p, "git.tag"), "");
+	assert_ptr_equal(p->rule, &cfg->rules[0]);
+	plan_free(p);
+	/* a tag no rule matches: named as a tag, not as a detached HEAD */
+	ctx = ctx_tag("nightly");
+	p = (struct prenv_plan *)(uintptr_t)1;
+	assert_int_equal(plan_make(&p, cfg, ctx, &err), PRENV_ECONFIG);
+	assert_null(p);
+	assert_non_null(strstr(err.msg, "no rule in 'environments' matches tag 'nightly' "
+				"(not a pull request)"));
+	assert_non_null(strstr(err.msg, "`- tag: \"**\"`"));
+	assert_null(strstr(err.msg, "detached"));
+	prenv_err_clear(&err);
+	ctx_free(ctx);
+	config_free(cfg);
+	/* a catch-all rule names a tag's environment after the tag */
+	cfg = cfg_text("app: shop\nprovider:\n  kind: kubernetes\nenvironments:\n  - {}\n");
+	ctx = ctx_tag("v2.0.0");
+	p = plan_ok(cfg, ctx);
+	assert_true(hashed_like(p->env_name, "v2-0-0"));
+	plan_free(p);
+	ctx_free(ctx);
+	config_free(cfg);
+}
+
 static void test_plan_free_null(void **state)
 {
 	(void)state;
@@ -865,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_plan_value_may_not_use_values),
 		cmocka_unit_test(test_plan_name_templates),
 		cmocka_unit_test(test_plan_pr_section_in_values),
+		cmocka_unit_test(test_plan_tag_rules),
 		cmocka_unit_test(test_plan_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
