@@ -81,7 +81,24 @@ struct cp {
 	const char *path;
 	struct prenv_err *err;
 	const struct config_schema *const *kinds; /* NULL-terminated */
+	struct prenv_config *cfg;
 };
+
+/* Remembers where the template under key starts (config_template_pos). */
+static int note_pos(struct cp *c, const char *key, const struct yaml_node *n)
+{
+	cJSON *a;
+
+	if (!c->cfg->positions && !(c->cfg->positions = cJSON_CreateObject()))
+		return -1;
+	if (!(a = cJSON_CreateArray()))
+		return -1;
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(n->line));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(n->col));
+	cJSON_AddItemToArray(a, cJSON_CreateBool(n->plain));
+	cJSON_AddItemToObject(c->cfg->positions, key, a);
+	return 0;
+}
 
 static int cp_fail_at(struct cp *c, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -562,7 +579,7 @@ static int values_json(struct cp *c, const struct yaml_node *n, struct prenv_buf
 			rc = values_json(c, v, dotted, depth + 1, &item);
 		} else if (!rc && v->kind == YAML_KIND_SCALAR && !is_null(v)) {
 			rc = need_scalar_text(c, v, dotted->ptr, "a string");
-			if (!rc && !(item = cJSON_CreateString(sval(v))))
+			if (!rc && (!(item = cJSON_CreateString(sval(v))) || note_pos(c, dotted->ptr, v) < 0))
 				rc = oom(c);
 		} else if (!rc) {
 			rc = fail_type(c, v, is_null(v) ?
@@ -936,7 +953,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 	if ((v = yaml_map_get(root, "allow_empty")) &&
 	    (rc = read_bool(c, v, "allow_empty", &cfg->allow_empty)))
 		return rc;
-	if ((v = yaml_map_get(root, "url")) && (rc = read_str(c, v, "url", &cfg->url)))
+	if ((v = yaml_map_get(root, "url")) &&
+	    ((rc = read_str(c, v, "url", &cfg->url)) || (rc = note_pos(c, "url", v) < 0 ? oom(c) : 0)))
 		return rc;
 	if ((v = yaml_map_get(root, "forks"))) {
 		size_t k;
@@ -996,6 +1014,7 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 	c.path = path;
 	c.err = err;
 	c.kinds = kinds;
+	c.cfg = NULL;
 	if (len > CONFIG_MAX_BYTES)
 		return cp_fail_at(&c, 1, 1, "the file is %zu bytes; a config may be at most %zu",
 				  len, CONFIG_MAX_BYTES);
@@ -1006,6 +1025,7 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 		rc = oom(&c);
 		goto done;
 	}
+	c.cfg = cfg;
 	root = yaml_doc_root(doc);
 	if (!root || is_null(root)) {
 		rc = cp_fail_at(&c, 1, 1, "the config is empty; it needs at least 'app', "
@@ -1068,5 +1088,19 @@ void config_free(struct prenv_config *cfg)
 	}
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
+	cJSON_Delete(cfg->positions);
 	free(cfg);
+}
+
+int config_template_pos(const struct prenv_config *cfg, const char *key, int *line, int *col,
+			int *plain)
+{
+	const cJSON *a = cfg ? cJSON_GetObjectItemCaseSensitive(cfg->positions, key) : NULL;
+
+	if (cJSON_GetArraySize(a) != 3)
+		return 0;
+	*line = cJSON_GetArrayItem(a, 0)->valueint;
+	*col = cJSON_GetArrayItem(a, 1)->valueint;
+	*plain = cJSON_IsTrue(cJSON_GetArrayItem(a, 2));
+	return 1;
 }

@@ -75,6 +75,7 @@ struct prenv_config {
 	struct config_rule *rules;
 	size_t nrules;
 	cJSON *values;       /* object of string templates (may nest) or NULL */
+	cJSON *positions;    /* where each template starts: see config_template_pos() */
 	int environments_line, environments_col; /* the `environments:` key */
 };
 
@@ -91,6 +92,12 @@ void config_free(struct prenv_config *cfg);
 /* The longest duration any key (or --wait) accepts: a year. Bounding them
  * keeps every use (milliseconds, deploy time + ttl) far from overflow. */
 #define CONFIG_DUR_MAX (365L * 86400)
+
+/* Where the template under key ("url", "values.image", "values.a.b")
+ * starts in the file: its line and column and whether it is a plain scalar
+ * (else quoted: its text starts one column later). 0 when unknown. */
+int config_template_pos(const struct prenv_config *cfg, const char *key, int *line, int *col,
+			int *plain);
 
 /* Parses "300s", "5m", "72h", "1h30m", "2d" (units d/h/m/s, largest first,
  * each once) or a bare integer number of seconds; -1 if invalid, -2 if well
