@@ -32,7 +32,10 @@ static int cmd_render(struct cli *cli, struct prenv_err *err)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	cJSON *objs = NULL;
-	int rc = cli_load(cli, 1, err);
+	int rc;
+
+	cli->laptop_fallback = 1;
+	rc = cli_load(cli, 1, err);
 
 	if (rc < 0)
 		return rc;
