@@ -13,6 +13,12 @@
 # target: executions, coverage (cov = edges, ft = features) and findings;
 # $WORK/<t>/log* has libFuzzer's output.
 #
+# BIN (default build/fuzz) names the binaries. ASan+UBSan cost about a factor
+# of five; on a busy machine a long run goes further with a build without
+# them (make fuzz B=build/fast FUZZ_SAN=, then BIN=build/fast/fuzz), and
+# its corpus and findings are then replayed through the sanitizer build:
+#   build/fuzz/<t> -runs=0 $WORK/<t>/corpus $WORK/<t>/art
+#
 # Keeping what it found (small inputs that add coverage):
 #   build/fuzz/<t> -merge=1 -max_len=4096 test/fuzz/corpus/<t> $WORK/<t>/corpus
 set -eu
@@ -20,11 +26,12 @@ cd "$(dirname "$0")/../.."
 [ $# -ge 2 ] || { echo "usage: sh test/fuzz/campaign.sh SECONDS TARGET..." >&2; exit 2; }
 secs=$1; shift
 work=${WORK:-build/fuzz/campaign}
+bin=${BIN:-build/fuzz}
 [ -d build/fuzz/seeds ] || /usr/bin/python3 test/fuzz/seeds.py build/fuzz/seeds
 mkdir -p "$work/bin"
 for n in "$@"; do
-	cp "build/fuzz/$n" "$work/bin/$n"
-	[ -f "build/fuzz/$n.dict" ] && cp "build/fuzz/$n.dict" "$work/bin/$n.dict"
+	cp "$bin/$n" "$work/bin/$n"
+	[ -f "$bin/$n.dict" ] && cp "$bin/$n.dict" "$work/bin/$n.dict"
 done
 for n in "$@"; do
 	mkdir -p "$work/$n/corpus" "$work/$n/art"
