@@ -4,7 +4,7 @@
 #   make check    install missing deps, build, run every test (plain + ASan/UBSan)
 #   make demo     install missing deps, build, run the main job locally
 #   make deps     install the missing Debian packages (idempotent)
-#   make fuzz     build the libFuzzer targets with clang
+#   make fuzz     build the libFuzzer targets with clang (test/fuzz/README.md)
 #   make bench    run the benchmarks in test/bench/
 
 VERSION := 0.1.0
