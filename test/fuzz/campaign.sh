@@ -20,7 +20,8 @@
 #   build/fuzz/<t> -runs=0 $WORK/<t>/corpus $WORK/<t>/art
 #
 # Keeping what it found (small inputs that add coverage):
-#   build/fuzz/<t> -merge=1 -max_len=4096 test/fuzz/corpus/<t> $WORK/<t>/corpus
+#   build/fuzz/<t> -merge=1 -use_counters=0 -max_len=4096 test/fuzz/corpus/<t> \
+#     $WORK/<t>/corpus build/fuzz/seeds/<t>
 set -eu
 cd "$(dirname "$0")/../.."
 [ $# -ge 2 ] || { echo "usage: sh test/fuzz/campaign.sh SECONDS TARGET..." >&2; exit 2; }
