@@ -1,6 +1,7 @@
 /* fuzz_util.h - what the libFuzzer targets that need files share: one
  * private temporary directory per process, in /dev/shm when there is one
- * (else $TMPDIR or /tmp; removed at exit, a crash leaves it behind as
+ * (else $TMPDIR or /tmp; removed at exit; a crash or an interrupt, which
+ * libFuzzer ends with _Exit, leaves it behind as
  * prenv-fuzz-*), and writing the input into a file in it. Header-only:
  * each target is one translation unit.
  *
