@@ -34,7 +34,7 @@ PREFIX  ?= /usr/local
 # npm and kubectl when missing, below).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
-                     git clang libclang-rt-14-dev valgrind time rsync
+                     git clang libclang-rt-14-dev valgrind time rsync zsh fish man-db
 
 # The oldest libraries prenv builds with, checked with pkg-config before
 # anything is compiled (`make libcheck`; README "Building"): libcurl 7.77
@@ -44,7 +44,7 @@ DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base 
 LIB_MIN := libcurl:7.77.0 libgit2:1.1.0 libcjson:0 yaml-0.1:0
 
 .PHONY: all check test unit e2e asan deps deps-build deps-npm deps-kubectl fixtures k8s-real demo \
-	demo-k8s fuzz bench clean install libcheck
+	demo-k8s fuzz bench clean install uninstall libcheck
 
 all: $(B)/prenv
 
@@ -183,9 +183,28 @@ demo-k8s: deps-build
 bench: all
 	@for f in test/bench/bench_*.sh; do [ -e "$$f" ] && sh $$f; done; true
 
+# make install [DESTDIR=/tmp/pkg] [PREFIX=/usr/local]: the binary, the man
+# page and the shell completions where bash-completion, zsh and fish look
+# for them under PREFIX.
+MANDIR  ?= $(PREFIX)/share/man
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 755 $(B)/prenv $(DESTDIR)$(PREFIX)/bin/prenv
+	install -m 644 dist/man/prenv.1 $(DESTDIR)$(MANDIR)/man1/prenv.1
+	install -m 644 dist/completions/prenv.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/prenv
+	install -m 644 dist/completions/_prenv $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_prenv
+	install -m 644 dist/completions/prenv.fish \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/prenv.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/prenv $(DESTDIR)$(MANDIR)/man1/prenv.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/prenv \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_prenv \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/prenv.fish
 
 clean:
 	rm -rf build
