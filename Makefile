@@ -17,7 +17,7 @@ WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wwrite-strings -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPRENV_VERSION='"$(VERSION)"' $(WARN) \
-             -Irunner -Iproviders $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+             -Irunner -Iproviders $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lm -lpthread
 
 B       ?= build
@@ -44,13 +44,13 @@ DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base 
 LIB_MIN := libcurl:7.77.0 libgit2:1.1.0 libcjson:0 yaml-0.1:0
 
 .PHONY: all check test unit e2e asan deps deps-build deps-npm deps-kubectl fixtures k8s-real demo \
-	demo-k8s fuzz bench clean install uninstall libcheck
+	demo-k8s fuzz bench clean install uninstall deb libcheck
 
 all: $(B)/prenv
 
 $(B)/prenv: runner/main.c $(B)/libprenv.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ runner/main.c $(B)/libprenv.a $(LDLIBS) $(EXTRA_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ runner/main.c $(B)/libprenv.a $(LDLIBS) $(EXTRA_LDFLAGS)
 
 $(B)/libprenv.a: $(LIB_OBJ)
 	@rm -f $@
@@ -199,6 +199,17 @@ install: all
 	install -m 644 dist/completions/_prenv $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_prenv
 	install -m 644 dist/completions/prenv.fish \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/prenv.fish
+
+# make deb: a Debian package (debian/), built with dpkg-buildpackage from a
+# clean copy of the committed tree (so `make clean` never runs here), then
+# checked with lintian. The .deb lands in build/deb/.
+deb:
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	git archive HEAD | tar -x -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+	  { tail -n 30 ../build.log; exit 1; }
+	lintian --info $(B)/deb/*.changes || true
+	@ls $(B)/deb/*.deb
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/prenv $(DESTDIR)$(MANDIR)/man1/prenv.1 \
