@@ -464,7 +464,7 @@ static void delete_environment(struct codehost *h, const char *name)
 	else
 		rc = ch_do(h, "DELETE", url.ptr, NULL, &resp, &derr);
 	if (rc == 0)
-		log_info("%s: deleted the GitHub environment %s", h->desc, name);
+		log_info("deleted the GitHub environment %s (Settings > Environments)", name);
 	else if (rc == PRENV_ENOTFOUND)
 		log_verbose("%s: the GitHub environment %s is gone already", h->desc, name);
 	else if (rc == PRENV_EAUTH)

@@ -150,15 +150,8 @@ for a in "$@"; do printf '%s\\n' "$a"; done > "$0.args"
 CONFIG = """version: 1
 app: shop
 url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: command
-  deploy: ["sh", "-c", "echo deployed > deployed.txt"]
-  destroy: ["true"]
-environments:
-  - pull_request: true
-    kind: preview
-  - branch: "**"
-    kind: development
+provider: {kind: command, deploy: ["sh", "-c", "echo deployed > deployed.txt"]}
+environments: [{pull_request: true, kind: preview}, {branch: "**", kind: development}]
 """
 LOCAL = dict(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_BRANCH="feat", PRENV_SHA="b" * 40)
 

@@ -9,6 +9,7 @@ test/servers/github_server.py, which validates every request against
 GitHub's API description and answers 403 as GitHub does."""
 import json
 import os
+import pathlib
 import sys
 import unittest
 
@@ -20,10 +21,7 @@ from codehost import start_github  # noqa: E402
 CONFIG = """version: 1
 app: shop
 url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: command
-  deploy: ["true"]
-  destroy: ["true"]
+provider: {kind: command, deploy: ["true"], destroy: ["true"]}
 environments:
   - pull_request: true
     kind: preview
@@ -36,8 +34,7 @@ TOKENS = {"ghs_bot": "github-actions[bot]:write", "ghs_app": "preview-app[bot]:a
 
 
 def write(path, text):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    pathlib.Path(path).write_text(text, encoding="utf-8")
 
 
 class GitHubEnvironmentTest(unittest.TestCase):
