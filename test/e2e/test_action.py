@@ -239,6 +239,35 @@ class ActionTest(unittest.TestCase):
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
         self.assertEqual([self.steps[i].get("name") for i in installs], run.skipped)
 
+    def test_a_miss_installs_builds_and_caches_the_libraries_with_the_binary(self):
+        # make stands in for the build (a real one is test_build.py's): it
+        # records its arguments and puts the binary under test in place
+        bin_dir = tmpdir(self)
+        log = os.path.join(bin_dir, "make.log")
+        with open(os.path.join(bin_dir, "make"), "w") as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\n'
+                    'case " $* " in *" all "*) cp %s "$2/build/prenv" ;; esac\n' % (log, PRENV))
+        os.chmod(os.path.join(bin_dir, "make"), stat.S_IRWXU)
+        with open(os.path.join(self.ws, ".prenv.yml"), "w") as f:
+            f.write(CONFIG)
+        env = dict(UBUNTU24, **LOCAL, PATH=bin_dir + os.pathsep + os.environ["PATH"])
+        run = ActionRun(self, self.action, env=env, cwd=self.ws, cache_hit="false")
+        r = run.run()
+        self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+        self.assertEqual([], run.skipped)
+        calls = open(log).read().splitlines()
+        self.assertEqual(2, len(calls), calls)
+        self.assertIn("deps-build", calls[0])
+        self.assertIn("libcheck all", calls[1])
+        self.assertIn("-rpath,\\$$ORIGIN/lib", calls[1])   # make turns it into $ORIGIN/lib
+        libs = os.listdir(os.path.join(self.action, "build", "lib"))
+        self.assertTrue(any(n.startswith("libgit2.so") for n in libs), libs)
+        self.assertTrue(any(n.startswith("libcurl") for n in libs), libs)
+        self.assertFalse(any(n.startswith(("libc.so", "ld-linux")) for n in libs), libs)
+        for p in run.cache_with["path"].split():
+            self.assertTrue(os.path.exists(p), p)
+        self.assertEqual("ready", run.steps["run"].get("status"), run.steps["run"])
+
     # --- the configuration --------------------------------------------------
     def test_an_empty_config_input_lets_prenv_find_prenv_yaml(self):
         self.assertEqual("", self.doc["inputs"]["config"].get("default", ""))
