@@ -72,44 +72,49 @@ static int clash(const cJSON *objects, const char *name, const char *key, struct
 	return 0;
 }
 
+/* Appends an empty Secret (*data: its data) unless a template has one of
+ * that name. what: the config key that asks for it. */
+static int add_secret(cJSON *arr, const cJSON *objects, const struct k8s_env *env, const char *name,
+		      const char *what, const char *type, cJSON **data, struct prenv_err *err)
+{
+	cJSON *o;
+	int rc;
+
+	if ((rc = clash(objects, name, what, err)) < 0)
+		return rc;
+	if (!(o = secret_new(env, name, type, data)))
+		return oom(err);
+	cJSON_AddItemToArray(arr, o);
+	return 0;
+}
+
 static int add_secrets(cJSON *arr, const cJSON *objects, const cJSON *sec, const struct k8s_env *env,
 		       struct prenv_err *err)
 {
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(sec, "env");
 	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(sec, "image_pull");
 	const cJSON *ba = cJSON_GetObjectItemCaseSensitive(sec, "basic_auth"), *v;
-	cJSON *o, *data;
+	cJSON *data;
 	int rc;
 
 	if (e) {
-		if ((rc = clash(objects, k8s_str(e, "name"), "secrets.name", err)) < 0)
+		if ((rc = add_secret(arr, objects, env, k8s_str(e, "name"), "secrets.name", "Opaque",
+				     &data, err)) < 0)
 			return rc;
-		if (!(o = secret_new(env, k8s_str(e, "name"), "Opaque", &data)))
-			return oom(err);
-		cJSON_AddItemToArray(arr, o);
 		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e, "data"))
 			if (add_b64(data, v->string, v->valuestring) < 0)
 				return oom(err);
 	}
-	if (ip) {
-		if ((rc = clash(objects, k8s_str(ip, "name"), "secrets.image_pull", err)) < 0)
-			return rc;
-		if (!(o = secret_new(env, k8s_str(ip, "name"), "kubernetes.io/dockerconfigjson", &data)))
-			return oom(err);
-		cJSON_AddItemToArray(arr, o);
-		if (add_b64(data, ".dockerconfigjson", k8s_str(ip, "dockerconfigjson")) < 0)
-			return oom(err);
-	}
-	if (ba) {
-		if ((rc = clash(objects, k8s_str(ba, "secret"), "access.basic_auth", err)) < 0)
-			return rc;
-		if (!(o = secret_new(env, k8s_str(ba, "secret"), "Opaque", &data)))
-			return oom(err);
-		cJSON_AddItemToArray(arr, o);
-		if (add_b64(data, "auth", k8s_str(ba, "htpasswd")) < 0 ||
-		    add_b64(data, "users", k8s_str(ba, "htpasswd")) < 0)
-			return oom(err);
-	}
+	if (ip && ((rc = add_secret(arr, objects, env, k8s_str(ip, "name"), "secrets.image_pull",
+				    "kubernetes.io/dockerconfigjson", &data, err)) < 0 ||
+		   (rc = add_b64(data, ".dockerconfigjson", k8s_str(ip, "dockerconfigjson"))) < 0))
+		return rc == PRENV_ECONFIG ? rc : oom(err);
+	/* "auth": ingress-nginx's auth-file key; "users": Traefik's basicAuth */
+	if (ba && ((rc = add_secret(arr, objects, env, k8s_str(ba, "secret"), "access.basic_auth",
+				    "Opaque", &data, err)) < 0 ||
+		   (rc = add_b64(data, "auth", k8s_str(ba, "htpasswd"))) < 0 ||
+		   (rc = add_b64(data, "users", k8s_str(ba, "htpasswd"))) < 0))
+		return rc == PRENV_ECONFIG ? rc : oom(err);
 	return 0;
 }
 
