@@ -50,7 +50,9 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 				 "configuration says `forks: skip`");
 		return 0;
 	}
-	if ((rc = cli_render_objects(cli, &objs, err)) < 0)
+	/* the secrets' values: an unset one is exit 2 before anything happens */
+	if ((rc = cli_secrets_resolve(cli, err)) < 0 ||
+	    (rc = cli_render_objects(cli, &objs, err)) < 0)
 		return rc;
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
