@@ -28,6 +28,26 @@ static int deploy_wanted(const struct cli *cli)
 	return 1;
 }
 
+/* The status of a deploy the provider finished: "applied" when nobody
+ * waited to see it work (the provider's `wait: 0`, --wait 0, --no-wait),
+ * else "ready". */
+static const char *deployed_status(const struct cli *cli, const struct provider_result *res)
+{
+	const char *why = NULL;
+
+	if (cli->no_wait)
+		why = "--no-wait";
+	else if (cli->wait_seconds == 0)
+		why = "--wait 0";
+	else if (res->status && !strcmp(res->status, "applied"))
+		why = "provider.wait is 0";
+	if (!why)
+		return "ready";
+	log_info("applied, not waited for (%s): prenv did not check that %s is ready",
+		 why, cli->plan->env_name);
+	return "applied";
+}
+
 static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 {
 	struct provider_result res;
@@ -70,7 +90,8 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 		reporter_result(&cli->rep, "failed", res.url ? res.url : cli->plan->url,
 				res.reason ? res.reason : err->msg, NULL);
 	} else {
-		rc = reporter_result(&cli->rep, "ready", res.url ? res.url : cli->plan->url, NULL, err);
+		rc = reporter_result(&cli->rep, deployed_status(cli, &res),
+				     res.url ? res.url : cli->plan->url, NULL, err);
 	}
 	provider_result_clear(&res);
 	cJSON_Delete(objs);
