@@ -60,6 +60,7 @@ static const struct config_key top_keys[] = {
 	{ "provider", CONFIG_STRMAP, 1, NULL, "where environments go (kind and its keys)", NULL },
 	{ "environments", CONFIG_STRSEQ, 1, NULL, "the rules, first match wins", NULL },
 	{ "values", CONFIG_STRMAP, 0, NULL, "template values (themselves templates)", NULL },
+	{ "check", CONFIG_STRMAP, 0, NULL, "the URL check after a deploy is ready", NULL },
 };
 
 static const struct config_key rule_keys[] = {
@@ -867,6 +868,168 @@ static int parse_environments(struct cp *c, const struct yaml_node *key, const s
 }
 
 /* ------------------------------------------------------------------ */
+/* check                                                               */
+
+static const struct config_key url_check_keys[] = {
+	{ "url", CONFIG_STR, 0, NULL, "the URL to check (a template); default the environment's", NULL },
+	{ "path", CONFIG_STR, 0, "/", "appended to the URL", NULL },
+	{ "status", CONFIG_STR, 0, "200-399", "the expected status: 200, 2xx or 200-399", NULL },
+	{ "contains", CONFIG_STR, 0, NULL, "text the body must contain", NULL },
+	{ "timeout", CONFIG_DUR, 0, "2m", "how long to keep trying", NULL },
+	{ "headers", CONFIG_STRMAP, 0, NULL, "extra request headers (values are templates)", NULL },
+};
+
+/* Parses the digits of s[0..n) as a number; -1 if not all digits. */
+static int status_digits(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	if (!n || n > 3)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int config_parse_status(const char *s, int *lo, int *hi)
+{
+	const char *dash = strchr(s, '-');
+	int a, b;
+
+	if (strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && (s[1] == 'x' || s[1] == 'X') &&
+	    (s[2] == 'x' || s[2] == 'X')) {
+		*lo = (s[0] - '0') * 100;
+		*hi = *lo + 99;
+		return 0;
+	}
+	a = status_digits(s, dash ? (size_t)(dash - s) : strlen(s));
+	b = dash ? status_digits(dash + 1, strlen(dash + 1)) : a;
+	if (a < 100 || b > 599 || b < a)
+		return -1;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+/* A header name: an RFC 9110 token. */
+static int header_name_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *s)))
+			return 0;
+	return 1;
+}
+
+static int check_headers(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	size_t pi;
+	int rc = strmap_json(c, n, "headers", &ck->headers);
+
+	for (pi = 0; !rc && pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
+
+		if (!header_name_ok(sval(k)))
+			rc = cp_fail(c, k, "'%s' is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
+				     sval(k));
+		else if (strpbrk(sval(v), "\r\n"))
+			rc = cp_fail(c, v, "header '%s' must be one line", sval(k));
+	}
+	return rc;
+}
+
+/* check.path: starts with '/', no spaces, control characters or '#'. */
+static int check_path(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	const unsigned char *p;
+	int rc = read_str(c, n, "path", &ck->path);
+
+	if (rc)
+		return rc;
+	if (ck->path[0] != '/')
+		return cp_fail(c, n, "'path' must start with '/' (it is appended to the URL), got '%s'",
+			       ck->path);
+	for (p = (const unsigned char *)ck->path; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '#')
+			return cp_fail(c, n, "'path' must not contain spaces, control characters or "
+				       "'#'; percent-encode them (%%20)");
+	return 0;
+}
+
+static int parse_check_keys(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	const struct yaml_node *v;
+	int rc = 0;
+
+	if ((v = yaml_map_get(n, "url")) && (rc = read_str(c, v, "url", &ck->url)))
+		return rc;
+	if ((v = yaml_map_get(n, "path")) && (rc = check_path(c, v, ck)))
+		return rc;
+	if ((v = yaml_map_get(n, "status")) &&
+	    (!(rc = need_scalar_text(c, v, "status", "an HTTP status")) &&
+	     config_parse_status(sval(v), &ck->status_lo, &ck->status_hi) < 0))
+		rc = cp_fail(c, v, "'status' must be an HTTP status (200), a class (2xx) or a range "
+			     "(200-399) within 100-599, got '%s'", sval(v));
+	if (rc)
+		return rc;
+	if ((v = yaml_map_get(n, "contains"))) {
+		if ((rc = read_str(c, v, "contains", &ck->contains)))
+			return rc;
+		if (!*ck->contains)
+			return cp_fail(c, v, "'contains' must not be empty (leave it out to check the "
+				       "status only)");
+	}
+	if ((v = yaml_map_get(n, "timeout"))) {
+		if ((rc = read_dur(c, v, "timeout", &ck->timeout_seconds)))
+			return rc;
+		if (ck->timeout_seconds < 1)
+			return cp_fail(c, v, "'timeout' must be at least 1s");
+	}
+	if ((v = yaml_map_get(n, "headers")))
+		rc = check_headers(c, v, ck);
+	return rc;
+}
+
+/* check: a mapping of check_keys, or true (the defaults) / false (none). */
+static int parse_check(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	int on = 0, rc;
+
+	ck->line = NODE_LINE(n);
+	ck->col = NODE_COL(n);
+	if (is_plain(n) && bool_value(sval(n)) >= 0)
+		on = bool_value(sval(n));
+	else if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'check' must be a mapping (url, path, status, contains, "
+				 "timeout, headers) or true (check the URL with the defaults)");
+	else if ((rc = check_table(c, n, "'check'", url_check_keys, NELEM(url_check_keys))))
+		return rc;
+	else
+		on = 1;
+	ck->enabled = on;
+	ck->status_lo = 200;
+	ck->status_hi = 399;
+	ck->timeout_seconds = config_parse_duration("2m");
+	if (!on || n->kind != YAML_KIND_MAP)
+		return 0;
+	return parse_check_keys(c, n, ck);
+}
+
+static void check_free(struct config_check *ck)
+{
+	free(ck->url);
+	free(ck->path);
+	free(ck->contains);
+	cJSON_Delete(ck->headers);
+}
+
+/* ------------------------------------------------------------------ */
 /* top level                                                           */
 
 /* Lower-cased, '-'-joined suggestion for a bad app name ("Shop_App" ->
@@ -964,6 +1127,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		if (rc)
 			return rc;
 	}
+	if ((v = yaml_map_get(root, "check")) && (rc = parse_check(c, v, &cfg->check)))
+		return rc;
 	return 0;
 }
 
@@ -1068,5 +1233,6 @@ void config_free(struct prenv_config *cfg)
 	}
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
+	check_free(&cfg->check);
 	free(cfg);
 }

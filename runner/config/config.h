@@ -57,6 +57,19 @@ struct config_rule {
 	int line, col;       /* where the rule starts in the file */
 };
 
+/* `check:` - the URL check of a deploy, after the provider says ready
+ * (enabled 0: none). */
+struct config_check {
+	int enabled;
+	char *url;            /* a template, or NULL: the environment's URL */
+	char *path;           /* starts with '/'; "/" means the URL itself */
+	int status_lo, status_hi; /* the accepted statuses (default 200-399) */
+	char *contains;       /* text the body must contain, or NULL */
+	long timeout_seconds; /* for the whole check (default 120) */
+	cJSON *headers;       /* {name: value template} or NULL */
+	int line, col;        /* where `check` is written */
+};
+
 struct prenv_config {
 	char *path;          /* the file read */
 	char *dir;           /* its directory (relative paths are resolved from it) */
@@ -76,6 +89,7 @@ struct prenv_config {
 	size_t nrules;
 	cJSON *values;       /* object of string templates (may nest) or NULL */
 	int environments_line, environments_col; /* the `environments:` key */
+	struct config_check check;
 };
 
 /* Parses text (len bytes) read from path. kinds: the provider kinds this
@@ -91,6 +105,10 @@ void config_free(struct prenv_config *cfg);
 /* The longest duration any key (or --wait) accepts: a year. Bounding them
  * keeps every use (milliseconds, deploy time + ttl) far from overflow. */
 #define CONFIG_DUR_MAX (365L * 86400)
+
+/* Parses an expected HTTP status: "200", a class "2xx" or a range
+ * "200-399" (statuses 100-599) into [*lo, *hi]; -1 if it is none of them. */
+int config_parse_status(const char *s, int *lo, int *hi);
 
 /* Parses "300s", "5m", "72h", "1h30m", "2d" (units d/h/m/s, largest first,
  * each once) or a bare integer number of seconds; -1 if invalid, -2 if well
