@@ -5,7 +5,7 @@
 #   make demo     install missing deps, build, run the main job locally
 #   make demo-k8s the same with the kubernetes provider (test API server, real one if built)
 #   make deps     install the missing Debian packages (idempotent)
-#   make fuzz     build the libFuzzer targets with clang
+#   make fuzz     build the libFuzzer targets with clang (test/fuzz/README.md)
 #   make bench    run the benchmarks in test/bench/
 
 VERSION := 0.1.0
@@ -133,14 +133,42 @@ check: deps fixtures k8s-real
 	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz; fi
 	@sh test/run-tests.sh
 
-fuzz:
-	@mkdir -p $(B)/fuzz
-	@for f in test/fuzz/fuzz_*.c; do [ -e "$$f" ] || continue; \
-	  n=$$(basename $$f .c); \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -Irunner -Iproviders $(PKG_CFLAGS) -o $(B)/fuzz/$$n $$f \
-	    $(LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; \
-	done
+# libFuzzer targets: the library is compiled once with clang and the
+# sanitizers (fuzzer-no-link: coverage only, no main) into its own static
+# library; each test/fuzz/fuzz_*.c links against it. test/run-tests.sh runs
+# each for a few seconds with its dictionary; see test/fuzz/README.md.
+FUZZ_CC     ?= clang
+FUZZ_B      := $(B)/fuzz
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -DPRENV_VERSION='"$(VERSION)"' $(WARN) -Irunner -Iproviders \
+               $(PKG_CFLAGS) -g -O1 $(FUZZ_SAN)
+FUZZ_OBJ    := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(LIB_SRC))
+FUZZ_BIN    := $(patsubst test/fuzz/%.c,$(FUZZ_B)/%,$(wildcard test/fuzz/fuzz_*.c))
+FD          := test/fuzz/dict
+
+fuzz: $(FUZZ_BIN) $(addsuffix .dict,$(FUZZ_BIN))
+
+# Each target's dictionary: the YAML tokens and its own keys.
+$(FUZZ_B)/fuzz_yaml.dict: $(FD)/yaml.dict
+$(FUZZ_B)/fuzz_config.dict: $(FD)/yaml.dict $(FD)/config.dict
+$(FUZZ_B)/fuzz_kubeconfig.dict: $(FD)/yaml.dict $(FD)/kubeconfig.dict
+$(FUZZ_B)/fuzz_tmpl.dict: $(FD)/yaml.dict $(FD)/tmpl.dict
+$(FUZZ_B)/fuzz_ci.dict: $(FD)/ci.dict
+$(FUZZ_B)/%.dict:
+	@mkdir -p $(@D)
+	cat $^ >$@
+
+$(FUZZ_B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/libprenv.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_util.h $(FUZZ_B)/libprenv.a $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libprenv.a \
+		$(PKG_LIBS) -lm -lpthread
 
 demo: deps-build
 	@$(MAKE) --no-print-directory all

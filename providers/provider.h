@@ -35,7 +35,7 @@ struct prenv_err;
 
 /* Bumped when a slot is added or changes meaning; provider_open() refuses
  * a provider built against another version. */
-#define PRENV_PROVIDER_VERSION 1
+#define PRENV_PROVIDER_VERSION 2
 
 enum prenv_op { PRENV_OP_DEPLOY, PRENV_OP_DESTROY, PRENV_OP_STATUS };
 
@@ -88,6 +88,12 @@ struct prenv_provider {
 		       struct provider_result *res, struct prenv_err *err);
 	int (*status)(struct provider_session *s, const struct provider_run *run,
 		      struct provider_result *res, struct prenv_err *err);
+
+	/* Optional (since version 2): the checks of the rendered objects that
+	 * need no cluster and no session (no I/O), so `prenv render` finds a
+	 * mistake before any deploy does. Errors are PRENV_ECONFIG naming the
+	 * object's template file:line. */
+	int (*check)(const struct provider_run *run, const cJSON *objects, struct prenv_err *err);
 
 	/* Optional (NULL when unsupported): this app's environments, for gc.
 	 * run->plan is NULL. *out (the caller's) is an array of objects

@@ -112,19 +112,40 @@ stop_real() {
 		{ echo "--- stopping the real cluster:"; tail -n 20 "$log/real-stop.out"; }
 }
 
+# Each libFuzzer target for a share of FUZZ_SECONDS (default 30) from its
+# committed corpus, with its dictionary; one test per target. A crash, leak,
+# time-out or memory blow-up fails it, and the input that did it is printed
+# and kept in build/fuzz/crashes/.
 run_fuzz() {
-	for t in build/fuzz/fuzz_*; do
+	set -- $(ls build/fuzz/fuzz_* 2>/dev/null | grep -v '\.dict$')
+	[ $# -gt 0 ] || return 0
+	per=$(( ${FUZZ_SECONDS:-30} / $# )); [ "$per" -ge 3 ] || per=3
+	for t in "$@"; do
 		[ -x "$t" ] || continue
 		n=$(basename "$t")
-		corpus="$log/corpus-$n"; mkdir -p "$corpus"
-		[ -d "test/fuzz/corpus/$n" ] && cp test/fuzz/corpus/$n/* "$corpus"/ 2>/dev/null
-		if "$t" -max_total_time=5 -timeout=5 -rss_limit_mb=1024 "$corpus" >"$log/$n.out" 2>&1; then
-			echo "fuzz $n: $(grep -o 'Done [0-9]* runs' "$log/$n.out" | tail -n1) in 5 s, no crash"
+		mkdir -p "$log/corpus-$n" "$log/art-$n"
+		dict=""; [ -f "$t.dict" ] && dict="-dict=$t.dict"
+		seeds=""; [ -d "test/fuzz/corpus/$n" ] && seeds="test/fuzz/corpus/$n"
+		ASAN_OPTIONS=quarantine_size_mb=16 "$t" $dict -max_total_time=$per -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$log/art-$n/" \
+			"$log/corpus-$n" $seeds >"$log/$n.out" 2>&1
+		rc=$?
+		if [ $rc -eq 0 ] && [ -z "$(ls "$log/art-$n")" ]; then
+			echo "fuzz $n: $(sed -n 's/^stat::number_of_executed_units: *//p' "$log/$n.out") runs in $per s" \
+			     "($(grep -o 'cov: [0-9]* ft: [0-9]*' "$log/$n.out" | tail -n1)), no crash"
 			count "fuzz/$n" 1 0
-		else
-			echo "--- fuzz $n FAILED:"; tail -n 40 "$log/$n.out"
-			count "fuzz/$n" 0 1
+			continue
 		fi
+		echo "--- fuzz $n FAILED (exit $rc):"; grep -v '^"' "$log/$n.out" | tail -n 40
+		mkdir -p build/fuzz/crashes
+		for a in "$log/art-$n"/*; do
+			[ -f "$a" ] || continue
+			cp "$a" "build/fuzz/crashes/$n-$(basename "$a")"
+			echo "reproducer build/fuzz/crashes/$n-$(basename "$a") ($(wc -c <"$a") bytes;" \
+			     "run: $t build/fuzz/crashes/$n-$(basename "$a")):"
+			od -A d -c "$a" | head -n 20
+		done
+		count "fuzz/$n" 0 1
 	done
 }
 

@@ -599,6 +599,23 @@ done:
 	return rc;
 }
 
+/* ------------------------------------------------------------ check */
+
+/* What k8s_prepare() finds without a cluster: namespaces other than the
+ * environment's, cluster-scoped kinds, bad apiVersions. */
+static int k8s_check(const struct provider_run *run, const cJSON *objects, struct prenv_err *err)
+{
+	struct k8s_run r;
+	cJSON *prepared = NULL;
+	int rc;
+
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	rc = k8s_prepare(&prepared, objects, &r.env, NULL, err);
+	cJSON_Delete(prepared);
+	return rc;
+}
+
 /* ------------------------------------------------------------ the interface */
 
 static int k8s_open(struct provider_session **out, const struct provider_run *run,
@@ -647,6 +664,7 @@ const struct prenv_provider k8s_provider = {
 	.deploy = k8s_deploy,
 	.destroy = k8s_destroy,
 	.status = k8s_status,
+	.check = k8s_check,
 	.list = k8s_list_envs,
 	.get_note = k8s_get_note,
 	.set_note = k8s_set_note,

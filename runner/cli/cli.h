@@ -32,6 +32,8 @@ struct cli {
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
+	int laptop_fallback;       /* render, status: a local run no rule matches
+				    * gets the environment of its branch */
 	/* filled by cli_load() */
 	struct prenv_context *ctx;
 	struct prenv_config *cfg;

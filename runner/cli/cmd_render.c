@@ -4,16 +4,38 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "registry.h"
 #include "render/render.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 
+/* The provider's checks that need no cluster (kubernetes: namespaces,
+ * cluster-scoped kinds), so render finds what deploy would refuse. */
+static int render_check(struct cli *cli, const cJSON *objs, struct prenv_err *err)
+{
+	const struct prenv_provider *p = provider_find(cli->cfg->provider_kind);
+	struct provider_run run;
+
+	if (!p || !p->check || !objs)
+		return 0;
+	memset(&run, 0, sizeof(run));
+	run.cfg = cli->cfg;
+	run.ctx = cli->ctx;
+	run.plan = cli->plan;
+	run.envp = cli->envp;
+	run.wait_seconds = -1;
+	return p->check(&run, objs, err);
+}
+
 static int cmd_render(struct cli *cli, struct prenv_err *err)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 	cJSON *objs = NULL;
-	int rc = cli_load(cli, 1, err);
+	int rc;
+
+	cli->laptop_fallback = 1;
+	rc = cli_load(cli, 1, err);
 
 	if (rc < 0)
 		return rc;
@@ -23,6 +45,10 @@ static int cmd_render(struct cli *cli, struct prenv_err *err)
 	rc = cli_render_objects(cli, &objs, err);
 	if (rc < 0)
 		return rc;
+	if ((rc = render_check(cli, objs, err)) < 0) {
+		cJSON_Delete(objs);
+		return rc;
+	}
 	rc = render_write(objs, cli->output && strcmp(cli->output, "text") ? cli->output : "yaml",
 			  cli->out_dir, &b, err);
 	if (rc == 0 && !cli->out_dir)

@@ -39,7 +39,10 @@ static void status_print(const struct cli *cli, const struct provider_result *re
 static int cmd_status(struct cli *cli, struct prenv_err *err)
 {
 	struct provider_result res;
-	int rc = cli_load(cli, 1, err);
+	int rc;
+
+	cli->laptop_fallback = 1;
+	rc = cli_load(cli, 1, err);
 
 	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
 		return rc;

@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/names.h"
 
 #ifndef PRENV_VERSION
 #define PRENV_VERSION "0.0.0"
@@ -95,6 +96,37 @@ int cli_load_config(struct cli *cli, int need_config, struct prenv_err *err)
 	return config_load(&cli->cfg, path, provider_schemas(), err);
 }
 
+/* A local run (a laptop, no CI) that no rule matches. */
+static int local_without_rule(const struct cli *cli)
+{
+	struct prenv_err e = PRENV_ERR_INIT;
+	int none = cli->ctx->ci && !strcmp(cli->ctx->ci, "local") &&
+		   !plan_find_rule(cli->cfg, cli->ctx, &e);
+
+	prenv_err_clear(&e);
+	return none;
+}
+
+/* render and status on a laptop whose branch no rule matches: the
+ * environment the branch would get from a catch-all rule, said so. */
+static int laptop_plan(struct cli *cli, struct prenv_err *err)
+{
+	const char *b = cli->ctx->branch ? cli->ctx->branch : cli->ctx->tag;
+	size_t max = NAME_LABEL_MAX - 1 - strlen(cli->cfg->app);
+	char *name;
+	int rc;
+
+	if (!b)
+		return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+	if (!(name = name_slug(b, max)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	log_info("no rule in %s matches this local run: showing environment %s, the one a "
+		 "catch-all rule (`- branch: \"**\"`) would give this branch", cli->cfg->path, name);
+	rc = plan_named(&cli->plan, cli->cfg, cli->ctx, name, err);
+	free(name);
+	return rc;
+}
+
 int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 {
 	int rc = cli_load_config(cli, need_config, err);
@@ -109,6 +141,8 @@ int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 				     cli->ctx->head_repo_full_name ? cli->ctx->head_repo_full_name : "another repository");
 	if (cli->env_name)
 		return plan_named(&cli->plan, cli->cfg, cli->ctx, cli->env_name, err);
+	if (cli->laptop_fallback && local_without_rule(cli))
+		return laptop_plan(cli, err);
 	return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
 }
 

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,24 @@ struct cp {
 	const char *path;
 	struct prenv_err *err;
 	const struct config_schema *const *kinds; /* NULL-terminated */
+	struct prenv_config *cfg;
 };
+
+/* Remembers where the template under key starts (config_template_pos). */
+static int note_pos(struct cp *c, const char *key, const struct yaml_node *n)
+{
+	cJSON *a;
+
+	if (!c->cfg->positions && !(c->cfg->positions = cJSON_CreateObject()))
+		return -1;
+	if (!(a = cJSON_CreateArray()))
+		return -1;
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(n->line));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(n->col));
+	cJSON_AddItemToArray(a, cJSON_CreateBool(n->plain));
+	cJSON_AddItemToObject(c->cfg->positions, key, a);
+	return 0;
+}
 
 static int cp_fail_at(struct cp *c, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -473,10 +491,47 @@ static int strseq_json(struct cp *c, const struct yaml_node *n, const char *key,
 	return 0;
 }
 
+struct key_at {
+	const char *text;
+	size_t i;
+};
+
+static int key_at_cmp(const void *a, const void *b)
+{
+	const struct key_at *x = a, *y = b;
+	int r = strcmp(x->text, y->text);
+
+	return r ? r : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The index of the first pair of map whose key has the text of an earlier
+ * key (compared as C strings), map->n when none, SIZE_MAX when out of
+ * memory. Sorted, not pairwise: a mapping of 60000 keys took 9 s. */
+static size_t first_repeat(const struct yaml_node *map)
+{
+	struct key_at *v;
+	size_t i, first = map->n;
+
+	if (map->n < 2)
+		return map->n;
+	if (!(v = malloc(map->n * sizeof(*v))))
+		return SIZE_MAX;
+	for (i = 0; i < map->n; i++) {
+		v[i].text = sval(map->pairs[i].key);
+		v[i].i = i;
+	}
+	qsort(v, map->n, sizeof(*v), key_at_cmp);
+	for (i = 1; i < map->n; i++)
+		if (v[i].i < first && !strcmp(v[i].text, v[i - 1].text))
+			first = v[i].i;
+	free(v);
+	return first;
+}
+
 static int strmap_json(struct cp *c, const struct yaml_node *n, const char *key, cJSON **out)
 {
 	cJSON *obj;
-	size_t pi, qi;
+	size_t pi, dup;
 
 	if (n->kind != YAML_KIND_MAP) {
 		struct prenv_buf b = PRENV_BUF_INIT;
@@ -486,16 +541,13 @@ static int strmap_json(struct cp *c, const struct yaml_node *n, const char *key,
 		prenv_buf_free(&b);
 		return rc;
 	}
-	if (!(obj = cJSON_CreateObject()))
+	if ((dup = first_repeat(n)) == SIZE_MAX || !(obj = cJSON_CreateObject()))
 		return oom(c);
 	for (pi = 0; pi < n->n; pi++) {
 		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
 		int rc = need_scalar_text(c, k, key, "a mapping of names to strings; this key must be a name");
-		if (!rc)
-			for (qi = 0; qi < pi && !rc; qi++)
-				if (!strcmp(sval(n->pairs[qi].key), sval(k)))
-					rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one",
-						     sval(k), key);
+		if (!rc && pi == dup)
+			rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one", sval(k), key);
 		if (!rc) {
 			struct prenv_buf name = PRENV_BUF_INIT;
 			prenv_buf_printf(&name, "%s.%s", key, sval(k));
@@ -530,7 +582,7 @@ static int values_json(struct cp *c, const struct yaml_node *n, struct prenv_buf
 		       int depth, cJSON **out)
 {
 	cJSON *obj;
-	size_t mark = dotted->len, pi, qi;
+	size_t mark = dotted->len, pi, dup;
 
 	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, depth ? "a nested value must be a mapping"
@@ -538,7 +590,7 @@ static int values_json(struct cp *c, const struct yaml_node *n, struct prenv_buf
 	if (depth >= VALUES_MAX_DEPTH)
 		return cp_fail(c, n, "'%s' is nested too deeply (more than %d levels)",
 			       dotted->ptr, VALUES_MAX_DEPTH);
-	if (!(obj = cJSON_CreateObject()))
+	if ((dup = first_repeat(n)) == SIZE_MAX || !(obj = cJSON_CreateObject()))
 		return oom(c);
 	for (pi = 0; pi < n->n; pi++) {
 		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
@@ -549,10 +601,8 @@ static int values_json(struct cp *c, const struct yaml_node *n, struct prenv_buf
 		if (k->kind != YAML_KIND_SCALAR || !values_key_ok(sval(k)))
 			rc = fail_type(c, k, "names in 'values' may use only letters, digits, '_' "
 				       "and '-' (they are used as {{values.NAME}})");
-		for (qi = 0; qi < pi && !rc; qi++)
-			if (!strcmp(sval(n->pairs[qi].key), sval(k)))
-				rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one", sval(k),
-					     dotted->ptr);
+		if (!rc && pi == dup)
+			rc = cp_fail(c, k, "duplicate key '%s' in '%s'; keep one", sval(k), dotted->ptr);
 		if (!rc) {
 			prenv_buf_truncate(dotted, mark);
 			prenv_buf_printf(dotted, ".%s", sval(k));
@@ -563,7 +613,7 @@ static int values_json(struct cp *c, const struct yaml_node *n, struct prenv_buf
 			rc = values_json(c, v, dotted, depth + 1, &item);
 		} else if (!rc && v->kind == YAML_KIND_SCALAR && !is_null(v)) {
 			rc = need_scalar_text(c, v, dotted->ptr, "a string");
-			if (!rc && !(item = cJSON_CreateString(sval(v))))
+			if (!rc && (!(item = cJSON_CreateString(sval(v))) || note_pos(c, dotted->ptr, v) < 0))
 				rc = oom(c);
 		} else if (!rc) {
 			rc = fail_type(c, v, is_null(v) ?
@@ -1099,7 +1149,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 	if ((v = yaml_map_get(root, "allow_empty")) &&
 	    (rc = read_bool(c, v, "allow_empty", &cfg->allow_empty)))
 		return rc;
-	if ((v = yaml_map_get(root, "url")) && (rc = read_str(c, v, "url", &cfg->url)))
+	if ((v = yaml_map_get(root, "url")) &&
+	    ((rc = read_str(c, v, "url", &cfg->url)) || (rc = note_pos(c, "url", v) < 0 ? oom(c) : 0)))
 		return rc;
 	if ((v = yaml_map_get(root, "forks"))) {
 		size_t k;
@@ -1161,6 +1212,7 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 	c.path = path;
 	c.err = err;
 	c.kinds = kinds;
+	c.cfg = NULL;
 	if (len > CONFIG_MAX_BYTES)
 		return cp_fail_at(&c, 1, 1, "the file is %zu bytes; a config may be at most %zu",
 				  len, CONFIG_MAX_BYTES);
@@ -1171,6 +1223,7 @@ int config_parse(struct prenv_config **out, const char *path, const char *text,
 		rc = oom(&c);
 		goto done;
 	}
+	c.cfg = cfg;
 	root = yaml_doc_root(doc);
 	if (!root || is_null(root)) {
 		rc = cp_fail_at(&c, 1, 1, "the config is empty; it needs at least 'app', "
@@ -1234,5 +1287,19 @@ void config_free(struct prenv_config *cfg)
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
 	check_free(&cfg->check);
+	cJSON_Delete(cfg->positions);
 	free(cfg);
+}
+
+int config_template_pos(const struct prenv_config *cfg, const char *key, int *line, int *col,
+			int *plain)
+{
+	const cJSON *a = cfg ? cJSON_GetObjectItemCaseSensitive(cfg->positions, key) : NULL;
+
+	if (cJSON_GetArraySize(a) != 3)
+		return 0;
+	*line = cJSON_GetArrayItem(a, 0)->valueint;
+	*col = cJSON_GetArrayItem(a, 1)->valueint;
+	*plain = cJSON_IsTrue(cJSON_GetArrayItem(a, 2));
+	return 1;
 }

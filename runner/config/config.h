@@ -88,6 +88,7 @@ struct prenv_config {
 	struct config_rule *rules;
 	size_t nrules;
 	cJSON *values;       /* object of string templates (may nest) or NULL */
+	cJSON *positions;    /* where each template starts: see config_template_pos() */
 	int environments_line, environments_col; /* the `environments:` key */
 	struct config_check check;
 };
@@ -109,6 +110,11 @@ void config_free(struct prenv_config *cfg);
 /* Parses an expected HTTP status: "200", a class "2xx" or a range
  * "200-399" (statuses 100-599) into [*lo, *hi]; -1 if it is none of them. */
 int config_parse_status(const char *s, int *lo, int *hi);
+/* Where the template under key ("url", "values.image", "values.a.b")
+ * starts in the file: its line and column and whether it is a plain scalar
+ * (else quoted: its text starts one column later). 0 when unknown. */
+int config_template_pos(const struct prenv_config *cfg, const char *key, int *line, int *col,
+			int *plain);
 
 /* Parses "300s", "5m", "72h", "1h30m", "2d" (units d/h/m/s, largest first,
  * each once) or a bare integer number of seconds; -1 if invalid, -2 if well

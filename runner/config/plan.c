@@ -137,6 +137,19 @@ static int mentions_untrusted(const char *src)
 }
 
 /* Renders every string of the values tree (in place, in a copy) with vars. */
+/* An error at line:col of the template under key is at the config file's
+ * position of that template (not 1:29 of the value's own text). */
+static void err_at_config(struct prenv_err *err, const struct prenv_config *cfg, const char *key)
+{
+	int line, col, plain;
+
+	if (!err || err->line < 1 || !config_template_pos(cfg, key, &line, &col, &plain))
+		return;
+	if (err->line == 1)
+		err->col = col + (plain ? 0 : 1) + err->col - 1;
+	err->line = line + err->line - 1;
+}
+
 static int render_values(struct prenv_plan *plan, cJSON *node, const cJSON *vars,
 			 struct prenv_buf *dotted, const struct prenv_config *cfg,
 			 struct prenv_err *err)
@@ -156,6 +169,7 @@ static int render_values(struct prenv_plan *plan, cJSON *node, const cJSON *vars
 		} else if (cJSON_IsString(it)) {
 			char *s = tmpl_render_string(it->valuestring, vars, cfg->path, err);
 			if (!s) {
+				err_at_config(err, cfg, dotted->ptr);
 				prenv_err_prefix(err, "'%s' in %s (values may use app, env.*, git.*, "
 						 "pr.*, repo.*, ci.*, not other values)",
 						 dotted->ptr, cfg->path);
@@ -177,14 +191,22 @@ static int render_values(struct prenv_plan *plan, cJSON *node, const cJSON *vars
 	return 0;
 }
 
-static char *render(const char *src, const cJSON *vars, const struct prenv_config *cfg,
-		    const char *what, struct prenv_err *err)
+static char *render_at(const char *src, const cJSON *vars, const struct prenv_config *cfg,
+		       const char *what, const char *key, struct prenv_err *err)
 {
 	char *s = tmpl_render_string(src, vars, cfg->path, err);
 
-	if (!s)
+	if (!s) {
+		err_at_config(err, cfg, key);
 		prenv_err_prefix(err, "%s", what);
+	}
 	return s;
+}
+
+static char *render(const char *src, const cJSON *vars, const struct prenv_config *cfg,
+		    const char *what, struct prenv_err *err)
+{
+	return render_at(src, vars, cfg, what, NULL, err);
 }
 
 const struct config_rule *plan_find_rule(const struct prenv_config *cfg,
@@ -281,7 +303,7 @@ static int finish_env(struct prenv_plan *plan, const struct prenv_config *cfg,
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	if (!cfg->url)
 		return 0;
-	if (!(plan->url = render(cfg->url, plan->vars, cfg, "'url'", err)))
+	if (!(plan->url = render_at(cfg->url, plan->vars, cfg, "'url'", "url", err)))
 		return fail_code(err);
 	plan->host = url_host(plan->url);
 	if (add_str(env, "url", plan->url) || (plan->host && add_str(env, "host", plan->host)))

@@ -38,8 +38,9 @@
  * not one of the 1.1 boolean/null words. Every other string is double-quoted.
  *
  * Positioned tree. Built from the same events without recursion (an
- * explicit stack of open collections), so nesting is bounded only by
- * memory, like libyaml's own document loader. Scalars are not typed: the
+ * explicit stack of open collections); nesting is limited to YP_MAX_DEPTH
+ * in every document of the stream, which also bounds the time libyaml's
+ * scanner takes on deep flow collections (quadratic in the depth). Scalars are not typed: the
  * loader above it decides what "true" or "" means where. Every node is
  * allocated on its own (a scalar and its text in one block) and listed in
  * the document, which frees them all at once; that is what lets a
@@ -954,6 +955,7 @@ struct td {
 	unsigned flags;
 	struct prenv_err *err;
 	int docs;               /* DOCUMENT_START events so far */
+	int depth;              /* collections open in the stream, any document */
 	struct td_open *open;   /* innermost last */
 	size_t n_open, cap_open;
 	struct td_anchor *anchors;
@@ -1197,6 +1199,21 @@ static int td_event(struct td *t, const yaml_event_t *ev)
 	}
 }
 
+/* Nesting is limited in every document: libyaml's scanner takes time
+ * quadratic in the depth of flow collections (256 KiB of "{a: " took 151 s),
+ * so the stream stops being read at the first node too deep. */
+static int td_depth(struct td *t, const yaml_event_t *ev)
+{
+	if (ev->type == YAML_SEQUENCE_END_EVENT || ev->type == YAML_MAPPING_END_EVENT)
+		t->depth--;
+	if (ev->type != YAML_SEQUENCE_START_EVENT && ev->type != YAML_MAPPING_START_EVENT)
+		return 0;
+	if (++t->depth > YP_MAX_DEPTH)
+		return td_fail_at(t, EV_LINE(ev), EV_COL(ev), "YAML nesting deeper than %d levels",
+				  YP_MAX_DEPTH);
+	return 0;
+}
+
 /* Every event of the stream: checked (strict), and those of the first
  * document built into t->doc. */
 static int td_run(struct td *t)
@@ -1210,7 +1227,8 @@ static int td_run(struct td *t)
 		end = ev.type == YAML_STREAM_END_EVENT;
 		if (ev.type == YAML_DOCUMENT_START_EVENT)
 			t->docs++;
-		if (t->flags & YAML_DOC_STRICT)
+		rc = td_depth(t, &ev);
+		if (!rc && (t->flags & YAML_DOC_STRICT))
 			rc = td_strict(t, &ev);
 		if (!rc && t->docs == 1)
 			rc = td_event(t, &ev);

@@ -99,6 +99,10 @@ struct yaml_doc; /* opaque: owns every node and text of one document */
  * bound its work); an anchor takes effect where its node ends, so there
  * are no cycles.
  *
+ * Nesting deeper than 512 levels, in any document of the stream, is an
+ * error at the first node too deep (libyaml's scanner is quadratic in the
+ * depth of flow collections).
+ *
  * *out gets the document (yaml_doc_free()); yaml_doc_root() is NULL when
  * the stream holds no document. */
 int yaml_doc_load(struct yaml_doc **out, const char *text, size_t len,

@@ -61,5 +61,34 @@ class EmptyRenderTest(unittest.TestCase):
         self.assertNotIn("README.md", r.stderr)
 
 
+class RenderChecksTest(unittest.TestCase):
+    """`prenv render` checks everything that needs no cluster (first-hour
+    item 5): what deploy would refuse is found at render, at file:line."""
+
+    def setUp(self):
+        self.app = make_app(self)
+
+    def add(self, name, text):
+        with open(os.path.join(self.app, "tpl", name), "w") as f:
+            f.write(text)
+
+    def test_foreign_namespace_caught_at_render(self):
+        self.add("zz-cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+                 "  namespace: default\ndata: {}\n")
+        r = run_prenv(["render"], env=env_for(), cwd=self.app)
+        self.assertEqual(2, r.returncode, r.stderr)
+        self.assertEqual("", r.stdout)
+        self.assertIn("zz-cm.yaml:1", r.stderr)
+        self.assertIn("default", r.stderr)
+
+    def test_cluster_scoped_kind_caught_at_render(self):
+        self.add("zz-role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                 "metadata:\n  name: x\nrules: []\n")
+        r = run_prenv(["render"], env=env_for(), cwd=self.app)
+        self.assertEqual(2, r.returncode, r.stderr)
+        self.assertIn("zz-role.yaml:1", r.stderr)
+        self.assertIn("clusterrole/x: a cluster-scoped object", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

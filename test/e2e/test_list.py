@@ -50,6 +50,22 @@ class ListAndEnvTest(unittest.TestCase):
         names = [e["name"] for e in json.loads(self.prenv("-o", "json", "list").stdout)]
         self.assertEqual(["pr-42"], names)
 
+    def test_render_and_status_on_a_laptop_without_a_matching_rule(self):
+        # the config has only a pull_request rule; a laptop on a branch
+        r = self.prenv("render")
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertIn("no rule in .prenv.yml matches this local run", r.stderr)
+        self.assertIn("prenv.dev/env: feature-login-", r.stdout)
+        r = self.prenv("status")
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertIn("absent", r.stdout)
+        # deploy still wants a rule, and so does any command in a CI
+        r = self.prenv("deploy")
+        self.assertEqual(2, r.returncode, r.stderr)
+        ci = dict(self.branch_env, PRENV_CI="gitlab")
+        r = run_prenv(["render"], env=ci, cwd=self.app)
+        self.assertEqual(2, r.returncode, r.stderr)
+
     def test_env_must_be_a_name_and_deploy_refuses_it(self):
         r = self.prenv("--env", "Not A Name", "status")
         self.assertEqual(2, r.returncode, r.stderr)

@@ -183,6 +183,24 @@ class RenderTest(unittest.TestCase):
         self.assertFailsAt(r, "zz.yaml", 6, 7, "'pr' is null here")
         self.assertIn("{{#pr}}...{{/pr}}", r.stderr)
 
+    def test_render_values_error_points_at_the_config_entry(self):
+        # a template error inside a values: entry is at that entry in
+        # .prenv.yml, not at 1:29 of the value's own text
+        with open(os.path.join(self.dir, ".prenv.yml"), "w") as f:
+            f.write(CONFIG.replace("{{git.short_sha}}", "{{git.nope}}"))
+        r = run_prenv(["render"], env=pr_env("feature-x", "t"), cwd=self.dir)
+        self.assertEqual(2, r.returncode, r.stderr)
+        line = CONFIG.split("\n").index('  image: "ghcr.io/acme/shop:{{git.short_sha}}"') + 1
+        self.assertIn(".prenv.yml:%d:29:" % line, r.stderr)
+        self.assertIn("git.nope", r.stderr)
+        self.assertIn("values.image", r.stderr)
+        # and the url (plain scalar on its line)
+        with open(os.path.join(self.dir, ".prenv.yml"), "w") as f:
+            f.write(CONFIG.replace("{{env.name}}.preview", "{{env.nme}}.preview"))
+        r = run_prenv(["render"], env=pr_env("feature-x", "t"), cwd=self.dir)
+        self.assertEqual(2, r.returncode, r.stderr)
+        self.assertIn(".prenv.yml:4:15:", r.stderr)
+
     def test_render_raw_tag_with_pr_value_warns(self):
         self._break("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"{{{pr.title}}}\"\n")
         r = self.render(pr_env("feature-x", "plain"))

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "registry.h"
@@ -415,6 +416,49 @@ static void test_config_every_prefix(void **state)
 	prenv_buf_free(&b);
 }
 
+/* A mapping of many keys (values, labels) near the 1 MiB limit loads in
+ * time that grows with n log n, not n^2: the duplicate check compared every
+ * key with every earlier one: 60000 keys took 10+ s of CPU (a PR can change
+ * .prenv.yml). The last key repeats the first, so the check still runs to
+ * the end and names the repeat's position. Measured in CPU time, with a
+ * bound far above what the loader needs (under 1 s with ASan). */
+static void test_config_many_keys_not_quadratic(void **state)
+{
+	static const char *const heads[] = {
+		"app: shop\n" ENVS PROV "values:\n",
+		"app: shop\n" ENVS PROV "  labels:\n",
+	};
+	size_t h;
+
+	(void)state;
+	for (h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+		struct prenv_config *cfg = NULL;
+		struct prenv_err err = PRENV_ERR_INIT;
+		const char *ind = h ? "    " : "  ";
+		clock_t t0;
+		double cpu;
+		int i, n = 60000;
+
+		prenv_buf_adds(&b, heads[h]);
+		for (i = 0; i < n; i++)
+			prenv_buf_printf(&b, "%sk%d: v\n", ind, i + 1);
+		prenv_buf_printf(&b, "%sk1: again\n", ind);
+		assert_true(b.len < ((size_t)1 << 20));
+		t0 = clock();
+		assert_int_equal(config_parse(&cfg, "big.yml", b.ptr, b.len, provider_schemas(), &err),
+				 PRENV_ECONFIG);
+		cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+		printf("# %s: %d keys, %zu bytes, %.2f s CPU\n", h ? "labels" : "values", n + 1,
+		       b.len, cpu);
+		assert_non_null(strstr(err.msg, "duplicate key 'k1'"));
+		assert_int_equal(err.line, 7 + n);
+		assert_true(cpu < 5.0);
+		prenv_err_clear(&err);
+		prenv_buf_free(&b);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Durations                                                           */
 
@@ -485,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_config_missing_file),
 		cmocka_unit_test(test_config_no_path_name),
 		cmocka_unit_test(test_config_every_prefix),
+		cmocka_unit_test(test_config_many_keys_not_quadratic),
 		cmocka_unit_test(test_config_duration_table),
 		cmocka_unit_test(test_config_tag_rule),
 		cmocka_unit_test(test_config_env_kind_names),
