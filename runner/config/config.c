@@ -927,6 +927,14 @@ static const struct config_key url_check_keys[] = {
 	{ "contains", CONFIG_STR, 0, NULL, "text the body must contain", NULL },
 	{ "timeout", CONFIG_DUR, 0, "2m", "how long to keep trying", NULL },
 	{ "headers", CONFIG_STRMAP, 0, NULL, "extra request headers (values are templates)", NULL },
+	{ "headers_from_env", CONFIG_STRMAP, 0, NULL, "extra request headers: name -> environment variable", NULL },
+};
+
+/* CI tokens: never sent with the check (they belong to the code host). */
+static const char *const check_token_vars[] = {
+	"GITHUB_TOKEN", "GH_TOKEN", "PRENV_GITHUB_TOKEN", "GITLAB_TOKEN", "PRENV_GITLAB_TOKEN",
+	"CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2", "PRENV_GIT_TOKEN", "PRENV_KUBECONFIG",
+	"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", NULL,
 };
 
 /* Parses the digits of s[0..n) as a number; -1 if not all digits. */
@@ -977,19 +985,55 @@ static int header_name_ok(const char *s)
 	return 1;
 }
 
-static int check_headers(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+/* An environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+static int env_name_ok(const char *s)
 {
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return 0;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_' ||
+		      (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+/* A value of headers_from_env: a variable name that is no CI token. */
+static int check_env_value(struct cp *c, const struct yaml_node *k, const struct yaml_node *v)
+{
+	size_t i;
+
+	if (!env_name_ok(sval(v)))
+		return cp_fail(c, v, "header '%s': '%s' is not an environment variable name "
+			       "(letters, digits, '_')", sval(k), sval(v));
+	for (i = 0; check_token_vars[i]; i++)
+		if (!strcmp(sval(v), check_token_vars[i]))
+			return cp_fail(c, v, "header '%s': %s is a CI token and is never sent to the "
+				       "preview; give the preview a token of its own", sval(k), sval(v));
+	return 0;
+}
+
+/* headers (from_env 0: values are templates) or headers_from_env. */
+static int check_headers(struct cp *c, const struct yaml_node *n, int from_env, cJSON **out)
+{
+	const char *key = from_env ? "headers_from_env" : "headers";
 	size_t pi;
-	int rc = strmap_json(c, n, "headers", &ck->headers);
+	int rc = strmap_json(c, n, key, out);
 
 	for (pi = 0; !rc && pi < n->n; pi++) {
 		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
+		struct prenv_buf pos = PRENV_BUF_INIT;
 
 		if (!header_name_ok(sval(k)))
 			rc = cp_fail(c, k, "'%s' is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
 				     sval(k));
+		else if (from_env)
+			rc = check_env_value(c, k, v);
 		else if (strpbrk(sval(v), "\r\n"))
 			rc = cp_fail(c, v, "header '%s' must be one line", sval(k));
+		else if (prenv_buf_printf(&pos, "check.headers.%s", sval(k)), pos.failed ||
+			 note_pos(c, pos.ptr, v) < 0)
+			rc = oom(c);
+		prenv_buf_free(&pos);
 	}
 	return rc;
 }
@@ -1017,7 +1061,8 @@ static int parse_check_keys(struct cp *c, const struct yaml_node *n, struct conf
 	const struct yaml_node *v;
 	int rc = 0;
 
-	if ((v = yaml_map_get(n, "url")) && (rc = read_str(c, v, "url", &ck->url)))
+	if ((v = yaml_map_get(n, "url")) &&
+	    ((rc = read_str(c, v, "url", &ck->url)) || (rc = note_pos(c, "check.url", v) < 0 ? oom(c) : 0)))
 		return rc;
 	if ((v = yaml_map_get(n, "path")) && (rc = check_path(c, v, ck)))
 		return rc;
@@ -1041,8 +1086,10 @@ static int parse_check_keys(struct cp *c, const struct yaml_node *n, struct conf
 		if (ck->timeout_seconds < 1)
 			return cp_fail(c, v, "'timeout' must be at least 1s");
 	}
-	if ((v = yaml_map_get(n, "headers")))
-		rc = check_headers(c, v, ck);
+	if ((v = yaml_map_get(n, "headers")) && (rc = check_headers(c, v, 0, &ck->headers)))
+		return rc;
+	if ((v = yaml_map_get(n, "headers_from_env")))
+		rc = check_headers(c, v, 1, &ck->headers_from_env);
 	return rc;
 }
 
@@ -1077,6 +1124,7 @@ static void check_free(struct config_check *ck)
 	free(ck->path);
 	free(ck->contains);
 	cJSON_Delete(ck->headers);
+	cJSON_Delete(ck->headers_from_env);
 }
 
 /* ------------------------------------------------------------------ */

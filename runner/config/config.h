@@ -67,6 +67,7 @@ struct config_check {
 	char *contains;       /* text the body must contain, or NULL */
 	long timeout_seconds; /* for the whole check (default 120) */
 	cJSON *headers;       /* {name: value template} or NULL */
+	cJSON *headers_from_env; /* {name: environment variable} or NULL */
 	int line, col;        /* where `check` is written */
 };
 
