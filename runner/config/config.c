@@ -1023,16 +1023,16 @@ static int check_headers(struct cp *c, const struct yaml_node *n, int from_env, 
 		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
 		struct prenv_buf pos = PRENV_BUF_INIT;
 
-		if (!header_name_ok(sval(k)))
+		prenv_buf_printf(&pos, "check.%s.%s", key, sval(k));
+		if (pos.failed || note_pos(c, pos.ptr, v) < 0)
+			rc = oom(c);
+		else if (!header_name_ok(sval(k)))
 			rc = cp_fail(c, k, "'%s' is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
 				     sval(k));
 		else if (from_env)
 			rc = check_env_value(c, k, v);
 		else if (strpbrk(sval(v), "\r\n"))
 			rc = cp_fail(c, v, "header '%s' must be one line", sval(k));
-		else if (prenv_buf_printf(&pos, "check.headers.%s", sval(k)), pos.failed ||
-			 note_pos(c, pos.ptr, v) < 0)
-			rc = oom(c);
 		prenv_buf_free(&pos);
 	}
 	return rc;
