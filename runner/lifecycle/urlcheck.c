@@ -192,6 +192,14 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* An http.c message without its leading "GET <url>: " (said already). */
+static const char *without_request(const char *msg)
+{
+	const char *sp = strncmp(msg, "GET ", 4) ? NULL : strchr(msg + 4, ' ');
+
+	return sp && sp[-1] == ':' && sp[1] ? sp + 1 : msg;
+}
+
 /* One GET; 1 when it answered as expected. at is overwritten. */
 static int attempt_once(const struct urlcheck *uc, const char *url, long remaining_ms,
 			struct attempt *at)
@@ -223,12 +231,23 @@ static int attempt_once(const struct urlcheck *uc, const char *url, long remaini
 	} else {
 		snprintf(at->why, sizeof(at->why), "%s", rc == HTTP_ETIMEDOUT ? "no answer in time: " : "");
 		snprintf(at->why + strlen(at->why), sizeof(at->why) - strlen(at->why), "%s",
-			 e.msg && e.msg[0] ? e.msg : "no answer");
+			 e.msg && e.msg[0] ? without_request(e.msg) : "no answer");
 	}
 	prenv_err_clear(&e);
 	http_response_free(&resp);
 	http_client_free(c);
 	return ok;
+}
+
+/* "200", "200-399", then ' with "text" in the body'. */
+static void want_text(struct prenv_buf *b, const struct config_check *ck)
+{
+	if (ck->status_lo == ck->status_hi)
+		prenv_buf_printf(b, "%d", ck->status_lo);
+	else
+		prenv_buf_printf(b, "%d-%d", ck->status_lo, ck->status_hi);
+	if (ck->contains)
+		prenv_buf_printf(b, " with \"%s\" in the body", ck->contains);
 }
 
 /* The failure: err's one line, and the body's first lines in the log. */
@@ -237,12 +256,7 @@ static int check_failed(const struct urlcheck *uc, const char *url, const struct
 {
 	struct prenv_buf want = PRENV_BUF_INIT;
 
-	if (uc->ck->status_lo == uc->ck->status_hi)
-		prenv_buf_printf(&want, "%d", uc->ck->status_lo);
-	else
-		prenv_buf_printf(&want, "%d-%d", uc->ck->status_lo, uc->ck->status_hi);
-	if (uc->ck->contains)
-		prenv_buf_printf(&want, " with \"%s\" in the body", uc->ck->contains);
+	want_text(&want, uc->ck);
 	if (at->status > 0)
 		prenv_err_set(err, PRENV_EFAIL, "URL check failed: GET %s answered %ld, expected %s "
 			      "(%d attempt%s in %.0fs; check.timeout is %lds)", url, at->status,
@@ -306,8 +320,9 @@ int urlcheck_run(const struct urlcheck *uc, const char *deploy_url, struct prenv
 	if (!(url = check_target(uc, deploy_url, &skip, err)))
 		return skip ? 0 : err->code;
 	deadline = start + (double)uc->ck->timeout_seconds * 1000.0;
-	log_info("checking %s (expecting %d-%d, for up to %lds)", url, uc->ck->status_lo,
-		 uc->ck->status_hi, uc->ck->timeout_seconds);
+	want_text(&at.excerpt, uc->ck);
+	log_info("checking %s (expecting %s, for up to %lds)", url,
+		 at.excerpt.failed ? "?" : at.excerpt.ptr, uc->ck->timeout_seconds);
 	for (;;) {
 		long left = (long)(deadline - fs_now_ms());
 
