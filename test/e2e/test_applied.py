@@ -12,6 +12,7 @@ import unittest
 
 from util import ROOT, clean_env, run_prenv, tmpdir
 from k8s_e2e import ServerCase, config_text, make_app
+from test_outputs import gh_outputs  # GITHUB_OUTPUT as a dict
 
 sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
 from codehost import start_github  # noqa: E402
@@ -23,20 +24,6 @@ MARKER = "<!-- prenv:marker app=shop env=pr-7 -->"
 def read(path):
     with open(path, encoding="utf-8") as f:
         return f.read()
-
-
-def gh_outputs(text):
-    """GITHUB_OUTPUT's name<<DELIM ... DELIM entries as a dict (the last
-    value of each name)."""
-    out, lines, i = {}, text.split("\n"), 0
-    while i < len(lines):
-        if "<<" in lines[i]:
-            name, delim = lines[i].split("<<", 1)
-            j = lines.index(delim, i + 1)
-            out[name] = "\n".join(lines[i + 1:j])
-            i = j
-        i += 1
-    return out
 
 
 def github_env(d, api_url, **extra):
