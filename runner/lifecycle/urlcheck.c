@@ -16,6 +16,7 @@
 #define CHECK_CONNECT_MAX_MS 10000L
 #define CHECK_WAIT_FIRST_MS 1000L    /* between attempts: 1 s, x1.5, at most 5 s */
 #define CHECK_WAIT_MAX_MS 5000L
+#define CHECK_LAST_MS 100L          /* less left than this: no further attempt */
 #define EXCERPT_LINES 5
 #define EXCERPT_COLS 200
 
@@ -327,16 +328,18 @@ int urlcheck_run(const struct urlcheck *uc, const char *deploy_url, struct prenv
 		long left = (long)(deadline - fs_now_ms());
 
 		attempts++;
-		if (attempt_once(uc, url, left > 1 ? left : 1, &at))
+		if (attempt_once(uc, url, left > CHECK_LAST_MS ? left : CHECK_LAST_MS, &at))
 			break;
 		log_verbose("URL check attempt %d: %s", attempts, at.status ? "unexpected answer" : at.why);
 		if (at.status)
 			log_verbose("  status %ld", at.status);
-		if (fs_now_ms() + (double)wait >= deadline) {
+		left = (long)(deadline - fs_now_ms());
+		if (left < CHECK_LAST_MS) {
 			rc = check_failed(uc, url, &at, attempts, (fs_now_ms() - start) / 1000.0, err);
 			break;
 		}
-		sleep_ms(wait);
+		/* the last attempt comes at the deadline itself */
+		sleep_ms(wait < left - CHECK_LAST_MS ? wait : left - CHECK_LAST_MS);
 		wait = wait * 3 / 2 < CHECK_WAIT_MAX_MS ? wait * 3 / 2 : CHECK_WAIT_MAX_MS;
 	}
 	if (!rc)

@@ -175,7 +175,10 @@ headers_from_env:
         self.assertEqual(1, r.returncode, r.stderr)
         self.assertIn("got no answer", r.stderr)
         self.assertRegex(r.stderr, r"(?i)connect")
+        # it kept asking for the whole timeout, and not much longer
+        self.assertGreaterEqual(r.elapsed, 1.8)
         self.assertLess(r.elapsed, 15)
+        self.assertRegex(r.stderr, r"\(\d attempts in 2s; check.timeout is 2s\)")
         self.assertEqual("failed", self.dotenv_status())
 
     def test_timeout_is_honoured(self):
