@@ -220,6 +220,7 @@ static int attempt_once(const struct urlcheck *uc, const char *url, long remaini
 	rq.method = "GET";
 	rq.url = url;
 	rq.headers = (const char *const *)uc->headers; /* no token: bearer_token stays NULL */
+	rq.no_redirects = 1; /* the headers go to this URL's server only */
 	at->status = 0;
 	at->why[0] = '\0';
 	prenv_buf_reset(&at->excerpt);

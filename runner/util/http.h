@@ -107,6 +107,8 @@ struct http_request {
 	size_t body_len;
 	int idempotent;                   /* HTTP_IDEMPOTENT_* below */
 	const char *bearer_token;         /* sent as "Authorization: Bearer ..." */
+	int no_redirects;                 /* GET: the final response is a 3xx itself,
+					   * not where it points (default: follow, at most 5) */
 	/* http_stream_lines only: asked between reads (and whenever the
 	 * client is woken with http_client_wakeup()); returning non-zero ends
 	 * the stream at once as a normal end (0). NULL: never. */

@@ -34,6 +34,7 @@ class Preview:
         self.script = list(script or [(200, "ok")])
         self.requests = []  # (time answered, path, headers dict, status)
         self.hang = hang
+        self.location = None
         self.stop_hang = threading.Event()
         preview = self
 
@@ -45,6 +46,8 @@ class Preview:
                 status, body = preview.script[0] if len(preview.script) == 1 else preview.script.pop(0)
                 data = body.encode()
                 self.send_response(status)
+                if preview.location:
+                    self.send_header("Location", preview.location)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -198,6 +201,20 @@ headers_from_env:
         self.assertEqual(["/pr-7"], [q[1] for q in p.requests])
         # The reported URL stays the environment's.
         self.assertEqual("https://pr-7.preview.example.com", json.loads(r.stdout)["url"])
+
+    def test_redirect_is_the_answer_and_not_followed(self):
+        other = self.preview(script=[(200, "elsewhere")])
+        p = self.preview(script=[(302, "moved")])
+        p.location = "http://127.0.0.1:%d/login" % other.port
+        cfg = config("http://127.0.0.1:%d" % p.port, "timeout: 5s\nheaders_from_env:\n  X-Key: PREVIEW_KEY\n")
+        r = self.deploy(cfg, PREVIEW_KEY="k3y-for-the-preview-only")
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertIn("answered 302", r.stderr)
+        self.assertEqual([], other.requests)  # the header went nowhere else
+        r = self.deploy(config("http://127.0.0.1:%d" % p.port, "status: 200\ntimeout: 2s\n"))
+        self.assertEqual(1, r.returncode, r.stderr)
+        self.assertIn("answered 302, expected 200", r.stderr)
+        self.assertEqual([], other.requests)
 
     def test_not_waited_for_skips_the_check(self):
         port = free_port()
