@@ -107,13 +107,15 @@ struct http_request {
 	size_t body_len;
 	int idempotent;                   /* HTTP_IDEMPOTENT_* below */
 	const char *bearer_token;         /* sent as "Authorization: Bearer ..." */
-	int no_redirects;                 /* GET: the final response is a 3xx itself,
-					   * not where it points (default: follow, at most 5) */
 	/* http_stream_lines only: asked between reads (and whenever the
 	 * client is woken with http_client_wakeup()); returning non-zero ends
 	 * the stream at once as a normal end (0). NULL: never. */
 	int (*cancelled)(void *ud);
 	void *cancel_ud;
+	/* GET: the final response is a 3xx itself, not where it points
+	 * (0, the default: follow, at most 5). Last, so positional
+	 * initialisers stay valid. */
+	int no_redirects;
 };
 
 struct http_header {
