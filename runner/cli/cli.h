@@ -29,6 +29,7 @@ struct cli {
 	int no_wait;
 	int strict_report;
 	int wait_seconds;          /* --wait; -1: config */
+	const char *forks;         /* --forks deploy|skip, or NULL: the config's */
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
