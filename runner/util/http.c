@@ -68,6 +68,8 @@ struct http_client {
 	void *ca_blob, *cert_blob, *key_blob;
 	double sleep_scale;          /* from PRENV_HTTP_SLEEP_SCALE; 1 in production */
 	unsigned long nsent;
+	unsigned long nconnects;     /* new connections made (CURLINFO_NUM_CONNECTS) */
+	unsigned long nh2;           /* responses that came over HTTP/2 */
 	uint64_t rng;
 	const char *warned[8];       /* optional options refused (logged once) */
 	size_t nwarned;
@@ -542,7 +544,9 @@ void http_client_free(struct http_client *c)
 	if (!c)
 		return;
 	if (c->nsent)
-		log_verbose("http: %lu request%s sent", c->nsent, c->nsent == 1 ? "" : "s");
+		log_verbose("http: %lu request%s sent over %lu connection%s%s", c->nsent,
+			    c->nsent == 1 ? "" : "s", c->nconnects, c->nconnects == 1 ? "" : "s",
+			    c->nh2 ? " (HTTP/2)" : "");
 	if (c->multi)
 		LC(curl_multi_cleanup)(c->multi);
 	if (c->share)
@@ -1082,6 +1086,19 @@ static void fail_transport(struct xfer *x, CURLcode cc, const struct decision *d
 }
 
 /* Called when an attempt ended: finishes x or schedules the next attempt. */
+/* How many connections this transfer opened, and whether it spoke HTTP/2
+ * (the -v summary: one connection multiplexed, or the HTTP/1.1 pool). */
+static void count_connection(struct http_client *c, CURL *e)
+{
+	long n = 0, ver = 0;
+
+	if (LC(curl_easy_getinfo)(e, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0)
+		c->nconnects += (unsigned long)n;
+	if (LC(curl_easy_getinfo)(e, CURLINFO_HTTP_VERSION, &ver) == CURLE_OK &&
+	    ver == CURL_HTTP_VERSION_2_0)
+		c->nh2++;
+}
+
 static void xfer_finished(struct xfer *x, CURLcode cc)
 {
 	struct http_client *c = x->c;
@@ -1094,6 +1111,7 @@ static void xfer_finished(struct xfer *x, CURLcode cc)
 	d.wait_ms = -1;
 	LC(curl_easy_getinfo)(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	LC(curl_easy_getinfo)(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+	count_connection(c, x->easy);
 	if (ct)
 		r->content_type = strdup(ct);
 	if (x->stopped)

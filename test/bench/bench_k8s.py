@@ -10,6 +10,15 @@ Services are created), kubectl with a cold discovery cache, as in a fresh CI
 job. prenv runs with --no-wait (kubectl apply does not wait either).
 
   python3 test/bench/bench_k8s.py [--runs 3] [--sizes 10,100,1000]
+
+With --real it runs on the REAL API server of test/k8s-real (kube-apiserver
+1.20 over TLS, HTTP/2; the cluster must be running: `cluster.py status`)
+and adds the floor: floor.c, raw server-side-apply PATCHes through libcurl
+with the same parallelism (8) and nothing else. Every run deploys into a
+fresh namespace (deleted at the end); the three tools take turns run by
+run, so a drift of the machine hits all of them.
+
+  python3 test/bench/bench_k8s.py --real [--runs 3] [--sizes 10,100,1000]
 """
 import argparse
 import json
@@ -25,7 +34,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from benchlib import run_once  # noqa: E402
+from benchlib import run_once, run_once_err  # noqa: E402
 
 PRENV = os.path.join(ROOT, os.environ.get("PRENV_BIN", "build/prenv"))
 SERVER = os.path.join(ROOT, "test", "servers", "k8s_server.py")
@@ -48,7 +57,7 @@ metadata:
   labels: {app.kubernetes.io/name: %(app)s}
 spec:
   selector: {app.kubernetes.io/name: %(app)s}
-  ports: [{name: http, port: 80, targetPort: 8080}]
+  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
 """
 
 
@@ -58,12 +67,12 @@ def objects(n, app, env):
 
 
 class Server:
-    def __init__(self, d):
+    def __init__(self, d, extra=()):
         pf = os.path.join(d, "port")
         self.pki = os.path.join(d, "pki")
         self.log = open(os.path.join(d, "server.log"), "w")
         self.proc = subprocess.Popen([sys.executable, SERVER, "--tls", "--certs-dir", self.pki,
-                                      "--port-file", pf, "--token", TOKEN],
+                                      "--port-file", pf, "--token", TOKEN] + list(extra),
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
             if os.path.exists(pf) and os.path.getsize(pf):
@@ -87,11 +96,120 @@ class Server:
         self.log.close()
 
 
+def build_floor(work):
+    exe = os.path.join(work, "floor")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    subprocess.run(["cc", "-O2", "-o", exe, os.path.join(HERE, "floor.c")] + flags, check=True)
+    return exe
+
+
+def floor_inputs(d, n, ns):
+    """The floor's list file: the namespace, then the n objects as JSON
+    apply bodies (what prenv sends, without its labels)."""
+    import yaml
+    lines = []
+    bodies = [("/api/v1/namespaces/%s" % ns,
+               {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})]
+    for doc in objects(n, "bench", "pr-7"):
+        o = yaml.safe_load(doc)
+        o["metadata"]["namespace"] = ns
+        plural = "services" if o["kind"] == "Service" else "configmaps"
+        bodies.append(("/api/v1/namespaces/%s/%s/%s" % (ns, plural, o["metadata"]["name"]), o))
+    for i, (path, body) in enumerate(bodies):
+        f = os.path.join(d, "floor-%s-%d.json" % (ns, i))
+        with open(f, "w") as fh:
+            json.dump(body, fh)
+        lines.append("%s?fieldManager=floor&force=true %s" % (path, f))
+    lst = os.path.join(d, "floor-%s.list" % ns)
+    with open(lst, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return lst
+
+
+def requests_of(name, stderr, n):
+    """Requests one run sent: prenv's own -v summary, kubectl's -v=6 lines,
+    the floor's list."""
+    import re
+    if name == "prenv":
+        m = re.search(r"http: (\d+) requests? sent over (\d+) connection", stderr)
+        return "%s (%s conn)" % (m.group(1), m.group(2)) if m else "?"
+    if name == "floor":
+        return str(n + 1)
+    return str(len(re.findall(r"\] (GET|PATCH|POST|PUT|DELETE) https?://", stderr)))
+
+
+def bench_real(a):
+    sys.path.insert(0, os.path.join(ROOT, "test", "k8s-real"))
+    from cluster import RealCluster
+    rc = RealCluster.attach()
+    url, token, ca, kc = rc.url, rc.token, rc.ca, rc.kubeconfig
+    work = tempfile.mkdtemp(prefix="prenv-bench-real-")
+    floor = build_floor(work)
+    made, rows, tag = [], [], "%x" % (os.getpid() & 0xffff)
+    try:
+        for n in [int(x) for x in a.sizes.split(",")]:
+            d = os.path.join(work, "n%d" % n)
+            os.makedirs(os.path.join(d, "tpl"))
+            with open(os.path.join(d, "tpl", "all.yaml"), "w") as f:
+                f.write("---\n".join(objects(n, "{{app}}", "{{env.name}}")))
+            with open(os.path.join(d, ".prenv.yml"), "w") as f:
+                f.write("version: 1\napp: b15%s\ntemplates: tpl\nprovider:\n  kind: kubernetes\n"
+                        "  wait: 0s\nenvironments:\n  - pull_request: true\n" % tag)
+            with open(os.path.join(d, "all.yaml"), "w") as f:
+                f.write("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n---\n")
+                f.write("---\n".join(o.replace("metadata:\n", "metadata:\n  namespace: ${NS}\n", 1)
+                                     for o in objects(n, "${APP}", "${ENV}")))
+            res = {k: ([], []) for k in ("prenv", "floor", "envsubst | kubectl apply --server-side")}
+            for r in range(a.runs):
+                pr = "%d%d" % (n, r)
+                base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": d, "NO_COLOR": "1",
+                        "PRENV_CI": "local", "PRENV_REPO": "acme/bench", "PRENV_BRANCH": "b",
+                        "PRENV_PR": pr, "PRENV_SHA": "d" * 40, "APP": "bench", "ENV": "pr-7"}
+                ns_p, ns_f, ns_k = "b15%s-pr-%s" % (tag, pr), "b15%s-f-%s" % (tag, pr), \
+                    "b15%s-k-%s" % (tag, pr)
+                made += [ns_p, ns_f, ns_k]
+                lst = floor_inputs(d, n, ns_f)
+                runs = [
+                    ("prenv", [PRENV, "--kubeconfig", kc, "-v", "deploy", "--no-wait"], {}),
+                    ("floor", [floor, url, token, ca, "8", lst], {}),
+                    ("envsubst | kubectl apply --server-side",
+                     ["sh", "-c", "envsubst < all.yaml | kubectl --kubeconfig \"$KC\" --cache-dir "
+                      "\"$HOME/kcache-$$\" -v=6 apply --server-side -f - >/dev/null"],
+                     {"KC": kc, "NS": ns_k}),
+                ]
+                for name, argv, extra in runs:
+                    w, _, err = run_once_err(argv, env=dict(base, **extra), cwd=d)
+                    res[name][0].append(w)
+                    res[name][1].append(requests_of(name, err, n))
+            floor_med = sorted(res["floor"][0])[len(res["floor"][0]) // 2]
+            for name, (walls, reqs) in res.items():
+                med = sorted(walls)[len(walls) // 2]
+                rows.append((n, name, med, med / floor_med, reqs[-1]))
+                print("# bench_k8s --real N=%d %s: %.3f s (%.2fx floor), %s requests"
+                      % (n, name, med, med / floor_med, reqs[-1]), file=sys.stderr)
+    finally:
+        if made:
+            subprocess.run(["kubectl", "--kubeconfig", kc, "delete", "namespace", "--wait=false",
+                            "--ignore-not-found"] + made, capture_output=True)
+        shutil.rmtree(work, True)
+    print("Deploy on the real API server (kube-apiserver 1.20, TLS, HTTP/2), median of %d runs"
+          % a.runs)
+    print("| N objects | tool | wall time | vs floor | API requests |")
+    print("|---:|---|---:|---:|---:|")
+    for n, name, w, ratio, q in rows:
+        print("| %d | %s | %.3f s | %.2fx | %s |" % (n, name.replace("|", "\\|"), w, ratio, q))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="10,100,1000")
+    ap.add_argument("--real", action="store_true", help="the real API server and the floor")
     a = ap.parse_args()
+    if a.real:
+        return bench_real(a)
     if not shutil.which("kubectl") or not shutil.which("envsubst"):
         print("bench_k8s: kubectl and envsubst are needed", file=sys.stderr)
         return 1
