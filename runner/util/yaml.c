@@ -764,7 +764,8 @@ int yaml_plain_safe(const char *s)
 			continue;
 		return 0;
 	}
-	for (i = 0; n <= 5 && words[i]; i++)
+	/* every word starts with one of these letters */
+	for (i = 0; n <= 5 && strchr("tfynoiTFYNOI", s[0]) && words[i]; i++)
 		if (!strcasecmp(s, words[i]))
 			return 0;
 	/* Defence in depth: our own resolver must call it a string too. */

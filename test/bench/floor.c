@@ -18,12 +18,18 @@ struct req {
 	char url[1024];
 	char *body;
 	long len;
+	char answer[256];   /* the start of the response, for a failure */
+	size_t alen;
 };
 
 static size_t sink(char *p, size_t s, size_t n, void *u)
 {
-	(void)p;
-	(void)u;
+	struct req *r = u;
+	size_t k = s * n < sizeof(r->answer) - 1 - r->alen ? s * n : sizeof(r->answer) - 1 - r->alen;
+
+	memcpy(r->answer + r->alen, p, k);
+	r->alen += k;
+	r->answer[r->alen] = '\0';
 	return s * n;
 }
 
@@ -41,7 +47,7 @@ static char *slurp(const char *path, long *len)
 	return b;
 }
 
-static CURL *easy(const struct req *r, struct curl_slist *h, const char *ca)
+static CURL *easy(struct req *r, struct curl_slist *h, const char *ca)
 {
 	CURL *e = curl_easy_init();
 
@@ -54,6 +60,8 @@ static CURL *easy(const struct req *r, struct curl_slist *h, const char *ca)
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	return e;
 }
 
@@ -76,6 +84,7 @@ int main(int argc, char **argv)
 		if (sscanf(line, "%1023s %1023s", path, file) != 2)
 			continue;
 		rs = realloc(rs, (n + 1) * sizeof(*rs));
+		memset(&rs[n], 0, sizeof(rs[n]));
 		snprintf(rs[n].url, sizeof(rs[n].url), "%s%s", argv[1], path);
 		rs[n].body = slurp(file, &rs[n].len);
 		n++;
@@ -100,12 +109,15 @@ int main(int argc, char **argv)
 		curl_multi_perform(m, &still);
 		while ((msg = curl_multi_info_read(m, &left))) {
 			long st = 0;
+			struct req *r = NULL;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &st);
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 			if (msg->data.result != CURLE_OK || st < 200 || st > 299) {
-				fprintf(stderr, "floor: %ld %s\n", st, curl_easy_strerror(msg->data.result));
+				fprintf(stderr, "floor: %s: %ld %s %s\n", r->url, st,
+					curl_easy_strerror(msg->data.result), r->answer);
 				bad = 1;
 			}
 			curl_multi_remove_handle(m, msg->easy_handle);
