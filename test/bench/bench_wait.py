@@ -12,7 +12,6 @@ own exit and this script's wake-up, so they are upper bounds.
   python3 test/bench/bench_wait.py [--runs 5] [--deployments 5]
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_k8s import PRENV, TOKEN, Server  # noqa: E402
+from bench_k8s import PRENV, Server, base_env, write_kubeconfig  # noqa: E402
 
 DEPLOY = """apiVersion: apps/v1
 kind: Deployment
@@ -42,15 +41,6 @@ spec:
 """
 
 
-def kubeconfig(path, srv):
-    with open(path, "w") as f:
-        json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "b",
-                   "clusters": [{"name": "b", "cluster": {
-                       "server": srv.url, "certificate-authority": os.path.join(srv.pki, "ca.crt")}}],
-                   "users": [{"name": "u", "user": {"token": TOKEN}}],
-                   "contexts": [{"name": "b", "context": {"cluster": "b", "user": "u"}}]}, f)
-
-
 def timed(argv, env, cwd):
     p = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
     t = time.time()
@@ -68,8 +58,8 @@ def main():
     srv = Server(work, ["--ready-delay", "1.0", "--terminate-delay", "1.0"])
     up, down = [], []
     try:
-        kc = os.path.join(work, "kubeconfig")
-        kubeconfig(kc, srv)
+        kc = write_kubeconfig(os.path.join(work, "kubeconfig"), srv.url,
+                              os.path.join(srv.pki, "ca.crt"))
         os.makedirs(os.path.join(work, "tpl"))
         with open(os.path.join(work, "tpl", "all.yaml"), "w") as f:
             f.write("---\n".join(DEPLOY % {"i": i} for i in range(a.deployments)))
@@ -77,9 +67,7 @@ def main():
             f.write("version: 1\napp: wait\ntemplates: tpl\nprovider:\n  kind: kubernetes\n"
                     "  wait: 60s\nenvironments:\n  - pull_request: true\n")
         for r in range(a.runs):
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "NO_COLOR": "1",
-                   "PRENV_CI": "local", "PRENV_REPO": "acme/wait", "PRENV_BRANCH": "b",
-                   "PRENV_PR": str(100 + r), "PRENV_SHA": "e" * 40}
+            env = base_env(work, 100 + r, PRENV_REPO="acme/wait")
             ns = "wait-pr-%d" % (100 + r)
             t = timed([PRENV, "--kubeconfig", kc, "-q", "deploy"], env, work)
             c = srv.admin("/_test/clock?namespace=" + ns)
