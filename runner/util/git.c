@@ -40,23 +40,26 @@
  * reads a checkout or publishes. Every call goes through LG(), which is the
  * function itself when libgit2 is linked (LAZY=0, static builds). */
 #define GIT2_FUNCS(X) X(git_blob_create_from_buffer) X(git_commit_create) \
-	X(git_commit_free) X(git_commit_lookup) X(git_config_free) X(git_config_get_string) \
-	X(git_credential_ssh_key_from_agent) X(git_credential_userpass_plaintext_new) \
-	X(git_error_clear) X(git_error_last) X(git_error_set_str) X(git_fetch_options_init) \
-	X(git_libgit2_init) X(git_libgit2_opts) X(git_libgit2_shutdown) X(git_object_free) \
-	X(git_object_lookup) \
-	X(git_object_peel) X(git_odb_free) X(git_odb_read_header) X(git_oid_cpy) \
-	X(git_oid_fromstr) X(git_oid_tostr) X(git_push_options_init) X(git_reference_create) \
-	X(git_reference_create_matching) X(git_reference_delete) X(git_reference_free) \
-	X(git_reference_is_branch) X(git_reference_lookup) X(git_reference_name_to_id) \
-	X(git_reference_shorthand) X(git_reference_symbolic_target) X(git_reference_target) \
-	X(git_reference_type) X(git_remote_connect) X(git_remote_create_detached) \
-	X(git_remote_create_options_init) X(git_remote_create_with_opts) X(git_remote_fetch) \
-	X(git_remote_free) X(git_remote_init_callbacks) X(git_remote_ls) \
-	X(git_remote_push) X(git_repository_config_snapshot) X(git_repository_free) \
-	X(git_repository_head) X(git_repository_head_detached) X(git_repository_init) \
-	X(git_repository_is_bare) X(git_repository_odb) X(git_repository_open_ext) \
-	X(git_repository_path) X(git_repository_workdir) X(git_signature_free) \
+	X(git_commit_free) X(git_commit_lookup) X(git_commit_tree) X(git_config_free) \
+	X(git_config_get_string) X(git_credential_ssh_key_from_agent) \
+	X(git_credential_userpass_plaintext_new) X(git_diff_find_options_init) \
+	X(git_diff_find_similar) X(git_diff_free) X(git_diff_get_delta) X(git_diff_num_deltas) \
+	X(git_diff_tree_to_tree) X(git_error_clear) X(git_error_last) X(git_error_set_str) \
+	X(git_fetch_options_init) X(git_libgit2_init) X(git_libgit2_opts) \
+	X(git_libgit2_shutdown) X(git_merge_base) X(git_object_free) X(git_object_id) \
+	X(git_object_lookup) X(git_object_peel) X(git_odb_free) X(git_odb_read_header) \
+	X(git_oid_cpy) X(git_oid_fromstr) X(git_oid_tostr) X(git_push_options_init) \
+	X(git_reference_create) X(git_reference_create_matching) X(git_reference_delete) \
+	X(git_reference_free) X(git_reference_is_branch) X(git_reference_lookup) \
+	X(git_reference_name_to_id) X(git_reference_shorthand) X(git_reference_symbolic_target) \
+	X(git_reference_target) X(git_reference_type) X(git_remote_connect) \
+	X(git_remote_create_detached) X(git_remote_create_options_init) \
+	X(git_remote_create_with_opts) X(git_remote_fetch) X(git_remote_free) \
+	X(git_remote_init_callbacks) X(git_remote_ls) X(git_remote_push) \
+	X(git_repository_config_snapshot) X(git_repository_free) X(git_repository_head) \
+	X(git_repository_head_detached) X(git_repository_init) X(git_repository_is_bare) \
+	X(git_repository_odb) X(git_repository_open_ext) X(git_repository_path) \
+	X(git_repository_workdir) X(git_revparse_single) X(git_signature_free) \
 	X(git_signature_now) X(git_tree_create_updated) X(git_tree_entry_bypath) \
 	X(git_tree_entry_free) X(git_tree_entry_id) X(git_tree_entry_type) X(git_tree_free) \
 	X(git_tree_id) X(git_tree_lookup) X(git_tree_walk) X(git_treebuilder_free) \
@@ -1000,4 +1003,158 @@ int prenv_git_ls_remote(struct prenv_git_refs **out, const char *url, const char
 	free(ns.why);
 	LG(git_libgit2_shutdown)();
 	return rc;
+}
+
+/* ===================================================== what a change touched */
+
+/* The commit spec names, or GIT_ENOTFOUND. */
+static int commit_of(git_oid *out, git_repository *repo, const char *spec)
+{
+	git_object *obj = NULL, *commit = NULL;
+	int rc = LG(git_revparse_single)(&obj, repo, spec);
+
+	if (rc == 0 && (rc = LG(git_object_peel)(&commit, obj, GIT_OBJECT_COMMIT)) == 0)
+		LG(git_oid_cpy)(out, LG(git_object_id)(commit));
+	LG(git_object_free)(commit);
+	LG(git_object_free)(obj);
+	return rc;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int paths_add(struct prenv_git_paths *p, size_t *cap, const char *path)
+{
+	char **v;
+
+	if (!path)
+		return 0;
+	if (p->n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if (!(v = realloc(p->v, *cap * sizeof(*v))))
+			return -1;
+		p->v = v;
+	}
+	if (!(p->v[p->n] = dupstr(path)))
+		return -1;
+	p->n++;
+	return 0;
+}
+
+/* Sorts and drops repeats (a rename's two paths, a path on both sides). */
+static void paths_unique(struct prenv_git_paths *p)
+{
+	size_t i, o = 0;
+
+	if (!p->n)
+		return;
+	qsort(p->v, p->n, sizeof(*p->v), path_cmp);
+	for (i = 1; i < p->n; i++) {
+		if (!strcmp(p->v[i], p->v[o]))
+			free(p->v[i]);
+		else
+			p->v[++o] = p->v[i];
+	}
+	p->n = o + 1;
+}
+
+static int diff_paths(struct prenv_git_paths *p, git_repository *repo, const git_oid *from,
+		      const git_oid *to)
+{
+	git_commit *a = NULL, *b = NULL;
+	git_tree *ta = NULL, *tb = NULL;
+	git_diff *diff = NULL;
+	git_diff_find_options find;
+	size_t i, n, cap = 0;
+	int rc;
+
+	LG(git_diff_find_options_init)(&find, GIT_DIFF_FIND_OPTIONS_VERSION);
+	find.flags = GIT_DIFF_FIND_RENAMES;
+	if ((rc = LG(git_commit_lookup)(&a, repo, from)) < 0 ||
+	    (rc = LG(git_commit_lookup)(&b, repo, to)) < 0 ||
+	    (rc = LG(git_commit_tree)(&ta, a)) < 0 || (rc = LG(git_commit_tree)(&tb, b)) < 0 ||
+	    (rc = LG(git_diff_tree_to_tree)(&diff, repo, ta, tb, NULL)) < 0 ||
+	    (rc = LG(git_diff_find_similar)(diff, &find)) < 0)
+		goto done;
+	n = LG(git_diff_num_deltas)(diff);
+	for (i = 0; i < n && rc == 0; i++) {
+		const git_diff_delta *d = LG(git_diff_get_delta)(diff, i);
+
+		if (paths_add(p, &cap, d->old_file.path) < 0 ||
+		    paths_add(p, &cap, d->new_file.path) < 0)
+			rc = GIT_EBUFS; /* out of memory, reported by the caller */
+	}
+	paths_unique(p);
+done:
+	LG(git_diff_free)(diff);
+	LG(git_tree_free)(ta);
+	LG(git_tree_free)(tb);
+	LG(git_commit_free)(a);
+	LG(git_commit_free)(b);
+	return rc;
+}
+
+static int changed_in(struct prenv_git_paths *p, git_repository *repo, const char *base,
+		      const char *head, struct prenv_err *err)
+{
+	git_oid b, h, mb;
+	int rc;
+
+	if ((rc = commit_of(&h, repo, head)) < 0)
+		return prenv_err_set(err, rc == GIT_ENOTFOUND ? PRENV_ENOTFOUND : PRENV_EFAIL,
+				     "%s", lg2_msg("cannot resolve the head commit"));
+	if (commit_of(&b, repo, base) < 0 || LG(git_merge_base)(&mb, repo, &b, &h) < 0) {
+		p->no_merge_base = 1;
+		return 0;
+	}
+	LG(git_oid_tostr)(p->merge_base, sizeof(p->merge_base), &mb);
+	if ((rc = diff_paths(p, repo, &mb, &h)) == GIT_EBUFS)
+		return nomem(err);
+	if (rc < 0)
+		return prenv_err_set(err, PRENV_EFAIL, "%s", lg2_msg("diff failed"));
+	return 0;
+}
+
+int prenv_git_changed_paths(struct prenv_git_paths **out, const char *dir, const char *base,
+			    const char *head, struct prenv_err *err)
+{
+	git_repository *repo = NULL;
+	struct prenv_git_paths *p;
+	int rc;
+
+	*out = NULL;
+	if (!(p = calloc(1, sizeof(*p))))
+		return nomem(err);
+	if ((rc = lg2_init(err)) < 0) {
+		free(p);
+		return rc;
+	}
+	rc = open_repo(&repo, dir ? dir : ".");
+	if (rc < 0)
+		rc = prenv_err_set(err, rc == GIT_ENOTFOUND ? PRENV_ENOTFOUND : PRENV_EFAIL,
+				   "cannot open the git repository at %s: %s", dir ? dir : ".",
+				   lg2_msg("not a git repository"));
+	else
+		rc = changed_in(p, repo, base, head, err);
+	LG(git_repository_free)(repo);
+	LG(git_libgit2_shutdown)();
+	if (rc < 0)
+		prenv_git_paths_free(p);
+	else
+		*out = p;
+	return rc;
+}
+
+void prenv_git_paths_free(struct prenv_git_paths *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	free(p);
 }
