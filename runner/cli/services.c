@@ -16,6 +16,12 @@
 #include "util/log.h"
 #include "util/names.h"
 
+static void asked(void *ud, const char *url, double seconds)
+{
+	(void)ud;
+	log_verbose("ls-remote %s: %.3f s", url, seconds);
+}
+
 int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 {
 	struct resolved_services *rs = NULL;
@@ -28,6 +34,7 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 	o.cfg = cli->cfg;
 	o.ctx = cli->ctx;
 	o.envp = cli->envp;
+	o.on_asked = asked;
 	if ((rc = resolve_services(&rs, &o, err)) == 0)
 		rc = resolve_apply(rs, &o, cli->plan, err);
 	resolve_services_free(rs);

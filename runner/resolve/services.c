@@ -147,9 +147,10 @@ static void token_hint(struct prenv_buf *b, const struct resolve_opts *o, const 
 		prenv_buf_adds(b, host && *host ? "it is reached over ssh: the ssh-agent's key must be "
 			       "allowed to read it" : "check the path");
 	} else if (tokens_allowed(o->ctx, o->envp, "GITHUB_TOKEN", url, NULL)) {
-		prenv_buf_printf(b, "it needs a token of %s that can read it: set PRENV_GITHUB_TOKEN "
-				 "to a fine-grained token or GitHub App token with contents: read on it "
-				 "(the GITHUB_TOKEN of GitHub Actions reads only its own repository)", host);
+		prenv_buf_printf(b, "it needs a token of %s that can read it (the GITHUB_TOKEN of "
+				 "GitHub Actions reads only its own repository): set PRENV_GIT_TOKEN_<NAME> "
+				 "to a fine-grained or GitHub App token with contents: read on it and "
+				 "PRENV_GIT_TOKEN_<NAME>_HOST=%s", host, host);
 	} else if (tokens_allowed(o->ctx, o->envp, "CI_JOB_TOKEN", url, NULL)) {
 		prenv_buf_printf(b, "it needs a token of %s that can read it: add this project to "
 				 "that project's CI/CD job token allowlist (CI_JOB_TOKEN), or set "
