@@ -352,8 +352,10 @@ class ServicesHttpTokenTest(ServicesBase):
         self.url_a = "http://127.0.0.1:%d/acme/api.git" % self.port_a
         self.url_b = "http://127.0.0.2:%d/acme/web.git" % self.port_b
         self.proj = os.path.join(self.dir, "proj")
+        # api and api2 share a repository: it is asked once
         write_checkout(self.proj, [service("site"), service("api", self.url_a),
-                                   service("web", self.url_b)], ["site", "api", "web"])
+                                   service("api2", self.url_a), service("web", self.url_b)],
+                       ["site", "api", "api2", "web"])
 
     def render(self, **tokens):
         return run_prenv(["-o", "json", "render"],
@@ -370,6 +372,8 @@ class ServicesHttpTokenTest(ServicesBase):
         self.assertEqual("ghcr.io/acme/web:" + self.web_shas["feature/x"],
                          objs["web"]["spec"]["template"]["spec"]["containers"][0]["image"])
         a, b = read(self.log_a), read(self.log_b)
+        # one ls-remote for both services of api.git: the 401, then with the token
+        self.assertEqual(2, a.count("/acme/api.git/info/refs"), a)
         self.assertIn(fingerprint(TOKEN_A), a)
         self.assertNotIn(fingerprint(TOKEN_B), a)
         self.assertIn(fingerprint(TOKEN_B), b)
