@@ -16,15 +16,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import unittest
 
 from util import ROOT, clean_env, run_prenv, tmpdir
 
 sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
 from k8s_harness import K8sServer  # noqa: E402
+from test_pages_git_http import start_git_server  # noqa: E402  (the same server, logs)
 
-GIT_SERVER = os.path.join(ROOT, "test", "servers", "git_http_server.py")
 TOKEN_A = "tokA_0123456789abcdef"
 TOKEN_B = "tokB_fedcba9876543210"
 
@@ -139,28 +138,6 @@ def multi_checkout(d, app, other, other_url, deployments_only=False):
 
 def fingerprint(token):
     return "token sha256:" + hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-def start_git_server(tc, root, token, bind="127.0.0.1"):
-    """git_http_server.py serving root on bind; returns (port, log path)."""
-    portfile = os.path.join(tc.dir, "port-%s-%d" % (bind, len(os.listdir(tc.dir))))
-    log = portfile + ".log"
-    logf = open(log, "w")
-    srv = subprocess.Popen([sys.executable, GIT_SERVER, "--root", root, "--token", token,
-                            "--port-file", portfile, "--bind", bind],
-                           stdout=subprocess.DEVNULL, stderr=logf)
-
-    def stop():
-        srv.terminate()
-        srv.wait(10)
-        logf.close()
-    tc.addCleanup(stop)
-    for _ in range(200):
-        if os.path.exists(portfile) and os.path.getsize(portfile):
-            break
-        time.sleep(0.05)
-    with open(portfile) as f:
-        return int(f.read()), log
 
 
 def read(path):
