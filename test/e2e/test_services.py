@@ -154,11 +154,18 @@ class ServicesBase(unittest.TestCase):
         self.api_shas = make_repo(os.path.join(self.git_root, "acme", "api.git"), ("main",))
         self.api_bare = os.path.join(self.git_root, "acme", "api.git")
 
+    token_env = {}
+
+    def repo_base(self):
+        """Where the services' repositories are: file:// here."""
+        return "file://" + self.git_root
+
     def run_env(self, repo, branch, sha, pr=None, **extra):
         e = dict(PRENV_CI="local", PRENV_REPO=repo, PRENV_BRANCH=branch, PRENV_SHA=sha,
                  HOME="/nonexistent")
         if pr:
             e["PRENV_PR"] = str(pr)
+        e.update(self.token_env)
         e.update(extra)
         return clean_env(**e)
 
@@ -171,8 +178,8 @@ class ServicesK8sTest(ServicesBase):
         self.srv = K8sServer(args=["--ready-delay", "0.2"]).start()
         self.addCleanup(self.srv.stop)
         self.kc = self.srv.write_kubeconfig(os.path.join(self.dir, "kubeconfig"))
-        web_url = "file://" + os.path.join(self.git_root, "acme", "web.git")
-        api_url = "file://" + self.api_bare
+        web_url = self.repo_base() + "/acme/web.git"
+        api_url = self.repo_base() + "/acme/api.git"
         # web's checkout: web is here, api (and worker) come from api.git
         self.web = os.path.join(self.dir, "web")
         write_checkout(self.web, [service("web"), service("api", api_url),
@@ -222,7 +229,7 @@ class ServicesK8sTest(ServicesBase):
         self.assertEqual("feature/x",
                          self.deployment(ns, "web")["metadata"]["annotations"]["prenv.dev/service-branch"])
         web_generation = web_dep["metadata"]["generation"]
-        self.assertIn("virtual: file://", r.stderr)
+        self.assertIn("virtual: %s/acme/api.git has no branch feature/x" % self.repo_base(), r.stderr)
 
         # 2. feature/x created in api; prenv runs from api's side (a push)
         api_x = add_branch(self.api_bare, "feature/x")
@@ -316,6 +323,26 @@ class ServicesK8sTest(ServicesBase):
         st, _, body = self.srv.api("GET", "/api/v1/namespaces")
         self.assertEqual([], [n["metadata"]["name"] for n in body["items"]
                               if n["metadata"]["name"].startswith("shop-")])
+
+
+class ServicesK8sHttpTest(ServicesK8sTest):
+    """The same scenario with the repositories behind the real git
+    http-backend, which wants a token (sent only to it)."""
+    test_services_prune_within_a_service = None
+    test_services_templates_multi = None
+    test_services_comment_lists_services = None
+    test_services_missing_production_branch_nothing_deployed = None
+
+    def repo_base(self):
+        if not getattr(self, "port", None):
+            self.port, self.log = start_git_server(self, self.git_root, TOKEN_A)
+            self.token_env = dict(PRENV_GIT_TOKEN_ACME=TOKEN_A,
+                                  PRENV_GIT_TOKEN_ACME_HOST="127.0.0.1:%d" % self.port)
+        return "http://127.0.0.1:%d" % self.port
+
+    def test_services_one_environment_across_repositories(self):
+        super().test_services_one_environment_across_repositories()
+        self.assertIn(fingerprint(TOKEN_A), read(self.log))
 
 
 class ServicesHttpTokenTest(ServicesBase):
