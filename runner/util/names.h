@@ -22,6 +22,15 @@
 #define PRENV_ANN_SHA "prenv.dev/sha"
 #define PRENV_ANN_DEPLOYED_AT "prenv.dev/deployed-at"
 #define PRENV_ANN_COMMENT_ID "prenv.dev/comment-id"
+/* sleep and wake (lifecycle): on the namespace, when it went to sleep
+ * (absent: awake), when it was last woken, last `prenv touch`ed; on a
+ * Deployment/StatefulSet the replicas it had, on a CronJob whether it was
+ * suspended, before the sleep (absent: not put to sleep by prenv) */
+#define PRENV_ANN_ASLEEP_SINCE "prenv.dev/asleep-since"
+#define PRENV_ANN_WOKEN_AT "prenv.dev/woken-at"
+#define PRENV_ANN_TOUCHED_AT "prenv.dev/touched-at"
+#define PRENV_ANN_SLEEP_REPLICAS "prenv.dev/sleep-replicas"
+#define PRENV_ANN_SLEEP_SUSPEND "prenv.dev/sleep-suspend"
 
 /* DNS-1123 slug of in, at most maxlen (<= 63) characters. When information
  * was lost (case folded, characters replaced, truncated) "-" and 8 hex
