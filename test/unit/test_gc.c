@@ -101,8 +101,8 @@ static void test_gc_decision_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct gc_case *c = &cases[i];
-		struct gc_env e = { c->name, NULL, NULL, c->pr,
-				    c->deployed_ago < 0 ? -1 : NOW - c->deployed_ago };
+		struct gc_env e = { .name = c->name, .pr = c->pr,
+				    .deployed_at = c->deployed_ago < 0 ? -1 : NOW - c->deployed_ago };
 		struct gc_decision d;
 
 		memset(&d, 0, sizeof(d));
@@ -131,7 +131,8 @@ static void test_gc_rule_fallbacks(void **state)
 					"environments:\n"
 					"  - branch: main\n"
 					"  - ttl: 5h\n");
-	struct gc_env e = { "pr-3", "shop-pr-3", "abc", 3, NOW - 6 * HOUR };
+	struct gc_env e = { .name = "pr-3", .ns = "shop-pr-3", .sha = "abc", .pr = 3,
+			    .deployed_at = NOW - 6 * HOUR };
 	struct gc_decision d;
 	int prot = -1;
 
@@ -164,7 +165,7 @@ static void test_gc_env_pr_from_name(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct gc_env e = { t[i].name, NULL, NULL, t[i].listed, -1 };
+		struct gc_env e = { .name = t[i].name, .pr = t[i].listed, .deployed_at = -1 };
 
 		if (gc_env_pr(&e) != t[i].want)
 			fail_msg("gc_env_pr(%s, %ld) = %ld, want %ld", t[i].name, t[i].listed,
