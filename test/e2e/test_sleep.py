@@ -266,6 +266,7 @@ class GcScheduleTest(unittest.TestCase):
                 ann["prenv.dev/deployed-at"] = FRI_0900
             elif cls == 2:
                 ann["prenv.dev/deployed-at"] = SUN_1100
+                ann["prenv.dev/woken-at"] = FRI_0800  # awake since (cost)
             elif cls == 3:
                 asleep = SUN_1000
             elif i % 10 == 9:
@@ -354,7 +355,7 @@ class GcScheduleTest(unittest.TestCase):
         self.assertEqual(3 * 64 * 1048576, res["pr-102"]["memory_bytes"])
         self.assertEqual(0, res["pr-100"]["cpu_millis"])
         self.assertEqual(0, res["pr-100"]["awake_seconds"])
-        self.assertGreater(res["pr-102"]["awake_seconds"], 0)
+        self.assertEqual(2 * 86400 + 4 * 3600, res["pr-102"]["awake_seconds"])
 
         # Monday 08:00 CEST (06:00Z; it was 07:00Z a week before): the window
         # opens; every sleeper wakes with its exact counts; demo, idle 19h, sleeps
