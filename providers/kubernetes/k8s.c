@@ -320,6 +320,35 @@ done:
 
 /* ------------------------------------------------------------ status */
 
+/* What the namespace says (annotations, sleep state), into info and text. */
+static void status_namespace(cJSON *info, struct prenv_buf *tp, const cJSON *ns, const char *name)
+{
+#define ANN(key, field) \
+	if (k8s_annotation(ns, key)) \
+		cJSON_AddStringToObject(info, field, k8s_annotation(ns, key))
+	ANN(PRENV_ANN_SHA, "sha");
+	ANN(PRENV_ANN_DEPLOYED_AT, "deployed_at");
+	if (k8s_annotation(ns, PRENV_ANN_PR))
+		cJSON_AddNumberToObject(info, "pr", (double)strtol(k8s_annotation(ns, PRENV_ANN_PR), NULL, 10));
+	ANN(PRENV_ANN_REPO, "repo");
+	ANN(PRENV_ANN_COMMENT_ID, "comment_id");
+	ANN(PRENV_ANN_ASLEEP_SINCE, "asleep_since");
+	ANN(PRENV_ANN_WOKEN_AT, "woken_at");
+	ANN(PRENV_ANN_TOUCHED_AT, "touched_at");
+#undef ANN
+	cJSON_AddBoolToObject(info, "sleeping", k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) != NULL);
+	prenv_buf_printf(tp, "namespace/%s", name);
+	if (k8s_annotation(ns, PRENV_ANN_SHA))
+		prenv_buf_printf(tp, ", sha %s", k8s_annotation(ns, PRENV_ANN_SHA));
+	if (k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT))
+		prenv_buf_printf(tp, ", deployed %s", k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT));
+	if (k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE))
+		prenv_buf_printf(tp, ", sleeping since %s (`prenv wake` or a deploy wakes it)",
+				 k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE));
+	else
+		prenv_buf_adds(tp, ", awake");
+}
+
 static int k8s_status(struct provider_session *s, const struct provider_run *run,
 		      struct provider_result *res, struct prenv_err *err)
 {
@@ -356,30 +385,7 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 	cJSON_AddBoolToObject(info, "managed", check_owner(ns, &r.env, "use", NULL) == 0);
 	if (k8s_str(ns, "metadata.deletionTimestamp"))
 		cJSON_AddBoolToObject(info, "terminating", 1);
-#define ANN(key, name) \
-	if (k8s_annotation(ns, key)) \
-		cJSON_AddStringToObject(info, name, k8s_annotation(ns, key))
-	ANN(PRENV_ANN_SHA, "sha");
-	ANN(PRENV_ANN_DEPLOYED_AT, "deployed_at");
-	if (k8s_annotation(ns, PRENV_ANN_PR))
-		cJSON_AddNumberToObject(info, "pr", (double)strtol(k8s_annotation(ns, PRENV_ANN_PR), NULL, 10));
-	ANN(PRENV_ANN_REPO, "repo");
-	ANN(PRENV_ANN_COMMENT_ID, "comment_id");
-	ANN(PRENV_ANN_ASLEEP_SINCE, "asleep_since");
-	ANN(PRENV_ANN_WOKEN_AT, "woken_at");
-	ANN(PRENV_ANN_TOUCHED_AT, "touched_at");
-#undef ANN
-	cJSON_AddBoolToObject(info, "sleeping", k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) != NULL);
-	prenv_buf_printf(&text, "namespace/%s", r.env.ns);
-	if (k8s_annotation(ns, PRENV_ANN_SHA))
-		prenv_buf_printf(&text, ", sha %s", k8s_annotation(ns, PRENV_ANN_SHA));
-	if (k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT))
-		prenv_buf_printf(&text, ", deployed %s", k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT));
-	if (k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE))
-		prenv_buf_printf(&text, ", sleeping since %s (`prenv wake` or a deploy wakes it)",
-				 k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE));
-	else
-		prenv_buf_adds(&text, ", awake");
+	status_namespace(info, &text, ns, r.env.ns);
 	prenv_buf_addc(&text, '\n');
 	objs = cJSON_AddArrayToObject(info, "objects");
 	sel = selector(&r.env);
