@@ -7,13 +7,19 @@ exactly the expected destroy/sleep/wake sets at four instants around the
 Europe/Paris DST change, a second run at the same instant makes zero
 writes, and unlabelled, other apps' and protected namespaces are never
 touched. The request counts are printed (# lines)."""
+import datetime
 import json
 import os
 import shutil
+import sys
 import unittest
+import zoneinfo
 
 from util import ROOT, clean_env, run_prenv, tmpdir
 from test_k8s_deploy import KUBECTL, Server
+
+sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
+from codehost import start_github  # noqa: E402
 
 SHA = "d" * 40
 TPL = os.path.join(ROOT, "test", "e2e", "sleep_tpl")
@@ -374,6 +380,60 @@ class GcScheduleTest(unittest.TestCase):
         self.assertEqual("kept", res["production"]["action"])
         self.assertEqual("protected", res["production"]["reason"])
         self.assertEqual(before, self.untouched())
+
+
+@unittest.skipUnless(KUBECTL, "kubectl is not installed")
+class SleepReportTest(unittest.TestCase):
+    """The PR comment says the environment sleeps and until when, and shows
+    it ready again once woken (GitHub test server, validated requests)."""
+
+    def test_gc_sleep_then_wake_updates_the_comment(self):
+        srv = Server(self)
+        kc = srv.kubeconfig(tmpdir(self))
+        app = make_app(self)
+        gh = start_github(tmpdir(self), tokens={"ghs_bot": "github-actions[bot]:write"})
+        self.addCleanup(gh.stop)
+        gh.seed({"repo": "acme/shop",
+                 "pulls": [dict(number=7, head_sha=SHA, head_ref="feature-7", base_ref="main",
+                                state="open", merged=False, user="alice")]})
+        host = dict(PRENV_API_URL=gh.url, PRENV_HOST="github", GITHUB_TOKEN="ghs_bot")
+
+        def run(args, env):
+            r = run_prenv(["--kubeconfig", kc] + args, env=env, cwd=app, timeout=240)
+            self.assertEqual(0, r.returncode, r.stderr)
+            return r
+
+        def comment():
+            cs = [c for c in gh.state()["comments"]
+                  if c["body"].startswith("<!-- prenv:marker app=shop env=pr-7 -->")]
+            self.assertEqual(1, len(cs))
+            return cs[0]["body"]
+
+        run(["--no-wait", "deploy"], env_for(pr=7, **host))
+        self.assertIn("ready", comment())
+        # the next Saturday noon (within the TTL of this deploy): outside the
+        # window, so it sleeps; then Monday 08:00 in Paris
+        paris = zoneinfo.ZoneInfo("Europe/Paris")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        sat = (now + datetime.timedelta(days=(5 - now.weekday()) % 7 or 7)).replace(
+            hour=12, minute=0, second=0, microsecond=0)
+        mon = (sat + datetime.timedelta(days=2)).astimezone(paris).replace(hour=8, minute=0)
+        stamp = lambda t: t.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa
+        r = run(["--now", stamp(sat), "gc"], env_for(**host))
+        self.assertRegex(r.stdout, r"(?m)^pr-7 +slept \(outside the awake window \(closed Fri 20:00 "
+                         r"\(Europe/Paris\)\)\)")
+        body = comment()
+        self.assertIn("sleeping", body.splitlines()[2] if len(body.splitlines()) > 2 else body)
+        self.assertIn("Sleeping until Mon 08:00 (Europe/Paris) \u2014 run `prenv wake` or push to wake it.",
+                      body)
+        # Monday 08:00 in Paris: woken, the comment is back
+        r = run(["--now", stamp(mon), "gc"], env_for(**host))
+        self.assertRegex(r.stdout, r"(?m)^pr-7 +woken \(awake window opened Mon 08:00 \(Europe/Paris\)\)")
+        body = comment()
+        self.assertIn("ready", body)
+        self.assertNotIn("Sleeping", body)
+        self.assertIn("https://pr-7.preview.example.com", body)
+        self.assertEqual([], gh.invalid_requests())
 
 
 if __name__ == "__main__":
