@@ -271,7 +271,7 @@ int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env 
  * CronJobs suspended, what each had recorded in an annotation on it; the
  * namespace marked asleep since now unless ns_asleep (it is already). An
  * object asleep already is left alone, so a second sleep writes nothing.
- * Merge patches with the field manager "prenv-sleep". *writes counts the
+ * Server-side apply by the field manager "prenv-sleep". *writes counts the
  * writes (0 in a dry run, which only says what it would do). */
 int k8s_env_sleep(struct k8s_client *k, const struct k8s_env *env, int ns_asleep, long long now,
 		  int *writes, struct prenv_err *err);

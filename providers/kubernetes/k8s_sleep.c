@@ -7,10 +7,16 @@
  * annotation. The namespace notes when it fell asleep
  * (prenv.dev/asleep-since) and when it was woken (prenv.dev/woken-at).
  *
- * Every write is a JSON merge patch with the field manager "prenv-sleep":
- * it changes only spec.replicas / spec.suspend and those annotations, never
- * conflicts with the deploy's server-side apply (manager "prenv"), and a
- * later deploy that sets replicas in its template takes the field back.
+ * Every write is a server-side apply with a field manager of its own,
+ * "prenv-sleep" (force: it takes spec.replicas / spec.suspend from whoever
+ * set them), naming only those fields and the annotations: the deploy's
+ * apply (manager "prenv") keeps everything else, and a later deploy that
+ * sets replicas in its template takes the field back. Wake applies the
+ * restored count without the annotation, which removes it (this manager
+ * owned it alone); the namespace's "asleep since" and "woken at" are the
+ * same manager's, so one replaces the other. (A merge patch would do too,
+ * but a real 1.20 API server built with Go >= 1.18 panics on merge and
+ * strategic patches: server-side apply is what every cluster takes.)
  * HorizontalPodAutoscalers are left as they are: Kubernetes' autoscaler
  * does not act on a target scaled to 0 (ScalingActive=False,
  * "ScalingDisabled") and resumes when wake restores the count.
@@ -26,7 +32,8 @@
 #include "util/names.h"
 #include "util/fs.h"
 
-#define SLEEP_MANAGER "fieldManager=prenv-sleep"
+#define SLEEP_MANAGER "prenv-sleep"
+#define TOUCH_MANAGER "prenv-touch"
 
 /* What sleep touches, with the older API version some clusters still serve
  * (CronJob is batch/v1 from Kubernetes 1.21, batch/v1beta1 before). */
@@ -60,38 +67,51 @@ static int list_kind(struct k8s_client *k, size_t i, const struct k8s_env *env, 
 	return rc;
 }
 
-/* PATCH (merge) one object with the sleep field manager. */
-static int merge_patch(struct k8s_client *k, const struct k8s_mapping *m, const char *ns,
-		       const char *name, const cJSON *patch, struct prenv_err *err)
+/* Server-side apply of body (apiVersion, kind and metadata.name are added
+ * here) to one object by the field manager (force). */
+static int apply_fields(struct k8s_client *k, const struct k8s_mapping *m, const char *ns,
+			const char *name, cJSON *body, const char *manager, struct prenv_err *err)
 {
-	struct prenv_buf url = PRENV_BUF_INIT;
+	struct prenv_buf url = PRENV_BUF_INIT, av = PRENV_BUF_INIT, q = PRENV_BUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
-	char *body = cJSON_PrintUnformatted(patch);
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(body, "metadata");
+	char *text;
 	int rc;
 
-	if (!body)
+	if (*m->group)
+		prenv_buf_printf(&av, "%s/%s", m->group, m->version);
+	else
+		prenv_buf_adds(&av, m->version);
+	cJSON_AddStringToObject(body, "apiVersion", av.ptr);
+	cJSON_AddStringToObject(body, "kind", m->kind);
+	cJSON_AddStringToObject(md ? md : cJSON_AddObjectToObject(body, "metadata"), "name", name);
+	if (!(text = cJSON_PrintUnformatted(body)) || av.failed) {
+		prenv_buf_free(&av);
+		free(text);
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	k8s_url(k, &url, m, ns, name, SLEEP_MANAGER);
-	rc = k8s_request(k, "PATCH", url.ptr, "application/merge-patch+json", body, &resp, err);
+	}
+	prenv_buf_printf(&q, "fieldManager=%s&force=true", manager);
+	k8s_url(k, &url, m, ns, name, q.ptr);
+	rc = k8s_request(k, "PATCH", url.ptr, "application/apply-patch+yaml", text, &resp, err);
 	if (rc < 0)
-		prenv_err_prefix(err, "patch %s/%s", m->kind, name);
+		prenv_err_prefix(err, "apply %s/%s", m->kind, name);
 	http_response_free(&resp);
 	prenv_buf_free(&url);
-	free(body);
+	prenv_buf_free(&av);
+	prenv_buf_free(&q);
+	free(text);
 	return rc;
 }
 
-/* {"metadata":{"annotations":{key: value or null}}, "spec":{}}; spec is
- * returned for the caller to fill. */
+/* {"metadata":{"annotations":{key: value}}, "spec":{}} (no annotation when
+ * value is NULL); spec is returned for the caller to fill. */
 static cJSON *patch_new(const char *key, const char *value, cJSON **spec)
 {
 	cJSON *p = cJSON_CreateObject();
-	cJSON *ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations");
+	cJSON *md = cJSON_AddObjectToObject(p, "metadata");
 
 	if (value)
-		cJSON_AddStringToObject(ann, key, value);
-	else
-		cJSON_AddNullToObject(ann, key);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "annotations"), key, value);
 	*spec = cJSON_AddObjectToObject(p, "spec");
 	return p;
 }
@@ -123,7 +143,7 @@ static int sleep_one(struct k8s_client *k, const struct k8s_mapping *m, size_t i
 	log_info("%s%s/%s: %s (was %s)", env->dry_run ? "dry run: " : "", m->kind, name,
 		 sleep_kinds[i].replicas ? "scaled to 0" : "suspended",
 		 sleep_kinds[i].replicas ? was : !strcmp(was, "true") ? "suspended" : "active");
-	rc = env->dry_run ? 0 : merge_patch(k, m, env->ns, name, patch, err);
+	rc = env->dry_run ? 0 : apply_fields(k, m, env->ns, name, patch, SLEEP_MANAGER, err);
 	if (rc == 0 && !env->dry_run)
 		(*writes)++;
 	cJSON_Delete(patch);
@@ -177,7 +197,7 @@ static int wake_one(struct k8s_client *k, const struct k8s_mapping *m, size_t i,
 	else
 		log_info("%s%s/%s: %s", env->dry_run ? "dry run: " : "", m->kind, name,
 			 suspend ? "stays suspended (it was before the sleep)" : "resumed");
-	rc = env->dry_run ? 0 : merge_patch(k, m, env->ns, name, patch, err);
+	rc = env->dry_run ? 0 : apply_fields(k, m, env->ns, name, patch, SLEEP_MANAGER, err);
 	if (rc == 0 && !env->dry_run)
 		(*writes)++;
 	if (rc == 0 && woken && n > 0) {
@@ -191,7 +211,8 @@ static int wake_one(struct k8s_client *k, const struct k8s_mapping *m, size_t i,
 }
 
 /* Marks the namespace asleep (since now), awake (woken at now) or, asleep
- * -1, touched (at now). */
+ * -1, touched (at now): one annotation, applied by the sleep manager (which
+ * so drops the other one) or the touch manager. */
 static int mark_ns(struct k8s_client *k, const struct k8s_env *env, int asleep, long long now,
 		   int *writes, struct prenv_err *err)
 {
@@ -205,15 +226,10 @@ static int mark_ns(struct k8s_client *k, const struct k8s_env *env, int asleep, 
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	fs_rfc3339(stamp, sizeof(stamp), now);
 	ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations");
-	if (asleep < 0) {
-		cJSON_AddStringToObject(ann, PRENV_ANN_TOUCHED_AT, stamp);
-	} else if (asleep) {
-		cJSON_AddStringToObject(ann, PRENV_ANN_ASLEEP_SINCE, stamp);
-	} else {
-		cJSON_AddNullToObject(ann, PRENV_ANN_ASLEEP_SINCE);
-		cJSON_AddStringToObject(ann, PRENV_ANN_WOKEN_AT, stamp);
-	}
-	rc = env->dry_run ? 0 : merge_patch(k, &ns_map, NULL, env->ns, p, err);
+	cJSON_AddStringToObject(ann, asleep < 0 ? PRENV_ANN_TOUCHED_AT : asleep ? PRENV_ANN_ASLEEP_SINCE
+				: PRENV_ANN_WOKEN_AT, stamp);
+	rc = env->dry_run ? 0 : apply_fields(k, &ns_map, NULL, env->ns, p, asleep < 0 ? TOUCH_MANAGER
+					     : SLEEP_MANAGER, err);
 	if (rc == 0 && !env->dry_run)
 		(*writes)++;
 	cJSON_Delete(p);

@@ -260,6 +260,7 @@ class GcScheduleTest(unittest.TestCase):
         self.app = make_app(self)
         docs = []
         self.names = []
+        self.asleep = {}
         for i in range(46):
             env = "pr-%d" % (100 + i)
             ann = {"prenv.dev/repo": "acme/shop", "prenv.dev/pr": str(100 + i),
@@ -278,12 +279,11 @@ class GcScheduleTest(unittest.TestCase):
             elif i % 10 == 9:
                 ann["prenv.dev/deployed-at"] = MAR_20
             if asleep:
-                ann["prenv.dev/asleep-since"] = asleep
+                self.asleep[env] = asleep
             docs.append(ns_doc("shop-" + env, env, ann=ann))
-            docs.append(deploy_doc("shop-" + env, env, 2, bool(asleep)))
+            docs.append(deploy_doc("shop-" + env, env, 2, False))
             if i % 2 == 0:
-                docs.append(deploy_doc("shop-" + env, env, 1, bool(asleep), kind="StatefulSet",
-                                       name="db"))
+                docs.append(deploy_doc("shop-" + env, env, 1, False, kind="StatefulSet", name="db"))
             self.names.append(env)
         for env, at in (("production", FRI_0900), ("staging", FRI_0900), ("demo", SUN_1100),
                         ("feature-x", FRI_0900)):
@@ -301,6 +301,11 @@ class GcScheduleTest(unittest.TestCase):
         write(path, json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
         out = self.srv.kubectl(self.kc, "create", "--validate=false", "-f", path)
         self.assertEqual(0, out.returncode, out.stderr)
+        # what sleeps was put to sleep by prenv (its annotations are prenv-sleep's)
+        for env, at in sorted(self.asleep.items()):
+            r = run_prenv(["--kubeconfig", self.kc, "--now", at, "sleep", "--env", env],
+                          env=env_for(), cwd=self.app)
+            self.assertEqual(0, r.returncode, r.stderr)
 
     def gc(self, now):
         self.srv.admin("/_test/reset", {})
