@@ -70,8 +70,12 @@ class RealSleepTest(RealBase):
         self.ok(r, "deploy")
         # web at 2, as its autoscaler (minReplicas 2) would have it (this
         # cluster has no metrics server: its HPA controller may not act)
-        st, _, body = self.c.api("PATCH", "/apis/apps/v1/namespaces/%s/deployments/web" % self.ns(),
-                                 {"spec": {"replicas": 2}}, content_type="application/merge-patch+json")
+        # (server-side apply: this 1.20 API server, built with Go >= 1.18,
+        # panics on merge and strategic merge patches)
+        st, _, body = self.c.api(
+            "PATCH", "/apis/apps/v1/namespaces/%s/deployments/web?fieldManager=test-scaler&force=true"
+            % self.ns(), {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                          "spec": {"replicas": 2}}, content_type="application/apply-patch+yaml")
         self.assertEqual(200, st, body)
         self.wait_for("4 pods", lambda: len(self.running_pods()) == 4)  # web x2, db x2
         hpa_before = self.get("/apis/autoscaling/v1/namespaces/%s/horizontalpodautoscalers/web"
