@@ -49,6 +49,14 @@ struct provider_run {
 	int wait_seconds;       /* -1: the provider's/config's default */
 	int no_wait;
 	const char *kubeconfig; /* --kubeconfig, or NULL */
+	/* deploy: the values of the config's secrets: and access: (checked
+	 * and masked by the core), or NULL when it has neither:
+	 *   {"env": {"name": Secret name, "data": {VAR: value}},
+	 *    "image_pull": {"name": Secret name, "dockerconfigjson": JSON text},
+	 *    "basic_auth": {"secret": name, "realm": text, "htpasswd": "user:$apr1$...\n"}}
+	 * each member present only when configured. Only providers whose
+	 * schema has .secrets get them. */
+	const cJSON *secrets;
 	long long now;          /* the clock of this run (gc --now), unix seconds;
 				 * 0: time(NULL). Stamps sleep/wake/touch times. */
 };
@@ -56,7 +64,9 @@ struct provider_run {
 /* What an operation reports back (filled by the provider, owned by the
  * caller; free with provider_result_clear()). */
 struct provider_result {
-	char *status;   /* "ready", "failed", "destroyed", "absent", "deployed" */
+	/* "ready", "applied" (a deploy that was not waited for: wait 0),
+	 * "failed", "destroyed", "absent" */
+	char *status;
 	char *url;      /* final URL (may replace plan->url), or NULL */
 	char *reason;   /* one line, on failure */
 	char *detail;   /* longer text (last log lines), or NULL */
