@@ -16,6 +16,8 @@ _prenv()
 		COMPREPLY=($(compgen -d -- "$cur")); return 0 ;;
 	-o|--output)
 		COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return 0 ;;
+	--forks)
+		COMPREPLY=($(compgen -W "deploy skip" -- "$cur")); return 0 ;;
 	--env|--wait|--now)
 		return 0 ;;
 	esac
@@ -23,7 +25,7 @@ _prenv()
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-c|--config|--kubeconfig|-o|--output|--env|--wait|--out|--now) ((i++)) ;;
+		-c|--config|--kubeconfig|-o|--output|--env|--wait|--out|--now|--forks) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
@@ -41,7 +43,7 @@ _prenv()
 	case $cmd in
 	context) opts="$opts -o" ;;
 	render) opts="$opts -o --out --allow-missing" ;;
-	deploy) opts="$opts --dry-run --wait --strict-report" ;;
+	deploy) opts="$opts --dry-run --wait --strict-report --forks" ;;
 	destroy) opts="$opts --no-wait --dry-run" ;;
 	status|list) opts="$opts -o" ;;
 	gc) opts="$opts --dry-run --no-wait -o" ;;

@@ -26,4 +26,5 @@ complete -c prenv -n '__fish_seen_subcommand_from render' -l out -x -a '(__fish_
 complete -c prenv -n '__fish_seen_subcommand_from render' -l allow-missing -d 'render missing variables as empty'
 complete -c prenv -n '__fish_seen_subcommand_from deploy wake' -l wait -x -d 'bound the wait (300, 5m; 0 = do not wait)'
 complete -c prenv -n '__fish_seen_subcommand_from deploy' -l strict-report -d 'fail when reporting fails'
+complete -c prenv -n '__fish_seen_subcommand_from deploy' -l forks -x -a 'deploy skip' -d 'pull requests from forks'
 complete -c prenv -n '__fish_seen_subcommand_from destroy gc' -l no-wait -d 'do not wait until gone'
