@@ -406,6 +406,8 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 		} else if (k8s_str(live, "metadata.deletionTimestamp") ||
 			   (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
 			rc = ns_recreate_wait(k, env, created, err);
+		} else if (env->asleep && k8s_annotation(live, PRENV_ANN_ASLEEP_SINCE)) {
+			*env->asleep = 1;
 		}
 	}
 	if (rc < 0 || env->dry_run)

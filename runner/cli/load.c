@@ -172,6 +172,7 @@ int cli_provider_begin(struct cli *cli, struct prenv_err *err)
 	run->wait_seconds = cli->wait_seconds;
 	run->no_wait = cli->no_wait;
 	run->kubeconfig = cli->kubeconfig;
+	run->now = cli->now;
 	if ((rc = provider_open(p, run, &cli->session, err)) < 0)
 		return rc;
 	cli->notes.s = cli->session;
@@ -266,4 +267,21 @@ void cli_print_json(const cJSON *o)
 		log_outs("\n");
 	}
 	free(s);
+}
+
+int cli_lifecycle_begin(struct cli *cli, const char *what, struct prenv_err *err)
+{
+	const struct prenv_provider *p;
+	int rc = cli_load(cli, 1, err), supported;
+
+	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
+		return rc;
+	p = cli->session->provider;
+	supported = !strcmp(what, "sleep") ? p->sleep != NULL : !strcmp(what, "wake") ? p->wake != NULL
+		: p->touch != NULL;
+	if (!supported)
+		return prenv_err_set(err, PRENV_ECONFIG, "%s is not supported by provider %s (provider.kind in "
+				     "%s): only kubernetes environments can sleep and wake; nothing was changed",
+				     what, p->name, cli->cfg->path);
+	return 0;
 }

@@ -78,6 +78,16 @@ static const struct config_key rule_keys[] = {
 	{ "kind", CONFIG_STR, 0, NULL, "preview, development, uat, staging or production", NULL },
 	{ "protected", CONFIG_BOOL, 0, "false", "destroy and gc refuse it", NULL },
 	{ "ttl", CONFIG_DUR, 0, NULL, "gc destroys it this long after the last deploy", NULL },
+	{ "schedule", CONFIG_STRMAP, 0, NULL,
+	  "when it is awake: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }", NULL },
+	{ "sleep_after", CONFIG_DUR, 0, NULL, "gc puts it to sleep after this long without a deploy or "
+	  "`prenv touch`", NULL },
+};
+
+static const struct config_key schedule_keys[] = {
+	{ "awake", CONFIG_STR, 1, NULL, "the awake windows, e.g. \"Mon-Fri 08:00-20:00, Sat 10:00-14:00\"",
+	  NULL },
+	{ "timezone", CONFIG_STR, 0, "UTC", "a tz database zone, e.g. Europe/Paris", NULL },
 };
 
 static const char *const forks_names[] = { "skip", "deploy" };
@@ -853,6 +863,41 @@ static int parse_rule_refs(struct cp *c, const struct yaml_node *n, struct confi
 	return 0;
 }
 
+/* schedule: { awake: "Mon-Fri 08:00-20:00", timezone: Europe/Paris }; an
+ * error points at the bad part of the text. */
+static int parse_schedule(struct cp *c, const struct yaml_node *n, struct config_rule *r)
+{
+	const struct yaml_node *aw, *tz;
+	struct prenv_buf why = PRENV_BUF_INIT;
+	char *awake = NULL, *zone = NULL;
+	size_t at = 0;
+	int rc;
+
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'schedule' must be a mapping, e.g. "
+				 "{ awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }");
+	if ((rc = check_table(c, n, "schedule", schedule_keys, NELEM(schedule_keys))))
+		return rc;
+	aw = yaml_map_get(n, "awake");
+	tz = yaml_map_get(n, "timezone");
+	if ((rc = read_str(c, aw, "awake", &awake)) || (tz && (rc = read_str(c, tz, "timezone", &zone))))
+		goto done;
+	if (schedule_parse(&r->schedule, awake, zone, &why, &at) < 0) {
+		if (at == (size_t)-1)
+			rc = cp_fail(c, tz, "%s", why.ptr);
+		else
+			rc = cp_fail_at(c, NODE_LINE(aw), NODE_COL(aw) + (aw->plain ? 0 : 1) + (int)at,
+					"schedule: '%s': %s", awake, why.ptr);
+		goto done;
+	}
+	r->has_schedule = 1;
+done:
+	free(awake);
+	free(zone);
+	prenv_buf_free(&why);
+	return rc;
+}
+
 static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct config_rule *r)
 {
 	struct prenv_buf where = PRENV_BUF_INIT;
@@ -864,7 +909,7 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	r->col = NODE_COL(n);
 	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, "each item of 'environments' must be a mapping "
-				 "(branch, tag, pull_request, name, kind, protected, ttl)");
+				 "(branch, tag, pull_request, name, kind, protected, ttl, schedule, sleep_after)");
 	prenv_buf_printf(&where, "environments item %zu", i + 1);
 	if (where.failed)
 		return oom(c);
@@ -889,6 +934,10 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	if ((v = yaml_map_get(n, "protected")) && (rc = read_bool(c, v, "protected", &r->protected_)))
 		return rc;
 	if ((v = yaml_map_get(n, "ttl")) && (rc = read_dur(c, v, "ttl", &r->ttl_seconds)))
+		return rc;
+	if ((v = yaml_map_get(n, "sleep_after")) && (rc = read_dur(c, v, "sleep_after", &r->sleep_after)))
+		return rc;
+	if ((v = yaml_map_get(n, "schedule")) && (rc = parse_schedule(c, v, r)))
 		return rc;
 	return 0;
 }

@@ -37,6 +37,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/schedule.h"
+
 struct prenv_err;
 struct config_schema;
 
@@ -58,6 +60,9 @@ struct config_rule {
 	int kind_set;
 	int protected_;      /* destroy and gc refuse it */
 	long ttl_seconds;    /* 0: none */
+	long sleep_after;    /* seconds without a deploy or touch before gc puts it to sleep; 0: never */
+	int has_schedule;    /* schedule: gc keeps it awake inside these windows only */
+	struct schedule schedule;
 	int line, col;       /* where the rule starts in the file */
 };
 

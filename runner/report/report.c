@@ -86,6 +86,8 @@ static const char *status_icon(const char *st)
 		return "\xe2\x9d\x8c";          /* cross */
 	if (!strcmp(st, "destroyed"))
 		return "\xf0\x9f\x97\x91";      /* wastebasket */
+	if (!strcmp(st, "sleeping"))
+		return "\xf0\x9f\x92\xa4";      /* zzz */
 	return "\xe2\x8f\xb3";                  /* hourglass */
 }
 
@@ -138,7 +140,15 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 		prenv_buf_printf(out, "\n<!-- prenv:sha=%.40s -->", c->sha);
 	prenv_buf_printf(out, "\n### %s Preview environment `%s` — %s\n\n",
 			 status_icon(ri->status), p->env_name, ri->status);
-	if (ri->reason && *ri->reason) {
+	if (!strcmp(ri->status, "sleeping")) {
+		/* "Sleeping until Mon 08:00 (Europe/Paris) — run `prenv wake` or push to wake it." */
+		prenv_buf_adds(out, "Sleeping");
+		if (ri->reason && *ri->reason) {
+			prenv_buf_addc(out, ' ');
+			md_escape(out, ri->reason);
+		}
+		prenv_buf_adds(out, " \xe2\x80\x94 run `prenv wake` or push to wake it.\n\n");
+	} else if (ri->reason && *ri->reason) {
 		prenv_buf_adds(out, "**Reason:** ");
 		md_escape(out, ri->reason);
 		prenv_buf_adds(out, "\n\n");
