@@ -47,12 +47,13 @@ import tempfile
 # Anything not listed is a folder-edge violation. The table itself must be acyclic.
 ALLOWED = """
 main        -> cli
-cli         -> context config render report lifecycle util provider registry
+cli         -> context config render report lifecycle resolve util provider registry
 lifecycle   -> report config context util provider
 report      -> config context util
 render      -> util
 config      -> context util render
 context     -> util
+resolve     -> context util
 util        ->
 provider    -> util config
 providers/* -> util config context render provider
