@@ -15,6 +15,7 @@
 #include "util/names.h"
 #include "util/yaml.h"
 #include "config/schema.h"
+#include "config/config_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -61,6 +62,8 @@ static const struct config_key top_keys[] = {
 	{ "provider", CONFIG_STRMAP, 1, NULL, "where environments go (kind and its keys)", NULL },
 	{ "environments", CONFIG_STRSEQ, 1, NULL, "the rules, first match wins", NULL },
 	{ "values", CONFIG_STRMAP, 0, NULL, "template values (themselves templates)", NULL },
+	{ "services", CONFIG_STRMAP, 0, NULL,
+	  "named services, each with its templates and repository (services.c)", NULL },
 };
 
 static const struct config_key rule_keys[] = {
@@ -78,12 +81,7 @@ static const char *const forks_names[] = { "skip", "deploy" };
 /* ------------------------------------------------------------------ */
 /* Parser state and errors                                             */
 
-struct cp {
-	const char *path;
-	struct prenv_err *err;
-	const struct config_schema *const *kinds; /* NULL-terminated */
-	struct prenv_config *cfg;
-};
+/* struct cp: config_int.h */
 
 /* Remembers where the template under key starts (config_template_pos). */
 static int note_pos(struct cp *c, const char *key, const struct yaml_node *n)
@@ -945,6 +943,24 @@ static char *suggest_label(const char *s, size_t max)
 	return out;
 }
 
+/* services: (services.c); the top-level `templates` is then not used. */
+static int parse_top_services(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
+{
+	const struct yaml_node *v = yaml_map_get(root, "services"), *t;
+	size_t pi;
+
+	if (!v)
+		return 0;
+	if ((t = yaml_map_get(root, "templates")))
+		return cp_fail(c, t, "'templates' and 'services' do not go together: with services, "
+			       "each service names its own templates (services.<name>.templates); "
+			       "move this directory into a service");
+	for (pi = 0; pi < root->n; pi++)
+		if (root->pairs[pi].value == v)
+			return config_parse_services(c, root->pairs[pi].key, v, cfg);
+	return 0;
+}
+
 static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
 {
 	const struct yaml_node *v;
@@ -1007,6 +1023,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		    (rc = parse_environments(c, k, root->pairs[pi].value, cfg)))
 			return rc;
 	}
+	if ((rc = parse_top_services(c, root, cfg)))
+		return rc;
 	if ((v = yaml_map_get(root, "values"))) {
 		struct prenv_buf dotted = PRENV_BUF_INIT;
 		prenv_buf_adds(&dotted, "values");
@@ -1122,6 +1140,7 @@ void config_free(struct prenv_config *cfg)
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
 	cJSON_Delete(cfg->positions);
+	config_services_free(cfg);
 	free(cfg);
 }
 
@@ -1136,4 +1155,70 @@ int config_template_pos(const struct prenv_config *cfg, const char *key, int *li
 	*col = cJSON_GetArrayItem(a, 1)->valueint;
 	*plain = cJSON_IsTrue(cJSON_GetArrayItem(a, 2));
 	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* For the other readers of this folder (config_int.h)                 */
+
+int config_fail(struct cp *c, const struct yaml_node *n, const char *fmt, ...)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	prenv_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	rc = b.failed ? oom(c) : cp_fail(c, n, "%s", b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+int config_oom(struct cp *c)
+{
+	return oom(c);
+}
+
+int config_note_pos(struct cp *c, const char *key, const struct yaml_node *n)
+{
+	return note_pos(c, key, n);
+}
+
+int config_keyed_map(struct cp *c, const struct yaml_node *n, const char *where,
+		     const struct config_key *keys, size_t nkeys, cJSON **out)
+{
+	const struct config_key *d;
+	cJSON *obj, *item;
+	size_t pi, i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_table(c, n, where, keys, nkeys)))
+		return rc;
+	if (!(obj = cJSON_CreateObject()))
+		return oom(c);
+	for (pi = 0; pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key;
+
+		for (d = NULL, i = 0; i < nkeys && !d; i++)
+			if (!strcmp(keys[i].name, sval(k)))
+				d = &keys[i];
+		item = NULL;
+		if ((rc = provider_value(c, d, n->pairs[pi].value, &item))) {
+			cJSON_Delete(obj);
+			return rc;
+		}
+		cJSON_AddItemToObject(obj, d->name, item);
+	}
+	for (i = 0; i < nkeys; i++) {
+		if (!keys[i].dflt || cJSON_GetObjectItemCaseSensitive(obj, keys[i].name))
+			continue;
+		if (!(item = default_value(&keys[i]))) {
+			cJSON_Delete(obj);
+			return oom(c);
+		}
+		cJSON_AddItemToObject(obj, keys[i].name, item);
+	}
+	*out = obj;
+	return 0;
 }

@@ -27,6 +27,10 @@
  *   absent keys with a default get it (kubernetes: `namespace`
  *   "{{app}}-{{env.name}}", `wait` 300); durations are seconds; argv keys
  *   are non-empty arrays of strings.
+ * - services: (optional) a mapping of DNS-label names to entries with
+ *   `templates` (required), `repo`, `production_branch`, `image` (a
+ *   template, see services.c for the table); with it the top-level
+ *   `templates` is an error. A repo URL may not carry credentials.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H
@@ -57,6 +61,21 @@ struct config_rule {
 	int line, col;       /* where the rule starts in the file */
 };
 
+/* One entry of `services:` (runner/config/services.c has the key table). */
+struct config_service {
+	char *name;              /* a DNS label, unique in the config */
+	char *repo;              /* the repository it is built from; NULL: this one */
+	char *production_branch; /* where a missing branch comes from; NULL: the
+				  * repository's HEAD branch */
+	char *templates;         /* directory, as written (relative to the config's dir) */
+	char *image;             /* the image template, or NULL */
+	/* Every key of the entry as JSON, validated against the table (with
+	 * defaults): keys added to the table later are read from here. */
+	cJSON *keys;
+	int line, col;           /* the service's name in the file */
+	int templates_line, templates_col;
+};
+
 struct prenv_config {
 	char *path;          /* the file read */
 	char *dir;           /* its directory (relative paths are resolved from it) */
@@ -77,7 +96,21 @@ struct prenv_config {
 	cJSON *values;       /* object of string templates (may nest) or NULL */
 	cJSON *positions;    /* where each template starts: see config_template_pos() */
 	int environments_line, environments_col; /* the `environments:` key */
+	/* `services:`, in the file's order; 0 when absent (then `templates` is
+	 * the one implicit service). */
+	struct config_service *services;
+	size_t nservices;
+	int services_line, services_col; /* the `services:` key */
 };
+
+/* The service called name, or NULL. */
+const struct config_service *config_service_find(const struct prenv_config *cfg,
+						 const char *name);
+
+/* The directory of a service's templates (absolute, or relative to the
+ * current directory: the config's dir joined). Caller frees; NULL when out
+ * of memory. svc NULL: the top-level `templates` (NULL when unset). */
+char *config_templates_dir(const struct prenv_config *cfg, const struct config_service *svc);
 
 /* Parses text (len bytes) read from path. kinds: the provider kinds this
  * prenv has and their keys (NULL-terminated; providers/registry.h's
