@@ -332,3 +332,53 @@ class Registry:
             raise RuntimeError("registry digest %r, want %r" % (hd.get("docker-content-digest"),
                                                                   digest))
         return digest
+
+
+def main():
+    """serve: starts a registry (and its token service), pushes images,
+    writes {"host", "realm", "digests": {"name:tag": digest}} to --info
+    (atomically) and runs until SIGTERM or SIGINT, then stops what it
+    started. For tests in C (test/unit/test_registry.c)."""
+    import argparse
+    import signal
+    import sys
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["serve"])
+    ap.add_argument("--auth", choices=["none", "basic", "token"], default="none")
+    ap.add_argument("--user", action="append", default=[], help="name:password")
+    ap.add_argument("--push", action="append", default=[], help="name:tag")
+    ap.add_argument("--info", required=True)
+    a = ap.parse_args()
+    users = dict(u.split(":", 1) for u in a.user)
+    ts = TokenServer(users=users).start() if a.auth == "token" else None
+    reg = None
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    try:
+        reg = Registry(users=users if a.auth == "basic" else None, token=ts).start()
+        digests = {}
+        for ref in a.push:
+            name, tag = ref.rsplit(":", 1)
+            digests[ref] = reg.push(name, tag)
+        tmp = a.info + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"host": reg.host, "realm": ts.realm if ts else None,
+                       "digests": digests}, f)
+        os.rename(tmp, a.info)
+        while not done.wait(0.2):
+            pass
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        print("registry.py: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        if reg:
+            reg.stop()
+        if ts:
+            ts.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
