@@ -81,8 +81,18 @@ int cli_load(struct cli *cli, int need_config, struct prenv_err *err);
  * (cli->run; plan as loaded, NULL for gc), and the reporter. */
 int cli_provider_begin(struct cli *cli, struct prenv_err *err);
 /* Renders the configured templates into *out (NULL when the config names
- * no templates directory). */
+ * no templates directory). With services: cli_render_services. */
 int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err);
+/* Renders one templates directory with vars; line:col: where the config
+ * names it. */
+int cli_render_dir(struct cli *cli, const char *dir, const cJSON *vars, int line, int col,
+		   cJSON **out, struct prenv_err *err);
+/* services.c: asks every service's repository for its branch (once per
+ * run; resolve/services.h) and hands the answer to the plan; then renders
+ * each service's templates with its service.* and labels its objects
+ * (prenv.dev/service, -repo, -branch, -sha). */
+int cli_resolve_services(struct cli *cli, struct prenv_err *err);
+int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err);
 
 /* ------------------------------------------------------------ output */
 

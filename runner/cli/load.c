@@ -202,22 +202,14 @@ static void tmpl_warn_to_log(void *ud, const char *file, int line, int col, cons
 	prenv_buf_free(&b);
 }
 
-int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
+int cli_render_dir(struct cli *cli, const char *dir, const cJSON *vars, int line, int col,
+		   cJSON **out, struct prenv_err *err)
 {
 	struct render_opts ro;
-	struct prenv_buf dir = PRENV_BUF_INIT;
-	int rc;
 
-	*out = NULL;
-	if (!cli->cfg->templates)
-		return 0;
-	if (cli->cfg->templates[0] == '/' || !cli->cfg->dir || !*cli->cfg->dir)
-		prenv_buf_adds(&dir, cli->cfg->templates);
-	else
-		prenv_buf_printf(&dir, "%s/%s", cli->cfg->dir, cli->cfg->templates);
 	memset(&ro, 0, sizeof(ro));
-	ro.dir = dir.ptr;
-	ro.vars = cli->plan->vars;
+	ro.dir = dir;
+	ro.vars = vars;
 	ro.app = cli->cfg->app;
 	ro.env_name = cli->plan->env_name;
 	ro.allow_missing = cli->allow_missing;
@@ -225,10 +217,26 @@ int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
 	ro.warn = tmpl_warn_to_log;
 	ro.allow_empty = cli->cfg->allow_empty;
 	ro.where_file = cli->cfg->path;
-	ro.where_line = cli->cfg->templates_line;
-	ro.where_col = cli->cfg->templates_col;
-	rc = render_dir(out, &ro, err);
-	prenv_buf_free(&dir);
+	ro.where_line = line;
+	ro.where_col = col;
+	return render_dir(out, &ro, err);
+}
+
+int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
+{
+	char *dir;
+	int rc;
+
+	*out = NULL;
+	if (cli->cfg->nservices)
+		return cli_render_services(cli, out, err);
+	if (!cli->cfg->templates)
+		return 0;
+	if (!(dir = config_templates_dir(cli->cfg, NULL)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	rc = cli_render_dir(cli, dir, cli->plan->vars, cli->cfg->templates_line,
+			    cli->cfg->templates_col, out, err);
+	free(dir);
 	return rc;
 }
 

@@ -22,6 +22,14 @@
 #define PRENV_ANN_SHA "prenv.dev/sha"
 #define PRENV_ANN_DEPLOYED_AT "prenv.dev/deployed-at"
 #define PRENV_ANN_COMMENT_ID "prenv.dev/comment-id"
+/* services: (labels: values made label-safe with name_slug; annotations
+ * with the same keys: the full values) */
+#define PRENV_LABEL_SERVICE "prenv.dev/service"
+#define PRENV_LABEL_SERVICE_REPO "prenv.dev/service-repo"
+#define PRENV_LABEL_SERVICE_BRANCH "prenv.dev/service-branch"
+#define PRENV_LABEL_SERVICE_SHA "prenv.dev/service-sha"
+#define PRENV_ANN_SERVICES "prenv.dev/services"   /* namespace: JSON list of the services */
+#define PRENV_ANN_REPOS "prenv.dev/repos"         /* namespace: every service's repository */
 
 /* DNS-1123 slug of in, at most maxlen (<= 63) characters. When information
  * was lost (case folded, characters replaced, truncated) "-" and 8 hex
