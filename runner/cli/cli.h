@@ -34,6 +34,9 @@ struct cli {
 	const char *env_name;      /* --env NAME: any environment, not this run's */
 	int laptop_fallback;       /* render, status: a local run no rule matches
 				    * gets the environment of its branch */
+	int image_check;           /* deploy: services' image_check is done
+				    * (resolve/image_check.h); render and status
+				    * show the images unchecked */
 	/* filled by cli_load() */
 	struct prenv_context *ctx;
 	struct prenv_config *cfg;

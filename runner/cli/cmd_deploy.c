@@ -45,6 +45,7 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 				 "configuration says `forks: skip`");
 		return 0;
 	}
+	cli->image_check = 1; /* before anything is applied */
 	if ((rc = cli_render_objects(cli, &objs, err)) < 0)
 		return rc;
 	log_group_begin("prenv deploy");

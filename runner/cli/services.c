@@ -10,6 +10,7 @@
 #include "config/plan.h"
 #include "context/ci.h"
 #include "render/render.h"
+#include "resolve/image_check.h"
 #include "resolve/services.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -28,9 +29,12 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 	o.cfg = cli->cfg;
 	o.ctx = cli->ctx;
 	o.envp = cli->envp;
+	if (cli->image_check && (rc = image_checker_new(&o.images, cli->envp, err)) < 0)
+		return rc;
 	if ((rc = resolve_services(&rs, &o, err)) == 0)
 		rc = resolve_apply(rs, &o, cli->plan, err);
 	resolve_services_free(rs);
+	image_checker_free(o.images);
 	return rc;
 }
 

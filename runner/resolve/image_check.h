@@ -49,4 +49,16 @@ int image_checker_run(struct image_checker *ic, const char *service, const cJSON
 		      const char *image, const char *production, char **out, int *fell_back,
 		      struct prenv_err *err);
 
+/* The check of a service of `services:` in o->images (resolve_opts), on
+ * its rendered image *img (replaced by the image to deploy, the caller's).
+ * The production image is made only when it is needed: the image template
+ * rendered as the head of the service's production branch (service.branch,
+ * sha, short_sha, virtual and from_branch as a virtual service's), asked
+ * with one ls-remote of this repository's URL for a service of this
+ * repository. A virtual service has no other image to fall back to. */
+struct resolve_opts;
+struct resolved_service;
+int image_check_service(const struct resolve_opts *o, struct resolved_service *svc,
+			const cJSON *vars, char **img, struct prenv_err *err);
+
 #endif

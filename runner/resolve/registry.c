@@ -439,11 +439,17 @@ static int result_set(struct registry_result *out, const struct image_ref *ref, 
 }
 
 static int missing(const struct registry_check *chk, const struct image_ref *ref,
-		   const char *fallback, struct prenv_err *err)
+		   const char *fallback, const char *no_fallback, struct prenv_err *err)
 {
 	char dur[32];
 
 	fmt_ms(dur, sizeof dur, chk->wait_ms);
+	if (no_fallback)
+		return prenv_err_set(err, PRENV_EFAIL,
+				     "%s: image %s is not in registry %s after waiting %s, and "
+				     "on_missing: production has nothing to fall back to: %s; nothing "
+				     "was deployed: push it, or raise image_wait", chk->what, chk->image,
+				     ref->domain, dur, no_fallback);
 	if (fallback)
 		return prenv_err_set(err, PRENV_EFAIL,
 				     "%s: image %s is not in registry %s after waiting %s, and "
@@ -457,41 +463,64 @@ static int missing(const struct registry_check *chk, const struct image_ref *ref
 			     "image instead", chk->what, chk->image, ref->domain, dur);
 }
 
+/* The fallback after the image did not appear: 1 found (out set), 0 none
+ * or missing too (err set), <0. */
+static int fall_back(struct registry *r, const struct registry_check *chk,
+		     const struct image_ref *ref, struct registry_result *out,
+		     struct prenv_err *err)
+{
+	struct image_ref fb = IMAGE_REF_INIT;
+	const char *why = NULL;
+	char *made = NULL, *digest = NULL;
+	const char *image = chk->fallback;
+	int rc = 0;
+
+	if (!image && chk->fallback_fn) {
+		rc = chk->fallback_fn(chk->fallback_ud, &made, &why, err);
+		image = made;
+	}
+	if (rc < 0)
+		goto done;
+	if (!image) {
+		rc = missing(chk, ref, NULL, why, err);
+		goto done;
+	}
+	rc = image_ref_parse(&fb, image, err);
+	if (!rc)
+		rc = registry_manifest(r, &fb, &digest, err);
+	if (rc == 1) {
+		log_warn("%s: image %s did not appear in time; deploying the production image %s "
+			 "(on_missing: production)", chk->what, chk->image, image);
+		out->fell_back = 1;
+		rc = result_set(out, &fb, image, digest);
+	} else if (rc == 0) {
+		rc = missing(chk, ref, image, NULL, err);
+	}
+done:
+	image_ref_free(&fb);
+	free(made);
+	return rc;
+}
+
 int registry_resolve(struct registry *r, const struct registry_check *chk, double start_ms,
 		     struct registry_result *out, struct prenv_err *err)
 {
-	struct image_ref ref = IMAGE_REF_INIT, fb = IMAGE_REF_INIT;
+	struct image_ref ref = IMAGE_REF_INIT;
 	char *digest = NULL;
 	int rc;
 
 	rc = image_ref_parse(&ref, chk->image, err);
 	if (!rc)
 		rc = wait_for(r, &ref, chk, start_ms + (double)chk->wait_ms, &digest, &out->looks, err);
-	if (rc == 1) {
+	if (rc == 1)
 		rc = result_set(out, &ref, chk->image, digest);
-		goto done;
-	}
-	if (rc < 0 || !chk->fallback) {
-		if (rc == 0)
-			rc = missing(chk, &ref, NULL, err);
-		goto done;
-	}
-	rc = image_ref_parse(&fb, chk->fallback, err);
-	if (!rc)
-		rc = registry_manifest(r, &fb, &digest, err);
-	if (rc == 1) {
-		log_warn("%s: image %s did not appear in time; deploying the production image %s "
-			 "(on_missing: production)", chk->what, chk->image, chk->fallback);
-		out->fell_back = 1;
-		rc = result_set(out, &fb, chk->fallback, digest);
-	} else if (rc == 0) {
-		rc = missing(chk, &ref, chk->fallback, err);
-	}
-done:
+	else if (rc == 0 && (chk->fallback || chk->fallback_fn))
+		rc = fall_back(r, chk, &ref, out, err);
+	else if (rc == 0)
+		rc = missing(chk, &ref, NULL, NULL, err);
 	if (rc == PRENV_ENOMEM)
 		prenv_err_set(err, rc, "out of memory");
 	image_ref_free(&ref);
-	image_ref_free(&fb);
 	return rc;
 }
 

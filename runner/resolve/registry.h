@@ -61,6 +61,12 @@ struct registry_check {
 	long wait_ms;          /* how long to wait for it, from start_ms; 0: one look */
 	const char *fallback;  /* the image to use when it never appears
 				* (on_missing: production); NULL: fail */
+	/* Or the fallback made only when it is needed (fallback NULL): sets
+	 * *image (the caller of registry_resolve frees nothing: the result
+	 * copies it; fallback_fn's caller frees *image), or leaves it NULL and
+	 * sets *why (static or borrowed) when there is none; <0 on error. */
+	int (*fallback_fn)(void *ud, char **image, const char **why, struct prenv_err *err);
+	void *fallback_ud;
 	const char *what;      /* for messages: "service web" */
 };
 

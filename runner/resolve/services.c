@@ -12,6 +12,7 @@
 #include "context/ci.h"
 #include "context/tokens.h"
 #include "render/tmpl.h"
+#include "resolve/image_check.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/git.h"
@@ -66,12 +67,21 @@ int resolve_decide(struct resolved_service *svc, const struct prenv_git_refs *re
 	const char *prod = svc->cfg ? svc->cfg->production_branch : NULL;
 	int rc;
 
+	if (!prod && refs && refs->head && !strncmp(refs->head, HEADS, strlen(HEADS)))
+		prod = refs->head + strlen(HEADS);
+	if (prod && (r = find_branch(refs, prod, &tmp))) {
+		/* what on_missing: production deploys */
+		free(svc->prod_branch);
+		if (!(svc->prod_branch = strdup(prod))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		snprintf(svc->prod_sha, sizeof(svc->prod_sha), "%s", r->id);
+	}
 	if (want && *want && (r = find_branch(refs, want, &tmp))) {
 		rc = set_found(svc, r, want, 0, err);
 		goto done;
 	}
-	if (!prod && refs && refs->head && !strncmp(refs->head, HEADS, strlen(HEADS)))
-		prod = refs->head + strlen(HEADS);
 	if (prod && (r = find_branch(refs, prod, &tmp))) {
 		rc = set_found(svc, r, prod, 1, err);
 		goto done;
@@ -173,8 +183,8 @@ static double now_seconds(void)
 }
 
 /* One ls-remote of url (branches and HEAD) with its host's token only. */
-static int ask(const struct resolve_opts *o, const char *name, const char *url,
-	       struct prenv_git_refs **refs, struct prenv_err *err)
+int resolve_ask(const struct resolve_opts *o, const char *name, const char *url,
+		struct prenv_git_refs **refs, struct prenv_err *err)
 {
 	struct prenv_buf why = PRENV_BUF_INIT, hint = PRENV_BUF_INIT;
 	struct token_pick pick;
@@ -247,7 +257,7 @@ static int resolve_other(struct resolved_services *rs, struct prenv_git_refs **r
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	svc->repo_name = repo_name_of(svc->cfg->repo);
 	if (!(r = asked_before(rs, refs, i))) {
-		if ((rc = ask(o, svc->cfg->name, svc->url, &refs[i], err)) < 0)
+		if ((rc = resolve_ask(o, svc->cfg->name, svc->url, &refs[i], err)) < 0)
 			return rc;
 		r = refs[i];
 	}
@@ -310,6 +320,7 @@ void resolve_services_free(struct resolved_services *rs)
 		free(rs->v[i].branch);
 		free(rs->v[i].from_branch);
 		free(rs->v[i].image);
+		free(rs->v[i].prod_branch);
 	}
 	free(rs->v);
 	free(rs);
@@ -362,8 +373,13 @@ int resolve_service_image(const struct resolve_opts *o, struct resolved_service 
 		prenv_buf_free(&key);
 		return err->code ? err->code : PRENV_ECONFIG;
 	}
-	/* An image check (does the tag exist yet?) or a pin to a digest goes
-	 * here: svc->image is what every template sees as service.image. */
+	/* The image check (does the tag exist yet? its digest; else the
+	 * production image): svc->image is what every template sees as
+	 * service.image. */
+	if (o->images && image_check_service(o, svc, vars, &img, err) < 0) {
+		free(img);
+		return err->code;
+	}
 	free(svc->image);
 	svc->image = img;
 	return 0;
