@@ -29,8 +29,11 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 	o.cfg = cli->cfg;
 	o.ctx = cli->ctx;
 	o.envp = cli->envp;
-	if (cli->image_check && (rc = image_checker_new(&o.images, cli->envp, err)) < 0)
-		return rc;
+	if (cli->image_check) {
+		if ((rc = image_checker_new(&o.images, cli->envp, err)) < 0)
+			return rc;
+		o.check_image = image_check_service;
+	}
 	if ((rc = resolve_services(&rs, &o, err)) == 0)
 		rc = resolve_apply(rs, &o, cli->plan, err);
 	resolve_services_free(rs);

@@ -12,7 +12,6 @@
 #include "context/ci.h"
 #include "context/tokens.h"
 #include "render/tmpl.h"
-#include "resolve/image_check.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/git.h"
@@ -376,7 +375,7 @@ int resolve_service_image(const struct resolve_opts *o, struct resolved_service 
 	/* The image check (does the tag exist yet? its digest; else the
 	 * production image): svc->image is what every template sees as
 	 * service.image. */
-	if (o->images && image_check_service(o, svc, vars, &img, err) < 0) {
+	if (o->check_image && o->check_image(o, svc, vars, &img, err) < 0) {
 		free(img);
 		return err->code;
 	}

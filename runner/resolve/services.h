@@ -33,6 +33,8 @@ struct prenv_context;
 struct prenv_plan;
 struct prenv_err;
 struct prenv_git_refs;
+struct image_checker;
+struct resolved_service;
 
 struct resolved_service {
 	const struct config_service *cfg; /* borrowed from the config */
@@ -63,8 +65,11 @@ struct resolve_opts {
 	const struct prenv_config *cfg;
 	const struct prenv_context *ctx;
 	const char *const *envp;
-	/* the image check (resolve/image_check.h) for `prenv deploy`; NULL:
+	/* the image check for `prenv deploy`: resolve/image_check.h's
+	 * image_check_service and its checker (the tool sets both); NULL:
 	 * images are not checked (render, status) */
+	int (*check_image)(const struct resolve_opts *o, struct resolved_service *svc,
+			   const cJSON *vars, char **img, struct prenv_err *err);
 	struct image_checker *images;
 	/* called once per repository asked (may be NULL): url, seconds taken */
 	void (*on_asked)(void *ud, const char *url, double seconds);
