@@ -66,6 +66,8 @@ static int run_env(struct k8s_run *r, const struct provider_run *run, struct pre
 	r->env.allow_namespaces = pget(run, "allow_namespaces");
 	r->env.dry_run = run->dry_run;
 	r->env.replace_jobs = cJSON_IsTrue(pget(run, "replace_jobs"));
+	r->env.services = run->plan->services;
+	r->env.repos = (const char *const *)run->plan->service_repos;
 	return 0;
 }
 
@@ -298,6 +300,30 @@ done:
 
 /* ------------------------------------------------------------ status */
 
+/* The services the last deploy recorded on the namespace: info.services
+ * and one line each. */
+static void status_services(cJSON *info, struct prenv_buf *text, const char *ann)
+{
+	cJSON *list = ann ? cJSON_Parse(ann) : NULL;
+	const cJSON *e;
+
+	if (!cJSON_IsArray(list)) {
+		cJSON_Delete(list);
+		return;
+	}
+	cJSON_ArrayForEach(e, list) {
+		const char *from = k8s_str(e, "from_branch"), *img = k8s_str(e, "image");
+		const char *sha = k8s_str(e, "sha");
+
+		prenv_buf_printf(text, "service %s: %s %.7s, %s%s%s%s\n", k8s_str(e, "name") ? k8s_str(e, "name") : "?",
+				 k8s_str(e, "branch") ? k8s_str(e, "branch") : "-", sha ? sha : "",
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "virtual")) ? "virtual from " : "real",
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "virtual")) && from ? from : "",
+				 img ? ", image " : "", img ? img : "");
+	}
+	cJSON_AddItemToObject(info, "services", list);
+}
+
 static int k8s_status(struct provider_session *s, const struct provider_run *run,
 		      struct provider_result *res, struct prenv_err *err)
 {
@@ -344,6 +370,7 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 	ANN(PRENV_ANN_REPO, "repo");
 	ANN(PRENV_ANN_COMMENT_ID, "comment_id");
 #undef ANN
+	status_services(info, &text, k8s_annotation(ns, PRENV_ANN_SERVICES));
 	prenv_buf_printf(&text, "namespace/%s", r.env.ns);
 	if (k8s_annotation(ns, PRENV_ANN_SHA))
 		prenv_buf_printf(&text, ", sha %s", k8s_annotation(ns, PRENV_ANN_SHA));
@@ -529,6 +556,7 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
 	r.env.app = run->cfg->app;
 	r.env.repo = run->ctx ? run->ctx->repo_full_name : NULL;
+	r.env.repos = run->plan ? (const char *const *)run->plan->service_repos : NULL;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	prenv_buf_printf(&sel, "%s=%s,%s=%s", PRENV_LABEL_MANAGED, PRENV_MANAGED_BY, PRENV_LABEL_APP,

@@ -202,6 +202,11 @@ struct k8s_env {
 	int dry_run;
 	int replace_jobs;             /* provider.replace_jobs */
 	long ns_wait;                 /* seconds to wait for a Terminating namespace to go */
+	/* services: (plan->services / plan->service_repos; NULL without):
+	 * prune is per service, the namespace records them, and a namespace
+	 * owned by any of repos is this run's too. */
+	const cJSON *services;
+	const char *const *repos;
 };
 
 /* Whose environment the namespace ns is: NULL when it is env's repository's

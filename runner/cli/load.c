@@ -13,6 +13,7 @@
 #include "render/render.h"
 #include "report/codehost.h"
 #include "report/report.h"
+#include "resolve/services.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -140,10 +141,14 @@ int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 				     "(give the token read access to pull requests, or set PRENV_PR)",
 				     cli->ctx->head_repo_full_name ? cli->ctx->head_repo_full_name : "another repository");
 	if (cli->env_name)
-		return plan_named(&cli->plan, cli->cfg, cli->ctx, cli->env_name, err);
-	if (cli->laptop_fallback && local_without_rule(cli))
-		return laptop_plan(cli, err);
-	return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+		rc = plan_named(&cli->plan, cli->cfg, cli->ctx, cli->env_name, err);
+	else if (cli->laptop_fallback && local_without_rule(cli))
+		rc = laptop_plan(cli, err);
+	else
+		rc = plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+	if (rc == 0 && resolve_repos(cli->plan, cli->cfg, cli->ctx) < 0)
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return rc;
 }
 
 int cli_provider_begin(struct cli *cli, struct prenv_err *err)

@@ -418,26 +418,52 @@ cJSON *resolve_service_vars(const struct prenv_plan *plan, const char *name)
 	return v;
 }
 
-/* plan->services and plan->service_repos from rs; services.<name>.branch
- * and service.branch are untrusted (a PR's branch name). */
-static int set_plan_lists(const struct resolved_services *rs, struct prenv_plan *plan)
+/* Adds name to the NULL-terminated list v of *n (room for it) unless there. */
+static int add_repo(char **v, size_t *n, const char *name)
 {
-	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t j;
+
+	for (j = 0; name && j < *n; j++)
+		if (!strcasecmp(v[j], name))
+			return 0;
+	if (name && !(v[(*n)++] = strdup(name)))
+		return -1;
+	return 0;
+}
+
+int resolve_repos(struct prenv_plan *plan, const struct prenv_config *cfg,
+		  const struct prenv_context *ctx)
+{
 	size_t i, n = 0;
 	int bad = 0;
 
-	if (!(plan->services = cJSON_CreateArray()) ||
-	    !(plan->service_repos = calloc(rs->n + 1, sizeof(char *))))
+	if (!cfg->nservices || plan->service_repos)
+		return 0;
+	if (!(plan->service_repos = calloc(cfg->nservices + 2, sizeof(char *))))
+		return -1;
+	bad |= add_repo(plan->service_repos, &n, ctx->repo_full_name);
+	for (i = 0; i < cfg->nservices; i++) {
+		char *rn = cfg->services[i].repo ? repo_name_of(cfg->services[i].repo) : NULL;
+
+		bad |= add_repo(plan->service_repos, &n, rn);
+		free(rn);
+	}
+	return bad ? -1 : 0;
+}
+
+/* plan->services from rs; services.<name>.branch and service.branch are
+ * untrusted (a PR's branch name). */
+static int set_plan_lists(const struct resolved_services *rs, struct prenv_plan *plan)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	size_t i;
+	int bad = 0;
+
+	cJSON_Delete(plan->services);
+	if (!(plan->services = cJSON_CreateArray()))
 		return -1;
 	for (i = 0; i < rs->n; i++) {
-		const char *rn = rs->v[i].repo_name;
-		size_t j;
-
 		cJSON_AddItemToArray(plan->services, resolve_service_json(&rs->v[i]));
-		for (j = 0; rn && j < n && strcasecmp(plan->service_repos[j], rn); j++)
-			;
-		if (rn && j == n && !(plan->service_repos[n++] = strdup(rn)))
-			bad = 1;
 		prenv_buf_reset(&b);
 		prenv_buf_printf(&b, "services.%s.branch", rs->v[i].cfg->name);
 		bad |= b.failed || plan_add_untrusted(plan, b.ptr) < 0;

@@ -111,6 +111,12 @@ cJSON *resolve_service_json(const struct resolved_service *svc);
 int resolve_apply(const struct resolved_services *rs, const struct resolve_opts *o,
 		  struct prenv_plan *plan, struct prenv_err *err);
 
+/* plan->service_repos from the config alone (no network): owner/name of
+ * this repository and of every service's `repo:`. Nothing without
+ * services. -1 when out of memory. */
+int resolve_repos(struct prenv_plan *plan, const struct prenv_config *cfg,
+		  const struct prenv_context *ctx);
+
 /* The variables for the templates of service i: a copy of the plan's with
  * `service` set to services.<name>. Caller frees; NULL when out of memory. */
 cJSON *resolve_service_vars(const struct prenv_plan *plan, const char *name);
