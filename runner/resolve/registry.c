@@ -421,9 +421,9 @@ static int wait_for(struct registry *r, const struct image_ref *ref, const struc
 		if (now >= deadline)
 			return 0;
 		if (*looks == 1) {
-			fmt_ms(dur, sizeof dur, (long)(deadline - now));
-			log_info("%s: image %s is not in its registry yet; waiting up to %s for it",
-				 chk->what, chk->image, dur);
+			fmt_ms(dur, sizeof dur, chk->wait_ms);
+			log_info("%s: image %s is not in its registry yet; waiting up to %s "
+				 "(image_wait) for it", chk->what, chk->image, dur);
 		}
 		sleep_ms(interval < deadline - now ? interval : (long)(deadline - now));
 		interval = interval * 2 < r->poll_max_ms ? interval * 2 : r->poll_max_ms;
