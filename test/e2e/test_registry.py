@@ -34,23 +34,21 @@ from util import ROOT, clean_env, run_prenv, tmpdir, PRENV
 sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
 from k8s_harness import K8sServer  # noqa: E402
 import registry  # noqa: E402
+from test_services import make_repo  # noqa: E402 (local bare repositories)
 
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %(name)s
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: %(name)s}
-  template:
-    metadata:
-      labels: {app: %(name)s}
-    spec:
-      containers:
-        - name: %(name)s
-          image: "{{service.image}}"
-"""
+
+def deployment(name):
+    """A Deployment template of one container whose image is service.image
+    (JSON is YAML)."""
+    labels = {"app": name}
+    return json.dumps({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": name,
+                                                       "image": "{{service.image}}"}]}}}},
+        indent=1) + "\n"
+
 
 CONFIG = """app: shop
 provider:
@@ -62,27 +60,6 @@ services:
 %(services)s"""
 
 PASSWORD = "s3cret-Pa55"
-
-
-def git(*args, cwd=None):
-    return subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com",
-                           "-c", "init.defaultBranch=main"] + list(args), cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-def make_repo(bare, branches):
-    """A bare repository (HEAD: main) with one commit per branch; {branch: sha}."""
-    git("init", "-q", "--bare", bare)
-    git("symbolic-ref", "HEAD", "refs/heads/main", cwd=bare)
-    work = bare + ".work"
-    git("init", "-q", work)
-    shas = {}
-    for b in branches:
-        git("checkout", "-q", "-B", b, cwd=work)
-        git("commit", "-q", "--allow-empty", "-m", b, cwd=work)
-        git("push", "-q", bare, "HEAD:refs/heads/" + b, cwd=work)
-        shas[b] = git("rev-parse", "HEAD", cwd=work)
-    return shas
 
 
 def service(name, image, extra="", repo=None):
@@ -147,7 +124,7 @@ class RegistryBase(unittest.TestCase):
         for n in names:
             os.makedirs(os.path.join(self.app, "deploy", n), exist_ok=True)
             with open(os.path.join(self.app, "deploy", n, "deployment.yaml"), "w") as f:
-                f.write(DEPLOYMENT % {"name": n})
+                f.write(deployment(n))
         with open(os.path.join(self.app, ".prenv.yml"), "w") as f:
             f.write(CONFIG % {"services": "".join(services)})
 

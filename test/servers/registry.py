@@ -231,14 +231,15 @@ class Registry:
             return ""
 
     def _kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+        """Stops exactly the registry this object started (by its PID)."""
+        p, self.proc = self.proc, None
+        for stop in ((p.terminate, p.kill) if p and p.poll() is None else ()):
+            stop()
             try:
-                self.proc.wait(5)
+                p.wait(5)
+                break
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+                pass
         if getattr(self, "log", None):
             self.log.close()
             self.log = None

@@ -127,12 +127,12 @@ static void test_image_parse_refused_table(void **state)
 		{ "ghcr.io/acme/web:" "0123456789012345678901234567890123456789012345678901234567890123"
 		  "01234567890123456789012345678901234567890123456789012345678901234", "tag" },
 	};
+	struct image_ref r = IMAGE_REF_INIT;
+	struct prenv_err err = PRENV_ERR_INIT;
 	size_t i, failed = 0;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct image_ref r = IMAGE_REF_INIT;
-		struct prenv_err err = PRENV_ERR_INIT;
 		int rc = image_ref_parse(&r, cases[i].in, &err);
 
 		if (rc != PRENV_ECONFIG || !err.msg || !strstr(err.msg, cases[i].why)) {

