@@ -34,7 +34,7 @@ from util import ROOT, clean_env, run_prenv, tmpdir, PRENV
 sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
 from k8s_harness import K8sServer  # noqa: E402
 import registry  # noqa: E402
-from test_services import make_repo  # noqa: E402 (local bare repositories)
+from test_services import make_repo, start_git_server  # noqa: E402 (bare repositories, git http)
 
 
 def deployment(name):
@@ -242,6 +242,28 @@ class RegistryAnonymousTest(RegistryBase):
                                                                           shas2["main"]), r.stderr)
         self.assertEqual("%s/acme/api:%s@%s" % (self.reg.host, shas["main"], prod_digest),
                          self.image("api"))
+
+    def test_registry_this_repository_falls_back_to_its_production_branch(self):
+        # web is this repository: its production branch's head is asked from
+        # its URL (the real git http-backend, with its token)
+        root = os.path.join(self.dir, "git")
+        shas = make_repo(os.path.join(root, "acme", "web"), ("main",))
+        port, log = start_git_server(self, root, "tok_web_0123456789")
+        prod_digest = self.reg.push("acme/web", shas["main"])
+        self.write_app([service("web", "%s/acme/web:{{service.sha}}" % self.reg.host,
+                                "    image_wait: 1s\n    on_missing: production\n")])
+        r = self.deploy(self.env(PRENV_REPO_URL="http://127.0.0.1:%d/acme/web" % port,
+                                 PRENV_GIT_TOKEN_A="tok_web_0123456789",
+                                 PRENV_GIT_TOKEN_A_HOST="127.0.0.1:%d" % port))
+        self.check(r)
+        self.assertEqual("%s/acme/web:%s@%s" % (self.reg.host, shas["main"], prod_digest),
+                         self.image("web"))
+        self.assertIn("deploying the production image %s/acme/web:%s" % (self.reg.host, shas["main"]),
+                      r.stderr)
+        # without the repository's URL there is nothing to fall back to: say so
+        r = self.deploy()
+        self.check(r, 1)
+        self.assertIn("this repository's URL is unknown", r.stderr)
 
     def test_registry_virtual_service_has_no_fallback(self):
         shas = make_repo(os.path.join(self.dir, "api.git"), ("main",))
