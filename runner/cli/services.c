@@ -17,6 +17,12 @@
 #include "util/log.h"
 #include "util/names.h"
 
+static void asked(void *ud, const char *url, double seconds)
+{
+	(void)ud;
+	log_verbose("ls-remote %s: %.3f s", url, seconds);
+}
+
 int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 {
 	struct resolved_services *rs = NULL;
@@ -29,6 +35,7 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 	o.cfg = cli->cfg;
 	o.ctx = cli->ctx;
 	o.envp = cli->envp;
+	o.on_asked = asked;
 	if (cli->image_check) {
 		if ((rc = image_checker_new(&o.images, cli->envp, err)) < 0)
 			return rc;

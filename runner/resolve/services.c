@@ -1,6 +1,7 @@
 /* services.c - branch resolution for `services:`; see services.h */
 #include "resolve/services.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,9 +157,10 @@ static void token_hint(struct prenv_buf *b, const struct resolve_opts *o, const 
 		prenv_buf_adds(b, host && *host ? "it is reached over ssh: the ssh-agent's key must be "
 			       "allowed to read it" : "check the path");
 	} else if (tokens_allowed(o->ctx, o->envp, "GITHUB_TOKEN", url, NULL)) {
-		prenv_buf_printf(b, "it needs a token of %s that can read it: set PRENV_GITHUB_TOKEN "
-				 "to a fine-grained token or GitHub App token with contents: read on it "
-				 "(the GITHUB_TOKEN of GitHub Actions reads only its own repository)", host);
+		prenv_buf_printf(b, "it needs a token of %s that can read it (the GITHUB_TOKEN of "
+				 "GitHub Actions reads only its own repository): set PRENV_GIT_TOKEN_<NAME> "
+				 "to a fine-grained or GitHub App token with contents: read on it and "
+				 "PRENV_GIT_TOKEN_<NAME>_HOST=%s", host, host);
 	} else if (tokens_allowed(o->ctx, o->envp, "CI_JOB_TOKEN", url, NULL)) {
 		prenv_buf_printf(b, "it needs a token of %s that can read it: add this project to "
 				 "that project's CI/CD job token allowlist (CI_JOB_TOKEN), or set "
@@ -181,40 +183,114 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One ls-remote of url (branches and HEAD) with its host's token only. */
+/* One ls-remote of one repository (branches and HEAD), with its host's
+ * token only. The token is picked and registered with the logger before
+ * the threads start; a thread only runs prenv_git_ls_remote (util/git.c
+ * keeps no global state; one handle per call). */
+struct ask_job {
+	const char *name, *url;     /* the first service with this URL; borrowed */
+	struct token_pick pick;
+	struct prenv_buf why;       /* a token withheld, and why */
+	struct prenv_git_cred cred;
+	char *host;
+	struct prenv_git_refs *refs;
+	struct prenv_err err;
+	int rc;
+	double seconds;
+};
+
+#define ASK_PARALLEL 8
+
+static void ask_prepare(struct ask_job *j, const struct resolve_opts *o)
+{
+	j->host = prenv_git_url_host(j->url);
+	prenv_buf_init(&j->why, 0); /* max 0: the default bound */
+	if (tokens_for_url(o->ctx, o->envp, j->url, TOKEN_FOR_GIT, &j->pick, &j->why)) {
+		log_add_secret(j->pick.value);
+		j->cred.host = j->host;
+		j->cred.user = j->pick.user;
+		j->cred.token = j->pick.value;
+	}
+}
+
+static void *ask_thread(void *arg)
+{
+	struct ask_job *j = arg;
+	double t0 = now_seconds();
+
+	j->rc = prenv_git_ls_remote(&j->refs, j->url, NULL, &j->cred, j->cred.token ? 1 : 0, &j->err);
+	j->seconds = now_seconds() - t0;
+	return NULL;
+}
+
+/* Runs the jobs, ASK_PARALLEL at a time (one thread each; in this thread
+ * when a thread cannot be made). */
+static void ask_all(struct ask_job **jobs, size_t n)
+{
+	pthread_t th[ASK_PARALLEL];
+	int started[ASK_PARALLEL];
+	size_t i, k;
+
+	for (i = 0; i < n; i += ASK_PARALLEL) {
+		for (k = 0; k < ASK_PARALLEL && i + k < n; k++)
+			started[k] = pthread_create(&th[k], NULL, ask_thread, jobs[i + k]) == 0;
+		for (k = 0; k < ASK_PARALLEL && i + k < n; k++) {
+			if (started[k])
+				pthread_join(th[k], NULL);
+			else
+				ask_thread(jobs[i + k]);
+		}
+	}
+}
+
+/* The job's failure as the run's error: the service, the repository, and
+ * the token it needs. */
+static int ask_error(struct ask_job *j, const struct resolve_opts *o, struct prenv_err *err)
+{
+	struct prenv_buf hint = PRENV_BUF_INIT, full = PRENV_BUF_INIT;
+	int rc;
+
+	token_hint(&hint, o, j->url, &j->pick, j->why.ptr);
+	prenv_buf_printf(&full, "service '%s': cannot read repository %s: %s; %s", j->name, j->url,
+			 j->err.msg ? j->err.msg : "failed", hint.ptr ? hint.ptr : "");
+	rc = prenv_err_set(err, j->rc == PRENV_EAUTH ? PRENV_EAUTH : PRENV_EFAIL, "%s",
+			   full.failed ? "out of memory" : full.ptr);
+	prenv_buf_free(&full);
+	prenv_buf_free(&hint);
+	return rc;
+}
+
+static void ask_job_free(struct ask_job *j)
+{
+	if (!j)
+		return;
+	prenv_buf_free(&j->why);
+	free(j->host);
+	prenv_git_refs_free(j->refs);
+	prenv_err_clear(&j->err);
+	free(j);
+}
+
 int resolve_ask(const struct resolve_opts *o, const char *name, const char *url,
 		struct prenv_git_refs **refs, struct prenv_err *err)
 {
-	struct prenv_buf why = PRENV_BUF_INIT, hint = PRENV_BUF_INIT;
-	struct token_pick pick;
-	struct prenv_git_cred cred;
-	char *host = prenv_git_url_host(url);
-	double t0 = now_seconds();
+	struct ask_job *j = calloc(1, sizeof(*j));
 	int rc;
 
-	memset(&cred, 0, sizeof(cred));
-	if (tokens_for_url(o->ctx, o->envp, url, TOKEN_FOR_GIT, &pick, &why)) {
-		log_add_secret(pick.value);
-		cred.host = host;
-		cred.user = pick.user;
-		cred.token = pick.value;
-	}
-	rc = prenv_git_ls_remote(refs, url, NULL, &cred, cred.token ? 1 : 0, err);
+	*refs = NULL;
+	if (!j)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	j->name = name;
+	j->url = url;
+	ask_prepare(j, o);
+	ask_thread(j);
 	if (o->on_asked)
-		o->on_asked(o->ud, url, now_seconds() - t0);
-	if (rc < 0) {
-		struct prenv_buf full = PRENV_BUF_INIT;
-
-		token_hint(&hint, o, url, &pick, why.ptr);
-		prenv_buf_printf(&full, "service '%s': cannot read repository %s: %s; %s", name, url,
-				 err->msg ? err->msg : "failed", hint.ptr ? hint.ptr : "");
-		rc = prenv_err_set(err, rc == PRENV_EAUTH ? PRENV_EAUTH : PRENV_EFAIL, "%s",
-				   full.failed ? "out of memory" : full.ptr);
-		prenv_buf_free(&full);
-	}
-	prenv_buf_free(&why);
-	prenv_buf_free(&hint);
-	free(host);
+		o->on_asked(o->ud, url, j->seconds);
+	if ((rc = j->rc) < 0)
+		rc = ask_error(j, o, err);
+	else
+		*refs = j->refs, j->refs = NULL;
+	ask_job_free(j);
 	return rc;
 }
 
@@ -233,40 +309,74 @@ static int resolve_here(struct resolved_service *svc, const struct prenv_context
 	return 0;
 }
 
-/* The refs already asked for url by an earlier service, or NULL. */
-static const struct prenv_git_refs *asked_before(const struct resolved_services *rs,
-						 struct prenv_git_refs **refs, size_t i)
+/* The job of an earlier service with the same URL, or NULL. */
+static struct ask_job *asked_before(const struct resolved_services *rs, struct ask_job **jobs,
+				    size_t i)
 {
 	size_t j;
 
 	for (j = 0; j < i; j++)
-		if (refs[j] && rs->v[j].url && !strcmp(rs->v[j].url, rs->v[i].url))
-			return refs[j];
+		if (jobs[j] && !strcmp(rs->v[j].url, rs->v[i].url))
+			return jobs[j];
 	return NULL;
 }
 
-static int resolve_other(struct resolved_services *rs, struct prenv_git_refs **refs, size_t i,
-			 const struct resolve_opts *o, struct prenv_err *err)
+/* Who to ask: the URL of every service from another repository, one job
+ * per distinct URL (jobs[i] for the first service with it). */
+static int plan_asks(struct resolved_services *rs, struct ask_job **jobs, struct ask_job **run,
+		     size_t *nrun, const struct resolve_opts *o, struct prenv_err *err)
 {
-	struct resolved_service *svc = &rs->v[i];
-	const struct prenv_git_refs *r;
+	size_t i;
+
+	for (i = 0; i < rs->n; i++) {
+		struct resolved_service *svc = &rs->v[i];
+
+		svc->cfg = &o->cfg->services[i];
+		if (!svc->cfg->repo) {
+			int rc = resolve_here(svc, o->ctx, err);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (!(svc->url = url_of(o->cfg, svc->cfg->repo)))
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		svc->repo_name = repo_name_of(svc->cfg->repo);
+		if (asked_before(rs, jobs, i))
+			continue;
+		if (!(jobs[i] = calloc(1, sizeof(*jobs[i]))))
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		jobs[i]->name = svc->cfg->name;
+		jobs[i]->url = svc->url;
+		ask_prepare(jobs[i], o);
+		run[(*nrun)++] = jobs[i];
+	}
+	return 0;
+}
+
+/* Every service of another repository, from its repository's answer. */
+static int decide_all(struct resolved_services *rs, struct ask_job **jobs,
+		      const struct resolve_opts *o, struct prenv_err *err)
+{
+	size_t i;
 	int rc;
 
-	if (!(svc->url = url_of(o->cfg, svc->cfg->repo)))
-		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	svc->repo_name = repo_name_of(svc->cfg->repo);
-	if (!(r = asked_before(rs, refs, i))) {
-		if ((rc = resolve_ask(o, svc->cfg->name, svc->url, &refs[i], err)) < 0)
+	for (i = 0; i < rs->n; i++) {
+		struct resolved_service *svc = &rs->v[i];
+		struct ask_job *j = jobs[i] ? jobs[i] : svc->url ? asked_before(rs, jobs, i) : NULL;
+
+		if (!j)
+			continue;
+		if (j->rc < 0)
+			return ask_error(j, o, err);
+		if ((rc = resolve_decide(svc, j->refs, o->ctx->branch, err)) < 0)
 			return rc;
-		r = refs[i];
+		if (svc->virtual_)
+			log_info("service %s: virtual: %s has no branch %s, deploying %s at %.12s",
+				 svc->cfg->name, svc->url, o->ctx->branch ? o->ctx->branch : "(none)",
+				 svc->branch, svc->sha);
+		else
+			log_info("service %s: real: %s at %.12s", svc->cfg->name, svc->branch, svc->sha);
 	}
-	if ((rc = resolve_decide(svc, r, o->ctx->branch, err)) < 0)
-		return rc;
-	if (svc->virtual_)
-		log_info("service %s: virtual: %s has no branch %s, deploying %s at %.12s", svc->cfg->name,
-			 svc->url, o->ctx->branch ? o->ctx->branch : "(none)", svc->branch, svc->sha);
-	else
-		log_info("service %s: real: %s at %.12s", svc->cfg->name, svc->branch, svc->sha);
 	return 0;
 }
 
@@ -274,31 +384,32 @@ int resolve_services(struct resolved_services **out, const struct resolve_opts *
 		     struct prenv_err *err)
 {
 	struct resolved_services *rs;
-	struct prenv_git_refs **refs;
-	size_t i, n = o->cfg->nservices;
-	int rc = 0;
+	struct ask_job **jobs, **run;
+	size_t i, n = o->cfg->nservices, nrun = 0;
+	int rc;
 
 	*out = NULL;
 	if (!n)
 		return 0;
 	rs = calloc(1, sizeof(*rs));
-	refs = calloc(n, sizeof(*refs));
-	if (!rs || !refs || !(rs->v = calloc(n, sizeof(*rs->v)))) {
-		free(refs);
-		resolve_services_free(rs);
-		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	jobs = calloc(n, sizeof(*jobs));
+	run = calloc(n, sizeof(*run));
+	if (!rs || !jobs || !run || !(rs->v = calloc(n, sizeof(*rs->v)))) {
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto done;
 	}
 	rs->n = n;
-	for (i = 0; i < n && rc == 0; i++) {
-		rs->v[i].cfg = &o->cfg->services[i];
-		if (!rs->v[i].cfg->repo)
-			rc = resolve_here(&rs->v[i], o->ctx, err);
-		else
-			rc = resolve_other(rs, refs, i, o, err);
-	}
-	for (i = 0; i < n; i++)
-		prenv_git_refs_free(refs[i]);
-	free(refs);
+	if ((rc = plan_asks(rs, jobs, run, &nrun, o, err)) < 0)
+		goto done;
+	ask_all(run, nrun);
+	for (i = 0; i < nrun && o->on_asked; i++)
+		o->on_asked(o->ud, run[i]->url, run[i]->seconds);
+	rc = decide_all(rs, jobs, o, err);
+done:
+	for (i = 0; i < n && jobs; i++)
+		ask_job_free(jobs[i]);
+	free(jobs);
+	free(run);
 	if (rc < 0) {
 		resolve_services_free(rs);
 		return rc;

@@ -13,6 +13,7 @@ applied Deployments carry the right shas."""
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -107,6 +108,33 @@ def write_checkout(d, services, names):
             f.write(DEPLOYMENT % {"name": n})
     with open(os.path.join(d, ".prenv.yml"), "w") as f:
         f.write(CONFIG % {"services": "".join(services)})
+
+
+def multi_checkout(d, app, other, other_url, deployments_only=False):
+    """templates/multi in d/deploy/ and its example config as .prenv.yml,
+    with `repo:` (other_url) on the service `other` only."""
+    os.makedirs(d)
+    for svc in ("web", "api"):
+        src = os.path.join(ROOT, "templates", "multi", svc)
+        os.makedirs(os.path.join(d, "deploy", svc))
+        for name in os.listdir(src):
+            if not deployments_only or name == "deployment.yaml":
+                shutil.copy(os.path.join(src, name), os.path.join(d, "deploy", svc))
+    with open(os.path.join(ROOT, "templates", "multi", "prenv.example.yml")) as f:
+        lines, out, svc = f.read().splitlines(), [], None
+    for line in lines:
+        code = line.split("#")[0].rstrip()
+        if line.startswith("app:"):
+            line = "app: " + app
+        if line.startswith("  ") and not line.startswith("   ") and code.endswith(":"):
+            svc = code.strip()[:-1]
+        if code.strip().startswith("repo:"):
+            continue
+        out.append(line)
+        if svc == other and code.strip().startswith("templates:"):
+            out.append("    repo: " + other_url)
+    with open(os.path.join(d, ".prenv.yml"), "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 def fingerprint(token):
@@ -269,6 +297,27 @@ class ServicesK8sTest(ServicesBase):
         st, _, _ = self.srv.api("GET", "/api/v1/namespaces/%s/configmaps/api-extra" % ns)
         self.assertEqual(404, st, r.stderr)
 
+    def test_services_templates_multi(self):
+        """The shipped templates/multi and its example config, from both sides."""
+        web, api = os.path.join(self.dir, "mweb"), os.path.join(self.dir, "mapi")
+        multi_checkout(web, "multi", "api", "file://" + self.api_bare)
+        multi_checkout(api, "multi", "web", "file://" + os.path.join(self.git_root, "acme", "web.git"))
+        web_sha = self.web_shas["feature/x"]
+        out, _ = self.deploy(web, self.run_env("acme/web", "feature/x", web_sha, pr=9))
+        ns = out["namespace"]
+        dep = self.deployment(ns, "web")
+        env = {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+        self.assertEqual(self.api_shas["main"], env["API_COMMIT"])
+        self.assertEqual("ghcr.io/acme/api:" + self.api_shas["main"], self.image(ns, "api"))
+        st, _, ing = self.srv.api("GET", "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/web" % ns)
+        self.assertEqual(200, st)
+        self.assertEqual(out["environment"] + ".preview.example.com", ing["spec"]["rules"][0]["host"])
+        api_x = add_branch(self.api_bare, "feature/x")
+        out2, _ = self.deploy(api, self.run_env("acme/api", "feature/x", api_x))
+        self.assertEqual(ns, out2["namespace"])
+        self.assertEqual("ghcr.io/acme/api:" + api_x, self.image(ns, "api"))
+        self.assertEqual("ghcr.io/acme/web:" + web_sha, self.image(ns, "web"))
+
     def test_services_comment_lists_services(self):
         r = run_prenv(["--kubeconfig", self.kc, "--dry-run", "deploy"],
                       env=self.run_env("acme/web", "feature/x", self.web_shas["feature/x"], pr=7),
@@ -303,8 +352,10 @@ class ServicesHttpTokenTest(ServicesBase):
         self.url_a = "http://127.0.0.1:%d/acme/api.git" % self.port_a
         self.url_b = "http://127.0.0.2:%d/acme/web.git" % self.port_b
         self.proj = os.path.join(self.dir, "proj")
+        # api and api2 share a repository: it is asked once
         write_checkout(self.proj, [service("site"), service("api", self.url_a),
-                                   service("web", self.url_b)], ["site", "api", "web"])
+                                   service("api2", self.url_a), service("web", self.url_b)],
+                       ["site", "api", "api2", "web"])
 
     def render(self, **tokens):
         return run_prenv(["-o", "json", "render"],
@@ -321,6 +372,8 @@ class ServicesHttpTokenTest(ServicesBase):
         self.assertEqual("ghcr.io/acme/web:" + self.web_shas["feature/x"],
                          objs["web"]["spec"]["template"]["spec"]["containers"][0]["image"])
         a, b = read(self.log_a), read(self.log_b)
+        # one ls-remote for both services of api.git: the 401, then with the token
+        self.assertEqual(2, a.count("/acme/api.git/info/refs"), a)
         self.assertIn(fingerprint(TOKEN_A), a)
         self.assertNotIn(fingerprint(TOKEN_B), a)
         self.assertIn(fingerprint(TOKEN_B), b)
