@@ -346,13 +346,15 @@ def main():
 
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["serve"])
-    ap.add_argument("--auth", choices=["none", "basic", "token"], default="none")
+    ap.add_argument("--auth", choices=["none", "basic", "token", "token-anonymous"],
+                    default="none", help="token-anonymous: the token service gives anyone pull")
     ap.add_argument("--user", action="append", default=[], help="name:password")
     ap.add_argument("--push", action="append", default=[], help="name:tag")
     ap.add_argument("--info", required=True)
     a = ap.parse_args()
     users = dict(u.split(":", 1) for u in a.user)
-    ts = TokenServer(users=users).start() if a.auth == "token" else None
+    ts = TokenServer(users=users, anonymous=a.auth == "token-anonymous").start() \
+        if a.auth.startswith("token") else None
     reg = None
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

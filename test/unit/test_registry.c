@@ -1,8 +1,9 @@
 /* test_registry.c - the image check's client (resolve/registry.c) against
  * the real docker-registry (the CNCF distribution registry), started by
- * test/servers/registry.py three times on 127.0.0.1: anonymous, with Basic
+ * test/servers/registry.py four times on 127.0.0.1: anonymous, with Basic
  * auth (htpasswd), and with token auth (the Bearer flow, with a token
- * service that signs JWTs the registry trusts). Each is stopped by its PID.
+ * service that signs JWTs the registry trusts; once for users only, once
+ * giving anyone pull). Each is stopped by its PID.
  *
  * Found and pinned to the registry's digest, missing, waiting between looks,
  * the fallback, and every way credentials can be missing, wrong, or meant
@@ -35,7 +36,7 @@
 
 extern char **environ;
 
-enum { ANON, BASIC, TOKEN, NSERVERS };
+enum { ANON, BASIC, TOKEN, TOKEN_ANON, NSERVERS };
 
 static struct server {
 	const char *auth;
@@ -47,6 +48,7 @@ static struct server {
 	{ "none", "web:v1", -1, "", "" },
 	{ "basic", "team/web:v1", -1, "", "" },
 	{ "token", "web:v1", -1, "", "" },
+	{ "token-anonymous", "library/web:v1", -1, "", "" },
 };
 
 static char tmp[64];
@@ -369,6 +371,23 @@ static void test_registry_bearer(void **state)
 	run_close(&r);
 }
 
+/* A public repository behind the token flow (Docker Hub's library/ images):
+ * an anonymous token, no credentials anywhere. */
+static void test_registry_bearer_anonymous(void **state)
+{
+	struct server *s = &servers[TOKEN_ANON];
+	struct registry_result res = REGISTRY_RESULT_INIT;
+	struct run r;
+
+	(void)state;
+	run_open(&r, NULL, NULL, NULL);
+	assert_int_equal(0, resolve(&r, image(s, "library/web:v1"), 0, NULL, &res));
+	assert_string_equal(s->digest, res.digest);
+	assert_int_equal(3, (int)http_client_request_count(r.http));
+	registry_result_free(&res);
+	run_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_registry_fallback),
 		cmocka_unit_test(test_registry_basic),
 		cmocka_unit_test(test_registry_bearer),
+		cmocka_unit_test(test_registry_bearer_anonymous),
 	};
 
 	return cmocka_run_group_tests(tests, start_servers, stop_servers);
