@@ -49,6 +49,14 @@ struct provider_run {
 	int wait_seconds;       /* -1: the provider's/config's default */
 	int no_wait;
 	const char *kubeconfig; /* --kubeconfig, or NULL */
+	/* deploy: the values of the config's secrets: and access: (checked
+	 * and masked by the core), or NULL when it has neither:
+	 *   {"env": {"name": Secret name, "data": {VAR: value}},
+	 *    "image_pull": {"name": Secret name, "dockerconfigjson": JSON text},
+	 *    "basic_auth": {"secret": name, "realm": text, "htpasswd": "user:$apr1$...\n"}}
+	 * each member present only when configured. Only providers whose
+	 * schema has .secrets get them. */
+	const cJSON *secrets;
 };
 
 /* What an operation reports back (filled by the provider, owned by the

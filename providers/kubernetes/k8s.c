@@ -142,7 +142,7 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		      const cJSON *objects, struct provider_result *res, struct prenv_err *err)
 {
 	struct k8s_run r;
-	cJSON *prepared = NULL;
+	cJSON *prepared = NULL, *with_secrets = NULL;
 	char *sel = NULL, *reason = NULL, *detail = NULL;
 	int rc, created = 0, pruned = 0;
 	long secs = wait_seconds(run);
@@ -151,7 +151,8 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		return rc;
 	/* a namespace still being deleted (a destroy just before) is waited for */
 	r.env.ns_wait = secs > DEFAULT_WAIT ? secs : DEFAULT_WAIT;
-	if ((rc = k8s_prepare(&prepared, objects, &r.env, NULL, err)) < 0)
+	if ((rc = k8s_secrets_objects(&with_secrets, objects, run->secrets, &r.env, err)) < 0 ||
+	    (rc = k8s_prepare(&prepared, with_secrets ? with_secrets : objects, &r.env, NULL, err)) < 0)
 		goto done;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
@@ -208,6 +209,7 @@ done:
 	free(reason);
 	free(detail);
 	cJSON_Delete(prepared);
+	cJSON_Delete(with_secrets);
 	return rc;
 }
 
@@ -685,7 +687,7 @@ static const struct config_key k8s_keys[] = {
 const struct prenv_provider k8s_provider = {
 	.version = PRENV_PROVIDER_VERSION,
 	.name = "kubernetes",
-	.schema = { "kubernetes", k8s_keys, sizeof(k8s_keys) / sizeof(k8s_keys[0]) },
+	.schema = { "kubernetes", k8s_keys, sizeof(k8s_keys) / sizeof(k8s_keys[0]), 1 },
 	.open = k8s_open,
 	.close = k8s_close,
 	.deploy = k8s_deploy,

@@ -29,6 +29,7 @@ struct cli {
 	int no_wait;
 	int strict_report;
 	int wait_seconds;          /* --wait; -1: config */
+	const char *forks;         /* --forks deploy|skip, or NULL: the config's */
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
@@ -49,6 +50,9 @@ struct cli {
 	struct provider_run run;
 	struct provider_note_ref notes;
 	struct reporter rep;
+	/* filled by cli_secrets_resolve() (deploy): the values of the config's
+	 * secrets:/access:, handed to the provider as run.secrets */
+	cJSON *secrets;
 };
 
 /* One command: `prenv NAME`. */
@@ -104,5 +108,13 @@ int cli_want_json(const struct cli *cli);
 void cli_text_row(struct prenv_buf *b, const char *label, const char *value);
 /* Prints o (pretty) and a newline on stdout; NULL prints nothing. */
 void cli_print_json(const cJSON *o);
+
+/* secrets.c: the Secret that access.basic_auth writes (its htpasswd). */
+#define CLI_BASIC_AUTH_SECRET "prenv-basic-auth"
+/* Reads, checks and masks the values of the config's secrets: and access:
+ * (deploy): a listed variable unset or empty, or image_pull without
+ * credentials, is PRENV_ECONFIG naming it and where the config lists it.
+ * Sets cli->secrets and cli->run.secrets (call after cli_provider_begin). */
+int cli_secrets_resolve(struct cli *cli, struct prenv_err *err);
 
 #endif

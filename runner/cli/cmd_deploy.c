@@ -10,16 +10,21 @@
 #include "util/err.h"
 #include "util/log.h"
 
-/* Whether this run deploys at all: a fork's PR under `forks: skip` does
- * not. */
+/* Whether this run deploys at all: a fork's PR under `forks: skip` (or
+ * --forks skip, which wins over the config) does not. */
 static int deploy_wanted(const struct cli *cli)
 {
 	const struct prenv_context *c = cli->ctx;
+	const char *forks = cli->forks ? cli->forks : cli->cfg->forks;
 
-	if (c->has_pr && c->pr_fork && strcmp(cli->cfg->forks, "deploy") != 0) {
-		log_info("not deploying: pull request #%ld comes from a fork and %s says `forks: skip` "
-			 "(a fork's code must not run with this repository's secrets; see the fork-safe "
-			 "workflow in ci-examples/)", c->pr_number, cli->cfg->path);
+	if (c->has_pr && c->pr_fork && strcmp(forks, "deploy") != 0) {
+		if (cli->forks)
+			log_info("not deploying: pull request #%ld comes from a fork and --forks skip says "
+				 "so", c->pr_number);
+		else
+			log_info("not deploying: pull request #%ld comes from a fork and %s says `forks: "
+				 "skip` (a fork's code must not run with this repository's secrets; see the "
+				 "fork-safe workflow in ci-examples/)", c->pr_number, cli->cfg->path);
 		return 0;
 	}
 	if (c->has_pr && c->pr_state && strcmp(c->pr_state, "open") != 0)
@@ -46,7 +51,9 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 		return 0;
 	}
 	cli->image_check = 1; /* before anything is applied */
-	if ((rc = cli_render_objects(cli, &objs, err)) < 0)
+	/* the secrets' values: an unset one is exit 2 before anything happens */
+	if ((rc = cli_secrets_resolve(cli, err)) < 0 ||
+	    (rc = cli_render_objects(cli, &objs, err)) < 0)
 		return rc;
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
@@ -84,6 +91,8 @@ const struct cmd_entry cmd_deploy_entry = {
 	"waits until it is ready and reports the URL (PR comment, job outputs).\n"
 	"  --dry-run        show what would happen, change nothing\n"
 	"  --wait DURATION  bound the wait: 300, 300s, 5m, 1h30m (0 = don't wait; at most 365d)\n"
-	"  --strict-report  fail when reporting to the code host fails\n",
+	"  --strict-report  fail when reporting to the code host fails\n"
+	"  --forks deploy|skip  pull requests from forks, over the config's forks:\n"
+	"                   (deploy only in the privileged stage of the fork-safe pair)\n",
 	1,
 };

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/htpasswd.h"
 #include "util/names.h"
 #include "util/yaml.h"
 #include "config/schema.h"
@@ -62,6 +63,8 @@ static const struct config_key top_keys[] = {
 	{ "provider", CONFIG_STRMAP, 1, NULL, "where environments go (kind and its keys)", NULL },
 	{ "environments", CONFIG_STRSEQ, 1, NULL, "the rules, first match wins", NULL },
 	{ "values", CONFIG_STRMAP, 0, NULL, "template values (themselves templates)", NULL },
+	{ "secrets", CONFIG_STRMAP, 0, NULL, "CI variables written into a Secret of the environment", NULL },
+	{ "access", CONFIG_STRMAP, 0, NULL, "who may open the preview (basic_auth)", NULL },
 	{ "services", CONFIG_STRMAP, 0, NULL,
 	  "named services, each with its templates and repository (services.c)", NULL },
 };
@@ -915,6 +918,207 @@ static int parse_environments(struct cp *c, const struct yaml_node *key, const s
 }
 
 /* ------------------------------------------------------------------ */
+/* secrets and access                                                  */
+
+static const struct config_key secrets_keys[] = {
+	{ "name", CONFIG_STR, 0, "{{app}}-secrets", "the Secret's name in the environment's namespace", NULL },
+	{ "from_env", CONFIG_STRSEQ, 0, NULL, "CI variables copied as keys of that Secret", NULL },
+	{ "image_pull", CONFIG_STR, 0, NULL,
+	  "a dockerconfigjson Secret of this name, from PRENV_REGISTRY_AUTH or the Docker config", NULL },
+};
+
+static const struct config_key access_keys[] = {
+	{ "basic_auth", CONFIG_STRMAP, 1, NULL, "HTTP basic authentication: user, password_from_env", NULL },
+};
+
+static const struct config_key basic_auth_keys[] = {
+	{ "user", CONFIG_STR, 1, NULL, "the user name people type", NULL },
+	{ "password_from_env", CONFIG_STR, 1, NULL, "the CI variable holding the password", NULL },
+	{ "realm", CONFIG_STR, 0, "Preview", "what the browser's password prompt says", NULL },
+};
+
+/* A CI variable name: [A-Za-z_][A-Za-z0-9_]* (also a valid Secret key). */
+static int env_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!s || !(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+		return 0;
+	for (i = 1; s[i]; i++)
+		if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return i <= 253;
+}
+
+static int read_env_var(struct cp *c, const struct yaml_node *n, const char *key,
+			struct config_env_var *out)
+{
+	int rc = read_str(c, n, key, &out->name);
+
+	if (rc)
+		return rc;
+	out->line = NODE_LINE(n);
+	out->col = NODE_COL(n);
+	if (!env_name_ok(out->name))
+		return cp_fail(c, n, "'%s' must name a CI variable (letters, digits and '_', not "
+			       "starting with a digit), got '%s'", key, out->name);
+	return 0;
+}
+
+static int read_secret_name(struct cp *c, const struct yaml_node *n, const char *key, char **out)
+{
+	int rc = read_str(c, n, key, out);
+
+	if (rc)
+		return rc;
+	if (!name_is_dns_label(*out))
+		return cp_fail(c, n, "'%s' must be a Secret name: a DNS-1123 label (lower-case "
+			       "letters, digits and '-', at most 63), got '%s'", key, *out);
+	return 0;
+}
+
+static int parse_from_env(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
+{
+	size_t i, j;
+	int rc;
+
+	if (n->kind != YAML_KIND_SEQ || !n->n)
+		return fail_type(c, n, "'from_env' must be a non-empty list of CI variable names "
+				 "(e.g. [REGISTRY_TOKEN, STRIPE_KEY])");
+	if (!(cfg->secrets_env = calloc(n->n, sizeof(*cfg->secrets_env))))
+		return oom(c);
+	for (i = 0; i < n->n; i++) {
+		cfg->nsecrets_env = i + 1;
+		if ((rc = read_env_var(c, n->items[i], "from_env", &cfg->secrets_env[i])))
+			return rc;
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->secrets_env[j].name, cfg->secrets_env[i].name))
+				return cp_fail(c, n->items[i], "'from_env' lists %s twice (first at line "
+					       "%d); keep one", cfg->secrets_env[i].name,
+					       cfg->secrets_env[j].line);
+	}
+	return 0;
+}
+
+static int parse_secrets(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
+{
+	const struct yaml_node *v;
+	int rc;
+
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'secrets' must be a mapping (name, from_env, image_pull)");
+	if ((rc = check_table(c, n, "'secrets'", secrets_keys, NELEM(secrets_keys))))
+		return rc;
+	if ((v = yaml_map_get(n, "name")) && (rc = read_secret_name(c, v, "name", &cfg->secrets_name)))
+		return rc;
+	if (!v) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&b, "%s-secrets", cfg->app);
+		if (!(cfg->secrets_name = prenv_buf_detach(&b, NULL)))
+			return oom(c);
+	}
+	if ((v = yaml_map_get(n, "from_env")) && (rc = parse_from_env(c, v, cfg)))
+		return rc;
+	if ((v = yaml_map_get(n, "image_pull"))) {
+		if ((rc = read_secret_name(c, v, "image_pull", &cfg->image_pull)))
+			return rc;
+		if (!strcmp(cfg->image_pull, cfg->secrets_name))
+			return cp_fail(c, v, "'image_pull' names the same Secret as 'name' (%s); give the "
+				       "dockerconfigjson Secret a name of its own", cfg->image_pull);
+	}
+	if (!cfg->nsecrets_env && !cfg->image_pull)
+		return cp_fail(c, n, "'secrets' needs 'from_env' (CI variables to copy) or 'image_pull'");
+	return 0;
+}
+
+static int parse_access(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
+{
+	const struct yaml_node *ba, *v;
+	int rc;
+
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'access' must be a mapping (basic_auth)");
+	if ((rc = check_table(c, n, "'access'", access_keys, NELEM(access_keys))))
+		return rc;
+	ba = yaml_map_get(n, "basic_auth");
+	if (ba->kind != YAML_KIND_MAP)
+		return fail_type(c, ba, "'basic_auth' must be a mapping (user, password_from_env, realm)");
+	if ((rc = check_table(c, ba, "'basic_auth'", basic_auth_keys, NELEM(basic_auth_keys))))
+		return rc;
+	v = yaml_map_get(ba, "user");
+	if ((rc = read_str(c, v, "user", &cfg->auth_user)))
+		return rc;
+	if (!htpasswd_user_ok(cfg->auth_user))
+		return cp_fail(c, v, "'user' must be 1 to 255 printable ASCII characters without "
+			       "spaces or ':', got '%s'", cfg->auth_user);
+	if ((rc = read_env_var(c, yaml_map_get(ba, "password_from_env"), "password_from_env",
+			       &cfg->auth_password)))
+		return rc;
+	if ((v = yaml_map_get(ba, "realm"))) {
+		const char *s;
+
+		if ((rc = read_str(c, v, "realm", &cfg->auth_realm)))
+			return rc;
+		for (s = cfg->auth_realm; *s; s++)
+			if ((unsigned char)*s < ' ' || *s == '"' || *s == '\\')
+				return cp_fail(c, v, "'realm' must be one line without '\"' or '\\'");
+	} else if (!(cfg->auth_realm = strdup("Preview"))) {
+		return oom(c);
+	}
+	return 0;
+}
+
+/* secrets: and access: are the core's keys, written by the provider; a
+ * provider without a place for them (schema.secrets 0) refuses them here. */
+static int parse_secrets_access(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
+{
+	const struct config_schema *k = find_kind(c, cfg->provider_kind);
+	const struct yaml_node *s = yaml_map_get(root, "secrets"), *a = yaml_map_get(root, "access");
+	size_t pi;
+	int rc;
+
+	for (pi = 0; pi < root->n && k && !k->secrets; pi++) {
+		const struct yaml_node *key = root->pairs[pi].key;
+
+		if (strcmp(sval(key), "secrets") && strcmp(sval(key), "access"))
+			continue;
+		return cp_fail(c, key, "'%s' needs a provider that can keep secrets (kubernetes); "
+			       "provider '%s' has no place for them%s; remove '%s'", sval(key), k->kind,
+			       !strcmp(k->kind, "command") ? " (its command already gets this job's "
+			       "environment variables: read them there)" : "", sval(key));
+	}
+	if (s) {
+		cfg->secrets_line = NODE_LINE(s);
+		cfg->secrets_col = NODE_COL(s);
+		if ((rc = parse_secrets(c, s, cfg)))
+			return rc;
+	}
+	if (a) {
+		cfg->access_line = NODE_LINE(a);
+		cfg->access_col = NODE_COL(a);
+		if ((rc = parse_access(c, a, cfg)))
+			return rc;
+	}
+	return 0;
+}
+
+static void config_secrets_free(struct prenv_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nsecrets_env; i++)
+		free(cfg->secrets_env[i].name);
+	free(cfg->secrets_env);
+	free(cfg->secrets_name);
+	free(cfg->image_pull);
+	free(cfg->auth_user);
+	free(cfg->auth_password.name);
+	free(cfg->auth_realm);
+}
+
+/* ------------------------------------------------------------------ */
 /* top level                                                           */
 
 /* Lower-cased, '-'-joined suggestion for a bad app name ("Shop_App" ->
@@ -1033,7 +1237,7 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return parse_secrets_access(c, root, cfg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1140,6 +1344,7 @@ void config_free(struct prenv_config *cfg)
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
 	cJSON_Delete(cfg->positions);
+	config_secrets_free(cfg);
 	config_services_free(cfg);
 	free(cfg);
 }

@@ -61,6 +61,12 @@ struct config_rule {
 	int line, col;       /* where the rule starts in the file */
 };
 
+/* A CI variable named in the config, and where. */
+struct config_env_var {
+	char *name;
+	int line, col;
+};
+
 /* One entry of `services:` (runner/config/services.c has the key table). */
 struct config_service {
 	char *name;              /* a DNS label, unique in the config */
@@ -96,6 +102,20 @@ struct prenv_config {
 	cJSON *values;       /* object of string templates (may nest) or NULL */
 	cJSON *positions;    /* where each template starts: see config_template_pos() */
 	int environments_line, environments_col; /* the `environments:` key */
+	/* secrets: (only with a provider whose schema has .secrets): the
+	 * Secret's name (default "<app>-secrets", set when `secrets:` is),
+	 * the CI variables copied into it, the dockerconfigjson Secret's name */
+	char *secrets_name;
+	struct config_env_var *secrets_env;
+	size_t nsecrets_env;
+	char *image_pull;
+	int secrets_line, secrets_col;   /* the `secrets:` key; 0 when absent */
+	/* access.basic_auth: user, the variable holding the password, realm
+	 * (default "Preview"); auth_user NULL when absent */
+	char *auth_user;
+	struct config_env_var auth_password;
+	char *auth_realm;
+	int access_line, access_col;
 	/* `services:`, in the file's order; 0 when absent (then `templates` is
 	 * the one implicit service). */
 	struct config_service *services;

@@ -151,6 +151,12 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 	/* a namespace is shown where the provider has one (a `namespace` key) */
 	if (p->namespace_ && cJSON_GetObjectItemCaseSensitive(ri->cfg->provider, "namespace"))
 		prenv_buf_printf(out, "| Namespace | `%s` |\n", p->namespace_);
+	if (ri->cfg->auth_user && strcmp(ri->status, "destroyed")) {
+		/* never the password: the user and where the password lives */
+		prenv_buf_adds(out, "| Access | \xf0\x9f\x94\x92 protected (HTTP basic auth): user ");
+		md_escape(out, ri->cfg->auth_user);
+		prenv_buf_printf(out, ", password in the CI variable `%s` |\n", ri->cfg->auth_password.name);
+	}
 	if (c->sha)
 		prenv_buf_printf(out, "| Commit | `%.12s` |\n", c->sha);
 	fmt_time(when, sizeof(when), ri->deployed_at);

@@ -4,8 +4,8 @@ repository holding 10,000 refs (branches, packed), resolved by `prenv render`
 (one ls-remote through libgit2 per repository, no clone), over file:// and
 over smart HTTP through the real `git http-backend` with a token
 (test/servers/git_http_server.py). Prints the time per service as prenv
-measures each ls-remote (-v) and the whole run's wall time, beside `git
-ls-remote` on the same repositories. Not a test: it asserts nothing about
+measures each ls-remote (-v; up to 8 run at once), the whole run's wall time and that
+time per service, beside `git ls-remote` on the same repositories. Not a test: it asserts nothing about
 time.
 
   python3 test/bench/bench_services.py [SERVICES] [REFS]
@@ -103,9 +103,9 @@ def git_ls_remote(urls, port=None):
 def report(label, proj, env, urls, port=None):
     times = per_service(proj, env)
     wall, rss = measure([PRENV, "render"], runs=3, cwd=proj, env=env)
-    print("| %s | %d | %.1f ms | %.1f ms | %.1f ms | %.2f s | %.1f MiB | %.1f ms |" % (
-        label, len(times), 1000 * statistics.median(times), 1000 * min(times), 1000 * max(times),
-        wall, rss / 1024.0, 1000 * git_ls_remote(urls, port)))
+    print("| %s | %d | %.2f s | %.0f ms | %.0f ms (%.0f-%.0f) | %.1f MiB | %.0f ms |" % (
+        label, len(times), wall, 1000 * wall / len(times), 1000 * statistics.median(times),
+        1000 * min(times), 1000 * max(times), rss / 1024.0, 1000 * git_ls_remote(urls, port)))
 
 
 def main():
@@ -134,9 +134,11 @@ def main():
         http_urls = ["http://127.0.0.1:%d/r%02d.git" % (port, i) for i in range(nsvc)]
         hproj = os.path.join(tmp, "http")
         write_project(hproj, http_urls)
-        print("| transport | services | ls-remote per service (median) | min | max | "
-              "`prenv render` wall (median of 3) | peak RSS | `git ls-remote` per repository |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("# load average: %.1f %.1f %.1f on %d CPUs" % (os.getloadavg() + (os.cpu_count(),)))
+        print("| transport | services | `prenv render` wall (median of 3) | per service | "
+              "each ls-remote as prenv timed it, 8 at once (median, min-max) | peak RSS | "
+              "`git ls-remote` per repository, one after the other |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         report("file://", proj, env_for(), file_urls)
         report("http (git http-backend, token)", hproj, env_for(port), http_urls, port)
     finally:

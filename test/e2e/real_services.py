@@ -11,42 +11,22 @@ specs are checked. The cluster comes from the environment as in
 real_k8s_hardening.py; without one the tests are skipped."""
 import json
 import os
-import sys
 import unittest
 
-from util import ROOT, clean_env, run_prenv, tmpdir
+from util import clean_env, run_prenv
 import test_services as ts
 
-sys.path.insert(0, os.path.join(ROOT, "test", "k8s-real"))
-from cluster import RealCluster  # noqa: E402
+import real_k8s_hardening as rh  # the shared cluster and its base class
 
-RUN = os.environ.get("PRENV_K8S_REAL_RUN") or (
-    os.path.dirname(os.environ["PRENV_K8S_REAL_KUBECONFIG"]) if os.environ.get("PRENV_K8S_REAL_KUBECONFIG")
-    else None)
 APP = "rsvc"
 
-_cluster = None
 
-
-def cluster():
-    global _cluster
-    if _cluster is None and RUN:
-        _cluster = RealCluster.attach(RUN)
-    return _cluster
-
-
-@unittest.skipUnless(RUN, "no real cluster (set PRENV_K8S_REAL_RUN or PRENV_K8S_REAL_KUBECONFIG)")
-class RealServicesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.c = cluster()
-        if cls.c is None:
-            raise unittest.SkipTest("the real cluster in %s is not running" % RUN)
+class RealServicesTest(rh.RealHardeningBase):
+    APP = APP
 
     def setUp(self):
-        self.dir = tmpdir(self)
-        self.kc = os.path.join(self.dir, "kubeconfig")
-        self.c.write_kubeconfig(self.kc)
+        super().setUp()  # self.dir, self.kc; the namespace is deleted at the end
+        self.env_ns = None
         git_root = os.path.join(self.dir, "git")
         self.web_shas = ts.make_repo(os.path.join(git_root, "acme", "web.git"), ("main", "feature/x"))
         self.api_bare = os.path.join(git_root, "acme", "api.git")
@@ -58,12 +38,9 @@ class RealServicesTest(unittest.TestCase):
         self.api = os.path.join(self.dir, "api")
         ts.multi_checkout(self.api, APP, "web", "file://" + os.path.join(git_root, "acme", "web.git"),
                           deployments_only=True)
-        self.ns = None
-        self.addCleanup(self.cleanup)
 
-    def cleanup(self):
-        if self.ns:  # leave nothing behind on the shared cluster (not waited for)
-            self.c.api("DELETE", "/api/v1/namespaces/" + self.ns)
+    def ns(self):
+        return self.env_ns or APP + "-none"
 
     def deploy(self, cwd, repo, sha, pr=None):
         e = dict(PRENV_CI="local", PRENV_REPO=repo, PRENV_BRANCH="feature/x", PRENV_SHA=sha,
@@ -74,11 +51,11 @@ class RealServicesTest(unittest.TestCase):
                       env=clean_env(**e), cwd=cwd, timeout=300)
         self.assertEqual(0, r.returncode, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))
         out = json.loads(r.stdout)
-        self.ns = out["namespace"]
+        self.env_ns = out["namespace"]
         return out
 
     def image(self, name):
-        st, _, body = self.c.api("GET", "/apis/apps/v1/namespaces/%s/deployments/%s" % (self.ns, name))
+        st, _, body = self.c.api("GET", "/apis/apps/v1/namespaces/%s/deployments/%s" % (self.env_ns, name))
         self.assertEqual(200, st, body)
         return body["spec"]["template"]["spec"]["containers"][0]["image"]
 

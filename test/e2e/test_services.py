@@ -16,15 +16,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import unittest
 
 from util import ROOT, clean_env, run_prenv, tmpdir
 
 sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
 from k8s_harness import K8sServer  # noqa: E402
+from test_pages_git_http import start_git_server  # noqa: E402  (the same server, logs)
 
-GIT_SERVER = os.path.join(ROOT, "test", "servers", "git_http_server.py")
 TOKEN_A = "tokA_0123456789abcdef"
 TOKEN_B = "tokB_fedcba9876543210"
 
@@ -141,28 +140,6 @@ def fingerprint(token):
     return "token sha256:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def start_git_server(tc, root, token, bind="127.0.0.1"):
-    """git_http_server.py serving root on bind; returns (port, log path)."""
-    portfile = os.path.join(tc.dir, "port-%s-%d" % (bind, len(os.listdir(tc.dir))))
-    log = portfile + ".log"
-    logf = open(log, "w")
-    srv = subprocess.Popen([sys.executable, GIT_SERVER, "--root", root, "--token", token,
-                            "--port-file", portfile, "--bind", bind],
-                           stdout=subprocess.DEVNULL, stderr=logf)
-
-    def stop():
-        srv.terminate()
-        srv.wait(10)
-        logf.close()
-    tc.addCleanup(stop)
-    for _ in range(200):
-        if os.path.exists(portfile) and os.path.getsize(portfile):
-            break
-        time.sleep(0.05)
-    with open(portfile) as f:
-        return int(f.read()), log
-
-
 def read(path):
     with open(path) as f:
         return f.read()
@@ -177,11 +154,18 @@ class ServicesBase(unittest.TestCase):
         self.api_shas = make_repo(os.path.join(self.git_root, "acme", "api.git"), ("main",))
         self.api_bare = os.path.join(self.git_root, "acme", "api.git")
 
+    token_env = {}
+
+    def repo_base(self):
+        """Where the services' repositories are: file:// here."""
+        return "file://" + self.git_root
+
     def run_env(self, repo, branch, sha, pr=None, **extra):
         e = dict(PRENV_CI="local", PRENV_REPO=repo, PRENV_BRANCH=branch, PRENV_SHA=sha,
                  HOME="/nonexistent")
         if pr:
             e["PRENV_PR"] = str(pr)
+        e.update(self.token_env)
         e.update(extra)
         return clean_env(**e)
 
@@ -194,8 +178,8 @@ class ServicesK8sTest(ServicesBase):
         self.srv = K8sServer(args=["--ready-delay", "0.2"]).start()
         self.addCleanup(self.srv.stop)
         self.kc = self.srv.write_kubeconfig(os.path.join(self.dir, "kubeconfig"))
-        web_url = "file://" + os.path.join(self.git_root, "acme", "web.git")
-        api_url = "file://" + self.api_bare
+        web_url = self.repo_base() + "/acme/web.git"
+        api_url = self.repo_base() + "/acme/api.git"
         # web's checkout: web is here, api (and worker) come from api.git
         self.web = os.path.join(self.dir, "web")
         write_checkout(self.web, [service("web"), service("api", api_url),
@@ -245,7 +229,7 @@ class ServicesK8sTest(ServicesBase):
         self.assertEqual("feature/x",
                          self.deployment(ns, "web")["metadata"]["annotations"]["prenv.dev/service-branch"])
         web_generation = web_dep["metadata"]["generation"]
-        self.assertIn("virtual: file://", r.stderr)
+        self.assertIn("virtual: %s/acme/api.git has no branch feature/x" % self.repo_base(), r.stderr)
 
         # 2. feature/x created in api; prenv runs from api's side (a push)
         api_x = add_branch(self.api_bare, "feature/x")
@@ -339,6 +323,26 @@ class ServicesK8sTest(ServicesBase):
         st, _, body = self.srv.api("GET", "/api/v1/namespaces")
         self.assertEqual([], [n["metadata"]["name"] for n in body["items"]
                               if n["metadata"]["name"].startswith("shop-")])
+
+
+class ServicesK8sHttpTest(ServicesK8sTest):
+    """The same scenario with the repositories behind the real git
+    http-backend, which wants a token (sent only to it)."""
+    test_services_prune_within_a_service = None
+    test_services_templates_multi = None
+    test_services_comment_lists_services = None
+    test_services_missing_production_branch_nothing_deployed = None
+
+    def repo_base(self):
+        if not getattr(self, "port", None):
+            self.port, self.log = start_git_server(self, self.git_root, TOKEN_A)
+            self.token_env = dict(PRENV_GIT_TOKEN_ACME=TOKEN_A,
+                                  PRENV_GIT_TOKEN_ACME_HOST="127.0.0.1:%d" % self.port)
+        return "http://127.0.0.1:%d" % self.port
+
+    def test_services_one_environment_across_repositories(self):
+        super().test_services_one_environment_across_repositories()
+        self.assertIn(fingerprint(TOKEN_A), read(self.log))
 
 
 class ServicesHttpTokenTest(ServicesBase):
