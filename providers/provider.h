@@ -62,7 +62,9 @@ struct provider_run {
 /* What an operation reports back (filled by the provider, owned by the
  * caller; free with provider_result_clear()). */
 struct provider_result {
-	char *status;   /* "ready", "failed", "destroyed", "absent", "deployed" */
+	/* "ready", "applied" (a deploy that was not waited for: wait 0),
+	 * "failed", "destroyed", "absent" */
+	char *status;
 	char *url;      /* final URL (may replace plan->url), or NULL */
 	char *reason;   /* one line, on failure */
 	char *detail;   /* longer text (last log lines), or NULL */

@@ -174,7 +174,7 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		}
 		if (!created)
 			rc = k8s_prune(r.k, prepared, &r.env, &pruned, err);
-		prenv_set_str(&res->status, "deployed");
+		prenv_set_str(&res->status, "applied");
 		goto done;
 	}
 	if ((rc = k8s_apply_all(r.k, prepared, &r.env, err)) < 0)
@@ -191,7 +191,8 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		detail = NULL;
 		goto done;
 	}
-	prenv_set_str(&res->status, secs > 0 ? "ready" : "deployed");
+	/* not waited for: "applied", never "ready" */
+	prenv_set_str(&res->status, secs > 0 ? "ready" : "applied");
 done:
 	if (r.k)
 		log_verbose("kubernetes: %lu API requests", k8s_client_requests(r.k));

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "config/plan.h"
 #include "context/ci.h"
+#include "lifecycle/urlcheck.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -33,8 +34,47 @@ static int deploy_wanted(const struct cli *cli)
 	return 1;
 }
 
+/* The status of a deploy the provider finished: "applied" when nobody
+ * waited to see it work (the provider's `wait: 0`, --wait 0, --no-wait),
+ * else "ready". */
+static const char *deployed_status(const struct cli *cli, const struct provider_result *res)
+{
+	const char *why = NULL;
+
+	if (cli->no_wait)
+		why = "--no-wait";
+	else if (cli->wait_seconds == 0)
+		why = "--wait 0";
+	else if (res->status && !strcmp(res->status, "applied"))
+		why = "provider.wait is 0";
+	if (!why)
+		return "ready";
+	log_info("applied, not waited for (%s): prenv did not check that %s is ready",
+		 why, cli->plan->env_name);
+	return "applied";
+}
+
+/* A deploy the provider finished: "ready" only once the URL check (when
+ * the config has one) passed; a failed check is a failed deploy (exit 1). */
+static int deploy_done(struct cli *cli, const struct urlcheck *uc, const struct provider_result *res,
+		       struct prenv_err *err)
+{
+	const char *status = deployed_status(cli, res);
+	const char *url = res->url ? res->url : cli->plan->url;
+	int rc;
+
+	if (uc->ck && !strcmp(status, "applied"))
+		log_info("URL check skipped: the deploy was not waited for");
+	else if (uc->ck && (rc = urlcheck_run(uc, url, err)) < 0) {
+		reporter_result(&cli->rep, "failed", url, err->msg, NULL);
+		return rc;
+	}
+	return reporter_result(&cli->rep, status, url, NULL, err);
+}
+
 static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 {
+	struct urlcheck uc;
 	struct provider_result res;
 	cJSON *objs = NULL;
 	int rc;
@@ -55,6 +95,11 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	if ((rc = cli_secrets_resolve(cli, err)) < 0 ||
 	    (rc = cli_render_objects(cli, &objs, err)) < 0)
 		return rc;
+	if ((rc = urlcheck_prepare(&uc, cli->cfg, cli->plan, err)) < 0) {
+		urlcheck_free(&uc);
+		cJSON_Delete(objs);
+		return rc;
+	}
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
 		 cli->plan->env_name, cli->cfg->app, cli->dry_run ? " (dry run)" : "");
@@ -78,8 +123,9 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 		reporter_result(&cli->rep, "failed", res.url ? res.url : cli->plan->url,
 				res.reason ? res.reason : err->msg, NULL);
 	} else {
-		rc = reporter_result(&cli->rep, "ready", res.url ? res.url : cli->plan->url, NULL, err);
+		rc = deploy_done(cli, &uc, &res, err);
 	}
+	urlcheck_free(&uc);
 	provider_result_clear(&res);
 	cJSON_Delete(objs);
 	return rc;

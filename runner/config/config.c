@@ -67,6 +67,7 @@ static const struct config_key top_keys[] = {
 	{ "access", CONFIG_STRMAP, 0, NULL, "who may open the preview (basic_auth)", NULL },
 	{ "services", CONFIG_STRMAP, 0, NULL,
 	  "named services, each with its templates and repository (services.c)", NULL },
+	{ "check", CONFIG_STRMAP, 0, NULL, "the URL check after a deploy is ready", NULL },
 };
 
 static const struct config_key rule_keys[] = {
@@ -1119,6 +1120,204 @@ static void config_secrets_free(struct prenv_config *cfg)
 }
 
 /* ------------------------------------------------------------------ */
+/* check                                                               */
+
+static const struct config_key url_check_keys[] = {
+	{ "url", CONFIG_STR, 0, NULL, "the URL to check (a template); default the environment's", NULL },
+	{ "path", CONFIG_STR, 0, "/", "appended to the URL", NULL },
+	{ "status", CONFIG_STR, 0, "200-399", "the expected status: 200, 2xx or 200-399", NULL },
+	{ "contains", CONFIG_STR, 0, NULL, "text the body must contain", NULL },
+	{ "timeout", CONFIG_DUR, 0, "2m", "how long to keep trying", NULL },
+	{ "headers", CONFIG_STRMAP, 0, NULL, "extra request headers (values are templates)", NULL },
+	{ "headers_from_env", CONFIG_STRMAP, 0, NULL, "extra request headers: name -> environment variable", NULL },
+};
+
+/* CI tokens: never sent with the check (they belong to the code host). */
+static const char *const check_token_vars[] = {
+	"GITHUB_TOKEN", "GH_TOKEN", "PRENV_GITHUB_TOKEN", "GITLAB_TOKEN", "PRENV_GITLAB_TOKEN",
+	"CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2", "PRENV_GIT_TOKEN", "PRENV_KUBECONFIG",
+	"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", NULL,
+};
+
+/* Parses the digits of s[0..n) as a number; -1 if not all digits. */
+static int status_digits(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	if (!n || n > 3)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int config_parse_status(const char *s, int *lo, int *hi)
+{
+	const char *dash = strchr(s, '-');
+	int a, b;
+
+	if (strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && (s[1] == 'x' || s[1] == 'X') &&
+	    (s[2] == 'x' || s[2] == 'X')) {
+		*lo = (s[0] - '0') * 100;
+		*hi = *lo + 99;
+		return 0;
+	}
+	a = status_digits(s, dash ? (size_t)(dash - s) : strlen(s));
+	b = dash ? status_digits(dash + 1, strlen(dash + 1)) : a;
+	if (a < 100 || b > 599 || b < a)
+		return -1;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+/* A header name: an RFC 9110 token. */
+static int header_name_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *s)))
+			return 0;
+	return 1;
+}
+
+/* A value of headers_from_env: a variable name that is no CI token. */
+static int check_env_value(struct cp *c, const struct yaml_node *k, const struct yaml_node *v)
+{
+	size_t i;
+
+	if (!env_name_ok(sval(v)))
+		return cp_fail(c, v, "header '%s': '%s' is not an environment variable name "
+			       "(letters, digits, '_')", sval(k), sval(v));
+	for (i = 0; check_token_vars[i]; i++)
+		if (!strcmp(sval(v), check_token_vars[i]))
+			return cp_fail(c, v, "header '%s': %s is a CI token and is never sent to the "
+				       "preview; give the preview a token of its own", sval(k), sval(v));
+	return 0;
+}
+
+/* headers (from_env 0: values are templates) or headers_from_env. */
+static int check_headers(struct cp *c, const struct yaml_node *n, int from_env, cJSON **out)
+{
+	const char *key = from_env ? "headers_from_env" : "headers";
+	size_t pi;
+	int rc = strmap_json(c, n, key, out);
+
+	for (pi = 0; !rc && pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
+		struct prenv_buf pos = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&pos, "check.%s.%s", key, sval(k));
+		if (pos.failed || note_pos(c, pos.ptr, v) < 0)
+			rc = oom(c);
+		else if (!header_name_ok(sval(k)))
+			rc = cp_fail(c, k, "'%s' is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
+				     sval(k));
+		else if (from_env)
+			rc = check_env_value(c, k, v);
+		else if (strpbrk(sval(v), "\r\n"))
+			rc = cp_fail(c, v, "header '%s' must be one line", sval(k));
+		prenv_buf_free(&pos);
+	}
+	return rc;
+}
+
+/* check.path: starts with '/', no spaces, control characters or '#'. */
+static int check_path(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	const unsigned char *p;
+	int rc = read_str(c, n, "path", &ck->path);
+
+	if (rc)
+		return rc;
+	if (ck->path[0] != '/')
+		return cp_fail(c, n, "'path' must start with '/' (it is appended to the URL), got '%s'",
+			       ck->path);
+	for (p = (const unsigned char *)ck->path; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '#')
+			return cp_fail(c, n, "'path' must not contain spaces, control characters or "
+				       "'#'; percent-encode them (%%20)");
+	return 0;
+}
+
+static int parse_check_keys(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	const struct yaml_node *v;
+	int rc = 0;
+
+	if ((v = yaml_map_get(n, "url")) &&
+	    ((rc = read_str(c, v, "url", &ck->url)) || (rc = note_pos(c, "check.url", v) < 0 ? oom(c) : 0)))
+		return rc;
+	if ((v = yaml_map_get(n, "path")) && (rc = check_path(c, v, ck)))
+		return rc;
+	if ((v = yaml_map_get(n, "status")) &&
+	    (!(rc = need_scalar_text(c, v, "status", "an HTTP status")) &&
+	     config_parse_status(sval(v), &ck->status_lo, &ck->status_hi) < 0))
+		rc = cp_fail(c, v, "'status' must be an HTTP status (200), a class (2xx) or a range "
+			     "(200-399) within 100-599, got '%s'", sval(v));
+	if (rc)
+		return rc;
+	if ((v = yaml_map_get(n, "contains"))) {
+		if ((rc = read_str(c, v, "contains", &ck->contains)))
+			return rc;
+		if (!*ck->contains)
+			return cp_fail(c, v, "'contains' must not be empty (leave it out to check the "
+				       "status only)");
+	}
+	if ((v = yaml_map_get(n, "timeout"))) {
+		if ((rc = read_dur(c, v, "timeout", &ck->timeout_seconds)))
+			return rc;
+		if (ck->timeout_seconds < 1)
+			return cp_fail(c, v, "'timeout' must be at least 1s");
+	}
+	if ((v = yaml_map_get(n, "headers")) && (rc = check_headers(c, v, 0, &ck->headers)))
+		return rc;
+	if ((v = yaml_map_get(n, "headers_from_env")))
+		rc = check_headers(c, v, 1, &ck->headers_from_env);
+	return rc;
+}
+
+/* check: a mapping of check_keys, or true (the defaults) / false (none). */
+static int parse_check(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	int on = 0, rc;
+
+	ck->line = NODE_LINE(n);
+	ck->col = NODE_COL(n);
+	if (is_plain(n) && bool_value(sval(n)) >= 0)
+		on = bool_value(sval(n));
+	else if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'check' must be a mapping (url, path, status, contains, "
+				 "timeout, headers) or true (check the URL with the defaults)");
+	else if ((rc = check_table(c, n, "'check'", url_check_keys, NELEM(url_check_keys))))
+		return rc;
+	else
+		on = 1;
+	ck->enabled = on;
+	ck->status_lo = 200;
+	ck->status_hi = 399;
+	ck->timeout_seconds = config_parse_duration("2m");
+	if (!on || n->kind != YAML_KIND_MAP)
+		return 0;
+	return parse_check_keys(c, n, ck);
+}
+
+static void check_free(struct config_check *ck)
+{
+	free(ck->url);
+	free(ck->path);
+	free(ck->contains);
+	cJSON_Delete(ck->headers);
+	cJSON_Delete(ck->headers_from_env);
+}
+
+/* ------------------------------------------------------------------ */
 /* top level                                                           */
 
 /* Lower-cased, '-'-joined suggestion for a bad app name ("Shop_App" ->
@@ -1237,6 +1436,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		if (rc)
 			return rc;
 	}
+	if ((v = yaml_map_get(root, "check")) && (rc = parse_check(c, v, &cfg->check)))
+		return rc;
 	return parse_secrets_access(c, root, cfg);
 }
 
@@ -1343,6 +1544,7 @@ void config_free(struct prenv_config *cfg)
 	}
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
+	check_free(&cfg->check);
 	cJSON_Delete(cfg->positions);
 	config_secrets_free(cfg);
 	config_services_free(cfg);

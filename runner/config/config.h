@@ -82,6 +82,20 @@ struct config_service {
 	int templates_line, templates_col;
 };
 
+/* `check:` - the URL check of a deploy, after the provider says ready
+ * (enabled 0: none). */
+struct config_check {
+	int enabled;
+	char *url;            /* a template, or NULL: the environment's URL */
+	char *path;           /* starts with '/'; "/" means the URL itself */
+	int status_lo, status_hi; /* the accepted statuses (default 200-399) */
+	char *contains;       /* text the body must contain, or NULL */
+	long timeout_seconds; /* for the whole check (default 120) */
+	cJSON *headers;       /* {name: value template} or NULL */
+	cJSON *headers_from_env; /* {name: environment variable} or NULL */
+	int line, col;        /* where `check` is written */
+};
+
 struct prenv_config {
 	char *path;          /* the file read */
 	char *dir;           /* its directory (relative paths are resolved from it) */
@@ -121,6 +135,7 @@ struct prenv_config {
 	struct config_service *services;
 	size_t nservices;
 	int services_line, services_col; /* the `services:` key */
+	struct config_check check;
 };
 
 /* The service called name, or NULL. */
@@ -146,6 +161,9 @@ void config_free(struct prenv_config *cfg);
  * keeps every use (milliseconds, deploy time + ttl) far from overflow. */
 #define CONFIG_DUR_MAX (365L * 86400)
 
+/* Parses an expected HTTP status: "200", a class "2xx" or a range
+ * "200-399" (statuses 100-599) into [*lo, *hi]; -1 if it is none of them. */
+int config_parse_status(const char *s, int *lo, int *hi);
 /* Where the template under key ("url", "values.image", "values.a.b")
  * starts in the file: its line and column and whether it is a plain scalar
  * (else quoted: its text starts one column later). 0 when unknown. */

@@ -560,6 +560,8 @@ int codehost_deployment(struct codehost *h, const struct codehost_deploy *d,
 		return post_status(h, h->deployment_id, "in_progress", d, "deploying", err);
 	if (ch_streq(st, "ready"))
 		return post_status(h, h->deployment_id, "success", d, "ready", err);
+	if (ch_streq(st, "applied"))
+		return post_status(h, h->deployment_id, "success", d, "applied (not waited for)", err);
 	if (ch_streq(st, "failed"))
 		return post_status(h, h->deployment_id, "failure", d,
 				   d->reason && *d->reason ? d->reason : "failed", err);
