@@ -42,15 +42,11 @@ REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def have_registry():
-    return os.access(REGISTRY_BIN, os.X_OK) and shutil.which("htpasswd") is not None
+    """A port nobody listens on now (the registry binds it itself: a race
+    with another process is retried by Registry.start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def b64url(data):
