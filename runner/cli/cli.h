@@ -36,6 +36,9 @@ struct cli {
 	long long now;             /* --now TIME (unix seconds), 0: the clock */
 	int laptop_fallback;       /* render, status: a local run no rule matches
 				    * gets the environment of its branch */
+	int image_check;           /* deploy: services' image_check is done
+				    * (resolve/image_check.h); render and status
+				    * show the images unchecked */
 	/* filled by cli_load() */
 	struct prenv_context *ctx;
 	struct prenv_config *cfg;

@@ -10,6 +10,7 @@
 #include "config/plan.h"
 #include "context/ci.h"
 #include "render/render.h"
+#include "resolve/image_check.h"
 #include "resolve/services.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -35,9 +36,15 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 	o.ctx = cli->ctx;
 	o.envp = cli->envp;
 	o.on_asked = asked;
+	if (cli->image_check) {
+		if ((rc = image_checker_new(&o.images, cli->envp, err)) < 0)
+			return rc;
+		o.check_image = image_check_service;
+	}
 	if ((rc = resolve_services(&rs, &o, err)) == 0)
 		rc = resolve_apply(rs, &o, cli->plan, err);
 	resolve_services_free(rs);
+	image_checker_free(o.images);
 	return rc;
 }
 

@@ -89,6 +89,15 @@ static int check_branch(const char *v, struct prenv_buf *why)
 	return 0;
 }
 
+/* on_missing: what to deploy when image_check never finds the image. */
+static int check_on_missing(const char *v, struct prenv_buf *why)
+{
+	if (!strcmp(v, "fail") || !strcmp(v, "production"))
+		return 0;
+	return prenv_buf_printf(why, "'on_missing' must be fail (the default: stop, deploy "
+				"nothing) or production (deploy the production image), got '%s'", v), -1;
+}
+
 /* The keys of one service. Another part of prenv adds its keys here. */
 static const struct config_key service_keys[] = {
 	{ "templates", CONFIG_STR, 1, NULL,
@@ -100,6 +109,15 @@ static const struct config_key service_keys[] = {
 	  check_branch },
 	{ "image", CONFIG_STR, 0, NULL,
 	  "the service's image (a template; {{service.image}})", NULL },
+	/* the image check (runner/resolve/image_check.c) */
+	{ "image_check", CONFIG_BOOL, 0, "false",
+	  "ask the image's registry that the image exists before deploying (and pin its digest)",
+	  NULL },
+	{ "image_wait", CONFIG_DUR, 0, "10m",
+	  "how long image_check waits for the image to be pushed", NULL },
+	{ "on_missing", CONFIG_STR, 0, "fail",
+	  "when the image never appears: fail, or production (deploy the production image)",
+	  check_on_missing },
 };
 
 static int dup_key(cJSON *keys, const char *name, char **out)
@@ -136,6 +154,10 @@ static int parse_service(struct cp *c, const struct yaml_node *k, const struct y
 	    dup_key(svc->keys, "production_branch", &svc->production_branch) < 0 ||
 	    dup_key(svc->keys, "image", &svc->image) < 0)
 		return config_oom(c);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(svc->keys, "image_check")) && !svc->image)
+		return config_fail(c, yaml_map_get(v, "image_check"),
+				   "service '%s' has image_check: true but no image: add "
+				   "image: \"registry/name:{{service.sha}}\" (what is checked)", svc->name);
 	t = yaml_map_get(v, "templates");
 	svc->templates_line = t->line;
 	svc->templates_col = t->col;

@@ -67,12 +67,21 @@ int resolve_decide(struct resolved_service *svc, const struct prenv_git_refs *re
 	const char *prod = svc->cfg ? svc->cfg->production_branch : NULL;
 	int rc;
 
+	if (!prod && refs && refs->head && !strncmp(refs->head, HEADS, strlen(HEADS)))
+		prod = refs->head + strlen(HEADS);
+	if (prod && (r = find_branch(refs, prod, &tmp))) {
+		/* what on_missing: production deploys */
+		free(svc->prod_branch);
+		if (!(svc->prod_branch = strdup(prod))) {
+			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+			goto done;
+		}
+		snprintf(svc->prod_sha, sizeof(svc->prod_sha), "%s", r->id);
+	}
 	if (want && *want && (r = find_branch(refs, want, &tmp))) {
 		rc = set_found(svc, r, want, 0, err);
 		goto done;
 	}
-	if (!prod && refs && refs->head && !strncmp(refs->head, HEADS, strlen(HEADS)))
-		prod = refs->head + strlen(HEADS);
 	if (prod && (r = find_branch(refs, prod, &tmp))) {
 		rc = set_found(svc, r, prod, 1, err);
 		goto done;
@@ -262,6 +271,29 @@ static void ask_job_free(struct ask_job *j)
 	free(j);
 }
 
+int resolve_ask(const struct resolve_opts *o, const char *name, const char *url,
+		struct prenv_git_refs **refs, struct prenv_err *err)
+{
+	struct ask_job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	*refs = NULL;
+	if (!j)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	j->name = name;
+	j->url = url;
+	ask_prepare(j, o);
+	ask_thread(j);
+	if (o->on_asked)
+		o->on_asked(o->ud, url, j->seconds);
+	if ((rc = j->rc) < 0)
+		rc = ask_error(j, o, err);
+	else
+		*refs = j->refs, j->refs = NULL;
+	ask_job_free(j);
+	return rc;
+}
+
 /* ------------------------------------------------------------ all services */
 
 /* A service of this repository: real at the commit being deployed. */
@@ -398,6 +430,7 @@ void resolve_services_free(struct resolved_services *rs)
 		free(rs->v[i].branch);
 		free(rs->v[i].from_branch);
 		free(rs->v[i].image);
+		free(rs->v[i].prod_branch);
 	}
 	free(rs->v);
 	free(rs);
@@ -450,8 +483,13 @@ int resolve_service_image(const struct resolve_opts *o, struct resolved_service 
 		prenv_buf_free(&key);
 		return err->code ? err->code : PRENV_ECONFIG;
 	}
-	/* An image check (does the tag exist yet?) or a pin to a digest goes
-	 * here: svc->image is what every template sees as service.image. */
+	/* The image check (does the tag exist yet? its digest; else the
+	 * production image): svc->image is what every template sees as
+	 * service.image. */
+	if (o->check_image && o->check_image(o, svc, vars, &img, err) < 0) {
+		free(img);
+		return err->code;
+	}
 	free(svc->image);
 	svc->image = img;
 	return 0;

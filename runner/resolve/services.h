@@ -33,6 +33,8 @@ struct prenv_context;
 struct prenv_plan;
 struct prenv_err;
 struct prenv_git_refs;
+struct image_checker;
+struct resolved_service;
 
 struct resolved_service {
 	const struct config_service *cfg; /* borrowed from the config */
@@ -44,6 +46,13 @@ struct resolved_service {
 	char sha[41];       /* the commit deployed ("" when unknown) */
 	int virtual_;
 	char *image;        /* the final image (resolve_service_image), or NULL */
+	/* Its production branch and that branch's head when known (another
+	 * repository's refs say; for this repository image_check.c asks when
+	 * on_missing: production needs it): what on_missing: production
+	 * deploys. */
+	char *prod_branch;
+	char prod_sha[41];
+	int image_fell_back; /* 1: the image check fell back to production */
 };
 
 struct resolved_services {
@@ -56,6 +65,12 @@ struct resolve_opts {
 	const struct prenv_config *cfg;
 	const struct prenv_context *ctx;
 	const char *const *envp;
+	/* the image check for `prenv deploy`: resolve/image_check.h's
+	 * image_check_service and its checker (the tool sets both); NULL:
+	 * images are not checked (render, status) */
+	int (*check_image)(const struct resolve_opts *o, struct resolved_service *svc,
+			   const cJSON *vars, char **img, struct prenv_err *err);
+	struct image_checker *images;
 	/* called once per repository asked (may be NULL): url, seconds taken */
 	void (*on_asked)(void *ud, const char *url, double seconds);
 	void *ud;
@@ -67,6 +82,11 @@ struct resolve_opts {
  * (naming both and the branches it has). */
 int resolve_decide(struct resolved_service *svc, const struct prenv_git_refs *refs,
 		   const char *want, struct prenv_err *err);
+
+/* One ls-remote of url for service name, with its host's token only; an
+ * error names the service, the repository and the token it needs. */
+int resolve_ask(const struct resolve_opts *o, const char *name, const char *url,
+		struct prenv_git_refs **refs, struct prenv_err *err);
 
 /* Resolves every service of o->cfg (NULL *out and 0 when it has none). */
 int resolve_services(struct resolved_services **out, const struct resolve_opts *o,

@@ -261,6 +261,7 @@ static void test_services_decide_table(void **state)
 		}
 		free(svc.branch);
 		free(svc.from_branch);
+		free(svc.prod_branch);
 		prenv_err_clear(&err);
 		prenv_git_refs_free(refs);
 	}
