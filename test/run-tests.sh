@@ -11,6 +11,9 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 pass=0; fail=0; skip=0; failed_names=""
 log=$(mktemp -d)
+# third-party leaks LeakSanitizer must not count (each explained there)
+LSAN_OPTIONS="suppressions=$(pwd)/test/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS
 trap 'stop_real; rm -rf "$log"' EXIT
 
 count() { # $1 = name, $2 = passed, $3 = failed, $4 = skipped (default 0)
