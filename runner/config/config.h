@@ -27,6 +27,12 @@
  *   absent keys with a default get it (kubernetes: `namespace`
  *   "{{app}}-{{env.name}}", `wait` 300); durations are seconds; argv keys
  *   are non-empty arrays of strings.
+ * - phases: a non-empty list of {name, templates, run: once|always
+ *   (default always), outputs: configmap/NAME}; names are unique DNS labels;
+ *   `templates` and `phases` exclude each other (with phases each phase
+ *   names its directory). outputs may only name a ConfigMap (a Secret's
+ *   values would reach templates and the PR comment). on_destroy:
+ *   {templates (required), timeout (default 5m)}.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H
@@ -57,6 +63,18 @@ struct config_rule {
 	int line, col;       /* where the rule starts in the file */
 };
 
+/* One item of `phases:` (issue 12): applied and waited on in order. */
+struct config_phase {
+	char *name;          /* DNS label of at most CONFIG_PHASE_NAME_MAX characters */
+	char *templates;     /* a directory, relative to the config's */
+	int templates_line, templates_col;
+	int run_once;        /* run: once (else always) */
+	char *outputs;       /* the ConfigMap of `outputs: configmap/NAME`, or NULL */
+	int line, col;       /* where the item starts */
+};
+
+#define CONFIG_PHASE_NAME_MAX 40
+
 struct prenv_config {
 	char *path;          /* the file read */
 	char *dir;           /* its directory (relative paths are resolved from it) */
@@ -77,6 +95,13 @@ struct prenv_config {
 	cJSON *values;       /* object of string templates (may nest) or NULL */
 	cJSON *positions;    /* where each template starts: see config_template_pos() */
 	int environments_line, environments_col; /* the `environments:` key */
+	/* phases: (none: one implicit phase, `templates`) and on_destroy: */
+	struct config_phase *phases;
+	size_t nphases;
+	int phases_line, phases_col;       /* the `phases:` key */
+	char *teardown_templates;          /* on_destroy.templates, or NULL */
+	int teardown_line, teardown_col;
+	long teardown_timeout;             /* on_destroy.timeout, seconds (default 300) */
 };
 
 /* Parses text (len bytes) read from path. kinds: the provider kinds this
