@@ -29,6 +29,8 @@ struct cli {
 	int no_wait;
 	int strict_report;
 	int wait_seconds;          /* --wait; -1: config */
+	int reseed;                /* deploy --reseed: run `run: once` phases again */
+	int keep_on_teardown_failure; /* destroy, gc: keep an environment whose teardown failed */
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
@@ -83,6 +85,33 @@ int cli_provider_begin(struct cli *cli, struct prenv_err *err);
 /* Renders the configured templates into *out (NULL when the config names
  * no templates directory). */
 int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err);
+/* Renders the templates directory templates (relative to the config; at
+ * line:col of the config for an empty one) with vars; open_names: see
+ * render_opts (NULL: none). */
+int cli_render_dir(struct cli *cli, const char *templates, int line, int col, const cJSON *vars,
+		   const char *const *open_names, cJSON **out, struct prenv_err *err);
+
+/* ------------------------------------------------------------ cmd_deploy.c */
+
+/* The end of a deploy: the result of the provider's deploy (rc, res)
+ * reported (PR comment, outputs, stdout). Returns the command's code. */
+int cli_deploy_report(struct cli *cli, int rc, struct provider_result *res, struct prenv_err *err);
+
+/* ------------------------------------------------------------ phases.c */
+
+/* deploy of a configuration with `phases:`: every phase rendered and
+ * checked first (exit 2, nothing changed), then applied and waited on in
+ * order, stopping at the first that fails; reported like a deploy. */
+int cli_deploy_phases(struct cli *cli, struct prenv_err *err);
+/* The on_destroy Jobs of the environment of base (its plan) rendered with
+ * vars and run, waited on at most on_destroy.timeout. 0 when there are
+ * none or they completed (or the environment is absent); PRENV_ECONFIG for
+ * a template error (nothing run); PRENV_EFAIL when they failed. */
+int cli_teardown(struct cli *cli, const struct provider_run *base, const cJSON *vars,
+		 struct prenv_err *err);
+/* gc_opts.teardown: cli_teardown with the variables of run's environment
+ * (ud: the struct cli). */
+int cli_gc_teardown(void *ud, const struct provider_run *run, struct prenv_err *err);
 
 /* ------------------------------------------------------------ output */
 

@@ -45,6 +45,8 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 				 "configuration says `forks: skip`");
 		return 0;
 	}
+	if (cli->cfg->nphases)
+		return cli_deploy_phases(cli, err);
 	if ((rc = cli_render_objects(cli, &objs, err)) < 0)
 		return rc;
 	log_group_begin("prenv deploy");
@@ -55,6 +57,14 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	memset(&res, 0, sizeof(res));
 	rc = cli->session->provider->deploy(cli->session, &cli->run, objs, &res, err);
 	log_group_end();
+	rc = cli_deploy_report(cli, rc, &res, err);
+	provider_result_clear(&res);
+	cJSON_Delete(objs);
+	return rc;
+}
+
+int cli_deploy_report(struct cli *cli, int rc, struct provider_result *res, struct prenv_err *err)
+{
 	if (cli->dry_run) {
 		log_info("dry run: nothing was changed");
 	} else if (rc < 0) {
@@ -65,15 +75,13 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 			rc = PRENV_EFAIL;
 			err->code = PRENV_EFAIL;
 		}
-		if (res.detail)
-			log_error("last output:\n%s", res.detail);
-		reporter_result(&cli->rep, "failed", res.url ? res.url : cli->plan->url,
-				res.reason ? res.reason : err->msg, NULL);
+		if (res->detail)
+			log_error("last output:\n%s", res->detail);
+		reporter_result(&cli->rep, "failed", res->url ? res->url : cli->plan->url,
+				res->reason ? res->reason : err->msg, NULL);
 	} else {
-		rc = reporter_result(&cli->rep, "ready", res.url ? res.url : cli->plan->url, NULL, err);
+		rc = reporter_result(&cli->rep, "ready", res->url ? res->url : cli->plan->url, NULL, err);
 	}
-	provider_result_clear(&res);
-	cJSON_Delete(objs);
 	return rc;
 }
 
@@ -83,6 +91,7 @@ const struct cmd_entry cmd_deploy_entry = {
 	"waits until it is ready and reports the URL (PR comment, job outputs).\n"
 	"  --dry-run        show what would happen, change nothing\n"
 	"  --wait DURATION  bound the wait: 300, 300s, 5m, 1h30m (0 = don't wait; at most 365d)\n"
-	"  --strict-report  fail when reporting to the code host fails\n",
+	"  --strict-report  fail when reporting to the code host fails\n"
+	"  --reseed         run the `run: once` phases again (phases:)\n",
 	1,
 };

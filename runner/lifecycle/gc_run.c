@@ -92,6 +92,7 @@ static int destroy_one(struct gc_state *g, const struct gc_env *e, const struct 
 	long pr = gc_env_pr(e);
 	int rc, report = g->host && pr > 0 && !run.dry_run;
 	struct prenv_plan *plan = env_plan(e, d->rule, pr);
+	char *torn = NULL;
 
 	if (!plan)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
@@ -119,7 +120,18 @@ static int destroy_one(struct gc_state *g, const struct gc_env *e, const struct 
 	memset(&res, 0, sizeof(res));
 	if (report)
 		(void)reporter_comment_id(&rep); /* read it while the environment exists */
-	rc = prov->destroy(o->session, &run, &res, err);
+	rc = o->teardown ? o->teardown(o->teardown_ud, &run, err) : 0;
+	if (rc < 0 && !o->keep_on_teardown_failure) {
+		log_error("%s; destroying %s anyway", err->msg, e->name);
+		torn = err->msg;
+		err->msg = NULL;
+		prenv_err_clear(err);
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = prov->destroy(o->session, &run, &res, err);
+	if (rc == 0 && torn)
+		rc = prenv_err_set(err, PRENV_EFAIL, "%s (the environment was destroyed)", torn);
 	if (rc == 0 && report) {
 		struct prenv_err herr = PRENV_ERR_INIT;
 		struct prenv_buf r = PRENV_BUF_INIT;
@@ -132,6 +144,7 @@ static int destroy_one(struct gc_state *g, const struct gc_env *e, const struct 
 	reporter_clear(&rep);
 	provider_result_clear(&res);
 	plan_free(plan);
+	free(torn);
 	return rc;
 }
 
