@@ -103,6 +103,9 @@ int cli_deploy_report(struct cli *cli, int rc, struct provider_result *res, stru
  * checked first (exit 2, nothing changed), then applied and waited on in
  * order, stopping at the first that fails; reported like a deploy. */
 int cli_deploy_phases(struct cli *cli, struct prenv_err *err);
+/* Every phase's objects in order, for `prenv render` (outputs of earlier
+ * phases render as a placeholder, TMPL_OPEN_PLACEHOLDER). */
+int cli_render_phases(struct cli *cli, cJSON **out, struct prenv_err *err);
 /* The on_destroy Jobs of the environment of base (its plan) rendered with
  * vars and run, waited on at most on_destroy.timeout. 0 when there are
  * none or they completed (or the environment is absent); PRENV_ECONFIG for

@@ -242,6 +242,8 @@ int cli_render_dir(struct cli *cli, const char *templates, int line, int col, co
 int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
 {
 	*out = NULL;
+	if (cli->cfg->nphases)
+		return cli_render_phases(cli, out, err);
 	if (!cli->cfg->templates)
 		return 0;
 	return cli_render_dir(cli, cli->cfg->templates, cli->cfg->templates_line, cli->cfg->templates_col,

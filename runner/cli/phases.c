@@ -13,6 +13,7 @@
 #include "config/plan.h"
 #include "context/ci.h"
 #include "render/tmpl.h"
+#include "render/render.h"
 #include "report/report.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -40,6 +41,8 @@ struct phases {
 	struct prenv_buf line;    /* the phases line of the report */
 };
 
+static int phases_setup(struct phases *p, struct cli *cli, struct prenv_err *err);
+
 static void phases_free(struct phases *p)
 {
 	size_t i;
@@ -55,46 +58,118 @@ static void phases_free(struct phases *p)
 	prenv_buf_free(&p->line);
 }
 
+static const char *jget(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+	return cJSON_GetStringValue(b ? cJSON_GetObjectItemCaseSensitive(v, b) : v);
+}
+
+/* An object of phase i that an earlier phase has too: the same object in
+ * two phases would change phase on every deploy. */
+static int phases_dup(const struct phases *p, size_t i, struct prenv_err *err)
+{
+	const cJSON *o, *a;
+	size_t j;
+
+	cJSON_ArrayForEach(o, p->ph[i].objs) {
+		const char *k = jget(o, "kind", NULL), *n = jget(o, "metadata", "name");
+
+		for (j = 0; j < i; j++) {
+			cJSON_ArrayForEach(a, p->ph[j].objs) {
+				const char *src = render_object_source(o), *asrc = render_object_source(a);
+
+				if (!k || !n || !jget(a, "kind", NULL) || strcmp(k, jget(a, "kind", NULL)) ||
+				    !jget(a, "metadata", "name") || strcmp(n, jget(a, "metadata", "name")))
+					continue;
+				return prenv_err_set(err, PRENV_ECONFIG, "%s: %s/%s of phase %s is in phase %s "
+						     "too (%s); an object belongs to one phase: remove one of them",
+						     src ? src : p->ph[i].cp->templates, k, n, p->ph[i].cp->name,
+						     p->ph[j].cp->name, asrc ? asrc : p->ph[j].cp->templates);
+			}
+		}
+	}
+	return 0;
+}
+
 /* The check render of every phase, before anything is written: a template
  * error in the last phase stops the deploy before the first is applied
  * (exit 2). A phase may use outputs.<earlier phase>.<key> of the earlier
  * phases that have `outputs:` (rendered here as a placeholder). */
-static int phases_check(struct phases *p, struct prenv_err *err)
+static int phase_check(struct phases *p, size_t i, const struct prenv_provider *prov,
+		       size_t *nopen, struct prenv_err *err)
 {
 	struct cli *cli = p->cli;
-	size_t i, nopen = 0;
+	struct phase_state *s = &p->ph[i];
+	const struct config_phase *cp = s->cp;
+	char *text;
 	int rc;
 
-	for (i = 0; i < p->n; i++) {
-		struct phase_state *s = &p->ph[i];
-		const struct config_phase *cp = s->cp;
-		char *text;
+	p->names[i] = cp->name;
+	s->rp.name = cp->name;
+	s->rp.once = cp->run_once;
+	if ((rc = cli_render_dir(cli, cp->templates, cp->templates_line, cp->templates_col, p->vars,
+				 p->open, &s->objs, err)) < 0)
+		return rc;
+	if (prov && prov->check && (rc = prov->check(&cli->run, s->objs, err)) < 0)
+		return rc;
+	if ((rc = phases_dup(p, i, err)) < 0)
+		return rc;
+	text = cJSON_PrintUnformatted(s->objs);
+	if (!text)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	name_hash8(text, s->hash);
+	free(text);
+	if (cp->outputs) {
+		struct prenv_buf o = PRENV_BUF_INIT;
 
-		p->names[i] = cp->name;
-		s->rp.name = cp->name;
-		s->rp.once = cp->run_once;
-		if ((rc = cli_render_dir(cli, cp->templates, cp->templates_line, cp->templates_col, p->vars,
-					 p->open, &s->objs, err)) < 0)
-			return rc;
-		if (cli->session->provider->check &&
-		    (rc = cli->session->provider->check(&cli->run, s->objs, err)) < 0)
-			return rc;
-		text = cJSON_PrintUnformatted(s->objs);
-		if (!text)
+		prenv_buf_printf(&o, "outputs.%s", cp->name);
+		s->open = prenv_buf_detach(&o, NULL);
+		if (!s->open)
 			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		name_hash8(text, s->hash);
-		free(text);
-		if (cp->outputs) {
-			struct prenv_buf o = PRENV_BUF_INIT;
-
-			prenv_buf_printf(&o, "outputs.%s", cp->name);
-			s->open = prenv_buf_detach(&o, NULL);
-			if (!s->open)
-				return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-			p->open[nopen++] = s->open;
-		}
+		p->open[(*nopen)++] = s->open;
 	}
 	return 0;
+}
+
+static int phases_check(struct phases *p, const struct prenv_provider *prov, struct prenv_err *err)
+{
+	size_t i, nopen = 0;
+	int rc = 0;
+
+	for (i = 0; i < p->n && rc == 0; i++)
+		rc = phase_check(p, i, prov, &nopen, err);
+	return rc;
+}
+
+/* Moves the objects of objs to the end of all. */
+static void phases_append(cJSON *all, cJSON *objs)
+{
+	cJSON *o;
+
+	while (objs && (o = objs->child) != NULL)
+		cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(objs, o));
+}
+
+int cli_render_phases(struct cli *cli, cJSON **out, struct prenv_err *err)
+{
+	struct phases p;
+	cJSON *all = cJSON_CreateArray();
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!all)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if ((rc = phases_setup(&p, cli, err)) == 0 && (rc = phases_check(&p, NULL, err)) == 0) {
+		for (i = 0; i < p.n; i++)
+			phases_append(all, p.ph[i].objs);
+		*out = all;
+		all = NULL;
+	}
+	cJSON_Delete(all);
+	phases_free(&p);
+	return rc;
 }
 
 /* Decides which `run: once` phases ran before: the note phase-<name> of the
@@ -275,7 +350,7 @@ int cli_deploy_phases(struct cli *cli, struct prenv_err *err)
 	int rc;
 
 	memset(&res, 0, sizeof(res));
-	if ((rc = phases_setup(&p, cli, err)) < 0 || (rc = phases_check(&p, err)) < 0)
+	if ((rc = phases_setup(&p, cli, err)) < 0 || (rc = phases_check(&p, cli->session->provider, err)) < 0)
 		goto done;
 	/* the teardown templates are checked at every deploy too, not first
 	 * when the environment goes */
