@@ -279,6 +279,23 @@ class PhasesTest(ServerCase, unittest.TestCase):
         self.assertIn("teardown: done", r.stderr)
         self.assertIn("destroyed", r.stdout)
 
+    def test_dry_run_checks_every_phase_and_changes_nothing(self):
+        app = make_app(self)
+        r = self.prenv(app, "--dry-run", "deploy")
+        self.check(r)
+        self.assertIn("dry run: statefulset/db would be applied", r.stderr)
+        self.assertIn("dry run: job/seed would be applied (created anew)", r.stderr)
+        self.assertIn("dry run: deployment/web would be applied", r.stderr)
+        self.assertIn("dry run: nothing was changed", r.stderr)
+        self.assertIsNone(self.get(NS))
+
+    def test_same_object_in_two_phases_is_an_error(self):
+        app = make_app(self, files={"deploy/app/db.yaml": DATA.split("---")[1]})
+        r = self.prenv(app, "deploy")
+        self.check(r, 2)
+        self.assertIn("service/db of phase app is in phase data too", r.stderr.replace("Service/", "service/"))
+        self.assertIsNone(self.get(NS))
+
     def test_phases_rejected_for_pages(self):
         d = tmpdir(self)
         write(d, ".prenv.yml", "app: shop\nprovider:\n  kind: pages\n  source: public\n  target: dir:out\nenvironments:\n"
