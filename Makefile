@@ -17,7 +17,7 @@ WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wwrite-strings -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPRENV_VERSION='"$(VERSION)"' $(WARN) \
-             -Irunner -Iproviders $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+             -Irunner -Iproviders $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lm -lpthread
 
 B       ?= build
@@ -34,7 +34,7 @@ PREFIX  ?= /usr/local
 # npm and kubectl when missing, below).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
-                     git clang libclang-rt-14-dev valgrind time rsync
+                     git clang libclang-rt-14-dev valgrind time rsync zsh fish man-db
 
 # The oldest libraries prenv builds with, checked with pkg-config before
 # anything is compiled (`make libcheck`; README "Building"): libcurl 7.77
@@ -44,13 +44,13 @@ DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base 
 LIB_MIN := libcurl:7.77.0 libgit2:1.1.0 libcjson:0 yaml-0.1:0
 
 .PHONY: all check test unit e2e asan deps deps-build deps-npm deps-kubectl fixtures k8s-real demo \
-	demo-k8s fuzz bench clean install libcheck
+	demo-k8s fuzz bench clean install uninstall deb libcheck
 
 all: $(B)/prenv
 
 $(B)/prenv: runner/main.c $(B)/libprenv.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ runner/main.c $(B)/libprenv.a $(LDLIBS) $(EXTRA_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ runner/main.c $(B)/libprenv.a $(LDLIBS) $(EXTRA_LDFLAGS)
 
 $(B)/libprenv.a: $(LIB_OBJ)
 	@rm -f $@
@@ -183,9 +183,39 @@ demo-k8s: deps-build
 bench: all
 	@for f in test/bench/bench_*.sh; do [ -e "$$f" ] && sh $$f; done; true
 
+# make install [DESTDIR=/tmp/pkg] [PREFIX=/usr/local]: the binary, the man
+# page and the shell completions where bash-completion, zsh and fish look
+# for them under PREFIX.
+MANDIR  ?= $(PREFIX)/share/man
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 755 $(B)/prenv $(DESTDIR)$(PREFIX)/bin/prenv
+	install -m 644 dist/man/prenv.1 $(DESTDIR)$(MANDIR)/man1/prenv.1
+	install -m 644 dist/completions/prenv.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/prenv
+	install -m 644 dist/completions/_prenv $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_prenv
+	install -m 644 dist/completions/prenv.fish \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/prenv.fish
+
+# make deb: a Debian package (debian/), built with dpkg-buildpackage from a
+# clean copy of the committed tree (so `make clean` never runs here), then
+# checked with lintian. The .deb lands in build/deb/.
+deb:
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	git archive HEAD | tar -x -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+	  { tail -n 30 ../build.log; exit 1; }
+	lintian --info $(B)/deb/*.changes || true
+	@ls $(B)/deb/*.deb
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/prenv $(DESTDIR)$(MANDIR)/man1/prenv.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/prenv \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_prenv \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/prenv.fish
 
 clean:
 	rm -rf build

@@ -937,3 +937,157 @@ int prenv_git_ls_remote(struct prenv_git_refs **out, const char *url, const char
 	git_libgit2_shutdown();
 	return rc;
 }
+
+/* ===================================================== what a change touched */
+
+/* The commit spec names, or GIT_ENOTFOUND. */
+static int commit_of(git_oid *out, git_repository *repo, const char *spec)
+{
+	git_object *obj = NULL, *commit = NULL;
+	int rc = git_revparse_single(&obj, repo, spec);
+
+	if (rc == 0 && (rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT)) == 0)
+		git_oid_cpy(out, git_object_id(commit));
+	git_object_free(commit);
+	git_object_free(obj);
+	return rc;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int paths_add(struct prenv_git_paths *p, size_t *cap, const char *path)
+{
+	char **v;
+
+	if (!path)
+		return 0;
+	if (p->n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if (!(v = realloc(p->v, *cap * sizeof(*v))))
+			return -1;
+		p->v = v;
+	}
+	if (!(p->v[p->n] = dupstr(path)))
+		return -1;
+	p->n++;
+	return 0;
+}
+
+/* Sorts and drops repeats (a rename's two paths, a path on both sides). */
+static void paths_unique(struct prenv_git_paths *p)
+{
+	size_t i, o = 0;
+
+	if (!p->n)
+		return;
+	qsort(p->v, p->n, sizeof(*p->v), path_cmp);
+	for (i = 1; i < p->n; i++) {
+		if (!strcmp(p->v[i], p->v[o]))
+			free(p->v[i]);
+		else
+			p->v[++o] = p->v[i];
+	}
+	p->n = o + 1;
+}
+
+static int diff_paths(struct prenv_git_paths *p, git_repository *repo, const git_oid *from,
+		      const git_oid *to)
+{
+	git_commit *a = NULL, *b = NULL;
+	git_tree *ta = NULL, *tb = NULL;
+	git_diff *diff = NULL;
+	git_diff_find_options find;
+	size_t i, n, cap = 0;
+	int rc;
+
+	git_diff_find_options_init(&find, GIT_DIFF_FIND_OPTIONS_VERSION);
+	find.flags = GIT_DIFF_FIND_RENAMES;
+	if ((rc = git_commit_lookup(&a, repo, from)) < 0 ||
+	    (rc = git_commit_lookup(&b, repo, to)) < 0 ||
+	    (rc = git_commit_tree(&ta, a)) < 0 || (rc = git_commit_tree(&tb, b)) < 0 ||
+	    (rc = git_diff_tree_to_tree(&diff, repo, ta, tb, NULL)) < 0 ||
+	    (rc = git_diff_find_similar(diff, &find)) < 0)
+		goto done;
+	n = git_diff_num_deltas(diff);
+	for (i = 0; i < n && rc == 0; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+
+		if (paths_add(p, &cap, d->old_file.path) < 0 ||
+		    paths_add(p, &cap, d->new_file.path) < 0)
+			rc = GIT_EBUFS; /* out of memory, reported by the caller */
+	}
+	paths_unique(p);
+done:
+	git_diff_free(diff);
+	git_tree_free(ta);
+	git_tree_free(tb);
+	git_commit_free(a);
+	git_commit_free(b);
+	return rc;
+}
+
+static int changed_in(struct prenv_git_paths *p, git_repository *repo, const char *base,
+		      const char *head, struct prenv_err *err)
+{
+	git_oid b, h, mb;
+	int rc;
+
+	if ((rc = commit_of(&h, repo, head)) < 0)
+		return prenv_err_set(err, rc == GIT_ENOTFOUND ? PRENV_ENOTFOUND : PRENV_EFAIL,
+				     "%s", lg2_msg("cannot resolve the head commit"));
+	if (commit_of(&b, repo, base) < 0 || git_merge_base(&mb, repo, &b, &h) < 0) {
+		p->no_merge_base = 1;
+		return 0;
+	}
+	git_oid_tostr(p->merge_base, sizeof(p->merge_base), &mb);
+	if ((rc = diff_paths(p, repo, &mb, &h)) == GIT_EBUFS)
+		return nomem(err);
+	if (rc < 0)
+		return prenv_err_set(err, PRENV_EFAIL, "%s", lg2_msg("diff failed"));
+	return 0;
+}
+
+int prenv_git_changed_paths(struct prenv_git_paths **out, const char *dir, const char *base,
+			    const char *head, struct prenv_err *err)
+{
+	git_repository *repo = NULL;
+	struct prenv_git_paths *p;
+	int rc;
+
+	*out = NULL;
+	if (!(p = calloc(1, sizeof(*p))))
+		return nomem(err);
+	if (git_libgit2_init() < 0) {
+		free(p);
+		return prenv_err_set(err, PRENV_EFAIL, "libgit2 init failed");
+	}
+	rc = open_repo(&repo, dir ? dir : ".");
+	if (rc < 0)
+		rc = prenv_err_set(err, rc == GIT_ENOTFOUND ? PRENV_ENOTFOUND : PRENV_EFAIL,
+				   "cannot open the git repository at %s: %s", dir ? dir : ".",
+				   lg2_msg("not a git repository"));
+	else
+		rc = changed_in(p, repo, base, head, err);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	if (rc < 0)
+		prenv_git_paths_free(p);
+	else
+		*out = p;
+	return rc;
+}
+
+void prenv_git_paths_free(struct prenv_git_paths *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	free(p);
+}

@@ -233,4 +233,25 @@ const struct prenv_git_ref *prenv_git_refs_find(const struct prenv_git_refs *ref
 						const char *name);
 void prenv_git_refs_free(struct prenv_git_refs *refs);
 
+/* ------------------------------------------------- what a change touched */
+
+struct prenv_git_paths {
+	char **v;                  /* repository-relative paths, sorted, unique */
+	size_t n;
+	int no_merge_base;         /* base and head share no history here (a
+				    * shallow clone, a base that was not fetched) */
+	char merge_base[PRENV_GIT_HEX];
+};
+
+/* The files changed between the merge base of base and head and head, in
+ * the checkout at or above dir, the way GitHub's "Files changed" counts
+ * them (three dots); a rename gives its old and its new path. base and
+ * head are anything git rev-parse takes (a sha, "origin/main"). When base
+ * cannot be resolved or the two have no merge base, *out says
+ * no_merge_base and lists nothing; that is not an error. *out is the
+ * caller's (prenv_git_paths_free). */
+int prenv_git_changed_paths(struct prenv_git_paths **out, const char *dir, const char *base,
+			    const char *head, struct prenv_err *err);
+void prenv_git_paths_free(struct prenv_git_paths *p);
+
 #endif

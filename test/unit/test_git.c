@@ -129,6 +129,63 @@ static void test_git_not_a_repository(void **state)
 	prenv_err_clear(&err);
 }
 
+/* Three dots: main moves on after the branch point; only the branch's own
+ * changes count, a rename counts both paths, and a base that does not
+ * exist (a shallow clone) is "no merge base", not an error. */
+static void test_git_changed_paths(void **state)
+{
+	struct fx *f = *state;
+	struct prenv_git_paths *p = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+	char base[41];
+
+	assert_int_equal(gitfx_run(f->dir, "init", "-q", "-b", "main", NULL), 0);
+	assert_int_equal(gitfx_run(f->dir, "config", "user.email", "t@example.com", NULL), 0);
+	assert_int_equal(gitfx_run(f->dir, "config", "user.name", "t", NULL), 0);
+	{
+		char d[300];
+
+		snprintf(d, sizeof(d), "%s/api", f->dir);
+		assert_int_equal(mkdir(d, 0755), 0);
+		snprintf(d, sizeof(d), "%s/web", f->dir);
+		assert_int_equal(mkdir(d, 0755), 0);
+	}
+	assert_int_equal(gitfx_write(f->dir, "api/main.go", "package main\n"), 0);
+	assert_int_equal(gitfx_write(f->dir, "web/old.html", "<p>a fairly long page that is renamed</p>\n"), 0);
+	assert_int_equal(gitfx_write(f->dir, "README.md", "hi\n"), 0);
+	assert_int_equal(gitfx_run(f->dir, "add", "-A", NULL), 0);
+	assert_int_equal(gitfx_run(f->dir, "commit", "-q", "-m", "one", NULL), 0);
+	assert_int_equal(gitfx_run(f->dir, "checkout", "-q", "-b", "feature/x", NULL), 0);
+	assert_int_equal(gitfx_write(f->dir, "api/main.go", "package main // changed\n"), 0);
+	assert_int_equal(gitfx_run(f->dir, "mv", "web/old.html", "web/new.html", NULL), 0);
+	assert_int_equal(gitfx_run(f->dir, "commit", "-q", "-am", "two", NULL), 0);
+	/* main moves on: its change is not the branch's */
+	assert_int_equal(gitfx_run(f->dir, "checkout", "-q", "main", NULL), 0);
+	assert_int_equal(gitfx_write(f->dir, "README.md", "changed on main\n"), 0);
+	assert_int_equal(gitfx_run(f->dir, "commit", "-q", "-am", "three", NULL), 0);
+	assert_int_equal(gitfx_head(f->dir, base), 0);
+
+	assert_int_equal(prenv_git_changed_paths(&p, f->dir, base, "feature/x", &err), 0);
+	assert_non_null(p);
+	assert_int_equal(p->no_merge_base, 0);
+	assert_int_equal(p->n, 3);
+	assert_string_equal(p->v[0], "api/main.go");
+	assert_string_equal(p->v[1], "web/new.html");
+	assert_string_equal(p->v[2], "web/old.html");
+	prenv_git_paths_free(p);
+
+	assert_int_equal(prenv_git_changed_paths(&p, f->dir, "0123456789012345678901234567890123456789",
+						 "feature/x", &err), 0);
+	assert_int_equal(p->no_merge_base, 1);
+	assert_int_equal(p->n, 0);
+	prenv_git_paths_free(p);
+
+	assert_int_not_equal(prenv_git_changed_paths(&p, f->dir, "main", "no-such-branch", &err), 0);
+	assert_null(p);
+	prenv_err_clear(&err);
+	prenv_git_paths_free(NULL);
+}
+
 static void test_git_free_null(void **state)
 {
 	(void)state;
@@ -541,6 +598,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_git_ls_remote_http_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_git_ls_remote_redirect_keeps_the_token, setup, teardown),
 		cmocka_unit_test(test_git_bad_author_and_frees),
+		cmocka_unit_test_setup_teardown(test_git_changed_paths, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
