@@ -226,6 +226,22 @@ class PhasesTest(ServerCase, unittest.TestCase):
         self.assertNotEqual(uid, job["metadata"]["uid"])
         self.assertIn("restore --from v2", json.dumps(job["spec"]["template"]))
 
+    def test_changed_job_in_an_always_phase_runs_anew(self):
+        migrate = SEED.replace("name: seed\n  annotations:", "name: migrate\n  annotations:").replace(
+            "seed-out", "migrate-out").replace("name: seed\n", "name: migrate\n")
+        app = make_app(self, files={"deploy/app/migrate.yaml": migrate.replace("{{values.seed_script}}", "v1")})
+        self.check(self.prenv(app, "deploy"))
+        uid = self.job("migrate")["metadata"]["uid"]
+        write(app, "deploy/app/migrate.yaml", migrate.replace("{{values.seed_script}}", "v2"))
+        r = self.prenv(app, "deploy")
+        self.check(r)
+        self.assertNotIn("immutable", r.stderr)
+        self.assertIn("job/migrate: deleted, to run anew in phase app", r.stderr)
+        job = self.job("migrate")
+        self.assertNotEqual(uid, job["metadata"]["uid"])
+        self.assertIn('"v2"', json.dumps(job["spec"]["template"]))
+        self.assertTrue(any(c["type"] == "Complete" for c in job["status"]["conditions"]))
+
     def test_template_error_in_a_later_phase_changes_nothing(self):
         app = make_app(self, files={"deploy/app/web.yaml": APP.replace("outputs.seed.db_host",
                                                                        "outputs.seed.db_host}} {{nope")})
