@@ -275,6 +275,12 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		return k8s_teardown(s, run, objects, res, err);
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
+	if (run->phase && !run->phase->last && secs <= 0) {
+		/* the next phase needs this one ready: --no-wait is the last one's */
+		log_info("phase %s: waited on (up to %d s) although not waiting was asked: the next phase "
+			 "needs it ready", run->phase->name, DEFAULT_WAIT);
+		secs = DEFAULT_WAIT;
+	}
 	if (run->phase && run->phase->outputs_only) {
 		/* a `run: once` phase that ran before: its outputs only */
 		if ((rc = run_connect(&r, s, run, err)) == 0 && run->phase->outputs)

@@ -242,6 +242,15 @@ class PhasesTest(ServerCase, unittest.TestCase):
         self.assertIn('"v2"', json.dumps(job["spec"]["template"]))
         self.assertTrue(any(c["type"] == "Complete" for c in job["status"]["conditions"]))
 
+    def test_no_wait_applies_to_the_last_phase_only(self):
+        app = make_app(self)
+        r = self.prenv(app, "deploy", "--no-wait")
+        self.check(r)
+        self.assertIn("phase data: waited on (up to 300 s) although not waiting was asked", r.stderr)
+        self.assertIn("job/seed complete", r.stderr)
+        web = self.get("/apis/apps/v1/namespaces/shop-pr-7/deployments/web")
+        self.assertIn("branch-7.db.example.com", json.dumps(web["spec"]))
+
     def test_template_error_in_a_later_phase_changes_nothing(self):
         app = make_app(self, files={"deploy/app/web.yaml": APP.replace("outputs.seed.db_host",
                                                                        "outputs.seed.db_host}} {{nope")})
