@@ -159,6 +159,7 @@ class PhasesTest(ServerCase, unittest.TestCase):
         self.assertIn("phases: data \u2713", r.stderr)
         self.assertIn("seed \u2713 (once, ", r.stderr)
         self.assertIn("app \u2713", r.stderr)
+        self.assertIn("| Phases | data \u2713", r.stderr)  # the PR comment (printed on a local run)
         sts = self.get("/apis/apps/v1/namespaces/shop-pr-7/statefulsets/db")
         job = self.job()
         web = self.get("/apis/apps/v1/namespaces/shop-pr-7/deployments/web")
@@ -185,6 +186,7 @@ class PhasesTest(ServerCase, unittest.TestCase):
         self.assertIn("error: task failed: exit code 1", r.stderr)  # its log lines
         self.assertIn("seed \u2717", r.stderr)
         self.assertIn("app \u2013", r.stderr)
+        self.assertIn("**Reason:** phase seed: job/seed failed: BackoffLimitExceeded", r.stderr)
         self.assertIsNone(self.get("/apis/apps/v1/namespaces/shop-pr-7/deployments/web"))
         self.assertIsNotNone(self.get("/apis/apps/v1/namespaces/shop-pr-7/statefulsets/db"))
         # a failed once phase is not remembered: the next deploy runs it
