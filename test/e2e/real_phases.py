@@ -26,7 +26,7 @@ app: %(app)s
 url: "https://{{env.name}}.preview.example.com"
 provider:
   kind: kubernetes
-  wait: 150s
+  wait: 300s
 environments:
   - pull_request: true
 values:
