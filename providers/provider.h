@@ -73,12 +73,22 @@ struct provider_run {
 	int no_wait;
 	const char *kubeconfig; /* --kubeconfig, or NULL */
 	const struct provider_phase *phase; /* deploy: the phase, or NULL (see above) */
+	/* deploy: the values of the config's secrets: and access: (checked
+	 * and masked by the core), or NULL when it has neither:
+	 *   {"env": {"name": Secret name, "data": {VAR: value}},
+	 *    "image_pull": {"name": Secret name, "dockerconfigjson": JSON text},
+	 *    "basic_auth": {"secret": name, "realm": text, "htpasswd": "user:$apr1$...\n"}}
+	 * each member present only when configured. Only providers whose
+	 * schema has .secrets get them. */
+	const cJSON *secrets;
 };
 
 /* What an operation reports back (filled by the provider, owned by the
  * caller; free with provider_result_clear()). */
 struct provider_result {
-	char *status;   /* "ready", "failed", "destroyed", "absent", "deployed" */
+	/* "ready", "applied" (a deploy that was not waited for: wait 0),
+	 * "failed", "destroyed", "absent" */
+	char *status;
 	char *url;      /* final URL (may replace plan->url), or NULL */
 	char *reason;   /* one line, on failure */
 	char *detail;   /* longer text (last log lines), or NULL */

@@ -55,7 +55,7 @@ run_e2e() { # $1 = label: waits for start_e2e's result and counts it
 	s=$(sed -n 's/^e2e: [0-9]* passed, [0-9]* failed, \([0-9]*\) skipped.*/\1/p' "$log/e2e-$2.out" | tail -n1)
 	p=${p:-0}; f=${f:-0}; s=${s:-0}
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	grep -E '^(FAIL|ERROR|not ok|# )' "$log/e2e-$2.out" | sed "s/^/  [$2 e2e] /"
+	grep -E '^(FAIL|ERROR|not ok|# |e2e time:)' "$log/e2e-$2.out" | sed "s/^/  [$2 e2e] /"
 	# unittest's verbose lines: "test_x (module.Class.test_x) ... skipped 'why'"
 	grep -E " \.\.\. skipped " "$log/e2e-$2.out" | sed "s/^/  [$2 e2e SKIPPED] /"
 	[ "$f" -gt 0 ] && { echo "--- $2 e2e FAILED:"; tail -n 80 "$log/e2e-$2.out"; }

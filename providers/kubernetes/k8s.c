@@ -238,7 +238,8 @@ static int deploy_apply(struct k8s_run *r, const struct provider_run *run, const
 	if (rc == 0 && ph && ph->outputs)
 		rc = read_outputs(r, ph->outputs, ph->name, res, err);
 	if (rc == 0)
-		prenv_set_str(&res->status, secs > 0 ? "ready" : "deployed");
+		/* not waited for: "applied", never "ready" */
+		prenv_set_str(&res->status, secs > 0 ? "ready" : "applied");
 	free(sel);
 	free(reason);
 	free(detail);
@@ -267,7 +268,7 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		      const cJSON *objects, struct provider_result *res, struct prenv_err *err)
 {
 	struct k8s_run r;
-	cJSON *prepared = NULL;
+	cJSON *prepared = NULL, *with_secrets = NULL;
 	int rc, created = 0, pruned = 0;
 	long secs = wait_seconds(run);
 
@@ -289,7 +290,8 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 	}
 	/* a namespace still being deleted (a destroy just before) is waited for */
 	r.env.ns_wait = secs > DEFAULT_WAIT ? secs : DEFAULT_WAIT;
-	if ((rc = k8s_prepare(&prepared, objects, &r.env, NULL, err)) < 0)
+	if ((rc = k8s_secrets_objects(&with_secrets, objects, run->secrets, &r.env, err)) < 0 ||
+	    (rc = k8s_prepare(&prepared, with_secrets ? with_secrets : objects, &r.env, NULL, err)) < 0)
 		goto done;
 	if (r.env.phase)
 		k8s_label_phase(prepared, r.env.phase);
@@ -306,7 +308,7 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 			rc = phase_prune(&r, prepared, run->phase, &pruned, err);
 		else if (!created)
 			rc = k8s_prune(r.k, prepared, &r.env, &pruned, err);
-		prenv_set_str(&res->status, "deployed");
+		prenv_set_str(&res->status, "applied");
 		goto done;
 	}
 	rc = deploy_apply(&r, run, prepared, created, secs, res, err);
@@ -324,6 +326,7 @@ done:
 		prenv_buf_free(&why);
 	}
 	cJSON_Delete(prepared);
+	cJSON_Delete(with_secrets);
 	return rc;
 }
 
@@ -450,7 +453,7 @@ static int k8s_teardown(struct provider_session *s, const struct provider_run *r
 		goto done;
 	if (run->dry_run) {
 		dry_run_list(&r, prepared, 0);
-		prenv_set_str(&res->status, "deployed");
+		prenv_set_str(&res->status, "applied");
 		goto done;
 	}
 	if ((rc = k8s_jobs_fresh(r.k, prepared, &r.env, err)) < 0 ||
@@ -840,7 +843,7 @@ static const struct config_key k8s_keys[] = {
 const struct prenv_provider k8s_provider = {
 	.version = PRENV_PROVIDER_VERSION,
 	.name = "kubernetes",
-	.schema = { "kubernetes", k8s_keys, sizeof(k8s_keys) / sizeof(k8s_keys[0]) },
+	.schema = { "kubernetes", k8s_keys, sizeof(k8s_keys) / sizeof(k8s_keys[0]), 1 },
 	.phases = 1,
 	.open = k8s_open,
 	.close = k8s_close,

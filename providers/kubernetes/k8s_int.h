@@ -297,4 +297,14 @@ int k8s_wait_ready(struct k8s_client *k, const cJSON *prepared, const char *ns,
 int k8s_wait_ns_gone(struct k8s_client *k, const char *ns, long seconds,
 		     struct prenv_err *err);
 
+/* ------------------------------------------------------------ k8s_secrets.c */
+
+/* The objects to deploy when the core handed secrets in (run->secrets):
+ * a copy of objects with the Secrets of secrets:/access: appended (prenv's
+ * labels) and, with basic_auth, ingress-nginx's auth annotations on every
+ * Ingress. *out is the caller's; NULL (and 0) when secrets is NULL.
+ * PRENV_ECONFIG when a template defines a Secret of the same name. */
+int k8s_secrets_objects(cJSON **out, const cJSON *objects, const cJSON *secrets,
+			const struct k8s_env *env, struct prenv_err *err);
+
 #endif

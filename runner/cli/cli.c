@@ -211,6 +211,13 @@ static int parse_valued(struct cli *cli, int argc, char **argv, int *i)
 	} else if (opt_is(a, "--env")) {
 		if (!(cli->env_name = opt_arg(argc, argv, i, a, "--env")))
 			return 2;
+	} else if (opt_is(a, "--forks")) {
+		if (!(cli->forks = opt_arg(argc, argv, i, a, "--forks")))
+			return 2;
+		if (strcmp(cli->forks, "deploy") && strcmp(cli->forks, "skip")) {
+			fprintf(stderr, "prenv: error: --forks takes deploy or skip, not '%s'\n", cli->forks);
+			return 2;
+		}
 	} else if (opt_is(a, "--wait")) {
 		if (!(v = opt_arg(argc, argv, i, a, "--wait")))
 			return 2;
@@ -281,6 +288,7 @@ static void cli_free(struct cli *cli)
 {
 	reporter_clear(&cli->rep);
 	provider_close(cli->session);
+	cJSON_Delete(cli->secrets);
 	codehost_free(cli->codehost);
 	plan_free(cli->plan);
 	config_free(cli->cfg);

@@ -31,6 +31,7 @@ struct cli {
 	int wait_seconds;          /* --wait; -1: config */
 	int reseed;                /* deploy --reseed: run `run: once` phases again */
 	int keep_on_teardown_failure; /* destroy, gc: keep an environment whose teardown failed */
+	const char *forks;         /* --forks deploy|skip, or NULL: the config's */
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
@@ -48,6 +49,9 @@ struct cli {
 	struct provider_run run;
 	struct provider_note_ref notes;
 	struct reporter rep;
+	/* filled by cli_secrets_resolve() (deploy): the values of the config's
+	 * secrets:/access:, handed to the provider as run.secrets */
+	cJSON *secrets;
 };
 
 /* One command: `prenv NAME`. */
@@ -95,14 +99,16 @@ int cli_render_dir(struct cli *cli, const char *templates, int line, int col, co
 
 /* The end of a deploy: the result of the provider's deploy (rc, res)
  * reported (PR comment, outputs, stdout). Returns the command's code. */
-int cli_deploy_report(struct cli *cli, int rc, struct provider_result *res, struct prenv_err *err);
+struct urlcheck;
+int cli_deploy_report(struct cli *cli, int rc, const struct urlcheck *uc, struct provider_result *res,
+		      struct prenv_err *err);
 
 /* ------------------------------------------------------------ phases.c */
 
 /* deploy of a configuration with `phases:`: every phase rendered and
  * checked first (exit 2, nothing changed), then applied and waited on in
  * order, stopping at the first that fails; reported like a deploy. */
-int cli_deploy_phases(struct cli *cli, struct prenv_err *err);
+int cli_deploy_phases(struct cli *cli, const struct urlcheck *uc, struct prenv_err *err);
 /* Every phase's objects in order, for `prenv render` (outputs of earlier
  * phases render as a placeholder, TMPL_OPEN_PLACEHOLDER). */
 int cli_render_phases(struct cli *cli, cJSON **out, struct prenv_err *err);
@@ -123,5 +129,13 @@ int cli_want_json(const struct cli *cli);
 void cli_text_row(struct prenv_buf *b, const char *label, const char *value);
 /* Prints o (pretty) and a newline on stdout; NULL prints nothing. */
 void cli_print_json(const cJSON *o);
+
+/* secrets.c: the Secret that access.basic_auth writes (its htpasswd). */
+#define CLI_BASIC_AUTH_SECRET "prenv-basic-auth"
+/* Reads, checks and masks the values of the config's secrets: and access:
+ * (deploy): a listed variable unset or empty, or image_pull without
+ * credentials, is PRENV_ECONFIG naming it and where the config lists it.
+ * Sets cli->secrets and cli->run.secrets (call after cli_provider_begin). */
+int cli_secrets_resolve(struct cli *cli, struct prenv_err *err);
 
 #endif

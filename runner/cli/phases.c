@@ -37,6 +37,7 @@ struct phases {
 	size_t n;
 	const char **names;       /* every phase's name, NULL-terminated */
 	const char **open;        /* the open names of a check render */
+	size_t first, last;       /* the first and the last phase this run applies */
 	cJSON *vars;              /* the plan's variables + outputs.<phase> */
 	struct prenv_buf line;    /* the phases line of the report */
 };
@@ -218,8 +219,7 @@ static void keep_outputs(struct phases *p, const struct phase_state *s, const st
 
 /* Applies phase i (or, for a phase that ran before, reads its outputs
  * only) and waits for it. */
-static int phase_run(struct phases *p, size_t i, size_t last, struct provider_result *res,
-		     struct prenv_err *err)
+static int phase_run(struct phases *p, size_t i, struct provider_result *res, struct prenv_err *err)
 {
 	struct cli *cli = p->cli;
 	struct phase_state *s = &p->ph[i];
@@ -232,7 +232,10 @@ static int phase_run(struct phases *p, size_t i, size_t last, struct provider_re
 	memset(&ph, 0, sizeof(ph));
 	ph.name = s->cp->name;
 	ph.all = p->names;
-	ph.last = i == last;
+	ph.last = i == p->last;
+	/* the config's secrets: are written once, with the first phase applied */
+	if (i != p->first)
+		run.secrets = NULL;
 	ph.outputs = s->cp->outputs;
 	ph.outputs_only = skipped;
 	run.phase = &ph;
@@ -282,17 +285,22 @@ static void phase_reason(struct provider_result *res, const struct phase_state *
 
 static int phases_apply(struct phases *p, struct provider_result *res, struct prenv_err *err)
 {
-	size_t i, last = 0;
+	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < p->n; i++)
-		if (p->ph[i].rp.state != REPORT_PHASE_SKIPPED)
-			last = i;
+	p->first = p->n;
+	for (i = 0; i < p->n; i++) {
+		if (p->ph[i].rp.state == REPORT_PHASE_SKIPPED)
+			continue;
+		if (p->first == p->n)
+			p->first = i;
+		p->last = i;
+	}
 	for (i = 0; i < p->n; i++) {
 		struct provider_result one;
 
 		memset(&one, 0, sizeof(one));
-		rc = phase_run(p, i, last, &one, err);
+		rc = phase_run(p, i, &one, err);
 		if (rc < 0) {
 			/* exit 2 promises nothing changed: not so once a phase was applied */
 			if (rc == PRENV_ECONFIG && i > 0 && !p->cli->dry_run)
@@ -303,7 +311,12 @@ static int phases_apply(struct phases *p, struct provider_result *res, struct pr
 			*res = one;
 			return rc;
 		}
-		provider_result_clear(&one);
+		if (i == p->last) { /* its status ("applied": not waited for) is the deploy's */
+			provider_result_clear(res);
+			*res = one;
+		} else {
+			provider_result_clear(&one);
+		}
 	}
 	return 0;
 }
@@ -342,7 +355,7 @@ static int phases_setup(struct phases *p, struct cli *cli, struct prenv_err *err
 	return 0;
 }
 
-int cli_deploy_phases(struct cli *cli, struct prenv_err *err)
+int cli_deploy_phases(struct cli *cli, const struct urlcheck *uc, struct prenv_err *err)
 {
 	struct phases p;
 	struct provider_result res;
@@ -370,7 +383,7 @@ int cli_deploy_phases(struct cli *cli, struct prenv_err *err)
 	phases_line(&p);
 	log_info("phases: %s", p.line.ptr);
 	log_group_end();
-	rc = cli_deploy_report(cli, rc, &res, err);
+	rc = cli_deploy_report(cli, rc, uc, &res, err);
 done:
 	cJSON_Delete(down);
 	provider_result_clear(&res);
@@ -400,6 +413,7 @@ int cli_teardown(struct cli *cli, const struct provider_run *base, const cJSON *
 	ph.name = TEARDOWN_PHASE;
 	ph.teardown = 1;
 	run.phase = &ph;
+	run.secrets = NULL;
 	run.no_wait = 0;
 	run.wait_seconds = (int)cli->cfg->teardown_timeout;
 	log_info("teardown: running the on_destroy Jobs of %s (at most %ld s)", run.plan->env_name,

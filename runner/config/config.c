@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/htpasswd.h"
 #include "util/names.h"
 #include "util/yaml.h"
 #include "config/schema.h"
@@ -63,6 +64,9 @@ static const struct config_key top_keys[] = {
 	{ "values", CONFIG_STRMAP, 0, NULL, "template values (themselves templates)", NULL },
 	{ "phases", CONFIG_STRSEQ, 0, NULL, "ordered phases, each applied and waited on before the next", NULL },
 	{ "on_destroy", CONFIG_STRMAP, 0, NULL, "Jobs run before the environment is destroyed", NULL },
+	{ "secrets", CONFIG_STRMAP, 0, NULL, "CI variables written into a Secret of the environment", NULL },
+	{ "access", CONFIG_STRMAP, 0, NULL, "who may open the preview (basic_auth)", NULL },
+	{ "check", CONFIG_STRMAP, 0, NULL, "the URL check after a deploy is ready", NULL },
 };
 
 static const struct config_key rule_keys[] = {
@@ -919,6 +923,405 @@ static int parse_environments(struct cp *c, const struct yaml_node *key, const s
 }
 
 /* ------------------------------------------------------------------ */
+/* secrets and access                                                  */
+
+static const struct config_key secrets_keys[] = {
+	{ "name", CONFIG_STR, 0, "{{app}}-secrets", "the Secret's name in the environment's namespace", NULL },
+	{ "from_env", CONFIG_STRSEQ, 0, NULL, "CI variables copied as keys of that Secret", NULL },
+	{ "image_pull", CONFIG_STR, 0, NULL,
+	  "a dockerconfigjson Secret of this name, from PRENV_REGISTRY_AUTH or the Docker config", NULL },
+};
+
+static const struct config_key access_keys[] = {
+	{ "basic_auth", CONFIG_STRMAP, 1, NULL, "HTTP basic authentication: user, password_from_env", NULL },
+};
+
+static const struct config_key basic_auth_keys[] = {
+	{ "user", CONFIG_STR, 1, NULL, "the user name people type", NULL },
+	{ "password_from_env", CONFIG_STR, 1, NULL, "the CI variable holding the password", NULL },
+	{ "realm", CONFIG_STR, 0, "Preview", "what the browser's password prompt says", NULL },
+};
+
+/* A CI variable name: [A-Za-z_][A-Za-z0-9_]* (also a valid Secret key). */
+static int env_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!s || !(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+		return 0;
+	for (i = 1; s[i]; i++)
+		if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return i <= 253;
+}
+
+static int read_env_var(struct cp *c, const struct yaml_node *n, const char *key,
+			struct config_env_var *out)
+{
+	int rc = read_str(c, n, key, &out->name);
+
+	if (rc)
+		return rc;
+	out->line = NODE_LINE(n);
+	out->col = NODE_COL(n);
+	if (!env_name_ok(out->name))
+		return cp_fail(c, n, "'%s' must name a CI variable (letters, digits and '_', not "
+			       "starting with a digit), got '%s'", key, out->name);
+	return 0;
+}
+
+static int read_secret_name(struct cp *c, const struct yaml_node *n, const char *key, char **out)
+{
+	int rc = read_str(c, n, key, out);
+
+	if (rc)
+		return rc;
+	if (!name_is_dns_label(*out))
+		return cp_fail(c, n, "'%s' must be a Secret name: a DNS-1123 label (lower-case "
+			       "letters, digits and '-', at most 63), got '%s'", key, *out);
+	return 0;
+}
+
+static int parse_from_env(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
+{
+	size_t i, j;
+	int rc;
+
+	if (n->kind != YAML_KIND_SEQ || !n->n)
+		return fail_type(c, n, "'from_env' must be a non-empty list of CI variable names "
+				 "(e.g. [REGISTRY_TOKEN, STRIPE_KEY])");
+	if (!(cfg->secrets_env = calloc(n->n, sizeof(*cfg->secrets_env))))
+		return oom(c);
+	for (i = 0; i < n->n; i++) {
+		cfg->nsecrets_env = i + 1;
+		if ((rc = read_env_var(c, n->items[i], "from_env", &cfg->secrets_env[i])))
+			return rc;
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->secrets_env[j].name, cfg->secrets_env[i].name))
+				return cp_fail(c, n->items[i], "'from_env' lists %s twice (first at line "
+					       "%d); keep one", cfg->secrets_env[i].name,
+					       cfg->secrets_env[j].line);
+	}
+	return 0;
+}
+
+static int parse_secrets(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
+{
+	const struct yaml_node *v;
+	int rc;
+
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'secrets' must be a mapping (name, from_env, image_pull)");
+	if ((rc = check_table(c, n, "'secrets'", secrets_keys, NELEM(secrets_keys))))
+		return rc;
+	if ((v = yaml_map_get(n, "name")) && (rc = read_secret_name(c, v, "name", &cfg->secrets_name)))
+		return rc;
+	if (!v) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&b, "%s-secrets", cfg->app);
+		if (!(cfg->secrets_name = prenv_buf_detach(&b, NULL)))
+			return oom(c);
+	}
+	if ((v = yaml_map_get(n, "from_env")) && (rc = parse_from_env(c, v, cfg)))
+		return rc;
+	if ((v = yaml_map_get(n, "image_pull"))) {
+		if ((rc = read_secret_name(c, v, "image_pull", &cfg->image_pull)))
+			return rc;
+		if (!strcmp(cfg->image_pull, cfg->secrets_name))
+			return cp_fail(c, v, "'image_pull' names the same Secret as 'name' (%s); give the "
+				       "dockerconfigjson Secret a name of its own", cfg->image_pull);
+	}
+	if (!cfg->nsecrets_env && !cfg->image_pull)
+		return cp_fail(c, n, "'secrets' needs 'from_env' (CI variables to copy) or 'image_pull'");
+	return 0;
+}
+
+static int parse_access(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
+{
+	const struct yaml_node *ba, *v;
+	int rc;
+
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'access' must be a mapping (basic_auth)");
+	if ((rc = check_table(c, n, "'access'", access_keys, NELEM(access_keys))))
+		return rc;
+	ba = yaml_map_get(n, "basic_auth");
+	if (ba->kind != YAML_KIND_MAP)
+		return fail_type(c, ba, "'basic_auth' must be a mapping (user, password_from_env, realm)");
+	if ((rc = check_table(c, ba, "'basic_auth'", basic_auth_keys, NELEM(basic_auth_keys))))
+		return rc;
+	v = yaml_map_get(ba, "user");
+	if ((rc = read_str(c, v, "user", &cfg->auth_user)))
+		return rc;
+	if (!htpasswd_user_ok(cfg->auth_user))
+		return cp_fail(c, v, "'user' must be 1 to 255 printable ASCII characters without "
+			       "spaces or ':', got '%s'", cfg->auth_user);
+	if ((rc = read_env_var(c, yaml_map_get(ba, "password_from_env"), "password_from_env",
+			       &cfg->auth_password)))
+		return rc;
+	if ((v = yaml_map_get(ba, "realm"))) {
+		const char *s;
+
+		if ((rc = read_str(c, v, "realm", &cfg->auth_realm)))
+			return rc;
+		for (s = cfg->auth_realm; *s; s++)
+			if ((unsigned char)*s < ' ' || *s == '"' || *s == '\\')
+				return cp_fail(c, v, "'realm' must be one line without '\"' or '\\'");
+	} else if (!(cfg->auth_realm = strdup("Preview"))) {
+		return oom(c);
+	}
+	return 0;
+}
+
+/* secrets: and access: are the core's keys, written by the provider; a
+ * provider without a place for them (schema.secrets 0) refuses them here. */
+static int parse_secrets_access(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
+{
+	const struct config_schema *k = find_kind(c, cfg->provider_kind);
+	const struct yaml_node *s = yaml_map_get(root, "secrets"), *a = yaml_map_get(root, "access");
+	size_t pi;
+	int rc;
+
+	for (pi = 0; pi < root->n && k && !k->secrets; pi++) {
+		const struct yaml_node *key = root->pairs[pi].key;
+
+		if (strcmp(sval(key), "secrets") && strcmp(sval(key), "access"))
+			continue;
+		return cp_fail(c, key, "'%s' needs a provider that can keep secrets (kubernetes); "
+			       "provider '%s' has no place for them%s; remove '%s'", sval(key), k->kind,
+			       !strcmp(k->kind, "command") ? " (its command already gets this job's "
+			       "environment variables: read them there)" : "", sval(key));
+	}
+	if (s) {
+		cfg->secrets_line = NODE_LINE(s);
+		cfg->secrets_col = NODE_COL(s);
+		if ((rc = parse_secrets(c, s, cfg)))
+			return rc;
+	}
+	if (a) {
+		cfg->access_line = NODE_LINE(a);
+		cfg->access_col = NODE_COL(a);
+		if ((rc = parse_access(c, a, cfg)))
+			return rc;
+	}
+	return 0;
+}
+
+static void config_secrets_free(struct prenv_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nsecrets_env; i++)
+		free(cfg->secrets_env[i].name);
+	free(cfg->secrets_env);
+	free(cfg->secrets_name);
+	free(cfg->image_pull);
+	free(cfg->auth_user);
+	free(cfg->auth_password.name);
+	free(cfg->auth_realm);
+}
+
+/* ------------------------------------------------------------------ */
+/* check                                                               */
+
+static const struct config_key url_check_keys[] = {
+	{ "url", CONFIG_STR, 0, NULL, "the URL to check (a template); default the environment's", NULL },
+	{ "path", CONFIG_STR, 0, "/", "appended to the URL", NULL },
+	{ "status", CONFIG_STR, 0, "200-399", "the expected status: 200, 2xx or 200-399", NULL },
+	{ "contains", CONFIG_STR, 0, NULL, "text the body must contain", NULL },
+	{ "timeout", CONFIG_DUR, 0, "2m", "how long to keep trying", NULL },
+	{ "headers", CONFIG_STRMAP, 0, NULL, "extra request headers (values are templates)", NULL },
+	{ "headers_from_env", CONFIG_STRMAP, 0, NULL, "extra request headers: name -> environment variable", NULL },
+};
+
+/* CI tokens: never sent with the check (they belong to the code host). */
+static const char *const check_token_vars[] = {
+	"GITHUB_TOKEN", "GH_TOKEN", "PRENV_GITHUB_TOKEN", "GITLAB_TOKEN", "PRENV_GITLAB_TOKEN",
+	"CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2", "PRENV_GIT_TOKEN", "PRENV_KUBECONFIG",
+	"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", NULL,
+};
+
+/* Parses the digits of s[0..n) as a number; -1 if not all digits. */
+static int status_digits(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	if (!n || n > 3)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int config_parse_status(const char *s, int *lo, int *hi)
+{
+	const char *dash = strchr(s, '-');
+	int a, b;
+
+	if (strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && (s[1] == 'x' || s[1] == 'X') &&
+	    (s[2] == 'x' || s[2] == 'X')) {
+		*lo = (s[0] - '0') * 100;
+		*hi = *lo + 99;
+		return 0;
+	}
+	a = status_digits(s, dash ? (size_t)(dash - s) : strlen(s));
+	b = dash ? status_digits(dash + 1, strlen(dash + 1)) : a;
+	if (a < 100 || b > 599 || b < a)
+		return -1;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+/* A header name: an RFC 9110 token. */
+static int header_name_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *s)))
+			return 0;
+	return 1;
+}
+
+/* A value of headers_from_env: a variable name that is no CI token. */
+static int check_env_value(struct cp *c, const struct yaml_node *k, const struct yaml_node *v)
+{
+	size_t i;
+
+	if (!env_name_ok(sval(v)))
+		return cp_fail(c, v, "header '%s': '%s' is not an environment variable name "
+			       "(letters, digits, '_')", sval(k), sval(v));
+	for (i = 0; check_token_vars[i]; i++)
+		if (!strcmp(sval(v), check_token_vars[i]))
+			return cp_fail(c, v, "header '%s': %s is a CI token and is never sent to the "
+				       "preview; give the preview a token of its own", sval(k), sval(v));
+	return 0;
+}
+
+/* headers (from_env 0: values are templates) or headers_from_env. */
+static int check_headers(struct cp *c, const struct yaml_node *n, int from_env, cJSON **out)
+{
+	const char *key = from_env ? "headers_from_env" : "headers";
+	size_t pi;
+	int rc = strmap_json(c, n, key, out);
+
+	for (pi = 0; !rc && pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key, *v = n->pairs[pi].value;
+		struct prenv_buf pos = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&pos, "check.%s.%s", key, sval(k));
+		if (pos.failed || note_pos(c, pos.ptr, v) < 0)
+			rc = oom(c);
+		else if (!header_name_ok(sval(k)))
+			rc = cp_fail(c, k, "'%s' is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
+				     sval(k));
+		else if (from_env)
+			rc = check_env_value(c, k, v);
+		else if (strpbrk(sval(v), "\r\n"))
+			rc = cp_fail(c, v, "header '%s' must be one line", sval(k));
+		prenv_buf_free(&pos);
+	}
+	return rc;
+}
+
+/* check.path: starts with '/', no spaces, control characters or '#'. */
+static int check_path(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	const unsigned char *p;
+	int rc = read_str(c, n, "path", &ck->path);
+
+	if (rc)
+		return rc;
+	if (ck->path[0] != '/')
+		return cp_fail(c, n, "'path' must start with '/' (it is appended to the URL), got '%s'",
+			       ck->path);
+	for (p = (const unsigned char *)ck->path; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '#')
+			return cp_fail(c, n, "'path' must not contain spaces, control characters or "
+				       "'#'; percent-encode them (%%20)");
+	return 0;
+}
+
+static int parse_check_keys(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	const struct yaml_node *v;
+	int rc = 0;
+
+	if ((v = yaml_map_get(n, "url")) &&
+	    ((rc = read_str(c, v, "url", &ck->url)) || (rc = note_pos(c, "check.url", v) < 0 ? oom(c) : 0)))
+		return rc;
+	if ((v = yaml_map_get(n, "path")) && (rc = check_path(c, v, ck)))
+		return rc;
+	if ((v = yaml_map_get(n, "status")) &&
+	    (!(rc = need_scalar_text(c, v, "status", "an HTTP status")) &&
+	     config_parse_status(sval(v), &ck->status_lo, &ck->status_hi) < 0))
+		rc = cp_fail(c, v, "'status' must be an HTTP status (200), a class (2xx) or a range "
+			     "(200-399) within 100-599, got '%s'", sval(v));
+	if (rc)
+		return rc;
+	if ((v = yaml_map_get(n, "contains"))) {
+		if ((rc = read_str(c, v, "contains", &ck->contains)))
+			return rc;
+		if (!*ck->contains)
+			return cp_fail(c, v, "'contains' must not be empty (leave it out to check the "
+				       "status only)");
+	}
+	if ((v = yaml_map_get(n, "timeout"))) {
+		if ((rc = read_dur(c, v, "timeout", &ck->timeout_seconds)))
+			return rc;
+		if (ck->timeout_seconds < 1)
+			return cp_fail(c, v, "'timeout' must be at least 1s");
+	}
+	if ((v = yaml_map_get(n, "headers")) && (rc = check_headers(c, v, 0, &ck->headers)))
+		return rc;
+	if ((v = yaml_map_get(n, "headers_from_env")))
+		rc = check_headers(c, v, 1, &ck->headers_from_env);
+	return rc;
+}
+
+/* check: a mapping of check_keys, or true (the defaults) / false (none). */
+static int parse_check(struct cp *c, const struct yaml_node *n, struct config_check *ck)
+{
+	int on = 0, rc;
+
+	ck->line = NODE_LINE(n);
+	ck->col = NODE_COL(n);
+	if (is_plain(n) && bool_value(sval(n)) >= 0)
+		on = bool_value(sval(n));
+	else if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'check' must be a mapping (url, path, status, contains, "
+				 "timeout, headers) or true (check the URL with the defaults)");
+	else if ((rc = check_table(c, n, "'check'", url_check_keys, NELEM(url_check_keys))))
+		return rc;
+	else
+		on = 1;
+	ck->enabled = on;
+	ck->status_lo = 200;
+	ck->status_hi = 399;
+	ck->timeout_seconds = config_parse_duration("2m");
+	if (!on || n->kind != YAML_KIND_MAP)
+		return 0;
+	return parse_check_keys(c, n, ck);
+}
+
+static void check_free(struct config_check *ck)
+{
+	free(ck->url);
+	free(ck->path);
+	free(ck->contains);
+	cJSON_Delete(ck->headers);
+	cJSON_Delete(ck->headers_from_env);
+}
+
+/* ------------------------------------------------------------------ */
 /* top level                                                           */
 
 /* Lower-cased, '-'-joined suggestion for a bad app name ("Shop_App" ->
@@ -1175,7 +1578,9 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		if (rc)
 			return rc;
 	}
-	return 0;
+	if ((v = yaml_map_get(root, "check")) && (rc = parse_check(c, v, &cfg->check)))
+		return rc;
+	return parse_secrets_access(c, root, cfg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1281,6 +1686,7 @@ void config_free(struct prenv_config *cfg)
 	}
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
+	check_free(&cfg->check);
 	cJSON_Delete(cfg->positions);
 	for (i = 0; i < cfg->nphases; i++) {
 		free(cfg->phases[i].name);
@@ -1289,6 +1695,7 @@ void config_free(struct prenv_config *cfg)
 	}
 	free(cfg->phases);
 	free(cfg->teardown_templates);
+	config_secrets_free(cfg);
 	free(cfg);
 }
 

@@ -74,6 +74,25 @@ struct config_phase {
 };
 
 #define CONFIG_PHASE_NAME_MAX 40
+/* A CI variable named in the config, and where. */
+struct config_env_var {
+	char *name;
+	int line, col;
+};
+
+/* `check:` - the URL check of a deploy, after the provider says ready
+ * (enabled 0: none). */
+struct config_check {
+	int enabled;
+	char *url;            /* a template, or NULL: the environment's URL */
+	char *path;           /* starts with '/'; "/" means the URL itself */
+	int status_lo, status_hi; /* the accepted statuses (default 200-399) */
+	char *contains;       /* text the body must contain, or NULL */
+	long timeout_seconds; /* for the whole check (default 120) */
+	cJSON *headers;       /* {name: value template} or NULL */
+	cJSON *headers_from_env; /* {name: environment variable} or NULL */
+	int line, col;        /* where `check` is written */
+};
 
 struct prenv_config {
 	char *path;          /* the file read */
@@ -102,6 +121,21 @@ struct prenv_config {
 	char *teardown_templates;          /* on_destroy.templates, or NULL */
 	int teardown_line, teardown_col;
 	long teardown_timeout;             /* on_destroy.timeout, seconds (default 300) */
+	/* secrets: (only with a provider whose schema has .secrets): the
+	 * Secret's name (default "<app>-secrets", set when `secrets:` is),
+	 * the CI variables copied into it, the dockerconfigjson Secret's name */
+	char *secrets_name;
+	struct config_env_var *secrets_env;
+	size_t nsecrets_env;
+	char *image_pull;
+	int secrets_line, secrets_col;   /* the `secrets:` key; 0 when absent */
+	/* access.basic_auth: user, the variable holding the password, realm
+	 * (default "Preview"); auth_user NULL when absent */
+	char *auth_user;
+	struct config_env_var auth_password;
+	char *auth_realm;
+	int access_line, access_col;
+	struct config_check check;
 };
 
 /* Parses text (len bytes) read from path. kinds: the provider kinds this
@@ -118,6 +152,9 @@ void config_free(struct prenv_config *cfg);
  * keeps every use (milliseconds, deploy time + ttl) far from overflow. */
 #define CONFIG_DUR_MAX (365L * 86400)
 
+/* Parses an expected HTTP status: "200", a class "2xx" or a range
+ * "200-399" (statuses 100-599) into [*lo, *hi]; -1 if it is none of them. */
+int config_parse_status(const char *s, int *lo, int *hi);
 /* Where the template under key ("url", "values.image", "values.a.b")
  * starts in the file: its line and column and whether it is a plain scalar
  * (else quoted: its text starts one column later). 0 when unknown. */

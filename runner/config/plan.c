@@ -385,6 +385,65 @@ oom:
 	return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 }
 
+/* check.url must be an http(s) URL once rendered. */
+static int check_url_ok(const char *u, const struct prenv_config *cfg, struct prenv_err *err)
+{
+	int line = cfg->check.line, col = cfg->check.col, plain;
+
+	if (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8))
+		return 0;
+	config_template_pos(cfg, "check.url", &line, &col, &plain);
+	return prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, line, col,
+				"'check.url' must be an http:// or https:// URL once rendered, got '%s'", u);
+}
+
+/* One header of check.headers, rendered into plan->check_headers. */
+static int check_header(struct prenv_plan *plan, const struct prenv_config *cfg, const cJSON *h,
+			struct prenv_buf *key, struct prenv_err *err)
+{
+	char *v;
+	int rc = 0;
+
+	prenv_buf_reset(key);
+	prenv_buf_printf(key, "check.headers.%s", h->string);
+	if (key->failed)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if (!(v = render_at(h->valuestring, plan->vars, cfg, "'check.headers'", key->ptr, err)))
+		return fail_code(err);
+	if (strpbrk(v, "\r\n"))
+		rc = prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, cfg->check.line, cfg->check.col,
+				      "check header '%s' renders to more than one line", h->string);
+	else if (!cJSON_AddStringToObject(plan->check_headers, h->string, v))
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	free(v);
+	return rc;
+}
+
+/* The check's URL and header templates, rendered (PRENV_ECONFIG at the
+ * config's position when one fails). */
+static int plan_check(struct prenv_plan *plan, const struct prenv_config *cfg,
+		      struct prenv_err *err)
+{
+	const cJSON *h;
+	struct prenv_buf key = PRENV_BUF_INIT;
+	int rc = 0;
+
+	if (!cfg->check.enabled)
+		return 0;
+	if (cfg->check.url &&
+	    (!(plan->check_url = render_at(cfg->check.url, plan->vars, cfg, "'check.url'", "check.url", err)) ||
+	     check_url_ok(plan->check_url, cfg, err) < 0))
+		return fail_code(err);
+	if (!(plan->check_headers = cJSON_CreateObject()))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(h, cfg->check.headers) {
+		if ((rc = check_header(plan, cfg, h, &key, err)) < 0)
+			break;
+	}
+	prenv_buf_free(&key);
+	return rc;
+}
+
 int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 	      const struct prenv_context *ctx, struct prenv_err *err)
 {
@@ -398,7 +457,8 @@ int plan_make(struct prenv_plan **out, const struct prenv_config *cfg,
 	if ((rc = plan_start(&plan, cfg, ctx, rule, rule->kind_set ? rule->kind
 			     : ctx->has_pr ? ENV_KIND_PREVIEW : ENV_KIND_DEVELOPMENT, err)) < 0)
 		return rc;
-	if ((rc = name_env(plan, cfg, ctx, err)) < 0 || (rc = plan_values(plan, cfg, err)) < 0) {
+	if ((rc = name_env(plan, cfg, ctx, err)) < 0 || (rc = plan_values(plan, cfg, err)) < 0 ||
+	    (rc = plan_check(plan, cfg, err)) < 0) {
 		plan_free(plan);
 		return rc;
 	}
@@ -486,6 +546,8 @@ void plan_free(struct prenv_plan *plan)
 	free(plan->namespace_);
 	free(plan->url);
 	free(plan->host);
+	free(plan->check_url);
+	cJSON_Delete(plan->check_headers);
 	cJSON_Delete(plan->vars);
 	for (i = 0; i < plan->nuntrusted; i++)
 		free(plan->untrusted_[i]);

@@ -18,6 +18,10 @@ struct prenv_plan {
 	char *namespace_;  /* <app>-<env> by default; DNS-1123 label */
 	char *url;         /* rendered, or NULL when the config has none */
 	char *host;        /* the URL's host, or NULL */
+	/* `check:` rendered (NULL when check is off): check.url or NULL (the
+	 * deploy's URL), and {header: value} of check.headers. */
+	char *check_url;
+	cJSON *check_headers;
 	int protected_;
 	long ttl_seconds;
 	const struct config_rule *rule; /* borrowed from the config */

@@ -44,6 +44,9 @@ struct config_schema {
 	const char *kind;                /* "kubernetes" */
 	const struct config_key *keys;
 	size_t nkeys;
+	/* 1: the provider writes the config's `secrets:` and `access:` (a
+	 * Secret, protected Ingresses); 0: the loader refuses them */
+	int secrets;
 };
 
 #endif

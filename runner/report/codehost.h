@@ -128,7 +128,7 @@ int codehost_upsert_comment(struct codehost *h, const struct codehost_comment *c
 			    struct codehost_comment_result *res, struct prenv_err *err);
 
 struct codehost_deploy {
-	const char *status;      /* "deploying", "ready", "failed", "destroyed" */
+	const char *status;      /* "deploying", "ready", "applied", "failed", "destroyed" */
 	const char *app;
 	const char *environment; /* the GitHub environment: the env name (pr-42) */
 	const char *sha;         /* deployment ref */

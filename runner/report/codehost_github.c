@@ -406,10 +406,16 @@ static int prenv_deployment(const cJSON *o, const char *app)
 	       ch_streq(ch_json_str(payload, "app"), app);
 }
 
+/* What destroy found in the environment's deployment list: marked
+ * inactive now, prenv's for this app (any state), anyone else's. */
+struct env_census {
+	int marked, ours, others;
+};
+
 /* One page of deployments (arr): inactive for each of prenv's for d->app
- * whose latest status is not inactive already; *n counts them. */
+ * whose latest status is not inactive already; counted in *c. */
 static int deactivate_page(struct codehost *h, const struct codehost_deploy *d,
-			   const cJSON *arr, int *n, struct prenv_err *err)
+			   const cJSON *arr, struct env_census *c, struct prenv_err *err)
 {
 	struct prenv_buf url = PRENV_BUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
@@ -419,8 +425,11 @@ static int deactivate_page(struct codehost *h, const struct codehost_deploy *d,
 	cJSON_ArrayForEach(it, arr) {
 		long long id = ch_json_id(it, "id");
 
-		if (!id || !prenv_deployment(it, d->app))
+		if (!id || !prenv_deployment(it, d->app)) {
+			c->others++;
 			continue;
+		}
+		c->ours++;
 		if ((rc = deployment_inactive(h, id, &url, &resp, err)) < 0)
 			break;
 		if (rc == 1) {
@@ -429,23 +438,58 @@ static int deactivate_page(struct codehost *h, const struct codehost_deploy *d,
 		}
 		if ((rc = post_status(h, id, "inactive", d, "environment destroyed by prenv", err)) < 0)
 			break;
-		(*n)++;
+		c->marked++;
 	}
 	http_response_free(&resp);
 	prenv_buf_free(&url);
 	return rc;
 }
 
+/* A preview's GitHub Environment (Settings -> Environments), which GitHub
+ * made for its first deployment and which would stay after the preview is
+ * gone. DELETE needs administration: write, which the Actions GITHUB_TOKEN
+ * never has: without it one line says how, and that is not a failure; nor
+ * is an environment someone deleted first. */
+static void delete_environment(struct codehost *h, const char *name)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct prenv_err derr = PRENV_ERR_INIT;
+	int rc;
+
+	prenv_buf_printf(&url, "%s%s/environments/", h->api, h->repo);
+	http_url_escape(&url, name);
+	if (url.failed)
+		rc = ch_oom(&derr);
+	else
+		rc = ch_do(h, "DELETE", url.ptr, NULL, &resp, &derr);
+	if (rc == 0)
+		log_info("deleted the GitHub environment %s (Settings > Environments)", name);
+	else if (rc == PRENV_ENOTFOUND)
+		log_verbose("%s: the GitHub environment %s is gone already", h->desc, name);
+	else if (rc == PRENV_EAUTH)
+		log_info("the GitHub environment %s stays: deleting it needs a token with administration: write "
+			 "in PRENV_GITHUB_TOKEN (the Actions GITHUB_TOKEN never has it), or delete it under "
+			 "Settings > Environments", name);
+	else
+		log_warn("the GitHub environment %s was not deleted: %s", name, derr.msg);
+	prenv_err_clear(&derr);
+	http_response_free(&resp);
+	prenv_buf_free(&url);
+}
+
 /* destroyed: inactive for every one of prenv's deployments of the
  * environment for this app, on every page of the list (Link rel="next",
- * which must stay on the API's origin). */
+ * which must stay on the API's origin); then a preview's GitHub
+ * Environment is deleted when only prenv's deployments were in it. */
 static int deactivate_all(struct codehost *h, const struct codehost_deploy *d,
 			  struct prenv_err *err)
 {
 	struct prenv_buf url = PRENV_BUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct env_census c = { 0, 0, 0 };
 	cJSON *arr = NULL;
-	int rc = 0, n = 0, pages = 0;
+	int rc = 0, pages = 0;
 
 	prenv_buf_printf(&url, "%s%s/deployments?environment=", h->api, h->repo);
 	http_url_escape(&url, d->environment);
@@ -474,11 +518,19 @@ static int deactivate_all(struct codehost *h, const struct codehost_deploy *d,
 					   "does not point at %s", h->origin);
 			break;
 		}
-		rc = deactivate_page(h, d, arr, &n, err);
+		rc = deactivate_page(h, d, arr, &c, err);
 	}
 	if (rc == 0)
-		log_verbose("%s: %d deployment(s) of %s marked inactive (%d page(s))", h->desc, n,
+		log_verbose("%s: %d deployment(s) of %s marked inactive (%d page(s))", h->desc, c.marked,
 			    d->environment, pages);
+	/* Only a preview's, only when prenv deployed there, and only when
+	 * nothing else did: an environment holding other deployments may carry
+	 * settings (protection rules, secrets) someone made. */
+	if (rc == 0 && d->transient && c.ours && c.others)
+		log_info("the GitHub environment %s stays: it holds deployments of other tools or apps",
+			 d->environment);
+	else if (rc == 0 && d->transient && c.ours)
+		delete_environment(h, d->environment);
 	cJSON_Delete(arr);
 	http_response_free(&resp);
 	prenv_buf_free(&url);
@@ -508,6 +560,8 @@ int codehost_deployment(struct codehost *h, const struct codehost_deploy *d,
 		return post_status(h, h->deployment_id, "in_progress", d, "deploying", err);
 	if (ch_streq(st, "ready"))
 		return post_status(h, h->deployment_id, "success", d, "ready", err);
+	if (ch_streq(st, "applied"))
+		return post_status(h, h->deployment_id, "success", d, "applied (not waited for)", err);
 	if (ch_streq(st, "failed"))
 		return post_status(h, h->deployment_id, "failure", d,
 				   d->reason && *d->reason ? d->reason : "failed", err);

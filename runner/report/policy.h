@@ -24,7 +24,7 @@ struct codehost;
 
 /* What is known before a report is made. */
 struct report_facts {
-	const char *status;    /* "deploying", "ready", "failed", "destroyed" */
+	const char *status;    /* "deploying", "ready", "applied", "failed", "destroyed" */
 	int quiet;             /* the early "deploying" report */
 	int dry_run;
 	int has_pr;
@@ -96,7 +96,7 @@ long long reporter_comment_id(struct reporter *r);
 void reporter_progress(struct reporter *r);
 
 /* The result: code host, job outputs, and stdout (the URL, or JSON).
- * status: "ready", "failed", "destroyed". reason and url are
+ * status: "ready", "applied" (not waited for), "failed", "destroyed". reason and url are
  * masked here. Reporting failures are warnings unless r->strict. */
 int reporter_result(struct reporter *r, const char *status, const char *url,
 		    const char *reason, struct prenv_err *err);

@@ -80,6 +80,8 @@ static const char *status_icon(const char *st)
 {
 	if (!strcmp(st, "ready"))
 		return "\xe2\x9c\x85";          /* check mark */
+	if (!strcmp(st, "applied"))
+		return "\xe2\x98\x91\xef\xb8\x8f";  /* ballot box with check */
 	if (!strcmp(st, "failed"))
 		return "\xe2\x9d\x8c";          /* cross */
 	if (!strcmp(st, "destroyed"))
@@ -103,6 +105,9 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 		md_escape(out, ri->reason);
 		prenv_buf_adds(out, "\n\n");
 	}
+	if (!strcmp(ri->status, "applied"))
+		prenv_buf_adds(out, "Applied without waiting (`wait: 0`, `--wait 0` or `--no-wait`): "
+			       "prenv did not wait for it to be ready, so it may still be starting.\n\n");
 	prenv_buf_adds(out, "| | |\n|---|---|\n");
 	if (ri->url && strcmp(ri->status, "destroyed") != 0) {
 		prenv_buf_adds(out, "| URL | ");
@@ -113,6 +118,12 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 	/* a namespace is shown where the provider has one (a `namespace` key) */
 	if (p->namespace_ && cJSON_GetObjectItemCaseSensitive(ri->cfg->provider, "namespace"))
 		prenv_buf_printf(out, "| Namespace | `%s` |\n", p->namespace_);
+	if (ri->cfg->auth_user && strcmp(ri->status, "destroyed")) {
+		/* never the password: the user and where the password lives */
+		prenv_buf_adds(out, "| Access | \xf0\x9f\x94\x92 protected (HTTP basic auth): user ");
+		md_escape(out, ri->cfg->auth_user);
+		prenv_buf_printf(out, ", password in the CI variable `%s` |\n", ri->cfg->auth_password.name);
+	}
 	if (c->sha)
 		prenv_buf_printf(out, "| Commit | `%.12s` |\n", c->sha);
 	fmt_time(when, sizeof(when), ri->deployed_at);

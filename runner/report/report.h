@@ -16,7 +16,7 @@ struct report_info {
 	const struct prenv_config *cfg;
 	const struct prenv_context *ctx;
 	const struct prenv_plan *plan;
-	const char *status;   /* "deploying", "ready", "failed", "destroyed" */
+	const char *status;   /* "deploying", "ready", "applied", "failed", "destroyed" */
 	const char *url;      /* final URL or NULL */
 	const char *reason;   /* one line when failed, or NULL */
 	long deployed_at;     /* unix time */

@@ -718,9 +718,10 @@ static void xfer_set_method(struct xfer *x, struct optset *os)
 
 	if (method_is(x->method, "GET")) {
 		SETOPT(os, CURLOPT_HTTPGET, 1L);
-		/* Redirects are followed for reads only; curl drops the
-		 * Authorization header when the host changes. */
-		SETOPT(os, CURLOPT_FOLLOWLOCATION, 1L);
+		/* Redirects are followed for reads only (unless the caller
+		 * says no_redirects); curl drops the Authorization header
+		 * when the host changes, not the caller's other headers. */
+		SETOPT(os, CURLOPT_FOLLOWLOCATION, r->no_redirects ? 0L : 1L);
 		SETOPT(os, CURLOPT_MAXREDIRS, 5L);
 	} else if (method_is(x->method, "HEAD")) {
 		SETOPT(os, CURLOPT_NOBODY, 1L);

@@ -112,6 +112,10 @@ struct http_request {
 	 * the stream at once as a normal end (0). NULL: never. */
 	int (*cancelled)(void *ud);
 	void *cancel_ud;
+	/* GET: the final response is a 3xx itself, not where it points
+	 * (0, the default: follow, at most 5). Last, so positional
+	 * initialisers stay valid. */
+	int no_redirects;
 };
 
 struct http_header {

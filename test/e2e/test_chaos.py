@@ -98,7 +98,9 @@ class Lab:
         return None
 
     def gone(self):
-        for _ in range(100):
+        # the test server's controller removes a deleted namespace at once;
+        # a busy machine can still take seconds to get there
+        for _ in range(600):
             if self.srv.get(self.kc, "/api/v1/namespaces/" + NS) is None:
                 return True
             time.sleep(0.1)

@@ -57,7 +57,8 @@ class SchemaTest(unittest.TestCase):
 
     def test_action_outputs_and_inputs(self):
         doc = load_yaml(os.path.join(ROOT, "action.yml"))
-        self.assertEqual({"command", "config", "kubeconfig", "token", "wait"}, set(doc["inputs"]))
+        self.assertEqual({"command", "config", "kubeconfig", "token", "wait", "forks", "verbose",
+                          "dry-run", "strict-report"}, set(doc["inputs"]))
         self.assertEqual({"url", "environment", "namespace", "status"}, set(doc["outputs"]))
         self.assertEqual("${{ github.token }}", doc["inputs"]["token"]["default"])
 

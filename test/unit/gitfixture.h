@@ -191,7 +191,9 @@ static inline pid_t gitfx_http_start(const char *root, const char *token,
 
 	snprintf(portfile, sizeof(portfile), "%s/port", root);
 	snprintf(logfile, sizeof(logfile), "%s/server.log", root);
-	argv[argc++] = "python3";
+	/* Debian's python3 when there is one: a version manager's shim on PATH
+	 * costs seconds on a busy machine */
+	argv[argc++] = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
 	argv[argc++] = "test/servers/git_http_server.py";
 	argv[argc++] = "--root";
 	argv[argc++] = root;
@@ -214,12 +216,17 @@ static inline pid_t gitfx_http_start(const char *root, const char *token,
 			dup2(fileno(devnull), 1);
 		if (log)
 			dup2(fileno(log), 2);
-		execvp("python3", (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	for (i = 0; i < 200; i++) {
+	/* Waits for the port file as long as the server lives (a busy CI
+	 * machine can take many seconds to start Python), at most 120 s. */
+	for (i = 0; i < 2400; i++) {
 		FILE *f = fopen(portfile, "r");
 		struct timespec ts = { 0, 50000000L };
+
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
 
 		if (f) {
 			int ok = fgets(buf, sizeof(buf), f) != NULL;

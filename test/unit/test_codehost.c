@@ -86,7 +86,7 @@ static int spawn_server(const char *script, const char *const *extra, struct ser
 	argv[k] = NULL;
 	if (posix_spawn(&s->pid, "/usr/bin/python3", NULL, NULL, argv, environ) != 0)
 		return -1;
-	for (i = 0; i < 1500; i++) { /* 15 s */
+	for (i = 0; i < 12000; i++) { /* 120 s: a busy machine starts Python slowly */
 		if ((f = fopen(port_file, "r"))) {
 			if (fgets(line, sizeof(line), f)) {
 				fclose(f);

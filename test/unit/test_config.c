@@ -507,6 +507,72 @@ static void test_config_tag_rule(void **state)
 	config_free(cfg);
 }
 
+/* secrets: and access: (issue 16 items 11, 20): the fields, the default
+ * name, and the errors at file:line:col, with kubernetes and without. */
+static void test_config_secrets_access(void **state)
+{
+	static const char ok[] = "app: shop\nprovider:\n  kind: kubernetes\nenvironments:\n"
+				 "  - pull_request: true\n"
+				 "secrets:\n  from_env: [REGISTRY_TOKEN, STRIPE_KEY]\n  image_pull: regcred\n"
+				 "access:\n  basic_auth: {user: preview, password_from_env: PREVIEW_PASSWORD}\n";
+	static const struct { const char *tail; int line, col; const char *want; } bad[] = {
+		{ "secrets:\n  from_env: [A, 2B]\n", 7, 17, "must name a CI variable" },
+		{ "secrets:\n  from_env: [A, A]\n", 7, 17, "lists A twice" },
+		{ "secrets:\n  from_env: []\n", 7, 13, "non-empty list" },
+		{ "secrets:\n  name: app_secrets\n  from_env: [A]\n", 7, 9, "Secret name" },
+		{ "secrets:\n  name: x\n", 7, 3, "needs 'from_env'" },
+		{ "secrets:\n  from_env: [A]\n  image_pull: shop-secrets\n", 8, 15, "same Secret" },
+		{ "access:\n  basic_auth: {user: \"a b\", password_from_env: P}\n", 7, 22, "'user'" },
+		{ "access:\n  basic_auth: {user: a, password_from_env: P, realm: \"x\\\"y\"}\n", 7, 54, "'realm'" },
+		{ "access:\n  oauth: {}\n", 7, 3, "unknown key 'oauth'" },
+	};
+	struct prenv_config *cfg = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(config_parse(&cfg, "t.yml", ok, strlen(ok), provider_schemas(), &err), 0);
+	assert_string_equal(cfg->secrets_name, "shop-secrets");
+	assert_int_equal(cfg->nsecrets_env, 2);
+	assert_string_equal(cfg->secrets_env[1].name, "STRIPE_KEY");
+	assert_int_equal(cfg->secrets_env[1].line, 7);
+	assert_int_equal(cfg->secrets_env[1].col, 30);
+	assert_string_equal(cfg->image_pull, "regcred");
+	assert_string_equal(cfg->auth_user, "preview");
+	assert_string_equal(cfg->auth_password.name, "PREVIEW_PASSWORD");
+	assert_string_equal(cfg->auth_realm, "Preview");
+	config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct prenv_buf y = PRENV_BUF_INIT;
+
+		prenv_buf_printf(&y, "app: shop\nprovider:\n  kind: kubernetes\nenvironments:\n"
+				 "  - pull_request: true\n%s%s", i % 2 ? "" : "# -\n", bad[i].tail);
+		cfg = NULL;
+		assert_int_equal(config_parse(&cfg, "t.yml", y.ptr, y.len, provider_schemas(), &err),
+				 PRENV_ECONFIG);
+		if (getenv("TEST_VERBOSE"))
+			printf("case %zu: %d:%d %s\n", i, err.line, err.col, err.msg);
+		if (!strstr(err.msg, bad[i].want) || err.line != bad[i].line + (i % 2 ? 0 : 1) ||
+		    err.col != bad[i].col)
+			fail_msg("case %zu: %d:%d %s", i, err.line, err.col, err.msg);
+		prenv_err_clear(&err);
+		prenv_buf_free(&y);
+	}
+	/* the other providers refuse them at the key */
+	{
+		static const char pages[] = "app: shop\nprovider:\n  kind: command\n  deploy: [\"true\"]\n"
+					    "environments:\n  - pull_request: true\naccess:\n"
+					    "  basic_auth: {user: a, password_from_env: P}\n";
+
+		assert_int_equal(config_parse(&cfg, "t.yml", pages, strlen(pages), provider_schemas(), &err),
+				 PRENV_ECONFIG);
+		assert_int_equal(err.line, 7);
+		assert_int_equal(err.col, 1);
+		assert_non_null(strstr(err.msg, "provider 'command' has no place for them"));
+		prenv_err_clear(&err);
+	}
+}
+
 static void test_config_env_kind_names(void **state)
 {
 	(void)state;
@@ -533,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_config_duration_table),
 		cmocka_unit_test(test_config_tag_rule),
 		cmocka_unit_test(test_config_env_kind_names),
+		cmocka_unit_test(test_config_secrets_access),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

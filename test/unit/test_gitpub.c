@@ -481,9 +481,14 @@ static int start_server(struct server *s, const char *root, const char *token)
 		return -1;
 	}
 	posix_spawn_file_actions_destroy(&fa);
-	for (i = 0; i < 200; i++) {
+	/* as long as the server lives, at most 120 s: Python can take many
+	 * seconds to start on a busy machine */
+	for (i = 0; i < 2400; i++) {
 		char *p = tu_read(root, "port");
 		struct timespec ts = { 0, 50000000L };
+
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
+			return -1;
 
 		if (p) {
 			s->port = atoi(p);

@@ -249,7 +249,7 @@ static void test_http_get_returns_body_and_headers(void **state)
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
 	const char *hdrs[] = { "X-Test: yes", "Accept: application/json", NULL };
-	struct http_request r = { "GET", NULL, hdrs, NULL, 0, HTTP_IDEMPOTENT_AUTO, NULL, NULL, NULL };
+	struct http_request r = { "GET", NULL, hdrs, NULL, 0, HTTP_IDEMPOTENT_AUTO, NULL, NULL, NULL, 0 };
 	char *u = url("/echo?x=1");
 	cJSON *j;
 
@@ -281,7 +281,7 @@ static void test_http_sends_user_agent_body_and_token(void **state)
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct prenv_err err = PRENV_ERR_INIT;
 	const char *hdrs[] = { "Content-Type: application/json", NULL };
-	struct http_request r = { "PATCH", NULL, hdrs, "{\"a\":1}", 7, HTTP_IDEMPOTENT_AUTO, "tok-ua-123456", NULL, NULL };
+	struct http_request r = { "PATCH", NULL, hdrs, "{\"a\":1}", 7, HTTP_IDEMPOTENT_AUTO, "tok-ua-123456", NULL, NULL, 0 };
 	char *u = url("/echo");
 	cJSON *j, *h;
 
