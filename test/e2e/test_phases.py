@@ -253,6 +253,21 @@ class PhasesTest(ServerCase, unittest.TestCase):
         web = self.get("/apis/apps/v1/namespaces/shop-pr-7/deployments/web")
         self.assertIn("branch-7.db.example.com", json.dumps(web["spec"]))
 
+    def test_secrets_are_written_once_with_the_first_phase(self):
+        app = make_app(self)
+        with open(os.path.join(app, ".prenv.yml"), "a") as f:
+            f.write("secrets:\n  from_env: [SEED_TOKEN]\n")
+        env = env_for(SEED_TOKEN="s3cret-seed-token-value")
+        r = self.prenv(app, "deploy", env=env)
+        self.check(r)
+        self.assertNotIn("s3cret-seed-token-value", r.stderr + r.stdout)
+        sec = self.get("/api/v1/namespaces/shop-pr-7/secrets/shop-secrets")
+        self.assertEqual("data", sec["metadata"]["labels"]["prenv.dev/phase"])
+        self.assertEqual(1, r.stderr.count("secret/shop-secrets"), r.stderr)
+        # a redeploy (seed skipped) keeps it: no phase prunes it
+        self.check(self.prenv(app, "deploy", env=env))
+        self.assertIsNotNone(self.get("/api/v1/namespaces/shop-pr-7/secrets/shop-secrets"))
+
     def test_template_error_in_a_later_phase_changes_nothing(self):
         app = make_app(self, files={"deploy/app/web.yaml": APP.replace("outputs.seed.db_host",
                                                                        "outputs.seed.db_host}} {{nope")})
