@@ -18,7 +18,32 @@ WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPRENV_VERSION='"$(VERSION)"' $(WARN) \
              -Irunner -Iproviders $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = $(PKG_LIBS) -lm -lpthread
+LDLIBS  = $(LINK_LIBS) -lm -lpthread
+
+# Lazy loading (issue 15 item 4): the dynamic build does not link libcurl
+# and libgit2 but loads them on first use (util/lazylib.c), so `prenv
+# version`, `context` and `render` never load them and the ~40 libraries
+# they pull in. LAZY=0 links them as before (static builds do). Their
+# sonames come from the libraries pkg-config points at; if one cannot be
+# read, that library is linked.
+LAZY    ?= 1
+LINK_LIBS := $(PKG_LIBS)
+lazy_soname = $(shell f="$$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so"; \
+	objdump -p "$$f" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+ifeq ($(LAZY),1)
+LAZY_CURL := $(call lazy_soname,libcurl,curl)
+LAZY_GIT2 := $(call lazy_soname,libgit2,git2)
+LAZY_DIR  := $(shell pkg-config --variable=libdir libcurl 2>/dev/null)
+ifneq ($(LAZY_CURL),)
+ALL_CFLAGS += -DPRENV_LAZY_CURL='"$(LAZY_CURL)"'
+LINK_LIBS := $(filter-out $(shell pkg-config --libs-only-l libcurl 2>/dev/null),$(LINK_LIBS))
+endif
+ifneq ($(LAZY_GIT2),)
+ALL_CFLAGS += -DPRENV_LAZY_GIT2='"$(LAZY_GIT2)"'
+LINK_LIBS := $(filter-out $(shell pkg-config --libs-only-l libgit2 2>/dev/null),$(LINK_LIBS))
+endif
+ALL_CFLAGS += -DPRENV_LAZY_DIR='"$(LAZY_DIR)"'
+endif
 
 B       ?= build
 LIB_SRC := $(wildcard runner/*/*.c) $(wildcard providers/*.c providers/*/*.c)
@@ -31,10 +56,12 @@ PREFIX  ?= /usr/local
 # Build: what `make` needs (the GitHub Action installs only these).
 # Test: what `make check` needs on top (cmocka, Python's YAML and JSON-schema
 # parsers for the independent checks, envsubst for benchmarks, clang for fuzzing;
+# the CNCF distribution registry and htpasswd (bcrypt) for the image checks;
 # npm and kubectl when missing, below).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
-                     git clang libclang-rt-14-dev valgrind time rsync zsh fish man-db
+                     git clang libclang-rt-14-dev valgrind time rsync zsh fish man-db \
+                     docker-registry apache2-utils
 
 # The oldest libraries prenv builds with, checked with pkg-config before
 # anything is compiled (`make libcheck`; README "Building"): libcurl 7.77

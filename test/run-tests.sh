@@ -40,31 +40,43 @@ run_unit() { # $1 = dir of test binaries, $2 = label
 	done
 }
 
+# Each binary's end-to-end files run in E2E_SHARDS processes (whole files
+# each, balanced by test/e2e/run.py's weights): they mostly wait on servers.
+E2E_SHARDS=${E2E_SHARDS:-2}
 start_e2e() { # $1 = prenv binary, $2 = label: runs in the background
 	[ -f test/e2e/run.py ] || return 0
-	( PRENV_BIN="$1" "$PY" test/e2e/run.py >"$log/e2e-$2.out" 2>&1; echo $? >"$log/e2e-$2.rc" ) &
+	i=1
+	while [ $i -le "$E2E_SHARDS" ]; do
+		( PRENV_BIN="$1" PRENV_E2E_SHARD="$i/$E2E_SHARDS" "$PY" test/e2e/run.py \
+			>"$log/e2e-$2.$i.out" 2>&1; echo $? >"$log/e2e-$2.$i.rc" ) &
+		i=$((i + 1))
+	done
 }
 
-run_e2e() { # $1 = label: waits for start_e2e's result and counts it
+run_e2e() { # $1 = label: waits for start_e2e's shards and counts them
 	[ -f test/e2e/run.py ] || return 0
-	while [ ! -f "$log/e2e-$1.rc" ]; do sleep 1; done
-	set -- "" "$1"
-	rc=$(cat "$log/e2e-$2.rc")
-	p=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log/e2e-$2.out" | tail -n1)
-	f=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log/e2e-$2.out" | tail -n1)
-	s=$(sed -n 's/^e2e: [0-9]* passed, [0-9]* failed, \([0-9]*\) skipped.*/\1/p' "$log/e2e-$2.out" | tail -n1)
-	p=${p:-0}; f=${f:-0}; s=${s:-0}
-	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	grep -E '^(FAIL|ERROR|not ok|# |e2e time:)' "$log/e2e-$2.out" | sed "s/^/  [$2 e2e] /"
-	# unittest's verbose lines: "test_x (module.Class.test_x) ... skipped 'why'"
-	grep -E " \.\.\. skipped " "$log/e2e-$2.out" | sed "s/^/  [$2 e2e SKIPPED] /"
-	[ "$f" -gt 0 ] && { echo "--- $2 e2e FAILED:"; tail -n 80 "$log/e2e-$2.out"; }
-	echo "$2 e2e: $p passed, $f failed, $s skipped"
-	count "$2/e2e" "$p" "$f" "$s"
-	if [ "$s" -gt 0 ] && [ "${CI:-}" = true ]; then
-		echo "--- $2 e2e: $s test(s) skipped, and in CI (CI=true) a skipped end-to-end test" \
+	lab=$1; P=0; F=0; S=0; i=1
+	while [ $i -le "$E2E_SHARDS" ]; do
+		o="$log/e2e-$lab.$i.out"
+		while [ ! -f "$log/e2e-$lab.$i.rc" ]; do sleep 1; done
+		rc=$(cat "$log/e2e-$lab.$i.rc")
+		p=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$o" | tail -n1)
+		f=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$o" | tail -n1)
+		s=$(sed -n 's/^e2e: [0-9]* passed, [0-9]* failed, \([0-9]*\) skipped.*/\1/p' "$o" | tail -n1)
+		p=${p:-0}; f=${f:-0}; s=${s:-0}
+		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		grep -E '^(FAIL|ERROR|not ok|# |e2e time:)' "$o" | sed "s/^/  [$lab e2e $i] /"
+		# unittest's verbose lines: "test_x (module.Class.test_x) ... skipped 'why'"
+		grep -E " \.\.\. skipped " "$o" | sed "s/^/  [$lab e2e SKIPPED] /"
+		[ "$f" -gt 0 ] && { echo "--- $lab e2e (shard $i) FAILED:"; tail -n 80 "$o"; }
+		P=$((P + p)); F=$((F + f)); S=$((S + s)); i=$((i + 1))
+	done
+	echo "$lab e2e: $P passed, $F failed, $S skipped"
+	count "$lab/e2e" "$P" "$F" "$S"
+	if [ "$S" -gt 0 ] && [ "${CI:-}" = true ]; then
+		echo "--- $lab e2e: $S test(s) skipped, and in CI (CI=true) a skipped end-to-end test" \
 		     "fails the run: install what they need (make deps)"
-		count "$2/e2e-skipped-in-CI" 0 "$s"
+		count "$lab/e2e-skipped-in-CI" 0 "$S"
 	fi
 }
 

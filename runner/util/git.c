@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <git2.h>
+#include "util/lazylib.h"
 
 /* The oldest libgit2 prenv builds with is 1.1 (Ubuntu 22.04); the Makefile
  * checks it with pkg-config first, this says it again if the headers differ. */
@@ -33,6 +34,43 @@
 #include "util/err.h"
 #include "util/fs.h"
 
+/* libgit2 is loaded on first use in the dynamic build (util/lazylib.h;
+ * the Makefile defines PRENV_LAZY_GIT2, its soname): its start-up (mbedTLS
+ * reading the system's CA bundle, ~15 ms) is paid only by a command that
+ * reads a checkout or publishes. Every call goes through LG(), which is the
+ * function itself when libgit2 is linked (LAZY=0, static builds). */
+#define GIT2_FUNCS(X) X(git_blob_create_from_buffer) X(git_commit_create) \
+	X(git_commit_free) X(git_commit_lookup) X(git_commit_tree) X(git_config_free) \
+	X(git_config_get_string) X(git_credential_ssh_key_from_agent) \
+	X(git_credential_userpass_plaintext_new) X(git_diff_find_options_init) \
+	X(git_diff_find_similar) X(git_diff_free) X(git_diff_get_delta) X(git_diff_num_deltas) \
+	X(git_diff_tree_to_tree) X(git_error_clear) X(git_error_last) X(git_error_set_str) \
+	X(git_fetch_options_init) X(git_libgit2_init) X(git_libgit2_opts) \
+	X(git_libgit2_shutdown) X(git_merge_base) X(git_object_free) X(git_object_id) \
+	X(git_object_lookup) X(git_object_peel) X(git_odb_free) X(git_odb_read_header) \
+	X(git_oid_cpy) X(git_oid_fromstr) X(git_oid_tostr) X(git_push_options_init) \
+	X(git_reference_create) X(git_reference_create_matching) X(git_reference_delete) \
+	X(git_reference_free) X(git_reference_is_branch) X(git_reference_lookup) \
+	X(git_reference_name_to_id) X(git_reference_shorthand) X(git_reference_symbolic_target) \
+	X(git_reference_target) X(git_reference_type) X(git_remote_connect) \
+	X(git_remote_create_detached) X(git_remote_create_options_init) \
+	X(git_remote_create_with_opts) X(git_remote_fetch) X(git_remote_free) \
+	X(git_remote_init_callbacks) X(git_remote_ls) X(git_remote_push) \
+	X(git_repository_config_snapshot) X(git_repository_free) X(git_repository_head) \
+	X(git_repository_head_detached) X(git_repository_init) X(git_repository_is_bare) \
+	X(git_repository_odb) X(git_repository_open_ext) X(git_repository_path) \
+	X(git_repository_workdir) X(git_revparse_single) X(git_signature_free) \
+	X(git_signature_now) X(git_tree_create_updated) X(git_tree_entry_bypath) \
+	X(git_tree_entry_free) X(git_tree_entry_id) X(git_tree_entry_type) X(git_tree_free) \
+	X(git_tree_id) X(git_tree_lookup) X(git_tree_walk) X(git_treebuilder_free) \
+	X(git_treebuilder_new) X(git_treebuilder_write)
+#ifndef PRENV_LAZY_GIT2
+#define LG(f) f
+#else
+LAZYLIB_DEFINE(lg_lib, "libgit2", PRENV_LAZY_GIT2, PRENV_LAZY_DIR, GIT2_FUNCS);
+#define LG(f) LAZYLIB_FN(lg_lib, f)
+#endif
+
 static char *dupstr(const char *s)
 {
 	size_t n;
@@ -49,7 +87,7 @@ static char *dupstr(const char *s)
 
 static const char *lg2_msg(const char *fallback)
 {
-	const git_error *e = git_error_last();
+	const git_error *e = LG(git_error_last)();
 
 	return e && e->message ? e->message : fallback;
 }
@@ -57,6 +95,22 @@ static const char *lg2_msg(const char *fallback)
 static int nomem(struct prenv_err *err)
 {
 	return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+}
+
+/* Loads (first time) and initialises libgit2; every successful call is
+ * paired with a git_libgit2_shutdown(). */
+static int lg2_init(struct prenv_err *err)
+{
+#ifdef PRENV_LAZY_GIT2
+	int rc = lazylib_load(&lg_lib, err);
+
+	if (rc < 0)
+		return rc;
+#endif
+	if (LG(git_libgit2_init)() < 0)
+		return prenv_err_set(err, PRENV_EFAIL, "libgit2 init failed: %s",
+				     lg2_msg("unknown libgit2 error"));
+	return 0;
 }
 
 /* =========================================== the checkout prenv runs in */
@@ -82,17 +136,17 @@ void git_repo_info_free(struct git_repo_info *info)
  * we only read from it, so retry once with the check off and restore it. */
 static int open_repo(git_repository **repo, const char *dir)
 {
-	int rc = git_repository_open_ext(repo, dir, 0, NULL);
+	int rc = LG(git_repository_open_ext)(repo, dir, 0, NULL);
 #ifdef PRENV_HAVE_OWNER_VALIDATION
 	int enabled = 1;
 
 	if (rc != GIT_EOWNER)
 		return rc;
-	if (git_libgit2_opts(GIT_OPT_GET_OWNER_VALIDATION, &enabled) < 0)
+	if (LG(git_libgit2_opts)(GIT_OPT_GET_OWNER_VALIDATION, &enabled) < 0)
 		return rc;
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
-	rc = git_repository_open_ext(repo, dir, 0, NULL);
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
+	LG(git_libgit2_opts)(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	rc = LG(git_repository_open_ext)(repo, dir, 0, NULL);
+	LG(git_libgit2_opts)(GIT_OPT_SET_OWNER_VALIDATION, enabled);
 #endif
 	return rc;
 }
@@ -106,15 +160,15 @@ static int read_unborn(struct git_repo_info *info, git_repository *repo)
 	int rc = 0;
 
 	info->unborn = 1;
-	if (git_reference_lookup(&sym, repo, "HEAD") == 0 &&
-	    git_reference_type(sym) == GIT_REFERENCE_SYMBOLIC &&
-	    (target = git_reference_symbolic_target(sym)) &&
+	if (LG(git_reference_lookup)(&sym, repo, "HEAD") == 0 &&
+	    LG(git_reference_type)(sym) == GIT_REFERENCE_SYMBOLIC &&
+	    (target = LG(git_reference_symbolic_target)(sym)) &&
 	    strncmp(target, "refs/heads/", 11) == 0) {
 		info->branch = dupstr(target + 11);
 		if (!info->branch)
 			rc = -1;
 	}
-	git_reference_free(sym);
+	LG(git_reference_free)(sym);
 	return rc;
 }
 
@@ -126,8 +180,8 @@ static int read_head(struct git_repo_info *info, git_repository *repo, const cha
 	const git_oid *oid;
 	int rc;
 
-	info->detached = git_repository_head_detached(repo) == 1;
-	rc = git_repository_head(&head, repo);
+	info->detached = LG(git_repository_head_detached)(repo) == 1;
+	rc = LG(git_repository_head)(&head, repo);
 	if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND)
 		return read_unborn(info, repo) < 0 ? info_nomem(err) : 0;
 	if (rc < 0)
@@ -135,20 +189,20 @@ static int read_head(struct git_repo_info *info, git_repository *repo, const cha
 				     info->workdir ? info->workdir : path,
 				     lg2_msg("unknown libgit2 error"));
 	rc = 0;
-	if ((oid = git_reference_target(head))) {
+	if ((oid = LG(git_reference_target)(head))) {
 		char hex[GIT_OID_HEXSZ + 1];
 
-		git_oid_tostr(hex, sizeof(hex), oid);
+		LG(git_oid_tostr)(hex, sizeof(hex), oid);
 		if (!(info->sha = dupstr(hex)))
 			rc = info_nomem(err);
 	}
-	if (rc == 0 && !info->detached && git_reference_is_branch(head)) {
-		const char *name = git_reference_shorthand(head);
+	if (rc == 0 && !info->detached && LG(git_reference_is_branch)(head)) {
+		const char *name = LG(git_reference_shorthand)(head);
 
 		if (name && !(info->branch = dupstr(name)))
 			rc = info_nomem(err);
 	}
-	git_reference_free(head);
+	LG(git_reference_free)(head);
 	return rc;
 }
 
@@ -162,9 +216,9 @@ static int read_origin(struct git_repo_info *info, git_repository *repo, const c
 	const char *url = NULL;
 	int rc;
 
-	rc = git_repository_config_snapshot(&cfg, repo);
+	rc = LG(git_repository_config_snapshot)(&cfg, repo);
 	if (rc == 0)
-		rc = git_config_get_string(&url, cfg, "remote.origin.url");
+		rc = LG(git_config_get_string)(&url, cfg, "remote.origin.url");
 	if (rc == 0) {
 		if (url && *url && !(info->origin_url = dupstr(url)))
 			rc = info_nomem(err);
@@ -175,7 +229,7 @@ static int read_origin(struct git_repo_info *info, git_repository *repo, const c
 				   info->workdir ? info->workdir : path,
 				   lg2_msg("unknown libgit2 error"));
 	}
-	git_config_free(cfg);
+	LG(git_config_free)(cfg);
 	return rc;
 }
 
@@ -189,9 +243,8 @@ int git_repo_info(struct git_repo_info **out, const char *dir,
 	int rc, ret;
 
 	*out = NULL;
-	if (git_libgit2_init() < 0)
-		return prenv_err_set(err, PRENV_EFAIL, "libgit2 init failed: %s",
-				     lg2_msg("unknown libgit2 error"));
+	if ((rc = lg2_init(err)) < 0)
+		return rc;
 
 	rc = open_repo(&repo, path);
 	if (rc == GIT_ENOTFOUND) {
@@ -209,9 +262,9 @@ int git_repo_info(struct git_repo_info **out, const char *dir,
 		ret = info_nomem(err);
 		goto done;
 	}
-	wd = git_repository_workdir(repo);
+	wd = LG(git_repository_workdir)(repo);
 	if (!wd)
-		wd = git_repository_path(repo);
+		wd = LG(git_repository_path)(repo);
 	if (wd && !(info->workdir = dupstr(wd))) {
 		ret = info_nomem(err);
 		goto done;
@@ -222,9 +275,9 @@ int git_repo_info(struct git_repo_info **out, const char *dir,
 	*out = info;
 	info = NULL;
 done:
-	git_repository_free(repo);
+	LG(git_repository_free)(repo);
 	git_repo_info_free(info);
-	git_libgit2_shutdown();
+	LG(git_libgit2_shutdown)();
 	return ret;
 }
 
@@ -306,21 +359,21 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 	if (userpass && ns->ncreds > 0 && !(c = cred_for(ns, url))) {
 		/* A redirect to another host must not receive the token. */
 		ns->refused = 1;
-		git_error_set_str(GIT_ERROR_NET, "the remote asked for credentials from another host "
+		LG(git_error_set_str)(GIT_ERROR_NET, "the remote asked for credentials from another host "
 				  "than the configured one; not sending the token");
 		return GIT_EAUTH;
 	}
 	if (ns->tries++ > 0) {
 		/* What we gave was refused; asking again loops. */
 		ns->refused = 1;
-		git_error_set_str(GIT_ERROR_NET, "the remote refused the credentials");
+		LG(git_error_set_str)(GIT_ERROR_NET, "the remote refused the credentials");
 		return GIT_EAUTH;
 	}
 	if (c)
-		return git_credential_userpass_plaintext_new(out, c->user ? c->user : "",
+		return LG(git_credential_userpass_plaintext_new)(out, c->user ? c->user : "",
 							     c->token ? c->token : "");
 	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out, user_from_url ? user_from_url : "git");
+		return LG(git_credential_ssh_key_from_agent)(out, user_from_url ? user_from_url : "git");
 	return GIT_PASSTHROUGH;
 }
 
@@ -353,7 +406,7 @@ static int rejected(const char *why, struct prenv_err *err)
 {
 	int rc = prenv_err_set(err, PRENV_GIT_EREJECTED, "%s", lg2_msg(why));
 
-	git_error_clear();
+	LG(git_error_clear)();
 	return rc;
 }
 
@@ -370,34 +423,44 @@ void prenv_git_repo_free(struct prenv_git_repo *r)
 {
 	if (!r)
 		return;
-	git_remote_free(r->remote);
-	git_repository_free(r->repo);
+	LG(git_remote_free)(r->remote);
+	LG(git_repository_free)(r->repo);
 	if (r->tmpdir)
 		fs_rm_tree(r->tmpdir);
 	free(r->tmpdir);
 	free(r->net.why);
 	free(r);
-	git_libgit2_shutdown();
+	LG(git_libgit2_shutdown)();
 }
 
-static struct prenv_git_repo *repo_alloc(void)
+/* A handle, with libgit2 loaded and initialised (its _free shuts down). */
+static int repo_alloc(struct prenv_git_repo **out, struct prenv_err *err)
 {
-	struct prenv_git_repo *r = calloc(1, sizeof(*r));
+	struct prenv_git_repo *r;
+	int rc = lg2_init(err);
 
-	if (r)
-		git_libgit2_init();
-	return r;
+	*out = NULL;
+	if (rc < 0)
+		return rc;
+	if (!(r = calloc(1, sizeof(*r)))) {
+		LG(git_libgit2_shutdown)();
+		return nomem(err);
+	}
+	*out = r;
+	return 0;
 }
 
 int prenv_git_repo_new_temp(struct prenv_git_repo **out, struct prenv_err *err)
 {
 	const char *tmp = getenv("TMPDIR");
 	struct prenv_buf dir = PRENV_BUF_INIT;
-	struct prenv_git_repo *r = repo_alloc();
+	struct prenv_git_repo *r = NULL;
 	int rc;
 
 	*out = NULL;
-	if (!r || prenv_buf_printf(&dir, "%s/prenv-git-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0) {
+	if ((rc = repo_alloc(&r, err)) < 0)
+		return rc;
+	if (prenv_buf_printf(&dir, "%s/prenv-git-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0) {
 		rc = nomem(err);
 		goto done;
 	}
@@ -407,7 +470,7 @@ int prenv_git_repo_new_temp(struct prenv_git_repo **out, struct prenv_err *err)
 		goto done;
 	}
 	r->tmpdir = prenv_buf_detach(&dir, NULL);
-	if ((rc = git_repository_init(&r->repo, r->tmpdir, 1)) < 0) {
+	if ((rc = LG(git_repository_init)(&r->repo, r->tmpdir, 1)) < 0) {
 		rc = lg2_fail(NULL, rc, err);
 		goto done;
 	}
@@ -421,13 +484,13 @@ done:
 
 int prenv_git_repo_open(struct prenv_git_repo **out, const char *path, struct prenv_err *err)
 {
-	struct prenv_git_repo *r = repo_alloc();
+	struct prenv_git_repo *r = NULL;
 	int rc;
 
 	*out = NULL;
-	if (!r)
-		return nomem(err);
-	rc = git_repository_open_ext(&r->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH |
+	if ((rc = repo_alloc(&r, err)) < 0)
+		return rc;
+	rc = LG(git_repository_open_ext)(&r->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH |
 				     GIT_REPOSITORY_OPEN_BARE, NULL);
 	if (rc < 0) {
 		rc = lg2_fail(NULL, rc, err);
@@ -440,7 +503,7 @@ int prenv_git_repo_open(struct prenv_git_repo **out, const char *path, struct pr
 
 int prenv_git_repo_is_bare(const struct prenv_git_repo *r)
 {
-	return git_repository_is_bare(r->repo) == 1;
+	return LG(git_repository_is_bare)(r->repo) == 1;
 }
 
 int prenv_git_repo_set_remote(struct prenv_git_repo *r, const char *url,
@@ -452,14 +515,14 @@ int prenv_git_repo_set_remote(struct prenv_git_repo *r, const char *url,
 	git_remote_create_options co;
 	int rc;
 
-	git_remote_free(r->remote);
+	LG(git_remote_free)(r->remote);
 	r->remote = NULL;
 	r->net.creds = creds;
 	r->net.ncreds = ncreds;
-	git_remote_create_options_init(&co, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	LG(git_remote_create_options_init)(&co, GIT_REMOTE_CREATE_OPTIONS_VERSION);
 	co.repository = r->repo;
 	co.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
-	if ((rc = git_remote_create_with_opts(&r->remote, url, &co)) < 0)
+	if ((rc = LG(git_remote_create_with_opts)(&r->remote, url, &co)) < 0)
 		return lg2_fail(&r->net, rc, err);
 	return 0;
 }
@@ -483,16 +546,16 @@ int prenv_git_fetch_branch(struct prenv_git_repo *r, const char *branch, const c
 	if (asprintf(&spec, "+refs/heads/%s:%s", branch, into) < 0)
 		return nomem(err);
 	/* A stale copy from an earlier fetch must not survive a deleted branch. */
-	if (git_reference_lookup(&ref, r->repo, into) == 0) {
-		git_reference_delete(ref);
-		git_reference_free(ref);
+	if (LG(git_reference_lookup)(&ref, r->repo, into) == 0) {
+		LG(git_reference_delete)(ref);
+		LG(git_reference_free)(ref);
 	}
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	LG(git_fetch_options_init)(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &r->net;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	r->net.tries = 0;
-	rc = git_remote_fetch(r->remote, &specs, &fo, NULL);
+	rc = LG(git_remote_fetch)(r->remote, &specs, &fo, NULL);
 	free(spec);
 	return rc < 0 ? lg2_fail(&r->net, rc, err) : 0;
 }
@@ -504,15 +567,15 @@ int prenv_git_ref_id(struct prenv_git_repo *r, char out[PRENV_GIT_HEX], const ch
 	int rc;
 
 	out[0] = '\0';
-	rc = git_reference_name_to_id(&id, r->repo, ref);
+	rc = LG(git_reference_name_to_id)(&id, r->repo, ref);
 	if (rc == GIT_ENOTFOUND) {
 		rc = prenv_err_set(err, PRENV_ENOTFOUND, "%s", lg2_msg("no such reference"));
-		git_error_clear();
+		LG(git_error_clear)();
 		return rc;
 	}
 	if (rc < 0)
 		return lg2_fail(&r->net, rc, err);
-	git_oid_tostr(out, PRENV_GIT_HEX, &id);
+	LG(git_oid_tostr)(out, PRENV_GIT_HEX, &id);
 	return 0;
 }
 
@@ -520,10 +583,10 @@ int prenv_git_ref_id(struct prenv_git_repo *r, char out[PRENV_GIT_HEX], const ch
 static int parse_id(git_oid *out, const char *hex)
 {
 	if (!hex) {
-		git_error_set_str(GIT_ERROR_INVALID, "no object id given");
+		LG(git_error_set_str)(GIT_ERROR_INVALID, "no object id given");
 		return -1;
 	}
-	return git_oid_fromstr(out, hex);
+	return LG(git_oid_fromstr)(out, hex);
 }
 
 int prenv_git_ref_set(struct prenv_git_repo *r, const char *ref, const char *id,
@@ -536,13 +599,13 @@ int prenv_git_ref_set(struct prenv_git_repo *r, const char *ref, const char *id,
 	if ((rc = parse_id(&new_id, id)) < 0)
 		return lg2_fail(&r->net, rc, err);
 	if (!old)
-		rc = git_reference_create(&out, r->repo, ref, &new_id, 1, log_message);
+		rc = LG(git_reference_create)(&out, r->repo, ref, &new_id, 1, log_message);
 	else if (!*old)
-		rc = git_reference_create(&out, r->repo, ref, &new_id, 0, log_message);
+		rc = LG(git_reference_create)(&out, r->repo, ref, &new_id, 0, log_message);
 	else if ((rc = parse_id(&old_id, old)) == 0)
-		rc = git_reference_create_matching(&out, r->repo, ref, &new_id, 1, &old_id,
+		rc = LG(git_reference_create_matching)(&out, r->repo, ref, &new_id, 1, &old_id,
 						   log_message);
-	git_reference_free(out);
+	LG(git_reference_free)(out);
 	if (old && (rc == GIT_EMODIFIED || rc == GIT_ELOCKED || rc == GIT_EEXISTS))
 		return rejected("the branch moved", err);
 	return rc < 0 ? lg2_fail(&r->net, rc, err) : 0;
@@ -560,13 +623,13 @@ int prenv_git_push(struct prenv_git_repo *r, const char *src, const char *dst,
 		return no_remote(err);
 	if (asprintf(&spec, "%s:%s", src, dst) < 0)
 		return nomem(err);
-	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	LG(git_push_options_init)(&po, GIT_PUSH_OPTIONS_VERSION);
 	po.callbacks.credentials = cred_cb;
 	po.callbacks.push_update_reference = push_ref_cb;
 	po.callbacks.payload = &r->net;
 	r->net.tries = 0;
 	r->net.ref_refused = 0;
-	rc = git_remote_push(r->remote, &specs, &po);
+	rc = LG(git_remote_push)(r->remote, &specs, &po);
 	free(spec);
 	if (rc == GIT_ENONFASTFORWARD || rc == GIT_ELOCKED)
 		return rejected("non-fast-forward", err);
@@ -589,10 +652,10 @@ static int lookup_tree(git_tree **out, git_repository *repo, const char *hex)
 
 	*out = NULL;
 	if ((rc = parse_id(&id, hex)) < 0 ||
-	    (rc = git_object_lookup(&obj, repo, &id, GIT_OBJECT_ANY)) < 0)
+	    (rc = LG(git_object_lookup)(&obj, repo, &id, GIT_OBJECT_ANY)) < 0)
 		return rc;
-	rc = git_object_peel((git_object **)out, obj, GIT_OBJECT_TREE);
-	git_object_free(obj);
+	rc = LG(git_object_peel)((git_object **)out, obj, GIT_OBJECT_TREE);
+	LG(git_object_free)(obj);
 	return rc;
 }
 
@@ -607,15 +670,15 @@ int prenv_git_tree_id(struct prenv_git_repo *r, char out[PRENV_GIT_HEX], const c
 	out[0] = '\0';
 	if (commit) {
 		if ((rc = lookup_tree(&tree, r->repo, commit)) == 0)
-			git_oid_cpy(&id, git_tree_id(tree));
-		git_tree_free(tree);
-	} else if ((rc = git_treebuilder_new(&tb, r->repo, NULL)) == 0) {
-		rc = git_treebuilder_write(&id, tb);
-		git_treebuilder_free(tb);
+			LG(git_oid_cpy)(&id, LG(git_tree_id)(tree));
+		LG(git_tree_free)(tree);
+	} else if ((rc = LG(git_treebuilder_new)(&tb, r->repo, NULL)) == 0) {
+		rc = LG(git_treebuilder_write)(&id, tb);
+		LG(git_treebuilder_free)(tb);
 	}
 	if (rc < 0)
 		return lg2_fail(&r->net, rc, err);
-	git_oid_tostr(out, PRENV_GIT_HEX, &id);
+	LG(git_oid_tostr)(out, PRENV_GIT_HEX, &id);
 	return 0;
 }
 
@@ -645,7 +708,7 @@ static int add_files(struct prenv_git_repo *r, struct prenv_git_tree_result *res
 		offs[i] = paths.len;
 		prenv_buf_printf(&paths, "%s/%s", dir, files[i].path);
 		prenv_buf_addc(&paths, 0);
-		rc = git_blob_create_from_buffer(&ups[i].id, r->repo, files[i].data, files[i].len);
+		rc = LG(git_blob_create_from_buffer)(&ups[i].id, r->repo, files[i].data, files[i].len);
 		if (rc < 0) {
 			rc = lg2_fail(&r->net, rc, err);
 			goto done;
@@ -660,10 +723,10 @@ static int add_files(struct prenv_git_repo *r, struct prenv_git_tree_result *res
 	for (i = 0; i < n; i++)
 		ups[i].path = paths.ptr + offs[i];
 	res->failed = PRENV_GIT_STEP_WRITE;
-	if ((rc = git_tree_create_updated(&id, r->repo, from, n, ups)) < 0)
+	if ((rc = LG(git_tree_create_updated)(&id, r->repo, from, n, ups)) < 0)
 		rc = lg2_fail(&r->net, rc, err);
 	else
-		git_oid_tostr(res->id, sizeof(res->id), &id);
+		LG(git_oid_tostr)(res->id, sizeof(res->id), &id);
 done:
 	free(ups);
 	free(offs);
@@ -686,7 +749,7 @@ int prenv_git_tree_replace(struct prenv_git_repo *r, struct prenv_git_tree_resul
 		return prenv_err_set(err, PRENV_EFAIL, "replacing a folder needs its path");
 	if ((rc = lookup_tree(&base_tree, r->repo, base)) < 0)
 		goto fail;
-	rc = git_tree_entry_bypath(&entry, base_tree, dir);
+	rc = LG(git_tree_entry_bypath)(&entry, base_tree, dir);
 	if (rc == 0) {
 		git_tree_update rm;
 
@@ -695,15 +758,15 @@ int prenv_git_tree_replace(struct prenv_git_repo *r, struct prenv_git_tree_resul
 		memset(&rm, 0, sizeof(rm));
 		rm.action = GIT_TREE_UPDATE_REMOVE;
 		rm.path = dir;
-		if ((rc = git_tree_create_updated(&mid_id, r->repo, base_tree, 1, &rm)) < 0 ||
-		    (rc = git_tree_lookup(&mid, r->repo, &mid_id)) < 0)
+		if ((rc = LG(git_tree_create_updated)(&mid_id, r->repo, base_tree, 1, &rm)) < 0 ||
+		    (rc = LG(git_tree_lookup)(&mid, r->repo, &mid_id)) < 0)
 			goto fail;
 	} else if (rc != GIT_ENOTFOUND) {
 		goto fail;
 	}
-	git_error_clear();
+	LG(git_error_clear)();
 	if (nfiles == 0) {
-		git_oid_tostr(res->id, sizeof(res->id), git_tree_id(mid ? mid : base_tree));
+		LG(git_oid_tostr)(res->id, sizeof(res->id), LG(git_tree_id)(mid ? mid : base_tree));
 		rc = 0;
 	} else {
 		rc = add_files(r, res, mid ? mid : base_tree, dir, files, nfiles, err);
@@ -714,9 +777,9 @@ fail:
 done:
 	if (rc == 0)
 		res->failed = PRENV_GIT_STEP_NONE;
-	git_tree_entry_free(entry);
-	git_tree_free(mid);
-	git_tree_free(base_tree);
+	LG(git_tree_entry_free)(entry);
+	LG(git_tree_free)(mid);
+	LG(git_tree_free)(base_tree);
 	return rc;
 }
 
@@ -729,14 +792,17 @@ struct prenv_git_sig {
 int prenv_git_sig_new(struct prenv_git_sig **out, const char *name, const char *email,
 		      struct prenv_err *err)
 {
-	struct prenv_git_sig *s = calloc(1, sizeof(*s));
+	struct prenv_git_sig *s;
 	int rc;
 
 	*out = NULL;
-	if (!s)
+	if ((rc = lg2_init(err)) < 0)
+		return rc;
+	if (!(s = calloc(1, sizeof(*s)))) {
+		LG(git_libgit2_shutdown)();
 		return nomem(err);
-	git_libgit2_init();
-	if (git_signature_now(&s->sig, name, email) < 0) {
+	}
+	if (LG(git_signature_now)(&s->sig, name, email) < 0) {
 		rc = prenv_err_set(err, PRENV_ECONFIG, "%s", lg2_msg("invalid signature"));
 		prenv_git_sig_free(s);
 		return rc;
@@ -749,9 +815,9 @@ void prenv_git_sig_free(struct prenv_git_sig *s)
 {
 	if (!s)
 		return;
-	git_signature_free(s->sig);
+	LG(git_signature_free)(s->sig);
 	free(s);
-	git_libgit2_shutdown();
+	LG(git_libgit2_shutdown)();
 }
 
 int prenv_git_commit(struct prenv_git_repo *r, char out[PRENV_GIT_HEX], const char *tree,
@@ -767,24 +833,24 @@ int prenv_git_commit(struct prenv_git_repo *r, char out[PRENV_GIT_HEX], const ch
 	out[0] = '\0';
 	rc = lookup_tree(&t, r->repo, tree);
 	if (rc == 0 && parent && (rc = parse_id(&id, parent)) == 0)
-		rc = git_commit_lookup(&p, r->repo, &id);
+		rc = LG(git_commit_lookup)(&p, r->repo, &id);
 	if (rc == 0) {
 		const git_commit *parents[1] = { p };
 
 		step = PRENV_GIT_STEP_WRITE;
-		rc = git_commit_create(&id, r->repo, NULL, sig->sig, sig->sig, NULL, message, t,
+		rc = LG(git_commit_create)(&id, r->repo, NULL, sig->sig, sig->sig, NULL, message, t,
 				       p ? 1 : 0, parents);
 	}
 	if (rc < 0) {
 		rc = lg2_fail(&r->net, rc, err);
 	} else {
-		git_oid_tostr(out, PRENV_GIT_HEX, &id);
+		LG(git_oid_tostr)(out, PRENV_GIT_HEX, &id);
 		step = PRENV_GIT_STEP_NONE;
 	}
 	if (failed)
 		*failed = step;
-	git_commit_free(p);
-	git_tree_free(t);
+	LG(git_commit_free)(p);
+	LG(git_tree_free)(t);
 	return rc;
 }
 
@@ -799,15 +865,15 @@ static void count_blob(struct tally *t, const git_oid *id)
 	size_t len = 0;
 
 	t->info->files++;
-	if (t->odb && git_odb_read_header(&len, &type, t->odb, id) == 0)
+	if (t->odb && LG(git_odb_read_header)(&len, &type, t->odb, id) == 0)
 		t->info->bytes += len;
 }
 
 static int count_cb(const char *root, const git_tree_entry *entry, void *payload)
 {
 	(void)root;
-	if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB)
-		count_blob(payload, git_tree_entry_id(entry));
+	if (LG(git_tree_entry_type)(entry) == GIT_OBJECT_BLOB)
+		count_blob(payload, LG(git_tree_entry_id)(entry));
 	return 0;
 }
 
@@ -822,9 +888,9 @@ int prenv_git_path_info(struct prenv_git_repo *r, struct prenv_git_path_info *ou
 	memset(out, 0, sizeof(*out));
 	if ((rc = lookup_tree(&root, r->repo, tree)) < 0)
 		goto done;
-	rc = git_tree_entry_bypath(&entry, root, path);
+	rc = LG(git_tree_entry_bypath)(&entry, root, path);
 	if (rc == GIT_ENOTFOUND) {
-		git_error_clear();
+		LG(git_error_clear)();
 		rc = 0;
 		goto done;
 	}
@@ -832,23 +898,23 @@ int prenv_git_path_info(struct prenv_git_repo *r, struct prenv_git_path_info *ou
 		goto done;
 	out->exists = 1;
 	/* Sizes are best effort: a missing object counts as 0 bytes. */
-	if (git_repository_odb(&t.odb, r->repo) < 0)
+	if (LG(git_repository_odb)(&t.odb, r->repo) < 0)
 		t.odb = NULL;
-	if (git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
+	if (LG(git_tree_entry_type)(entry) == GIT_OBJECT_TREE) {
 		out->is_tree = 1;
-		if (git_tree_lookup(&sub, r->repo, git_tree_entry_id(entry)) == 0)
-			git_tree_walk(sub, GIT_TREEWALK_PRE, count_cb, &t);
-	} else if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB) {
-		count_blob(&t, git_tree_entry_id(entry));
+		if (LG(git_tree_lookup)(&sub, r->repo, LG(git_tree_entry_id)(entry)) == 0)
+			LG(git_tree_walk)(sub, GIT_TREEWALK_PRE, count_cb, &t);
+	} else if (LG(git_tree_entry_type)(entry) == GIT_OBJECT_BLOB) {
+		count_blob(&t, LG(git_tree_entry_id)(entry));
 	}
-	git_error_clear();
+	LG(git_error_clear)();
 done:
 	if (rc < 0)
 		rc = lg2_fail(&r->net, rc, err);
-	git_odb_free(t.odb);
-	git_tree_free(sub);
-	git_tree_entry_free(entry);
-	git_tree_free(root);
+	LG(git_odb_free)(t.odb);
+	LG(git_tree_free)(sub);
+	LG(git_tree_entry_free)(entry);
+	LG(git_tree_free)(root);
 	return rc;
 }
 
@@ -897,7 +963,7 @@ static int copy_refs(struct prenv_git_refs **out, const git_remote_head **heads,
 			continue;
 		if (!(ref->name = dupstr(h->name)))
 			goto nomem;
-		git_oid_tostr(ref->id, sizeof(ref->id), &h->oid);
+		LG(git_oid_tostr)(ref->id, sizeof(ref->id), &h->oid);
 		refs->n++;
 	}
 	*out = refs;
@@ -921,20 +987,21 @@ int prenv_git_ls_remote(struct prenv_git_refs **out, const char *url, const char
 	memset(&ns, 0, sizeof(ns));
 	ns.creds = creds;
 	ns.ncreds = ncreds;
-	git_libgit2_init();
-	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
+	if ((rc = lg2_init(err)) < 0)
+		return rc;
+	LG(git_remote_init_callbacks)(&cb, GIT_REMOTE_CALLBACKS_VERSION);
 	cb.credentials = cred_cb;
 	cb.payload = &ns;
 	/* Detached: no repository, no configuration, no url.*.insteadOf. */
-	if ((rc = git_remote_create_detached(&remote, url)) < 0 ||
-	    (rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL)) < 0 ||
-	    (rc = git_remote_ls(&heads, &n, remote)) < 0)
+	if ((rc = LG(git_remote_create_detached)(&remote, url)) < 0 ||
+	    (rc = LG(git_remote_connect)(remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL)) < 0 ||
+	    (rc = LG(git_remote_ls)(&heads, &n, remote)) < 0)
 		rc = lg2_fail(&ns, rc, err);
 	else
 		rc = copy_refs(out, heads, n, prefix, err);
-	git_remote_free(remote);
+	LG(git_remote_free)(remote);
 	free(ns.why);
-	git_libgit2_shutdown();
+	LG(git_libgit2_shutdown)();
 	return rc;
 }
 
@@ -944,12 +1011,12 @@ int prenv_git_ls_remote(struct prenv_git_refs **out, const char *url, const char
 static int commit_of(git_oid *out, git_repository *repo, const char *spec)
 {
 	git_object *obj = NULL, *commit = NULL;
-	int rc = git_revparse_single(&obj, repo, spec);
+	int rc = LG(git_revparse_single)(&obj, repo, spec);
 
-	if (rc == 0 && (rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT)) == 0)
-		git_oid_cpy(out, git_object_id(commit));
-	git_object_free(commit);
-	git_object_free(obj);
+	if (rc == 0 && (rc = LG(git_object_peel)(&commit, obj, GIT_OBJECT_COMMIT)) == 0)
+		LG(git_oid_cpy)(out, LG(git_object_id)(commit));
+	LG(git_object_free)(commit);
+	LG(git_object_free)(obj);
 	return rc;
 }
 
@@ -1003,17 +1070,17 @@ static int diff_paths(struct prenv_git_paths *p, git_repository *repo, const git
 	size_t i, n, cap = 0;
 	int rc;
 
-	git_diff_find_options_init(&find, GIT_DIFF_FIND_OPTIONS_VERSION);
+	LG(git_diff_find_options_init)(&find, GIT_DIFF_FIND_OPTIONS_VERSION);
 	find.flags = GIT_DIFF_FIND_RENAMES;
-	if ((rc = git_commit_lookup(&a, repo, from)) < 0 ||
-	    (rc = git_commit_lookup(&b, repo, to)) < 0 ||
-	    (rc = git_commit_tree(&ta, a)) < 0 || (rc = git_commit_tree(&tb, b)) < 0 ||
-	    (rc = git_diff_tree_to_tree(&diff, repo, ta, tb, NULL)) < 0 ||
-	    (rc = git_diff_find_similar(diff, &find)) < 0)
+	if ((rc = LG(git_commit_lookup)(&a, repo, from)) < 0 ||
+	    (rc = LG(git_commit_lookup)(&b, repo, to)) < 0 ||
+	    (rc = LG(git_commit_tree)(&ta, a)) < 0 || (rc = LG(git_commit_tree)(&tb, b)) < 0 ||
+	    (rc = LG(git_diff_tree_to_tree)(&diff, repo, ta, tb, NULL)) < 0 ||
+	    (rc = LG(git_diff_find_similar)(diff, &find)) < 0)
 		goto done;
-	n = git_diff_num_deltas(diff);
+	n = LG(git_diff_num_deltas)(diff);
 	for (i = 0; i < n && rc == 0; i++) {
-		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const git_diff_delta *d = LG(git_diff_get_delta)(diff, i);
 
 		if (paths_add(p, &cap, d->old_file.path) < 0 ||
 		    paths_add(p, &cap, d->new_file.path) < 0)
@@ -1021,11 +1088,11 @@ static int diff_paths(struct prenv_git_paths *p, git_repository *repo, const git
 	}
 	paths_unique(p);
 done:
-	git_diff_free(diff);
-	git_tree_free(ta);
-	git_tree_free(tb);
-	git_commit_free(a);
-	git_commit_free(b);
+	LG(git_diff_free)(diff);
+	LG(git_tree_free)(ta);
+	LG(git_tree_free)(tb);
+	LG(git_commit_free)(a);
+	LG(git_commit_free)(b);
 	return rc;
 }
 
@@ -1038,11 +1105,11 @@ static int changed_in(struct prenv_git_paths *p, git_repository *repo, const cha
 	if ((rc = commit_of(&h, repo, head)) < 0)
 		return prenv_err_set(err, rc == GIT_ENOTFOUND ? PRENV_ENOTFOUND : PRENV_EFAIL,
 				     "%s", lg2_msg("cannot resolve the head commit"));
-	if (commit_of(&b, repo, base) < 0 || git_merge_base(&mb, repo, &b, &h) < 0) {
+	if (commit_of(&b, repo, base) < 0 || LG(git_merge_base)(&mb, repo, &b, &h) < 0) {
 		p->no_merge_base = 1;
 		return 0;
 	}
-	git_oid_tostr(p->merge_base, sizeof(p->merge_base), &mb);
+	LG(git_oid_tostr)(p->merge_base, sizeof(p->merge_base), &mb);
 	if ((rc = diff_paths(p, repo, &mb, &h)) == GIT_EBUFS)
 		return nomem(err);
 	if (rc < 0)
@@ -1060,9 +1127,9 @@ int prenv_git_changed_paths(struct prenv_git_paths **out, const char *dir, const
 	*out = NULL;
 	if (!(p = calloc(1, sizeof(*p))))
 		return nomem(err);
-	if (git_libgit2_init() < 0) {
+	if ((rc = lg2_init(err)) < 0) {
 		free(p);
-		return prenv_err_set(err, PRENV_EFAIL, "libgit2 init failed");
+		return rc;
 	}
 	rc = open_repo(&repo, dir ? dir : ".");
 	if (rc < 0)
@@ -1071,8 +1138,8 @@ int prenv_git_changed_paths(struct prenv_git_paths **out, const char *dir, const
 				   lg2_msg("not a git repository"));
 	else
 		rc = changed_in(p, repo, base, head, err);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
+	LG(git_repository_free)(repo);
+	LG(git_libgit2_shutdown)();
 	if (rc < 0)
 		prenv_git_paths_free(p);
 	else

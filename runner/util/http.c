@@ -5,6 +5,7 @@
 #include "util/fs.h"
 
 #include <curl/curl.h>
+#include "util/lazylib.h"
 
 /* The oldest libcurl prenv builds with: 7.77 (CURLOPT_CAINFO_BLOB); the
  * Makefile checks it with pkg-config first, this says it again if the
@@ -23,6 +24,26 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+
+/* libcurl is loaded on first use in the dynamic build (util/lazylib.h;
+ * the Makefile defines PRENV_LAZY_CURL, its soname): a command that makes no
+ * request never loads it. Every call goes through LC(), which is the
+ * function itself when libcurl is linked (LAZY=0, static builds). */
+#define CURL_FUNCS(X) X(curl_easy_cleanup) X(curl_easy_getinfo) X(curl_easy_init) \
+	X(curl_easy_setopt) X(curl_easy_strerror) X(curl_getdate) X(curl_global_cleanup) \
+	X(curl_global_init) X(curl_multi_add_handle) X(curl_multi_cleanup) \
+	X(curl_multi_info_read) X(curl_multi_init) X(curl_multi_perform) X(curl_multi_poll) \
+	X(curl_multi_remove_handle) X(curl_multi_setopt) X(curl_multi_wakeup) \
+	X(curl_share_cleanup) X(curl_share_init) X(curl_share_setopt) X(curl_slist_append) \
+	X(curl_slist_free_all) X(curl_version_info)
+#ifdef PRENV_LAZY_CURL
+LAZYLIB_DEFINE(lc_lib, "libcurl", PRENV_LAZY_CURL, PRENV_LAZY_DIR, CURL_FUNCS);
+#define LC(f) LAZYLIB_FN(lc_lib, f)
+#define LC_LOAD(err) lazylib_load(&lc_lib, (err))
+#else
+#define LC(f) f
+#define LC_LOAD(err) ((void)(err), 0)
+#endif
 
 #ifndef PRENV_VERSION
 #define PRENV_VERSION "dev"
@@ -47,6 +68,8 @@ struct http_client {
 	void *ca_blob, *cert_blob, *key_blob;
 	double sleep_scale;          /* from PRENV_HTTP_SLEEP_SCALE; 1 in production */
 	unsigned long nsent;
+	unsigned long nconnects;     /* new connections made (CURLINFO_NUM_CONNECTS) */
+	unsigned long nh2;           /* responses that came over HTTP/2 */
 	uint64_t rng;
 	const char *warned[8];       /* optional options refused (logged once) */
 	size_t nwarned;
@@ -103,7 +126,7 @@ static long env_timeout_ms(void)
 
 static int global_ref(void)
 {
-	if (global_refs++ == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (global_refs++ == 0 && LC(curl_global_init)(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		global_refs = 0;
 		return -1;
 	}
@@ -113,7 +136,7 @@ static int global_ref(void)
 static void global_unref(void)
 {
 	if (global_refs > 0 && --global_refs == 0)
-		curl_global_cleanup();
+		LC(curl_global_cleanup)();
 }
 
 /* ---- small helpers ---- */
@@ -405,7 +428,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	long status = 0;
 
 	if (x->on_line) {
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		LC(curl_easy_getinfo)(x->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200 && status < 300) {
 			if (prenv_buf_add(&x->line, data, n) < 0) {
 				x->body_too_big = 1;
@@ -435,6 +458,8 @@ int http_client_new(struct http_client **out, const struct http_client_opts *o,
 	*out = NULL;
 	if (!o)
 		o = &none;
+	if (LC_LOAD(err) < 0)
+		return err ? err->code : PRENV_EFAIL;
 	if (global_ref() < 0)
 		return prenv_err_set(err, PRENV_EFAIL, "cannot initialise libcurl");
 	c = calloc(1, sizeof(*c));
@@ -493,16 +518,16 @@ int http_client_new(struct http_client **out, const struct http_client_opts *o,
 	if (!c->rng)
 		c->rng = 0x9E3779B97F4A7C15ULL;
 
-	c->multi = curl_multi_init();
-	c->share = curl_share_init();
+	c->multi = LC(curl_multi_init)();
+	c->share = LC(curl_share_init)();
 	if (!c->multi || !c->share) {
 		rc = prenv_err_set(err, PRENV_EFAIL, "cannot create a libcurl handle");
 		goto done_set;
 	}
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 32L);
+	LC(curl_share_setopt)(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	LC(curl_share_setopt)(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	LC(curl_multi_setopt)(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	LC(curl_multi_setopt)(c->multi, CURLMOPT_MAXCONNECTS, 32L);
 	*out = c;
 	return 0;
 
@@ -519,11 +544,13 @@ void http_client_free(struct http_client *c)
 	if (!c)
 		return;
 	if (c->nsent)
-		log_verbose("http: %lu request%s sent", c->nsent, c->nsent == 1 ? "" : "s");
+		log_verbose("http: %lu request%s sent over %lu connection%s%s", c->nsent,
+			    c->nsent == 1 ? "" : "s", c->nconnects, c->nconnects == 1 ? "" : "s",
+			    c->nh2 ? " (HTTP/2)" : "");
 	if (c->multi)
-		curl_multi_cleanup(c->multi);
+		LC(curl_multi_cleanup)(c->multi);
 	if (c->share)
-		curl_share_cleanup(c->share);
+		LC(curl_share_cleanup)(c->share);
 	free(c->user_agent);
 	free(c->ca_file);
 	free(c->cert_file);
@@ -547,20 +574,20 @@ static void xfer_release_easy(struct xfer *x)
 	struct curl_slist *h;
 
 	if (x->easy) {
-		curl_multi_remove_handle(x->c->multi, x->easy);
-		curl_easy_cleanup(x->easy);
+		LC(curl_multi_remove_handle)(x->c->multi, x->easy);
+		LC(curl_easy_cleanup)(x->easy);
 		x->easy = NULL;
 	}
 	/* The Authorization line holds the token: wipe before freeing. */
 	for (h = x->hdrs; h; h = h->next)
 		explicit_bzero(h->data, strlen(h->data));
-	curl_slist_free_all(x->hdrs);
+	LC(curl_slist_free_all)(x->hdrs);
 	x->hdrs = NULL;
 }
 
 static int append_header(struct curl_slist **list, const char *line)
 {
-	struct curl_slist *n = curl_slist_append(*list, line);
+	struct curl_slist *n = LC(curl_slist_append)(*list, line);
 
 	if (!n)
 		return -1;
@@ -618,9 +645,9 @@ struct optset {
 #define OPT_OPTIONAL 0
 /* SETOPT(os, CURLOPT_X, value[, OPT_OPTIONAL]): curl_easy_setopt, checked;
  * the option's name goes into the error. */
-#define SETOPT(os, opt, val) optset_check((os), curl_easy_setopt((os)->e, opt, val), #opt, OPT_ESSENTIAL)
+#define SETOPT(os, opt, val) optset_check((os), LC(curl_easy_setopt)((os)->e, opt, val), #opt, OPT_ESSENTIAL)
 #define SETOPT_OPTIONAL(os, opt, val) \
-	optset_check((os), curl_easy_setopt((os)->e, opt, val), #opt, OPT_OPTIONAL)
+	optset_check((os), LC(curl_easy_setopt)((os)->e, opt, val), #opt, OPT_OPTIONAL)
 
 static void optset_check(struct optset *os, CURLcode rc, const char *name, int essential)
 {
@@ -642,7 +669,7 @@ static void optset_check(struct optset *os, CURLcode rc, const char *name, int e
 	if (c->nwarned < sizeof(c->warned) / sizeof(c->warned[0]))
 		c->warned[c->nwarned++] = name;
 	log_verbose("libcurl %s refused %s (%s); going on without it",
-		    curl_version_info(CURLVERSION_NOW)->version, name, curl_easy_strerror(rc));
+		    LC(curl_version_info)(CURLVERSION_NOW)->version, name, LC(curl_easy_strerror)(rc));
 }
 
 /* The request's error for a refused essential option: which, libcurl's
@@ -655,8 +682,8 @@ static int optset_error(const struct optset *os, const struct xfer *x)
 	return prenv_err_set(x->err, PRENV_EFAIL,
 			     "%s %.200s%s: cannot set up the request: libcurl %s refused %s: %s%s",
 			     x->method, x->shown_url, n > 200 ? "..." : "",
-			     curl_version_info(CURLVERSION_NOW)->version, os->refused,
-			     curl_easy_strerror(os->code),
+			     LC(curl_version_info)(CURLVERSION_NOW)->version, os->refused,
+			     LC(curl_easy_strerror)(os->code),
 			     lacks ? "; prenv needs libcurl 7.77 or later built with OpenSSL "
 				     "(Debian/Ubuntu: libcurl4-openssl-dev), then rebuild prenv" : "");
 }
@@ -780,7 +807,7 @@ static int xfer_start(struct xfer *x)
 	x->body_too_big = 0;
 	response_reset(x->resp, x->max_body);
 	prenv_buf_reset(&x->line);
-	e = x->easy = curl_easy_init();
+	e = x->easy = LC(curl_easy_init)();
 	if (!e)
 		return prenv_err_set(x->err, PRENV_ENOMEM, "out of memory");
 	if (xfer_headers(x) < 0) {
@@ -798,7 +825,7 @@ static int xfer_start(struct xfer *x)
 		xfer_release_easy(x);
 		return rc;
 	}
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+	if (LC(curl_multi_add_handle)(c->multi, e) != CURLM_OK) {
 		xfer_release_easy(x);
 		return prenv_err_set(x->err, PRENV_EFAIL, "%s %s: cannot start the request",
 				     x->method, x->shown_url);
@@ -853,7 +880,7 @@ static long retry_after_ms(const struct http_response *r)
 	s = parse_num(v, 86400LL * 365);
 	if (s >= 0)
 		return (long)(s * 1000);
-	t = curl_getdate(v, NULL);
+	t = LC(curl_getdate)(v, NULL);
 	if (t == (time_t)-1)
 		return -1;
 	return t > time(NULL) ? (long)(t - time(NULL)) * 1000 : 0;
@@ -976,7 +1003,7 @@ static void decide_transport(struct xfer *x, CURLcode cc, struct decision *d)
 
 	d->v = V_FAIL;
 	d->wait_ms = -1;
-	snprintf(d->why, sizeof(d->why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+	snprintf(d->why, sizeof(d->why), "%s", x->errbuf[0] ? x->errbuf : LC(curl_easy_strerror)(cc));
 	if (x->delivered || x->stopped || x->body_too_big)
 		return;
 	/* A stream that reached its time ended its slice: the caller decides
@@ -1060,6 +1087,19 @@ static void fail_transport(struct xfer *x, CURLcode cc, const struct decision *d
 }
 
 /* Called when an attempt ended: finishes x or schedules the next attempt. */
+/* How many connections this transfer opened, and whether it spoke HTTP/2
+ * (the -v summary: one connection multiplexed, or the HTTP/1.1 pool). */
+static void count_connection(struct http_client *c, CURL *e)
+{
+	long n = 0, ver = 0;
+
+	if (LC(curl_easy_getinfo)(e, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0)
+		c->nconnects += (unsigned long)n;
+	if (LC(curl_easy_getinfo)(e, CURLINFO_HTTP_VERSION, &ver) == CURLE_OK &&
+	    ver == CURL_HTTP_VERSION_2_0)
+		c->nh2++;
+}
+
 static void xfer_finished(struct xfer *x, CURLcode cc)
 {
 	struct http_client *c = x->c;
@@ -1070,8 +1110,9 @@ static void xfer_finished(struct xfer *x, CURLcode cc)
 
 	memset(&d, 0, sizeof(d));
 	d.wait_ms = -1;
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+	LC(curl_easy_getinfo)(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	LC(curl_easy_getinfo)(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+	count_connection(c, x->easy);
 	if (ct)
 		r->content_type = strdup(ct);
 	if (x->stopped)
@@ -1085,7 +1126,7 @@ static void xfer_finished(struct xfer *x, CURLcode cc)
 		decide_status(x, &d);
 	} else {
 		log_verbose("http: %s %s -> error: %s (%.0f ms, attempt %d)", x->method,
-			    x->shown_url, x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc),
+			    x->shown_url, x->errbuf[0] ? x->errbuf : LC(curl_easy_strerror)(cc),
 			    ms, r->attempts);
 		decide_transport(x, cc, &d);
 	}
@@ -1145,7 +1186,7 @@ static int cancel_streams(struct xfer *xs, size_t n, size_t *done)
 void http_client_wakeup(struct http_client *c)
 {
 	if (c)
-		curl_multi_wakeup(c->multi);
+		LC(curl_multi_wakeup)(c->multi);
 }
 
 static int run_xfers(struct http_client *c, struct xfer *xs, size_t n, int max_parallel)
@@ -1180,14 +1221,14 @@ static int run_xfers(struct http_client *c, struct xfer *xs, size_t n, int max_p
 			}
 			running++;
 		}
-		curl_multi_perform(c->multi, &still);
-		while ((m = curl_multi_info_read(c->multi, &left))) {
+		LC(curl_multi_perform)(c->multi, &still);
+		while ((m = LC(curl_multi_info_read)(c->multi, &left))) {
 			struct xfer *x;
 			void *priv = NULL;
 
 			if (m->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+			LC(curl_easy_getinfo)(m->easy_handle, CURLINFO_PRIVATE, &priv);
 			x = priv;
 			running--;
 			xfer_finished(x, m->data.result);
@@ -1208,7 +1249,7 @@ static int run_xfers(struct http_client *c, struct xfer *xs, size_t n, int max_p
 		if (timeout > 1000)
 			timeout = 1000;
 		if (timeout > 0)
-			curl_multi_poll(c->multi, NULL, 0, (int)timeout, &nfds);
+			LC(curl_multi_poll)(c->multi, NULL, 0, (int)timeout, &nfds);
 	}
 	return 0;
 }

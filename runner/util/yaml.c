@@ -764,7 +764,8 @@ int yaml_plain_safe(const char *s)
 			continue;
 		return 0;
 	}
-	for (i = 0; words[i]; i++)
+	/* every word starts with one of these letters */
+	for (i = 0; n <= 5 && strchr("tfynoiTFYNOI", s[0]) && words[i]; i++)
 		if (!strcasecmp(s, words[i]))
 			return 0;
 	/* Defence in depth: our own resolver must call it a string too. */
@@ -888,7 +889,7 @@ static int ye_node(yaml_emitter_t *em, const cJSON *item, int depth, struct pren
 	return prenv_err_set(err, PRENV_EFAIL, "cannot write this JSON value as YAML (raw/invalid)");
 }
 
-int yaml_emit_json(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err)
+int yaml_emit_json_ref(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
@@ -924,6 +925,235 @@ done:
 	if (rc < 0 && !out->failed)
 		prenv_buf_truncate(out, start);
 	return rc;
+}
+
+/* ---------------------------------------------------- the fast emitter */
+
+/* yaml_emit_json writes what libyaml's emitter writes for the same events
+ * (yaml_emit_json_ref, kept as the reference: test_yaml compares the two on
+ * tables and random documents) at a fraction of its cost: libyaml's emitter
+ * analyses every scalar a character at a time through a state machine,
+ * which was a third of `prenv render` (issue 15 item 7). The shapes it does
+ * not cover - a root that is not a non-empty mapping, a key libyaml writes
+ * as "? key" (over 128 bytes or with a line break), text that is not
+ * valid UTF-8 - go to the reference, so the output never differs. */
+
+struct fe {
+	struct prenv_buf *out;
+	int fallback;           /* a shape for the reference emitter */
+};
+
+/* Length of the UTF-8 character at p (1-4), or 0 when invalid. */
+static size_t fe_utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	unsigned long cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		n = 2, cp = p[0] & 0x1F;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		n = 3, cp = p[0] & 0x0F;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+/* libyaml's IS_PRINTABLE, IS_BOM and IS_BREAK on one character. */
+static int fe_raw_ok(const unsigned char *p, size_t n)
+{
+	if (n == 1)
+		return p[0] >= 0x20 && p[0] <= 0x7E && p[0] != '"' && p[0] != '\\';
+	if (n == 2)
+		return p[0] > 0xC2 || p[1] >= 0xA0;
+	if (n == 3) {
+		if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+			return 0; /* line and paragraph separators */
+		if (p[0] == 0xED)
+			return p[1] < 0xA0;
+		if (p[0] == 0xEF)
+			return !(p[1] == 0xBB && p[2] == 0xBF) &&
+			       !(p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF));
+		return 1;
+	}
+	return 0; /* libyaml escapes everything beyond the BMP */
+}
+
+static unsigned long fe_code_point(const unsigned char *p, size_t n)
+{
+	unsigned long cp = n == 1 ? p[0] : p[0] & (0xFF >> (n + 1));
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		cp = (cp << 6) | (p[i] & 0x3F);
+	return cp;
+}
+
+static void fe_escape(struct prenv_buf *b, unsigned long cp)
+{
+	static const char from[] = "\0\a\b\t\n\v\f\r\x1b\"\\";
+	static const char to[] = "0abtnvfre\"\\";
+	const char *hit = cp < 0x80 ? memchr(from, (int)cp, sizeof(from) - 1) : NULL;
+
+	if (hit)
+		prenv_buf_printf(b, "\\%c", to[hit - from]);
+	else if (cp == 0x85 || cp == 0xA0 || cp == 0x2028 || cp == 0x2029)
+		prenv_buf_printf(b, "\\%c", cp == 0x85 ? 'N' : cp == 0xA0 ? '_' : cp == 0x2028 ? 'L' : 'P');
+	else if (cp <= 0xFF)
+		prenv_buf_printf(b, "\\x%02lX", cp);
+	else if (cp <= 0xFFFF)
+		prenv_buf_printf(b, "\\u%04lX", cp);
+	else
+		prenv_buf_printf(b, "\\U%08lX", cp);
+}
+
+/* A string scalar: plain when yaml_plain_safe(), else double-quoted as
+ * libyaml quotes it (unicode on, no line width). */
+static void fe_string(struct fe *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t run = 0;
+
+	if (yaml_plain_safe(s)) {
+		prenv_buf_adds(f->out, s);
+		return;
+	}
+	prenv_buf_add(f->out, "\"", 1);
+	while (p[run]) {
+		size_t n = fe_utf8_len(p + run);
+
+		if (!n) {
+			f->fallback = 1;
+			return;
+		}
+		if (fe_raw_ok(p + run, n)) {
+			run += n;
+			continue;
+		}
+		prenv_buf_add(f->out, p, run);
+		fe_escape(f->out, fe_code_point(p + run, n));
+		p += run + n;
+		run = 0;
+	}
+	prenv_buf_add(f->out, p, run);
+	prenv_buf_add(f->out, "\"", 1);
+}
+
+/* A key libyaml writes as a simple key: at most 128 bytes, no line break. */
+static int fe_simple_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	return n <= 128 && !strpbrk(k, "\r\n") && !strstr(k, "\xC2\x85") &&
+	       !strstr(k, "\xE2\x80\xA8") && !strstr(k, "\xE2\x80\xA9");
+}
+
+static int fe_collection(const cJSON *v)
+{
+	return (cJSON_IsObject(v) || cJSON_IsArray(v)) && v->child;
+}
+
+static void fe_indent(struct fe *f, int indent)
+{
+	static const char sp[] = "                                ";
+
+	while (indent > 0) {
+		int k = indent < 32 ? indent : 32;
+
+		prenv_buf_add(f->out, sp, (size_t)k);
+		indent -= k;
+	}
+}
+
+static void fe_node(struct fe *f, const cJSON *v, int indent, int inline_first, int depth);
+
+/* A scalar or an empty collection, after "key:" or "-" (with its space). */
+static void fe_leaf(struct fe *f, const cJSON *v)
+{
+	char tmp[64];
+
+	if (cJSON_IsObject(v))
+		prenv_buf_adds(f->out, "{}");
+	else if (cJSON_IsArray(v))
+		prenv_buf_adds(f->out, "[]");
+	else if (cJSON_IsString(v))
+		fe_string(f, v->valuestring ? v->valuestring : "");
+	else if (cJSON_IsNumber(v)) {
+		number_text(tmp, sizeof(tmp), v);
+		prenv_buf_adds(f->out, tmp);
+	} else if (cJSON_IsTrue(v) || cJSON_IsFalse(v) || cJSON_IsNull(v))
+		prenv_buf_adds(f->out, cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null");
+	else
+		f->fallback = 1;
+	prenv_buf_add(f->out, "\n", 1);
+}
+
+/* A non-empty mapping or sequence at indent; its first line follows
+ * "- " already written when inline_first. Sequences in mappings are not
+ * indented (libyaml's default). */
+static void fe_node(struct fe *f, const cJSON *v, int indent, int inline_first, int depth)
+{
+	const cJSON *c;
+	int obj = cJSON_IsObject(v);
+
+	if (depth > YP_MAX_DEPTH) {
+		f->fallback = 1;
+		return;
+	}
+	for (c = v->child; c && !f->fallback; c = c->next, inline_first = 0) {
+		if (!inline_first)
+			fe_indent(f, indent);
+		if (obj) {
+			if (!c->string || !fe_simple_key(c->string)) {
+				f->fallback = 1;
+				return;
+			}
+			fe_string(f, c->string);
+			prenv_buf_add(f->out, ":", 1);
+			if (!fe_collection(c)) {
+				prenv_buf_add(f->out, " ", 1);
+				fe_leaf(f, c);
+			} else {
+				prenv_buf_add(f->out, "\n", 1);
+				fe_node(f, c, cJSON_IsObject(c) ? indent + 2 : indent, 0, depth + 1);
+			}
+		} else {
+			prenv_buf_add(f->out, "- ", 2);
+			if (!fe_collection(c))
+				fe_leaf(f, c);
+			else
+				fe_node(f, c, indent + 2, 1, depth + 1);
+		}
+	}
+}
+
+int yaml_emit_json(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err)
+{
+	struct fe f = { out, 0 };
+	size_t start = out->len;
+
+	if (!cJSON_IsObject(doc) || !doc->child)
+		return yaml_emit_json_ref(out, doc, err);
+	prenv_buf_adds(out, "---\n");
+	fe_node(&f, doc, 0, 0, 0);
+	if (out->failed)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory writing YAML");
+	if (f.fallback) {
+		prenv_buf_truncate(out, start);
+		return yaml_emit_json_ref(out, doc, err);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------- positioned tree */

@@ -48,6 +48,9 @@ int yaml_parse_json_lines(cJSON **out, int **lines, const char *text, size_t len
  * strings quoted when needed) and appends it to out, starting with "---\n".
  * On error out is as it was. */
 int yaml_emit_json(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err);
+/* The same through libyaml's emitter: the reference yaml_emit_json()
+ * matches byte for byte (and uses for the shapes it leaves to it). */
+int yaml_emit_json_ref(struct prenv_buf *out, const cJSON *doc, struct prenv_err *err);
 
 /* 1 when string s can be written as a plain YAML scalar and still read back
  * as that string by YAML 1.2 and 1.1 parsers (see yaml.c). */

@@ -13,6 +13,12 @@ import time
 
 
 def run_once(argv, stdin_path=None, stdout_path=os.devnull, env=None, cwd=None):
+    wall, rss, _ = run_once_err(argv, stdin_path, stdout_path, env, cwd)
+    return wall, rss
+
+
+def run_once_err(argv, stdin_path=None, stdout_path=os.devnull, env=None, cwd=None):
+    """run_once, and the command's stderr (text) as well."""
     fin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     fout = open(stdout_path, "wb")
     fd, rss_file = tempfile.mkstemp(prefix="prenv-bench-rss-")
@@ -31,7 +37,7 @@ def run_once(argv, stdin_path=None, stdout_path=os.devnull, env=None, cwd=None):
         fout.close()
     if p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (argv[0], p.returncode, p.stderr.decode()[-2000:]))
-    return wall, int(lines[-1])  # seconds, KiB
+    return wall, int(lines[-1]), p.stderr.decode(errors="replace")  # seconds, KiB, stderr
 
 
 def measure(argv, runs=5, **kw):

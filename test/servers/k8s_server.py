@@ -1677,6 +1677,35 @@ def crash_log(pod, container, image, restarts):
     return lines
 
 
+class Clock:
+    """When things happened, for the wait benchmarks (issue 15 item 6):
+    per namespace the time (server's time.time()) of the last write to any
+    object in it - after a deploy only the controller writes there, so that
+    is when it made the last object ready - and the time the namespace was
+    removed for good. GET /_test/clock?namespace=NS answers
+    {"last_write": t|null, "gone": t|null, "now": t}."""
+
+    def __init__(self, cluster):
+        self.lock = threading.Lock()
+        self.last_write, self.gone = {}, {}
+        cluster.listeners.append(self.on_change)
+
+    def on_change(self, res, obj, etype):
+        md, now = obj["metadata"], time.time()
+        with self.lock:
+            if res.kind == "Namespace":
+                if etype == "DELETED":
+                    self.gone[md["name"]] = now
+                else:
+                    self.gone.pop(md["name"], None)
+            elif md.get("namespace") and etype in ("ADDED", "MODIFIED"):
+                self.last_write[md["namespace"]] = now
+
+    def get(self, ns):
+        with self.lock:
+            return {"last_write": self.last_write.get(ns), "gone": self.gone.get(ns), "now": time.time()}
+
+
 class Controller(threading.Thread):
     WORKLOADS = {"apps/deployments", "apps/replicasets", "apps/statefulsets", "apps/daemonsets",
                  "batch/jobs", "/pods", "/namespaces", "/persistentvolumeclaims"}
@@ -2829,6 +2858,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 srv.cluster.compacted_rv = srv.cluster.rv
                 srv.cluster.hist = []
             return self.send_json(200, {"compacted": srv.cluster.rv})
+        if path == "/_test/clock":
+            return self.send_json(200, srv.clock.get(self.q.get("namespace", [""])[0]))
         if path == "/_test/objects":
             snap = srv.cluster.snapshot()
             return self.send_json(200, {rk: {ns: list(b.values()) for ns, b in m.items()}
@@ -3480,6 +3511,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.ssl_ctx = ssl_ctx
         self.stopping = False
         self.cluster = Cluster(opts)
+        self.clock = Clock(self.cluster)
         self.faults = Faults()
         self.stats = Stats()
         self.watch_epoch = 0                 # /_test/end-watches bumps it: open watches end

@@ -743,6 +743,140 @@ static void test_yaml_doc_deep_nesting_limited(void **state)
 	prenv_buf_free(&b);
 }
 
+/* ---- the fast emitter writes exactly what libyaml's does (issue 15 item 7) */
+
+static void emit_same(const cJSON *doc, const char *what)
+{
+	struct prenv_buf a = PRENV_BUF_INIT, b = PRENV_BUF_INIT;
+	struct prenv_err ea = PRENV_ERR_INIT, eb = PRENV_ERR_INIT;
+	int ra = yaml_emit_json(&a, doc, &ea), rb = yaml_emit_json_ref(&b, doc, &eb);
+
+	if (ra != rb || (ra == 0 && (a.len != b.len || memcmp(a.ptr, b.ptr, a.len)))) {
+		char *j = cJSON_PrintUnformatted(doc);
+
+		fail_msg("%s: %s\nfast (%d):\n%s\nlibyaml (%d):\n%s", what, j ? j : "?", ra,
+			 a.ptr ? a.ptr : "", rb, b.ptr ? b.ptr : "");
+	}
+	prenv_buf_free(&a);
+	prenv_buf_free(&b);
+	prenv_err_clear(&ea);
+	prenv_err_clear(&eb);
+}
+
+static const char *const emit_docs[] = {
+	"{\"a\":1}",
+	"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"y\",\"labels\":{\"a.b/c\":\"x:y\"}},"
+	"\"data\":{\"t\":\"Fix: \\\"q\\\" #1 --- yes\",\"e\":\"\",\"n\":\"null\",\"one\":\"1\",\"d\":\"-\"}}",
+	"{\"s\":[[1,2],[],{},{\"x\":1},-1.5,true,false,null,1e300,-0.0,0.1,12345678901234567890]}",
+	"{\"deep\":[[[{\"a\":[{\"b\":[[]]}]}]]],\"m\":{\"n\":{\"o\":{}}}}",
+	"{\"ctl\":\"\\u0000\\u0001\\u0007\\b\\t\\n\\u000b\\f\\r\\u001b\\u007f\\\\\\\"\"}",
+	"{\"u\":\"\\u0085 \\u00a0 \\u2028 \\u2029 \\ufeff \\ufffe \\uffff \\ud83d\\ude00 \\u00e9 \\u4e2d \\ue000\"}",
+	"{\"long\":\"" "a b c d e f g h i j k l m n o p q r s t u v w x y z a b c d e f g h i j k l m n o p"
+	" q r s t u v w x y z a b c d e f g h i j k l m n o p q r s t u v w x y z  two  spaces \"}",
+	"{\"k with space\":1,\"\":2,\"y\":3,\"Yes\":4,\"0x1F\":5,\"~\":6,\"a:\":7,\"-a\":8,\"/p\":9}",
+	"{\"" "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\":1}",
+	"{\"multi\\nline key\":1,\"v\":2}",
+	"{}", "[]", "[1,{\"a\":2}]", "\"scalar\"", "42", "null",
+};
+
+static void test_yaml_emit_fast_matches_libyaml_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(emit_docs) / sizeof(emit_docs[0]); i++) {
+		cJSON *d = cJSON_Parse(emit_docs[i]);
+
+		assert_non_null(d);
+		emit_same(d, emit_docs[i]);
+		cJSON_Delete(d);
+	}
+}
+
+/* Random documents from pieces that matter to quoting. */
+static unsigned long emit_rng = 12345;
+
+static unsigned pick(unsigned n)
+{
+	emit_rng = emit_rng * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)((emit_rng >> 33) % n);
+}
+
+static char *random_text(void)
+{
+	static const char *const bits[] = {
+		"a", "Z", "0", "9", "_", "-", ".", "/", ":", " ", "  ", "#", "\"", "'", "\\", "\n",
+		"\t", "\r", "\x01", "\x7f", "{", "}", "[", "]", ",", "&", "*", "!", "|", ">", "%", "@",
+		"`", "?", "true", "no", "null", "~", "1", "0x1", "1e3", ".5", "\xc3\xa9", "\xc2\x85",
+		"\xc2\xa0", "\xc2\x9f", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xef\xbb\xbf", "\xef\xbf\xbe",
+		"\xed\x9f\xbf", "\xee\x80\x80", "\xf0\x9f\x98\x80", "\xe4\xb8\xad", "\xff", "\xc3",
+	};
+	char *s = calloc(1, 200);
+	unsigned k, n = pick(8);
+
+	for (k = 0; k < n; k++)
+		strcat(s, bits[pick(sizeof(bits) / sizeof(bits[0]))]);
+	return s;
+}
+
+static cJSON *random_value(int depth)
+{
+	unsigned kind = pick(depth > 4 ? 6 : 9);
+	cJSON *v;
+	char *t;
+
+	switch (kind) {
+	case 0: case 1: case 2:
+		t = random_text();
+		v = cJSON_CreateString(t);
+		free(t);
+		return v;
+	case 3: return cJSON_CreateNumber((double)pick(2000) / 8.0 - 100.0);
+	case 4: return pick(2) ? cJSON_CreateBool(pick(2)) : cJSON_CreateNull();
+	case 5: return pick(2) ? cJSON_CreateObject() : cJSON_CreateArray();
+	case 6: case 7: {
+		unsigned k, n = 1 + pick(4);
+
+		v = cJSON_CreateObject();
+		for (k = 0; k < n; k++) {
+			t = random_text();
+			cJSON_AddItemToObject(v, t, random_value(depth + 1));
+			free(t);
+		}
+		return v;
+	}
+	default: {
+		unsigned k, n = 1 + pick(4);
+
+		v = cJSON_CreateArray();
+		for (k = 0; k < n; k++)
+			cJSON_AddItemToArray(v, random_value(depth + 1));
+		return v;
+	}
+	}
+}
+
+static void test_yaml_emit_fast_matches_libyaml_random(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		cJSON *d = cJSON_CreateObject();
+		unsigned k, n = 1 + pick(5);
+
+		for (k = 0; k < n; k++) {
+			char *t = random_text();
+
+			cJSON_AddItemToObject(d, t, random_value(0));
+			free(t);
+		}
+		emit_same(d, "random");
+		cJSON_Delete(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +890,8 @@ int main(void)
 		cmocka_unit_test(test_yaml_deep_nesting_rejected),
 		cmocka_unit_test(test_yaml_emit_quotes_ambiguous_strings),
 		cmocka_unit_test(test_yaml_emit_rejects_raw),
+		cmocka_unit_test(test_yaml_emit_fast_matches_libyaml_table),
+		cmocka_unit_test(test_yaml_emit_fast_matches_libyaml_random),
 		cmocka_unit_test(test_yaml_plain_safe_table),
 		cmocka_unit_test(test_yaml_roundtrip_property),
 		cmocka_unit_test(test_yaml_doc_nodes_keep_position_text_and_style),

@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""Every benchmark of issue 15, one after the other in one run, each a
+Markdown table (the README's "Speed" section is this output):
+
+  1. start-up: `prenv version` / `prenv context` against `kubectl version
+     --client` (whole processes, median);
+  2. deploy of 10/100/1,000 objects: prenv, the raw floor (floor.c) and
+     `envsubst | kubectl apply --server-side` on the REAL API server of
+     test/k8s-real when it is running (bench_k8s.py --real), else prenv and
+     kubectl on the test API server (and it says so);
+  3. the time from ready to exit (bench_wait.py, test API server's clock);
+  4. render of 1,000 objects against envsubst (bench_render.py).
+
+  python3 test/bench/bench_all.py [--runs 3] [--sizes 10,100,1000]
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchlib import measure  # noqa: E402
+import bench_k8s  # noqa: E402
+
+GITHUB = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_EVENT_NAME": "push",
+          "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_SHA": "a" * 40,
+          "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "1"}
+
+
+def startup(runs, loop=50):
+    """Each command run `loop` times in one shell loop (so the cost of
+    starting Python's child is spread), the median of `runs` loops divided
+    by `loop`; /bin/true is the floor of starting any process here."""
+    d = tempfile.mkdtemp(prefix="prenv-bench-start-")
+    env = dict(GITHUB, PATH=os.environ.get("PATH", "/usr/bin:/bin"), HOME=d)
+    rows = []
+    try:
+        for name, cmd in (("prenv version", "'%s' version" % bench_k8s.PRENV),
+                          ("prenv context (GitHub Actions variables)", "'%s' context" % bench_k8s.PRENV),
+                          ("kubectl version --client", "kubectl version --client"),
+                          ("/bin/true (any process)", "/bin/true")):
+            if cmd.startswith("kubectl") and not shutil.which("kubectl"):
+                continue
+            argv = ["sh", "-c", "i=0; while [ $i -lt %d ]; do %s >/dev/null; i=$((i+1)); done"
+                    % (loop, cmd)]
+            w, r = measure(argv, runs=runs, env=env, cwd=d)
+            rows.append((name, w / loop, r))
+    finally:
+        shutil.rmtree(d, True)
+    print("Start-up, whole process (each run %d times in a shell loop), median of %d loops"
+          % (loop, runs))
+    print("| command | wall time per run | peak RSS |")
+    print("|---|---:|---:|")
+    for name, w, r in rows:
+        print("| %s | %.1f ms | %.1f MiB |" % (name, w * 1000, r / 1024.0))
+    print()
+
+
+def real_cluster_up():
+    sys.path.insert(0, os.path.join(bench_k8s.ROOT, "test", "k8s-real"))
+    try:
+        from cluster import RealCluster
+        rc = RealCluster.attach()
+        return rc is not None and subprocess.run(
+            ["kubectl", "--kubeconfig", rc.kubeconfig, "get", "--raw", "/readyz"],
+            capture_output=True, timeout=20).returncode == 0
+    except Exception:
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="10,100,1000")
+    a = ap.parse_args()
+    startup(max(a.runs, 5))
+    if real_cluster_up():
+        bench_k8s.print_real(bench_k8s.bench_real(a), a.runs)
+    else:
+        print("(the real cluster is not running: deploy on the test API server instead)")
+        sys.argv = [sys.argv[0], "--runs", str(a.runs), "--sizes", a.sizes]
+        bench_k8s.main()
+    print()
+    sys.argv = [sys.argv[0], "--runs", str(max(a.runs, 5))]
+    import bench_wait
+    bench_wait.main()
+    print()
+    sys.argv = [sys.argv[0]]
+    import bench_render
+    bench_render.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

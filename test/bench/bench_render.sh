@@ -1,2 +1,0 @@
-#!/bin/sh
-exec /usr/bin/python3 "$(dirname "$0")/bench_render.py" "$@"
