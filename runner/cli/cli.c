@@ -186,6 +186,8 @@ static int parse_flag(struct cli *cli, const char *a, int *help)
 		cli->reseed = 1;
 	else if (!strcmp(a, "--keep-on-teardown-failure"))
 		cli->keep_on_teardown_failure = 1;
+	else if (!strcmp(a, "--all"))
+		cli->all = 1;
 	else
 		return 0;
 	return 1;

@@ -36,6 +36,7 @@ struct cli {
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
 	long long now;             /* --now TIME (unix seconds), 0: the clock */
+	int all;                   /* status --all: every environment in every context */
 	int laptop_fallback;       /* render, status: a local run no rule matches
 				    * gets the environment of its branch */
 	int image_check;           /* deploy: services' image_check is done
@@ -105,6 +106,16 @@ int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err);
  * render_opts (NULL: none). */
 int cli_render_dir(struct cli *cli, const char *templates, int line, int col, const cJSON *vars,
 		   const char *const *open_names, cJSON **out, struct prenv_err *err);
+
+/* ------------------------------------------------------------ cmd_gc.c, cmd_status_all.c */
+
+/* "250m" / "2" CPU and "256Mi" memory, appended to b (the cost figures of
+ * gc and status --all). */
+void cli_fmt_cpu(struct prenv_buf *b, double millis);
+void cli_fmt_mem(struct prenv_buf *b, double bytes);
+/* `prenv status --all`: every environment of the app in every context the
+ * rules name. */
+int cli_status_all(struct cli *cli, struct prenv_err *err);
 
 /* ------------------------------------------------------------ cmd_deploy.c */
 

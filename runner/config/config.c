@@ -84,6 +84,10 @@ static const struct config_key rule_keys[] = {
 	  "when it is awake: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }", NULL },
 	{ "sleep_after", CONFIG_DUR, 0, NULL, "gc puts it to sleep after this long without a deploy or "
 	  "`prenv touch`", NULL },
+	{ "context", CONFIG_STR, 0, NULL, "the cluster context its environments go to (kubernetes: a "
+	  "kubeconfig context)", NULL },
+	{ "kubeconfig", CONFIG_STR, 0, NULL, "the kubeconfig file of that context, relative to the config",
+	  NULL },
 };
 
 static const struct config_key schedule_keys[] = {
@@ -700,6 +704,16 @@ static int provider_value(struct cp *c, const struct config_key *d, const struct
 	case CONFIG_STRMAP:
 		rc = strmap_json(c, v, d->name, item);
 		break;
+	case CONFIG_STRS:
+		if (v->kind != YAML_KIND_SCALAR) {
+			rc = strseq_json(c, v, d->name, 0, item);
+			break;
+		}
+		rc = need_scalar_text(c, v, d->name, "a string or a list of strings");
+		if (!rc && (!(*item = cJSON_CreateArray()) ||
+			    !cJSON_AddItemToArray(*item, cJSON_CreateString(sval(v)))))
+			rc = oom(c);
+		break;
 	}
 	prenv_buf_free(&why);
 	return rc;
@@ -900,6 +914,55 @@ done:
 	return rc;
 }
 
+/* Whether the provider kind read already has key `name` itself. */
+static int provider_has_key(const struct cp *c, const char *name)
+{
+	const struct config_schema *pk = c->cfg->provider_kind ? find_kind(c, c->cfg->provider_kind) : NULL;
+	size_t i;
+
+	for (i = 0; pk && i < pk->nkeys; i++)
+		if (!strcmp(pk->keys[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* One of a rule's context: / kubeconfig:, a non-empty string; only for a
+ * provider that has the key itself. */
+static int read_rule_cluster_key(struct cp *c, const struct yaml_node *v, const char *key, char **out,
+				 int *line, int *col)
+{
+	int rc;
+
+	if (!provider_has_key(c, key))
+		return cp_fail(c, v, "'%s' in a rule needs a provider with clusters (provider.kind "
+			       "kubernetes); provider %s has none: remove it", key,
+			       c->cfg->provider_kind ? c->cfg->provider_kind : "?");
+	if ((rc = read_str(c, v, key, out)))
+		return rc;
+	if (!**out)
+		return cp_fail(c, v, "'%s' is empty: name a %s or remove the key", key,
+			       !strcmp(key, "context") ? "kubeconfig context" : "kubeconfig file");
+	*line = NODE_LINE(v);
+	*col = NODE_COL(v);
+	return 0;
+}
+
+/* context: and kubeconfig: of a rule: the cluster its environments go to. */
+static int parse_rule_cluster(struct cp *c, const struct yaml_node *n, struct config_rule *r)
+{
+	const struct yaml_node *v;
+	int rc;
+
+	if ((v = yaml_map_get(n, "context")) &&
+	    (rc = read_rule_cluster_key(c, v, "context", &r->context, &r->context_line, &r->context_col)))
+		return rc;
+	if ((v = yaml_map_get(n, "kubeconfig")) &&
+	    (rc = read_rule_cluster_key(c, v, "kubeconfig", &r->kubeconfig, &r->kubeconfig_line,
+					&r->kubeconfig_col)))
+		return rc;
+	return 0;
+}
+
 static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct config_rule *r)
 {
 	struct prenv_buf where = PRENV_BUF_INIT;
@@ -911,7 +974,8 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	r->col = NODE_COL(n);
 	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, "each item of 'environments' must be a mapping "
-				 "(branch, tag, pull_request, name, kind, protected, ttl, schedule, sleep_after)");
+				 "(branch, tag, pull_request, name, kind, protected, ttl, schedule, sleep_after, "
+				 "context, kubeconfig)");
 	prenv_buf_printf(&where, "environments item %zu", i + 1);
 	if (where.failed)
 		return oom(c);
@@ -941,7 +1005,7 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 		return rc;
 	if ((v = yaml_map_get(n, "schedule")) && (rc = parse_schedule(c, v, r)))
 		return rc;
-	return 0;
+	return parse_rule_cluster(c, n, r);
 }
 
 static int parse_environments(struct cp *c, const struct yaml_node *key, const struct yaml_node *n,
@@ -1751,6 +1815,8 @@ void config_free(struct prenv_config *cfg)
 		free(cfg->rules[i].branch);
 		free(cfg->rules[i].tag);
 		free(cfg->rules[i].name);
+		free(cfg->rules[i].context);
+		free(cfg->rules[i].kubeconfig);
 	}
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);
