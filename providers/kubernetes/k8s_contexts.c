@@ -314,6 +314,31 @@ static int merge_lists(struct k8s_target **vis, size_t nvis, int multi, cJSON *o
 	return 0;
 }
 
+/* The error when no cluster could be listed: with several, each one's. */
+static int none_listed(const cJSON *failed, int multi, int first_rc, const struct prenv_err *first,
+		       struct prenv_err *err)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	const cJSON *it;
+	int rc;
+
+	if (!multi)
+		return prenv_err_set(err, first_rc ? first_rc : PRENV_EFAIL, "%s", first->msg ? first->msg : "failed");
+	prenv_buf_printf(&b, "none of the %d contexts could be listed", cJSON_GetArraySize(failed));
+	cJSON_ArrayForEach(it, failed) {
+		const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "context"));
+		const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "error"));
+
+		if (e && !strncmp(e, "context ", 8))
+			prenv_buf_printf(&b, "; %s", e);
+		else
+			prenv_buf_printf(&b, "; context %s: %s", c ? c : "(current-context)", e ? e : "failed");
+	}
+	rc = prenv_err_set(err, first_rc ? first_rc : PRENV_EFAIL, "%s", b.failed ? "out of memory" : b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
 int k8s_targets_list(struct k8s_targets *ts, const struct provider_run *run, k8s_list_fn fn, cJSON **out,
 		     struct prenv_err *err)
 {
@@ -352,7 +377,7 @@ int k8s_targets_list(struct k8s_targets *ts, const struct provider_run *run, k8s
 	}
 	if (!nok) {
 		/* nothing could be listed: that is the error, as with one cluster */
-		rc = prenv_err_set(err, first_rc ? first_rc : PRENV_EFAIL, "%s", first.msg ? first.msg : "failed");
+		rc = none_listed(arr, nspecs > 1, first_rc, &first, err);
 		goto done;
 	}
 	*out = arr;
