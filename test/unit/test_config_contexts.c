@@ -1,0 +1,145 @@
+/* test_config_contexts.c - a rule's context: and kubeconfig:, and
+ * provider.production_context (issue 14: a cluster per environment kind):
+ * what parses, and every error at file:line:col. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "registry.h"
+#include "util/err.h"
+
+#define K8S "app: shop\nprovider:\n  kind: kubernetes\n"
+
+struct bad_case {
+	const char *name;
+	const char *yaml;
+	int line, col;
+	const char *want1, *want2;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "context on a pages provider",
+	  "app: shop\nprovider:\n  kind: pages\n  source: site\n  target: \"dir:public\"\n"
+	  "environments:\n  - pull_request: true\n    context: preview\n", 8, 14,
+	  "'context' in a rule needs a provider with clusters", "provider pages has none" },
+	{ "kubeconfig on a command provider",
+	  "app: shop\nprovider:\n  kind: command\n  deploy: [\"true\"]\n"
+	  "environments:\n  - pull_request: true\n    kubeconfig: k\n", 7, 17,
+	  "'kubeconfig' in a rule needs a provider with clusters", "command" },
+	{ "empty context", K8S "environments:\n  - pull_request: true\n    context: \"\"\n", 6, 14,
+	  "'context' is empty", "kubeconfig context" },
+	{ "empty kubeconfig", K8S "environments:\n  - pull_request: true\n    kubeconfig: ''\n", 6, 17,
+	  "'kubeconfig' is empty", "kubeconfig file" },
+	{ "context is a list", K8S "environments:\n  - pull_request: true\n    context: [a, b]\n", 6, 14,
+	  "'context' must be a string", "got a list" },
+	{ "kubeconfig is a mapping", K8S "environments:\n  - pull_request: true\n    kubeconfig: {a: b}\n", 6,
+	  17, "'kubeconfig' must be a string", NULL },
+	{ "misspelt rule key", K8S "environments:\n  - pull_request: true\n    contxt: preview\n", 6, 5,
+	  "unknown key 'contxt'", "did you mean 'context'?" },
+	{ "production_context is a mapping",
+	  "app: shop\nprovider:\n  kind: kubernetes\n  production_context: {a: b}\n"
+	  "environments:\n  - pull_request: true\n", 4, 23, "'production_context' must be a list of strings", NULL },
+	{ "production_context item is a list",
+	  "app: shop\nprovider:\n  kind: kubernetes\n  production_context: [[a]]\n"
+	  "environments:\n  - pull_request: true\n", 4, 24, "'production_context' must be a list of strings", NULL },
+	{ "production_context on pages",
+	  "app: shop\nprovider:\n  kind: pages\n  source: site\n  target: \"dir:public\"\n  production_context: p\n"
+	  "environments:\n  - pull_request: true\n", 6, 3, "unknown key 'production_context'", NULL },
+};
+
+static void test_config_contexts_errors(void **state)
+{
+	size_t i, failures = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *t = &bad_cases[i];
+		struct prenv_config *cfg = (struct prenv_config *)(uintptr_t)1;
+		struct prenv_err err = PRENV_ERR_INIT;
+		int rc = config_parse(&cfg, "dir/.prenv.yml", t->yaml, strlen(t->yaml), provider_schemas(), &err);
+		int ok = rc == PRENV_ECONFIG && cfg == NULL && err.file && !strcmp(err.file, "dir/.prenv.yml") &&
+			 err.line == t->line && err.col == t->col && err.msg && strstr(err.msg, t->want1) &&
+			 (!t->want2 || strstr(err.msg, t->want2));
+
+		if (!ok) {
+			printf("case '%s': rc=%d at %d:%d (want %d:%d): %s\n", t->name, rc, err.line, err.col, t->line,
+			       t->col, err.msg ? err.msg : "(no message)");
+			failures++;
+		}
+		if (rc == 0)
+			config_free(cfg);
+		prenv_err_clear(&err);
+	}
+	printf("# context config error cases: %zu, failed: %zu\n", i, failures);
+	assert_int_equal(failures, 0);
+}
+
+static struct prenv_config *parse_ok(const char *yaml)
+{
+	struct prenv_config *cfg = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+	int rc = config_parse(&cfg, "dir/.prenv.yml", yaml, strlen(yaml), provider_schemas(), &err);
+
+	if (rc)
+		printf("%d:%d: %s\n", err.line, err.col, err.msg);
+	assert_int_equal(rc, 0);
+	prenv_err_clear(&err);
+	return cfg;
+}
+
+static void test_config_contexts_rules(void **state)
+{
+	struct prenv_config *cfg = parse_ok(
+		K8S "  production_context: prod\n"
+		"environments:\n"
+		"  - branch: main\n    kind: production\n    context: prod\n    kubeconfig: clusters/prod.yaml\n"
+		"  - pull_request: true\n    context: preview\n"
+		"  - branch: \"**\"\n");
+	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(cfg->provider, "production_context");
+
+	(void)state;
+	assert_int_equal(cfg->nrules, 3);
+	assert_string_equal(cfg->rules[0].context, "prod");
+	assert_int_equal(cfg->rules[0].context_line, 8);
+	assert_int_equal(cfg->rules[0].context_col, 14);
+	assert_string_equal(cfg->rules[0].kubeconfig, "clusters/prod.yaml");
+	assert_int_equal(cfg->rules[0].kubeconfig_line, 9);
+	assert_int_equal(cfg->rules[0].kubeconfig_col, 17);
+	assert_string_equal(cfg->rules[1].context, "preview");
+	assert_null(cfg->rules[1].kubeconfig);
+	assert_null(cfg->rules[2].context);
+	/* one name is a list of one */
+	assert_true(cJSON_IsArray(pc));
+	assert_int_equal(cJSON_GetArraySize(pc), 1);
+	assert_string_equal(cJSON_GetArrayItem(pc, 0)->valuestring, "prod");
+	config_free(cfg);
+
+	cfg = parse_ok(K8S "  production_context: [prod-eu, prod-us]\nenvironments:\n  - pull_request: true\n");
+	pc = cJSON_GetObjectItemCaseSensitive(cfg->provider, "production_context");
+	assert_int_equal(cJSON_GetArraySize(pc), 2);
+	assert_string_equal(cJSON_GetArrayItem(pc, 1)->valuestring, "prod-us");
+	config_free(cfg);
+
+	/* absent: no key, nothing production-only */
+	cfg = parse_ok(K8S "environments:\n  - pull_request: true\n");
+	assert_null(cJSON_GetObjectItemCaseSensitive(cfg->provider, "production_context"));
+	assert_null(cfg->rules[0].context);
+	config_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_contexts_errors),
+		cmocka_unit_test(test_config_contexts_rules),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
