@@ -113,6 +113,10 @@ int cli_render_dir(struct cli *cli, const char *templates, int line, int col, co
  * gc and status --all). */
 void cli_fmt_cpu(struct prenv_buf *b, double millis);
 void cli_fmt_mem(struct prenv_buf *b, double bytes);
+/* load, the provider session and its list (cmd_list.c): *envs (the
+ * caller's) NULL when the provider cannot list (a warning said so, and
+ * "[]" went to stdout with -o json). */
+int cli_list(struct cli *cli, cJSON **envs, struct prenv_err *err);
 /* `prenv status --all`: every environment of the app in every context the
  * rules name. */
 int cli_status_all(struct cli *cli, struct prenv_err *err);

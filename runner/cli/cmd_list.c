@@ -42,23 +42,32 @@ static void list_text(const cJSON *envs)
 	prenv_buf_free(&b);
 }
 
-static int cmd_list(struct cli *cli, struct prenv_err *err)
+int cli_list(struct cli *cli, cJSON **envs, struct prenv_err *err)
 {
 	const struct prenv_provider *p;
-	cJSON *envs = NULL;
 	int rc = cli_load_config(cli, 1, err);
 
+	*envs = NULL;
 	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
 		return rc;
 	p = cli->session->provider;
-	if (p->list && (rc = p->list(cli->session, &cli->run, &envs, err)) < 0)
+	if (p->list && (rc = p->list(cli->session, &cli->run, envs, err)) < 0)
 		return rc;
-	if (!envs) {
+	if (!*envs) {
 		log_warn("provider %s cannot list its environments with this configuration", p->name);
 		if (cli_want_json(cli))
 			log_outs("[]\n");
-		return 0;
 	}
+	return 0;
+}
+
+static int cmd_list(struct cli *cli, struct prenv_err *err)
+{
+	cJSON *envs = NULL;
+	int rc = cli_list(cli, &envs, err);
+
+	if (rc < 0 || !envs)
+		return rc;
 	if (cli_want_json(cli)) {
 		cJSON *e;
 

@@ -167,7 +167,6 @@ static void print_text(const cJSON *rows, int width, int cw)
 
 int cli_status_all(struct cli *cli, struct prenv_err *err)
 {
-	const struct prenv_provider *p;
 	long long now;
 	cJSON *envs = NULL, *rows = NULL, *o;
 	const cJSON *it;
@@ -175,17 +174,8 @@ int cli_status_all(struct cli *cli, struct prenv_err *err)
 
 	if (cli->env_name)
 		return prenv_err_set(err, PRENV_ECONFIG, "status takes --env NAME or --all, not both");
-	if ((rc = cli_load_config(cli, 1, err)) < 0 || (rc = cli_provider_begin(cli, err)) < 0)
+	if ((rc = cli_list(cli, &envs, err)) < 0 || !envs)
 		return rc;
-	p = cli->session->provider;
-	if (p->list && (rc = p->list(cli->session, &cli->run, &envs, err)) < 0)
-		return rc;
-	if (!envs) {
-		log_warn("provider %s cannot list its environments with this configuration", p->name);
-		if (cli_want_json(cli))
-			log_outs("[]\n");
-		return 0;
-	}
 	now = cli->now > 0 ? cli->now : (long long)time(NULL);
 	gc_widths(envs, &width, &cw);
 	if (!(rows = cJSON_CreateArray())) {

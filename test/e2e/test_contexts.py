@@ -26,8 +26,8 @@ import urllib.request
 
 from util import ROOT, clean_env, run_prenv, tmpdir
 from test_k8s_deploy import Server
+from test_gc import Base
 
-SHA = "e" * 40
 TOK_PREVIEW = "tok-preview-0123456789"
 TOK_PROD = "tok-production-0123456789"
 
@@ -70,7 +70,7 @@ def kubeconfig(contexts, current):
     return json.dumps(cfg)
 
 
-class ContextsTest(unittest.TestCase):
+class ContextsTest(Base):
     def setUp(self):
         self.prev = Server(self, tokens=(TOK_PREVIEW,))
         self.prod = Server(self, tokens=(TOK_PROD,))
@@ -91,16 +91,10 @@ class ContextsTest(unittest.TestCase):
         return d
 
     def env(self, pr=None, branch=None, kinds=True, **extra):
-        e = dict(PRENV_CI="local", PRENV_REPO="acme/shop", PRENV_SHA=SHA, HOME="/nonexistent",
-                 PRENV_BRANCH=branch or ("feature-%s" % pr if pr else "main"),
-                 PRENV_HTTP_SLEEP_SCALE="0.01")
-        if pr:
-            e["PRENV_PR"] = str(pr)
         if kinds:  # content for one kind, a file path for the other (both forms)
-            e["PRENV_KUBECONFIG_PREVIEW"] = self.kc_prev
-            e["PRENV_KUBECONFIG_PRODUCTION"] = self.kc_prod_path
-        e.update(extra)
-        return clean_env(**e)
+            extra.setdefault("PRENV_KUBECONFIG_PREVIEW", self.kc_prev)
+            extra.setdefault("PRENV_KUBECONFIG_PRODUCTION", self.kc_prod_path)
+        return Base.env(self, pr=pr, branch=branch, **extra)
 
     def run_ok(self, app, args, env, code=0):
         r = run_prenv(args, env=env, cwd=app)

@@ -17,68 +17,72 @@
 
 #define K8S "app: shop\nprovider:\n  kind: kubernetes\n"
 
-struct bad_case {
-	const char *name;
+/* One bad config: what, the text, where the error must point, two
+ * substrings of its message. */
+struct ctx_case {
+	const char *what;
 	const char *yaml;
-	int line, col;
-	const char *want1, *want2;
+	int at[2];
+	const char *msg[2];
 };
 
-static const struct bad_case bad_cases[] = {
+static const struct ctx_case bad_cases[] = {
 	{ "context on a pages provider",
 	  "app: shop\nprovider:\n  kind: pages\n  source: site\n  target: \"dir:public\"\n"
-	  "environments:\n  - pull_request: true\n    context: preview\n", 8, 14,
-	  "'context' in a rule needs a provider with clusters", "provider pages has none" },
+	  "environments:\n  - pull_request: true\n    context: preview\n", { 8, 14 },
+	  { "'context' in a rule needs a provider with clusters", "provider pages has none" } },
 	{ "kubeconfig on a command provider",
 	  "app: shop\nprovider:\n  kind: command\n  deploy: [\"true\"]\n"
-	  "environments:\n  - pull_request: true\n    kubeconfig: k\n", 7, 17,
-	  "'kubeconfig' in a rule needs a provider with clusters", "command" },
-	{ "empty context", K8S "environments:\n  - pull_request: true\n    context: \"\"\n", 6, 14,
-	  "'context' is empty", "kubeconfig context" },
-	{ "empty kubeconfig", K8S "environments:\n  - pull_request: true\n    kubeconfig: ''\n", 6, 17,
-	  "'kubeconfig' is empty", "kubeconfig file" },
-	{ "context is a list", K8S "environments:\n  - pull_request: true\n    context: [a, b]\n", 6, 14,
-	  "'context' must be a string", "got a list" },
-	{ "kubeconfig is a mapping", K8S "environments:\n  - pull_request: true\n    kubeconfig: {a: b}\n", 6,
-	  17, "'kubeconfig' must be a string", NULL },
-	{ "misspelt rule key", K8S "environments:\n  - pull_request: true\n    contxt: preview\n", 6, 5,
-	  "unknown key 'contxt'", "did you mean 'context'?" },
+	  "environments:\n  - pull_request: true\n    kubeconfig: k\n", { 7, 17 },
+	  { "'kubeconfig' in a rule needs a provider with clusters", "command" } },
+	{ "empty context", K8S "environments:\n  - pull_request: true\n    context: \"\"\n", { 6, 14 },
+	  { "'context' is empty", "kubeconfig context" } },
+	{ "empty kubeconfig", K8S "environments:\n  - pull_request: true\n    kubeconfig: ''\n", { 6, 17 },
+	  { "'kubeconfig' is empty", "kubeconfig file" } },
+	{ "context is a list", K8S "environments:\n  - pull_request: true\n    context: [a, b]\n", { 6, 14 },
+	  { "'context' must be a string", "got a list" } },
+	{ "kubeconfig is a mapping", K8S "environments:\n  - pull_request: true\n    kubeconfig: {a: b}\n", { 6, 17 }, { "'kubeconfig' must be a string", NULL } },
+	{ "misspelt rule key", K8S "environments:\n  - pull_request: true\n    contxt: preview\n", { 6, 5 },
+	  { "unknown key 'contxt'", "did you mean 'context'?" } },
 	{ "production_context is a mapping",
 	  "app: shop\nprovider:\n  kind: kubernetes\n  production_context: {a: b}\n"
-	  "environments:\n  - pull_request: true\n", 4, 23, "'production_context' must be a list of strings", NULL },
+	  "environments:\n  - pull_request: true\n", { 4, 23 }, { "'production_context' must be a list of strings", NULL } },
 	{ "production_context item is a list",
 	  "app: shop\nprovider:\n  kind: kubernetes\n  production_context: [[a]]\n"
-	  "environments:\n  - pull_request: true\n", 4, 24, "'production_context' must be a list of strings", NULL },
+	  "environments:\n  - pull_request: true\n", { 4, 24 }, { "'production_context' must be a list of strings", NULL } },
 	{ "production_context on pages",
 	  "app: shop\nprovider:\n  kind: pages\n  source: site\n  target: \"dir:public\"\n  production_context: p\n"
-	  "environments:\n  - pull_request: true\n", 6, 3, "unknown key 'production_context'", NULL },
+	  "environments:\n  - pull_request: true\n", { 6, 3 }, { "unknown key 'production_context'", NULL } },
 };
+
+/* 1 when c's config fails where and as it must; says why not. */
+static int fails_right(const struct ctx_case *c)
+{
+	struct prenv_config *cfg = (struct prenv_config *)(uintptr_t)1;
+	struct prenv_err e = PRENV_ERR_INIT;
+	int rc = config_parse(&cfg, "dir/.prenv.yml", c->yaml, strlen(c->yaml), provider_schemas(), &e);
+	int ok = rc == PRENV_ECONFIG && !cfg && e.file && !strcmp(e.file, "dir/.prenv.yml") &&
+		 e.line == c->at[0] && e.col == c->at[1] && e.msg && strstr(e.msg, c->msg[0]) &&
+		 (!c->msg[1] || strstr(e.msg, c->msg[1]));
+
+	if (!ok)
+		printf("case '%s': rc=%d at %d:%d, want %d:%d: %s\n", c->what, rc, e.line, e.col, c->at[0],
+		       c->at[1], e.msg ? e.msg : "(no message)");
+	if (rc == 0)
+		config_free(cfg);
+	prenv_err_clear(&e);
+	return ok;
+}
 
 static void test_config_contexts_errors(void **state)
 {
-	size_t i, failures = 0;
+	size_t i, n = sizeof(bad_cases) / sizeof(bad_cases[0]), bad = 0;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		const struct bad_case *t = &bad_cases[i];
-		struct prenv_config *cfg = (struct prenv_config *)(uintptr_t)1;
-		struct prenv_err err = PRENV_ERR_INIT;
-		int rc = config_parse(&cfg, "dir/.prenv.yml", t->yaml, strlen(t->yaml), provider_schemas(), &err);
-		int ok = rc == PRENV_ECONFIG && cfg == NULL && err.file && !strcmp(err.file, "dir/.prenv.yml") &&
-			 err.line == t->line && err.col == t->col && err.msg && strstr(err.msg, t->want1) &&
-			 (!t->want2 || strstr(err.msg, t->want2));
-
-		if (!ok) {
-			printf("case '%s': rc=%d at %d:%d (want %d:%d): %s\n", t->name, rc, err.line, err.col, t->line,
-			       t->col, err.msg ? err.msg : "(no message)");
-			failures++;
-		}
-		if (rc == 0)
-			config_free(cfg);
-		prenv_err_clear(&err);
-	}
-	printf("# context config error cases: %zu, failed: %zu\n", i, failures);
-	assert_int_equal(failures, 0);
+	for (i = 0; i < n; i++)
+		bad += !fails_right(&bad_cases[i]);
+	printf("# context config error cases: %zu, failed: %zu\n", n, bad);
+	assert_int_equal(bad, 0);
 }
 
 static struct prenv_config *parse_ok(const char *yaml)
