@@ -24,7 +24,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from util import ROOT, clean_env, run_prenv, tmpdir
+from util import ROOT, run_prenv, tmpdir
 from test_k8s_deploy import Server
 from test_gc import Base
 
