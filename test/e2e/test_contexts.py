@@ -256,6 +256,22 @@ class ContextsTest(Base):
         self.assertEqual([None], [e["name"] for e in rows])
         self.assertEqual("production", rows[0]["context"])
 
+    def test_the_github_example_config_works(self):
+        # the .prenv.yml in the header of ci-examples/github/two-clusters.yml
+        with open(os.path.join(ROOT, "ci-examples", "github", "two-clusters.yml")) as f:
+            text = f.read()
+        block = text.split("With .prenv.yml:\n#\n", 1)[1].split("\n#\n", 1)[0]
+        config = "".join(line[4:] + "\n" for line in block.splitlines())
+        self.assertIn("production_context: production", config)
+        app = self.app(config="version: 1\napp: shop\ntemplates: tpl\nurl: \"https://x.example.com\"\n" + config.replace("%", "%%") +
+                       "values:\n  image: x\n%(extra)s")
+        self.reset()
+        self.run_ok(app, ["deploy", "--no-wait"], self.env(pr=3))
+        (p, pw), (q, qw) = self.note("example config: deploy pr-3")
+        self.assertEqual((True, 0), (pw > 0, q))
+        r = self.run_ok(app, ["-o", "json", "status", "--all"], self.env())
+        self.assertEqual({"pr-3": "preview"}, {e["name"]: e["context"] for e in json.loads(r.stdout)})
+
     def test_all_contexts_down_is_the_list_error(self):
         app = self.app()
         self.prev.stop()
