@@ -141,9 +141,11 @@ static int run_spec(struct k8s_target_spec *spec, const struct provider_run *run
 	return 0;
 }
 
-/* The target of run's own environment, loaded and guarded the first time. */
-static int run_target(struct k8s_targets *ts, const struct provider_run *run, struct k8s_target **out,
-		      struct prenv_err *err)
+/* The target of run's own environment, loaded and guarded the first time.
+ * lenient: a kubeconfig that cannot be loaded is not an error yet (*out
+ * stays NULL; the first request will say why). */
+static int run_target(struct k8s_targets *ts, const struct provider_run *run, int lenient,
+		      struct k8s_target **out, struct prenv_err *err)
 {
 	struct k8s_target_spec spec;
 	int rc;
@@ -155,8 +157,14 @@ static int run_target(struct k8s_targets *ts, const struct provider_run *run, st
 	/* a context named in the config is checked before any file is read */
 	if (!*out && spec.context)
 		rc = k8s_guard(run->cfg, run->plan, &spec, spec.context, err);
-	if (!*out && rc == 0 && (rc = target_load(ts, run, &spec, out, err)) == 0)
-		rc = k8s_guard(run->cfg, run->plan, &spec, (*out)->context, err);
+	if (!*out && rc == 0 && !(lenient && spec.context)) {
+		if ((rc = target_load(ts, run, &spec, out, err)) == 0) {
+			rc = k8s_guard(run->cfg, run->plan, &spec, (*out)->context, err);
+		} else if (lenient && rc != PRENV_ENOMEM) {
+			prenv_err_clear(err);
+			rc = 0;
+		}
+	}
 	k8s_target_spec_clear(&spec);
 	return rc;
 }
@@ -168,7 +176,9 @@ int k8s_targets_guard(struct k8s_targets *ts, const struct provider_run *run, st
 	if (!run->plan || run->target || !cJSON_GetObjectItemCaseSensitive(run->cfg ? run->cfg->provider : NULL,
 									   "production_context"))
 		return 0;
-	return run_target(ts, run, &t, err);
+	/* lenient: a run that never connects (a fork's skipped deploy, whose
+	 * job has no secrets) must not fail here for want of a kubeconfig */
+	return run_target(ts, run, 1, &t, err);
 }
 
 int k8s_targets_client(struct k8s_targets *ts, const struct provider_run *run, struct k8s_client **out,
@@ -181,7 +191,7 @@ int k8s_targets_client(struct k8s_targets *ts, const struct provider_run *run, s
 	if (run->target) {
 		if (!(t = target_find(ts, run->target)))
 			return prenv_err_set(err, PRENV_EFAIL, "kubernetes: no cluster was listed as '%s'", run->target);
-	} else if ((rc = run_target(ts, run, &t, err)) < 0) {
+	} else if ((rc = run_target(ts, run, 0, &t, err)) < 0) {
 		return rc;
 	}
 	if ((rc = target_client(t, err)) < 0)

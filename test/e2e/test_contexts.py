@@ -197,6 +197,20 @@ class ContextsTest(Base):
         self.run_ok(app, ["deploy"], self.env(branch="main", KUBECONFIG=self.kc_both, kinds=False))
         self.assertIsNotNone(self.ns(self.prod, TOK_PROD, "shop-production"))
 
+    def test_guard_needs_no_kubeconfig_when_nothing_connects(self):
+        # a fork's pull request job has no secrets: its skipped deploy must
+        # not fail for want of a kubeconfig (the guard reads one only to
+        # learn the current-context, and says nothing when there is none)
+        nocontext = CONFIG.replace("  - pull_request: true\n    context: preview\n", "  - pull_request: true\n")
+        app = self.app(config=nocontext)
+        self.reset()
+        r = self.run_ok(app, ["deploy"], self.env(pr=11, kinds=False, PRENV_PR_FORK="true"))
+        self.assertIn("comes from a fork", r.stderr)
+        # the same run without the fork flag says what is missing (exit 2)
+        r = self.run_ok(app, ["deploy"], self.env(pr=11, kinds=False), code=2)
+        self.assertIn("no cluster access found", r.stderr)
+        self.assertEqual((0, 0), (self.counts(self.prev)[0], self.counts(self.prod)[0]))
+
     def test_gc_and_status_all_visit_both_and_name_the_context(self):
         app = self.app()
         self.deploy_both(app)
