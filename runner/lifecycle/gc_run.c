@@ -389,6 +389,16 @@ static int is_context_error(const cJSON *it)
 	return !cJSON_GetObjectItemCaseSensitive(it, "name") && cJSON_GetObjectItemCaseSensitive(it, "error");
 }
 
+static int count_named(const cJSON *envs)
+{
+	const cJSON *it;
+	int n = 0;
+
+	cJSON_ArrayForEach(it, envs)
+		n += !is_context_error(it);
+	return n;
+}
+
 void gc_widths(const cJSON *envs, int *width, int *ctx_width)
 {
 	const cJSON *it;
@@ -434,7 +444,7 @@ int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
 	}
 	memset(&g, 0, sizeof(g));
 	g.o = o;
-	log_info("gc: %d environment(s) of %s%s", cJSON_GetArraySize(envs), o->cfg->app,
+	log_info("gc: %d environment(s) of %s%s", count_named(envs), o->cfg->app,
 		 o->run->dry_run ? " (dry run)" : "");
 	gc_widths(envs, &width, &ctx_width);
 	cJSON_ArrayForEach(it, envs) {

@@ -269,6 +269,10 @@ class ContextsTest(Base):
         rows = json.loads(r.stdout)
         self.assertEqual([None], [e["name"] for e in rows])
         self.assertEqual("production", rows[0]["context"])
+        r = run_prenv(["-o", "json", "list"], env=self.env(PRENV_HTTP_TIMEOUT="5"), cwd=app)
+        self.assertEqual(1, r.returncode, r.stderr)
+        self.assertEqual([], json.loads(r.stdout))
+        self.assertIn("context production could not be listed", r.stderr)
 
     def test_the_github_example_config_works(self):
         # the .prenv.yml in the header of ci-examples/github/two-clusters.yml
