@@ -1311,7 +1311,7 @@ static int check_env_value(struct cp *c, const struct yaml_node *k, const struct
 		return cp_fail(c, v, "header '%s': '%s' is not an environment variable name "
 			       "(letters, digits, '_')", sval(k), sval(v));
 	for (i = 0; check_token_vars[i]; i++)
-		if (!strcmp(sval(v), check_token_vars[i]))
+		if (!strcmp(sval(v), check_token_vars[i]) || !strncmp(sval(v), "PRENV_KUBECONFIG_", 17))
 			return cp_fail(c, v, "header '%s': %s is a CI token and is never sent to the "
 				       "preview; give the preview a token of its own", sval(k), sval(v));
 	return 0;

@@ -50,6 +50,9 @@ static const struct ctx_case bad_cases[] = {
 	{ "production_context item is a list",
 	  "app: shop\nprovider:\n  kind: kubernetes\n  production_context: [[a]]\n"
 	  "environments:\n  - pull_request: true\n", { 4, 24 }, { "'production_context' must be a list of strings", NULL } },
+	{ "a kind's kubeconfig variable as a check header",
+	  K8S "environments:\n  - pull_request: true\ncheck:\n  headers_from_env:\n    X-T: PRENV_KUBECONFIG_PREVIEW\n",
+	  { 8, 10 }, { "PRENV_KUBECONFIG_PREVIEW is a CI token", "never sent" } },
 	{ "production_context on pages",
 	  "app: shop\nprovider:\n  kind: pages\n  source: site\n  target: \"dir:public\"\n  production_context: p\n"
 	  "environments:\n  - pull_request: true\n", { 6, 3 }, { "unknown key 'production_context'", NULL } },
