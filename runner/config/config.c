@@ -1647,13 +1647,38 @@ static int link_one(struct cp *c, const struct yaml_node *phases, const struct p
 	return 0;
 }
 
+/* A phase whose `templates` is a typo of a service in no phase (missing,
+ * n names): "did you mean" at its position; 0 when there is none. */
+static int phase_typo(struct cp *c, const struct yaml_node *phases, const struct prenv_config *cfg,
+		      const char **missing, size_t n)
+{
+	const char *near;
+	size_t j;
+
+	for (j = 0; j < cfg->nphases; j++) {
+		const struct config_phase *ph = &cfg->phases[j];
+
+		if (ph->nservices || !(near = name_closest(ph->templates, missing, n)))
+			continue;
+		return cp_fail(c, yaml_map_get(phases->items[j], "templates"), "phase '%s': templates '%s' names "
+			       "no service, and service %s is in no phase; did you mean '%s'? (with 'phases', "
+			       "every service is deployed by the phase that names it)", ph->name, ph->templates,
+			       near, near);
+	}
+	return 0;
+}
+
 /* "service web is in no phase" (or "services db, web are") at `phases:`. */
-static int unphased(struct cp *c, const struct yaml_node *key, const struct prenv_config *cfg)
+static int unphased(struct cp *c, const struct yaml_node *key, const struct yaml_node *phases,
+		    const struct prenv_config *cfg)
 {
 	struct prenv_buf b = PRENV_BUF_INIT, eg = PRENV_BUF_INIT;
+	const char **missing = calloc(cfg->nservices + 1, sizeof(*missing));
 	size_t s, j, q, n = 0;
 	int rc;
 
+	if (!missing)
+		return oom(c);
 	for (s = 0; s < cfg->nservices; s++) {
 		int in = 0;
 
@@ -1663,10 +1688,14 @@ static int unphased(struct cp *c, const struct yaml_node *key, const struct pren
 		if (in)
 			continue;
 		prenv_buf_printf(&b, "%s%s", n ? ", " : "", cfg->services[s].name);
-		n++;
+		missing[n++] = cfg->services[s].name;
 	}
-	if (!n)
-		return 0;
+	rc = n ? phase_typo(c, phases, cfg, missing, n) : 0;
+	free(missing);
+	if (!n || rc) {
+		prenv_buf_free(&b);
+		return rc;
+	}
 	/* the example: the last phase of services, with the missing ones added */
 	for (j = cfg->nphases; j-- > 0 && !cfg->phases[j].nservices;)
 		;
@@ -1711,7 +1740,7 @@ static int link_phase_services(struct cp *c, const struct yaml_node *root, struc
 			if ((rc = link_one(c, phases, cfg, i, k)))
 				return rc;
 	}
-	return unphased(c, key, cfg);
+	return unphased(c, key, phases, cfg);
 }
 
 static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)

@@ -74,6 +74,9 @@ static const struct bad_case bad_cases[] = {
 	  "    templates: [api]\n", 13, 1, "service web is in no phase", "templates: [api, web]" },
 	{ "two services in no phase", SVC "phases:\n  - name: app\n    templates: [api]\n", 13, 1,
 	  "services db, web are in no phase", NULL },
+	{ "a typo of a service in no phase", SVC "phases:\n  - name: data\n    templates: dbb\n  - name: app\n"
+	  "    templates: [api, web]\n", 15, 16, "phase 'data': templates 'dbb' names no service, and service db "
+	  "is in no phase; did you mean 'db'?", NULL },
 	{ "an empty list", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
 	  "    templates: []\n", 17, 16, "'templates' of phase 'app' is an empty list", NULL },
 	{ "a list item not a name", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
