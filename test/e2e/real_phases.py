@@ -280,17 +280,7 @@ class RealPhasesTest(RealHardeningBase):
         self.assertIsNone(self.get("/api/v1/namespaces/" + self.ns()))
 
 
-SVC_CONFIG = """version: 1
-app: %(app)s
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: 300s
-environments:
-  - pull_request: true
-values:
-  seed_script: "%(script)s"
-services:
+SVC_CONFIG = CONFIG.split("phases:\n")[0] + """services:
   db:
     repo: %(api_url)s
     templates: deploy/db

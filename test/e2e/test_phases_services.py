@@ -17,6 +17,7 @@ import shutil
 import unittest
 
 from k8s_e2e import ServerCase
+from test_phases import CONFIG as PHASES_CONFIG, DATA, SEED as SEED_JOB, TEARDOWN
 from test_services import DEPLOYMENT, make_repo
 from util import clean_env, tmpdir
 
@@ -24,16 +25,7 @@ NS = "/api/v1/namespaces/shop-pr-7"
 APPS = "/apis/apps/v1/namespaces/shop-pr-7"
 JOBS = "/apis/batch/v1/namespaces/shop-pr-7/jobs"
 
-CONFIG = """app: shop
-url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: 30s
-environments:
-  - pull_request: true
-values:
-  seed_image: "%(seed_image)s"
-services:
+CONFIG = PHASES_CONFIG.split("phases:\n")[0] + """services:
   db:
     repo: %(api_url)s
     templates: deploy/db
@@ -58,54 +50,11 @@ on_destroy:
   timeout: 30s
 """
 
-DB = """apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: db
-spec:
-  serviceName: db
-  replicas: 1
-  selector:
-    matchLabels: {app: db}
-  template:
-    metadata:
-      labels: {app: db}
-    spec:
-      containers:
-        - name: db
-          image: "{{service.image}}"
-"""
-
-SEED = """apiVersion: batch/v1
-kind: Job
-metadata:
-  name: seed
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: seed
-          image: {{values.seed_image}}
-          env:
-            - name: DB_SHA
-              value: "{{services.db.sha}}"
-"""
-
-TEARDOWN = """apiVersion: batch/v1
-kind: Job
-metadata:
-  name: drop-branch
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: drop
-          image: busybox:1.36
-"""
+# the database of test_phases.py with the service's image; its seed Job,
+# which sees services.* too; its teardown Job
+DB = DATA.split("---")[0].replace("image: busybox:1.36", 'image: "{{service.image}}"')
+SEED = SEED_JOB.replace("          command:", "          env:\n            - name: DB_SHA\n"
+                        "              value: \"{{services.db.sha}}\"\n          command:")
 
 
 def cm(name):
@@ -135,7 +84,9 @@ class PhasesServicesTest(ServerCase, unittest.TestCase):
 
     def checkout(self, seed_image="busybox:1.36", data="db", app="[api, web]"):
         d = tmpdir(self)
-        write(d, ".prenv.yml", CONFIG % dict(seed_image=seed_image, api_url=self.api_url, data=data, app=app))
+        write(d, ".prenv.yml", CONFIG % dict(seed_image=seed_image, seed_script="restore",
+                                          teardown_image="busybox:1.36", api_url=self.api_url, data=data,
+                                          app=app))
         write(d, "deploy/db/statefulset.yaml", DB)
         write(d, "deploy/seed/job.yaml", SEED)
         write(d, "deploy/teardown/job.yaml", TEARDOWN)
@@ -245,24 +196,24 @@ class PhasesServicesTest(ServerCase, unittest.TestCase):
         # a typo of a service: its position, did you mean
         r = self.run_(self.checkout(data="dbb"), "deploy")
         self.check(r, 2)
-        self.assertIn(".prenv.yml:24:16: phase 'data': templates 'dbb' names no service, and service db is "
+        self.assertIn(".prenv.yml:27:16: phase 'data': templates 'dbb' names no service, and service db is "
                       "in no phase; did you mean 'db'?", r.stderr)
         # a name that is neither a service nor a directory
         d = self.checkout()
         shutil.rmtree(os.path.join(d, "deploy", "seed"))
         r = self.run_(d, "deploy")
         self.check(r, 2)
-        self.assertIn(".prenv.yml:26:16: phase 'seed': templates 'deploy/seed' is neither a service of "
+        self.assertIn(".prenv.yml:29:16: phase 'seed': templates 'deploy/seed' is neither a service of "
                       "'services' nor a directory; services: db, api, web", r.stderr)
         # a list names services only
         r = self.run_(self.checkout(app="[api, wev]"), "deploy")
         self.check(r, 2)
-        self.assertIn(".prenv.yml:29:22: phase 'app' names service 'wev', which is not in 'services'; "
+        self.assertIn(".prenv.yml:32:22: phase 'app' names service 'wev', which is not in 'services'; "
                       "did you mean 'web'?", r.stderr)
         # a service in no phase
         r = self.run_(self.checkout(app="[api]"), "deploy")
         self.check(r, 2)
-        self.assertIn(".prenv.yml:22:1: service web is in no phase", r.stderr)
+        self.assertIn(".prenv.yml:25:1: service web is in no phase", r.stderr)
         self.assertIsNone(self.get(NS))
 
     def test_a_name_that_is_a_service_and_a_directory_is_an_error(self):
@@ -270,7 +221,7 @@ class PhasesServicesTest(ServerCase, unittest.TestCase):
         write(d, "db/statefulset.yaml", DB)
         r = self.run_(d, "deploy")
         self.check(r, 2)
-        self.assertIn(".prenv.yml:24:16: phase 'data': templates 'db' names both service 'db' and the "
+        self.assertIn(".prenv.yml:27:16: phase 'data': templates 'db' names both service 'db' and the "
                       "directory db/", r.stderr)
         self.assertIsNone(self.get(NS))
         # ./db is the directory; then the service db is in no phase
