@@ -250,6 +250,26 @@ class ContextsTest(Base):
         r = self.run_ok(app, ["-o", "json", "gc", "--now", "2099-01-01T00:00:00Z"], self.env())
         self.assertEqual({"production": "production"}, {e["name"]: e["context"] for e in json.loads(r.stdout)})
 
+    def test_contexts_are_listed_in_parallel(self):
+        # every request answered 4 s late (without environments, a context
+        # is one list): two contexts one after the other would take 4 s
+        # longer than one; in parallel, about as long
+        import time
+        for s in (self.prev, self.prod):
+            s.admin("/_test/faults", {"slow_ms": 4000})
+
+        def timed(app):
+            t0 = time.monotonic()
+            self.run_ok(app, ["-o", "json", "status", "--all"], self.env())
+            return time.monotonic() - t0
+        one = timed(self.app(config=CONFIG.replace(
+            "  - branch: main\n    name: production\n    kind: production\n    context: production\n", "")))
+        two = timed(self.app())
+        print("# status --all, every request 4 s late: 1 context %.1f s, 2 contexts %.1f s" % (one, two),
+              file=sys.stderr)
+        self.assertGreaterEqual(one, 4.0)
+        self.assertLess(two, one + 2.0, "the contexts were not listed in parallel")
+
     def test_one_server_down_is_reported_the_other_still_gced(self):
         app = self.app()
         self.deploy_both(app)
