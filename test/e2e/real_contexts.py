@@ -21,30 +21,17 @@ import sys
 import time
 
 from real_k8s import RealBase, env_for
+from test_contexts import CONFIG as CONTEXTS_CONFIG, kubeconfig
 from test_k8s_deploy import Server
 from util import run_prenv
 
 TOK_PROD = "tok-production-0123456789"
 
-CONFIG = """version: 1
-app: rctx
-templates: tpl
-url: "https://{{env.name}}.example.com"
-provider:
-  kind: kubernetes
-  wait: 120s
-  production_context: production
-environments:
-  - branch: main
-    name: production
-    kind: production
-    context: production
-  - pull_request: true
-    context: %(preview_context)s
-    ttl: 72h
-values:
-  image: "busybox-httpd:local"
-"""
+# test_contexts' configuration, with its own app, the real cluster's image
+# and the preview rule's context as a parameter
+CONFIG = (CONTEXTS_CONFIG.replace("app: shop", "app: rctx").replace("wait: 30s", "wait: 120s")
+          .replace("    context: preview\n", "    context: %(preview_context)s\n")
+          .replace("ghcr.io/acme/shop:1", "busybox-httpd:local").replace("%(extra)s\n", ""))
 
 
 class RealContextsTest(RealBase):
@@ -56,11 +43,7 @@ class RealContextsTest(RealBase):
         self.prod = Server(self, tokens=(TOK_PROD,))
         self.kc_prod = os.path.join(self.dir, "prod.kubeconfig")
         with open(self.kc_prod, "w") as f:
-            json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "production",
-                       "clusters": [{"name": "p", "cluster": {
-                           "server": self.prod.url, "certificate-authority": os.path.join(self.prod.pki, "ca.crt")}}],
-                       "users": [{"name": "p", "user": {"token": TOK_PROD}}],
-                       "contexts": [{"name": "production", "context": {"cluster": "p", "user": "p"}}]}, f)
+            f.write(kubeconfig([("production", self.prod, TOK_PROD)], "production"))
         self.write_config("k8s-real")
         self.addCleanup(self.cleanup_ns)
 
