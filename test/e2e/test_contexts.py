@@ -171,6 +171,24 @@ class ContextsTest(Base):
         self.assertGreater(pw, 0)
         self.assertEqual(0, q)
 
+    def test_one_cluster_named_twice_is_listed_once(self):
+        # two rules reach the preview context through two kubeconfigs (the
+        # rule's file and PRENV_KUBECONFIG_PREVIEW): the same server and
+        # context, so one list, and each environment once
+        app = self.app(extra="")
+        os.mkdir(os.path.join(app, "clusters"))
+        shutil.copy(self.kc_both, os.path.join(app, "clusters", "both.kubeconfig"))
+        write(os.path.join(app, ".prenv.yml"), (CONFIG % {"extra": ""}).replace(
+            "  - pull_request: true\n",
+            "  - branch: \"feature-*\"\n    kind: preview\n    context: preview\n"
+            "    kubeconfig: clusters/both.kubeconfig\n  - pull_request: true\n"))
+        self.run_ok(app, ["deploy"], self.env(pr=7))
+        self.reset()
+        r = self.run_ok(app, ["-o", "json", "status", "--all"], self.env())
+        self.assertEqual(["pr-7"], [e["name"] for e in json.loads(r.stdout)])
+        self.assertEqual(1, self.counts(self.prev)[0] - 2, "one namespace list (and two cost lists)")
+        self.assertEqual(1, self.counts(self.prod)[0])
+
     def test_production_only_context_refuses_a_preview_before_any_request(self):
         # the rule names the production context for pull requests
         bad = CONFIG.replace("  - pull_request: true\n    context: preview\n",
