@@ -343,7 +343,8 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 		goto done;
 	/* every mapping is known before the first write (exit 2: nothing changed) */
 	if ((rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0 ||
-	    (run->logical && (rc = k8s_logical_baseline(r.k, &r.env, run->logical, err)) < 0))
+	    (run->logical && cJSON_GetArraySize(run->logical->borrowed) > 0 &&
+	     (rc = k8s_logical_baseline(r.k, &r.env, run->logical, err)) < 0))
 		goto done;
 	r.env.asleep = &asleep;
 	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)

@@ -49,7 +49,8 @@ static cJSON *alias_ports(const cJSON *svc)
  * from the templates. */
 static cJSON *alias_of(const cJSON *svc, const struct provider_logical *lg, const char *domain)
 {
-	const char *name = k8s_str(svc, "metadata.name"), *owner = k8s_label(svc, PRENV_LABEL_SERVICE);
+	const char *name = k8s_str(svc, "metadata.name");
+	const cJSON *given = k8s_item(svc, "metadata.labels");
 	struct prenv_buf fqdn = PRENV_BUF_INIT;
 	cJSON *o = cJSON_CreateObject(), *meta, *labels, *spec;
 
@@ -58,9 +59,11 @@ static cJSON *alias_of(const cJSON *svc, const struct provider_logical *lg, cons
 	cJSON_AddStringToObject(o, "kind", "Service");
 	meta = cJSON_AddObjectToObject(o, "metadata");
 	cJSON_AddStringToObject(meta, "name", name);
-	labels = cJSON_AddObjectToObject(meta, "labels");
-	if (owner)
-		cJSON_AddStringToObject(labels, PRENV_LABEL_SERVICE, owner);
+	/* the rendered Service's labels: prenv's (app, env, service, ...) and
+	 * the template's own */
+	labels = cJSON_IsObject(given) ? cJSON_Duplicate(given, 1) : cJSON_CreateObject();
+	cJSON_AddItemToObject(meta, "labels", labels);
+	cJSON_DeleteItemFromObjectCaseSensitive(labels, PRENV_LABEL_BORROWED);
 	cJSON_AddStringToObject(labels, PRENV_LABEL_BORROWED, "true");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"), PRENV_LABEL_BASELINE,
 				lg->baseline);
@@ -148,8 +151,9 @@ int k8s_logical_objects(cJSON **out, const cJSON *objects, const struct provider
 			cJSON_AddItemToArray(all, alias_of(o, lg, domain));
 			n++;
 		}
-	log_info("%d service(s) borrowed from %s (namespace %s) as ExternalName aliases", n,
-		 lg->baseline, lg->baseline_ns);
+	if (n)
+		log_info("%d Service(s) of the borrowed services made ExternalName aliases of namespace %s",
+			 n, lg->baseline_ns);
 	*out = all;
 done:
 	cJSON_Delete(names);

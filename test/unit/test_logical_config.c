@@ -1,7 +1,8 @@
 /* test_logical_config.c - `logical:`, `shared_paths:` and the services'
  * paths, calls and stateful in .prenv.yml (config/logical_config.c and the
  * rows of services.c's table): what parses, and every error at
- * file:line:col with what to do. */
+ * file:line:col with what to do; and the PR comment's table of what a
+ * logical environment deployed and borrowed (report/report.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +14,11 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/plan.h"
+#include "context/ci.h"
 #include "registry.h"
+#include "report/report.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define HEAD "app: shop\nprovider:\n  kind: kubernetes\nenvironments:\n  - pull_request: true\n"
@@ -162,6 +167,74 @@ static void errors(void **state)
 	assert_int_equal(failures, 0);
 }
 
+static char *comment(const char *services_json, const char *status)
+{
+	static const char yaml[] = HEAD SVCS;
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct prenv_config *cfg = parse(yaml, &err);
+	struct prenv_context ctx;
+	struct prenv_plan plan;
+	struct report_info ri;
+	struct prenv_buf b = PRENV_BUF_INIT;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&plan, 0, sizeof(plan));
+	memset(&ri, 0, sizeof(ri));
+	plan.env_name = (char *)"pr-7";
+	plan.services = cJSON_Parse(services_json);
+	ri.cfg = cfg;
+	ri.ctx = &ctx;
+	ri.plan = &plan;
+	ri.status = status;
+	assert_int_equal(0, report_comment_body(&b, &ri));
+	cJSON_Delete(plan.services);
+	config_free(cfg);
+	return prenv_buf_detach(&b, NULL);
+}
+
+/* Each service deployed (and why) or borrowed (and from where); a file
+ * name from the pull request is escaped. */
+static void comment_lists_deployed_and_borrowed(void **state)
+{
+	char *body = comment("[{\"name\":\"api\",\"logical\":\"deployed\",\"logical_why\":"
+			     "\"changed (api/<b>x|y.go matches api/**)\"},"
+			     "{\"name\":\"web\",\"logical\":\"deployed\",\"logical_why\":\"calls api\"},"
+			     "{\"name\":\"search\",\"logical\":\"borrowed\",\"logical_why\":"
+			     "\"borrowed from staging (namespace shop-staging)\"}]", "ready");
+
+	(void)state;
+	assert_non_null(strstr(body, "**Logical environment:** only what this change touches"));
+	assert_non_null(strstr(body, "| Service | | Why |"));
+	assert_non_null(strstr(body, "| api | deployed | changed (api/&lt;b&gt;x\\|y.go matches api/\\*\\*) |"));
+	assert_non_null(strstr(body, "| web | deployed | calls api |"));
+	assert_non_null(strstr(body, "| search | borrowed | borrowed from staging (namespace shop-staging) |"));
+	free(body);
+	/* gone once destroyed */
+	body = comment("[{\"name\":\"api\",\"logical\":\"deployed\",\"logical_why\":\"calls x\"}]",
+		       "destroyed");
+	assert_null(strstr(body, "Logical environment"));
+	free(body);
+}
+
+/* Everything deployed for one reason: one line, not a row per service. */
+static void comment_says_everything_once(void **state)
+{
+	char *body = comment("[{\"name\":\"api\",\"logical\":\"deployed\",\"logical_why\":"
+			     "\"everything: deploy/common/a matches shared path deploy/common/**\"},"
+			     "{\"name\":\"web\",\"logical\":\"deployed\",\"logical_why\":"
+			     "\"everything: deploy/common/a matches shared path deploy/common/**\"}]", "ready");
+
+	(void)state;
+	assert_non_null(strstr(body, "**Logical environment:** every service is deployed \xe2\x80\x94 "
+			       "deploy/common/a matches shared path"));
+	assert_null(strstr(body, "| Service | | Why |"));
+	free(body);
+	/* not a logical environment: nothing */
+	body = comment("[{\"name\":\"api\"}]", "ready");
+	assert_null(strstr(body, "Logical environment"));
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +242,8 @@ int main(void)
 		cmocka_unit_test(namespace_given),
 		cmocka_unit_test(without_logical),
 		cmocka_unit_test(errors),
+		cmocka_unit_test(comment_lists_deployed_and_borrowed),
+		cmocka_unit_test(comment_says_everything_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
