@@ -210,6 +210,19 @@ class LogicalCase(ServerCase, unittest.TestCase):
                                 "jsonpath={.spec.type} {.spec.externalName} {.spec.ports[0].port}")
             self.assertEqual(line, "ExternalName worker.shop-staging.svc.cluster.local 80")
 
+    def test_context_prints_the_set_and_why(self):
+        head = self.commit("api/main.go")
+        r = self.pr("context", sha=head)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("service      api: deployed, changed (api/main.go matches api/**)\n", r.stdout)
+        self.assertIn("service      web: deployed, calls api\n", r.stdout)
+        self.assertIn("service      search: borrowed from staging (namespace shop-staging)\n", r.stdout)
+        j = json.loads(self.pr("-o", "json", "context", sha=head).stdout)
+        self.assertEqual([s["name"] for s in j["logical"]["services"] if s["deployed"]], ["web", "api", "db"])
+        self.assertEqual(j["logical"]["merge_base"], self.main_sha)
+        # no request to the cluster: context needs none
+        self.assertEqual(self.srv.admin("GET", "/_test/requests")["total"], 0)
+
     def test_the_aliases_keep_every_port(self):
         self.deploy_baseline()
         head = self.commit("db/main.go")  # db changed: db, api, web, worker deployed
