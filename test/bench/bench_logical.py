@@ -23,7 +23,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -31,46 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from benchlib import run_once  # noqa: E402
 import bench_k8s  # noqa: E402
+sys.path.insert(0, os.path.join(bench_k8s.ROOT, "test", "e2e"))
+from test_logical import deployment, git, service, template  # noqa: E402
 
-TEMPLATE = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %(n)s
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: %(n)s}
-  template:
-    metadata:
-      labels: {app: %(n)s}
-    spec:
-      containers:
-        - name: %(n)s
-          image: "ghcr.io/acme/%(n)s:{{service.short_sha}}"
-          envFrom: [{configMapRef: {name: %(n)s}}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: %(n)s
-spec:
-  selector: {app: %(n)s}
-  ports:
-    - {name: http, port: 80, targetPort: 8080, protocol: TCP}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: %(n)s
-data:
-  LOG_LEVEL: info
-"""
-
-
-def git(*args, cwd=None):
-    return subprocess.run(["git", "-c", "user.name=B", "-c", "user.email=b@example.com",
-                           "-c", "init.defaultBranch=main"] + list(args), cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout.strip()
+CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"LOG_LEVEL": "info"}}
 
 
 def names(nsvc):
@@ -83,7 +46,9 @@ def write_repo(d, nsvc, logical):
         os.makedirs(os.path.join(d, "deploy", n))
         os.makedirs(os.path.join(d, "src", n))
         with open(os.path.join(d, "deploy", n, "app.yaml"), "w") as f:
-            f.write(TEMPLATE % {"n": n})
+            f.write(template(deployment(n, "ghcr.io/acme/%s:{{service.short_sha}}" % n,
+                                        envFrom=[{"configMapRef": {"name": n}}]),
+                             service(n), dict(CONFIGMAP, metadata={"name": n})))
         with open(os.path.join(d, "src", n, "main.go"), "w") as f:
             f.write("package main\n")
         calls = ""

@@ -25,49 +25,22 @@ the tests are skipped. Run it (the lead does, with the cluster up):
 """
 import json
 import os
-import subprocess
 import time
 
 from util import run_prenv
 from k8s_e2e import env_for as local_env
+from test_logical import deployment, git, service, template, write
 
 import real_k8s_hardening as rh  # the shared cluster and its base class
 
 APP = "rlogic"
 SERVICES = ("web", "api", "db", "search")
 
-TEMPLATE = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %(n)s
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: %(n)s}
-  template:
-    metadata:
-      labels: {app: %(n)s}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: %(n)s
-          image: busybox-httpd:local
-          imagePullPolicy: Never
-          ports:
-            - {name: http, containerPort: 8080, protocol: TCP}
-          readinessProbe:
-            httpGet: {path: /, port: http}
-            periodSeconds: 2
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: %(n)s
-spec:
-  selector: {app: %(n)s}
-  ports:
-    - {name: http, port: 80, targetPort: http, protocol: TCP}
-"""
+# busybox-httpd serves / on 8080 (the image test/k8s-real loads)
+CONTAINER = {"imagePullPolicy": "Never",
+             "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+             "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 2}}
+
 
 CONFIG = """app: %s
 provider:
@@ -87,18 +60,6 @@ services:
 """ % APP
 
 
-def git(*args, cwd=None):
-    return subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com",
-                           "-c", "init.defaultBranch=main"] + list(args), cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-
-
 class RealLogicalTest(rh.RealHardeningBase):
     APP = APP
 
@@ -109,7 +70,8 @@ class RealLogicalTest(rh.RealHardeningBase):
         git("init", "-q", self.repo)
         write(os.path.join(self.repo, ".prenv.yml"), CONFIG)
         for s in SERVICES:
-            write(os.path.join(self.repo, "deploy", s, "app.yaml"), TEMPLATE % {"n": s})
+            write(os.path.join(self.repo, "deploy", s, "app.yaml"),
+                  template(deployment(s, "busybox-httpd:local", **CONTAINER), service(s, target="http")))
             write(os.path.join(self.repo, s, "main.go"), "package main\n")
         git("add", "-A", cwd=self.repo)
         git("commit", "-q", "-m", "main", cwd=self.repo)

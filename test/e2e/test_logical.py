@@ -18,35 +18,29 @@ import unittest
 
 from k8s_e2e import ServerCase, env_for
 from test_k8s_deploy import KUBECTL, kubectl_args
-from util import clean_env  # noqa: F401  (env_for uses it)
 
 SERVICES = ("web", "api", "db", "search", "worker")
 
-TEMPLATE = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %(name)s
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: %(name)s}
-  template:
-    metadata:
-      labels: {app: %(name)s}
-    spec:
-      containers:
-        - name: %(name)s
-          image: "ghcr.io/acme/%(name)s:{{service.short_sha}}"
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: %(name)s
-spec:
-  selector: {app: %(name)s}
-  ports:
-    - {name: http, port: 80, targetPort: 8080, protocol: TCP}
-%(extra_port)s"""
+def deployment(name, image, **container):
+    """A Deployment of one container (JSON: YAML's flow style, one line)."""
+    c = dict(name=name, image=image, **container)
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [c]}}}}
+
+
+def service(name, ports=(("http", 80),), target=8080):
+    """A Service selecting the Deployment's pods; ports: (name, port)."""
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"selector": {"app": name},
+                     "ports": [{"name": n, "port": p, "targetPort": target if p == 80 else p,
+                                "protocol": "TCP"} for n, p in ports]}}
+
+
+def template(*objs):
+    """The text of a template file holding objs, one document each."""
+    return "---\n".join(json.dumps(o) + "\n" for o in objs)
+
 
 INGRESS = """apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -109,9 +103,10 @@ class LogicalCase(ServerCase, unittest.TestCase):
         git("init", "-q", self.repo)
         write(os.path.join(self.repo, ".prenv.yml"), config)
         for s in SERVICES:
-            extra = "    - {name: grpc, port: 9090, protocol: TCP}\n" if s == "api" else ""
+            ports = (("http", 80), ("grpc", 9090)) if s == "api" else (("http", 80),)
             write(os.path.join(self.repo, "deploy", s, "app.yaml"),
-                  TEMPLATE % {"name": s, "extra_port": extra})
+                  template(deployment(s, "ghcr.io/acme/%s:{{service.short_sha}}" % s),
+                           service(s, ports)))
             write(os.path.join(self.repo, s, "main.go"), "package main // %s\n" % s)
         write(os.path.join(self.repo, "deploy", "web", "ingress.yaml"), INGRESS % ingress_to)
         write(os.path.join(self.repo, "deploy", "common", "labels.yaml"), "# shared\n")
