@@ -218,6 +218,30 @@ class LogicalCase(ServerCase, unittest.TestCase):
         # no request to the cluster: context needs none
         self.assertEqual(self.srv.admin("GET", "/_test/requests")["total"], 0)
 
+    def test_render_prints_the_deployed_services_only(self):
+        head = self.commit("api/main.go")
+        r = self.pr("render", sha=head)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        docs = [d for d in r.stdout.split("\n---") if "kind:" in d]
+        kinds = sorted("%s/%s" % (d.split("kind: ")[1].split()[0], d.split("name: ")[1].split()[0])
+                       for d in docs)
+        self.assertEqual(kinds, ["Deployment/api", "Deployment/db", "Deployment/web", "Ingress/web",
+                                 "Service/api", "Service/db", "Service/web"])
+        self.assertIn("logical: worker borrowed from staging", r.stderr)
+        self.assertEqual(self.srv.admin("GET", "/_test/requests")["total"], 0)
+
+    def test_logical_with_another_provider_is_exit_2(self):
+        cfg = os.path.join(self.repo, ".prenv.yml")
+        with open(cfg) as f:
+            text = f.read().replace("  kind: kubernetes\n  wait: 30s\n",
+                                    "  kind: command\n  deploy: [\"true\"]\n")
+        with open(cfg, "w") as f:
+            f.write(text)
+        head = self.commit("api/main.go")
+        r = self.pr("deploy", sha=head)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(".prenv.yml:10:1: 'logical' needs provider.kind kubernetes: provider command", r.stderr)
+
     def test_the_aliases_keep_every_port(self):
         self.deploy_baseline()
         head = self.commit("db/main.go")  # db changed: db, api, web, worker deployed
