@@ -194,6 +194,10 @@ int k8s_logical_baseline(struct k8s_client *k, const struct k8s_env *env,
 				   "logical.namespace to its namespace; nothing was changed",
 				   lg->baseline_ns, lg->baseline, env->app, PRENV_LABEL_MANAGED,
 				   PRENV_LABEL_APP, env->app, PRENV_LABEL_ENV, lg->baseline);
+	else if (k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE))
+		log_warn("the baseline %s is asleep (since %s): the borrowed services answer once it is "
+			 "woken (`prenv wake --env %s`)", lg->baseline, k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE),
+			 lg->baseline);
 	cJSON_Delete(ns);
 	return rc;
 }

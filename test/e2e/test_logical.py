@@ -242,6 +242,22 @@ class LogicalCase(ServerCase, unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn(".prenv.yml:10:1: 'logical' needs provider.kind kubernetes: provider command", r.stderr)
 
+    def test_a_change_no_service_owns_borrows_everything(self):
+        self.deploy_baseline()
+        self.srv.api("PATCH", "/api/v1/namespaces/shop-staging",
+                     {"metadata": {"annotations": {"prenv.dev/asleep-since": "2026-12-01T00:00:00Z"}}},
+                     content_type="application/merge-patch+json")
+        head = self.commit("README.md")
+        r = self.pr("deploy", sha=head)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("the change touches no service's paths: every service is borrowed from staging",
+                      r.stderr)
+        self.assertIn("the baseline staging is asleep (since 2026-12-01T00:00:00Z)", r.stderr)
+        self.assertEqual(self.names("shop-pr-7", "deployments", "apis/apps/v1"), [])
+        for s in SERVICES:
+            self.assert_alias("shop-pr-7", s, [("http", 80, "TCP"), ("grpc", 9090, "TCP")] if s == "api"
+                              else [("http", 80, "TCP")])
+
     def test_the_aliases_keep_every_port(self):
         self.deploy_baseline()
         head = self.commit("db/main.go")  # db changed: db, api, web, worker deployed
