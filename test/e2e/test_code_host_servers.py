@@ -39,7 +39,7 @@ def call(url, method="GET", token=None, body=None, headers=None, scheme="Bearer"
     h.update(headers or {})
     req = urllib.request.Request(url, data=data, method=method, headers=h)
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             status, hdrs, text = r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         status, hdrs, text = e.code, e.headers, e.read()

@@ -59,7 +59,7 @@ class CodeHost:
         req = urllib.request.Request(self.url + path, data=body, method=method,
                                      headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=60) as r:
                 raw = r.read()
         except urllib.error.HTTPError as e:
             raise RuntimeError("%s %s -> %d %s" % (method, path, e.code, e.read().decode("utf-8", "replace")))
