@@ -41,7 +41,7 @@ class CodeHost:
         self.proc = subprocess.Popen([PYTHON, os.path.join(HERE, script), "--port", "0",
                                       "--port-file", self.port_file] + list(args),
                                      stdout=self._logf, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
+        deadline = time.time() + 120
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None or time.time() > deadline:
                 self.stop()
