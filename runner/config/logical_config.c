@@ -161,6 +161,10 @@ static int parse_block(struct cp *c, const struct yaml_node *key, const struct y
 		return config_fail(c, key, "'logical' needs `services:`: a logical environment deploys "
 				   "the services a change touched and borrows the others; declare the "
 				   "services (each with its templates and paths)");
+	if (cfg->nphases)
+		return config_fail(c, key, "'logical' and 'phases' do not go together yet: a logical "
+				   "environment deploys some services and borrows the others, which phases "
+				   "do not know; use one of them");
 	if ((rc = config_keyed_map(c, n, "logical", logical_keys,
 				   sizeof(logical_keys) / sizeof(logical_keys[0]), &keys)))
 		return rc;

@@ -119,6 +119,10 @@ static const struct bad bads[] = {
 	  "has an empty, '.' or '..' part", NULL },
 	{ "logical without services", HEAD "templates: t\nlogical: {baseline: staging}\n", 7, 1,
 	  "'logical' needs `services:`", NULL },
+	{ "logical with phases",
+	  HEAD "phases:\n  - {name: app, templates: [web]}\nlogical: {baseline: s}\n"
+	  "services:\n  web: { templates: deploy/web }\n", 8, 1,
+	  "'logical' and 'phases' do not go together yet", NULL },
 	{ "logical without baseline", HEAD "logical: {namespace: x}\n" SVCS, 6, 10,
 	  "missing required key 'baseline' in logical", NULL },
 	{ "logical: false at the top", HEAD "logical: false\n" SVCS, 6, 10,
