@@ -30,6 +30,10 @@
  * YAML emitter writes that text back, so YAML -> YAML keeps every digit; JSON
  * output (cJSON_Print) does not. Hex/octal integers beyond 2^53 are rounded.
  *
+ * Block-style text (what rendered manifests nearly always are) is read
+ * without libyaml by yaml_block.c, into the same cJSON; anything else goes
+ * through libyaml here.
+ *
  * Emitting uses libyaml's emitter: block style, 2-space indent, no line
  * folding, UTF-8 kept. A string is written plain only when it is clearly
  * a string to a YAML 1.2 core-schema parser AND to YAML 1.1 parsers (PyYAML,
@@ -47,6 +51,7 @@
  * non-strict alias share its anchored node.
  */
 #include "util/yaml.h"
+#include "util/yaml_int.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -244,6 +249,11 @@ static cJSON *resolve_plain(const char *s, size_t n)
 	if (match_float(s, n))
 		return cJSON_CreateNumber(float_value(s, n));
 	return NULL; /* a string */
+}
+
+cJSON *yaml__resolve_plain(const char *s, size_t n)
+{
+	return resolve_plain(s, n);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -674,6 +684,14 @@ static int add_line(int **lines, size_t n, int line, struct prenv_err *err)
 
 int yaml_parse_json_lines(cJSON **out, int **lines, const char *text, size_t len,
 			  const char *filename, struct prenv_err *err)
+{
+	if (yaml__parse_block(out, lines, text, len) == 0)
+		return 0;
+	return yaml_parse_json_lines_ref(out, lines, text, len, filename, err);
+}
+
+int yaml_parse_json_lines_ref(cJSON **out, int **lines, const char *text, size_t len,
+			      const char *filename, struct prenv_err *err)
 {
 	struct yp y;
 	yaml_event_t ev;
