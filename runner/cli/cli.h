@@ -56,6 +56,10 @@ struct cli {
 	/* filled by cli_secrets_resolve() (deploy): the values of the config's
 	 * secrets:/access:, handed to the provider as run.secrets */
 	cJSON *secrets;
+	/* render: cli_render_dir hands each template file's objects here as
+	 * soon as they are checked (render_opts.sink); NULL: collected */
+	int (*render_sink)(void *ud, cJSON *objects, struct prenv_err *err);
+	void *render_sink_ud;
 };
 
 /* One command: `prenv NAME`. */

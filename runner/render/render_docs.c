@@ -22,9 +22,10 @@ struct render_src {
 };
 
 struct render_docs {
-	cJSON *objects;
+	cJSON *objects;     /* objects src[taken..n) */
 	struct render_src *src;
 	size_t n, cap;
+	size_t taken;       /* objects already handed out by render_docs_take_new */
 	char *app, *env_name;
 	tmpl_warn_fn warn;
 	void *warn_ud;
@@ -128,10 +129,11 @@ const char *render_object_source(const cJSON *obj)
 	return obj ? obj->string : NULL;
 }
 
-cJSON *render_docs_take(struct render_docs *d)
+/* Detaches d's objects (src[taken..n)), each named after its source. */
+static cJSON *take_objects(struct render_docs *d)
 {
 	cJSON *a, *fresh = cJSON_CreateArray(), *o;
-	size_t i = 0;
+	size_t i = d->taken;
 
 	if (!fresh)
 		return NULL;
@@ -144,8 +146,24 @@ cJSON *render_docs_take(struct render_docs *d)
 		o->string = prenv_buf_detach(&b, NULL);
 	}
 	d->objects = fresh;
-	src_clear(d);
+	d->taken = d->n;
 	return a;
+}
+
+cJSON *render_docs_take(struct render_docs *d)
+{
+	cJSON *a = take_objects(d);
+
+	if (a) {
+		src_clear(d);
+		d->taken = 0;
+	}
+	return a;
+}
+
+cJSON *render_docs_take_new(struct render_docs *d)
+{
+	return take_objects(d);
 }
 
 static void docs_warn(struct render_docs *d, const char *file, int line, const char *msg)
