@@ -759,43 +759,41 @@ int yaml_parse_json(cJSON **out, const char *text, size_t len,
 
 /* --------------------------------------------------------------- emitter */
 
+/* resolve_plain() would type s (without making the item). */
+static int plain_typed(const char *s, size_t n)
+{
+	return match_null(s, n) || match_bool(s, n) >= 0 || match_int(s, n) || match_float(s, n);
+}
+
 int yaml_plain_safe(const char *s)
 {
 	static const char *const words[] = {
 		"true", "false", "yes", "no", "on", "off", "y", "n", "null",
 		"nan", "inf", NULL,
 	};
-	size_t i, n = strlen(s);
+	size_t i;
+	char c = s[0];
 
-	if (n == 0)
-		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-	      s[0] == '_' || s[0] == '/'))
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
+	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '/'))
+		return 0; /* also the empty string */
+	for (i = 0; (c = s[i]) != '\0'; i++) {
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
 		    c == '_' || c == '.' || c == '/' || c == '-')
 			continue;
-		if (c == ':' && i + 1 < n)
+		if (c == ':' && s[i + 1] != '\0')
 			continue;
 		return 0;
 	}
 	/* every word starts with one of these letters */
-	for (i = 0; n <= 5 && strchr("tfynoiTFYNOI", s[0]) && words[i]; i++)
-		if (!strcasecmp(s, words[i]))
-			return 0;
-	/* Defence in depth: our own resolver must call it a string too. */
-	{
-		cJSON *t = resolve_plain(s, n);
+	if (i <= 5 && strchr("tfynoiTFYNOI", s[0])) {
+		size_t k;
 
-		if (t) {
-			cJSON_Delete(t);
-			return 0;
-		}
+		for (k = 0; words[k]; k++)
+			if (!strcasecmp(s, words[k]))
+				return 0;
 	}
-	return 1;
+	/* Defence in depth: our own resolver must call it a string too. */
+	return !plain_typed(s, i);
 }
 
 static int ye_write(void *data, unsigned char *buffer, size_t size)
@@ -1071,10 +1069,15 @@ static void fe_string(struct fe *f, const char *s)
 /* A key libyaml writes as a simple key: at most 128 bytes, no line break. */
 static int fe_simple_key(const char *k)
 {
-	size_t n = strlen(k);
+	const unsigned char *p = (const unsigned char *)k;
+	size_t i;
 
-	return n <= 128 && !strpbrk(k, "\r\n") && !strstr(k, "\xC2\x85") &&
-	       !strstr(k, "\xE2\x80\xA8") && !strstr(k, "\xE2\x80\xA9");
+	for (i = 0; p[i]; i++) {
+		if (i >= 128 || p[i] == '\r' || p[i] == '\n' || (p[i] == 0xC2 && p[i + 1] == 0x85) ||
+		    (p[i] == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)))
+			return 0;
+	}
+	return 1;
 }
 
 static int fe_collection(const cJSON *v)
