@@ -544,7 +544,7 @@ static size_t next_bracket(const char *s, size_t n, size_t i)
 {
 	const char *br;
 
-	while ((br = memchr(s + i, '[', n - i)) != NULL) {
+	while (i < n && (br = memchr(s + i, '[', n - i)) != NULL) {
 		i = (size_t)(br - s);
 		if (i >= 2 && s[i - 1] == '#' && s[i - 2] == '#')
 			return i;
@@ -572,7 +572,7 @@ static size_t skip_blanks(const char *s, size_t n, size_t j)
  * returned). memchr does the scanning, no allocation. */
 static size_t defuse_next(const char *s, size_t n, size_t i, int *bol, int human, int *insert)
 {
-	const char *p = memchr(s + i, '\r', n - i);
+	const char *p = i < n ? memchr(s + i, '\r', n - i) : NULL;
 	size_t cr = p ? (size_t)(p - s) : n, br = next_bracket(s, n, i), stop = cr < br ? cr : br;
 
 	*insert = 0;
@@ -586,7 +586,7 @@ static size_t defuse_next(const char *s, size_t n, size_t i, int *bol, int human
 				return j;
 			}
 		}
-		p = memchr(s + i, '\n', stop - i);
+		p = i < stop ? memchr(s + i, '\n', stop - i) : NULL;
 		if (p) {
 			i = (size_t)(p - s) + 1;
 			*bol = 1;
