@@ -767,11 +767,11 @@ static int plain_typed(const char *s, size_t n)
 
 int yaml_plain_safe(const char *s)
 {
-	static const char *const words[] = {
-		"true", "false", "yes", "no", "on", "off", "y", "n", "null",
-		"nan", "inf", NULL,
+	static const struct { const char *w; size_t n; } words[] = {
+		{ "true", 4 }, { "false", 5 }, { "yes", 3 }, { "no", 2 }, { "on", 2 },
+		{ "off", 3 }, { "y", 1 }, { "n", 1 }, { "null", 4 }, { "nan", 3 }, { "inf", 3 },
 	};
-	size_t i;
+	size_t i, k;
 	char c = s[0];
 
 	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '/'))
@@ -784,14 +784,12 @@ int yaml_plain_safe(const char *s)
 			continue;
 		return 0;
 	}
-	/* every word starts with one of these letters */
-	if (i <= 5 && strchr("tfynoiTFYNOI", s[0])) {
-		size_t k;
-
-		for (k = 0; words[k]; k++)
-			if (!strcasecmp(s, words[k]))
-				return 0;
-	}
+	if (i > 5)
+		return 1; /* longer than every word, and no number starts with
+			   * a letter, '_' or '/' */
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (words[k].n == i && !strcasecmp(s, words[k].w))
+			return 0;
 	/* Defence in depth: our own resolver must call it a string too. */
 	return !plain_typed(s, i);
 }
