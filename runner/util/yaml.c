@@ -765,6 +765,19 @@ static int plain_typed(const char *s, size_t n)
 	return match_null(s, n) || match_bool(s, n) >= 0 || match_int(s, n) || match_float(s, n);
 }
 
+/* [A-Za-z0-9_./-]: the bytes a plain-safe string is made of (and ':' not
+ * at its end). */
+static int plain_char(unsigned char c)
+{
+	static const unsigned long long bits[4] = {
+		0x03ffe00000000000ULL,  /* '-' '.' '/' '0'-'9' */
+		0x07fffffe87fffffeULL,  /* 'A'-'Z' '_' 'a'-'z' */
+		0, 0,
+	};
+
+	return (int)((bits[c >> 6] >> (c & 63)) & 1);
+}
+
 int yaml_plain_safe(const char *s)
 {
 	static const struct { const char *w; size_t n; } words[] = {
@@ -776,14 +789,13 @@ int yaml_plain_safe(const char *s)
 
 	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '/'))
 		return 0; /* also the empty string */
-	for (i = 0; (c = s[i]) != '\0'; i++) {
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-		    c == '_' || c == '.' || c == '/' || c == '-')
-			continue;
-		if (c == ':' && s[i + 1] != '\0')
-			continue;
+	for (i = 0; plain_char((unsigned char)s[i]); i++)
+		;
+	while (s[i] == ':' && s[i + 1] != '\0')
+		for (i++; plain_char((unsigned char)s[i]); i++)
+			;
+	if (s[i] != '\0')
 		return 0;
-	}
 	if (i > 5)
 		return 1; /* longer than every word, and no number starts with
 			   * a letter, '_' or '/' */
@@ -816,6 +828,20 @@ static void number_text(char *tmp, size_t cap, const cJSON *item)
 	if (item->valuestring && match_int(item->valuestring, strlen(item->valuestring)) == 10 &&
 	    strtod(item->valuestring, NULL) == v && strlen(item->valuestring) < cap) {
 		snprintf(tmp, cap, "%s", item->valuestring);
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e15 && (v != 0 || !signbit(v)) && cap >= 24) {
+		/* the same digits as %.0f, without printf */
+		unsigned long long u = (unsigned long long)fabs(v);
+		char d[24], *p = d + sizeof(d);
+
+		*--p = '\0';
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			*--p = '-';
+		memcpy(tmp, p, (size_t)(d + sizeof(d) - p));
 		return;
 	}
 	if (v == floor(v) && fabs(v) < 1e17) {

@@ -1092,6 +1092,43 @@ static void test_yaml_block_fast_path_random(void **state)
 	prenv_buf_free(&b);
 }
 
+/* Whole numbers are written as %.0f writes them (the emitter formats the
+ * ones below 1e15 itself); -0.0 stays -0.0. */
+static void test_yaml_emit_whole_numbers(void **state)
+{
+	static const double nums[] = {
+		0, 1, -1, 7, 10, 8080, -8080, 65535, 123456789, -987654321012, 999999999999999,
+		-999999999999999, 1e15, -1e15, 4503599627370496.0, 9007199254740992.0, 1e16,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		struct prenv_buf out = PRENV_BUF_INIT, want = PRENV_BUF_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(d, "n", nums[i]);
+		assert_int_equal(yaml_emit_json(&out, d, &err), 0);
+		prenv_buf_printf(&want, "---\nn: %.0f\n", nums[i]);
+		assert_string_equal(out.ptr, want.ptr);
+		prenv_buf_free(&out);
+		prenv_buf_free(&want);
+		cJSON_Delete(d);
+	}
+	{
+		struct prenv_buf out = PRENV_BUF_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(d, "n", -0.0);
+		assert_int_equal(yaml_emit_json(&out, d, &err), 0);
+		assert_string_equal(out.ptr, "---\nn: -0.0\n");
+		prenv_buf_free(&out);
+		cJSON_Delete(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1114,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_doc_errors),
 		cmocka_unit_test(test_yaml_doc_lenient_shares_aliases),
 		cmocka_unit_test(test_yaml_doc_deep_nesting_limited),
+		cmocka_unit_test(test_yaml_emit_whole_numbers),
 		cmocka_unit_test(test_yaml_block_fast_path_table),
 		cmocka_unit_test(test_yaml_block_fast_path_leaves_the_rest_to_libyaml),
 		cmocka_unit_test(test_yaml_block_fast_path_random),
