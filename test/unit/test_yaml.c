@@ -1108,9 +1108,9 @@ static void test_yaml_emit_whole_numbers(void **state)
 		struct prenv_err err = PRENV_ERR_INIT;
 		cJSON *d = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(d, "n", nums[i]);
+		cJSON_AddNumberToObject(d, "x", nums[i]);
 		assert_int_equal(yaml_emit_json(&out, d, &err), 0);
-		prenv_buf_printf(&want, "---\nn: %.0f\n", nums[i]);
+		prenv_buf_printf(&want, "---\nx: %.0f\n", nums[i]);
 		assert_string_equal(out.ptr, want.ptr);
 		prenv_buf_free(&out);
 		prenv_buf_free(&want);
@@ -1121,9 +1121,9 @@ static void test_yaml_emit_whole_numbers(void **state)
 		struct prenv_err err = PRENV_ERR_INIT;
 		cJSON *d = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(d, "n", -0.0);
+		cJSON_AddNumberToObject(d, "x", -0.0);
 		assert_int_equal(yaml_emit_json(&out, d, &err), 0);
-		assert_string_equal(out.ptr, "---\nn: -0.0\n");
+		assert_string_equal(out.ptr, "---\nx: -0.0\n");
 		prenv_buf_free(&out);
 		cJSON_Delete(d);
 	}
