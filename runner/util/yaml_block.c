@@ -15,6 +15,7 @@
  */
 #include "util/yaml_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,14 +336,69 @@ static cJSON *yb_value_inline(struct yb *y, int col)
 	return v;
 }
 
+/* The keys nearly every manifest has. A key among them is added as a
+ * constant (cJSON_AddItemToObjectCS: these static strings, never copied or
+ * freed) instead of a copy: two allocations fewer per member. */
+static const char *const yb_common[] = {
+	"apiVersion", "kind", "metadata", "name", "namespace", "labels", "annotations",
+	"spec", "replicas", "selector", "matchLabels", "template", "containers", "image",
+	"ports", "containerPort", "env", "value", "data", "type", "protocol", "port",
+	"targetPort", "resources", "limits", "requests", "cpu", "memory", "args",
+	"command", "volumeMounts", "volumes", "mountPath", "imagePullPolicy", "rules",
+	"host", "http", "paths", "path", "pathType", "backend", "service", "number", "app",
+	"stringData", "restartPolicy", "serviceAccountName", "securityContext",
+	"livenessProbe", "readinessProbe", "httpGet", "initialDelaySeconds",
+	"periodSeconds", "tls", "hosts", "secretName", "ingressClassName", "configMap",
+	"secret", "key", "valueFrom", "secretKeyRef", "configMapKeyRef", "envFrom",
+	"initContainers", "nodeSelector", "tolerations", "strategy", "schedule",
+	"jobTemplate", "backoffLimit", "subPath", "readOnly", "emptyDir", "items",
+};
+
+#define YB_SLOTS 256 /* a power of two, over twice the keys above */
+
+static const char *yb_slot[YB_SLOTS];
+static pthread_once_t yb_slot_once = PTHREAD_ONCE_INIT;
+
+static size_t yb_key_hash(const char *k, size_t n)
+{
+	return (n * 31u + (unsigned char)k[0] * 7u + (unsigned char)k[n - 1] * 3u +
+		(unsigned char)k[n / 2]) & (YB_SLOTS - 1);
+}
+
+static void yb_slot_fill(void)
+{
+	size_t i, h;
+
+	for (i = 0; i < sizeof(yb_common) / sizeof(yb_common[0]); i++) {
+		for (h = yb_key_hash(yb_common[i], strlen(yb_common[i])); yb_slot[h];
+		     h = (h + 1) & (YB_SLOTS - 1))
+			;
+		yb_slot[h] = yb_common[i];
+	}
+}
+
+/* The static copy of key k (n bytes), or NULL. */
+static const char *yb_common_key(const char *k, size_t n)
+{
+	size_t h;
+
+	pthread_once(&yb_slot_once, yb_slot_fill);
+	for (h = yb_key_hash(k, n); yb_slot[h]; h = (h + 1) & (YB_SLOTS - 1))
+		if (!strncmp(yb_slot[h], k, n) && yb_slot[h][n] == '\0')
+			return yb_slot[h];
+	return NULL;
+}
+
 static int yb_map_pair(struct yb *y, cJSON *obj, int col, int depth)
 {
 	size_t ke = yb_key_end(y);
 	char key[YB_KEY_MAX];
+	const char *common;
 	cJSON *v;
 
 	if (!ke || ke - y->cur >= sizeof(key))
 		return 0;
+	common = yb_common_key(y->s + y->cur, ke - y->cur);
 	memcpy(key, y->s + y->cur, ke - y->cur);
 	key[ke - y->cur] = '\0';
 	if (cJSON_GetObjectItemCaseSensitive(obj, key))
@@ -355,7 +411,7 @@ static int yb_map_pair(struct yb *y, cJSON *obj, int col, int depth)
 		v = yb_value_inline(y, col);
 	if (!v || !yb_count(y))
 		goto fail;
-	if (!cJSON_AddItemToObject(obj, key, v))
+	if (!(common ? cJSON_AddItemToObjectCS(obj, common, v) : cJSON_AddItemToObject(obj, key, v)))
 		goto fail;
 	return 1;
 fail:
