@@ -225,8 +225,13 @@ static int set_label(struct render_docs *d, cJSON *labels, const char *key,
 		}
 		cJSON_DeleteItemFromObjectCaseSensitive(labels, key);
 	}
-	v = cJSON_AddStringToObject(labels, key, value);
-	return v ? 0 : prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	/* key is one of the PRENV_LABEL_ literals: added as a constant (not
+	 * copied, never freed) */
+	if (!(v = cJSON_CreateString(value)) || !cJSON_AddItemToObjectCS(labels, key, v)) {
+		cJSON_Delete(v);
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	return 0;
 }
 
 static int add_labels(struct render_docs *d, cJSON *labels, const char *where,

@@ -800,7 +800,7 @@ int yaml_plain_safe(const char *s)
 		return 1; /* longer than every word, and no number starts with
 			   * a letter, '_' or '/' */
 	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		if (words[k].n == i && !strcasecmp(s, words[k].w))
+		if (words[k].n == i && (s[0] | 0x20) == words[k].w[0] && !strcasecmp(s, words[k].w))
 			return 0;
 	/* Defence in depth: our own resolver must call it a string too. */
 	return !plain_typed(s, i);
