@@ -83,7 +83,8 @@ int prenv_buf_add(struct prenv_buf *b, const void *p, size_t n)
 {
 	/* the usual case first: it fits, below the default limit */
 	if (n < b->cap - b->len && !b->max && !b->failed && b->len + n <= BUF_DEFAULT_MAX) {
-		memcpy(b->ptr + b->len, p, n);
+		if (n)
+			memcpy(b->ptr + b->len, p, n);
 		b->len += n;
 		b->ptr[b->len] = '\0';
 		return 0;

@@ -45,16 +45,21 @@ static cJSON *make_vars(const char *branch, const char *title, int with_pr)
 	return v;
 }
 
+static void opts_for(struct render_opts *o, const char *dir, const cJSON *vars)
+{
+	memset(o, 0, sizeof(*o));
+	o->dir = dir;
+	o->vars = vars;
+	o->app = "shop";
+	o->env_name = "pr-42";
+	o->untrusted = untrusted;
+}
+
 static int render(cJSON **out, const char *dir, const cJSON *vars, struct prenv_err *err)
 {
 	struct render_opts o;
 
-	memset(&o, 0, sizeof(o));
-	o.dir = dir;
-	o.vars = vars;
-	o.app = "shop";
-	o.env_name = "pr-42";
-	o.untrusted = untrusted;
+	opts_for(&o, dir, vars);
 	return render_dir(out, &o, err);
 }
 
@@ -312,12 +317,7 @@ static int render_sunk(struct collect *c, const char *dir, const cJSON *vars,
 	cJSON *rest = NULL;
 	int rc;
 
-	memset(&o, 0, sizeof(o));
-	o.dir = dir;
-	o.vars = vars;
-	o.app = "shop";
-	o.env_name = "pr-42";
-	o.untrusted = untrusted;
+	opts_for(&o, dir, vars);
 	o.sink = collect_file;
 	o.sink_ud = c;
 	c->all = cJSON_CreateArray();
