@@ -60,6 +60,11 @@ struct provider_phase {
 	 * do, status "absent"), change nothing else, prune nothing; bounded by
 	 * run->wait_seconds. */
 	int teardown;
+	/* With services: (run->plan->services set): the services this phase
+	 * deploys (its objects carry prenv.dev/service), NULL-terminated; NULL:
+	 * a directory's phase, whose objects belong to no service. The phase's
+	 * prune takes exactly these, never another phase's or service's. */
+	const char *const *services;
 };
 
 /* The arguments of one operation. Everything is borrowed. */

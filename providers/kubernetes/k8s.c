@@ -139,31 +139,70 @@ static char *selector(const struct k8s_env *env)
 
 /* ------------------------------------------------------------ deploy */
 
+/* With services:, which services a phase's prune takes: the phase's own
+ * (prenv.dev/service in (...)), or for a directory's phase the objects of
+ * no service; another phase's or service's objects are never candidates. */
+static void phase_services_sel(struct prenv_buf *sel, const struct k8s_env *env,
+			       const struct provider_phase *ph)
+{
+	const char *const *p;
+
+	if (!cJSON_GetArraySize(env->services))
+		return;
+	if (!ph->services || !*ph->services) {
+		prenv_buf_printf(sel, ",!%s", PRENV_LABEL_SERVICE);
+		return;
+	}
+	prenv_buf_printf(sel, ",%s in (", PRENV_LABEL_SERVICE);
+	for (p = ph->services; *p; p++)
+		prenv_buf_printf(sel, "%s%s", p == ph->services ? "" : ",", *p);
+	prenv_buf_addc(sel, ')');
+}
+
+/* k8s_prune with prune_extra sel (its own services requirement when own). */
+static int prune_sel(struct k8s_run *r, const cJSON *prepared, const struct prenv_buf *sel, int own,
+		     int *pruned, struct prenv_err *err)
+{
+	int more = 0, rc;
+
+	r->env.prune_extra = sel->ptr;
+	r->env.prune_extra_services = own;
+	rc = k8s_prune(r->k, prepared, &r->env, &more, err);
+	r->env.prune_extra = NULL;
+	r->env.prune_extra_services = 0;
+	*pruned += more;
+	return rc;
+}
+
 /* A phase's prune: its own objects of earlier deploys, and for the last
  * phase of the run also the environment's objects of no phase or of a phase
- * no longer configured. */
+ * no longer configured (with services: of the services, and the objects of
+ * no service that a phase no longer configured left). */
 static int phase_prune(struct k8s_run *r, const cJSON *prepared, const struct provider_phase *ph,
 		       int *pruned, struct prenv_err *err)
 {
-	struct prenv_buf sel = PRENV_BUF_INIT;
+	struct prenv_buf sel = PRENV_BUF_INIT, gone = PRENV_BUF_INIT;
 	const char *const *p;
-	int rc, more = 0;
+	int rc;
 
+	*pruned = 0;
 	prenv_buf_printf(&sel, "%s=%s", PRENV_LABEL_PHASE, ph->name);
-	r->env.prune_extra = sel.ptr;
-	rc = k8s_prune(r->k, prepared, &r->env, pruned, err);
+	phase_services_sel(&sel, &r->env, ph);
+	rc = prune_sel(r, prepared, &sel, 1, pruned, err);
 	if (rc == 0 && ph->last && ph->all) {
-		prenv_buf_reset(&sel);
-		prenv_buf_printf(&sel, "%s notin (", PRENV_LABEL_PHASE);
+		prenv_buf_printf(&gone, "%s notin (", PRENV_LABEL_PHASE);
 		for (p = ph->all; *p; p++)
-			prenv_buf_printf(&sel, "%s%s", p == ph->all ? "" : ",", *p);
-		prenv_buf_addc(&sel, ')');
-		r->env.prune_extra = sel.ptr;
-		rc = k8s_prune(r->k, prepared, &r->env, &more, err);
-		*pruned += more;
+			prenv_buf_printf(&gone, "%s%s", p == ph->all ? "" : ",", *p);
+		prenv_buf_addc(&gone, ')');
+		rc = prune_sel(r, prepared, &gone, 0, pruned, err);
+		if (rc == 0 && cJSON_GetArraySize(r->env.services)) {
+			prenv_buf_reset(&sel);
+			prenv_buf_printf(&sel, "%s,%s,!%s", PRENV_LABEL_PHASE, gone.ptr, PRENV_LABEL_SERVICE);
+			rc = prune_sel(r, prepared, &sel, 1, pruned, err);
+		}
 	}
-	r->env.prune_extra = NULL;
 	prenv_buf_free(&sel);
+	prenv_buf_free(&gone);
 	return rc;
 }
 

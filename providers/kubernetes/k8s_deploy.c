@@ -816,7 +816,7 @@ static void prune_services_selector(struct prenv_buf *sel, const struct k8s_env 
 	const cJSON *e;
 	int n = 0;
 
-	if (!cJSON_GetArraySize(env->services))
+	if (!cJSON_GetArraySize(env->services) || env->prune_extra_services)
 		return;
 	prenv_buf_printf(sel, ",%s in (", PRENV_LABEL_SERVICE);
 	cJSON_ArrayForEach(e, env->services)

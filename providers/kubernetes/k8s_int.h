@@ -204,6 +204,7 @@ struct k8s_env {
 	long ns_wait;                 /* seconds to wait for a Terminating namespace to go */
 	const char *phase;            /* the phase deployed (provider_run.phase), or NULL */
 	const char *prune_extra;      /* more requirements for k8s_prune's selector, or NULL */
+	int prune_extra_services;     /* 1: prune_extra says which services (a phase's), not env->services */
 	/* services: (plan->services / plan->service_repos; NULL without):
 	 * prune is per service, the namespace records them, and a namespace
 	 * owned by any of repos is this run's too. */

@@ -142,6 +142,13 @@ int cli_gc_teardown(void *ud, const struct provider_run *run, struct prenv_err *
  * (prenv.dev/service, -repo, -branch, -sha). */
 int cli_resolve_services(struct cli *cli, struct prenv_err *err);
 int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err);
+/* One service's templates rendered with vars (which hold services.*;
+ * service.* is set from services.<name>) and open_names (render_opts),
+ * labelled, and moved into all: an object all has already is PRENV_ECONFIG
+ * naming both services. Services resolved first (cli_resolve_services). */
+struct config_service;
+int cli_render_service(struct cli *cli, const struct config_service *s, const cJSON *vars,
+		       const char *const *open_names, cJSON *all, struct prenv_err *err);
 
 /* ------------------------------------------------------------ output */
 

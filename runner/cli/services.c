@@ -141,6 +141,39 @@ static int merge_objects(cJSON *all, cJSON *objs, const char *name, struct prenv
 	return 0;
 }
 
+/* plan->services' entry of service name. */
+static const cJSON *resolved(const struct cli *cli, const char *name)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cli->plan->services)
+		if (!strcmp(jstr(e, "name", NULL), name))
+			return e;
+	return NULL;
+}
+
+int cli_render_service(struct cli *cli, const struct config_service *s, const cJSON *vars,
+		       const char *const *open_names, cJSON *all, struct prenv_err *err)
+{
+	cJSON *v = cJSON_Duplicate(vars, 1), *objs = NULL;
+	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "services"),
+							    s->name);
+	int rc;
+
+	if (!v || (svc && !cJSON_AddItemToObject(v, "service", cJSON_Duplicate(svc, 1))))
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	else if ((rc = cli_render_dir(cli, s->templates, s->templates_line, s->templates_col, v, open_names,
+				      &objs, err)) < 0)
+		prenv_err_prefix(err, "service '%s'", s->name);
+	if (rc == 0) {
+		label_objects(objs, resolved(cli, s->name));
+		rc = merge_objects(all, objs, s->name, err);
+	}
+	cJSON_Delete(objs);
+	cJSON_Delete(v);
+	return rc;
+}
+
 int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err)
 {
 	cJSON *all = NULL;
@@ -152,22 +185,8 @@ int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err)
 		return rc;
 	if (!(all = cJSON_CreateArray()))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	for (i = 0; i < cli->cfg->nservices && rc == 0; i++) {
-		const struct config_service *s = &cli->cfg->services[i];
-		cJSON *vars = resolve_service_vars(cli->plan, s->name), *objs = NULL;
-
-		if (!vars)
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		else if ((rc = cli_render_dir(cli, s->templates, s->templates_line, s->templates_col, vars,
-					      NULL, &objs, err)) < 0)
-			prenv_err_prefix(err, "service '%s'", s->name);
-		if (rc == 0) {
-			label_objects(objs, cJSON_GetArrayItem(cli->plan->services, (int)i));
-			rc = merge_objects(all, objs, s->name, err);
-		}
-		cJSON_Delete(objs);
-		cJSON_Delete(vars);
-	}
+	for (i = 0; i < cli->cfg->nservices && rc == 0; i++)
+		rc = cli_render_service(cli, &cli->cfg->services[i], cli->plan->vars, NULL, all, err);
 	if (rc < 0) {
 		cJSON_Delete(all);
 		return rc;

@@ -30,13 +30,15 @@
  * - phases: a non-empty list of {name, templates, run: once|always
  *   (default always), outputs: configmap/NAME}; names are unique DNS labels;
  *   `templates` and `phases` exclude each other (with phases each phase
- *   names its directory). outputs may only name a ConfigMap (a Secret's
+ *   names its directory). With `services:`, a phase's `templates` may name
+ *   a service, or be a list of services; every service is in exactly one
+ *   phase (one in none is an error naming it). outputs may only name a ConfigMap (a Secret's
  *   values would reach templates and the PR comment). on_destroy:
  *   {templates (required), timeout (default 5m)}.
  * - services: (optional) a mapping of DNS-label names to entries with
  *   `templates` (required), `repo`, `production_branch`, `image` (a
  *   template, see services.c for the table); with it the top-level
- *   `templates` is an error. A repo URL may not carry credentials.
+ *   `templates` is an error (phases: name the services instead). A repo URL may not carry credentials.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H
@@ -75,8 +77,17 @@ struct config_rule {
 /* One item of `phases:` (issue 12): applied and waited on in order. */
 struct config_phase {
 	char *name;          /* DNS label of at most CONFIG_PHASE_NAME_MAX characters */
-	char *templates;     /* a directory, relative to the config's */
+	/* A directory, relative to the config's; with `services:`, a service's
+	 * name means that service (services[0]); NULL when `templates:` is a
+	 * list of services. */
+	char *templates;
 	int templates_line, templates_col;
+	/* With `services:`: the services this phase deploys (`templates: NAME`
+	 * naming a service, or `templates: [a, b]`), in order, NULL-terminated;
+	 * NULL (nservices 0): the phase is the directory `templates`. Every
+	 * service is in exactly one phase. */
+	char **services;
+	size_t nservices;
 	int run_once;        /* run: once (else always) */
 	char *outputs;       /* the ConfigMap of `outputs: configmap/NAME`, or NULL */
 	int line, col;       /* where the item starts */

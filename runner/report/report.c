@@ -211,7 +211,10 @@ int report_phases_line(struct prenv_buf *out, const struct report_phase *ph, siz
 			    p->state != REPORT_PHASE_PENDING;
 		struct prenv_buf par = PRENV_BUF_INIT;
 
-		prenv_buf_printf(out, "%s%s %s", i ? " \xc2\xb7 " : "", p->name, marks[p->state]);
+		prenv_buf_printf(out, "%s%s", i ? " \xc2\xb7 " : "", p->name);
+		if (p->services)
+			prenv_buf_printf(out, " [%s]", p->services);
+		prenv_buf_printf(out, " %s", marks[p->state]);
 		if (p->state == REPORT_PHASE_SKIPPED) {
 			prenv_buf_adds(&par, "once, earlier");
 		} else {
