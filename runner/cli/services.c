@@ -23,6 +23,18 @@ static void asked(void *ud, const char *url, double seconds)
 	log_verbose("ls-remote %s: %.3f s", url, seconds);
 }
 
+/* The image check of a deployed service; a borrowed one keeps its image
+ * unchecked (it is not deployed). */
+static int check_unless_borrowed(const struct resolve_opts *o, struct resolved_service *svc,
+				 const cJSON *vars, char **img, struct prenv_err *err)
+{
+	const struct cli *cli = o->ud;
+
+	if (!cli_logical_deployed(cli, (size_t)(svc->cfg - cli->cfg->services)))
+		return 0;
+	return image_check_service(o, svc, vars, img, err);
+}
+
 int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 {
 	struct resolved_services *rs = NULL;
@@ -31,6 +43,10 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 
 	if (!cli->cfg->nservices || cli->plan->services)
 		return 0;
+	/* a logical environment decides first: a borrowed service's image is
+	 * never checked (nobody builds it for this change) */
+	if ((rc = cli_logical_plan(cli, err)) < 0)
+		return rc;
 	memset(&o, 0, sizeof(o));
 	o.cfg = cli->cfg;
 	o.ctx = cli->ctx;
@@ -39,7 +55,8 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 	if (cli->image_check) {
 		if ((rc = image_checker_new(&o.images, cli->envp, err)) < 0)
 			return rc;
-		o.check_image = image_check_service;
+		o.check_image = cli->logical ? check_unless_borrowed : image_check_service;
+		o.ud = cli;
 	}
 	if ((rc = resolve_services(&rs, &o, err)) == 0)
 		rc = resolve_apply(rs, &o, cli->plan, err);
@@ -185,8 +202,12 @@ int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err)
 		return rc;
 	if (!(all = cJSON_CreateArray()))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	cli_logical_annotate(cli);
+	/* a logical environment's borrowed services are rendered apart (their
+	 * Services become aliases), never applied */
 	for (i = 0; i < cli->cfg->nservices && rc == 0; i++)
-		rc = cli_render_service(cli, &cli->cfg->services[i], cli->plan->vars, NULL, all, err);
+		rc = cli_render_service(cli, &cli->cfg->services[i], cli->plan->vars, NULL,
+					cli_logical_deployed(cli, i) ? all : cli_logical_borrowed(cli), err);
 	if (rc < 0) {
 		cJSON_Delete(all);
 		return rc;

@@ -70,6 +70,10 @@ static const struct config_key top_keys[] = {
 	{ "check", CONFIG_STRMAP, 0, NULL, "the URL check after a deploy is ready", NULL },
 	{ "services", CONFIG_STRMAP, 0, NULL,
 	  "named services, each with its templates and repository (services.c)", NULL },
+	{ "logical", CONFIG_STRMAP, 0, NULL,
+	  "deploy only the services a change touched, borrow the rest from a baseline", NULL },
+	{ "shared_paths", CONFIG_STRSEQ, 0, NULL,
+	  "with logical: files whose change deploys every service", NULL },
 };
 
 static const struct config_key rule_keys[] = {
@@ -84,6 +88,7 @@ static const struct config_key rule_keys[] = {
 	  "when it is awake: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }", NULL },
 	{ "sleep_after", CONFIG_DUR, 0, NULL, "gc puts it to sleep after this long without a deploy or "
 	  "`prenv touch`", NULL },
+	{ "logical", CONFIG_BOOL, 0, NULL, "with a top-level logical: false deploys a full copy", NULL },
 };
 
 static const struct config_key schedule_keys[] = {
@@ -940,6 +945,9 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	if ((v = yaml_map_get(n, "sleep_after")) && (rc = read_dur(c, v, "sleep_after", &r->sleep_after)))
 		return rc;
 	if ((v = yaml_map_get(n, "schedule")) && (rc = parse_schedule(c, v, r)))
+		return rc;
+	r->logical = -1;
+	if ((v = yaml_map_get(n, "logical")) && (rc = read_bool(c, v, "logical", &r->logical)))
 		return rc;
 	return 0;
 }
@@ -1818,6 +1826,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 	}
 	if ((v = yaml_map_get(root, "check")) && (rc = parse_check(c, v, &cfg->check)))
 		return rc;
+	if ((rc = config_parse_logical(c, root, cfg)))
+		return rc;
 	return parse_secrets_access(c, root, cfg);
 }
 
@@ -1938,6 +1948,7 @@ void config_free(struct prenv_config *cfg)
 	free(cfg->teardown_templates);
 	config_secrets_free(cfg);
 	config_services_free(cfg);
+	config_logical_free(cfg);
 	free(cfg);
 }
 

@@ -39,6 +39,11 @@
  *   `templates` (required), `repo`, `production_branch`, `image` (a
  *   template, see services.c for the table); with it the top-level
  *   `templates` is an error (phases: name the services instead). A repo URL may not carry credentials.
+ * - logical: {baseline (required), namespace} needs `services:` and no
+ *   `phases:` (not yet); each service may say `paths` (globs of this
+ *   repository), `calls` (names of other services, checked) and
+ *   `stateful`; `shared_paths` (globs) needs `logical:`; a rule's
+ *   `logical: true|false` needs it too.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H
@@ -71,6 +76,8 @@ struct config_rule {
 	long sleep_after;    /* seconds without a deploy or touch before gc puts it to sleep; 0: never */
 	int has_schedule;    /* schedule: gc keeps it awake inside these windows only */
 	struct schedule schedule;
+	int logical;         /* logical: 1 on, 0 off (a full copy), -1 unset (on
+			      * when the config has `logical:`) */
 	int line, col;       /* where the rule starts in the file */
 };
 
@@ -129,6 +136,18 @@ struct config_service {
 	int templates_line, templates_col;
 };
 
+/* `logical:` and `shared_paths:` (issue 13, logical_config.c): deploy only
+ * the services a pull request changed, borrow the others from the baseline
+ * environment. baseline NULL: the config has no `logical:`. */
+struct config_logical {
+	char *baseline;      /* the baseline environment's name (a DNS label) */
+	char *namespace_;    /* its namespace as written, or NULL: computed like any
+			      * environment's (provider.namespace with env.name = baseline) */
+	char **shared_paths; /* globs: a changed file under one deploys everything */
+	size_t nshared;
+	int line, col;       /* the `logical:` key */
+};
+
 struct prenv_config {
 	char *path;          /* the file read */
 	char *dir;           /* its directory (relative paths are resolved from it) */
@@ -176,6 +195,7 @@ struct prenv_config {
 	struct config_service *services;
 	size_t nservices;
 	int services_line, services_col; /* the `services:` key */
+	struct config_logical logical;
 };
 
 /* The service called name, or NULL. */
