@@ -60,6 +60,10 @@ struct cli {
 	/* filled by cli_logical_plan() (logical.c): a logical environment's
 	 * decision, or NULL (no `logical:`, or a full copy this run) */
 	struct cli_logical *logical;
+	/* render: cli_render_dir hands each template file's objects here as
+	 * soon as they are checked (render_opts.sink); NULL: collected */
+	int (*render_sink)(void *ud, cJSON *objects, struct prenv_err *err);
+	void *render_sink_ud;
 };
 
 /* One command: `prenv NAME`. */
