@@ -96,7 +96,7 @@ static int fz_names_outside(const cJSON *j)
 
 static void fz_load(const char *const *envp)
 {
-	struct k8s_load_opts o = { NULL, NULL, envp };
+	struct k8s_load_opts o = { NULL, NULL, envp, NULL };
 	struct k8s_conn *c = NULL;
 	struct prenv_err err = PRENV_ERR_INIT;
 	int rc = k8s_conn_load(&c, &o, &err);
