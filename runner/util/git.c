@@ -33,6 +33,9 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fs.h"
+#ifdef PRENV_STATIC
+#include "util/cabundle.h"
+#endif
 
 /* libgit2 is loaded on first use in the dynamic build (util/lazylib.h;
  * the Makefile defines PRENV_LAZY_GIT2, its soname): its start-up (mbedTLS
@@ -110,6 +113,14 @@ static int lg2_init(struct prenv_err *err)
 	if (LG(git_libgit2_init)() < 0)
 		return prenv_err_set(err, PRENV_EFAIL, "libgit2 init failed: %s",
 				     lg2_msg("unknown libgit2 error"));
+#ifdef PRENV_STATIC
+	{	/* mbedTLS has no system default: the bundle found at run time */
+		const char *ca = ca_bundle_find();
+
+		if (ca)
+			LG(git_libgit2_opts)(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL);
+	}
+#endif
 	return 0;
 }
 

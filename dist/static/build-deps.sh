@@ -1,0 +1,180 @@
+#!/bin/bash
+# Builds the libraries of prenv's static binary (issue 15 item 1), once, with
+# musl (Debian's musl-tools: musl-gcc), from their Debian source packages,
+# into a cache directory outside the repository:
+#
+#   ${PRENV_STATIC_CACHE:-${PRENV_CACHE_DIR:-/var/cache/prenv}/static}
+#     src/      `apt-get source` of each package below
+#     prefix/   include/ and lib/*.a: zlib, mbedTLS, nghttp2, libcurl,
+#               http-parser, libgit2, libyaml, cJSON
+#     stamp     written last; when it matches, nothing is done
+#     build.log output of the last run that built
+#
+# Only what prenv uses: libcurl speaks HTTP and HTTPS (HTTP/2 via nghttp2,
+# TLS via mbedTLS; no FTP, LDAP, SSH, GSSAPI, IDN, PSL, brotli, zstd);
+# libgit2 speaks HTTPS through mbedTLS (no SSH, GSSAPI, NTLM, iconv).
+# Idempotent, non-interactive, one build at a time (a lock). Installs
+# musl-tools, cmake and dpkg-dev when missing (needs root then). Usage:
+#   dist/static/build-deps.sh [--force]
+# Prints the prefix on its last line.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${PRENV_STATIC_CACHE:-${PRENV_CACHE_DIR:-/var/cache/prenv}/static}
+P=$CACHE/prefix
+FORCE=0
+[[ ${1:-} == --force ]] && FORCE=1
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+SRCPKGS=(zlib mbedtls nghttp2 curl http-parser libgit2 libyaml cjson)
+LIBS=(libz.a libmbedtls.a libmbedx509.a libmbedcrypto.a libnghttp2.a libcurl.a
+      libhttp_parser.a libgit2.a libyaml.a libcjson.a)
+
+T0=$(date +%s)
+log() { printf 'static deps: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+KEY=$(cat "$HERE/build-deps.sh" | sha256sum | cut -d' ' -f1)
+cache_complete() {
+  [[ -f $CACHE/stamp ]] && grep -qx "inputs $KEY" "$CACHE/stamp" || return 1
+  local l
+  for l in "${LIBS[@]}"; do [[ -s $P/lib/$l ]] || return 1; done
+}
+if [[ $FORCE == 0 ]] && cache_complete; then
+  log "cache complete in $CACHE, nothing to do"
+  echo "$P"; exit 0
+fi
+
+# ---- 1. tools -------------------------------------------------------------
+missing=()
+for t in musl-gcc:musl-tools cmake:cmake dpkg-source:dpkg-dev make:make; do
+  command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  [[ $(id -u) == 0 ]] || die "missing ${missing[*]}: run 'apt-get install ${missing[*]}' (or this as root)"
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+fi
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
+if [[ $FORCE == 0 ]] && cache_complete; then   # built while we waited
+  log "cache complete in $CACHE, nothing to do"; echo "$P"; exit 0
+fi
+exec > >(tee "$CACHE/build.log" >&2) 2>&1
+
+# ---- 2. sources -------------------------------------------------------------
+have_src() {
+  grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/
+}
+if ! have_src; then
+  [[ $(id -u) == 0 ]] || die "no deb-src entries in /etc/apt: add them (see test/k8s-real/build.sh) or run as root"
+  f=/etc/apt/sources.list.d/prenv-src.sources
+  log "adding deb-src entries in $f"
+  {
+    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n'
+    printf 'Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n'
+    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n'
+    printf 'Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+  } >"$f"
+  apt-get update -qq || die "apt-get update failed"
+fi
+SRC=$CACHE/src
+mkdir -p "$SRC"
+# fetch PKG: unpacks the newest version that downloads (a mirror may lack
+# the newest one the index lists) into $SRC/PKG and records its version.
+fetch() {
+  local pkg=$1 v d
+  if [[ -f $SRC/$pkg/.prenv-version ]]; then return 0; fi
+  rm -rf "$SRC/.dl" "$SRC/$pkg" && mkdir -p "$SRC/.dl"
+  local versions
+  versions=$(apt-cache showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -Vru)
+  if [[ -z $versions ]]; then apt-get update -qq || true
+    versions=$(apt-cache showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -Vru); fi
+  [[ -n $versions ]] || die "source package $pkg not found (deb-src entries? apt-get update?)"
+  for v in $versions; do
+    log "apt-get source $pkg=$v"
+    if (cd "$SRC/.dl" && apt-get source -qq "$pkg=$v" >/dev/null 2>&1); then
+      d=$(find "$SRC/.dl" -mindepth 1 -maxdepth 1 -type d -print -quit)
+      [[ -n $d ]] && { mv "$d" "$SRC/$pkg"; echo "$v" >"$SRC/$pkg/.prenv-version"; rm -rf "$SRC/.dl"; return 0; }
+    fi
+    rm -rf "$SRC/.dl" && mkdir -p "$SRC/.dl"
+  done
+  die "apt-get source $pkg failed for every version ($versions)"
+}
+for s in "${SRCPKGS[@]}"; do fetch "$s"; done
+
+# ---- 3. build ---------------------------------------------------------------
+rm -rf "$P" && mkdir -p "$P/include" "$P/lib/pkgconfig"
+export CC=musl-gcc
+export CFLAGS="-O2 -fPIE -ffunction-sections -fdata-sections"
+export PKG_CONFIG_LIBDIR=$P/lib/pkgconfig PKG_CONFIG_PATH=
+MAKE="make -j$JOBS"
+CMAKE_COMMON=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=musl-gcc
+  -DCMAKE_INSTALL_PREFIX="$P" -DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=OFF
+  -DCMAKE_FIND_ROOT_PATH="$P" -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY
+  -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON)
+cmake_build() {  # cmake_build SRCDIR [options]
+  local s=$1; shift
+  rm -rf "$s/_static" && cmake -S "$s" -B "$s/_static" "${CMAKE_COMMON[@]}" "$@" >/dev/null
+  cmake --build "$s/_static" -j"$JOBS" >/dev/null
+  cmake --install "$s/_static" >/dev/null
+}
+
+log "zlib"
+(cd "$SRC/zlib" && ./configure --static --prefix="$P" >/dev/null && $MAKE libz.a >/dev/null && make install >/dev/null)
+
+log "mbedtls"
+cmake_build "$SRC/mbedtls" -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF \
+  -DUSE_STATIC_MBEDTLS_LIBRARY=ON -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DMBEDTLS_FATAL_WARNINGS=OFF
+
+log "nghttp2"
+cmake_build "$SRC/nghttp2" -DENABLE_LIB_ONLY=ON -DENABLE_STATIC_LIB=ON -DENABLE_SHARED_LIB=OFF \
+  -DENABLE_DOC=OFF -DENABLE_APP=OFF -DENABLE_HPACK_TOOLS=OFF -DENABLE_EXAMPLES=OFF -DWITH_JEMALLOC=OFF
+[[ -f $P/lib/pkgconfig/libnghttp2.pc ]] || die "nghttp2 installed no libnghttp2.pc"
+
+log "curl"
+(cd "$SRC/curl" && { [[ -x configure ]] || autoreconf -fi >/dev/null; } &&
+  CPPFLAGS="-I$P/include -DNGHTTP2_STATICLIB" LDFLAGS="-L$P/lib" ./configure -q --prefix="$P" \
+    --disable-shared --enable-static --with-mbedtls="$P" --with-nghttp2="$P" --with-zlib="$P" \
+    --without-ssl --with-mbedtls="$P" \
+    --without-libpsl --without-libidn2 --without-brotli --without-zstd --without-libssh2 \
+    --without-libssh --without-librtmp --without-gssapi --without-hyper --without-ngtcp2 \
+    --without-nghttp3 --without-quiche --without-msh3 \
+    --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet --disable-tftp \
+    --disable-pop3 --disable-imap --disable-smtp --disable-gopher --disable-mqtt --disable-smb \
+    --disable-ftp --disable-file --disable-manual --disable-ntlm --disable-ntlm-wb \
+    --disable-unix-sockets --enable-threaded-resolver --enable-ipv6 \
+    --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path >/dev/null &&
+  $MAKE -C lib >/dev/null && make -C lib install >/dev/null && make -C include install >/dev/null &&
+  make install-pkgconfigDATA >/dev/null)
+
+log "http-parser"
+(cd "$SRC/http-parser" && $CC $CFLAGS -c http_parser.c -o http_parser.o &&
+  ar rcs "$P/lib/libhttp_parser.a" http_parser.o && cp http_parser.h "$P/include/")
+
+log "libgit2"
+cmake_build "$SRC/libgit2" -DBUILD_TESTS=OFF -DBUILD_CLI=OFF -DBUILD_EXAMPLES=OFF -DBUILD_FUZZERS=OFF \
+  -DUSE_SSH=OFF -DUSE_HTTPS=mbedTLS -DUSE_SHA1=CollisionDetection -DUSE_GSSAPI=OFF \
+  -DUSE_NTLMCLIENT=OFF -DUSE_ICONV=OFF -DREGEX_BACKEND=regcomp -DUSE_HTTP_PARSER=system \
+  -DUSE_BUNDLED_ZLIB=OFF -DUSE_NSEC=ON -DCERT_LOCATION=/etc/ssl/certs/ca-certificates.crt \
+  -DZLIB_LIBRARY="$P/lib/libz.a" -DZLIB_INCLUDE_DIR="$P/include"
+
+log "libyaml"
+cmake_build "$SRC/libyaml" -DBUILD_TESTING=OFF -DINSTALL_CMAKE_DIR=lib/cmake/yaml
+
+log "cjson"
+mkdir -p "$P/include/cjson"
+(cd "$SRC/cjson" && $CC $CFLAGS -std=c89 -c cJSON.c -o cJSON.o &&
+  ar rcs "$P/lib/libcjson.a" cJSON.o && cp cJSON.h "$P/include/cjson/")
+
+for l in "${LIBS[@]}"; do [[ -s $P/lib/$l ]] || die "$l was not built"; done
+{
+  echo "inputs $KEY"
+  for s in "${SRCPKGS[@]}"; do echo "source $s $(cat "$SRC/$s/.prenv-version")"; done
+  echo "seconds $(( $(date +%s) - T0 ))"
+} >"$CACHE/stamp"
+log "built in $(( $(date +%s) - T0 )) s into $P"
+echo "$P"
