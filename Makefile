@@ -82,7 +82,9 @@ $(B)/libprenv.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/obj/%.o: %.c $(HDRS) | libcheck
+# (the static build checks its own libraries: LIBCHECK= there)
+LIBCHECK ?= libcheck
+$(B)/obj/%.o: %.c $(HDRS) | $(LIBCHECK)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -210,7 +212,7 @@ STATIC_LIBS := -lgit2 -lcurl -lnghttp2 -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_
 
 static:
 	@p=$$(nice -n 10 bash dist/static/build-deps.sh | tail -n 1) && [ -d "$$p" ] && \
-	nice -n 10 $(MAKE) --no-print-directory B=$(STATIC_B) CC=musl-gcc LAZY=0 \
+	nice -n 10 $(MAKE) --no-print-directory B=$(STATIC_B) CC=musl-gcc LAZY=0 LIBCHECK= \
 	  PKG_CFLAGS="-I$$p/include -DPRENV_STATIC" PKG_LIBS="-L$$p/lib $(STATIC_LIBS)" \
 	  LDFLAGS="-static -Wl,--gc-sections" $(STATIC_B)/prenv && \
 	cp $(STATIC_B)/prenv build/prenv-static && \
