@@ -106,40 +106,45 @@ fetch() {
 for s in "${SRCPKGS[@]}"; do fetch "$s"; done
 
 # ---- 3. build ---------------------------------------------------------------
-rm -rf "$P" && mkdir -p "$P/include" "$P/lib/pkgconfig"
+# Each library once: a marker in $P/.done when it is installed (a run that
+# died resumes there); --force starts from nothing.
+[[ $FORCE == 1 ]] && rm -rf "$P"
+mkdir -p "$P/include" "$P/lib/pkgconfig" "$P/.done"
+step() {  # step NAME FUNCTION: runs it unless done
+  if [[ -f $P/.done/$1 ]]; then log "$1: already built"; return 0; fi
+  log "$1"; "$2" || die "$1 failed (see $CACHE/build.log)"; touch "$P/.done/$1"
+}
 export CC=musl-gcc
 export CFLAGS="-O2 -fPIE -ffunction-sections -fdata-sections"
 export PKG_CONFIG_LIBDIR=$P/lib/pkgconfig PKG_CONFIG_PATH=
 MAKE="make -j$JOBS"
 CMAKE_COMMON=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=musl-gcc
-  -DCMAKE_INSTALL_PREFIX="$P" -DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=OFF
+  -DCMAKE_INSTALL_PREFIX="$P" -DCMAKE_INSTALL_LIBDIR=lib --no-warn-unused-cli -DBUILD_SHARED_LIBS=OFF
   -DCMAKE_FIND_ROOT_PATH="$P" -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY
   -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY
   -DCMAKE_POSITION_INDEPENDENT_CODE=ON)
 cmake_build() {  # cmake_build SRCDIR [options]
   local s=$1; shift
-  rm -rf "$s/_static" && cmake -S "$s" -B "$s/_static" "${CMAKE_COMMON[@]}" "$@" >/dev/null
-  cmake --build "$s/_static" -j"$JOBS" >/dev/null
-  cmake --install "$s/_static" >/dev/null
+  rm -rf "$s/_static" && cmake -S "$s" -B "$s/_static" "${CMAKE_COMMON[@]}" "$@" >/dev/null &&
+  cmake --build "$s/_static" -j"$JOBS" >/dev/null && cmake --install "$s/_static" >/dev/null
 }
 
-log "zlib"
+b_zlib() {
 (cd "$SRC/zlib" && ./configure --static --prefix="$P" >/dev/null && $MAKE libz.a >/dev/null && make install >/dev/null)
-
-log "mbedtls"
+}
+b_mbedtls() {
 cmake_build "$SRC/mbedtls" -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF \
   -DUSE_STATIC_MBEDTLS_LIBRARY=ON -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DMBEDTLS_FATAL_WARNINGS=OFF
-
-log "nghttp2"
+}
+b_nghttp2() {
 cmake_build "$SRC/nghttp2" -DENABLE_LIB_ONLY=ON -DENABLE_STATIC_LIB=ON -DENABLE_SHARED_LIB=OFF \
-  -DENABLE_DOC=OFF -DENABLE_APP=OFF -DENABLE_HPACK_TOOLS=OFF -DENABLE_EXAMPLES=OFF -DWITH_JEMALLOC=OFF
-[[ -f $P/lib/pkgconfig/libnghttp2.pc ]] || die "nghttp2 installed no libnghttp2.pc"
-
-log "curl"
+  -DENABLE_DOC=OFF -DENABLE_APP=OFF -DENABLE_HPACK_TOOLS=OFF -DENABLE_EXAMPLES=OFF -DWITH_JEMALLOC=OFF &&
+[[ -f $P/lib/pkgconfig/libnghttp2.pc ]]
+}
+b_curl() {
 (cd "$SRC/curl" && { [[ -x configure ]] || autoreconf -fi >/dev/null; } &&
   CPPFLAGS="-I$P/include -DNGHTTP2_STATICLIB" LDFLAGS="-L$P/lib" ./configure -q --prefix="$P" \
     --disable-shared --enable-static --with-mbedtls="$P" --with-nghttp2="$P" --with-zlib="$P" \
-    --without-ssl --with-mbedtls="$P" \
     --without-libpsl --without-libidn2 --without-brotli --without-zstd --without-libssh2 \
     --without-libssh --without-librtmp --without-gssapi --without-hyper --without-ngtcp2 \
     --without-nghttp3 --without-quiche --without-msh3 \
@@ -150,26 +155,27 @@ log "curl"
     --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path >/dev/null &&
   $MAKE -C lib >/dev/null && make -C lib install >/dev/null && make -C include install >/dev/null &&
   make install-pkgconfigDATA >/dev/null)
-
-log "http-parser"
+}
+b_http_parser() {
 (cd "$SRC/http-parser" && $CC $CFLAGS -c http_parser.c -o http_parser.o &&
   ar rcs "$P/lib/libhttp_parser.a" http_parser.o && cp http_parser.h "$P/include/")
-
-log "libgit2"
+}
+b_libgit2() {
 cmake_build "$SRC/libgit2" -DBUILD_TESTS=OFF -DBUILD_CLI=OFF -DBUILD_EXAMPLES=OFF -DBUILD_FUZZERS=OFF \
   -DUSE_SSH=OFF -DUSE_HTTPS=mbedTLS -DUSE_SHA1=CollisionDetection -DUSE_GSSAPI=OFF \
   -DUSE_NTLMCLIENT=OFF -DUSE_ICONV=OFF -DREGEX_BACKEND=regcomp -DUSE_HTTP_PARSER=system \
   -DUSE_BUNDLED_ZLIB=OFF -DUSE_NSEC=ON -DCERT_LOCATION=/etc/ssl/certs/ca-certificates.crt \
   -DZLIB_LIBRARY="$P/lib/libz.a" -DZLIB_INCLUDE_DIR="$P/include"
-
-log "libyaml"
+}
+b_libyaml() {
 cmake_build "$SRC/libyaml" -DBUILD_TESTING=OFF -DINSTALL_CMAKE_DIR=lib/cmake/yaml
-
-log "cjson"
+}
+b_cjson() {
 mkdir -p "$P/include/cjson"
 (cd "$SRC/cjson" && $CC $CFLAGS -std=c89 -c cJSON.c -o cJSON.o &&
   ar rcs "$P/lib/libcjson.a" cJSON.o && cp cJSON.h "$P/include/cjson/")
-
+}
+for n in zlib mbedtls nghttp2 curl http-parser libgit2 libyaml cjson; do step "$n" "b_${n//-/_}"; done
 for l in "${LIBS[@]}"; do [[ -s $P/lib/$l ]] || die "$l was not built"; done
 {
   echo "inputs $KEY"
