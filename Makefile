@@ -56,10 +56,12 @@ PREFIX  ?= /usr/local
 # Build: what `make` needs (the GitHub Action installs only these).
 # Test: what `make check` needs on top (cmocka, Python's YAML and JSON-schema
 # parsers for the independent checks, envsubst for benchmarks, clang for fuzzing;
+# the CNCF distribution registry and htpasswd (bcrypt) for the image checks;
 # npm and kubectl when missing, below).
 DEBIAN_BUILD_PKGS := libcurl4-openssl-dev libcjson-dev libgit2-dev libyaml-dev pkg-config make gcc
 DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base openssl \
-                     git clang libclang-rt-14-dev valgrind time rsync zsh fish man-db
+                     git clang libclang-rt-14-dev valgrind time rsync zsh fish man-db \
+                     docker-registry apache2-utils
 
 # The oldest libraries prenv builds with, checked with pkg-config before
 # anything is compiled (`make libcheck`; README "Building"): libcurl 7.77

@@ -35,7 +35,7 @@ struct prenv_err;
 
 /* Bumped when a slot is added or changes meaning; provider_open() refuses
  * a provider built against another version. */
-#define PRENV_PROVIDER_VERSION 2
+#define PRENV_PROVIDER_VERSION 3
 
 enum prenv_op { PRENV_OP_DEPLOY, PRENV_OP_DESTROY, PRENV_OP_STATUS };
 
@@ -57,6 +57,8 @@ struct provider_run {
 	 * each member present only when configured. Only providers whose
 	 * schema has .secrets get them. */
 	const cJSON *secrets;
+	long long now;          /* the clock of this run (gc --now), unix seconds;
+				 * 0: time(NULL). Stamps sleep/wake/touch times. */
 };
 
 /* What an operation reports back (filled by the provider, owned by the
@@ -109,7 +111,13 @@ struct prenv_provider {
 	 *    "pr": number or null, "sha": string or null,
 	 *    "deployed_at": unix seconds or null,
 	 *    "foreign": true and "repo": its repository, when it is another
-	 *    repository's environment (gc leaves it alone; destroy refuses)}
+	 *    repository's environment (gc leaves it alone; destroy refuses),
+	 *    since version 3, each optional (absent: unknown or not kept):
+	 *    "asleep_since": unix seconds (the environment is asleep),
+	 *    "woken_at", "touched_at": unix seconds (last wake, `prenv touch`),
+	 *    "awake_since": unix seconds (since when it runs, for cost),
+	 *    "cpu_millis", "memory_bytes": requested by what runs now
+	 *    (containers x replicas)}
 	 * Returns 0 with *out NULL when this configuration cannot list (e.g.
 	 * a pages git: target); a negative PRENV_E* on failure. */
 	int (*list)(struct provider_session *s, const struct provider_run *run, cJSON **out,
@@ -124,6 +132,25 @@ struct prenv_provider {
 			const char *key, char **out, struct prenv_err *err);
 	int (*set_note)(struct provider_session *s, const struct provider_run *run,
 			const char *key, const char *value, struct prenv_err *err);
+
+	/* Optional (since version 3; NULL when unsupported: the commands say
+	 * "not supported by provider X", exit 2): put run->plan's environment
+	 * to sleep (stop what runs, remember how to start it again, note the
+	 * time run->now as "asleep since") and wake it (restore exactly what
+	 * sleep stopped; with a wait (run->wait_seconds/no_wait as deploy)
+	 * until it is ready). Both are idempotent: an environment already
+	 * asleep/awake is left as it is, without a write. res->status:
+	 * "sleeping" / "awake" (or "ready" after a wait), "absent" when the
+	 * environment does not exist. Sleep refuses a protected environment. */
+	int (*sleep)(struct provider_session *s, const struct provider_run *run,
+		     struct provider_result *res, struct prenv_err *err);
+	int (*wake)(struct provider_session *s, const struct provider_run *run,
+		    struct provider_result *res, struct prenv_err *err);
+	/* Optional (since version 3): notes run->now as the environment's last
+	 * activity (`prenv touch`; gc's sleep_after counts from the last deploy,
+	 * touch or wake). Does not wake it. */
+	int (*touch)(struct provider_session *s, const struct provider_run *run,
+		     struct prenv_err *err);
 };
 
 /* Opens a session of p, checking its interface version. */

@@ -35,7 +35,7 @@ import tempfile
 # --------------------------------------------------------------------------- the rules (edit here)
 #
 # FOLDERS: every file belongs to one folder node:
-#   runner/<x>/...           -> "<x>"            (cli, context, config, render, report, lifecycle, util)
+#   runner/<x>/...           -> "<x>"            (cli, context, config, render, report, lifecycle, resolve, util)
 #   runner/main.c (any file directly in runner/) -> "main"
 #   providers/provider.{c,h} -> "provider"       (the provider interface and what the core
 #                                                  does with any provider)
@@ -47,7 +47,8 @@ import tempfile
 # Anything not listed is a folder-edge violation. The table itself must be acyclic.
 ALLOWED = """
 main        -> cli
-cli         -> context config render report lifecycle util provider registry
+cli         -> context config render report lifecycle resolve util provider registry
+resolve     -> config context render util
 lifecycle   -> report config context util provider
 report      -> config context util
 render      -> util
@@ -59,7 +60,10 @@ providers/* -> util config context render provider
 registry    -> provider providers/*
 """
 # config -> render: the plan renders its own templates (name, namespace,
-# url, values) with the Mustache engine. report never includes render or a
+# url, values) with the Mustache engine. resolve (what to deploy, asked
+# from outside: services' branches through ls-remote) sits between the plan
+# and the render: it asks through util/git.h and hands the answers to the
+# plan; only the tool (cli) calls it. report never includes render or a
 # provider; only the tool (cli) knows the table of providers.
 
 # LIB_HOMES: (include-name regex, the one file that may include it, what to call it).

@@ -6,8 +6,8 @@ _prenv()
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="context render deploy destroy status gc list version"
-	local globals="-c --config -o --output -v --verbose -q --quiet --dry-run --kubeconfig --env -h --help"
+	local commands="context render deploy destroy status gc sleep wake touch list version"
+	local globals="-c --config -o --output -v --verbose -q --quiet --dry-run --kubeconfig --env --now -h --help"
 
 	case $prev in
 	-c|--config|--kubeconfig)
@@ -16,14 +16,16 @@ _prenv()
 		COMPREPLY=($(compgen -d -- "$cur")); return 0 ;;
 	-o|--output)
 		COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return 0 ;;
-	--env|--wait)
+	--forks)
+		COMPREPLY=($(compgen -W "deploy skip" -- "$cur")); return 0 ;;
+	--env|--wait|--now)
 		return 0 ;;
 	esac
 
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-c|--config|--kubeconfig|-o|--output|--env|--wait|--out) ((i++)) ;;
+		-c|--config|--kubeconfig|-o|--output|--env|--wait|--out|--now|--forks) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
@@ -41,10 +43,12 @@ _prenv()
 	case $cmd in
 	context) opts="$opts -o" ;;
 	render) opts="$opts -o --out --allow-missing" ;;
-	deploy) opts="$opts --dry-run --wait --strict-report" ;;
+	deploy) opts="$opts --dry-run --wait --strict-report --forks" ;;
 	destroy) opts="$opts --no-wait --dry-run" ;;
 	status|list) opts="$opts -o" ;;
 	gc) opts="$opts --dry-run --no-wait -o" ;;
+	sleep|touch) opts="$opts --dry-run" ;;
+	wake) opts="$opts --dry-run --wait" ;;
 	esac
 	[[ $cur == -* ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	return 0

@@ -66,6 +66,8 @@ static int run_env(struct k8s_run *r, const struct provider_run *run, struct pre
 	r->env.allow_namespaces = pget(run, "allow_namespaces");
 	r->env.dry_run = run->dry_run;
 	r->env.replace_jobs = cJSON_IsTrue(pget(run, "replace_jobs"));
+	r->env.services = run->plan->services;
+	r->env.repos = (const char *const *)run->plan->service_repos;
 	return 0;
 }
 
@@ -136,13 +138,32 @@ static char *selector(const struct k8s_env *env)
 
 /* ------------------------------------------------------------ deploy */
 
+static long long run_now(const struct provider_run *run)
+{
+	return run->now > 0 ? run->now : (long long)time(NULL);
+}
+
+/* A deploy of a sleeping environment wakes it first: the recorded replica
+ * counts come back, then the apply sets what the templates set (the
+ * template wins where it names replicas). */
+static int deploy_wake(struct k8s_run *r, const struct provider_run *run, struct prenv_err *err)
+{
+	int writes = 0, rc;
+
+	log_info("environment %s is asleep: this deploy wakes it", r->env.env);
+	rc = k8s_env_wake(r->k, &r->env, 1, run_now(run), NULL, &writes, err);
+	if (rc < 0)
+		prenv_err_prefix(err, "wake environment %s", r->env.env);
+	return rc;
+}
+
 static int k8s_deploy(struct provider_session *s, const struct provider_run *run,
 		      const cJSON *objects, struct provider_result *res, struct prenv_err *err)
 {
 	struct k8s_run r;
 	cJSON *prepared = NULL, *with_secrets = NULL;
 	char *sel = NULL, *reason = NULL, *detail = NULL;
-	int rc, created = 0, pruned = 0;
+	int rc, created = 0, pruned = 0, asleep = 0;
 	long secs = wait_seconds(run);
 
 	if ((rc = run_env(&r, run, err)) < 0)
@@ -157,7 +178,10 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 	/* every mapping is known before the first write (exit 2: nothing changed) */
 	if ((rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0)
 		goto done;
+	r.env.asleep = &asleep;
 	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)
+		goto done;
+	if (asleep && (rc = deploy_wake(&r, run, err)) < 0)
 		goto done;
 	if (run->dry_run) {
 		const cJSON *o;
@@ -301,6 +325,59 @@ done:
 
 /* ------------------------------------------------------------ status */
 
+/* The services the last deploy recorded on the namespace: info.services
+ * and one line each. */
+static void status_services(cJSON *info, struct prenv_buf *text, const char *ann)
+{
+	cJSON *list = ann ? cJSON_Parse(ann) : NULL;
+	const cJSON *e;
+
+	if (!cJSON_IsArray(list)) {
+		cJSON_Delete(list);
+		return;
+	}
+	cJSON_ArrayForEach(e, list) {
+		const char *from = k8s_str(e, "from_branch"), *img = k8s_str(e, "image");
+		const char *sha = k8s_str(e, "sha");
+
+		prenv_buf_printf(text, "service %s: %s %.7s, %s%s%s%s\n", k8s_str(e, "name") ? k8s_str(e, "name") : "?",
+				 k8s_str(e, "branch") ? k8s_str(e, "branch") : "-", sha ? sha : "",
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "virtual")) ? "virtual from " : "real",
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "virtual")) && from ? from : "",
+				 img ? ", image " : "", img ? img : "");
+	}
+	cJSON_AddItemToObject(info, "services", list);
+}
+
+/* What the namespace says (annotations, sleep state), into info and text. */
+static void status_namespace(cJSON *info, struct prenv_buf *tp, const cJSON *ns, const char *name)
+{
+#define ANN(key, field) \
+	if (k8s_annotation(ns, key)) \
+		cJSON_AddStringToObject(info, field, k8s_annotation(ns, key))
+	ANN(PRENV_ANN_SHA, "sha");
+	ANN(PRENV_ANN_DEPLOYED_AT, "deployed_at");
+	if (k8s_annotation(ns, PRENV_ANN_PR))
+		cJSON_AddNumberToObject(info, "pr", (double)strtol(k8s_annotation(ns, PRENV_ANN_PR), NULL, 10));
+	ANN(PRENV_ANN_REPO, "repo");
+	ANN(PRENV_ANN_COMMENT_ID, "comment_id");
+	ANN(PRENV_ANN_ASLEEP_SINCE, "asleep_since");
+	ANN(PRENV_ANN_WOKEN_AT, "woken_at");
+	ANN(PRENV_ANN_TOUCHED_AT, "touched_at");
+#undef ANN
+	cJSON_AddBoolToObject(info, "sleeping", k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) != NULL);
+	prenv_buf_printf(tp, "namespace/%s", name);
+	if (k8s_annotation(ns, PRENV_ANN_SHA))
+		prenv_buf_printf(tp, ", sha %s", k8s_annotation(ns, PRENV_ANN_SHA));
+	if (k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT))
+		prenv_buf_printf(tp, ", deployed %s", k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT));
+	if (k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE))
+		prenv_buf_printf(tp, ", sleeping since %s (`prenv wake` or a deploy wakes it)",
+				 k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE));
+	else
+		prenv_buf_adds(tp, ", awake");
+}
+
 static int k8s_status(struct provider_session *s, const struct provider_run *run,
 		      struct provider_result *res, struct prenv_err *err)
 {
@@ -337,21 +414,8 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 	cJSON_AddBoolToObject(info, "managed", check_owner(ns, &r.env, "use", NULL) == 0);
 	if (k8s_str(ns, "metadata.deletionTimestamp"))
 		cJSON_AddBoolToObject(info, "terminating", 1);
-#define ANN(key, name) \
-	if (k8s_annotation(ns, key)) \
-		cJSON_AddStringToObject(info, name, k8s_annotation(ns, key))
-	ANN(PRENV_ANN_SHA, "sha");
-	ANN(PRENV_ANN_DEPLOYED_AT, "deployed_at");
-	if (k8s_annotation(ns, PRENV_ANN_PR))
-		cJSON_AddNumberToObject(info, "pr", (double)strtol(k8s_annotation(ns, PRENV_ANN_PR), NULL, 10));
-	ANN(PRENV_ANN_REPO, "repo");
-	ANN(PRENV_ANN_COMMENT_ID, "comment_id");
-#undef ANN
-	prenv_buf_printf(&text, "namespace/%s", r.env.ns);
-	if (k8s_annotation(ns, PRENV_ANN_SHA))
-		prenv_buf_printf(&text, ", sha %s", k8s_annotation(ns, PRENV_ANN_SHA));
-	if (k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT))
-		prenv_buf_printf(&text, ", deployed %s", k8s_annotation(ns, PRENV_ANN_DEPLOYED_AT));
+	status_services(info, &text, k8s_annotation(ns, PRENV_ANN_SERVICES));
+	status_namespace(info, &text, ns, r.env.ns);
 	prenv_buf_addc(&text, '\n');
 	objs = cJSON_AddArrayToObject(info, "objects");
 	sel = selector(&r.env);
@@ -385,7 +449,7 @@ static int k8s_status(struct provider_session *s, const struct provider_run *run
 		cJSON_Delete(items);
 	}
 	prenv_set_str(&res->status, k8s_str(ns, "metadata.deletionTimestamp") ? "terminating"
-			      : any_failed ? "failed" : all_ready ? "ready" : "progressing");
+			      : k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) ? "sleeping" : any_failed ? "failed" : all_ready ? "ready" : "progressing");
 out:
 	while (text.len && text.ptr[text.len - 1] == '\n')
 		prenv_buf_truncate(&text, text.len - 1);
@@ -515,6 +579,43 @@ static int k8s_set_note(struct provider_session *s, const struct provider_run *r
 
 /* ------------------------------------------------------------ list (gc) */
 
+/* The sleep state and activity times of a listed namespace (provider.h). */
+static void list_sleep_state(cJSON *e, const cJSON *ns)
+{
+	static const struct { const char *ann, *key; } times[] = {
+		{ PRENV_ANN_ASLEEP_SINCE, "asleep_since" },
+		{ PRENV_ANN_WOKEN_AT, "woken_at" },
+		{ PRENV_ANN_TOUCHED_AT, "touched_at" },
+	};
+	time_t t, awake = k8s_parse_time(k8s_str(ns, "metadata.creationTimestamp"));
+	size_t i;
+
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		const char *v = k8s_annotation(ns, times[i].ann);
+
+		if (v && (t = k8s_parse_time(v)) != (time_t)-1) {
+			cJSON_AddNumberToObject(e, times[i].key, (double)t);
+			if (i == 1)
+				awake = t;
+		}
+	}
+	if (!k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) && awake != (time_t)-1)
+		cJSON_AddNumberToObject(e, "awake_since", (double)awake);
+}
+
+/* The cost figures of the listed environments; without them when the
+ * cluster refuses the lists (a warning: gc still works). */
+static void list_costs(struct k8s_client *k, const char *app, cJSON *envs)
+{
+	struct prenv_err e = PRENV_ERR_INIT;
+
+	if (!cJSON_GetArraySize(envs))
+		return;
+	if (k8s_env_costs(k, app, envs, &e) < 0)
+		log_warn("kubernetes: no cost figures (requested CPU and memory): %s", e.msg);
+	prenv_err_clear(&e);
+}
+
 /* The namespaces labelled for this app, one entry per environment. A
  * namespace being deleted is left out (it is going already). */
 static int k8s_list_envs(struct provider_session *s, const struct provider_run *run, cJSON **out,
@@ -532,6 +633,7 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
 	r.env.app = run->cfg->app;
 	r.env.repo = run->ctx ? run->ctx->repo_full_name : NULL;
+	r.env.repos = run->plan ? (const char *const *)run->plan->service_repos : NULL;
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	prenv_buf_printf(&sel, "%s=%s,%s=%s", PRENV_LABEL_MANAGED, PRENV_MANAGED_BY, PRENV_LABEL_APP,
@@ -591,7 +693,9 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 			cJSON_AddNumberToObject(e, "deployed_at", (double)t);
 		else
 			cJSON_AddNullToObject(e, "deployed_at");
+		list_sleep_state(e, it);
 	}
+	list_costs(r.k, run->cfg->app, arr);
 	*out = arr;
 	arr = NULL;
 done:
@@ -599,6 +703,134 @@ done:
 	cJSON_Delete(arr);
 	prenv_buf_free(&sel);
 	return rc;
+}
+
+/* ------------------------------------------------------------ sleep, wake, touch */
+
+/* The environment's namespace for sleep/wake/touch (what: the verb, for
+ * messages): 1 when it does not exist (res says "absent"), 0 when it is
+ * prenv's and usable, or an error. */
+static int lifecycle_ns(struct provider_session *s, const struct provider_run *run, struct k8s_run *r,
+			cJSON **ns, const char *what, struct provider_result *res, struct prenv_err *err)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	int rc = get_env_ns(s, run, r, &url, ns, err);
+
+	prenv_buf_free(&url);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
+		log_info("namespace/%s does not exist: nothing to %s", r->env.ns, what);
+		if (res)
+			prenv_set_str(&res->status, "absent");
+		return 1;
+	}
+	if (rc < 0 || (rc = check_owner(*ns, &r->env, what, err)) < 0)
+		return rc;
+	if (k8s_str(*ns, "metadata.deletionTimestamp"))
+		return prenv_err_set(err, PRENV_EFAIL, "namespace/%s is being deleted: nothing to %s",
+				     r->env.ns, what);
+	return 0;
+}
+
+static int k8s_sleep(struct provider_session *s, const struct provider_run *run,
+		     struct provider_result *res, struct prenv_err *err)
+{
+	struct k8s_run r;
+	cJSON *ns = NULL;
+	int rc, writes = 0, asleep;
+
+	if (run->plan && run->plan->protected_)
+		return prenv_err_set(err, PRENV_ECONFIG, "environment %s is protected; prenv will not put it "
+				     "to sleep", run->plan->env_name);
+	if ((rc = lifecycle_ns(s, run, &r, &ns, "put to sleep", res, err)) != 0)
+		goto done;
+	asleep = k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) != NULL;
+	if ((rc = k8s_env_sleep(r.k, &r.env, asleep, run_now(run), &writes, err)) < 0)
+		goto done;
+	if (asleep && !writes)
+		log_info("environment %s is asleep already (since %s): nothing changed", r.env.env,
+			 k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE));
+	else
+		log_info("environment %s %s asleep (%d write(s))", r.env.env, run->dry_run ? "would be" : "is",
+			 writes);
+	prenv_set_str(&res->status, "sleeping");
+done:
+	if (rc < 0 && err->msg)
+		prenv_set_str(&res->reason, err->msg);
+	cJSON_Delete(ns);
+	return rc > 0 ? 0 : rc;
+}
+
+/* After a wake: waits (--wait) until what was started again is ready. */
+static int wake_wait(struct k8s_run *r, const struct provider_run *run, cJSON *woken,
+		     struct provider_result *res, struct prenv_err *err)
+{
+	long secs = run->no_wait ? 0 : run->wait_seconds > 0 ? run->wait_seconds : 0;
+	char *sel, *reason = NULL, *detail = NULL;
+	const cJSON *o;
+	int rc;
+
+	if (secs <= 0 || run->dry_run || !cJSON_GetArraySize(woken)) {
+		prenv_set_str(&res->status, "awake");
+		return 0;
+	}
+	cJSON_ArrayForEach(o, woken) {
+		if (!k8s_str(o, "metadata.namespace"))
+			cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "namespace",
+						r->env.ns);
+	}
+	sel = selector(&r->env);
+	rc = k8s_wait_ready(r->k, woken, r->env.ns, sel, secs, &reason, &detail, err);
+	prenv_set_str(&res->status, rc < 0 ? "failed" : "ready");
+	if (rc < 0) {
+		prenv_set_str(&res->reason, reason ? reason : err->msg);
+		res->detail = detail;
+		detail = NULL;
+	}
+	free(sel);
+	free(reason);
+	free(detail);
+	return rc;
+}
+
+static int k8s_wake(struct provider_session *s, const struct provider_run *run,
+		    struct provider_result *res, struct prenv_err *err)
+{
+	struct k8s_run r;
+	cJSON *ns = NULL, *woken = cJSON_CreateArray();
+	int rc, writes = 0, asleep;
+
+	if (!woken)
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	if ((rc = lifecycle_ns(s, run, &r, &ns, "wake", res, err)) != 0)
+		goto done;
+	asleep = k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) != NULL;
+	if ((rc = k8s_env_wake(r.k, &r.env, asleep, run_now(run), woken, &writes, err)) < 0)
+		goto done;
+	if (!asleep && !writes)
+		log_info("environment %s is awake already: nothing changed", r.env.env);
+	else
+		log_info("environment %s %s awake (%d write(s))", r.env.env, run->dry_run ? "would be" : "is",
+			 writes);
+	rc = wake_wait(&r, run, woken, res, err);
+done:
+	if (rc < 0 && err->msg && !res->reason)
+		prenv_set_str(&res->reason, err->msg);
+	cJSON_Delete(ns);
+	cJSON_Delete(woken);
+	return rc > 0 ? 0 : rc;
+}
+
+static int k8s_touch(struct provider_session *s, const struct provider_run *run, struct prenv_err *err)
+{
+	struct k8s_run r;
+	cJSON *ns = NULL;
+	int rc;
+
+	if ((rc = lifecycle_ns(s, run, &r, &ns, "touch", NULL, err)) == 0 && !run->dry_run)
+		rc = k8s_env_touch(r.k, &r.env, run_now(run), err);
+	cJSON_Delete(ns);
+	return rc > 0 ? 0 : rc;
 }
 
 /* ------------------------------------------------------------ check */
@@ -670,4 +902,7 @@ const struct prenv_provider k8s_provider = {
 	.list = k8s_list_envs,
 	.get_note = k8s_get_note,
 	.set_note = k8s_set_note,
+	.sleep = k8s_sleep,
+	.wake = k8s_wake,
+	.touch = k8s_touch,
 };

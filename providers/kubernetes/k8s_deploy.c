@@ -286,11 +286,15 @@ int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env
 const char *k8s_foreign_repo(const cJSON *ns, const struct k8s_env *env)
 {
 	const char *owner = k8s_annotation(ns, PRENV_ANN_REPO);
+	size_t i;
 
 	if (!owner || !*owner)
 		return NULL;
 	if (env->repo && *env->repo && !strcasecmp(owner, env->repo))
 		return NULL;
+	for (i = 0; env->repos && env->repos[i]; i++)
+		if (!strcasecmp(owner, env->repos[i]))
+			return NULL; /* one of the config's services' repositories */
 	return owner;
 }
 
@@ -306,6 +310,40 @@ int k8s_foreign_err(struct prenv_err *err, const struct k8s_env *env, const char
 			     "(annotation %s), not %s; two repositories use app '%s', so their environments "
 			     "share namespaces: give one of them another app name or provider.namespace; "
 			     "nothing was changed", what, env->ns, owner, PRENV_ANN_REPO, env->repo, env->app);
+}
+
+/* prenv.dev/services (name, repo, branch, sha, virtual, from_branch,
+ * image of each) and prenv.dev/repos on the namespace. */
+static void ns_services_annotations(cJSON *ann, const struct k8s_env *env)
+{
+	static const char *const keep[] = { "name", "repo", "repo_name", "branch", "sha", "virtual",
+					    "from_branch", "image" };
+	struct prenv_buf repos = PRENV_BUF_INIT;
+	cJSON *list, *e, *c;
+	char *text;
+	size_t i;
+
+	if (!env->services || !(list = cJSON_CreateArray()))
+		return;
+	cJSON_ArrayForEach(e, env->services) {
+		if (!(c = cJSON_CreateObject()))
+			break;
+		for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, keep[i]);
+			if (v && !cJSON_IsNull(v))
+				cJSON_AddItemToObject(c, keep[i], cJSON_Duplicate(v, 0));
+		}
+		cJSON_AddItemToArray(list, c);
+	}
+	if ((text = cJSON_PrintUnformatted(list)))
+		cJSON_AddStringToObject(ann, PRENV_ANN_SERVICES, text);
+	free(text);
+	cJSON_Delete(list);
+	for (i = 0; env->repos && env->repos[i]; i++)
+		prenv_buf_printf(&repos, "%s%s", i ? "," : "", env->repos[i]);
+	if (repos.len && !repos.failed)
+		cJSON_AddStringToObject(ann, PRENV_ANN_REPOS, repos.ptr);
+	prenv_buf_free(&repos);
 }
 
 static const struct k8s_mapping ns_mapping = { (char *)"", (char *)"v1", (char *)"Namespace",
@@ -368,6 +406,8 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 		} else if (k8s_str(live, "metadata.deletionTimestamp") ||
 			   (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
 			rc = ns_recreate_wait(k, env, created, err);
+		} else if (env->asleep && k8s_annotation(live, PRENV_ANN_ASLEEP_SINCE)) {
+			*env->asleep = 1;
 		}
 	}
 	if (rc < 0 || env->dry_run)
@@ -391,6 +431,7 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddStringToObject(ann, PRENV_ANN_DEPLOYED_AT, stamp);
+	ns_services_annotations(ann, env);
 	add_extra(obj, "labels", env->extra_labels);
 	add_extra(obj, "annotations", env->extra_annotations);
 	if (!(body = cJSON_PrintUnformatted(obj))) {
@@ -685,6 +726,22 @@ int k8s_env_selector(struct prenv_buf *out, const struct k8s_env *env)
 				env->env, PRENV_LABEL_MANAGED, PRENV_MANAGED_BY);
 }
 
+/* With services, prune is per service: only objects of the services this
+ * run renders (prenv.dev/service in (...)) are candidates, so a run never
+ * deletes another service's objects, nor objects from before services. */
+static void prune_services_selector(struct prenv_buf *sel, const struct k8s_env *env)
+{
+	const cJSON *e;
+	int n = 0;
+
+	if (!cJSON_GetArraySize(env->services))
+		return;
+	prenv_buf_printf(sel, ",%s in (", PRENV_LABEL_SERVICE);
+	cJSON_ArrayForEach(e, env->services)
+		prenv_buf_printf(sel, "%s%s", n++ ? "," : "", k8s_str(e, "name"));
+	prenv_buf_addc(sel, ')');
+}
+
 int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
 	      int *deleted, struct prenv_err *err)
 {
@@ -700,6 +757,7 @@ int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env 
 		goto done;
 	}
 	k8s_env_selector(&sel, env);
+	prune_services_selector(&sel, env);
 	for (i = 0; i < sizeof(prune_kinds) / sizeof(prune_kinds[0]); i++)
 		add_kind(kinds, prune_kinds[i].api_version, prune_kinds[i].kind);
 	cJSON_AddItemToArray(nss, cJSON_CreateString(env->ns));

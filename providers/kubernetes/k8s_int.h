@@ -202,6 +202,13 @@ struct k8s_env {
 	int dry_run;
 	int replace_jobs;             /* provider.replace_jobs */
 	long ns_wait;                 /* seconds to wait for a Terminating namespace to go */
+	/* services: (plan->services / plan->service_repos; NULL without):
+	 * prune is per service, the namespace records them, and a namespace
+	 * owned by any of repos is this run's too. */
+	const cJSON *services;
+	const char *const *repos;
+	int *asleep;                  /* or NULL: k8s_namespace_apply() sets it to 1 when the
+				       * namespace it found is asleep (k8s_sleep.c) */
 };
 
 /* Whose environment the namespace ns is: NULL when it is env's repository's
@@ -262,6 +269,40 @@ int k8s_env_selector(struct prenv_buf *out, const struct k8s_env *env);
  * *deleted counts the deletions. */
 int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
 	      int *deleted, struct prenv_err *err);
+
+/* ------------------------------------------------------------ k8s_sleep.c */
+
+/* Puts env to sleep: its Deployments and StatefulSets scaled to 0 and its
+ * CronJobs suspended, what each had recorded in an annotation on it; the
+ * namespace marked asleep since now unless ns_asleep (it is already). An
+ * object asleep already is left alone, so a second sleep writes nothing.
+ * Server-side apply by the field manager "prenv-sleep". *writes counts the
+ * writes (0 in a dry run, which only says what it would do). */
+int k8s_env_sleep(struct k8s_client *k, const struct k8s_env *env, int ns_asleep, long long now,
+		  int *writes, struct prenv_err *err);
+
+/* Restores exactly what sleep recorded (and removes the records); the
+ * namespace marked woken at now when ns_asleep. Workloads that will run
+ * again are added to woken (may be NULL), for k8s_wait_ready(). */
+int k8s_env_wake(struct k8s_client *k, const struct k8s_env *env, int ns_asleep, long long now,
+		 cJSON *woken, int *writes, struct prenv_err *err);
+
+/* Stamps the namespace touched at now (`prenv touch`: the idle clock of
+ * sleep_after starts again). */
+int k8s_env_touch(struct k8s_client *k, const struct k8s_env *env, long long now,
+		  struct prenv_err *err);
+
+/* ------------------------------------------------------------ k8s_cost.c */
+
+/* A resource quantity ("100m", "0.5", "128Mi", "1G") as a number (cores or
+ * bytes). -1 when it is not one. */
+int k8s_quantity(const char *s, double *out);
+
+/* Adds "cpu_millis" and "memory_bytes" (requests of the Deployments and
+ * StatefulSets of app, containers x replicas now) to each entry of envs by
+ * its "namespace": two lists of the whole cluster. On an error the entries
+ * get no figures. */
+int k8s_env_costs(struct k8s_client *k, const char *app, cJSON *envs, struct prenv_err *err);
 
 /* ------------------------------------------------------------ k8s_wait.c */
 

@@ -13,6 +13,7 @@
 #include "report/codehost.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 static const struct cmd_entry *const commands[] = {
@@ -22,6 +23,9 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_destroy_entry,
 	&cmd_status_entry,
 	&cmd_gc_entry,
+	&cmd_sleep_entry,
+	&cmd_wake_entry,
+	&cmd_touch_entry,
 	&cmd_list_entry,
 	&cmd_version_entry,
 };
@@ -41,6 +45,8 @@ static const char global_help[] =
 	"                     KUBECONFIG, ~/.kube/config, in-cluster)\n"
 	"  --env NAME         act on environment NAME instead of this run's (context,\n"
 	"                     render, status, destroy; `prenv list` shows them)\n"
+	"  --now TIME         the clock of gc, sleep, wake and touch (RFC 3339): tests,\n"
+	"                     dry runs\n"
 	"  -h, --help         this help; `prenv COMMAND --help` for one command\n"
 	"\n"
 	"Exit codes: 0 success, 1 the operation failed, 2 usage or configuration\n"
@@ -207,6 +213,14 @@ static int parse_valued(struct cli *cli, int argc, char **argv, int *i)
 	} else if (opt_is(a, "--env")) {
 		if (!(cli->env_name = opt_arg(argc, argv, i, a, "--env")))
 			return 2;
+	} else if (opt_is(a, "--now")) {
+		if (!(v = opt_arg(argc, argv, i, a, "--now")))
+			return 2;
+		if ((cli->now = fs_parse_rfc3339(v)) <= 0) {
+			fprintf(stderr, "prenv: error: --now takes an RFC 3339 time like 2026-03-30T06:00:00Z "
+				"or 2026-03-30T08:00:00+02:00, not '%s'\n", v);
+			return 2;
+		}
 	} else if (opt_is(a, "--forks")) {
 		if (!(cli->forks = opt_arg(argc, argv, i, a, "--forks")))
 			return 2;

@@ -33,8 +33,12 @@ struct cli {
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
+	long long now;             /* --now TIME (unix seconds), 0: the clock */
 	int laptop_fallback;       /* render, status: a local run no rule matches
 				    * gets the environment of its branch */
+	int image_check;           /* deploy: services' image_check is done
+				    * (resolve/image_check.h); render and status
+				    * show the images unchecked */
 	/* filled by cli_load() */
 	struct prenv_context *ctx;
 	struct prenv_config *cfg;
@@ -67,6 +71,9 @@ extern const struct cmd_entry cmd_deploy_entry;
 extern const struct cmd_entry cmd_destroy_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_gc_entry;
+extern const struct cmd_entry cmd_sleep_entry;
+extern const struct cmd_entry cmd_wake_entry;
+extern const struct cmd_entry cmd_touch_entry;
 extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_version_entry;
 
@@ -84,9 +91,23 @@ int cli_load(struct cli *cli, int need_config, struct prenv_err *err);
 /* The provider of the config, its session and the operations' arguments
  * (cli->run; plan as loaded, NULL for gc), and the reporter. */
 int cli_provider_begin(struct cli *cli, struct prenv_err *err);
+/* sleep, wake, touch (what): cli_load + cli_provider_begin, and
+ * PRENV_ECONFIG "not supported by provider X" when the provider has no
+ * such slot (before any request). */
+int cli_lifecycle_begin(struct cli *cli, const char *what, struct prenv_err *err);
 /* Renders the configured templates into *out (NULL when the config names
- * no templates directory). */
+ * no templates directory). With services: cli_render_services. */
 int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err);
+/* Renders one templates directory with vars; line:col: where the config
+ * names it. */
+int cli_render_dir(struct cli *cli, const char *dir, const cJSON *vars, int line, int col,
+		   cJSON **out, struct prenv_err *err);
+/* services.c: asks every service's repository for its branch (once per
+ * run; resolve/services.h) and hands the answer to the plan; then renders
+ * each service's templates with its service.* and labels its objects
+ * (prenv.dev/service, -repo, -branch, -sha). */
+int cli_resolve_services(struct cli *cli, struct prenv_err *err);
+int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err);
 
 /* ------------------------------------------------------------ output */
 

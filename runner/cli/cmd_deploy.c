@@ -90,6 +90,7 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 				 "configuration says `forks: skip`");
 		return 0;
 	}
+	cli->image_check = 1; /* before anything is applied */
 	/* the secrets' values: an unset one is exit 2 before anything happens */
 	if ((rc = cli_secrets_resolve(cli, err)) < 0 ||
 	    (rc = cli_render_objects(cli, &objs, err)) < 0)

@@ -12,18 +12,62 @@
 #include "util/err.h"
 #include "util/log.h"
 
-/* One line per environment: "pr-7   destroyed (PR #7 closed)". */
+/* The totals of the cost figures. */
+struct gc_totals {
+	double cpu, mem, awake;
+	int n, with_cost;
+};
+
+/* "250m" CPU, "256Mi" memory */
+static void fmt_cpu(struct prenv_buf *b, double millis)
+{
+	if (millis >= 1000 && (long long)millis % 1000 == 0)
+		prenv_buf_printf(b, "%.0f", millis / 1000);
+	else
+		prenv_buf_printf(b, "%.0fm", millis);
+}
+
+static void fmt_mem(struct prenv_buf *b, double bytes)
+{
+	static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti" };
+	size_t i = 0;
+
+	while (i + 1 < sizeof(units) / sizeof(units[0]) && bytes >= 1024 * 10)
+		bytes /= 1024, i++;
+	prenv_buf_printf(b, "%.0f%s", bytes, units[i]);
+}
+
+/* " — cpu 250m, memory 256Mi, awake 3h2m" */
+static void cost_text(struct prenv_buf *b, double cpu, double mem, double awake)
+{
+	prenv_buf_adds(b, " \xe2\x80\x94 cpu ");
+	fmt_cpu(b, cpu);
+	prenv_buf_adds(b, ", memory ");
+	fmt_mem(b, mem);
+	prenv_buf_adds(b, ", awake ");
+	gc_duration(b, (long)awake);
+}
+
+/* One line per environment: "pr-7   destroyed (PR #7 closed)", with what
+ * it requests and how long it has been awake when the provider says. */
 static void gc_line(void *ud, const cJSON *e, int width)
 {
+	struct gc_totals *t = ud;
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
 	const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "action"));
 	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "reason"));
 	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "error"));
+	const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(e, "cpu_millis");
+	const cJSON *mem = cJSON_GetObjectItemCaseSensitive(e, "memory_bytes");
+	const cJSON *awake = cJSON_GetObjectItemCaseSensitive(e, "awake_seconds");
 	struct prenv_buf line = PRENV_BUF_INIT;
 
-	(void)ud;
 	if (action && !strcmp(action, "would-destroy"))
 		action = "would be destroyed";
+	else if (action && !strcmp(action, "would-sleep"))
+		action = "would sleep";
+	else if (action && !strcmp(action, "would-wake"))
+		action = "would wake";
 	prenv_buf_printf(&line, "%-*s  %s (", width, name, action);
 	report_sanitize_line(&line, why);
 	prenv_buf_addc(&line, ')');
@@ -31,6 +75,30 @@ static void gc_line(void *ud, const cJSON *e, int width)
 		prenv_buf_adds(&line, ": ");
 		report_sanitize_line(&line, error);
 	}
+	t->n++;
+	if (cJSON_IsNumber(cpu) && cJSON_IsNumber(mem)) {
+		double aw = cJSON_IsNumber(awake) ? awake->valuedouble : 0;
+
+		cost_text(&line, cpu->valuedouble, mem->valuedouble, aw);
+		t->cpu += cpu->valuedouble;
+		t->mem += mem->valuedouble;
+		t->awake += aw;
+		t->with_cost++;
+	}
+	prenv_buf_addc(&line, '\n');
+	log_out(line.ptr, line.len);
+	prenv_buf_free(&line);
+}
+
+/* "total (3 environments) — cpu 750m, memory 768Mi, awake 9h" */
+static void gc_total(const struct gc_totals *t)
+{
+	struct prenv_buf line = PRENV_BUF_INIT;
+
+	if (!t->with_cost)
+		return;
+	prenv_buf_printf(&line, "total (%d environment%s)", t->with_cost, t->with_cost == 1 ? "" : "s");
+	cost_text(&line, t->cpu, t->mem, t->awake);
 	prenv_buf_addc(&line, '\n');
 	log_out(line.ptr, line.len);
 	prenv_buf_free(&line);
@@ -47,6 +115,7 @@ static const char *gc_target(const struct cli *cli)
 static int cmd_gc(struct cli *cli, struct prenv_err *err)
 {
 	struct gc_opts o;
+	struct gc_totals totals;
 	cJSON *out = NULL;
 	int rc = cli_load_config(cli, 1, err);
 
@@ -58,9 +127,12 @@ static int cmd_gc(struct cli *cli, struct prenv_err *err)
 	o.session = cli->session;
 	o.run = &cli->run;
 	o.strict = cli->strict_report;
-	o.now = time(NULL);
-	if (!cli_want_json(cli))
+	o.now = cli->now > 0 ? (time_t)cli->now : time(NULL);
+	memset(&totals, 0, sizeof(totals));
+	if (!cli_want_json(cli)) {
 		o.on_env = gc_line;
+		o.ud = &totals;
+	}
 	rc = gc_run(&o, &out, err);
 	if (rc == 0 && !out) {
 		log_warn("gc is not supported for provider %s%s%s: nothing done (destroy each "
@@ -73,12 +145,14 @@ static int cmd_gc(struct cli *cli, struct prenv_err *err)
 	}
 	if (cli_want_json(cli))
 		cli_print_json(out);
+	else
+		gc_total(&totals);
 	cJSON_Delete(out);
 	return rc;
 }
 
 const struct cmd_entry cmd_gc_entry = {
-	"gc", cmd_gc, "destroy environments whose PR is closed or whose TTL passed",
+	"gc", cmd_gc, "destroy, put to sleep or wake environments (PR closed, TTL, schedules)",
 	"Lists this app's environments (kubernetes: namespaces labelled for the app;\n"
 	"pages dir: the target's subdirectories) and destroys those whose pull\n"
 	"request is closed or merged (asked from the code host; needs a token) or\n"
@@ -88,6 +162,14 @@ const struct cmd_entry cmd_gc_entry = {
 	"Prints one line per environment (-o json: an array). Exit 1 when a destroy\n"
 	"failed (the others are still handled). Providers that cannot list\n"
 	"(command, pages git:) do nothing, with a warning, and exit 0.\n"
+	"Rules with a schedule ({ awake: \"Mon-Fri 08:00-20:00\", timezone: ...})\n"
+	"or sleep_after: gc also puts environments to sleep outside their awake\n"
+	"window or when idle, and wakes them when the window opens; at most one\n"
+	"action per environment, and a second run at the same time changes\n"
+	"nothing. Each line ends with what the environment requests (CPU, memory:\n"
+	"containers x replicas running now) and how long it has been awake, and a\n"
+	"total line follows.\n"
+	"  --now TIME       decide at TIME (RFC 3339) instead of now: tests, dry runs\n"
 	"  --dry-run        say what would be destroyed and why, change nothing\n"
 	"  --no-wait        do not wait until each environment is gone\n"
 	"  -o text|json     output format\n",

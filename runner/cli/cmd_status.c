@@ -22,6 +22,10 @@ static void status_print(const struct cli *cli, const struct provider_result *re
 			cJSON_AddStringToObject(o, "url", url);
 		if (res->info)
 			cJSON_AddItemToObject(o, "details", cJSON_Duplicate(res->info, 1));
+		/* services: what the environment records (the last deploy's) */
+		if (cJSON_GetObjectItemCaseSensitive(res->info, "services"))
+			cJSON_AddItemToObject(o, "services", cJSON_Duplicate(
+				cJSON_GetObjectItemCaseSensitive(res->info, "services"), 1));
 		cli_print_json(o);
 		cJSON_Delete(o);
 		return;

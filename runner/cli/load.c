@@ -13,6 +13,7 @@
 #include "render/render.h"
 #include "report/codehost.h"
 #include "report/report.h"
+#include "resolve/services.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -140,10 +141,14 @@ int cli_load(struct cli *cli, int need_config, struct prenv_err *err)
 				     "(give the token read access to pull requests, or set PRENV_PR)",
 				     cli->ctx->head_repo_full_name ? cli->ctx->head_repo_full_name : "another repository");
 	if (cli->env_name)
-		return plan_named(&cli->plan, cli->cfg, cli->ctx, cli->env_name, err);
-	if (cli->laptop_fallback && local_without_rule(cli))
-		return laptop_plan(cli, err);
-	return plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+		rc = plan_named(&cli->plan, cli->cfg, cli->ctx, cli->env_name, err);
+	else if (cli->laptop_fallback && local_without_rule(cli))
+		rc = laptop_plan(cli, err);
+	else
+		rc = plan_make(&cli->plan, cli->cfg, cli->ctx, err);
+	if (rc == 0 && resolve_repos(cli->plan, cli->cfg, cli->ctx) < 0)
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return rc;
 }
 
 int cli_provider_begin(struct cli *cli, struct prenv_err *err)
@@ -167,6 +172,7 @@ int cli_provider_begin(struct cli *cli, struct prenv_err *err)
 	run->wait_seconds = cli->wait_seconds;
 	run->no_wait = cli->no_wait;
 	run->kubeconfig = cli->kubeconfig;
+	run->now = cli->now;
 	if ((rc = provider_open(p, run, &cli->session, err)) < 0)
 		return rc;
 	cli->notes.s = cli->session;
@@ -202,22 +208,14 @@ static void tmpl_warn_to_log(void *ud, const char *file, int line, int col, cons
 	prenv_buf_free(&b);
 }
 
-int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
+int cli_render_dir(struct cli *cli, const char *dir, const cJSON *vars, int line, int col,
+		   cJSON **out, struct prenv_err *err)
 {
 	struct render_opts ro;
-	struct prenv_buf dir = PRENV_BUF_INIT;
-	int rc;
 
-	*out = NULL;
-	if (!cli->cfg->templates)
-		return 0;
-	if (cli->cfg->templates[0] == '/' || !cli->cfg->dir || !*cli->cfg->dir)
-		prenv_buf_adds(&dir, cli->cfg->templates);
-	else
-		prenv_buf_printf(&dir, "%s/%s", cli->cfg->dir, cli->cfg->templates);
 	memset(&ro, 0, sizeof(ro));
-	ro.dir = dir.ptr;
-	ro.vars = cli->plan->vars;
+	ro.dir = dir;
+	ro.vars = vars;
 	ro.app = cli->cfg->app;
 	ro.env_name = cli->plan->env_name;
 	ro.allow_missing = cli->allow_missing;
@@ -225,10 +223,26 @@ int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
 	ro.warn = tmpl_warn_to_log;
 	ro.allow_empty = cli->cfg->allow_empty;
 	ro.where_file = cli->cfg->path;
-	ro.where_line = cli->cfg->templates_line;
-	ro.where_col = cli->cfg->templates_col;
-	rc = render_dir(out, &ro, err);
-	prenv_buf_free(&dir);
+	ro.where_line = line;
+	ro.where_col = col;
+	return render_dir(out, &ro, err);
+}
+
+int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
+{
+	char *dir;
+	int rc;
+
+	*out = NULL;
+	if (cli->cfg->nservices)
+		return cli_render_services(cli, out, err);
+	if (!cli->cfg->templates)
+		return 0;
+	if (!(dir = config_templates_dir(cli->cfg, NULL)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	rc = cli_render_dir(cli, dir, cli->plan->vars, cli->cfg->templates_line,
+			    cli->cfg->templates_col, out, err);
+	free(dir);
 	return rc;
 }
 
@@ -253,4 +267,21 @@ void cli_print_json(const cJSON *o)
 		log_outs("\n");
 	}
 	free(s);
+}
+
+int cli_lifecycle_begin(struct cli *cli, const char *what, struct prenv_err *err)
+{
+	const struct prenv_provider *p;
+	int rc = cli_load(cli, 1, err), supported;
+
+	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
+		return rc;
+	p = cli->session->provider;
+	supported = !strcmp(what, "sleep") ? p->sleep != NULL : !strcmp(what, "wake") ? p->wake != NULL
+		: p->touch != NULL;
+	if (!supported)
+		return prenv_err_set(err, PRENV_ECONFIG, "%s is not supported by provider %s (provider.kind in "
+				     "%s): only kubernetes environments can sleep and wake; nothing was changed",
+				     what, p->name, cli->cfg->path);
+	return 0;
 }

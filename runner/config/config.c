@@ -16,6 +16,7 @@
 #include "util/names.h"
 #include "util/yaml.h"
 #include "config/schema.h"
+#include "config/config_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -65,6 +66,8 @@ static const struct config_key top_keys[] = {
 	{ "secrets", CONFIG_STRMAP, 0, NULL, "CI variables written into a Secret of the environment", NULL },
 	{ "access", CONFIG_STRMAP, 0, NULL, "who may open the preview (basic_auth)", NULL },
 	{ "check", CONFIG_STRMAP, 0, NULL, "the URL check after a deploy is ready", NULL },
+	{ "services", CONFIG_STRMAP, 0, NULL,
+	  "named services, each with its templates and repository (services.c)", NULL },
 };
 
 static const struct config_key rule_keys[] = {
@@ -75,6 +78,16 @@ static const struct config_key rule_keys[] = {
 	{ "kind", CONFIG_STR, 0, NULL, "preview, development, uat, staging or production", NULL },
 	{ "protected", CONFIG_BOOL, 0, "false", "destroy and gc refuse it", NULL },
 	{ "ttl", CONFIG_DUR, 0, NULL, "gc destroys it this long after the last deploy", NULL },
+	{ "schedule", CONFIG_STRMAP, 0, NULL,
+	  "when it is awake: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }", NULL },
+	{ "sleep_after", CONFIG_DUR, 0, NULL, "gc puts it to sleep after this long without a deploy or "
+	  "`prenv touch`", NULL },
+};
+
+static const struct config_key schedule_keys[] = {
+	{ "awake", CONFIG_STR, 1, NULL, "the awake windows, e.g. \"Mon-Fri 08:00-20:00, Sat 10:00-14:00\"",
+	  NULL },
+	{ "timezone", CONFIG_STR, 0, "UTC", "a tz database zone, e.g. Europe/Paris", NULL },
 };
 
 static const char *const forks_names[] = { "skip", "deploy" };
@@ -82,12 +95,7 @@ static const char *const forks_names[] = { "skip", "deploy" };
 /* ------------------------------------------------------------------ */
 /* Parser state and errors                                             */
 
-struct cp {
-	const char *path;
-	struct prenv_err *err;
-	const struct config_schema *const *kinds; /* NULL-terminated */
-	struct prenv_config *cfg;
-};
+/* struct cp: config_int.h */
 
 /* Remembers where the template under key starts (config_template_pos). */
 static int note_pos(struct cp *c, const char *key, const struct yaml_node *n)
@@ -855,6 +863,41 @@ static int parse_rule_refs(struct cp *c, const struct yaml_node *n, struct confi
 	return 0;
 }
 
+/* schedule: { awake: "Mon-Fri 08:00-20:00", timezone: Europe/Paris }; an
+ * error points at the bad part of the text. */
+static int parse_schedule(struct cp *c, const struct yaml_node *n, struct config_rule *r)
+{
+	const struct yaml_node *aw, *tz;
+	struct prenv_buf why = PRENV_BUF_INIT;
+	char *awake = NULL, *zone = NULL;
+	size_t at = 0;
+	int rc;
+
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'schedule' must be a mapping, e.g. "
+				 "{ awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }");
+	if ((rc = check_table(c, n, "schedule", schedule_keys, NELEM(schedule_keys))))
+		return rc;
+	aw = yaml_map_get(n, "awake");
+	tz = yaml_map_get(n, "timezone");
+	if ((rc = read_str(c, aw, "awake", &awake)) || (tz && (rc = read_str(c, tz, "timezone", &zone))))
+		goto done;
+	if (schedule_parse(&r->schedule, awake, zone, &why, &at) < 0) {
+		if (at == (size_t)-1)
+			rc = cp_fail(c, tz, "%s", why.ptr);
+		else
+			rc = cp_fail_at(c, NODE_LINE(aw), NODE_COL(aw) + (aw->plain ? 0 : 1) + (int)at,
+					"schedule: '%s': %s", awake, why.ptr);
+		goto done;
+	}
+	r->has_schedule = 1;
+done:
+	free(awake);
+	free(zone);
+	prenv_buf_free(&why);
+	return rc;
+}
+
 static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct config_rule *r)
 {
 	struct prenv_buf where = PRENV_BUF_INIT;
@@ -866,7 +909,7 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	r->col = NODE_COL(n);
 	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, "each item of 'environments' must be a mapping "
-				 "(branch, tag, pull_request, name, kind, protected, ttl)");
+				 "(branch, tag, pull_request, name, kind, protected, ttl, schedule, sleep_after)");
 	prenv_buf_printf(&where, "environments item %zu", i + 1);
 	if (where.failed)
 		return oom(c);
@@ -891,6 +934,10 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	if ((v = yaml_map_get(n, "protected")) && (rc = read_bool(c, v, "protected", &r->protected_)))
 		return rc;
 	if ((v = yaml_map_get(n, "ttl")) && (rc = read_dur(c, v, "ttl", &r->ttl_seconds)))
+		return rc;
+	if ((v = yaml_map_get(n, "sleep_after")) && (rc = read_dur(c, v, "sleep_after", &r->sleep_after)))
+		return rc;
+	if ((v = yaml_map_get(n, "schedule")) && (rc = parse_schedule(c, v, r)))
 		return rc;
 	return 0;
 }
@@ -1348,6 +1395,24 @@ static char *suggest_label(const char *s, size_t max)
 	return out;
 }
 
+/* services: (services.c); the top-level `templates` is then not used. */
+static int parse_top_services(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
+{
+	const struct yaml_node *v = yaml_map_get(root, "services"), *t;
+	size_t pi;
+
+	if (!v)
+		return 0;
+	if ((t = yaml_map_get(root, "templates")))
+		return cp_fail(c, t, "'templates' and 'services' do not go together: with services, "
+			       "each service names its own templates (services.<name>.templates); "
+			       "move this directory into a service");
+	for (pi = 0; pi < root->n; pi++)
+		if (root->pairs[pi].value == v)
+			return config_parse_services(c, root->pairs[pi].key, v, cfg);
+	return 0;
+}
+
 static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
 {
 	const struct yaml_node *v;
@@ -1410,6 +1475,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		    (rc = parse_environments(c, k, root->pairs[pi].value, cfg)))
 			return rc;
 	}
+	if ((rc = parse_top_services(c, root, cfg)))
+		return rc;
 	if ((v = yaml_map_get(root, "values"))) {
 		struct prenv_buf dotted = PRENV_BUF_INIT;
 		prenv_buf_adds(&dotted, "values");
@@ -1529,6 +1596,7 @@ void config_free(struct prenv_config *cfg)
 	check_free(&cfg->check);
 	cJSON_Delete(cfg->positions);
 	config_secrets_free(cfg);
+	config_services_free(cfg);
 	free(cfg);
 }
 
@@ -1543,4 +1611,70 @@ int config_template_pos(const struct prenv_config *cfg, const char *key, int *li
 	*col = cJSON_GetArrayItem(a, 1)->valueint;
 	*plain = cJSON_IsTrue(cJSON_GetArrayItem(a, 2));
 	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* For the other readers of this folder (config_int.h)                 */
+
+int config_fail(struct cp *c, const struct yaml_node *n, const char *fmt, ...)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	prenv_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	rc = b.failed ? oom(c) : cp_fail(c, n, "%s", b.ptr);
+	prenv_buf_free(&b);
+	return rc;
+}
+
+int config_oom(struct cp *c)
+{
+	return oom(c);
+}
+
+int config_note_pos(struct cp *c, const char *key, const struct yaml_node *n)
+{
+	return note_pos(c, key, n);
+}
+
+int config_keyed_map(struct cp *c, const struct yaml_node *n, const char *where,
+		     const struct config_key *keys, size_t nkeys, cJSON **out)
+{
+	const struct config_key *d;
+	cJSON *obj, *item;
+	size_t pi, i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_table(c, n, where, keys, nkeys)))
+		return rc;
+	if (!(obj = cJSON_CreateObject()))
+		return oom(c);
+	for (pi = 0; pi < n->n; pi++) {
+		const struct yaml_node *k = n->pairs[pi].key;
+
+		for (d = NULL, i = 0; i < nkeys && !d; i++)
+			if (!strcmp(keys[i].name, sval(k)))
+				d = &keys[i];
+		item = NULL;
+		if ((rc = provider_value(c, d, n->pairs[pi].value, &item))) {
+			cJSON_Delete(obj);
+			return rc;
+		}
+		cJSON_AddItemToObject(obj, d->name, item);
+	}
+	for (i = 0; i < nkeys; i++) {
+		if (!keys[i].dflt || cJSON_GetObjectItemCaseSensitive(obj, keys[i].name))
+			continue;
+		if (!(item = default_value(&keys[i]))) {
+			cJSON_Delete(obj);
+			return oom(c);
+		}
+		cJSON_AddItemToObject(obj, keys[i].name, item);
+	}
+	*out = obj;
+	return 0;
 }

@@ -27,11 +27,17 @@
  *   absent keys with a default get it (kubernetes: `namespace`
  *   "{{app}}-{{env.name}}", `wait` 300); durations are seconds; argv keys
  *   are non-empty arrays of strings.
+ * - services: (optional) a mapping of DNS-label names to entries with
+ *   `templates` (required), `repo`, `production_branch`, `image` (a
+ *   template, see services.c for the table); with it the top-level
+ *   `templates` is an error. A repo URL may not carry credentials.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H
 
 #include <cjson/cJSON.h>
+
+#include "util/schedule.h"
 
 struct prenv_err;
 struct config_schema;
@@ -54,6 +60,9 @@ struct config_rule {
 	int kind_set;
 	int protected_;      /* destroy and gc refuse it */
 	long ttl_seconds;    /* 0: none */
+	long sleep_after;    /* seconds without a deploy or touch before gc puts it to sleep; 0: never */
+	int has_schedule;    /* schedule: gc keeps it awake inside these windows only */
+	struct schedule schedule;
 	int line, col;       /* where the rule starts in the file */
 };
 
@@ -75,6 +84,21 @@ struct config_check {
 	cJSON *headers;       /* {name: value template} or NULL */
 	cJSON *headers_from_env; /* {name: environment variable} or NULL */
 	int line, col;        /* where `check` is written */
+};
+
+/* One entry of `services:` (runner/config/services.c has the key table). */
+struct config_service {
+	char *name;              /* a DNS label, unique in the config */
+	char *repo;              /* the repository it is built from; NULL: this one */
+	char *production_branch; /* where a missing branch comes from; NULL: the
+				  * repository's HEAD branch */
+	char *templates;         /* directory, as written (relative to the config's dir) */
+	char *image;             /* the image template, or NULL */
+	/* Every key of the entry as JSON, validated against the table (with
+	 * defaults): keys added to the table later are read from here. */
+	cJSON *keys;
+	int line, col;           /* the service's name in the file */
+	int templates_line, templates_col;
 };
 
 struct prenv_config {
@@ -112,7 +136,21 @@ struct prenv_config {
 	char *auth_realm;
 	int access_line, access_col;
 	struct config_check check;
+	/* `services:`, in the file's order; 0 when absent (then `templates` is
+	 * the one implicit service). */
+	struct config_service *services;
+	size_t nservices;
+	int services_line, services_col; /* the `services:` key */
 };
+
+/* The service called name, or NULL. */
+const struct config_service *config_service_find(const struct prenv_config *cfg,
+						 const char *name);
+
+/* The directory of a service's templates (absolute, or relative to the
+ * current directory: the config's dir joined). Caller frees; NULL when out
+ * of memory. svc NULL: the top-level `templates` (NULL when unset). */
+char *config_templates_dir(const struct prenv_config *cfg, const struct config_service *svc);
 
 /* Parses text (len bytes) read from path. kinds: the provider kinds this
  * prenv has and their keys (NULL-terminated; providers/registry.h's

@@ -54,6 +54,20 @@ static int add_str(cJSON *o, const char *name, const char *v)
 	return o && cJSON_AddStringToObject(o, name, v ? v : "") ? 0 : -1;
 }
 
+/* git.branch_slug: the branch as a DNS label short enough to name an
+ * environment (name_slug: lossy or long names get a hash suffix), the same
+ * in every repository of one app, so that `name: "{{git.branch_slug}}"`
+ * names one environment across them; it is the name a branch push gets by
+ * default, and name_env keeps it as it is. */
+static int add_branch_slug(cJSON *o, const char *branch, size_t maxlen)
+{
+	char *slug = branch ? name_slug(branch, maxlen) : NULL;
+	int bad = (branch && !slug) || add_str(o, "branch_slug", slug);
+
+	free(slug);
+	return bad;
+}
+
 /* The variables known before the environment is named. */
 static cJSON *base_vars(const struct prenv_config *cfg, const struct prenv_context *ctx,
 			enum env_kind kind)
@@ -74,6 +88,7 @@ static cJSON *base_vars(const struct prenv_config *cfg, const struct prenv_conte
 	bad |= add_str(o, "kind", env_kind_name(kind));
 	o = add_obj(v, "git");
 	bad |= add_str(o, "branch", ctx->branch);
+	bad |= add_branch_slug(o, ctx->branch, LABEL_MAX - 1 - strlen(cfg->app));
 	bad |= add_str(o, "tag", ctx->tag);
 	bad |= add_str(o, "sha", ctx->sha);
 	bad |= add_str(o, "short_sha", short_sha);
@@ -311,6 +326,15 @@ static int finish_env(struct prenv_plan *plan, const struct prenv_config *cfg,
 	return 0;
 }
 
+/* The rule's name rendered to exactly git.branch_slug. */
+static int is_branch_slug(const struct prenv_plan *plan, const char *raw)
+{
+	const cJSON *git = cJSON_GetObjectItemCaseSensitive(plan->vars, "git");
+	const char *slug = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(git, "branch_slug"));
+
+	return plan->rule && plan->rule->name && slug && *slug && !strcmp(raw, slug);
+}
+
 /* env.name, then the rest of env.*. */
 static int name_env(struct prenv_plan *plan, const struct prenv_config *cfg,
 		    const struct prenv_context *ctx, struct prenv_err *err)
@@ -325,7 +349,10 @@ static int name_env(struct prenv_plan *plan, const struct prenv_config *cfg,
 		free(raw);
 		return rc;
 	}
-	plan->env_name = name_slug(raw, maxlen);
+	if (is_branch_slug(plan, raw) && strlen(raw) <= maxlen)
+		plan->env_name = strdup(raw); /* a slug already: not hashed again */
+	else
+		plan->env_name = name_slug(raw, maxlen);
 	free(raw);
 	if (!plan->env_name || add_str(env, "name", plan->env_name))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
@@ -551,6 +578,10 @@ void plan_free(struct prenv_plan *plan)
 	cJSON_Delete(plan->vars);
 	for (i = 0; i < plan->nuntrusted; i++)
 		free(plan->untrusted_[i]);
+	cJSON_Delete(plan->services);
+	for (i = 0; plan->service_repos && plan->service_repos[i]; i++)
+		free(plan->service_repos[i]);
+	free(plan->service_repos);
 	free(plan);
 }
 
@@ -578,4 +609,23 @@ cJSON *plan_to_json(const struct prenv_plan *plan)
 		return NULL;
 	}
 	return o;
+}
+
+int plan_add_untrusted(struct prenv_plan *plan, const char *name)
+{
+	char *dup;
+
+	if (plan->nuntrusted >= PLAN_MAX_UNTRUSTED)
+		return 0; /* the render escapes every value anyway; this list adds warnings */
+	if (!(dup = strdup(name)))
+		return -1;
+	plan->untrusted_[plan->nuntrusted++] = dup;
+	plan->untrusted_[plan->nuntrusted] = NULL;
+	plan->untrusted = (const char *const *)plan->untrusted_;
+	return 0;
+}
+
+void plan_err_at_config(struct prenv_err *err, const struct prenv_config *cfg, const char *key)
+{
+	err_at_config(err, cfg, key);
 }

@@ -34,7 +34,25 @@ struct prenv_plan {
 	const char *const *untrusted;
 	char *untrusted_[PLAN_MAX_UNTRUSTED + 1];
 	size_t nuntrusted;
+	/* With `services:` (filled by runner/resolve/ after plan_make; NULL
+	 * otherwise): one object per service, in the config's order: name,
+	 * repo, repo_name, branch, sha, short_sha, virtual, from_branch, image
+	 * (the same as the templates' services.<name>), owned by the plan. */
+	cJSON *services;
+	/* owner/name of every service's repository (this one's included),
+	 * NULL-terminated, owned by the plan; NULL without services. The
+	 * namespace's ownership check accepts each of them. */
+	char **service_repos;
 };
+
+/* Adds a dotted variable name to the untrusted list (a copy). -1 when out
+ * of memory; a full list is left as it is (0). */
+int plan_add_untrusted(struct prenv_plan *plan, const char *name);
+
+/* Moves an error at line:col of the template under key ("url",
+ * "values.a", "services.web.image") to that template's position in the
+ * config file. */
+void plan_err_at_config(struct prenv_err *err, const struct prenv_config *cfg, const char *key);
 
 /* Picks the first matching rule and names the environment. A rule matches
  * when its branch pattern matches ctx->branch (the PR's head branch on PRs;

@@ -2,6 +2,7 @@
 #include "context/tokens.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -282,11 +283,112 @@ done:
 	return ok;
 }
 
+/* ---- PRENV_GIT_TOKEN_<NAME> with PRENV_GIT_TOKEN_<NAME>_HOST ---- */
+
+#define NAMED_PREFIX "PRENV_GIT_TOKEN_"
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+
+	return n >= m && !strncmp(s + n - m, suffix, m);
+}
+
+/* The length of the name of a named token variable at the start of s
+ * ("PRENV_GIT_TOKEN_ACME=..." or "PRENV_GIT_TOKEN_ACME"), or 0. */
+static size_t named_len(const char *s)
+{
+	size_t n = strlen(NAMED_PREFIX), i;
+
+	if (strncmp(s, NAMED_PREFIX, n))
+		return 0;
+	for (i = n; s[i] && s[i] != '='; i++)
+		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	if (i == n || i >= sizeof(((struct token_pick *)0)->var_buf) - 8 ||
+	    ends_with(s, i, "_HOST") || ends_with(s, i, "_USER"))
+		return 0;
+	return i;
+}
+
+/* The value of <name>_<suffix> ("HOST", "USER") in envp, or NULL. */
+static const char *named_companion(const char *const *envp, const char *name, size_t n,
+				   const char *suffix)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%.*s_%s", (int)n, name, suffix);
+	return ci_getenv(envp, key);
+}
+
+/* May the named token (name, n bytes) go to url? */
+static int named_allowed(const char *const *envp, const char *name, size_t n, const char *url,
+			 struct prenv_buf *why)
+{
+	struct prenv_buf hp = PRENV_BUF_INIT, want = PRENV_BUF_INIT;
+	const char *hv = named_companion(envp, name, n, "HOST");
+	int https = 0, ok = 0;
+
+	if (url_host(url, &https, &hp) < 0) {
+		if (why)
+			prenv_buf_printf(why, "no token is sent to a URL that is not https:// with one "
+					 "plain host name");
+	} else if (!hv || named_host(hv, &want) < 0) {
+		if (why)
+			prenv_buf_printf(why, "%.*s is only sent to the host named by %.*s_HOST, which is "
+					 "%s", (int)n, name, (int)n, name, hv ? "not a host name" : "not set");
+	} else if (strcmp(want.ptr, hp.ptr)) {
+		if (why)
+			prenv_buf_printf(why, "%.*s belongs to %s, not %s", (int)n, name, want.ptr, hp.ptr);
+	} else if (!https && !tokens_host_is_loopback(hp.ptr)) {
+		if (why)
+			prenv_buf_printf(why, "%.*s is not sent over plain http:// to %s: use https://",
+					 (int)n, name, hp.ptr);
+	} else {
+		ok = 1;
+	}
+	prenv_buf_free(&hp);
+	prenv_buf_free(&want);
+	return ok;
+}
+
+/* The first named token that may go to url, into out. */
+static int named_pick(const char *const *envp, const char *url, struct token_pick *out,
+		      struct prenv_buf *first)
+{
+	struct prenv_buf tmp = PRENV_BUF_INIT;
+	size_t i, n;
+	int found = 0;
+
+	for (i = 0; envp && envp[i] && !found; i++) {
+		if (!(n = named_len(envp[i])) || envp[i][n] != '=' || !envp[i][n + 1])
+			continue;
+		prenv_buf_reset(&tmp);
+		if (!named_allowed(envp, envp[i], n, url, &tmp)) {
+			if (!first->len)
+				prenv_buf_adds(first, tmp.ptr ? tmp.ptr : "");
+			continue;
+		}
+		memcpy(out->var_buf, envp[i], n);
+		out->var_buf[n] = '\0';
+		out->var = out->var_buf;
+		out->value = envp[i] + n + 1;
+		if (!(out->user = named_companion(envp, envp[i], n, "USER")))
+			out->user = "x-access-token";
+		found = 1;
+	}
+	prenv_buf_free(&tmp);
+	return found;
+}
+
 int tokens_allowed(const struct prenv_context *ctx, const char *const *envp,
 		   const char *var, const char *url, struct prenv_buf *why)
 {
 	const struct tok *t = find_tok(var);
+	size_t n = var ? named_len(var) : 0;
 
+	if (!t && n && !var[n])
+		return named_allowed(envp, var, n, url, why);
 	if (!t) {
 		if (why)
 			prenv_buf_printf(why, "%s is not a token prenv knows", var ? var : "(none)");
@@ -304,6 +406,8 @@ int tokens_for_url(const struct prenv_context *ctx, const char *const *envp,
 	int found = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (use & TOKEN_FOR_GIT)
+		found = named_pick(envp, url, out, &first);
 	for (i = 0; i < sizeof(toks) / sizeof(toks[0]) && !found; i++) {
 		const struct tok *t = &toks[i];
 		const char *v = ci_getenv(envp, t->var);

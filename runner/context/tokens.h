@@ -17,6 +17,11 @@
  *   PRENV_GIT_TOKEN
  *           -> only the host named by PRENV_GIT_TOKEN_HOST (host[:port] or
  *              a URL); without it, nowhere
+ *   PRENV_GIT_TOKEN_<NAME> (NAME: A-Z, 0-9, _; e.g. PRENV_GIT_TOKEN_ACME)
+ *           -> only the host named by PRENV_GIT_TOKEN_<NAME>_HOST; sent
+ *              with the user PRENV_GIT_TOKEN_<NAME>_USER (default
+ *              x-access-token). One pair per git server: a token each.
+ *              Checked before the variables above, git only.
  *
  * Hosts compare as host[:port], case-insensitively, with the scheme's
  * default port (https 443, http 80) left out. Only https:// URLs get a token,
@@ -40,12 +45,14 @@ struct prenv_buf;
 #define TOKEN_FOR_GITLAB_API 4u  /* the GitLab REST API (not CI_JOB_TOKEN) */
 
 struct token_pick {
-	const char *var;    /* the variable's name (static) */
+	const char *var;    /* the variable's name (static, or var_buf for a
+			     * PRENV_GIT_TOKEN_<NAME>: valid while the pick is) */
 	const char *value;  /* its value (borrowed from envp) */
 	const char *user;   /* the user name git sends with it: PRENV_GIT_USER or
 			     * x-access-token for PRENV_GIT_TOKEN, x-access-token
 			     * (GitHub), oauth2 (GitLab), gitlab-ci-token
 			     * (CI_JOB_TOKEN). Static or borrowed from envp. */
+	char var_buf[96];
 };
 
 /* The decision: may the token of variable var (one of the names above) be

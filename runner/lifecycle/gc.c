@@ -8,6 +8,7 @@
 #include "config/plan.h"
 #include "util/err.h"
 #include "util/names.h"
+#include "util/schedule.h"
 
 void gc_duration(struct prenv_buf *b, long s)
 {
@@ -76,14 +77,135 @@ static void why_kept(struct prenv_buf *why, long pr, const char *state, long ttl
 	}
 }
 
+static long long latest(long long a, long long b)
+{
+	return a > b ? a : b;
+}
+
+/* "Mon 08:00 (Europe/Paris)" */
+static void local_when(struct prenv_buf *b, const struct schedule *s, long long t)
+{
+	schedule_fmt_local(b, s, (time_t)t);
+	prenv_buf_printf(b, " (%s)", s->tz);
+}
+
+/* The next opening of s once the window around now (st) is over; -1 none. */
+static long long next_opening(const struct schedule *s, const struct sched_state *st)
+{
+	struct sched_state after;
+
+	if (!st->awake)
+		return st->until;
+	if (st->until < 0 || schedule_at(s, (time_t)st->until, &after) < 0)
+		return -1;
+	return after.awake ? -1 : after.until;
+}
+
+void gc_sleep_until(struct prenv_buf *b, const struct config_rule *r, time_t now)
+{
+	struct sched_state st;
+	long long t;
+
+	if (!r || !r->has_schedule || schedule_at(&r->schedule, now, &st) < 0)
+		return;
+	if ((t = next_opening(&r->schedule, &st)) > 0) {
+		prenv_buf_adds(b, "until ");
+		local_when(b, &r->schedule, t);
+	}
+}
+
+/* An asleep environment: woken when a window opened since it fell asleep. */
+static void decide_asleep(const struct gc_env *e, const struct config_rule *r, time_t now,
+			  struct gc_decision *d)
+{
+	struct sched_state st = { 0, -1, -1 };
+
+	if (r && r->has_schedule && schedule_at(&r->schedule, now, &st) == 0 && st.awake &&
+	    st.since > 0 && e->asleep_since < st.since) {
+		d->action = GC_WAKE;
+		prenv_buf_adds(&d->why, "awake window opened ");
+		local_when(&d->why, &r->schedule, st.since);
+		return;
+	}
+	d->asleep = 1;
+	d->next_wake = r && r->has_schedule ? next_opening(&r->schedule, &st) : -1;
+	prenv_buf_adds(&d->why, "sleeping");
+}
+
+/* An awake environment: put to sleep outside its window or when idle. */
+static void decide_awake(const struct gc_env *e, const struct config_rule *r, time_t now,
+			 struct gc_decision *d)
+{
+	struct sched_state st = { 1, -1, -1 };
+	long long act = latest(latest(e->deployed_at, e->touched_at), e->woken_at);
+	long long idle_from = act;
+	int sched = r->has_schedule && schedule_at(&r->schedule, now, &st) == 0;
+
+	if (act <= 0)
+		act = idle_from = -1;
+	if (sched && !st.awake) {
+		long grace = r->sleep_after > 0 ? r->sleep_after : 3600;
+
+		if (act < 0 || (st.since > 0 && act < st.since) || (long long)now - act >= grace) {
+			d->action = GC_SLEEP;
+			prenv_buf_adds(&d->why, "outside the awake window");
+			if (st.since > 0) {
+				prenv_buf_adds(&d->why, " (closed ");
+				local_when(&d->why, &r->schedule, st.since);
+				prenv_buf_addc(&d->why, ')');
+			}
+			d->next_wake = st.until;
+			d->asleep = 1;
+		}
+		return;
+	}
+	if (sched && st.since > 0)
+		idle_from = latest(idle_from, st.since);
+	if (r->sleep_after > 0 && idle_from > 0 && (long long)now - idle_from >= r->sleep_after) {
+		d->action = GC_SLEEP;
+		prenv_buf_adds(&d->why, "idle for ");
+		gc_duration(&d->why, (long)((long long)now - idle_from));
+		prenv_buf_adds(&d->why, " (sleep_after ");
+		gc_duration(&d->why, r->sleep_after);
+		prenv_buf_adds(&d->why, ": no deploy, touch or wake since)");
+		d->next_wake = sched ? next_opening(&r->schedule, &st) : -1;
+		d->asleep = 1;
+	}
+}
+
+/* The sleep part of a decision (nothing was destroyed). */
+static void decide_sleep(const struct gc_env *e, time_t now, struct gc_decision *d)
+{
+	const struct config_rule *r = d->rule;
+
+	d->next_wake = -1;
+	if (e->asleep_since > 0)
+		decide_asleep(e, r, now, d);
+	else if (r && (r->has_schedule || r->sleep_after > 0))
+		decide_awake(e, r, now, d);
+	if (d->asleep) {
+		if (d->next_wake > 0 && r) {
+			prenv_buf_adds(&d->until, "until ");
+			local_when(&d->until, &r->schedule, d->next_wake);
+		}
+		if (d->action == GC_KEEP && d->until.len)
+			prenv_buf_printf(&d->why, " %s", d->until.ptr);
+	}
+}
+
 int gc_decide(const struct prenv_config *cfg, const struct gc_env *e, const char *state,
 	      time_t now, struct gc_decision *d)
 {
 	long pr = gc_env_pr(e);
 	long long at = e->deployed_at;
 
+	if (!d->until.ptr)
+		prenv_buf_init(&d->until, 0);
 	d->action = GC_KEEP;
+	d->asleep = 0;
+	d->next_wake = -1;
 	prenv_buf_reset(&d->why);
+	prenv_buf_reset(&d->until);
 	d->rule = gc_rule(cfg, e->name, pr, &d->protected_);
 	d->ttl = d->rule ? d->rule->ttl_seconds : 0;
 	if (d->protected_) {
@@ -99,14 +221,21 @@ int gc_decide(const struct prenv_config *cfg, const struct gc_env *e, const char
 		gc_duration(&d->why, (long)((long long)now - at));
 		prenv_buf_adds(&d->why, " ago");
 	} else {
-		why_kept(&d->why, pr, state, d->ttl, at, now);
+		decide_sleep(e, now, d);
+		if (d->action == GC_KEEP) {
+			if (d->why.len)
+				prenv_buf_adds(&d->why, "; ");
+			why_kept(&d->why, pr, state, d->ttl, at, now);
+		}
 	}
-	return d->why.failed ? PRENV_ENOMEM : 0;
+	return d->why.failed || d->until.failed ? PRENV_ENOMEM : 0;
 }
 
 void gc_decision_clear(struct gc_decision *d)
 {
 	prenv_buf_free(&d->why);
+	prenv_buf_free(&d->until);
 	memset(d, 0, sizeof(*d));
 	prenv_buf_init(&d->why, 0);
+	prenv_buf_init(&d->until, 0);
 }

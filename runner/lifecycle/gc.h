@@ -27,9 +27,18 @@ struct gc_env {
 	const char *sha;         /* or NULL */
 	long pr;                 /* 0: none (a "pr-N" name counts) */
 	long long deployed_at;   /* unix seconds, -1 unknown */
+	/* sleep state and activity (unix seconds; 0: none/unknown) */
+	long long asleep_since;  /* > 0: asleep since then */
+	long long woken_at;      /* last wake */
+	long long touched_at;    /* last `prenv touch` */
+	/* cost, as listed (not used by the decision) */
+	long long awake_since;   /* > 0: running since then */
+	int has_cost;            /* the provider gave the requests below */
+	double cpu_millis, memory_bytes;
 };
 
-enum gc_action { GC_KEEP = 0, GC_DESTROY };
+/* At most one action per environment and run. */
+enum gc_action { GC_KEEP = 0, GC_DESTROY, GC_SLEEP, GC_WAKE };
 
 struct gc_decision {
 	enum gc_action action;
@@ -37,6 +46,10 @@ struct gc_decision {
 	int protected_;
 	long ttl;                /* 0: none */
 	struct prenv_buf why;    /* "PR #7 closed", "TTL 72h passed: deployed 3d1h ago", ... */
+	int asleep;              /* asleep after the action (GC_SLEEP, or kept asleep) */
+	long long next_wake;     /* asleep: when its schedule wakes it; -1: nothing will
+				  * (`prenv wake` or a push does) */
+	struct prenv_buf until;  /* asleep: "until Mon 08:00 (Europe/Paris)" or "" */
 };
 
 /* The rule that decides an environment's TTL: the rule whose `name` is the
@@ -56,11 +69,29 @@ long gc_env_pr(const struct gc_env *e);
 int gc_wants_pr_state(const struct prenv_config *cfg, const struct gc_env *e);
 
 /* Decides e at now. pr_state: "open", "closed", "merged", or NULL
- * (unknown, or not asked). d must be zeroed or cleared; free d->why with
+ * (unknown, or not asked). After destroy (PR closed, TTL), the rule's
+ * schedule and sleep_after decide:
+ *  - asleep: woken when an awake window opened after it fell asleep (so a
+ *    `prenv sleep` inside the window, or an idle sleep, lasts until the
+ *    next opening); else kept asleep;
+ *  - awake, outside the window: put to sleep when it was awake before the
+ *    window closed, or when its last activity (deploy, touch, wake) is
+ *    older than sleep_after (1h without sleep_after): a push at night
+ *    keeps it up that long;
+ *  - awake, sleep_after: put to sleep when nothing happened for that long
+ *    (the opening of the window counts as activity).
+ * Deciding the same environment twice at one instant after acting gives
+ * GC_KEEP (the action's own stamp is the instant). d must be zeroed or cleared; free d->why with
  * gc_decision_clear(). Returns 0 or PRENV_ENOMEM. */
 int gc_decide(const struct prenv_config *cfg, const struct gc_env *e, const char *pr_state,
 	      time_t now, struct gc_decision *d);
 void gc_decision_clear(struct gc_decision *d);
+
+/* How long an environment put to sleep at now sleeps, by r's schedule:
+ * "until Mon 08:00 (Europe/Paris)" (the next opening of its awake window
+ * after now, or after the window now is in), appended to b; nothing when
+ * r has no schedule. */
+void gc_sleep_until(struct prenv_buf *b, const struct config_rule *r, time_t now);
 
 /* "72h", "2h30m", "45m", "20s", "9d3h" (days from a week on): at most two
  * units. */
@@ -88,9 +119,13 @@ struct gc_opts {
 /* Lists the environments, decides each and destroys what is due (a dry run
  * decides only), marking the PR comments destroyed. *out (the caller's)
  * gets an array of {"name","namespace"?,"pr","pr_state","deployed_at"
- * (RFC 3339 or null),"ttl_seconds","protected","action","reason","error"?}
- * with action
- * "kept", "destroyed", "would-destroy" or "failed"; *out stays NULL when
+ * (RFC 3339 or null),"ttl_seconds","protected","state" ("awake", "asleep",
+ * "destroyed": after the action),"next_wake" (RFC 3339 or null),
+ * "cpu_millis","memory_bytes" (requested now, or null when the provider
+ * cannot say),"awake_seconds" (how long it has been running, 0 asleep),
+ * "action","reason","error"?} with action "kept", "destroyed", "slept",
+ * "woken", "would-destroy", "would-sleep", "would-wake" or "failed".
+ * Sleep and wake also update the PR comment. *out stays NULL when
  * the provider cannot list. Returns 0, or PRENV_EFAIL when a destroy
  * failed (the others are still handled), or the list's error. */
 int gc_run(const struct gc_opts *o, struct cJSON **out, struct prenv_err *err);

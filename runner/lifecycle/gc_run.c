@@ -23,7 +23,8 @@ struct gc_state {
 	const struct gc_opts *o;
 	struct codehost *host;   /* for PR states; NULL when not possible */
 	int host_tried;
-	int destroyed, failed, kept, total;
+	int acted[4], failed, kept, total;  /* acted: by enum gc_action */
+	const char *failed_what;           /* "destroyed", "put to sleep", ... */
 };
 
 /* The PR's state from the code host, or NULL (unknown; says why). */
@@ -77,13 +78,43 @@ static struct prenv_plan *env_plan(const struct gc_env *e, const struct config_r
 	return p;
 }
 
-/* Destroys one environment through the provider session and, when the
- * code host can be told, marks its PR comment destroyed. */
-static int destroy_one(struct gc_state *g, const struct gc_env *e, const struct gc_decision *d,
-		       struct prenv_err *err)
+/* The URL a woken environment reports (its plan's), or NULL. */
+static char *env_url(const struct gc_opts *o, const struct prenv_context *ectx, const char *name)
+{
+	struct prenv_err e = PRENV_ERR_INIT;
+	struct prenv_plan *p = NULL;
+	char *url = NULL;
+
+	if (plan_named(&p, o->cfg, ectx, name, &e) == 0 && p->url)
+		url = strdup(p->url);
+	plan_free(p);
+	prenv_err_clear(&e);
+	return url;
+}
+
+/* The provider's operation for d's action. */
+static int act_op(struct gc_state *g, struct provider_run *run, const struct gc_decision *d,
+		  struct provider_result *res, struct prenv_err *err)
 {
 	const struct gc_opts *o = g->o;
 	const struct prenv_provider *prov = o->session->provider;
+	int (*op)(struct provider_session *, const struct provider_run *, struct provider_result *,
+		  struct prenv_err *) = d->action == GC_DESTROY ? prov->destroy
+		: d->action == GC_SLEEP ? prov->sleep : prov->wake;
+
+	if (!op)
+		return prenv_err_set(err, PRENV_ECONFIG, "%s is not supported by provider %s",
+				     d->action == GC_SLEEP ? "sleep" : "wake", prov->name);
+	return op(o->session, run, res, err);
+}
+
+/* Destroys, puts to sleep or wakes one environment through the provider
+ * session and, when the code host can be told, updates its PR comment
+ * (destroyed; sleeping until ...; ready again). */
+static int act_one(struct gc_state *g, const struct gc_env *e, const struct gc_decision *d,
+		   struct prenv_err *err)
+{
+	const struct gc_opts *o = g->o;
 	struct prenv_context ectx = *o->ctx;
 	struct provider_run run = *o->run;
 	struct provider_result res;
@@ -103,6 +134,7 @@ static int destroy_one(struct gc_state *g, const struct gc_env *e, const struct 
 	ectx.pr_title = ectx.pr_author = ectx.pr_url = ectx.pr_state = NULL;
 	run.ctx = &ectx;
 	run.plan = plan;
+	run.now = (long long)o->now;
 	ref.s = o->session;
 	ref.run = &run;
 	memset(&rep, 0, sizeof(rep));
@@ -117,15 +149,24 @@ static int destroy_one(struct gc_state *g, const struct gc_env *e, const struct 
 		rep.notes.ud = &ref;
 	}
 	memset(&res, 0, sizeof(res));
-	if (report)
+	if (report && d->action == GC_DESTROY)
 		(void)reporter_comment_id(&rep); /* read it while the environment exists */
-	rc = prov->destroy(o->session, &run, &res, err);
+	rc = act_op(g, &run, d, &res, err);
 	if (rc == 0 && report) {
 		struct prenv_err herr = PRENV_ERR_INIT;
 		struct prenv_buf r = PRENV_BUF_INIT;
+		char *url = NULL;
 
-		prenv_buf_printf(&r, "removed by prenv gc: %s", d->why.ptr);
-		reporter_to_host(&rep, "destroyed", NULL, r.ptr, &herr);
+		if (d->action == GC_DESTROY) {
+			prenv_buf_printf(&r, "removed by prenv gc: %s", d->why.ptr);
+			reporter_to_host(&rep, "destroyed", NULL, r.ptr, &herr);
+		} else if (d->action == GC_SLEEP) {
+			reporter_to_host(&rep, "sleeping", NULL, d->until.ptr, &herr);
+		} else {
+			url = env_url(o, &ectx, e->name);
+			reporter_to_host(&rep, "ready", url, NULL, &herr);
+		}
+		free(url);
 		prenv_buf_free(&r);
 		prenv_err_clear(&herr);
 	}
@@ -143,9 +184,21 @@ static void add_num_or_null(cJSON *o, const char *k, int present, double v)
 		cJSON_AddNullToObject(o, k);
 }
 
+static void add_time_or_null(cJSON *o, const char *k, long long t)
+{
+	char when[32];
+
+	if (t > 0) {
+		fs_rfc3339(when, sizeof(when), t);
+		cJSON_AddStringToObject(o, k, when);
+	} else {
+		cJSON_AddNullToObject(o, k);
+	}
+}
+
 /* The result entry of one environment. */
 static cJSON *entry(const struct gc_env *e, const char *state, const struct gc_decision *d,
-		    const char *action, const char *error)
+		    const char *action, const char *error, long long now)
 {
 	cJSON *o = cJSON_CreateObject();
 	long pr = gc_env_pr(e);
@@ -170,12 +223,29 @@ static cJSON *entry(const struct gc_env *e, const char *state, const struct gc_d
 	}
 	add_num_or_null(o, "ttl_seconds", d->ttl > 0, (double)d->ttl);
 	cJSON_AddBoolToObject(o, "protected", d->protected_);
+	cJSON_AddStringToObject(o, "state", d->action == GC_DESTROY ? "destroyed" : d->asleep ? "asleep"
+				: "awake");
+	add_time_or_null(o, "next_wake", d->asleep ? d->next_wake : -1);
+	add_num_or_null(o, "cpu_millis", e->has_cost, e->cpu_millis);
+	add_num_or_null(o, "memory_bytes", e->has_cost, e->memory_bytes);
+	cJSON_AddNumberToObject(o, "awake_seconds", e->asleep_since <= 0 && e->awake_since > 0 &&
+				now > e->awake_since ? (double)(now - e->awake_since) : 0);
 	cJSON_AddStringToObject(o, "action", action);
 	cJSON_AddStringToObject(o, "reason", d->why.ptr);
 	if (error)
 		cJSON_AddStringToObject(o, "error", error);
 	return o;
 }
+
+/* Per action: done, dry run, doing (log). */
+static const char *const actions[][3] = {
+	{ "kept", "kept", "keeping" },
+	{ "destroyed", "would-destroy", "destroying" },
+	{ "slept", "would-sleep", "putting to sleep" },
+	{ "woken", "would-wake", "waking" },
+};
+
+static const char *const failed_what[] = { "kept", "destroyed", "put to sleep", "woken" };
 
 /* Decides and handles one listed environment. */
 static cJSON *handle(struct gc_state *g, const struct gc_env *e)
@@ -190,6 +260,7 @@ static cJSON *handle(struct gc_state *g, const struct gc_env *e)
 
 	memset(&d, 0, sizeof(d));
 	prenv_buf_init(&d.why, 0);
+	prenv_buf_init(&d.until, 0);
 	if (gc_wants_pr_state(o->cfg, e))
 		state = pr_state(g, gc_env_pr(e));
 	if (gc_decide(o->cfg, e, state, o->now, &d) < 0) {
@@ -200,23 +271,25 @@ static cJSON *handle(struct gc_state *g, const struct gc_env *e)
 		action = "kept";
 		g->kept++;
 	} else if (o->run->dry_run) {
-		action = "would-destroy";
-		g->destroyed++;
+		action = actions[d.action][1];
+		g->acted[d.action]++;
 	} else {
 		log_group_begin("prenv gc");
-		log_info("destroying environment %s of %s (%s)", e->name, o->cfg->app, d.why.ptr);
-		rc = destroy_one(g, e, &d, &derr);
+		log_info("%s environment %s of %s (%s)", actions[d.action][2], e->name, o->cfg->app, d.why.ptr);
+		rc = act_one(g, e, &d, &derr);
 		log_group_end();
 		if (rc < 0) {
 			action = "failed";
 			g->failed++;
+			if (!g->failed_what || strcmp(g->failed_what, failed_what[d.action]))
+				g->failed_what = g->failed_what ? "handled" : failed_what[d.action];
 			log_err(&derr);
 		} else {
-			action = "destroyed";
-			g->destroyed++;
+			action = actions[d.action][0];
+			g->acted[d.action]++;
 		}
 	}
-	out = entry(e, state, &d, action, derr.msg);
+	out = entry(e, state, &d, action, derr.msg, (long long)o->now);
 	free(state);
 	prenv_err_clear(&derr);
 	gc_decision_clear(&d);
@@ -233,12 +306,20 @@ static cJSON *skipped(struct gc_state *g, const struct gc_env *e, const cJSON *i
 
 	memset(&d, 0, sizeof(d));
 	prenv_buf_init(&d.why, 0);
+	prenv_buf_init(&d.until, 0);
 	prenv_buf_printf(&d.why, "belongs to repository %s, not this one: left alone", repo ? repo : "?");
 	log_info("gc: environment %s %s", e->name, d.why.ptr);
 	g->kept++;
-	out = entry(e, NULL, &d, "skipped", NULL);
+	out = entry(e, NULL, &d, "skipped", NULL, (long long)g->o->now);
 	gc_decision_clear(&d);
 	return out;
+}
+
+static long long json_time(const cJSON *it, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, key);
+
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (long long)v->valuedouble : 0;
 }
 
 /* The listed entry as a gc_env (borrowed strings); 0 when it is unusable. */
@@ -252,6 +333,14 @@ static int env_of(const cJSON *it, struct gc_env *e)
 	e->sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "sha"));
 	e->pr = cJSON_IsNumber(jpr) ? (long)jpr->valuedouble : 0;
 	e->deployed_at = cJSON_IsNumber(jat) ? (long long)jat->valuedouble : -1;
+	e->asleep_since = json_time(it, "asleep_since");
+	e->woken_at = json_time(it, "woken_at");
+	e->touched_at = json_time(it, "touched_at");
+	e->awake_since = json_time(it, "awake_since");
+	e->has_cost = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "cpu_millis")) &&
+		cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "memory_bytes"));
+	e->cpu_millis = e->has_cost ? cJSON_GetObjectItemCaseSensitive(it, "cpu_millis")->valuedouble : 0;
+	e->memory_bytes = e->has_cost ? cJSON_GetObjectItemCaseSensitive(it, "memory_bytes")->valuedouble : 0;
 	return e->name && name_is_dns_label(e->name);
 }
 
@@ -300,12 +389,15 @@ int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
 	if (g.total == 0)
 		log_info("gc: no environments of %s found", o->cfg->app);
 	else
-		log_info("gc: %d %s, %d kept, %d failed", g.destroyed,
-			 o->run->dry_run ? "would be destroyed" : "destroyed", g.kept, g.failed);
+		log_info("gc: %d %s, %d %s, %d %s, %d kept, %d failed", g.acted[GC_DESTROY],
+			 o->run->dry_run ? "would be destroyed" : "destroyed", g.acted[GC_SLEEP],
+			 o->run->dry_run ? "would sleep" : "put to sleep", g.acted[GC_WAKE],
+			 o->run->dry_run ? "would wake" : "woken", g.kept, g.failed);
 	rc = 0;
 	if (g.failed)
-		rc = prenv_err_set(err, PRENV_EFAIL, "gc: %d of %d environment(s) could not be destroyed "
-				   "(see the errors above); the others were handled", g.failed, g.total);
+		rc = prenv_err_set(err, PRENV_EFAIL, "gc: %d of %d environment(s) could not be %s "
+				   "(see the errors above); the others were handled", g.failed, g.total,
+				   g.failed_what ? g.failed_what : "destroyed");
 	codehost_free(g.host);
 	cJSON_Delete(envs);
 	*out = results;

@@ -30,7 +30,9 @@ unsigned report_decide(const struct report_facts *f)
 			steps |= REPORT_NO_HOST_FAILS;
 		return steps;
 	}
-	steps |= REPORT_DEPLOYMENT;
+	/* a sleeping environment keeps its deployment as it was */
+	if (strcmp(f->status, "sleeping") != 0)
+		steps |= REPORT_DEPLOYMENT;
 	if (f->has_pr) {
 		steps |= REPORT_COMMENT;
 		if (strcmp(f->status, "destroyed") != 0)

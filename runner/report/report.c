@@ -86,7 +86,47 @@ static const char *status_icon(const char *st)
 		return "\xe2\x9d\x8c";          /* cross */
 	if (!strcmp(st, "destroyed"))
 		return "\xf0\x9f\x97\x91";      /* wastebasket */
+	if (!strcmp(st, "sleeping"))
+		return "\xf0\x9f\x92\xa4";      /* zzz */
 	return "\xe2\x8f\xb3";                  /* hourglass */
+}
+
+static const char *svc_str(const cJSON *svc, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(svc, key));
+}
+
+/* The services of the environment (plan->services): name, branch, commit,
+ * real or virtual (and the branch a virtual one came from), image. */
+static void services_table(struct prenv_buf *out, const cJSON *services)
+{
+	const cJSON *svc;
+
+	if (!cJSON_GetArraySize(services))
+		return;
+	prenv_buf_adds(out, "\n| Service | Branch | Commit | | Image |\n|---|---|---|---|---|\n");
+	cJSON_ArrayForEach(svc, services) {
+		const char *img = svc_str(svc, "image"), *from = svc_str(svc, "from_branch");
+
+		prenv_buf_adds(out, "| ");
+		md_escape(out, svc_str(svc, "name"));
+		prenv_buf_adds(out, " | ");
+		md_escape(out, svc_str(svc, "branch"));
+		prenv_buf_adds(out, " | ");
+		md_escape(out, svc_str(svc, "short_sha"));
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(svc, "virtual"))) {
+			prenv_buf_adds(out, " | virtual: from ");
+			md_escape(out, from);
+			prenv_buf_adds(out, " (no branch of this name in ");
+			md_escape(out, svc_str(svc, "repo_name") ? svc_str(svc, "repo_name") : svc_str(svc, "repo"));
+			prenv_buf_adds(out, ")");
+		} else {
+			prenv_buf_adds(out, " | real");
+		}
+		prenv_buf_adds(out, " | ");
+		md_escape(out, img ? img : "-");
+		prenv_buf_adds(out, " |\n");
+	}
 }
 
 int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
@@ -100,7 +140,15 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 		prenv_buf_printf(out, "\n<!-- prenv:sha=%.40s -->", c->sha);
 	prenv_buf_printf(out, "\n### %s Preview environment `%s` — %s\n\n",
 			 status_icon(ri->status), p->env_name, ri->status);
-	if (ri->reason && *ri->reason) {
+	if (!strcmp(ri->status, "sleeping")) {
+		/* "Sleeping until Mon 08:00 (Europe/Paris) — run `prenv wake` or push to wake it." */
+		prenv_buf_adds(out, "Sleeping");
+		if (ri->reason && *ri->reason) {
+			prenv_buf_addc(out, ' ');
+			md_escape(out, ri->reason);
+		}
+		prenv_buf_adds(out, " \xe2\x80\x94 run `prenv wake` or push to wake it.\n\n");
+	} else if (ri->reason && *ri->reason) {
 		prenv_buf_adds(out, "**Reason:** ");
 		md_escape(out, ri->reason);
 		prenv_buf_adds(out, "\n\n");
@@ -139,6 +187,7 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 		fmt_duration(out, p->ttl_seconds);
 		prenv_buf_adds(out, " after the last deploy |\n");
 	}
+	services_table(out, p->services);
 	prenv_buf_adds(out, "\n<sub>Managed by prenv. This comment is updated in place.</sub>\n");
 	return out->failed ? PRENV_ENOMEM : 0;
 }
@@ -168,6 +217,8 @@ cJSON *report_result_json(const struct report_info *ri)
 	else
 		cJSON_AddNullToObject(o, "pr");
 	add_str(o, "reason", ri->reason);
+	if (ri->plan->services)
+		cJSON_AddItemToObject(o, "services", cJSON_Duplicate(ri->plan->services, 1));
 	return o;
 }
 

@@ -2,10 +2,12 @@
 #include "util/fs.h"
 #include "util/buf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <time.h>
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -62,4 +64,28 @@ void fs_rfc3339(char *out, size_t n, long long t)
 
 	gmtime_r(&tt, &tm);
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+long long fs_parse_rfc3339(const char *s)
+{
+	struct tm tm;
+	const char *p;
+	int off = 0, sign = 1;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	if ((*p == 'Z' || *p == 'z') && !p[1])
+		return (long long)timegm(&tm);
+	if ((*p != '+' && *p != '-') || strlen(p) != 6 || p[3] != ':' ||
+	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+	    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+		return -1;
+	sign = *p == '-' ? -1 : 1;
+	off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+	return (long long)timegm(&tm) - sign * off;
 }

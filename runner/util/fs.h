@@ -19,4 +19,8 @@ double fs_now_ms(void);
  * (at least 21 bytes); the format of every time in prenv's JSON. */
 void fs_rfc3339(char *out, size_t n, long long t);
 
+/* "2026-12-01T21:56:20Z" or with an offset ("+01:00") and a fraction ->
+ * unix seconds; -1 when s is not RFC 3339. */
+long long fs_parse_rfc3339(const char *s);
+
 #endif

@@ -22,6 +22,24 @@
 #define PRENV_ANN_SHA "prenv.dev/sha"
 #define PRENV_ANN_DEPLOYED_AT "prenv.dev/deployed-at"
 #define PRENV_ANN_COMMENT_ID "prenv.dev/comment-id"
+/* services: (labels: values made label-safe with name_slug; annotations
+ * with the same keys: the full values) */
+#define PRENV_LABEL_SERVICE "prenv.dev/service"
+#define PRENV_LABEL_SERVICE_REPO "prenv.dev/service-repo"
+#define PRENV_LABEL_SERVICE_BRANCH "prenv.dev/service-branch"
+#define PRENV_LABEL_SERVICE_SHA "prenv.dev/service-sha"
+#define PRENV_ANN_SERVICES "prenv.dev/services"   /* namespace: JSON list of the services */
+#define PRENV_ANN_REPOS "prenv.dev/repos"         /* namespace: every service's repository */
+
+/* sleep and wake (lifecycle): on the namespace, when it went to sleep
+ * (absent: awake), when it was last woken, last `prenv touch`ed; on a
+ * Deployment/StatefulSet the replicas it had, on a CronJob whether it was
+ * suspended, before the sleep (absent: not put to sleep by prenv) */
+#define PRENV_ANN_ASLEEP_SINCE "prenv.dev/asleep-since"
+#define PRENV_ANN_WOKEN_AT "prenv.dev/woken-at"
+#define PRENV_ANN_TOUCHED_AT "prenv.dev/touched-at"
+#define PRENV_ANN_SLEEP_REPLICAS "prenv.dev/sleep-replicas"
+#define PRENV_ANN_SLEEP_SUSPEND "prenv.dev/sleep-suspend"
 
 /* DNS-1123 slug of in, at most maxlen (<= 63) characters. When information
  * was lost (case folded, characters replaced, truncated) "-" and 8 hex

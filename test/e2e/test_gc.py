@@ -116,9 +116,9 @@ class K8sGcTest(Base):
         # dry run: says what it would do, touches nothing
         r = self.prenv(app, ["--dry-run", "gc"], gc_env)
         lines = r.stdout.splitlines()
-        self.assertEqual(2, len(lines), r.stdout)
-        self.assertRegex(r.stdout, r"(?m)^pr-41 +would be destroyed \(PR #41 closed\)$")
-        self.assertRegex(r.stdout, r"(?m)^pr-42 +kept \(PR #42 open, TTL 72h: 7[12]h\d*m? left\)$")
+        self.assertEqual(3, len(lines), r.stdout)  # and the total line
+        self.assertRegex(r.stdout, r"(?m)^pr-41 +would be destroyed \(PR #41 closed\) — cpu \S+, memory \S+, awake \S+$")
+        self.assertRegex(r.stdout, r"(?m)^pr-42 +kept \(PR #42 open, TTL 72h: 7[12]h\d*m? left\) — cpu \S+, memory \S+, awake \S+$")
         self.assertIsNotNone(self.ns("shop-pr-41"))
         self.assertIsNotNone(self.ns("shop-pr-42"))
 
@@ -149,7 +149,7 @@ class K8sGcTest(Base):
 
         # again: nothing left to collect
         r = self.prenv(app, ["gc"], gc_env)
-        self.assertEqual(1, len(r.stdout.splitlines()), r.stdout)
+        self.assertEqual(2, len(r.stdout.splitlines()), r.stdout)  # and the total
         self.assertRegex(r.stdout, r"^pr-42 +kept ")
 
     def test_gc_k8s_ttl_protected_other_apps(self):
@@ -173,10 +173,12 @@ class K8sGcTest(Base):
         r = self.prenv(app, ["gc"], self.env())  # no token: TTL only
         self.assertIn("only TTLs apply", r.stderr)
         self.assertEqual(1, r.stderr.count("only TTLs apply"))
-        self.assertRegex(r.stdout, r"(?m)^pr-43 +destroyed \(TTL 1h passed: deployed \d+d\d*h? ago\)$")
-        self.assertRegex(r.stdout, r"(?m)^pr-44 +kept \(PR #44 state unknown, TTL 1h: \d+m\d*s? left\)$")
-        self.assertRegex(r.stdout, r"(?m)^production +kept \(protected\)$")
-        self.assertEqual(3, len(r.stdout.splitlines()), r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^pr-43 +destroyed \(TTL 1h passed: deployed \d+d\d*h? ago\) — cpu \S+, memory \S+, awake \S+$")
+        self.assertRegex(r.stdout, r"(?m)^pr-44 +kept \(PR #44 state unknown, TTL 1h: \d+m\d*s? left\) — cpu \S+, memory \S+, awake \S+$")
+        self.assertRegex(r.stdout, r"(?m)^production +kept \(protected\) — cpu \S+, memory \S+, awake \S+$")
+        self.assertEqual(4, len(r.stdout.splitlines()), r.stdout)  # and the total
+        # what they request (templates/web: 50m, 64Mi, one replica each)
+        self.assertRegex(r.stdout, r"(?m)^total \(3 environments\) — cpu 150m, memory 192Mi, awake \S+$")
         self.assertIsNone(self.ns("shop-pr-43"))
         for name in ("shop-pr-44", "shop-production", "other-pr-43", "plain"):
             self.assertIsNotNone(self.ns(name), name)
@@ -189,7 +191,7 @@ class K8sGcTest(Base):
         self.srv.admin("/_test/faults", {"match": "DELETE /api/v1/namespaces/shop-pr-45", "403": 5})
         r = self.prenv(app, ["gc"], self.env(gh=gh), code=1)
         self.assertRegex(r.stdout, r"(?m)^pr-45 +failed \(PR #45 merged\): ")
-        self.assertRegex(r.stdout, r"(?m)^pr-46 +destroyed \(PR #46 closed\)$")
+        self.assertRegex(r.stdout, r"(?m)^pr-46 +destroyed \(PR #46 closed\) — cpu \S+, memory \S+, awake \S+$")
         self.assertIn("1 of 2 environment(s) could not be destroyed", r.stderr)
         self.assertIsNotNone(self.ns("shop-pr-45"))
         self.assertIsNone(self.ns("shop-pr-46"))

@@ -15,6 +15,7 @@
 #include "registry.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fs.h"
 
 #define HOUR 3600L
 #define DAY (24 * HOUR)
@@ -101,8 +102,8 @@ static void test_gc_decision_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct gc_case *c = &cases[i];
-		struct gc_env e = { c->name, NULL, NULL, c->pr,
-				    c->deployed_ago < 0 ? -1 : NOW - c->deployed_ago };
+		struct gc_env e = { .name = c->name, .pr = c->pr,
+				    .deployed_at = c->deployed_ago < 0 ? -1 : NOW - c->deployed_ago };
 		struct gc_decision d;
 
 		memset(&d, 0, sizeof(d));
@@ -131,7 +132,8 @@ static void test_gc_rule_fallbacks(void **state)
 					"environments:\n"
 					"  - branch: main\n"
 					"  - ttl: 5h\n");
-	struct gc_env e = { "pr-3", "shop-pr-3", "abc", 3, NOW - 6 * HOUR };
+	struct gc_env e = { .name = "pr-3", .ns = "shop-pr-3", .sha = "abc", .pr = 3,
+			    .deployed_at = NOW - 6 * HOUR };
 	struct gc_decision d;
 	int prot = -1;
 
@@ -164,7 +166,7 @@ static void test_gc_env_pr_from_name(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct gc_env e = { t[i].name, NULL, NULL, t[i].listed, -1 };
+		struct gc_env e = { .name = t[i].name, .pr = t[i].listed, .deployed_at = -1 };
 
 		if (gc_env_pr(&e) != t[i].want)
 			fail_msg("gc_env_pr(%s, %ld) = %ld, want %ld", t[i].name, t[i].listed,
@@ -193,11 +195,209 @@ static void test_gc_duration_format(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ sleep and wake */
+
+/* Previews: awake Mon-Fri 08:00-20:00 in Paris, asleep after 3h without
+ * activity, destroyed 7d after the last deploy; staging: the schedule only;
+ * demo: sleep_after only; production: protected; other branches: no rule. */
+static const char sleep_yaml[] =
+	"app: shop\n"
+	"provider: { kind: kubernetes }\n"
+	"environments:\n"
+	"  - branch: main\n"
+	"    name: production\n"
+	"    protected: true\n"
+	"  - branch: staging\n"
+	"    name: staging\n"
+	"    schedule: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }\n"
+	"  - branch: demo\n"
+	"    name: demo\n"
+	"    sleep_after: 3h\n"
+	"  - pull_request: true\n"
+	"    ttl: 7d\n"
+	"    sleep_after: 3h\n"
+	"    schedule: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }\n";
+
+/* UTC times; the DST change of Europe/Paris is Sunday 2026-03-29 01:00Z */
+#define FRI_0800Z 1774598400LL  /* 2026-03-27T08:00Z, 09:00 CET */
+#define FRI_0900Z (FRI_0800Z + HOUR)
+#define FRI_1900Z (FRI_0800Z + 11 * HOUR) /* 20:00 CET: the window closes */
+#define SUN_1000Z (FRI_0800Z + 2 * DAY + 2 * HOUR)
+#define SUN_1100Z (SUN_1000Z + HOUR)
+#define MAR_20Z (FRI_0800Z - 7 * DAY - 8 * HOUR)
+
+/* The 50 environments: 46 previews in five classes (i % 5), and four
+ * branch environments. */
+static void sleep_envs(struct gc_env *e, char names[][16], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memset(&e[i], 0, sizeof(e[i]));
+		e[i].deployed_at = FRI_0800Z;
+		if (i >= 46) {
+			static const char *const other[] = { "production", "staging", "demo", "feature-x" };
+
+			snprintf(names[i], 16, "%s", other[i - 46]);
+			e[i].deployed_at = i == 48 ? SUN_1100Z : FRI_0900Z;
+		} else {
+			snprintf(names[i], 16, "pr-%zu", 100 + i);
+			e[i].pr = (long)(100 + i);
+			switch (i % 5) {
+			case 0: e[i].asleep_since = FRI_1900Z; break;      /* slept at Friday's close */
+			case 1: e[i].deployed_at = FRI_0900Z; break;       /* awake: a tick was missed */
+			case 2: e[i].deployed_at = SUN_1100Z; break;       /* pushed on Sunday */
+			case 3: e[i].asleep_since = SUN_1000Z; break;      /* `prenv sleep` on Sunday */
+			default: if (i % 10 == 9) e[i].deployed_at = MAR_20Z; break; /* TTL passed */
+			}
+		}
+		e[i].name = names[i];
+	}
+}
+
+/* The expected action of environment i at instant t (see the table in the
+ * comment of each instant). */
+struct sleep_instant {
+	const char *at;          /* for messages */
+	long long t;
+	const char *pr_class;    /* action letters for classes 0-4: K keep, D destroy, S sleep, W wake */
+	const char *branch;      /* production, staging, demo, feature-x */
+};
+
+static const struct sleep_instant instants[] = {
+	/* Sunday 14:00 CEST: outside the window; a weekend push (1h ago) stays
+	 * up for sleep_after; what was awake since before Friday's close sleeps */
+	{ "Sun 2026-03-29T12:00Z", SUN_1100Z + HOUR, "KSKKD", "KSKK" },
+	/* Monday 08:00 CEST, the window opens (06:00Z after the change, 07:00Z
+	 * the Monday before): what slept wakes; demo idle 19h sleeps */
+	{ "Mon 2026-03-30T06:00Z", FRI_0800Z + 3 * DAY - 2 * HOUR, "WKKWD", "KKSK" },
+	/* Monday 12:00: four hours after the opening, the awake ones idle */
+	{ "Mon 2026-03-30T10:00Z", FRI_0800Z + 3 * DAY + 2 * HOUR, "WSSWD", "KKSK" },
+	/* Monday 20:30: closed; what slept stays asleep until Tuesday 08:00 */
+	{ "Mon 2026-03-30T18:30Z", FRI_0800Z + 3 * DAY + 10 * HOUR + 30 * 60, "KSSKD", "KSSK" },
+};
+
+static char action_letter(enum gc_action a)
+{
+	return a == GC_DESTROY ? 'D' : a == GC_SLEEP ? 'S' : a == GC_WAKE ? 'W' : 'K';
+}
+
+/* Decides every environment at t; applies the actions to e (as the
+ * provider would stamp them at t); returns the number of mismatches
+ * against want (NULL: every action must be K) and counts actions. */
+static size_t decide_all(const struct prenv_config *cfg, struct gc_env *e, size_t n,
+			 const struct sleep_instant *in, int check, size_t *actions)
+{
+	size_t i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		struct gc_decision d;
+		const char *state = NULL;
+		char want = 'K', got;
+
+		if (!e[i].name)
+			continue; /* destroyed */
+		memset(&d, 0, sizeof(d));
+		prenv_buf_init(&d.why, 0);
+		if (e[i].pr)
+			state = (i % 10 == 4) ? "closed" : "open";
+		assert_int_equal(0, gc_decide(cfg, &e[i], state, (time_t)in->t, &d));
+		if (check)
+			want = i < 46 ? in->pr_class[i % 5] : in->branch[i - 46];
+		got = action_letter(d.action);
+		if (got != want) {
+			printf("%s: %s: %c, want %c (%s)\n", in->at, e[i].name, got, want, d.why.ptr);
+			bad++;
+		}
+		if (d.action != GC_KEEP)
+			(*actions)++;
+		if (d.action == GC_DESTROY)
+			e[i].name = NULL;
+		else if (d.action == GC_SLEEP)
+			e[i].asleep_since = in->t;
+		else if (d.action == GC_WAKE)
+			e[i].asleep_since = 0, e[i].woken_at = in->t;
+		gc_decision_clear(&d);
+	}
+	return bad;
+}
+
+/* 50 environments x 4 instants: exactly the expected destroy/sleep/wake
+ * sets, and a second pass at the same instant (after the actions) does
+ * nothing. */
+static void test_gc_sleep_wake_table(void **state)
+{
+	struct prenv_config *cfg = load(sleep_yaml);
+	struct gc_env e[50];
+	char names[50][16];
+	size_t k, bad = 0;
+
+	(void)state;
+	for (k = 0; k < sizeof(instants) / sizeof(instants[0]); k++) {
+		size_t first = 0, second = 0;
+
+		sleep_envs(e, names, 50);
+		bad += decide_all(cfg, e, 50, &instants[k], 1, &first);
+		bad += decide_all(cfg, e, 50, &instants[k], 0, &second);
+		printf("# %s: %zu action(s), then %zu\n", instants[k].at, first, second);
+		assert_true(first > 0);
+		assert_int_equal(0, second);
+	}
+	assert_int_equal(0, bad);
+	config_free(cfg);
+}
+
+/* What the reasons say, and when a sleeping environment wakes. */
+static void test_gc_sleep_reasons(void **state)
+{
+	struct prenv_config *cfg = load(sleep_yaml);
+	struct gc_env e = { .name = "pr-7", .pr = 7, .deployed_at = FRI_0900Z };
+	struct gc_decision d;
+	char when[32];
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(0, gc_decide(cfg, &e, "open", (time_t)(SUN_1100Z + HOUR), &d));
+	assert_int_equal(GC_SLEEP, d.action);
+	assert_string_equal("outside the awake window (closed Fri 20:00 (Europe/Paris))", d.why.ptr);
+	assert_string_equal("until Mon 08:00 (Europe/Paris)", d.until.ptr);
+	fs_rfc3339(when, sizeof(when), d.next_wake);
+	assert_string_equal("2026-03-30T06:00:00Z", when);
+	/* asleep: kept, and says until when */
+	e.asleep_since = SUN_1100Z + HOUR;
+	assert_int_equal(0, gc_decide(cfg, &e, "open", (time_t)(SUN_1100Z + 2 * HOUR), &d));
+	assert_int_equal(GC_KEEP, d.action);
+	assert_int_equal(1, d.asleep);
+	assert_string_equal("sleeping until Mon 08:00 (Europe/Paris); PR #7 open, TTL 7d: 116h left",
+			    d.why.ptr);
+	/* idle inside the window: until the next opening (Tuesday) */
+	e.asleep_since = 0;
+	assert_int_equal(0, gc_decide(cfg, &e, "open", (time_t)(FRI_0800Z + 3 * DAY + 2 * HOUR), &d));
+	assert_int_equal(GC_SLEEP, d.action);
+	assert_string_equal("idle for 4h (sleep_after 3h: no deploy, touch or wake since)", d.why.ptr);
+	assert_string_equal("until Tue 08:00 (Europe/Paris)", d.until.ptr);
+	/* a touch restarts the idle clock */
+	e.touched_at = FRI_0800Z + 3 * DAY + HOUR;
+	assert_int_equal(0, gc_decide(cfg, &e, "open", (time_t)(FRI_0800Z + 3 * DAY + 2 * HOUR), &d));
+	assert_int_equal(GC_KEEP, d.action);
+	/* protected: never put to sleep */
+	e.name = "production";
+	e.pr = 0;
+	e.touched_at = 0;
+	assert_int_equal(0, gc_decide(cfg, &e, NULL, (time_t)(SUN_1100Z + HOUR), &d));
+	assert_int_equal(GC_KEEP, d.action);
+	assert_string_equal("protected", d.why.ptr);
+	gc_decision_clear(&d);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gc_decision_table),
 		cmocka_unit_test(test_gc_rule_fallbacks),
+		cmocka_unit_test(test_gc_sleep_wake_table),
+		cmocka_unit_test(test_gc_sleep_reasons),
 		cmocka_unit_test(test_gc_env_pr_from_name),
 		cmocka_unit_test(test_gc_duration_format),
 	};

@@ -392,10 +392,32 @@ static void test_k8s_builtin_mapping(void **state)
 	assert_int_equal(k8s_builtin_mapping("example.com", "Widget", &plural, &ns), 0);
 }
 
+/* Resource quantities (cost figures): cores and bytes. */
+static void test_k8s_quantity_table(void **state)
+{
+	static const struct { const char *s; int ok; double want; } t[] = {
+		{ "100m", 1, 0.1 }, { "0.5", 1, 0.5 }, { "2", 1, 2 }, { "64Mi", 1, 67108864 },
+		{ "1Gi", 1, 1073741824 }, { "500M", 1, 5e8 }, { "1k", 1, 1000 }, { "1e3", 1, 1000 },
+		{ "250u", 1, 0.00025 }, { "", 0, 0 }, { "abc", 0, 0 }, { "1Xi", 0, 0 }, { "-1", 0, 0 },
+		{ " 1", 0, 0 }, { "1 Mi", 0, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		double v = -1;
+		int rc = k8s_quantity(t[i].s, &v);
+
+		if ((rc == 0) != t[i].ok || (t[i].ok && (v < t[i].want * 0.999999 || v > t[i].want * 1.000001)))
+			fail_msg("k8s_quantity('%s') = %d, %g", t[i].s, rc, v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_k8s_stage_helm_order),
+		cmocka_unit_test(test_k8s_quantity_table),
 		cmocka_unit_test(test_k8s_prepare_orders_and_namespaces),
 		cmocka_unit_test(test_k8s_prepare_namespace_errors),
 		cmocka_unit_test(test_k8s_prepare_defaults_port_protocol),

@@ -44,6 +44,9 @@ static const struct decide_case decide_cases[] = {
 	{ "failed", 0, 0, 1, 1, 1, 0, COMMENT | REMEMBER | DEPLOY },
 	{ "destroyed", 0, 0, 1, 0, 1, 0, COMMENT | DEPLOY }, /* not remembered: it is gone */
 	{ "ready", 0, 0, 0, 0, 1, 0, DEPLOY },                /* a branch: deployment only */
+	/* sleeping: the comment says so, the deployment stays as it was */
+	{ "sleeping", 0, 0, 1, 0, 1, 0, COMMENT | REMEMBER },
+	{ "sleeping", 0, 0, 0, 0, 1, 0, 0 },
 };
 
 static void test_policy_decide_table(void **state)
