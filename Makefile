@@ -72,7 +72,7 @@ LIB_MIN := libcurl:7.77.0 libgit2:1.1.0 libcjson:0 yaml-0.1:0
 
 .PHONY: all check test unit e2e asan deps deps-build deps-npm deps-kubectl fixtures k8s-real demo \
         static check-static \
-	demo-k8s fuzz bench clean install uninstall deb libcheck
+	demo-k8s fuzz bench clean install uninstall deb print-lazy-libs libcheck
 
 all: $(B)/prenv
 
@@ -236,6 +236,11 @@ demo-k8s: deps-build
 
 bench: all
 	@for f in test/bench/bench_*.sh; do [ -e "$$f" ] && sh $$f; done; true
+
+# The libraries LAZY=1 loads on first use (dlopen), one path a line: ldd
+# does not list them (action.yml copies them beside a cached binary).
+print-lazy-libs:
+	@for s in $(LAZY_CURL) $(LAZY_GIT2); do echo "$(LAZY_DIR)/$$s"; done
 
 # make install [DESTDIR=/tmp/pkg] [PREFIX=/usr/local]: the binary, the man
 # page and the shell completions where bash-completion, zsh and fish look

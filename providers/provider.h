@@ -39,6 +39,29 @@ struct prenv_err;
 
 enum prenv_op { PRENV_OP_DEPLOY, PRENV_OP_DESTROY, PRENV_OP_STATUS };
 
+/* One phase of a deploy (since version 3; .prenv.yml `phases:`, issue 12).
+ * The core runs the phases in order, one deploy call each, and stops at the
+ * first that fails; run->phase NULL is a deploy without phases (today's
+ * one deploy of everything). Everything is borrowed. */
+struct provider_phase {
+	const char *name;            /* labels the phase's objects (prenv.dev/phase) */
+	const char *const *all;      /* every phase of the config, NULL-terminated */
+	/* The last phase this run applies: besides its own earlier objects, its
+	 * prune removes the environment's objects of no phase or of a phase
+	 * that is no longer in all. */
+	int last;
+	/* A ConfigMap to read once the phase is ready: res->info gets
+	 * {"outputs": {key: value, ...}}; its absence is a failure. NULL: none. */
+	const char *outputs;
+	/* A `run: once` phase that ran before: nothing is applied or pruned,
+	 * only its outputs are read (res->info as above). */
+	int outputs_only;
+	/* on_destroy: run in an existing environment only (absent: nothing to
+	 * do, status "absent"), change nothing else, prune nothing; bounded by
+	 * run->wait_seconds. */
+	int teardown;
+};
+
 /* The arguments of one operation. Everything is borrowed. */
 struct provider_run {
 	const struct prenv_config *cfg;
@@ -49,6 +72,7 @@ struct provider_run {
 	int wait_seconds;       /* -1: the provider's/config's default */
 	int no_wait;
 	const char *kubeconfig; /* --kubeconfig, or NULL */
+	const struct provider_phase *phase; /* deploy: the phase, or NULL (see above) */
 	/* deploy: the values of the config's secrets: and access: (checked
 	 * and masked by the core), or NULL when it has neither:
 	 *   {"env": {"name": Secret name, "data": {VAR: value}},
@@ -83,6 +107,9 @@ struct prenv_provider {
 	unsigned int version;           /* PRENV_PROVIDER_VERSION */
 	const char *name;               /* provider.kind in .prenv.yml */
 	struct config_schema schema;    /* its configuration keys */
+	/* 1 when deploy honours run->phase (phases, Jobs, outputs, teardown);
+	 * 0: a configuration with `phases:` or `on_destroy:` is refused. */
+	int phases;
 
 	/* Starts a session for run->cfg (connects lazily). *out is the
 	 * caller's, released with close. */

@@ -11,6 +11,9 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 pass=0; fail=0; skip=0; failed_names=""
 log=$(mktemp -d)
+# third-party leaks LeakSanitizer must not count (each explained there)
+LSAN_OPTIONS="suppressions=$(pwd)/test/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS
 trap 'stop_real; rm -rf "$log"' EXIT
 
 count() { # $1 = name, $2 = passed, $3 = failed, $4 = skipped (default 0)
@@ -53,10 +56,10 @@ start_e2e() { # $1 = prenv binary, $2 = label: runs in the background
 	done
 }
 
-run_e2e() { # $1 = label: waits for start_e2e's shards and counts them
+run_e2e() { # $1 = label, $2 = shards (default E2E_SHARDS): waits for them, counts them
 	[ -f test/e2e/run.py ] || return 0
-	lab=$1; P=0; F=0; S=0; i=1
-	while [ $i -le "$E2E_SHARDS" ]; do
+	lab=$1; n=${2:-$E2E_SHARDS}; P=0; F=0; S=0; i=1
+	while [ $i -le "$n" ]; do
 		o="$log/e2e-$lab.$i.out"
 		while [ ! -f "$log/e2e-$lab.$i.rc" ]; do sleep 1; done
 		rc=$(cat "$log/e2e-$lab.$i.rc")
@@ -111,9 +114,9 @@ run_real() { # the real_*.py tests with both binaries, one after the other
 		[ $b = asan ] && { bin=build/asan/prenv; ident=limited; }
 		PRENV_K8S_REAL_RUN="$REAL_RUN" PRENV_K8S_REAL_IDENTITY=$ident PRENV_BIN="$bin" \
 			ASAN_OPTIONS=detect_leaks=1 \
-			"$PY" test/e2e/run.py 'real_*.py' >"$log/real-$b.out" 2>&1
-		echo $? >"$log/e2e-real-$b.rc"; cp "$log/real-$b.out" "$log/e2e-real-$b.out"
-		run_e2e real-$b
+			"$PY" test/e2e/run.py 'real_*.py' >"$log/e2e-real-$b.1.out" 2>&1
+		echo $? >"$log/e2e-real-$b.1.rc"
+		run_e2e real-$b 1
 	done
 }
 

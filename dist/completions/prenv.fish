@@ -28,3 +28,5 @@ complete -c prenv -n '__fish_seen_subcommand_from deploy wake' -l wait -x -d 'bo
 complete -c prenv -n '__fish_seen_subcommand_from deploy' -l strict-report -d 'fail when reporting fails'
 complete -c prenv -n '__fish_seen_subcommand_from deploy' -l forks -x -a 'deploy skip' -d 'pull requests from forks'
 complete -c prenv -n '__fish_seen_subcommand_from destroy gc' -l no-wait -d 'do not wait until gone'
+complete -c prenv -n '__fish_seen_subcommand_from deploy' -l reseed -d 'run the run: once phases again'
+complete -c prenv -n '__fish_seen_subcommand_from destroy gc' -l keep-on-teardown-failure -d 'keep the environment when on_destroy fails'

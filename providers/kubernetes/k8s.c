@@ -66,6 +66,7 @@ static int run_env(struct k8s_run *r, const struct provider_run *run, struct pre
 	r->env.allow_namespaces = pget(run, "allow_namespaces");
 	r->env.dry_run = run->dry_run;
 	r->env.replace_jobs = cJSON_IsTrue(pget(run, "replace_jobs"));
+	r->env.phase = run->phase ? run->phase->name : NULL;
 	r->env.services = run->plan->services;
 	r->env.repos = (const char *const *)run->plan->service_repos;
 	return 0;
@@ -138,6 +139,133 @@ static char *selector(const struct k8s_env *env)
 
 /* ------------------------------------------------------------ deploy */
 
+/* A phase's prune: its own objects of earlier deploys, and for the last
+ * phase of the run also the environment's objects of no phase or of a phase
+ * no longer configured. */
+static int phase_prune(struct k8s_run *r, const cJSON *prepared, const struct provider_phase *ph,
+		       int *pruned, struct prenv_err *err)
+{
+	struct prenv_buf sel = PRENV_BUF_INIT;
+	const char *const *p;
+	int rc, more = 0;
+
+	prenv_buf_printf(&sel, "%s=%s", PRENV_LABEL_PHASE, ph->name);
+	r->env.prune_extra = sel.ptr;
+	rc = k8s_prune(r->k, prepared, &r->env, pruned, err);
+	if (rc == 0 && ph->last && ph->all) {
+		prenv_buf_reset(&sel);
+		prenv_buf_printf(&sel, "%s notin (", PRENV_LABEL_PHASE);
+		for (p = ph->all; *p; p++)
+			prenv_buf_printf(&sel, "%s%s", p == ph->all ? "" : ",", *p);
+		prenv_buf_addc(&sel, ')');
+		r->env.prune_extra = sel.ptr;
+		rc = k8s_prune(r->k, prepared, &r->env, &more, err);
+		*pruned += more;
+	}
+	r->env.prune_extra = NULL;
+	prenv_buf_free(&sel);
+	return rc;
+}
+
+/* The keys of ConfigMap name (a phase's outputs) into res->info
+ * {"outputs": {...}}. Its values are never logged. */
+static int read_outputs(struct k8s_run *r, const char *name, const char *phase,
+			struct provider_result *res, struct prenv_err *err)
+{
+	const struct k8s_mapping *m;
+	struct prenv_buf url = PRENV_BUF_INIT;
+	cJSON *cm = NULL, *data;
+	int rc;
+
+	if ((rc = k8s_client_map(r->k, "v1", "ConfigMap", &m, err)) < 0)
+		return rc;
+	k8s_url(r->k, &url, m, r->env.ns, name, NULL);
+	rc = k8s_get_json(r->k, url.ptr, &cm, err);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
+		rc = prenv_err_set(err, PRENV_EFAIL, "phase %s is ready, but its outputs, configmap/%s, do not "
+				   "exist in namespace %s: a Job of the phase must write them (outputs: in "
+				   ".prenv.yml names that ConfigMap)", phase, name, r->env.ns);
+	}
+	if (rc == 0) {
+		data = cJSON_Duplicate(k8s_item(cm, "data"), 1);
+		if (!cJSON_IsObject(data)) {
+			cJSON_Delete(data);
+			data = cJSON_CreateObject();
+		}
+		log_info("phase %s: %d output(s) read from configmap/%s", phase, cJSON_GetArraySize(data), name);
+		cJSON_Delete(res->info);
+		res->info = cJSON_CreateObject();
+		cJSON_AddItemToObject(res->info, "outputs", data);
+	}
+	cJSON_Delete(cm);
+	prenv_buf_free(&url);
+	return rc;
+}
+
+/* Fills res from a failed wait. */
+static void wait_failed(struct provider_result *res, char **reason, char **detail,
+			const struct prenv_err *err)
+{
+	prenv_set_str(&res->status, "failed");
+	prenv_set_str(&res->reason, *reason ? *reason : err->msg);
+	res->detail = *detail;
+	*detail = NULL;
+}
+
+/* Apply, prune and wait of a deploy that is not a dry run. Without phases
+ * the prune comes before the wait (today's order); a phase prunes its
+ * earlier objects once it is ready, so a failed phase (a Job that failed)
+ * leaves the last good ones in place. */
+static int deploy_apply(struct k8s_run *r, const struct provider_run *run, const cJSON *prepared,
+			int created, long secs, struct provider_result *res, struct prenv_err *err)
+{
+	const struct provider_phase *ph = run->phase;
+	char *sel = NULL, *reason = NULL, *detail = NULL;
+	int rc, pruned = 0;
+
+	if (ph && (rc = k8s_jobs_fresh(r->k, prepared, &r->env, err)) < 0)
+		return rc;
+	if ((rc = k8s_apply_all(r->k, prepared, &r->env, err)) < 0)
+		return rc;
+	/* a namespace made just now holds nothing of an earlier deploy */
+	if (!ph && !created && (rc = k8s_prune(r->k, prepared, &r->env, &pruned, err)) < 0)
+		return rc;
+	sel = selector(&r->env);
+	rc = k8s_wait_ready(r->k, prepared, r->env.ns, sel, secs, &reason, &detail, err);
+	if (rc < 0)
+		wait_failed(res, &reason, &detail, err);
+	else if (ph && !created)
+		rc = phase_prune(r, prepared, ph, &pruned, err);
+	if (rc == 0 && ph && ph->outputs)
+		rc = read_outputs(r, ph->outputs, ph->name, res, err);
+	if (rc == 0)
+		/* not waited for: "applied", never "ready" */
+		prenv_set_str(&res->status, secs > 0 ? "ready" : "applied");
+	free(sel);
+	free(reason);
+	free(detail);
+	return rc;
+}
+
+static void dry_run_list(const struct k8s_run *r, const cJSON *prepared, int created)
+{
+	const cJSON *o;
+
+	log_info("dry run: namespace/%s would be %s", r->env.ns, created ? "created" : "updated");
+	cJSON_ArrayForEach(o, prepared) {
+		struct prenv_buf ref = PRENV_BUF_INIT;
+
+		k8s_obj_ref(&ref, o);
+		log_info("dry run: %s would be applied%s", ref.ptr,
+			 r->env.phase && !strcmp(k8s_str(o, "kind"), "Job") ? " (created anew)" : "");
+		prenv_buf_free(&ref);
+	}
+}
+
+static int k8s_teardown(struct provider_session *s, const struct provider_run *run,
+			const cJSON *objects, struct provider_result *res, struct prenv_err *err);
+
 static long long run_now(const struct provider_run *run)
 {
 	return run->now > 0 ? run->now : (long long)time(NULL);
@@ -162,17 +290,32 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 {
 	struct k8s_run r;
 	cJSON *prepared = NULL, *with_secrets = NULL;
-	char *sel = NULL, *reason = NULL, *detail = NULL;
 	int rc, created = 0, pruned = 0, asleep = 0;
 	long secs = wait_seconds(run);
 
+	if (run->phase && run->phase->teardown)
+		return k8s_teardown(s, run, objects, res, err);
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
+	if (run->phase && !run->phase->last && secs <= 0) {
+		/* the next phase needs this one ready: --no-wait is the last one's */
+		log_info("phase %s: waited on (up to %d s) although not waiting was asked: the next phase "
+			 "needs it ready", run->phase->name, DEFAULT_WAIT);
+		secs = DEFAULT_WAIT;
+	}
+	if (run->phase && run->phase->outputs_only) {
+		/* a `run: once` phase that ran before: its outputs only */
+		if ((rc = run_connect(&r, s, run, err)) == 0 && run->phase->outputs)
+			rc = read_outputs(&r, run->phase->outputs, run->phase->name, res, err);
+		return rc;
+	}
 	/* a namespace still being deleted (a destroy just before) is waited for */
 	r.env.ns_wait = secs > DEFAULT_WAIT ? secs : DEFAULT_WAIT;
 	if ((rc = k8s_secrets_objects(&with_secrets, objects, run->secrets, &r.env, err)) < 0 ||
 	    (rc = k8s_prepare(&prepared, with_secrets ? with_secrets : objects, &r.env, NULL, err)) < 0)
 		goto done;
+	if (r.env.phase)
+		k8s_label_phase(prepared, r.env.phase);
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	/* every mapping is known before the first write (exit 2: nothing changed) */
@@ -184,37 +327,15 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 	if (asleep && (rc = deploy_wake(&r, run, err)) < 0)
 		goto done;
 	if (run->dry_run) {
-		const cJSON *o;
-
-		log_info("dry run: namespace/%s would be %s", r.env.ns, created ? "created" : "updated");
-		cJSON_ArrayForEach(o, prepared) {
-			struct prenv_buf ref = PRENV_BUF_INIT;
-
-			k8s_obj_ref(&ref, o);
-			log_info("dry run: %s would be applied", ref.ptr);
-			prenv_buf_free(&ref);
-		}
-		if (!created)
+		dry_run_list(&r, prepared, created);
+		if (!created && run->phase)
+			rc = phase_prune(&r, prepared, run->phase, &pruned, err);
+		else if (!created)
 			rc = k8s_prune(r.k, prepared, &r.env, &pruned, err);
 		prenv_set_str(&res->status, "applied");
 		goto done;
 	}
-	if ((rc = k8s_apply_all(r.k, prepared, &r.env, err)) < 0)
-		goto done;
-	/* a namespace made just now holds nothing of an earlier deploy */
-	if (!created && (rc = k8s_prune(r.k, prepared, &r.env, &pruned, err)) < 0)
-		goto done;
-	sel = selector(&r.env);
-	rc = k8s_wait_ready(r.k, prepared, r.env.ns, sel, secs, &reason, &detail, err);
-	if (rc < 0) {
-		prenv_set_str(&res->status, "failed");
-		prenv_set_str(&res->reason, reason ? reason : err->msg);
-		res->detail = detail;
-		detail = NULL;
-		goto done;
-	}
-	/* not waited for: "applied", never "ready" */
-	prenv_set_str(&res->status, secs > 0 ? "ready" : "applied");
+	rc = deploy_apply(&r, run, prepared, created, secs, res, err);
 done:
 	if (r.k)
 		log_verbose("kubernetes: %lu API requests", k8s_client_requests(r.k));
@@ -228,9 +349,6 @@ done:
 		prenv_set_str(&res->reason, why.ptr);
 		prenv_buf_free(&why);
 	}
-	free(sel);
-	free(reason);
-	free(detail);
 	cJSON_Delete(prepared);
 	cJSON_Delete(with_secrets);
 	return rc;
@@ -319,6 +437,66 @@ done:
 		prenv_set_str(&res->reason, err->msg);
 	cJSON_Delete(ns);
 	http_response_free(&resp);
+	prenv_buf_free(&url);
+	return rc;
+}
+
+/* ------------------------------------------------------------ teardown */
+
+/* The on_destroy Jobs (run->phase->teardown): applied in the existing
+ * environment and waited on (run->wait_seconds: on_destroy.timeout); the
+ * namespace is left as it is and nothing is pruned. No namespace, or one
+ * being deleted: nothing to run (status "absent"). */
+static int k8s_teardown(struct provider_session *s, const struct provider_run *run,
+			const cJSON *objects, struct provider_result *res, struct prenv_err *err)
+{
+	struct k8s_run r;
+	struct prenv_buf url = PRENV_BUF_INIT;
+	cJSON *prepared = NULL, *ns = NULL;
+	char *sel = NULL, *reason = NULL, *detail = NULL;
+	int rc;
+
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	if ((rc = k8s_prepare(&prepared, objects, &r.env, NULL, err)) < 0 ||
+	    (rc = run_connect(&r, s, run, err)) < 0)
+		goto done;
+	k8s_label_phase(prepared, r.env.phase);
+	k8s_url(r.k, &url, &ns_map, NULL, r.env.ns, NULL);
+	rc = k8s_get_json(r.k, url.ptr, &ns, err);
+	if (rc == PRENV_ENOTFOUND || (rc == 0 && k8s_str(ns, "metadata.deletionTimestamp"))) {
+		prenv_err_clear(err);
+		log_info("namespace/%s %s: no teardown Jobs to run", r.env.ns,
+			 rc ? "does not exist" : "is being deleted already");
+		prenv_set_str(&res->status, "absent");
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0 || (rc = check_owner(ns, &r.env, "tear down", err)) < 0 ||
+	    (rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0)
+		goto done;
+	if (run->dry_run) {
+		dry_run_list(&r, prepared, 0);
+		prenv_set_str(&res->status, "applied");
+		goto done;
+	}
+	if ((rc = k8s_jobs_fresh(r.k, prepared, &r.env, err)) < 0 ||
+	    (rc = k8s_apply_all(r.k, prepared, &r.env, err)) < 0)
+		goto done;
+	sel = selector(&r.env);
+	rc = k8s_wait_ready(r.k, prepared, r.env.ns, sel, wait_seconds(run), &reason, &detail, err);
+	if (rc < 0)
+		wait_failed(res, &reason, &detail, err);
+	else
+		prenv_set_str(&res->status, "ready");
+done:
+	if (rc < 0 && !res->reason && err->msg)
+		prenv_set_str(&res->reason, err->msg);
+	free(sel);
+	free(reason);
+	free(detail);
+	cJSON_Delete(ns);
+	cJSON_Delete(prepared);
 	prenv_buf_free(&url);
 	return rc;
 }
@@ -507,7 +685,12 @@ static int namespace_annotate(struct provider_session *s, const struct provider_
 	if (value)
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"), key, value);
 	body = cJSON_PrintUnformatted(obj);
-	prenv_buf_adds(&url, "?fieldManager=prenv-report&force=true");
+	/* one field manager per note: applying one note must not drop another
+	 * (the PR comment's keeps its manager of before) */
+	if (!strcmp(key, PRENV_ANN_COMMENT_ID))
+		prenv_buf_adds(&url, "?fieldManager=prenv-report&force=true");
+	else
+		prenv_buf_printf(&url, "?fieldManager=prenv-note-%s&force=true", key + strlen(PRENV_ANN_PREFIX));
 	rc = k8s_request(r.k, "PATCH", url.ptr, "application/apply-patch+yaml", body, &resp, err);
 	if (rc < 0)
 		prenv_err_prefix(err, "annotate namespace/%s", r.env.ns);
@@ -893,6 +1076,7 @@ const struct prenv_provider k8s_provider = {
 	.version = PRENV_PROVIDER_VERSION,
 	.name = "kubernetes",
 	.schema = { "kubernetes", k8s_keys, sizeof(k8s_keys) / sizeof(k8s_keys[0]), 1 },
+	.phases = 1,
 	.open = k8s_open,
 	.close = k8s_close,
 	.deploy = k8s_deploy,

@@ -553,24 +553,21 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Deletes the Job at url (its apply URL) and applies body again once it is
- * gone: a Job's pod template cannot change in place. resp and e get the
- * outcome of the last request. */
-static int replace_job(struct k8s_client *k, const char *url, const char *body,
-		       struct http_response *resp, struct prenv_err *e)
+/* Deletes the object at obj_url (no query) and waits until it is gone (a
+ * minute at most). PRENV_ENOTFOUND when it is gone (or was never there). */
+static int delete_and_wait(struct k8s_client *k, const char *obj_url, struct http_response *resp,
+			   struct prenv_err *e)
 {
-	struct prenv_buf obj = PRENV_BUF_INIT, del = PRENV_BUF_INIT;
+	struct prenv_buf del = PRENV_BUF_INIT;
 	long wait = 100, waited = 0;
 	int rc;
 
-	prenv_buf_add(&obj, url, strcspn(url, "?"));
-	prenv_buf_printf(&del, "%s?propagationPolicy=Background", obj.ptr);
-	prenv_err_clear(e);
+	prenv_buf_printf(&del, "%s?propagationPolicy=Background", obj_url);
 	rc = k8s_request(k, "DELETE", del.ptr, NULL, NULL, resp, e);
 	while (rc == 0) { /* gone at once unless a finalizer holds it */
 		cJSON *live = NULL;
 
-		rc = k8s_get_json(k, obj.ptr, &live, e);
+		rc = k8s_get_json(k, obj_url, &live, e);
 		cJSON_Delete(live);
 		if (rc < 0 || waited >= 60000)
 			break;
@@ -581,12 +578,97 @@ static int replace_job(struct k8s_client *k, const char *url, const char *body,
 	if (rc == 0)
 		rc = prenv_err_set(e, PRENV_EFAIL, "deleted to be created anew, but still there after %ld s",
 				   waited / 1000);
+	prenv_buf_free(&del);
+	return rc;
+}
+
+/* Deletes the Job at url (its apply URL) and applies body again once it is
+ * gone: a Job's pod template cannot change in place. resp and e get the
+ * outcome of the last request. */
+static int replace_job(struct k8s_client *k, const char *url, const char *body,
+		       struct http_response *resp, struct prenv_err *e)
+{
+	struct prenv_buf obj = PRENV_BUF_INIT;
+	int rc;
+
+	prenv_buf_add(&obj, url, strcspn(url, "?"));
+	prenv_err_clear(e);
+	rc = delete_and_wait(k, obj.ptr, resp, e);
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(e);
 		rc = k8s_request(k, "PATCH", url, "application/apply-patch+yaml", body, resp, e);
 	}
 	prenv_buf_free(&obj);
-	prenv_buf_free(&del);
+	return rc;
+}
+
+void k8s_label_phase(cJSON *prepared, const char *phase)
+{
+	cJSON *o;
+
+	cJSON_ArrayForEach(o, prepared) {
+		cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata"), *labels;
+
+		if (!cJSON_IsObject(md))
+			continue;
+		labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
+		if (!cJSON_IsObject(labels))
+			labels = cJSON_AddObjectToObject(md, "labels");
+		cJSON_DeleteItemFromObjectCaseSensitive(labels, PRENV_LABEL_PHASE);
+		cJSON_AddStringToObject(labels, PRENV_LABEL_PHASE, phase);
+	}
+}
+
+/* 1 when live carries this environment's labels (prenv may delete it). */
+static int env_owned(const cJSON *live, const struct k8s_env *env)
+{
+	const char *m = k8s_label(live, PRENV_LABEL_MANAGED), *a = k8s_label(live, PRENV_LABEL_APP);
+	const char *e = k8s_label(live, PRENV_LABEL_ENV);
+
+	return m && !strcmp(m, PRENV_MANAGED_BY) && a && !strcmp(a, env->app) && e && !strcmp(e, env->env);
+}
+
+int k8s_jobs_fresh(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+		   struct prenv_err *err)
+{
+	const cJSON *o;
+	int rc = 0;
+
+	cJSON_ArrayForEach(o, prepared) {
+		const struct k8s_mapping *m;
+		struct prenv_buf url = PRENV_BUF_INIT, ref = PRENV_BUF_INIT;
+		struct http_response resp = HTTP_RESPONSE_INIT;
+		cJSON *live = NULL;
+
+		if (strcmp(k8s_str(o, "kind"), "Job"))
+			continue;
+		if ((rc = k8s_client_map(k, k8s_str(o, "apiVersion"), "Job", &m, err)) < 0)
+			break;
+		k8s_url(k, &url, m, k8s_str(o, "metadata.namespace"), k8s_str(o, "metadata.name"), NULL);
+		k8s_obj_ref(&ref, o);
+		rc = k8s_get_json(k, url.ptr, &live, err);
+		if (rc == 0 && env_owned(live, env)) {
+			if (env->dry_run) {
+				log_info("%s would be deleted and created anew (dry run)", ref.ptr);
+			} else {
+				rc = delete_and_wait(k, url.ptr, &resp, err);
+				if (rc == PRENV_ENOTFOUND)
+					log_info("%s: deleted, to run anew in phase %s", ref.ptr, env->phase);
+				else
+					prenv_err_prefix(err, "delete %s to run it anew", ref.ptr);
+			}
+		}
+		if (rc == PRENV_ENOTFOUND) {
+			prenv_err_clear(err);
+			rc = 0;
+		}
+		cJSON_Delete(live);
+		http_response_free(&resp);
+		prenv_buf_free(&url);
+		prenv_buf_free(&ref);
+		if (rc < 0)
+			break;
+	}
 	return rc;
 }
 
@@ -758,6 +840,8 @@ int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env 
 	}
 	k8s_env_selector(&sel, env);
 	prune_services_selector(&sel, env);
+	if (env->prune_extra)
+		prenv_buf_printf(&sel, ",%s", env->prune_extra);
 	for (i = 0; i < sizeof(prune_kinds) / sizeof(prune_kinds[0]); i++)
 		add_kind(kinds, prune_kinds[i].api_version, prune_kinds[i].kind);
 	cJSON_AddItemToArray(nss, cJSON_CreateString(env->ns));

@@ -202,6 +202,8 @@ struct k8s_env {
 	int dry_run;
 	int replace_jobs;             /* provider.replace_jobs */
 	long ns_wait;                 /* seconds to wait for a Terminating namespace to go */
+	const char *phase;            /* the phase deployed (provider_run.phase), or NULL */
+	const char *prune_extra;      /* more requirements for k8s_prune's selector, or NULL */
 	/* services: (plan->services / plan->service_repos; NULL without):
 	 * prune is per service, the namespace records them, and a namespace
 	 * owned by any of repos is this run's too. */
@@ -260,6 +262,16 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
  * and created anew (logged). */
 int k8s_apply_all(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
 		  struct prenv_err *err);
+
+/* Sets the label prenv.dev/phase=phase on every prepared object. */
+void k8s_label_phase(cJSON *prepared, const char *phase);
+
+/* Deletes the Jobs of prepared that exist and are this environment's, and
+ * waits until they are gone, so that apply creates them anew: a phase's Jobs
+ * run each time the phase runs, and a changed Job never meets "field is
+ * immutable". Logs each; a dry run only says so. */
+int k8s_jobs_fresh(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
+		   struct prenv_err *err);
 
 /* Appends the label selector of env's objects
  * ("prenv.dev/app=A,prenv.dev/env=E,app.kubernetes.io/managed-by=prenv"). */

@@ -182,6 +182,10 @@ static int parse_flag(struct cli *cli, const char *a, int *help)
 		cli->no_wait = 1;
 	else if (!strcmp(a, "--strict-report"))
 		cli->strict_report = 1;
+	else if (!strcmp(a, "--reseed"))
+		cli->reseed = 1;
+	else if (!strcmp(a, "--keep-on-teardown-failure"))
+		cli->keep_on_teardown_failure = 1;
 	else
 		return 0;
 	return 1;

@@ -29,6 +29,8 @@ struct cli {
 	int no_wait;
 	int strict_report;
 	int wait_seconds;          /* --wait; -1: config */
+	int reseed;                /* deploy --reseed: run `run: once` phases again */
+	int keep_on_teardown_failure; /* destroy, gc: keep an environment whose teardown failed */
 	const char *forks;         /* --forks deploy|skip, or NULL: the config's */
 	const char *out_dir;       /* render --out */
 	const char *kubeconfig;    /* --kubeconfig */
@@ -98,10 +100,38 @@ int cli_lifecycle_begin(struct cli *cli, const char *what, struct prenv_err *err
 /* Renders the configured templates into *out (NULL when the config names
  * no templates directory). With services: cli_render_services. */
 int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err);
-/* Renders one templates directory with vars; line:col: where the config
- * names it. */
-int cli_render_dir(struct cli *cli, const char *dir, const cJSON *vars, int line, int col,
-		   cJSON **out, struct prenv_err *err);
+/* Renders the templates directory templates (relative to the config; at
+ * line:col of the config for an empty one) with vars; open_names: see
+ * render_opts (NULL: none). */
+int cli_render_dir(struct cli *cli, const char *templates, int line, int col, const cJSON *vars,
+		   const char *const *open_names, cJSON **out, struct prenv_err *err);
+
+/* ------------------------------------------------------------ cmd_deploy.c */
+
+/* The end of a deploy: the result of the provider's deploy (rc, res)
+ * reported (PR comment, outputs, stdout). Returns the command's code. */
+struct urlcheck;
+int cli_deploy_report(struct cli *cli, int rc, const struct urlcheck *uc, struct provider_result *res,
+		      struct prenv_err *err);
+
+/* ------------------------------------------------------------ phases.c */
+
+/* deploy of a configuration with `phases:`: every phase rendered and
+ * checked first (exit 2, nothing changed), then applied and waited on in
+ * order, stopping at the first that fails; reported like a deploy. */
+int cli_deploy_phases(struct cli *cli, const struct urlcheck *uc, struct prenv_err *err);
+/* Every phase's objects in order, for `prenv render` (outputs of earlier
+ * phases render as a placeholder, TMPL_OPEN_PLACEHOLDER). */
+int cli_render_phases(struct cli *cli, cJSON **out, struct prenv_err *err);
+/* The on_destroy Jobs of the environment of base (its plan) rendered with
+ * vars and run, waited on at most on_destroy.timeout. 0 when there are
+ * none or they completed (or the environment is absent); PRENV_ECONFIG for
+ * a template error (nothing run); PRENV_EFAIL when they failed. */
+int cli_teardown(struct cli *cli, const struct provider_run *base, const cJSON *vars,
+		 struct prenv_err *err);
+/* gc_opts.teardown: cli_teardown with the variables of run's environment
+ * (ud: the struct cli). */
+int cli_gc_teardown(void *ud, const struct provider_run *run, struct prenv_err *err);
 /* services.c: asks every service's repository for its branch (once per
  * run; resolve/services.h) and hands the answer to the plan; then renders
  * each service's templates with its service.* and labels its objects

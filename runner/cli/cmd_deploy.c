@@ -92,12 +92,16 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	}
 	cli->image_check = 1; /* before anything is applied */
 	/* the secrets' values: an unset one is exit 2 before anything happens */
-	if ((rc = cli_secrets_resolve(cli, err)) < 0 ||
-	    (rc = cli_render_objects(cli, &objs, err)) < 0)
+	if ((rc = cli_secrets_resolve(cli, err)) < 0)
 		return rc;
-	if ((rc = urlcheck_prepare(&uc, cli->cfg, cli->plan, err)) < 0) {
+	if ((rc = urlcheck_prepare(&uc, cli->cfg, cli->plan, err)) < 0 ||
+	    (!cli->cfg->nphases && (rc = cli_render_objects(cli, &objs, err)) < 0)) {
 		urlcheck_free(&uc);
-		cJSON_Delete(objs);
+		return rc;
+	}
+	if (cli->cfg->nphases) {
+		rc = cli_deploy_phases(cli, &uc, err);
+		urlcheck_free(&uc);
 		return rc;
 	}
 	log_group_begin("prenv deploy");
@@ -108,6 +112,16 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	memset(&res, 0, sizeof(res));
 	rc = cli->session->provider->deploy(cli->session, &cli->run, objs, &res, err);
 	log_group_end();
+	rc = cli_deploy_report(cli, rc, &uc, &res, err);
+	urlcheck_free(&uc);
+	provider_result_clear(&res);
+	cJSON_Delete(objs);
+	return rc;
+}
+
+int cli_deploy_report(struct cli *cli, int rc, const struct urlcheck *uc, struct provider_result *res,
+		      struct prenv_err *err)
+{
 	if (cli->dry_run) {
 		log_info("dry run: nothing was changed");
 	} else if (rc < 0) {
@@ -118,16 +132,13 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 			rc = PRENV_EFAIL;
 			err->code = PRENV_EFAIL;
 		}
-		if (res.detail)
-			log_error("last output:\n%s", res.detail);
-		reporter_result(&cli->rep, "failed", res.url ? res.url : cli->plan->url,
-				res.reason ? res.reason : err->msg, NULL);
+		if (res->detail)
+			log_error("last output:\n%s", res->detail);
+		reporter_result(&cli->rep, "failed", res->url ? res->url : cli->plan->url,
+				res->reason ? res->reason : err->msg, NULL);
 	} else {
-		rc = deploy_done(cli, &uc, &res, err);
+		rc = deploy_done(cli, uc, res, err);
 	}
-	urlcheck_free(&uc);
-	provider_result_clear(&res);
-	cJSON_Delete(objs);
 	return rc;
 }
 
@@ -139,6 +150,7 @@ const struct cmd_entry cmd_deploy_entry = {
 	"  --wait DURATION  bound the wait: 300, 300s, 5m, 1h30m (0 = don't wait; at most 365d)\n"
 	"  --strict-report  fail when reporting to the code host fails\n"
 	"  --forks deploy|skip  pull requests from forks, over the config's forks:\n"
-	"                   (deploy only in the privileged stage of the fork-safe pair)\n",
+	"                   (deploy only in the privileged stage of the fork-safe pair)\n"
+	"  --reseed         run the `run: once` phases again (phases:)\n",
 	1,
 };

@@ -133,6 +133,11 @@ static int cmd_gc(struct cli *cli, struct prenv_err *err)
 		o.on_env = gc_line;
 		o.ud = &totals;
 	}
+	if (cli->cfg->teardown_templates) {
+		o.teardown = cli_gc_teardown;
+		o.teardown_ud = cli;
+		o.keep_on_teardown_failure = cli->keep_on_teardown_failure;
+	}
 	rc = gc_run(&o, &out, err);
 	if (rc == 0 && !out) {
 		log_warn("gc is not supported for provider %s%s%s: nothing done (destroy each "
@@ -172,6 +177,8 @@ const struct cmd_entry cmd_gc_entry = {
 	"  --now TIME       decide at TIME (RFC 3339) instead of now: tests, dry runs\n"
 	"  --dry-run        say what would be destroyed and why, change nothing\n"
 	"  --no-wait        do not wait until each environment is gone\n"
+	"  --keep-on-teardown-failure  keep an environment whose on_destroy Jobs\n"
+	"                   failed (exit 1 either way)\n"
 	"  -o text|json     output format\n",
 	0,
 };

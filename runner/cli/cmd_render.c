@@ -39,9 +39,9 @@ static int cmd_render(struct cli *cli, struct prenv_err *err)
 
 	if (rc < 0)
 		return rc;
-	if (!cli->cfg->templates && !cli->cfg->nservices)
+	if (!cli->cfg->templates && !cli->cfg->nphases && !cli->cfg->nservices)
 		return prenv_err_set(err, PRENV_ECONFIG,
-				     "%s names no templates directory: add `templates: DIR`", cli->cfg->path);
+				     "%s names no templates directory: add `templates: DIR` (or `phases:`)", cli->cfg->path);
 	rc = cli_render_objects(cli, &objs, err);
 	if (rc < 0)
 		return rc;

@@ -163,6 +163,13 @@ int cli_provider_begin(struct cli *cli, struct prenv_err *err)
 				     "provider '%s' (provider.kind in %s) is not available in this build of prenv %s; "
 				     "available: %s", cli->cfg->provider_kind, cli->cfg->path, PRENV_VERSION,
 				     provider_names());
+	if ((cli->cfg->nphases || cli->cfg->teardown_templates) && !p->phases)
+		return prenv_err_set_at(err, PRENV_ECONFIG, cli->cfg->path,
+					cli->cfg->nphases ? cli->cfg->phases_line : cli->cfg->teardown_line,
+					cli->cfg->nphases ? cli->cfg->phases_col : cli->cfg->teardown_col,
+					"'%s' needs provider.kind kubernetes: provider %s has no Jobs to wait "
+					"for between phases; remove it (a command provider can run its own "
+					"steps in order)", cli->cfg->nphases ? "phases" : "on_destroy", p->name);
 	memset(run, 0, sizeof(*run));
 	run->cfg = cli->cfg;
 	run->ctx = cli->ctx;
@@ -208,13 +215,20 @@ static void tmpl_warn_to_log(void *ud, const char *file, int line, int col, cons
 	prenv_buf_free(&b);
 }
 
-int cli_render_dir(struct cli *cli, const char *dir, const cJSON *vars, int line, int col,
-		   cJSON **out, struct prenv_err *err)
+int cli_render_dir(struct cli *cli, const char *templates, int line, int col, const cJSON *vars,
+		   const char *const *open_names, cJSON **out, struct prenv_err *err)
 {
+	struct prenv_buf dir = PRENV_BUF_INIT;
 	struct render_opts ro;
+	int rc;
 
+	*out = NULL;
+	if (templates[0] == '/' || !cli->cfg->dir || !*cli->cfg->dir)
+		prenv_buf_adds(&dir, templates);
+	else
+		prenv_buf_printf(&dir, "%s/%s", cli->cfg->dir, templates);
 	memset(&ro, 0, sizeof(ro));
-	ro.dir = dir;
+	ro.dir = dir.ptr;
 	ro.vars = vars;
 	ro.app = cli->cfg->app;
 	ro.env_name = cli->plan->env_name;
@@ -225,25 +239,23 @@ int cli_render_dir(struct cli *cli, const char *dir, const cJSON *vars, int line
 	ro.where_file = cli->cfg->path;
 	ro.where_line = line;
 	ro.where_col = col;
-	return render_dir(out, &ro, err);
+	ro.open_names = open_names;
+	rc = render_dir(out, &ro, err);
+	prenv_buf_free(&dir);
+	return rc;
 }
 
 int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err)
 {
-	char *dir;
-	int rc;
-
 	*out = NULL;
+	if (cli->cfg->nphases)
+		return cli_render_phases(cli, out, err);
 	if (cli->cfg->nservices)
 		return cli_render_services(cli, out, err);
 	if (!cli->cfg->templates)
 		return 0;
-	if (!(dir = config_templates_dir(cli->cfg, NULL)))
-		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	rc = cli_render_dir(cli, dir, cli->plan->vars, cli->cfg->templates_line,
-			    cli->cfg->templates_col, out, err);
-	free(dir);
-	return rc;
+	return cli_render_dir(cli, cli->cfg->templates, cli->cfg->templates_line, cli->cfg->templates_col,
+			      cli->plan->vars, NULL, out, err);
 }
 
 int cli_want_json(const struct cli *cli)

@@ -155,12 +155,11 @@ int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err)
 	for (i = 0; i < cli->cfg->nservices && rc == 0; i++) {
 		const struct config_service *s = &cli->cfg->services[i];
 		cJSON *vars = resolve_service_vars(cli->plan, s->name), *objs = NULL;
-		char *dir = config_templates_dir(cli->cfg, s);
 
-		if (!vars || !dir)
+		if (!vars)
 			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		else if ((rc = cli_render_dir(cli, dir, vars, s->templates_line, s->templates_col,
-					      &objs, err)) < 0)
+		else if ((rc = cli_render_dir(cli, s->templates, s->templates_line, s->templates_col, vars,
+					      NULL, &objs, err)) < 0)
 			prenv_err_prefix(err, "service '%s'", s->name);
 		if (rc == 0) {
 			label_objects(objs, cJSON_GetArrayItem(cli->plan->services, (int)i));
@@ -168,7 +167,6 @@ int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err)
 		}
 		cJSON_Delete(objs);
 		cJSON_Delete(vars);
-		free(dir);
 	}
 	if (rc < 0) {
 		cJSON_Delete(all);

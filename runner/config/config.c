@@ -63,6 +63,8 @@ static const struct config_key top_keys[] = {
 	{ "provider", CONFIG_STRMAP, 1, NULL, "where environments go (kind and its keys)", NULL },
 	{ "environments", CONFIG_STRSEQ, 1, NULL, "the rules, first match wins", NULL },
 	{ "values", CONFIG_STRMAP, 0, NULL, "template values (themselves templates)", NULL },
+	{ "phases", CONFIG_STRSEQ, 0, NULL, "ordered phases, each applied and waited on before the next", NULL },
+	{ "on_destroy", CONFIG_STRMAP, 0, NULL, "Jobs run before the environment is destroyed", NULL },
 	{ "secrets", CONFIG_STRMAP, 0, NULL, "CI variables written into a Secret of the environment", NULL },
 	{ "access", CONFIG_STRMAP, 0, NULL, "who may open the preview (basic_auth)", NULL },
 	{ "check", CONFIG_STRMAP, 0, NULL, "the URL check after a deploy is ready", NULL },
@@ -1413,6 +1415,162 @@ static int parse_top_services(struct cp *c, const struct yaml_node *root, struct
 	return 0;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* phases and on_destroy (issue 12)                                     */
+
+static const struct config_key phase_keys[] = {
+	{ "name", CONFIG_STR, 1, NULL, "the phase's name (a DNS label)", NULL },
+	{ "templates", CONFIG_STR, 1, NULL, "its templates directory, relative to the config", NULL },
+	{ "run", CONFIG_STR, 0, "always", "always: every deploy; once: when the environment is created "
+	  "(or deploy --reseed)", NULL },
+	{ "outputs", CONFIG_STR, 0, NULL, "configmap/NAME: its keys become outputs.<phase>.<key>", NULL },
+};
+
+static const struct config_key teardown_keys[] = {
+	{ "templates", CONFIG_STR, 1, NULL, "the teardown Jobs' templates directory", NULL },
+	{ "timeout", CONFIG_DUR, 0, "5m", "how long destroy waits for them", NULL },
+};
+
+static const char *const run_names[] = { "always", "once" };
+
+/* outputs: configmap/NAME (NAME a DNS subdomain); only a ConfigMap. */
+static int parse_phase_outputs(struct cp *c, const struct yaml_node *v, struct config_phase *ph)
+{
+	const char *s, *name;
+	int rc;
+
+	if ((rc = need_scalar_text(c, v, "outputs", "a string like configmap/NAME")))
+		return rc;
+	s = sval(v);
+	if (!strncmp(s, "secret/", 7))
+		return cp_fail(c, v, "'outputs' can only read a ConfigMap (configmap/NAME): a Secret's values "
+			       "would reach templates and the PR comment; have the Job write the values "
+			       "later phases may see to a ConfigMap, and reference its Secret from your "
+			       "templates directly");
+	name = !strncmp(s, "configmap/", 10) ? s + 10 : NULL;
+	if (!name || !*name || strlen(name) > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") !=
+	    strlen(name) || name[0] == '-' || name[0] == '.' || name[strlen(name) - 1] == '-' ||
+	    name[strlen(name) - 1] == '.')
+		return cp_fail(c, v, "'outputs' must be configmap/NAME, NAME the ConfigMap's name "
+			       "(lower-case letters, digits, '-' and '.'), got '%s'", s);
+	ph->outputs = strdup(name);
+	return ph->outputs ? 0 : oom(c);
+}
+
+static int parse_phase(struct cp *c, const struct yaml_node *n, size_t i, struct config_phase *ph)
+{
+	struct prenv_buf where = PRENV_BUF_INIT;
+	const struct yaml_node *v;
+	size_t k;
+	int rc;
+
+	ph->line = NODE_LINE(n);
+	ph->col = NODE_COL(n);
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "each item of 'phases' must be a mapping (name, templates, run, outputs)");
+	prenv_buf_printf(&where, "phases item %zu", i + 1);
+	rc = where.failed ? oom(c) : check_table(c, n, where.ptr, phase_keys, NELEM(phase_keys));
+	prenv_buf_free(&where);
+	if (rc)
+		return rc;
+	v = yaml_map_get(n, "name");
+	if ((rc = read_str(c, v, "name", &ph->name)))
+		return rc;
+	if (strlen(ph->name) > CONFIG_PHASE_NAME_MAX || !name_is_dns_label(ph->name)) {
+		char *sug = suggest_label(ph->name, CONFIG_PHASE_NAME_MAX);
+		rc = cp_fail(c, v, "a phase's 'name' must be a DNS-1123 label of at most %d characters "
+			     "(it labels the phase's objects), got '%s'%s%s%s", CONFIG_PHASE_NAME_MAX, ph->name,
+			     sug ? "; try '" : "", sug ? sug : "", sug ? "'" : "");
+		free(sug);
+		return rc;
+	}
+	v = yaml_map_get(n, "templates");
+	if ((rc = read_str(c, v, "templates", &ph->templates)))
+		return rc;
+	ph->templates_line = NODE_LINE(v);
+	ph->templates_col = NODE_COL(v);
+	if ((v = yaml_map_get(n, "run"))) {
+		if ((rc = read_enum(c, v, "run", run_names, NELEM(run_names), &k)))
+			return rc;
+		ph->run_once = k == 1;
+	}
+	if ((v = yaml_map_get(n, "outputs")) && (rc = parse_phase_outputs(c, v, ph)))
+		return rc;
+	return 0;
+}
+
+static int parse_phases(struct cp *c, const struct yaml_node *key, const struct yaml_node *n,
+			struct prenv_config *cfg)
+{
+	size_t i, j;
+	int rc;
+
+	cfg->phases_line = NODE_LINE(key);
+	cfg->phases_col = NODE_COL(key);
+	if (n->kind != YAML_KIND_SEQ)
+		return fail_type(c, n, "'phases' must be a list (e.g. `- name: data` with `templates: deploy/data`)");
+	if (!n->n)
+		return cp_fail(c, n, "'phases' is empty: list at least one phase, or remove the key "
+			       "(then 'templates' is the one phase)");
+	if (!(cfg->phases = calloc(n->n, sizeof(*cfg->phases))))
+		return oom(c);
+	for (i = 0; i < n->n; i++) {
+		cfg->nphases = i + 1;
+		if ((rc = parse_phase(c, n->items[i], i, &cfg->phases[i])))
+			return rc;
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->phases[j].name, cfg->phases[i].name))
+				return cp_fail(c, yaml_map_get(n->items[i], "name"), "phase '%s' is named twice "
+					       "(first at line %d, column %d); phase names must be unique",
+					       cfg->phases[i].name, cfg->phases[j].line, cfg->phases[j].col);
+	}
+	return 0;
+}
+
+static int parse_on_destroy(struct cp *c, const struct yaml_node *n, struct prenv_config *cfg)
+{
+	const struct yaml_node *v;
+	int rc;
+
+	if (n->kind != YAML_KIND_MAP)
+		return fail_type(c, n, "'on_destroy' must be a mapping (templates, timeout)");
+	if ((rc = check_table(c, n, "'on_destroy'", teardown_keys, NELEM(teardown_keys))))
+		return rc;
+	v = yaml_map_get(n, "templates");
+	if ((rc = read_str(c, v, "templates", &cfg->teardown_templates)))
+		return rc;
+	cfg->teardown_line = NODE_LINE(v);
+	cfg->teardown_col = NODE_COL(v);
+	cfg->teardown_timeout = 300;
+	if ((v = yaml_map_get(n, "timeout")) && (rc = read_dur(c, v, "timeout", &cfg->teardown_timeout)))
+		return rc;
+	return 0;
+}
+
+/* phases: and on_destroy: of the top level. */
+static int parse_phases_top(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
+{
+	const struct yaml_node *v;
+	size_t pi;
+	int rc;
+
+	for (pi = 0; pi < root->n; pi++) {
+		const struct yaml_node *k = root->pairs[pi].key;
+
+		if (!strcmp(sval(k), "phases") && (rc = parse_phases(c, k, root->pairs[pi].value, cfg)))
+			return rc;
+	}
+	if (cfg->nphases && (v = yaml_map_get(root, "templates")))
+		return cp_fail(c, v, "'templates' and 'phases' cannot both be set: with phases, each phase "
+			       "names its own templates directory; move this directory into a phase "
+			       "(e.g. `- name: app` with `templates: %s`)", cfg->templates);
+	if ((v = yaml_map_get(root, "on_destroy")) && (rc = parse_on_destroy(c, v, cfg)))
+		return rc;
+	return 0;
+}
+
+
 static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
 {
 	const struct yaml_node *v;
@@ -1475,7 +1633,10 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		    (rc = parse_environments(c, k, root->pairs[pi].value, cfg)))
 			return rc;
 	}
-	if ((rc = parse_top_services(c, root, cfg)))
+	if ((v = yaml_map_get(root, "phases")) && yaml_map_get(root, "services"))
+		return cp_fail(c, v, "'phases' and 'services' do not go together yet: a phase cannot name a "
+			       "service's templates in this version; use one of them");
+	if ((rc = parse_phases_top(c, root, cfg)) || (rc = parse_top_services(c, root, cfg)))
 		return rc;
 	if ((v = yaml_map_get(root, "values"))) {
 		struct prenv_buf dotted = PRENV_BUF_INIT;
@@ -1595,6 +1756,13 @@ void config_free(struct prenv_config *cfg)
 	cJSON_Delete(cfg->values);
 	check_free(&cfg->check);
 	cJSON_Delete(cfg->positions);
+	for (i = 0; i < cfg->nphases; i++) {
+		free(cfg->phases[i].name);
+		free(cfg->phases[i].templates);
+		free(cfg->phases[i].outputs);
+	}
+	free(cfg->phases);
+	free(cfg->teardown_templates);
 	config_secrets_free(cfg);
 	config_services_free(cfg);
 	free(cfg);

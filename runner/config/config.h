@@ -27,6 +27,12 @@
  *   absent keys with a default get it (kubernetes: `namespace`
  *   "{{app}}-{{env.name}}", `wait` 300); durations are seconds; argv keys
  *   are non-empty arrays of strings.
+ * - phases: a non-empty list of {name, templates, run: once|always
+ *   (default always), outputs: configmap/NAME}; names are unique DNS labels;
+ *   `templates` and `phases` exclude each other (with phases each phase
+ *   names its directory). outputs may only name a ConfigMap (a Secret's
+ *   values would reach templates and the PR comment). on_destroy:
+ *   {templates (required), timeout (default 5m)}.
  * - services: (optional) a mapping of DNS-label names to entries with
  *   `templates` (required), `repo`, `production_branch`, `image` (a
  *   template, see services.c for the table); with it the top-level
@@ -66,6 +72,17 @@ struct config_rule {
 	int line, col;       /* where the rule starts in the file */
 };
 
+/* One item of `phases:` (issue 12): applied and waited on in order. */
+struct config_phase {
+	char *name;          /* DNS label of at most CONFIG_PHASE_NAME_MAX characters */
+	char *templates;     /* a directory, relative to the config's */
+	int templates_line, templates_col;
+	int run_once;        /* run: once (else always) */
+	char *outputs;       /* the ConfigMap of `outputs: configmap/NAME`, or NULL */
+	int line, col;       /* where the item starts */
+};
+
+#define CONFIG_PHASE_NAME_MAX 40
 /* A CI variable named in the config, and where. */
 struct config_env_var {
 	char *name;
@@ -121,6 +138,13 @@ struct prenv_config {
 	cJSON *values;       /* object of string templates (may nest) or NULL */
 	cJSON *positions;    /* where each template starts: see config_template_pos() */
 	int environments_line, environments_col; /* the `environments:` key */
+	/* phases: (none: one implicit phase, `templates`) and on_destroy: */
+	struct config_phase *phases;
+	size_t nphases;
+	int phases_line, phases_col;       /* the `phases:` key */
+	char *teardown_templates;          /* on_destroy.templates, or NULL */
+	int teardown_line, teardown_col;
+	long teardown_timeout;             /* on_destroy.timeout, seconds (default 300) */
 	/* secrets: (only with a provider whose schema has .secrets): the
 	 * Secret's name (default "<app>-secrets", set when `secrets:` is),
 	 * the CI variables copied into it, the dockerconfigjson Secret's name */

@@ -114,6 +114,12 @@ struct gc_opts {
 	 * the width of the longest name; may be NULL. */
 	void (*on_env)(void *ud, const struct cJSON *entry, int width);
 	void *ud;
+	/* The on_destroy Jobs of one environment (run: its plan and context),
+	 * run before its destroy; NULL: none. A failure is the environment's
+	 * error; it is still destroyed unless keep_on_teardown_failure. */
+	int (*teardown)(void *ud, const struct provider_run *run, struct prenv_err *err);
+	void *teardown_ud;
+	int keep_on_teardown_failure;
 };
 
 /* Lists the environments, decides each and destroys what is due (a dry run

@@ -123,6 +123,7 @@ static int act_one(struct gc_state *g, const struct gc_env *e, const struct gc_d
 	long pr = gc_env_pr(e);
 	int rc, report = g->host && pr > 0 && !run.dry_run;
 	struct prenv_plan *plan = env_plan(e, d->rule, pr);
+	char *torn = NULL;
 
 	if (!plan)
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
@@ -151,7 +152,18 @@ static int act_one(struct gc_state *g, const struct gc_env *e, const struct gc_d
 	memset(&res, 0, sizeof(res));
 	if (report && d->action == GC_DESTROY)
 		(void)reporter_comment_id(&rep); /* read it while the environment exists */
-	rc = act_op(g, &run, d, &res, err);
+	rc = d->action == GC_DESTROY && o->teardown ? o->teardown(o->teardown_ud, &run, err) : 0;
+	if (rc < 0 && !o->keep_on_teardown_failure) {
+		log_error("%s; destroying %s anyway", err->msg, e->name);
+		torn = err->msg;
+		err->msg = NULL;
+		prenv_err_clear(err);
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = act_op(g, &run, d, &res, err);
+	if (rc == 0 && torn)
+		rc = prenv_err_set(err, PRENV_EFAIL, "%s (the environment was destroyed)", torn);
 	if (rc == 0 && report) {
 		struct prenv_err herr = PRENV_ERR_INIT;
 		struct prenv_buf r = PRENV_BUF_INIT;
@@ -173,6 +185,7 @@ static int act_one(struct gc_state *g, const struct gc_env *e, const struct gc_d
 	reporter_clear(&rep);
 	provider_result_clear(&res);
 	plan_free(plan);
+	free(torn);
 	return rc;
 }
 

@@ -195,6 +195,7 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 	topts.partial = load_partial;
 	topts.partial_ud = &pctx;
 	topts.untrusted = opts->untrusted;
+	topts.open_names = opts->open_names;
 	topts.warn = opts->warn;
 	topts.warn_ud = opts->warn_ud;
 	topts.linemap = &map;

@@ -29,6 +29,7 @@ struct render_opts {
 	int allow_empty;
 	const char *where_file;
 	int where_line, where_col;
+	const char *const *open_names; /* see tmpl_opts.open_names; NULL: none */
 };
 
 /* Renders every template; *out is a cJSON array of objects (caller frees).

@@ -788,6 +788,29 @@ static size_t null_prefix(const struct render *r, const char *name, size_t n)
 	return 0;
 }
 
+/* 1 when name (n bytes) is a member of one of the open names. */
+static int is_open(const struct render *r, const char *name, size_t n)
+{
+	const char *const *p;
+
+	for (p = r->o->open_names; p && *p; p++) {
+		size_t l = strlen(*p);
+
+		if (n > l + 1 && !memcmp(name, *p, l) && name[l] == '.')
+			return 1;
+	}
+	return 0;
+}
+
+/* The value a missing member of an open name renders as. */
+static const cJSON *open_placeholder(void)
+{
+	static char text[] = TMPL_OPEN_PLACEHOLDER;
+	static cJSON v = { NULL, NULL, NULL, cJSON_String | cJSON_IsReference, text, 0, 0, NULL };
+
+	return &v;
+}
+
 static int missing(struct render *r, const struct tpl *t, const struct node *nd)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
@@ -875,6 +898,8 @@ static int render_var(struct render *r, const struct tpl *t, const struct node *
 	size_t n;
 	int is_str;
 
+	if (!v && is_open(r, nd->s, nd->n))
+		v = open_placeholder();
 	if (!v) {
 		if (r->o->allow_missing)
 			return 0;
@@ -1057,7 +1082,7 @@ static int render_section(struct render *r, const struct tpl *t,
 	const cJSON *v = lookup(r, nd->s, nd->n), *it;
 	int rc = 0;
 
-	if (!v && !r->o->allow_missing)
+	if (!v && !r->o->allow_missing && !is_open(r, nd->s, nd->n))
 		return missing(r, t, nd);
 	if (r->depth >= TMPL_MAX_DEPTH || r->sn > 10000)
 		return prenv_err_set_at(r->err, PRENV_ECONFIG, t->file, nd->line,

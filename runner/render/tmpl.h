@@ -62,9 +62,16 @@ struct tmpl_opts {
 	tmpl_warn_fn warn;
 	void *warn_ud;
 	struct tmpl_linemap *linemap;  /* filled when set (emptied first); may be NULL */
+	/* Dotted names ("outputs.seed") whose members are not known yet (a
+	 * check before the values exist): a missing {{outputs.seed.url}}
+	 * renders as TMPL_OPEN_PLACEHOLDER and a missing section under them as
+	 * empty, instead of an error. NULL-terminated; NULL: none. */
+	const char *const *open_names;
 };
 
-#define TMPL_OPTS_INIT { NULL, TMPL_ESC_HTML, 0, NULL, NULL, NULL, NULL, NULL, NULL }
+#define TMPL_OPEN_PLACEHOLDER "prenv-output"
+
+#define TMPL_OPTS_INIT { NULL, TMPL_ESC_HTML, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* Renders src (len bytes) with data into out (appended).
  * Errors are PRENV_ECONFIG with file:line:col: syntax errors (unclosed

@@ -138,6 +138,7 @@ static void fill_info(struct report_info *ri, const struct reporter *r, const ch
 	ri->url = url;
 	ri->reason = reason;
 	ri->deployed_at = (long)time(NULL);
+	ri->phases = r->phases;
 }
 
 /* Opens the code host session if there is none; why/auth say why not. */

@@ -76,6 +76,7 @@ struct reporter {
 	int strict;               /* --strict-report */
 	int json;                 /* the result goes to stdout as JSON */
 	struct report_notes notes;
+	const char *phases;       /* the phases line (report_phases_line), or NULL; borrowed */
 	/* state */
 	struct codehost *host;    /* owned; may be handed in already open */
 	long long comment_id;     /* remembered or written comment id; 0 */

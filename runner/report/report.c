@@ -182,6 +182,8 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 		md_escape(out, c->run_url);
 		prenv_buf_adds(out, " |\n");
 	}
+	if (ri->phases && strcmp(ri->status, "destroyed"))
+		prenv_buf_printf(out, "| Phases | %s |\n", ri->phases);
 	if (p->ttl_seconds > 0 && strcmp(ri->status, "destroyed")) {
 		prenv_buf_adds(out, "| TTL | ");
 		fmt_duration(out, p->ttl_seconds);
@@ -189,6 +191,39 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 	}
 	services_table(out, p->services);
 	prenv_buf_adds(out, "\n<sub>Managed by prenv. This comment is updated in place.</sub>\n");
+	return out->failed ? PRENV_ENOMEM : 0;
+}
+
+int report_phases_line(struct prenv_buf *out, const struct report_phase *ph, size_t n)
+{
+	static const char *const marks[] = {
+		[REPORT_PHASE_PENDING] = "\xe2\x80\x93",  /* en dash: not applied */
+		[REPORT_PHASE_RUNNING] = "\xe2\x80\xa6",  /* ellipsis */
+		[REPORT_PHASE_OK] = "\xe2\x9c\x93",       /* check mark */
+		[REPORT_PHASE_SKIPPED] = "\xe2\x9c\x93",
+		[REPORT_PHASE_FAILED] = "\xe2\x9c\x97",   /* ballot x */
+	};
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct report_phase *p = &ph[i];
+		int timed = p->seconds >= 1 && p->state != REPORT_PHASE_SKIPPED &&
+			    p->state != REPORT_PHASE_PENDING;
+		struct prenv_buf par = PRENV_BUF_INIT;
+
+		prenv_buf_printf(out, "%s%s %s", i ? " \xc2\xb7 " : "", p->name, marks[p->state]);
+		if (p->state == REPORT_PHASE_SKIPPED) {
+			prenv_buf_adds(&par, "once, earlier");
+		} else {
+			if (p->once)
+				prenv_buf_adds(&par, "once");
+			if (timed)
+				prenv_buf_printf(&par, "%s%ld s", par.len ? ", " : "", p->seconds);
+		}
+		if (par.len)
+			prenv_buf_printf(out, " (%s)", par.ptr);
+		prenv_buf_free(&par);
+	}
 	return out->failed ? PRENV_ENOMEM : 0;
 }
 
@@ -217,6 +252,8 @@ cJSON *report_result_json(const struct report_info *ri)
 	else
 		cJSON_AddNullToObject(o, "pr");
 	add_str(o, "reason", ri->reason);
+	if (ri->phases)
+		add_str(o, "phases", ri->phases);
 	if (ri->plan->services)
 		cJSON_AddItemToObject(o, "services", cJSON_Duplicate(ri->plan->services, 1));
 	return o;

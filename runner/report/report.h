@@ -20,7 +20,29 @@ struct report_info {
 	const char *url;      /* final URL or NULL */
 	const char *reason;   /* one line when failed, or NULL */
 	long deployed_at;     /* unix time */
+	const char *phases;   /* report_phases_line(), or NULL (no phases:) */
 };
+
+/* One phase's outcome, for the progress lines and the PR comment. */
+enum report_phase_state {
+	REPORT_PHASE_PENDING = 0, /* not applied (yet, or a phase before failed) */
+	REPORT_PHASE_RUNNING,     /* applied, being waited on */
+	REPORT_PHASE_OK,
+	REPORT_PHASE_SKIPPED,     /* run: once, and it ran before */
+	REPORT_PHASE_FAILED,
+};
+
+struct report_phase {
+	const char *name;
+	enum report_phase_state state;
+	int once;                 /* run: once */
+	long seconds;             /* how long it took (shown from 1 s on) */
+};
+
+/* "data ✓ · seed ✓ (once, 42 s) · app ✓" appended to out: ✓ ready, ✗
+ * failed, … running, – not applied; a skipped once phase is "seed ✓ (once,
+ * earlier)". */
+int report_phases_line(struct prenv_buf *out, const struct report_phase *ph, size_t n);
 
 /* The marker that identifies prenv's comment for app/env (an HTML comment). */
 int report_marker(struct prenv_buf *out, const char *app, const char *env);

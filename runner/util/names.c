@@ -75,6 +75,11 @@ static void hash_hex(const char *s, char out[HASH_HEX + 1])
 	out[HASH_HEX] = '\0';
 }
 
+void name_hash8(const char *s, char out[9])
+{
+	hash_hex(s, out);
+}
+
 char *name_slug(const char *in, size_t maxlen)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;

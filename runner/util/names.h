@@ -14,6 +14,7 @@
 #define PRENV_MANAGED_BY "prenv"           /* its value */
 #define PRENV_LABEL_APP "prenv.dev/app"
 #define PRENV_LABEL_ENV "prenv.dev/env"
+#define PRENV_LABEL_PHASE "prenv.dev/phase" /* the phase that applied it (phases:) */
 
 /* Annotations on an environment (the namespace). */
 #define PRENV_ANN_PREFIX "prenv.dev/"      /* + a provider note's key */
@@ -51,6 +52,10 @@
  * Caller frees. */
 char *name_slug(const char *in, size_t maxlen);
 int name_is_dns_label(const char *s);
+
+/* The 8 lower-case hex digits of name_slug's hash of s (FNV-1a 64 folded to
+ * 32 bits) into out (NUL-terminated). */
+void name_hash8(const char *s, char out[9]);
 
 /* GitHub Actions filter pattern: '*' any run of characters but '/', '**'
  * any run (a '**' directly followed by '/' may also match no directory at

@@ -246,7 +246,9 @@ class ActionTest(unittest.TestCase):
         log = os.path.join(bin_dir, "make.log")
         with open(os.path.join(bin_dir, "make"), "w") as f:
             f.write('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\n'
-                    'case " $* " in *" all "*) cp %s "$2/build/prenv" ;; esac\n' % (log, PRENV))
+                    'case " $* " in *" all "*) cp %s "$2/build/prenv" ;;\n'
+                    '  *" print-lazy-libs "*) exec /usr/bin/make -s --no-print-directory -C %s '
+                    'print-lazy-libs ;; esac\n' % (log, PRENV, ROOT))
         os.chmod(os.path.join(bin_dir, "make"), stat.S_IRWXU)
         with open(os.path.join(self.ws, ".prenv.yml"), "w") as f:
             f.write(CONFIG)
@@ -256,9 +258,10 @@ class ActionTest(unittest.TestCase):
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
         self.assertEqual([], run.skipped)
         calls = open(log).read().splitlines()
-        self.assertEqual(2, len(calls), calls)
+        self.assertEqual(3, len(calls), calls)
         self.assertIn("deps-build", calls[0])
         self.assertIn("libcheck all", calls[1])
+        self.assertIn("print-lazy-libs", calls[2])   # the dlopen'ed libraries
         self.assertIn("-rpath,\\$$ORIGIN/lib", calls[1])   # make turns it into $ORIGIN/lib
         libs = os.listdir(os.path.join(self.action, "build", "lib"))
         self.assertTrue(any(n.startswith("libgit2.so") for n in libs), libs)

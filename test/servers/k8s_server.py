@@ -2213,12 +2213,37 @@ class Controller(threading.Thread):
                 {"type": "Complete", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
                  "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}]
             self.c.set_status(res, job, st)
+            self.job_writes_configmap(job)
         else:
             st["active"] = len(pods)
             _, ready = self._pods_counts(pods)
             st["ready"] = ready
             self.c.set_status(res, job, st)
         return None
+
+    def job_writes_configmap(self, job):
+        """What a Job's container would do through the API before it exits 0
+        (test stand-in): annotation test.prenv.dev/writes-configmap: NAME and
+        test.prenv.dev/configmap-data: a JSON object -> ConfigMap NAME in the
+        Job's namespace, created or replaced by the manager "job-pod"."""
+        ann = job["metadata"].get("annotations") or {}
+        name = ann.get("test.prenv.dev/writes-configmap")
+        if not name:
+            return
+        try:
+            data = {str(k): str(v) for k, v in json.loads(ann.get("test.prenv.dev/configmap-data") or "{}").items()}
+        except (ValueError, AttributeError):
+            data = {}
+        ns = job["metadata"]["namespace"]
+        r = self.R("", "configmaps")
+        obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": data}
+        try:
+            if self.c.find(r, ns, name) is None:
+                self.c.create(r, ns, obj, manager="job-pod")
+            else:
+                self.c.update(r, ns, name, obj, "job-pod")
+        except ApiError:
+            pass
 
     def r_PersistentVolumeClaim(self, res, pvc):
         spec = pvc.get("spec") or {}
