@@ -5,14 +5,21 @@
 #
 #   ${PRENV_STATIC_CACHE:-${PRENV_CACHE_DIR:-/var/cache/prenv}/static}
 #     src/      `apt-get source` of each package below
-#     prefix/   include/ and lib/*.a: zlib, mbedTLS, nghttp2, libcurl,
+#     prefix/   include/ and lib/*.a: zlib, OpenSSL, nghttp2, libcurl,
 #               http-parser, libgit2, libyaml, cJSON
+#     kheaders/ the kernel's linux/ and asm/ headers (musl-gcc has none;
+#               OpenSSL's secure heap wants linux/mman.h)
 #     stamp     written last; when it matches, nothing is done
 #     build.log output of the last run that built
 #
 # Only what prenv uses: libcurl speaks HTTP and HTTPS (HTTP/2 via nghttp2,
-# TLS via mbedTLS; no FTP, LDAP, SSH, GSSAPI, IDN, PSL, brotli, zstd);
-# libgit2 speaks HTTPS through mbedTLS (no SSH, GSSAPI, NTLM, iconv).
+# TLS via OpenSSL 3.0 (libssl + libcrypto only: no apps, engines, modules,
+# async, legacy provider); no FTP, LDAP, SSH, GSSAPI, IDN, PSL, brotli,
+# zstd); libgit2 speaks HTTPS through OpenSSL (no SSH, GSSAPI, NTLM, iconv).
+# OpenSSL rather than mbedTLS 2.28 (Debian 12's): mbedTLS 2.28 does not
+# match IP address subjectAltNames (https://127.0.0.1 fails verification),
+# and OpenSSL is what the dynamic build's libcurl uses, so both builds
+# verify certificates and follow redirects the same way.
 # Idempotent, non-interactive, one build at a time (a lock). Installs
 # musl-tools, cmake and dpkg-dev when missing (needs root then). Usage:
 #   dist/static/build-deps.sh [--force]
@@ -25,8 +32,8 @@ P=$CACHE/prefix
 FORCE=0
 [[ ${1:-} == --force ]] && FORCE=1
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-SRCPKGS=(zlib mbedtls nghttp2 curl http-parser libgit2 libyaml cjson)
-LIBS=(libz.a libmbedtls.a libmbedx509.a libmbedcrypto.a libnghttp2.a libcurl.a
+SRCPKGS=(zlib openssl nghttp2 curl http-parser libgit2 libyaml cjson)
+LIBS=(libz.a libssl.a libcrypto.a libnghttp2.a libcurl.a
       libhttp_parser.a libgit2.a libyaml.a libcjson.a)
 
 T0=$(date +%s)
@@ -110,9 +117,15 @@ for s in "${SRCPKGS[@]}"; do fetch "$s"; done
 # died resumes there); --force starts from nothing.
 [[ $FORCE == 1 ]] && rm -rf "$P"
 mkdir -p "$P/include" "$P/lib/pkgconfig" "$P/.done"
+# The marker carries a hash of the step's function: a step whose recipe
+# changed (e.g. libcurl's TLS library) is built again, the others are not.
 step() {  # step NAME FUNCTION: runs it unless done
-  if [[ -f $P/.done/$1 ]]; then log "$1: already built"; return 0; fi
-  log "$1"; "$2" || die "$1 failed (see $CACHE/build.log)"; touch "$P/.done/$1"
+  local m
+  m=$1-$(declare -f "$2" | sha256sum | cut -c1-12)
+  if [[ -f $P/.done/$m ]]; then log "$1: already built"; return 0; fi
+  local t=$(date +%s)
+  log "$1"; "$2" || die "$1 failed (see $CACHE/build.log)"; touch "$P/.done/$m"
+  log "$1: $(( $(date +%s) - t )) s"
 }
 export CC=musl-gcc
 export CFLAGS="-O2 -fPIE -ffunction-sections -fdata-sections"
@@ -132,9 +145,22 @@ cmake_build() {  # cmake_build SRCDIR [options]
 b_zlib() {
 (cd "$SRC/zlib" && ./configure --static --prefix="$P" >/dev/null && $MAKE libz.a >/dev/null && make install >/dev/null)
 }
-b_mbedtls() {
-cmake_build "$SRC/mbedtls" -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF \
-  -DUSE_STATIC_MBEDTLS_LIBRARY=ON -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DMBEDTLS_FATAL_WARNINGS=OFF
+KH=$CACHE/kheaders
+mkdir -p "$KH"
+for h in linux asm-generic; do [[ -e $KH/$h ]] || ln -s "/usr/include/$h" "$KH/$h"; done
+for a in /usr/include/x86_64-linux-gnu/asm /usr/include/asm; do
+  [[ -e $KH/asm || ! -d $a ]] || ln -s "$a" "$KH/asm"
+done
+[[ -e $KH/linux/mman.h && -e $KH/asm ]] || die "no kernel headers: apt-get install linux-libc-dev"
+# OpenSSL: OPENSSLDIR /etc/ssl (its default CA file /etc/ssl/cert.pem, dir
+# /etc/ssl/certs); prenv sets the bundle it finds itself (util/cabundle.c).
+b_openssl() {
+(cd "$SRC/openssl" && make distclean >/dev/null 2>&1; \
+  CFLAGS="$CFLAGS -idirafter $KH" ./Configure linux-x86_64 --prefix="$P" --libdir=lib \
+    --openssldir=/etc/ssl no-shared no-module no-tests no-engine no-dso \
+    no-async no-afalgeng no-comp no-legacy no-ssl3 no-dtls no-srp no-weak-ssl-ciphers \
+    no-ui-console no-zlib >/dev/null &&
+  $MAKE build_libs >/dev/null && make install_dev >/dev/null)
 }
 b_nghttp2() {
 cmake_build "$SRC/nghttp2" -DENABLE_LIB_ONLY=ON -DENABLE_STATIC_LIB=ON -DENABLE_SHARED_LIB=OFF \
@@ -144,7 +170,7 @@ cmake_build "$SRC/nghttp2" -DENABLE_LIB_ONLY=ON -DENABLE_STATIC_LIB=ON -DENABLE_
 b_curl() {
 (cd "$SRC/curl" && { [[ -x configure ]] || autoreconf -fi >/dev/null; } &&
   CPPFLAGS="-I$P/include -DNGHTTP2_STATICLIB" LDFLAGS="-L$P/lib" ./configure -q --prefix="$P" \
-    --disable-shared --enable-static --with-mbedtls="$P" --with-nghttp2="$P" --with-zlib="$P" \
+    --disable-shared --enable-static --with-openssl="$P" --with-nghttp2="$P" --with-zlib="$P" \
     --without-libpsl --without-libidn2 --without-brotli --without-zstd --without-libssh2 \
     --without-libssh --without-librtmp --without-gssapi --without-hyper --without-ngtcp2 \
     --without-nghttp3 --without-quiche --without-msh3 \
@@ -162,7 +188,7 @@ b_http_parser() {
 }
 b_libgit2() {
 cmake_build "$SRC/libgit2" -DBUILD_TESTS=OFF -DBUILD_CLI=OFF -DBUILD_EXAMPLES=OFF -DBUILD_FUZZERS=OFF \
-  -DUSE_SSH=OFF -DUSE_HTTPS=mbedTLS -DUSE_SHA1=CollisionDetection -DUSE_GSSAPI=OFF \
+  -DUSE_SSH=OFF -DUSE_HTTPS=OpenSSL -DOPENSSL_ROOT_DIR="$P" -DOPENSSL_USE_STATIC_LIBS=TRUE -DUSE_SHA1=CollisionDetection -DUSE_GSSAPI=OFF \
   -DUSE_NTLMCLIENT=OFF -DUSE_ICONV=OFF -DREGEX_BACKEND=regcomp -DUSE_HTTP_PARSER=system \
   -DUSE_BUNDLED_ZLIB=OFF -DUSE_NSEC=ON -DCERT_LOCATION=/etc/ssl/certs/ca-certificates.crt \
   -DZLIB_LIBRARY="$P/lib/libz.a" -DZLIB_INCLUDE_DIR="$P/include"
@@ -175,7 +201,7 @@ mkdir -p "$P/include/cjson"
 (cd "$SRC/cjson" && $CC $CFLAGS -std=c89 -c cJSON.c -o cJSON.o &&
   ar rcs "$P/lib/libcjson.a" cJSON.o && cp cJSON.h "$P/include/cjson/")
 }
-for n in zlib mbedtls nghttp2 curl http-parser libgit2 libyaml cjson; do step "$n" "b_${n//-/_}"; done
+for n in zlib openssl nghttp2 curl http-parser libgit2 libyaml cjson; do step "$n" "b_${n//-/_}"; done
 for l in "${LIBS[@]}"; do [[ -s $P/lib/$l ]] || die "$l was not built"; done
 {
   echo "inputs $KEY"
