@@ -275,7 +275,7 @@ class ActionTest(unittest.TestCase):
         r = run.run()
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
         self.assertEqual([], run.skipped)
-        calls = open(log).read().splitlines()
+        calls = slurp(log).splitlines()
         self.assertEqual(3, len(calls), calls)
         self.assertIn("deps-build", calls[0])
         self.assertIn("libcheck all", calls[1])
@@ -371,17 +371,21 @@ ASSET = "prenv-linux-x86_64"
 REPO = "acme/prenv"
 
 
+def slurp(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-class ActionReleaseTest(unittest.TestCase):
-    """The action's install path against a fake release: a local directory
-    laid out as GitHub serves release assets
-    (/OWNER/REPO/releases/download/TAG/NAME), served over HTTP by python's
-    http.server on 127.0.0.1, which is GITHUB_SERVER_URL. The binary of the
-    release is the one under test (PRENV_BIN)."""
+class FakeRelease:
+    """A fake release: a local directory laid out as GitHub serves release
+    assets (/OWNER/REPO/releases/download/TAG/NAME), served over HTTP by
+    python's http.server on 127.0.0.1. The binary of the release is the one
+    under test (PRENV_BIN)."""
     TAG = "v9.8.7"
 
     def setUp(self):
@@ -419,7 +423,12 @@ class ActionReleaseTest(unittest.TestCase):
             f.write(sums if sums is not None else
                     "%s  %s\n" % (sha256(os.path.join(self.rel, ASSET)), ASSET))
 
-    def run_action(self, ref=TAG, env=None, cache_hit="false", **kw):
+
+
+class ActionReleaseTest(FakeRelease, unittest.TestCase):
+    """The action's install path against the fake release, whose server is
+    GITHUB_SERVER_URL."""
+    def run_action(self, ref=FakeRelease.TAG, env=None, cache_hit="false", **kw):
         env = dict(UBUNTU24, **LOCAL, GITHUB_SERVER_URL=self.url, **(env or {}))
         run = ActionRun(self, self.action, env=env, cwd=self.ws, cache_hit=cache_hit,
                         github={"action_ref": ref, "action_repository": REPO},
@@ -439,7 +448,7 @@ class ActionReleaseTest(unittest.TestCase):
         # nothing else ran but the prenv step: no cache, no apt-get, no make
         self.assertEqual(["Download the release binary", "Run prenv"], run.ran)
         self.assertEqual("ready", run.steps["run"].get("status"), run.steps["run"])
-        log = open(self.log).read()
+        log = slurp(self.log)
         for name in ("SHA256SUMS", ASSET):
             self.assertIn("GET /%s/releases/download/%s/%s " % (REPO, self.TAG, name), log)
         secs = run.seconds["release"]
@@ -478,7 +487,7 @@ class ActionReleaseTest(unittest.TestCase):
     def assertBuiltFromSource(self, run, r, log):
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
         self.assertEqual("false", run.steps["release"].get("installed"), run.steps)
-        calls = open(log).read().splitlines()
+        calls = slurp(log).splitlines()
         self.assertTrue(any("deps-build" in c for c in calls), calls)
         self.assertTrue(any("libcheck all" in c for c in calls), calls)
         self.assertEqual("ready", run.steps["run"].get("status"), run.steps["run"])
@@ -488,7 +497,7 @@ class ActionReleaseTest(unittest.TestCase):
         env, log = self.fake_make()
         run, r = self.run_action(ref="v1.0.0", env=env)
         self.assertBuiltFromSource(run, r, log)
-        self.assertIn("GET /%s/releases/download/v1.0.0/SHA256SUMS " % REPO, open(self.log).read())
+        self.assertIn("GET /%s/releases/download/v1.0.0/SHA256SUMS " % REPO, slurp(self.log))
         self.assertIn("Build prenv", run.ran)
 
     def test_a_branch_or_a_local_action_builds_from_source(self):
@@ -506,7 +515,72 @@ class ActionReleaseTest(unittest.TestCase):
         env["RUNNER_ARCH"] = "ARM64"
         run, r = self.run_action(env=env)
         self.assertBuiltFromSource(run, r, log)
-        self.assertNotIn("releases/download", open(self.log).read())
+        self.assertNotIn("releases/download", slurp(self.log))
+
+
+class ExampleInstallTest(FakeRelease, unittest.TestCase):
+    """The GitLab and Jenkins examples install the same release binary with a
+    pinned checksum line: their install scripts, taken from the examples and
+    run by sh against the fake release."""
+    def gitlab_script(self):
+        with open(os.path.join(ROOT, "ci-examples", "gitlab", ".gitlab-ci.yml")) as f:
+            ci = yaml.safe_load(f)
+        self.assertTrue(ci["variables"]["PRENV_RELEASE"].endswith("/releases/download/v0.1.0"))
+        return "\n".join(ci[".prenv"]["before_script"])
+
+    def jenkins_script(self):
+        with open(os.path.join(ROOT, "ci-examples", "jenkins", "Jenkinsfile")) as f:
+            text = f.read()
+        m = re.search(r"stage\('Install prenv'\).*?sh '''(.*?)'''", text, re.S)
+        self.assertIsNotNone(m, "the Jenkinsfile has no Install prenv stage")
+        self.assertIn("PRENV_RELEASE = 'https://", text)
+        return m.group(1)
+
+    def install(self, script, sha):
+        work = tmpdir(self)
+        bindir = os.path.join(work, "bin")
+        os.makedirs(bindir)
+        # a PATH without prenv (the GitLab script installs only when missing)
+        path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep)
+                               if not os.path.exists(os.path.join(d, "prenv")))
+        env = clean_env(PATH=path, PRENV_RELEASE="%s/%s/releases/download/%s" % (self.url, REPO, self.TAG),
+                        PRENV_SHA256=sha, PRENV_INSTALL_DIR=bindir)
+        t0 = time.monotonic()
+        r = subprocess.run(["sh", "-e", "-c", script], env=env, cwd=work, capture_output=True,
+                           text=True, timeout=60)
+        secs = time.monotonic() - t0
+        found = [p for p in (os.path.join(bindir, "prenv"), os.path.join(work, ".prenv-bin", "prenv"))
+                 if os.path.exists(p)]
+        return r, found, secs
+
+    def test_the_examples_install_the_release_binary_with_its_checksum(self):
+        self.publish()
+        for name, script in (("gitlab", self.gitlab_script()), ("jenkins", self.jenkins_script())):
+            with self.subTest(example=name):
+                r, found, secs = self.install(script, sha256(PRENV))
+                self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+                self.assertEqual(1, len(found), found)
+                self.assertEqual(sha256(PRENV), sha256(found[0]))
+                v = subprocess.run([found[0], "version"], capture_output=True, text=True, timeout=30)
+                self.assertEqual(0, v.returncode, v.stderr)
+                self.assertLess(secs, 5.0)
+
+    def test_the_examples_refuse_a_checksum_mismatch(self):
+        self.publish()
+        for name, script in (("gitlab", self.gitlab_script()), ("jenkins", self.jenkins_script())):
+            with self.subTest(example=name):
+                r, found, _ = self.install(script, "f" * 64)
+                self.assertNotEqual(0, r.returncode)
+                self.assertIn("prenv: checksum mismatch for", r.stderr)
+                self.assertIn("PRENV_SHA256 is " + "f" * 64, r.stderr)
+                self.assertEqual([], found)
+
+    def test_the_examples_fail_without_a_release(self):
+        for name, script in (("gitlab", self.gitlab_script()), ("jenkins", self.jenkins_script())):
+            with self.subTest(example=name):
+                r, found, _ = self.install(script, sha256(PRENV))
+                self.assertNotEqual(0, r.returncode)
+                self.assertEqual([], found)
 
 
 if __name__ == "__main__":
