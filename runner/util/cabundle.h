@@ -1,8 +1,9 @@
 /* cabundle.h - the system's CA bundle, found the way other tools find it.
  *
  * The static binary (make static, issue 15 item 1) carries libcurl and
- * libgit2 built against mbedTLS, which know no system default of their own
- * beyond the one path compiled in; a binary that runs on any distribution
+ * libgit2 built against OpenSSL, which know one default path each, compiled
+ * in (/etc/ssl/certs/ca-certificates.crt; /etc/ssl/cert.pem); a binary that
+ * runs on any distribution
  * looks for the bundle at run time: $SSL_CERT_FILE when set, else the first
  * of the usual paths (Debian/Ubuntu/Alpine/Arch, Fedora/RHEL, openSUSE,
  * macOS/BSD-style) that can be opened. The dynamic build leaves this to

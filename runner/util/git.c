@@ -128,7 +128,7 @@ static int lg2_init(struct prenv_err *err)
 		return prenv_err_set(err, PRENV_EFAIL, "libgit2 init failed: %s",
 				     lg2_msg("unknown libgit2 error"));
 #ifdef PRENV_STATIC
-	{	/* mbedTLS has no system default: the bundle found at run time */
+	{	/* the system's bundle, wherever this system keeps it */
 		const char *ca = ca_bundle_find();
 
 		if (ca)

@@ -778,7 +778,7 @@ static void xfer_set_tls(const struct http_client *c, struct optset *os)
 	if (c->ca_file)
 		SETOPT(os, CURLOPT_CAINFO, c->ca_file);
 #ifdef PRENV_STATIC
-	/* mbedTLS has no system default: the bundle found at run time */
+	/* the system's bundle, wherever this system keeps it */
 	else if (!c->ca_blob && ca_bundle_find())
 		SETOPT(os, CURLOPT_CAINFO, ca_bundle_find());
 #endif
