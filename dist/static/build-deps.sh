@@ -22,7 +22,7 @@
 # verify certificates and follow redirects the same way.
 # Idempotent, non-interactive, one build at a time (a lock). Installs
 # musl-tools, cmake and dpkg-dev when missing (needs root then). Usage:
-#   dist/static/build-deps.sh [--force]
+#   dist/static/build-deps.sh [--force | --check]
 # Prints the prefix on its last line.
 set -euo pipefail
 
@@ -46,6 +46,12 @@ cache_complete() {
   local l
   for l in "${LIBS[@]}"; do [[ -s $P/lib/$l ]] || return 1; done
 }
+# --check: 0 when the cache is complete (make static only compiles prenv),
+# 1 otherwise; builds and changes nothing (make check uses it).
+if [[ ${1:-} == --check ]]; then
+  command -v musl-gcc >/dev/null 2>&1 && cache_complete && exit 0
+  exit 1
+fi
 if [[ $FORCE == 0 ]] && cache_complete; then
   log "cache complete in $CACHE, nothing to do"
   echo "$P"; exit 0
@@ -53,7 +59,7 @@ fi
 
 # ---- 1. tools -------------------------------------------------------------
 missing=()
-for t in musl-gcc:musl-tools cmake:cmake dpkg-source:dpkg-dev make:make; do
+for t in musl-gcc:musl-tools cmake:cmake dpkg-source:dpkg-dev make:make perl:perl; do
   command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -69,7 +75,9 @@ flock 9
 if [[ $FORCE == 0 ]] && cache_complete; then   # built while we waited
   log "cache complete in $CACHE, nothing to do"; echo "$P"; exit 0
 fi
-exec > >(tee "$CACHE/build.log" >&2) 2>&1
+# the log to stderr and build.log; fd 3 keeps stdout for the prefix (the
+# last line, which make static reads)
+exec 3>&1 > >(tee "$CACHE/build.log" >&2) 2>&1
 
 # ---- 2. sources -------------------------------------------------------------
 have_src() {
@@ -89,28 +97,46 @@ if ! have_src; then
 fi
 SRC=$CACHE/src
 mkdir -p "$SRC"
-# fetch PKG: unpacks the newest version that downloads (a mirror may lack
-# the newest one the index lists) into $SRC/PKG and records its version.
+# fetch PKG: unpacks into $SRC/PKG the newest version that downloads. A
+# mirror may lack the newest one the index lists: then an older one, with a
+# WARNING in the log and the stamp, since it may lack security fixes (this
+# happened: libgit2 1.5.1+ds-1+deb12u1 without deb12u2's CVE-2026-53586).
+# A cached source stays unless a newer version is listed and downloads.
+WARNINGS=()
 fetch() {
-  local pkg=$1 v d
-  if [[ -f $SRC/$pkg/.prenv-version ]]; then return 0; fi
-  rm -rf "$SRC/.dl" "$SRC/$pkg" && mkdir -p "$SRC/.dl"
-  local versions
+  local pkg=$1 v d have= versions newest
+  [[ -f $SRC/$pkg/.prenv-version ]] && have=$(cat "$SRC/$pkg/.prenv-version")
   versions=$(apt-cache showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -Vru)
   if [[ -z $versions ]]; then apt-get update -qq || true
     versions=$(apt-cache showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -Vru); fi
-  [[ -n $versions ]] || die "source package $pkg not found (deb-src entries? apt-get update?)"
+  [[ -n $versions || -n $have ]] || die "source package $pkg not found (deb-src entries? apt-get update?)"
+  newest=$(head -n1 <<<"$versions")
+  if [[ -n $have ]] && { [[ -z $newest ]] || dpkg --compare-versions "$have" ge "$newest"; }; then
+    return 0
+  fi
   for v in $versions; do
+    [[ -n $have ]] && dpkg --compare-versions "$v" le "$have" && break
+    rm -rf "$SRC/.dl" && mkdir -p "$SRC/.dl"
     log "apt-get source $pkg=$v"
     if (cd "$SRC/.dl" && apt-get source -qq "$pkg=$v" >/dev/null 2>&1); then
       d=$(find "$SRC/.dl" -mindepth 1 -maxdepth 1 -type d -print -quit)
-      [[ -n $d ]] && { mv "$d" "$SRC/$pkg"; echo "$v" >"$SRC/$pkg/.prenv-version"; rm -rf "$SRC/.dl"; return 0; }
+      if [[ -n $d ]]; then
+        rm -rf "$SRC/$pkg" && mv "$d" "$SRC/$pkg" && echo "$v" >"$SRC/$pkg/.prenv-version"
+        rm -f "$CACHE/prefix/.done/$pkg"-*   # a new source: built again
+        rm -rf "$SRC/.dl"
+        [[ $v == "$newest" ]] || WARNINGS+=("$pkg $v, not the newest listed $newest (it does not download)")
+        return 0
+      fi
     fi
-    rm -rf "$SRC/.dl" && mkdir -p "$SRC/.dl"
   done
+  rm -rf "$SRC/.dl"
+  if [[ -n $have ]]; then
+    WARNINGS+=("$pkg $have, not the newest listed $newest (it does not download)"); return 0
+  fi
   die "apt-get source $pkg failed for every version ($versions)"
 }
 for s in "${SRCPKGS[@]}"; do fetch "$s"; done
+for w in "${WARNINGS[@]}"; do log "WARNING: source $w: it may lack security fixes"; done
 
 # ---- 3. build ---------------------------------------------------------------
 # Each library once: a marker in $P/.done when it is installed (a run that
@@ -206,7 +232,8 @@ for l in "${LIBS[@]}"; do [[ -s $P/lib/$l ]] || die "$l was not built"; done
 {
   echo "inputs $KEY"
   for s in "${SRCPKGS[@]}"; do echo "source $s $(cat "$SRC/$s/.prenv-version")"; done
+  for w in "${WARNINGS[@]}"; do echo "warning source $w"; done
   echo "seconds $(( $(date +%s) - T0 ))"
 } >"$CACHE/stamp"
 log "built in $(( $(date +%s) - T0 )) s into $P"
-echo "$P"
+echo "$P" >&3
