@@ -60,6 +60,28 @@ struct provider_phase {
 	 * do, status "absent"), change nothing else, prune nothing; bounded by
 	 * run->wait_seconds. */
 	int teardown;
+	/* With services: (run->plan->services set): the services this phase
+	 * deploys (its objects carry prenv.dev/service), NULL-terminated; NULL:
+	 * a directory's phase, whose objects belong to no service. The phase's
+	 * prune takes exactly these, never another phase's or service's. */
+	const char *const *services;
+};
+
+/* A logical environment (.prenv.yml `logical:`, issue 13): the core
+ * deploys only the services a change touched (the objects handed to
+ * deploy) and hands the others' here, for the provider to reach in the
+ * baseline environment instead. Everything is borrowed. */
+struct provider_logical {
+	const char *baseline;        /* the baseline environment's name */
+	const char *baseline_ns;     /* its namespace (computed by the core) */
+	/* The rendered objects of the borrowed services (each labelled
+	 * prenv.dev/service): never applied; the provider makes aliases of
+	 * what they expose (Kubernetes: an ExternalName Service per Service). */
+	const cJSON *borrowed;
+	/* What to keep with the environment for `status`: {"baseline",
+	 * "baseline_namespace", "reason" (why everything is deployed, or
+	 * absent), "services": [{"name", "deployed": bool, "why"}]} */
+	const cJSON *summary;
 };
 
 /* The arguments of one operation. Everything is borrowed. */
@@ -83,6 +105,9 @@ struct provider_run {
 	const cJSON *secrets;
 	long long now;          /* the clock of this run (gc --now), unix seconds;
 				 * 0: time(NULL). Stamps sleep/wake/touch times. */
+	/* deploy: a logical environment (see above), or NULL: every service
+	 * is deployed. Only providers with .logical get one. */
+	const struct provider_logical *logical;
 };
 
 /* What an operation reports back (filled by the provider, owned by the
@@ -110,6 +135,10 @@ struct prenv_provider {
 	/* 1 when deploy honours run->phase (phases, Jobs, outputs, teardown);
 	 * 0: a configuration with `phases:` or `on_destroy:` is refused. */
 	int phases;
+	/* 1 when deploy honours run->logical (borrowed services reached in
+	 * the baseline, the baseline checked before any write); 0: a
+	 * configuration with `logical:` is refused. */
+	int logical;
 
 	/* Starts a session for run->cfg (connects lazily). *out is the
 	 * caller's, released with close. */

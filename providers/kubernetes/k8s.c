@@ -139,31 +139,70 @@ static char *selector(const struct k8s_env *env)
 
 /* ------------------------------------------------------------ deploy */
 
+/* With services:, which services a phase's prune takes: the phase's own
+ * (prenv.dev/service in (...)), or for a directory's phase the objects of
+ * no service; another phase's or service's objects are never candidates. */
+static void phase_services_sel(struct prenv_buf *sel, const struct k8s_env *env,
+			       const struct provider_phase *ph)
+{
+	const char *const *p;
+
+	if (!cJSON_GetArraySize(env->services))
+		return;
+	if (!ph->services || !*ph->services) {
+		prenv_buf_printf(sel, ",!%s", PRENV_LABEL_SERVICE);
+		return;
+	}
+	prenv_buf_printf(sel, ",%s in (", PRENV_LABEL_SERVICE);
+	for (p = ph->services; *p; p++)
+		prenv_buf_printf(sel, "%s%s", p == ph->services ? "" : ",", *p);
+	prenv_buf_addc(sel, ')');
+}
+
+/* k8s_prune with prune_extra sel (its own services requirement when own). */
+static int prune_sel(struct k8s_run *r, const cJSON *prepared, const struct prenv_buf *sel, int own,
+		     int *pruned, struct prenv_err *err)
+{
+	int more = 0, rc;
+
+	r->env.prune_extra = sel->ptr;
+	r->env.prune_extra_services = own;
+	rc = k8s_prune(r->k, prepared, &r->env, &more, err);
+	r->env.prune_extra = NULL;
+	r->env.prune_extra_services = 0;
+	*pruned += more;
+	return rc;
+}
+
 /* A phase's prune: its own objects of earlier deploys, and for the last
  * phase of the run also the environment's objects of no phase or of a phase
- * no longer configured. */
+ * no longer configured (with services: of the services, and the objects of
+ * no service that a phase no longer configured left). */
 static int phase_prune(struct k8s_run *r, const cJSON *prepared, const struct provider_phase *ph,
 		       int *pruned, struct prenv_err *err)
 {
-	struct prenv_buf sel = PRENV_BUF_INIT;
+	struct prenv_buf sel = PRENV_BUF_INIT, gone = PRENV_BUF_INIT;
 	const char *const *p;
-	int rc, more = 0;
+	int rc;
 
+	*pruned = 0;
 	prenv_buf_printf(&sel, "%s=%s", PRENV_LABEL_PHASE, ph->name);
-	r->env.prune_extra = sel.ptr;
-	rc = k8s_prune(r->k, prepared, &r->env, pruned, err);
+	phase_services_sel(&sel, &r->env, ph);
+	rc = prune_sel(r, prepared, &sel, 1, pruned, err);
 	if (rc == 0 && ph->last && ph->all) {
-		prenv_buf_reset(&sel);
-		prenv_buf_printf(&sel, "%s notin (", PRENV_LABEL_PHASE);
+		prenv_buf_printf(&gone, "%s notin (", PRENV_LABEL_PHASE);
 		for (p = ph->all; *p; p++)
-			prenv_buf_printf(&sel, "%s%s", p == ph->all ? "" : ",", *p);
-		prenv_buf_addc(&sel, ')');
-		r->env.prune_extra = sel.ptr;
-		rc = k8s_prune(r->k, prepared, &r->env, &more, err);
-		*pruned += more;
+			prenv_buf_printf(&gone, "%s%s", p == ph->all ? "" : ",", *p);
+		prenv_buf_addc(&gone, ')');
+		rc = prune_sel(r, prepared, &gone, 0, pruned, err);
+		if (rc == 0 && cJSON_GetArraySize(r->env.services)) {
+			prenv_buf_reset(&sel);
+			prenv_buf_printf(&sel, "%s,%s,!%s", PRENV_LABEL_PHASE, gone.ptr, PRENV_LABEL_SERVICE);
+			rc = prune_sel(r, prepared, &sel, 1, pruned, err);
+		}
 	}
-	r->env.prune_extra = NULL;
 	prenv_buf_free(&sel);
+	prenv_buf_free(&gone);
 	return rc;
 }
 
@@ -285,11 +324,31 @@ static int deploy_wake(struct k8s_run *r, const struct provider_run *run, struct
 	return rc;
 }
 
+/* A logical environment (run->logical): the deployed objects and the
+ * borrowed services' aliases (*out, NULL otherwise); the namespace will
+ * carry the baseline's label and what was deployed or borrowed (*summary,
+ * the caller frees). */
+static int logical_objects(struct k8s_run *r, const struct provider_run *run, const cJSON *objects,
+			   cJSON **out, char **summary, struct prenv_err *err)
+{
+	const char *domain = pstr(run, "cluster_domain");
+
+	*out = NULL;
+	if (!run->logical)
+		return 0;
+	r->env.baseline = run->logical->baseline;
+	if (run->logical->summary && !(*summary = cJSON_PrintUnformatted(run->logical->summary)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	r->env.logical_summary = *summary;
+	return k8s_logical_objects(out, objects, run->logical, domain ? domain : "cluster.local", err);
+}
+
 static int k8s_deploy(struct provider_session *s, const struct provider_run *run,
 		      const cJSON *objects, struct provider_result *res, struct prenv_err *err)
 {
 	struct k8s_run r;
-	cJSON *prepared = NULL, *with_secrets = NULL;
+	cJSON *prepared = NULL, *with_secrets = NULL, *with_aliases = NULL;
+	char *summary = NULL;
 	int rc, created = 0, pruned = 0, asleep = 0;
 	long secs = wait_seconds(run);
 
@@ -312,14 +371,19 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 	/* a namespace still being deleted (a destroy just before) is waited for */
 	r.env.ns_wait = secs > DEFAULT_WAIT ? secs : DEFAULT_WAIT;
 	if ((rc = k8s_secrets_objects(&with_secrets, objects, run->secrets, &r.env, err)) < 0 ||
-	    (rc = k8s_prepare(&prepared, with_secrets ? with_secrets : objects, &r.env, NULL, err)) < 0)
+	    (rc = logical_objects(&r, run, with_secrets ? with_secrets : objects, &with_aliases, &summary,
+				  err)) < 0 ||
+	    (rc = k8s_prepare(&prepared, with_aliases ? with_aliases : with_secrets ? with_secrets : objects,
+			      &r.env, NULL, err)) < 0)
 		goto done;
 	if (r.env.phase)
 		k8s_label_phase(prepared, r.env.phase);
 	if ((rc = run_connect(&r, s, run, err)) < 0)
 		goto done;
 	/* every mapping is known before the first write (exit 2: nothing changed) */
-	if ((rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0)
+	if ((rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0 ||
+	    (run->logical && cJSON_GetArraySize(run->logical->borrowed) > 0 &&
+	     (rc = k8s_logical_baseline(r.k, &r.env, run->logical, err)) < 0))
 		goto done;
 	r.env.asleep = &asleep;
 	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)
@@ -351,6 +415,8 @@ done:
 	}
 	cJSON_Delete(prepared);
 	cJSON_Delete(with_secrets);
+	cJSON_Delete(with_aliases);
+	free(summary);
 	return rc;
 }
 
@@ -544,6 +610,14 @@ static void status_namespace(cJSON *info, struct prenv_buf *tp, const cJSON *ns,
 	ANN(PRENV_ANN_TOUCHED_AT, "touched_at");
 #undef ANN
 	cJSON_AddBoolToObject(info, "sleeping", k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) != NULL);
+	if (k8s_annotation(ns, PRENV_ANN_LOGICAL)) {
+		cJSON *lg = cJSON_Parse(k8s_annotation(ns, PRENV_ANN_LOGICAL));
+
+		if (cJSON_IsObject(lg))
+			cJSON_AddItemToObject(info, "logical", lg);
+		else
+			cJSON_Delete(lg);
+	}
 	prenv_buf_printf(tp, "namespace/%s", name);
 	if (k8s_annotation(ns, PRENV_ANN_SHA))
 		prenv_buf_printf(tp, ", sha %s", k8s_annotation(ns, PRENV_ANN_SHA));
@@ -554,6 +628,8 @@ static void status_namespace(cJSON *info, struct prenv_buf *tp, const cJSON *ns,
 				 k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE));
 	else
 		prenv_buf_adds(tp, ", awake");
+	if (k8s_label(ns, PRENV_LABEL_BASELINE))
+		prenv_buf_printf(tp, ", logical: borrows from %s", k8s_label(ns, PRENV_LABEL_BASELINE));
 }
 
 static int k8s_status(struct provider_session *s, const struct provider_run *run,
@@ -1070,6 +1146,9 @@ static const struct config_key k8s_keys[] = {
 	{ "annotations", CONFIG_STRMAP, 0, NULL, "extra annotations on the namespace", NULL },
 	{ "replace_jobs", CONFIG_BOOL, 0, "false",
 	  "delete and create anew a Job whose pod template changed (a Job cannot change in place)", NULL },
+	{ "cluster_domain", CONFIG_STR, 0, NULL,
+	  "the cluster's DNS domain, for the aliases of a logical environment (default cluster.local)",
+	  NULL },
 };
 
 const struct prenv_provider k8s_provider = {
@@ -1077,6 +1156,7 @@ const struct prenv_provider k8s_provider = {
 	.name = "kubernetes",
 	.schema = { "kubernetes", k8s_keys, sizeof(k8s_keys) / sizeof(k8s_keys[0]), 1 },
 	.phases = 1,
+	.logical = 1,
 	.open = k8s_open,
 	.close = k8s_close,
 	.deploy = k8s_deploy,

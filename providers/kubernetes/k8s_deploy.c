@@ -421,7 +421,11 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 	cJSON_AddStringToObject(labels, PRENV_LABEL_MANAGED, PRENV_MANAGED_BY);
 	cJSON_AddStringToObject(labels, PRENV_LABEL_APP, env->app);
 	cJSON_AddStringToObject(labels, PRENV_LABEL_ENV, env->env);
+	if (env->baseline)
+		cJSON_AddStringToObject(labels, PRENV_LABEL_BASELINE, env->baseline);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
+	if (env->logical_summary)
+		cJSON_AddStringToObject(ann, PRENV_ANN_LOGICAL, env->logical_summary);
 	if (env->repo)
 		cJSON_AddStringToObject(ann, PRENV_ANN_REPO, env->repo);
 	if (env->pr)
@@ -816,7 +820,7 @@ static void prune_services_selector(struct prenv_buf *sel, const struct k8s_env 
 	const cJSON *e;
 	int n = 0;
 
-	if (!cJSON_GetArraySize(env->services))
+	if (!cJSON_GetArraySize(env->services) || env->prune_extra_services)
 		return;
 	prenv_buf_printf(sel, ",%s in (", PRENV_LABEL_SERVICE);
 	cJSON_ArrayForEach(e, env->services)

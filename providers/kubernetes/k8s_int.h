@@ -204,6 +204,7 @@ struct k8s_env {
 	long ns_wait;                 /* seconds to wait for a Terminating namespace to go */
 	const char *phase;            /* the phase deployed (provider_run.phase), or NULL */
 	const char *prune_extra;      /* more requirements for k8s_prune's selector, or NULL */
+	int prune_extra_services;     /* 1: prune_extra says which services (a phase's), not env->services */
 	/* services: (plan->services / plan->service_repos; NULL without):
 	 * prune is per service, the namespace records them, and a namespace
 	 * owned by any of repos is this run's too. */
@@ -211,6 +212,11 @@ struct k8s_env {
 	const char *const *repos;
 	int *asleep;                  /* or NULL: k8s_namespace_apply() sets it to 1 when the
 				       * namespace it found is asleep (k8s_sleep.c) */
+	/* a logical environment (k8s_logical.c): the baseline it borrows from
+	 * (the namespace's label prenv.dev/baseline) and what it deployed or
+	 * borrowed (annotation prenv.dev/logical, JSON); NULL otherwise */
+	const char *baseline;
+	const char *logical_summary;
 };
 
 /* Whose environment the namespace ns is: NULL when it is env's repository's
@@ -281,6 +287,26 @@ int k8s_env_selector(struct prenv_buf *out, const struct k8s_env *env);
  * *deleted counts the deletions. */
 int k8s_prune(struct k8s_client *k, const cJSON *prepared, const struct k8s_env *env,
 	      int *deleted, struct prenv_err *err);
+
+/* ------------------------------------------------------------ k8s_logical.c */
+
+struct provider_logical;
+
+/* The objects to deploy in a logical environment: a copy of objects (the
+ * deployed services') and, for every Service of lg->borrowed, an
+ * ExternalName Service of the same name and ports pointing at
+ * <name>.<lg->baseline_ns>.svc.<domain>, labelled prenv.dev/service and
+ * prenv.dev/borrowed=true. PRENV_ECONFIG (at the template's line) when a
+ * deployed Ingress routes to a borrowed Service or a deployed Service has
+ * a borrowed one's name. *out is the caller's. No I/O. */
+int k8s_logical_objects(cJSON **out, const cJSON *objects, const struct provider_logical *lg,
+			const char *domain, struct prenv_err *err);
+
+/* The baseline's namespace exists and carries prenv's labels for env->app
+ * and environment lg->baseline; else PRENV_ECONFIG saying what to do. One
+ * GET, nothing written. */
+int k8s_logical_baseline(struct k8s_client *k, const struct k8s_env *env,
+			 const struct provider_logical *lg, struct prenv_err *err);
 
 /* ------------------------------------------------------------ k8s_sleep.c */
 

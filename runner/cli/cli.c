@@ -303,6 +303,7 @@ static void cli_free(struct cli *cli)
 	reporter_clear(&cli->rep);
 	provider_close(cli->session);
 	cJSON_Delete(cli->secrets);
+	cli_logical_free(cli->logical);
 	codehost_free(cli->codehost);
 	plan_free(cli->plan);
 	config_free(cli->cfg);

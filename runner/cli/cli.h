@@ -56,6 +56,9 @@ struct cli {
 	/* filled by cli_secrets_resolve() (deploy): the values of the config's
 	 * secrets:/access:, handed to the provider as run.secrets */
 	cJSON *secrets;
+	/* filled by cli_logical_plan() (logical.c): a logical environment's
+	 * decision, or NULL (no `logical:`, or a full copy this run) */
+	struct cli_logical *logical;
 };
 
 /* One command: `prenv NAME`. */
@@ -138,6 +141,36 @@ int cli_gc_teardown(void *ud, const struct provider_run *run, struct prenv_err *
  * (prenv.dev/service, -repo, -branch, -sha). */
 int cli_resolve_services(struct cli *cli, struct prenv_err *err);
 int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err);
+/* One service's templates rendered with vars (which hold services.*;
+ * service.* is set from services.<name>) and open_names (render_opts),
+ * labelled, and moved into all: an object all has already is PRENV_ECONFIG
+ * naming both services. Services resolved first (cli_resolve_services). */
+struct config_service;
+int cli_render_service(struct cli *cli, const struct config_service *s, const cJSON *vars,
+		       const char *const *open_names, cJSON *all, struct prenv_err *err);
+
+/* ------------------------------------------------------------ logical.c */
+/* A logical environment (`logical:`, issue 13): decides once per run
+ * (idempotent) whether this run is one (a PR, a rule that does not say
+ * `logical: false`, not the baseline itself), reads the files the change
+ * touched from the checkout, computes which services are deployed and
+ * which borrowed (config/logical.h), logs a line for each and hands the
+ * provider run.logical. PRENV_ECONFIG
+ * when the provider cannot do it or the baseline's name cannot be one. */
+struct cli_logical;
+int cli_logical_plan(struct cli *cli, struct prenv_err *err);
+/* Adds "logical" ("deployed"/"borrowed") and "logical_why" to each entry
+ * of plan->services (after cli_resolve_services; no-op without one). */
+void cli_logical_annotate(struct cli *cli);
+/* Whether service i of the config is deployed this run (1 without a
+ * logical decision). */
+int cli_logical_deployed(const struct cli *cli, size_t i);
+/* Where the borrowed services' rendered objects go (owned by cli), or NULL. */
+cJSON *cli_logical_borrowed(struct cli *cli);
+/* {"baseline", "baseline_namespace", "merge_base", "reason", "services":
+ * [{"name", "deployed", "why"}]} or NULL; borrowed from cli. */
+const cJSON *cli_logical_summary(const struct cli *cli);
+void cli_logical_free(struct cli_logical *lg);
 
 /* ------------------------------------------------------------ output */
 

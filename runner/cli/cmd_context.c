@@ -21,6 +21,8 @@ static int context_json(const struct cli *cli, const char *why, struct prenv_err
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	if (cli->plan) {
 		cJSON_AddItemToObject(o, "env", plan_to_json(cli->plan));
+		if (cli_logical_summary(cli))
+			cJSON_AddItemToObject(o, "logical", cJSON_Duplicate(cli_logical_summary(cli), 1));
 	} else if (why) {
 		cJSON_AddNullToObject(o, "env");
 		cJSON_AddStringToObject(o, "env_reason", why);
@@ -67,6 +69,24 @@ static void context_rows(struct prenv_buf *b, const struct prenv_context *c)
 	prenv_buf_free(&v);
 }
 
+/* A logical environment: one row per service, deployed or borrowed, and why. */
+static void logical_rows(struct prenv_buf *b, const cJSON *summary)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(summary, "services")) {
+		struct prenv_buf v = PRENV_BUF_INIT;
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "why"));
+
+		prenv_buf_printf(&v, "%s: %s%s",
+				 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name")),
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "deployed")) ? "deployed, " : "",
+				 why ? why : "");
+		cli_text_row(b, "service", v.ptr);
+		prenv_buf_free(&v);
+	}
+}
+
 /* The plan, when a rule matches. `context` is a diagnostic: a run that no
  * rule matches is shown without an environment, with the reason in *why
  * ("file:line:col: message", the caller's), and is no error. */
@@ -95,7 +115,7 @@ static int cmd_context(struct cli *cli, struct prenv_err *err)
 	char *why = NULL;
 	int rc = cli_load_config(cli, -1, err);
 
-	if (rc < 0 || (rc = context_plan(cli, &why, err)) < 0)
+	if (rc < 0 || (rc = context_plan(cli, &why, err)) < 0 || (rc = cli_logical_plan(cli, err)) < 0)
 		return rc;
 	if (cli_want_json(cli)) {
 		rc = context_json(cli, why, err);
@@ -111,6 +131,7 @@ static int cmd_context(struct cli *cli, struct prenv_err *err)
 		cli_text_row(&b, "environment", v.ptr);
 		cli_text_row(&b, "namespace", p->namespace_);
 		cli_text_row(&b, "url", p->url);
+		logical_rows(&b, cli_logical_summary(cli));
 	} else if (why) {
 		prenv_buf_printf(&v, "(none) %s", why);
 		cli_text_row(&b, "environment", v.ptr);
@@ -129,7 +150,8 @@ const struct cmd_entry cmd_context_entry = {
 	"what was detected (CI, repo, branch, sha, PR) and the environment chosen",
 	"Prints the detected CI context and, when a configuration is found, the\n"
 	"environment this run is for (or, when no rule matches, none and why: a\n"
-	"diagnostic, it exits 0). Needs no network.\n"
+	"diagnostic, it exits 0); for a logical environment each service, deployed\n"
+	"or borrowed, and why. Needs no network.\n"
 	"  -o text|json   output format (default text)\n",
 	0,
 };

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config/config.h"
 #include "config/plan.h"
@@ -28,6 +29,7 @@ struct phase_state {
 	cJSON *objs;              /* the checked render (outputs not known yet) */
 	char hash[16];            /* of objs: what a `run: once` note remembers */
 	char *open;               /* "outputs.<name>" of this phase, or NULL */
+	char *svcs;               /* "api, web": the services it deploys, or NULL */
 	struct report_phase rp;
 };
 
@@ -51,6 +53,7 @@ static void phases_free(struct phases *p)
 	for (i = 0; p->ph && i < p->n; i++) {
 		cJSON_Delete(p->ph[i].objs);
 		free(p->ph[i].open);
+		free(p->ph[i].svcs);
 	}
 	free(p->ph);
 	free(p->names);
@@ -93,6 +96,84 @@ static int phases_dup(const struct phases *p, size_t i, struct prenv_err *err)
 	return 0;
 }
 
+/* The render of phase i with vars: its directory, or (services:) each of
+ * its services with its own service.* and labels. */
+static int phase_render(struct phases *p, size_t i, const char *const *open, cJSON **out,
+			struct prenv_err *err)
+{
+	const struct config_phase *cp = p->ph[i].cp;
+	struct cli *cli = p->cli;
+	size_t k;
+	int rc = 0;
+
+	if (!cp->nservices)
+		return cli_render_dir(cli, cp->templates, cp->templates_line, cp->templates_col, p->vars,
+				      open, out, err);
+	if (!(*out = cJSON_CreateArray()))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	for (k = 0; k < cp->nservices && rc == 0; k++)
+		rc = cli_render_service(cli, config_service_find(cli->cfg, cp->services[k]), p->vars, open,
+					*out, err);
+	if (rc < 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int is_dir(const struct prenv_config *cfg, const char *rel)
+{
+	struct prenv_buf path = PRENV_BUF_INIT;
+	struct stat st;
+	int yes;
+
+	if (rel[0] == '/' || !cfg->dir || !*cfg->dir)
+		prenv_buf_adds(&path, rel);
+	else
+		prenv_buf_printf(&path, "%s/%s", cfg->dir, rel);
+	yes = path.ptr && stat(path.ptr, &st) == 0 && S_ISDIR(st.st_mode);
+	prenv_buf_free(&path);
+	return yes;
+}
+
+/* With services:, `templates: NAME` of phase i is a service or a
+ * directory, never both, and never neither (exit 2 at its position). */
+static int phase_source(const struct phases *p, size_t i, struct prenv_err *err)
+{
+	const struct prenv_config *cfg = p->cli->cfg;
+	const struct config_phase *cp = p->ph[i].cp;
+	struct prenv_buf why = PRENV_BUF_INIT;
+	const char **names;
+	const char *t = cp->templates, *near;
+	size_t k;
+	int rc;
+
+	if (!cfg->nservices || !t || (cp->nservices ? !is_dir(cfg, t) : is_dir(cfg, t)))
+		return 0;
+	if (!(names = calloc(cfg->nservices, sizeof(*names))))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	for (k = 0; k < cfg->nservices; k++)
+		names[k] = cfg->services[k].name;
+	if (cp->nservices) {
+		prenv_buf_printf(&why, "phase '%s': templates '%s' names both service '%s' and the directory "
+				 "%s/ next to the configuration; write `templates: [%s]` for the service or "
+				 "`templates: ./%s` for the directory", cp->name, t, t, t, t, t);
+	} else {
+		near = name_closest(t, names, cfg->nservices);
+		prenv_buf_printf(&why, "phase '%s': templates '%s' is neither a service of 'services' nor a "
+				 "directory%s%s%s; services: ", cp->name, t, near ? "; did you mean service '" : "",
+				 near ? near : "", near ? "'?" : "");
+		for (k = 0; k < cfg->nservices; k++)
+			prenv_buf_printf(&why, "%s%s", k ? ", " : "", names[k]);
+	}
+	rc = why.failed ? prenv_err_set(err, PRENV_ENOMEM, "out of memory")
+		: prenv_err_set_at(err, PRENV_ECONFIG, cfg->path, cp->templates_line, cp->templates_col, "%s",
+				   why.ptr);
+	prenv_buf_free(&why);
+	free(names);
+	return rc;
+}
+
 /* The check render of every phase, before anything is written: a template
  * error in the last phase stops the deploy before the first is applied
  * (exit 2). A phase may use outputs.<earlier phase>.<key> of the earlier
@@ -109,8 +190,8 @@ static int phase_check(struct phases *p, size_t i, const struct prenv_provider *
 	p->names[i] = cp->name;
 	s->rp.name = cp->name;
 	s->rp.once = cp->run_once;
-	if ((rc = cli_render_dir(cli, cp->templates, cp->templates_line, cp->templates_col, p->vars,
-				 p->open, &s->objs, err)) < 0)
+	s->rp.services = s->svcs;
+	if ((rc = phase_source(p, i, err)) < 0 || (rc = phase_render(p, i, p->open, &s->objs, err)) < 0)
 		return rc;
 	if (prov && prov->check && (rc = prov->check(&cli->run, s->objs, err)) < 0)
 		return rc;
@@ -237,6 +318,7 @@ static int phase_run(struct phases *p, size_t i, struct provider_result *res, st
 	if (i != p->first)
 		run.secrets = NULL;
 	ph.outputs = s->cp->outputs;
+	ph.services = (const char *const *)s->cp->services;
 	ph.outputs_only = skipped;
 	run.phase = &ph;
 	if (skipped && !s->cp->outputs) {
@@ -244,11 +326,11 @@ static int phase_run(struct phases *p, size_t i, struct provider_result *res, st
 		return 0;
 	}
 	if (!skipped) {
-		log_info("phase %s (%zu of %zu): applying", s->cp->name, i + 1, p->n);
+		log_info("phase %s (%zu of %zu): applying%s%s", s->cp->name, i + 1, p->n,
+			 s->svcs ? " services " : "", s->svcs ? s->svcs : "");
 		s->rp.state = REPORT_PHASE_RUNNING;
 		/* now with the outputs of the phases before (a dry run has none) */
-		rc = cli_render_dir(cli, s->cp->templates, s->cp->templates_line, s->cp->templates_col,
-				    p->vars, cli->dry_run ? p->open : NULL, &objs, err);
+		rc = phase_render(p, i, cli->dry_run ? p->open : NULL, &objs, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -338,11 +420,15 @@ static void phases_line(struct phases *p)
 static int phases_setup(struct phases *p, struct cli *cli, struct prenv_err *err)
 {
 	size_t i;
+	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->cli = cli;
 	p->n = cli->cfg->nphases;
 	p->line = (struct prenv_buf)PRENV_BUF_INIT;
+	/* services: resolved first, so that every phase sees services.* */
+	if (cli->cfg->nservices && (rc = cli_resolve_services(cli, err)) < 0)
+		return rc;
 	p->ph = calloc(p->n, sizeof(*p->ph));
 	p->names = calloc(p->n + 1, sizeof(*p->names));
 	p->open = calloc(p->n + 1, sizeof(*p->open));
@@ -350,8 +436,17 @@ static int phases_setup(struct phases *p, struct cli *cli, struct prenv_err *err
 	if (!p->ph || !p->names || !p->open || !p->vars ||
 	    !cJSON_AddObjectToObject(p->vars, "outputs"))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	for (i = 0; i < p->n; i++)
-		p->ph[i].cp = &cli->cfg->phases[i];
+	for (i = 0; i < p->n; i++) {
+		const struct config_phase *cp = &cli->cfg->phases[i];
+		struct prenv_buf b = PRENV_BUF_INIT;
+		size_t k;
+
+		p->ph[i].cp = cp;
+		for (k = 0; k < cp->nservices; k++)
+			prenv_buf_printf(&b, "%s%s", k ? ", " : "", cp->services[k]);
+		if (b.failed || (k && !(p->ph[i].svcs = prenv_buf_detach(&b, NULL))))
+			return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
 	return 0;
 }
 

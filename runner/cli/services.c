@@ -23,6 +23,18 @@ static void asked(void *ud, const char *url, double seconds)
 	log_verbose("ls-remote %s: %.3f s", url, seconds);
 }
 
+/* The image check of a deployed service; a borrowed one keeps its image
+ * unchecked (it is not deployed). */
+static int check_unless_borrowed(const struct resolve_opts *o, struct resolved_service *svc,
+				 const cJSON *vars, char **img, struct prenv_err *err)
+{
+	const struct cli *cli = o->ud;
+
+	if (!cli_logical_deployed(cli, (size_t)(svc->cfg - cli->cfg->services)))
+		return 0;
+	return image_check_service(o, svc, vars, img, err);
+}
+
 int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 {
 	struct resolved_services *rs = NULL;
@@ -31,6 +43,10 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 
 	if (!cli->cfg->nservices || cli->plan->services)
 		return 0;
+	/* a logical environment decides first: a borrowed service's image is
+	 * never checked (nobody builds it for this change) */
+	if ((rc = cli_logical_plan(cli, err)) < 0)
+		return rc;
 	memset(&o, 0, sizeof(o));
 	o.cfg = cli->cfg;
 	o.ctx = cli->ctx;
@@ -39,7 +55,8 @@ int cli_resolve_services(struct cli *cli, struct prenv_err *err)
 	if (cli->image_check) {
 		if ((rc = image_checker_new(&o.images, cli->envp, err)) < 0)
 			return rc;
-		o.check_image = image_check_service;
+		o.check_image = cli->logical ? check_unless_borrowed : image_check_service;
+		o.ud = cli;
 	}
 	if ((rc = resolve_services(&rs, &o, err)) == 0)
 		rc = resolve_apply(rs, &o, cli->plan, err);
@@ -141,6 +158,39 @@ static int merge_objects(cJSON *all, cJSON *objs, const char *name, struct prenv
 	return 0;
 }
 
+/* plan->services' entry of service name. */
+static const cJSON *resolved(const struct cli *cli, const char *name)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cli->plan->services)
+		if (!strcmp(jstr(e, "name", NULL), name))
+			return e;
+	return NULL;
+}
+
+int cli_render_service(struct cli *cli, const struct config_service *s, const cJSON *vars,
+		       const char *const *open_names, cJSON *all, struct prenv_err *err)
+{
+	cJSON *v = cJSON_Duplicate(vars, 1), *objs = NULL;
+	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "services"),
+							    s->name);
+	int rc;
+
+	if (!v || (svc && !cJSON_AddItemToObject(v, "service", cJSON_Duplicate(svc, 1))))
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	else if ((rc = cli_render_dir(cli, s->templates, s->templates_line, s->templates_col, v, open_names,
+				      &objs, err)) < 0)
+		prenv_err_prefix(err, "service '%s'", s->name);
+	if (rc == 0) {
+		label_objects(objs, resolved(cli, s->name));
+		rc = merge_objects(all, objs, s->name, err);
+	}
+	cJSON_Delete(objs);
+	cJSON_Delete(v);
+	return rc;
+}
+
 int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err)
 {
 	cJSON *all = NULL;
@@ -152,22 +202,12 @@ int cli_render_services(struct cli *cli, cJSON **out, struct prenv_err *err)
 		return rc;
 	if (!(all = cJSON_CreateArray()))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-	for (i = 0; i < cli->cfg->nservices && rc == 0; i++) {
-		const struct config_service *s = &cli->cfg->services[i];
-		cJSON *vars = resolve_service_vars(cli->plan, s->name), *objs = NULL;
-
-		if (!vars)
-			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
-		else if ((rc = cli_render_dir(cli, s->templates, s->templates_line, s->templates_col, vars,
-					      NULL, &objs, err)) < 0)
-			prenv_err_prefix(err, "service '%s'", s->name);
-		if (rc == 0) {
-			label_objects(objs, cJSON_GetArrayItem(cli->plan->services, (int)i));
-			rc = merge_objects(all, objs, s->name, err);
-		}
-		cJSON_Delete(objs);
-		cJSON_Delete(vars);
-	}
+	cli_logical_annotate(cli);
+	/* a logical environment's borrowed services are rendered apart (their
+	 * Services become aliases), never applied */
+	for (i = 0; i < cli->cfg->nservices && rc == 0; i++)
+		rc = cli_render_service(cli, &cli->cfg->services[i], cli->plan->vars, NULL,
+					cli_logical_deployed(cli, i) ? all : cli_logical_borrowed(cli), err);
 	if (rc < 0) {
 		cJSON_Delete(all);
 		return rc;

@@ -70,6 +70,10 @@ static const struct config_key top_keys[] = {
 	{ "check", CONFIG_STRMAP, 0, NULL, "the URL check after a deploy is ready", NULL },
 	{ "services", CONFIG_STRMAP, 0, NULL,
 	  "named services, each with its templates and repository (services.c)", NULL },
+	{ "logical", CONFIG_STRMAP, 0, NULL,
+	  "deploy only the services a change touched, borrow the rest from a baseline", NULL },
+	{ "shared_paths", CONFIG_STRSEQ, 0, NULL,
+	  "with logical: files whose change deploys every service", NULL },
 };
 
 static const struct config_key rule_keys[] = {
@@ -84,6 +88,7 @@ static const struct config_key rule_keys[] = {
 	  "when it is awake: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }", NULL },
 	{ "sleep_after", CONFIG_DUR, 0, NULL, "gc puts it to sleep after this long without a deploy or "
 	  "`prenv touch`", NULL },
+	{ "logical", CONFIG_BOOL, 0, NULL, "with a top-level logical: false deploys a full copy", NULL },
 };
 
 static const struct config_key schedule_keys[] = {
@@ -941,6 +946,9 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 		return rc;
 	if ((v = yaml_map_get(n, "schedule")) && (rc = parse_schedule(c, v, r)))
 		return rc;
+	r->logical = -1;
+	if ((v = yaml_map_get(n, "logical")) && (rc = read_bool(c, v, "logical", &r->logical)))
+		return rc;
 	return 0;
 }
 
@@ -1458,6 +1466,29 @@ static int parse_phase_outputs(struct cp *c, const struct yaml_node *v, struct c
 	return ph->outputs ? 0 : oom(c);
 }
 
+/* templates: [a, b]: the names of services (checked against `services:`
+ * by link_phase_services once that is read). */
+static int parse_phase_list(struct cp *c, const struct yaml_node *v, struct config_phase *ph)
+{
+	size_t k;
+	int rc;
+
+	if (!v->n)
+		return cp_fail(c, v, "'templates' of phase '%s' is an empty list: name the services it deploys "
+			       "(`templates: [api, web]`), or a directory", ph->name);
+	if (!(ph->services = calloc(v->n + 1, sizeof(*ph->services))))
+		return oom(c);
+	for (k = 0; k < v->n; k++) {
+		if ((rc = need_scalar_text(c, v->items[k], "templates", "each item of 'templates' must be a "
+					   "service's name")))
+			return rc;
+		if (!(ph->services[k] = strdup(sval(v->items[k]))))
+			return oom(c);
+		ph->nservices = k + 1;
+	}
+	return 0;
+}
+
 static int parse_phase(struct cp *c, const struct yaml_node *n, size_t i, struct config_phase *ph)
 {
 	struct prenv_buf where = PRENV_BUF_INIT;
@@ -1486,10 +1517,17 @@ static int parse_phase(struct cp *c, const struct yaml_node *n, size_t i, struct
 		return rc;
 	}
 	v = yaml_map_get(n, "templates");
-	if ((rc = read_str(c, v, "templates", &ph->templates)))
-		return rc;
 	ph->templates_line = NODE_LINE(v);
 	ph->templates_col = NODE_COL(v);
+	if (v->kind == YAML_KIND_SEQ)
+		rc = parse_phase_list(c, v, ph);
+	else if (v->kind == YAML_KIND_MAP)
+		rc = fail_type(c, v, "'templates' must be a directory or a service's name, or a list of services "
+			       "(`templates: [api, web]`)");
+	else
+		rc = read_str(c, v, "templates", &ph->templates);
+	if (rc)
+		return rc;
 	if ((v = yaml_map_get(n, "run"))) {
 		if ((rc = read_enum(c, v, "run", run_names, NELEM(run_names), &k)))
 			return rc;
@@ -1570,6 +1608,148 @@ static int parse_phases_top(struct cp *c, const struct yaml_node *root, struct p
 	return 0;
 }
 
+/* The node of the services item k of phase i names (the `templates` scalar
+ * itself when it is one). */
+static const struct yaml_node *phase_item(const struct yaml_node *phases, size_t i, size_t k)
+{
+	const struct yaml_node *t = yaml_map_get(phases->items[i], "templates");
+
+	return t->kind == YAML_KIND_SEQ ? t->items[k] : t;
+}
+
+/* Service k of phase i: one of `services:`, not named before (in this phase
+ * or an earlier one). */
+static int link_one(struct cp *c, const struct yaml_node *phases, const struct prenv_config *cfg,
+		    size_t i, size_t k)
+{
+	const struct config_phase *ph = &cfg->phases[i];
+	const struct yaml_node *at = phase_item(phases, i, k);
+	const char *name = ph->services[k];
+	size_t j, q;
+
+	if (!config_service_find(cfg, name)) {
+		struct prenv_buf b = PRENV_BUF_INIT;
+		const char **names = calloc(cfg->nservices, sizeof(*names));
+		int rc;
+
+		for (q = 0; names && q < cfg->nservices; q++)
+			names[q] = cfg->services[q].name;
+		if (names)
+			add_choices(&b, name, names, cfg->nservices, "services");
+		rc = b.failed || !names ? oom(c) : cp_fail(c, at, "phase '%s' names service '%s', which is not "
+							     "in 'services'%s", ph->name, name, b.ptr);
+		free(names);
+		prenv_buf_free(&b);
+		return rc;
+	}
+	for (q = 0; q < k; q++)
+		if (!strcmp(ph->services[q], name))
+			return cp_fail(c, at, "service '%s' is named twice in phase '%s'; keep one", name, ph->name);
+	for (j = 0; j < i; j++)
+		for (q = 0; q < cfg->phases[j].nservices; q++)
+			if (!strcmp(cfg->phases[j].services[q], name))
+				return cp_fail(c, at, "service '%s' is in phase '%s' (line %d, column %d) and in "
+					       "phase '%s'; a service belongs to one phase: remove one",
+					       name, cfg->phases[j].name, NODE_LINE(phase_item(phases, j, q)),
+					       NODE_COL(phase_item(phases, j, q)), ph->name);
+	return 0;
+}
+
+/* A phase whose `templates` is a typo of a service in no phase (missing,
+ * n names): "did you mean" at its position; 0 when there is none. */
+static int phase_typo(struct cp *c, const struct yaml_node *phases, const struct prenv_config *cfg,
+		      const char **missing, size_t n)
+{
+	const char *near;
+	size_t j;
+
+	for (j = 0; j < cfg->nphases; j++) {
+		const struct config_phase *ph = &cfg->phases[j];
+
+		if (ph->nservices || !(near = name_closest(ph->templates, missing, n)))
+			continue;
+		return cp_fail(c, yaml_map_get(phases->items[j], "templates"), "phase '%s': templates '%s' names "
+			       "no service, and service %s is in no phase; did you mean '%s'? (with 'phases', "
+			       "every service is deployed by the phase that names it)", ph->name, ph->templates,
+			       near, near);
+	}
+	return 0;
+}
+
+/* "service web is in no phase" (or "services db, web are") at `phases:`. */
+static int unphased(struct cp *c, const struct yaml_node *key, const struct yaml_node *phases,
+		    const struct prenv_config *cfg)
+{
+	struct prenv_buf b = PRENV_BUF_INIT, eg = PRENV_BUF_INIT;
+	const char **missing = calloc(cfg->nservices + 1, sizeof(*missing));
+	size_t s, j, q, n = 0;
+	int rc;
+
+	if (!missing)
+		return oom(c);
+	for (s = 0; s < cfg->nservices; s++) {
+		int in = 0;
+
+		for (j = 0; j < cfg->nphases && !in; j++)
+			for (q = 0; q < cfg->phases[j].nservices; q++)
+				in |= !strcmp(cfg->phases[j].services[q], cfg->services[s].name);
+		if (in)
+			continue;
+		prenv_buf_printf(&b, "%s%s", n ? ", " : "", cfg->services[s].name);
+		missing[n++] = cfg->services[s].name;
+	}
+	rc = n ? phase_typo(c, phases, cfg, missing, n) : 0;
+	free(missing);
+	if (!n || rc) {
+		prenv_buf_free(&b);
+		return rc;
+	}
+	/* the example: the last phase of services, with the missing ones added */
+	for (j = cfg->nphases; j-- > 0 && !cfg->phases[j].nservices;)
+		;
+	for (q = 0; j < cfg->nphases && q < cfg->phases[j].nservices; q++)
+		prenv_buf_printf(&eg, "%s, ", cfg->phases[j].services[q]);
+	rc = b.failed || eg.failed ? oom(c)
+		: cp_fail(c, key, "%s %s %s in no phase: with 'phases', every service is deployed by the phase "
+			  "that names it; add %s to a phase (e.g. `templates: [%s%s]`)", n > 1 ? "services" :
+			  "service", b.ptr, n > 1 ? "are" : "is", n > 1 ? "them" : "it", eg.ptr ? eg.ptr : "", b.ptr);
+	prenv_buf_free(&b);
+	prenv_buf_free(&eg);
+	return rc;
+}
+
+/* phases: with services: a phase's `templates` naming a service is that
+ * service; a list must name services only; each service is in one phase. */
+static int link_phase_services(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
+{
+	const struct yaml_node *phases = yaml_map_get(root, "phases"), *key = NULL;
+	size_t i, k, pi;
+	int rc;
+
+	if (!cfg->nphases)
+		return 0;
+	for (pi = 0; pi < root->n; pi++)
+		if (!strcmp(sval(root->pairs[pi].key), "phases"))
+			key = root->pairs[pi].key;
+	for (i = 0; i < cfg->nphases; i++) {
+		struct config_phase *ph = &cfg->phases[i];
+
+		if (ph->nservices && !cfg->nservices)
+			return cp_fail(c, yaml_map_get(phases->items[i], "templates"), "a list of 'templates' names "
+				       "services, and this file has no 'services': give phase '%s' a directory "
+				       "(`templates: deploy/%s`)", ph->name, ph->name);
+		if (!ph->nservices && cfg->nservices && config_service_find(cfg, ph->templates)) {
+			if (!(ph->services = calloc(2, sizeof(*ph->services))) ||
+			    !(ph->services[0] = strdup(ph->templates)))
+				return oom(c);
+			ph->nservices = 1;
+		}
+		for (k = 0; k < ph->nservices; k++)
+			if ((rc = link_one(c, phases, cfg, i, k)))
+				return rc;
+	}
+	return unphased(c, key, phases, cfg);
+}
 
 static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg)
 {
@@ -1633,10 +1813,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 		    (rc = parse_environments(c, k, root->pairs[pi].value, cfg)))
 			return rc;
 	}
-	if ((v = yaml_map_get(root, "phases")) && yaml_map_get(root, "services"))
-		return cp_fail(c, v, "'phases' and 'services' do not go together yet: a phase cannot name a "
-			       "service's templates in this version; use one of them");
-	if ((rc = parse_phases_top(c, root, cfg)) || (rc = parse_top_services(c, root, cfg)))
+	if ((rc = parse_phases_top(c, root, cfg)) || (rc = parse_top_services(c, root, cfg)) ||
+	    (rc = link_phase_services(c, root, cfg)))
 		return rc;
 	if ((v = yaml_map_get(root, "values"))) {
 		struct prenv_buf dotted = PRENV_BUF_INIT;
@@ -1647,6 +1825,8 @@ static int parse_top(struct cp *c, const struct yaml_node *root, struct prenv_co
 			return rc;
 	}
 	if ((v = yaml_map_get(root, "check")) && (rc = parse_check(c, v, &cfg->check)))
+		return rc;
+	if ((rc = config_parse_logical(c, root, cfg)))
 		return rc;
 	return parse_secrets_access(c, root, cfg);
 }
@@ -1735,7 +1915,7 @@ int config_load(struct prenv_config **out, const char *path,
 
 void config_free(struct prenv_config *cfg)
 {
-	size_t i;
+	size_t i, k;
 
 	if (!cfg)
 		return;
@@ -1760,11 +1940,15 @@ void config_free(struct prenv_config *cfg)
 		free(cfg->phases[i].name);
 		free(cfg->phases[i].templates);
 		free(cfg->phases[i].outputs);
+		for (k = 0; k < cfg->phases[i].nservices; k++)
+			free(cfg->phases[i].services[k]);
+		free(cfg->phases[i].services);
 	}
 	free(cfg->phases);
 	free(cfg->teardown_templates);
 	config_secrets_free(cfg);
 	config_services_free(cfg);
+	config_logical_free(cfg);
 	free(cfg);
 }
 

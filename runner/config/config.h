@@ -30,13 +30,20 @@
  * - phases: a non-empty list of {name, templates, run: once|always
  *   (default always), outputs: configmap/NAME}; names are unique DNS labels;
  *   `templates` and `phases` exclude each other (with phases each phase
- *   names its directory). outputs may only name a ConfigMap (a Secret's
+ *   names its directory). With `services:`, a phase's `templates` may name
+ *   a service, or be a list of services; every service is in exactly one
+ *   phase (one in none is an error naming it). outputs may only name a ConfigMap (a Secret's
  *   values would reach templates and the PR comment). on_destroy:
  *   {templates (required), timeout (default 5m)}.
  * - services: (optional) a mapping of DNS-label names to entries with
  *   `templates` (required), `repo`, `production_branch`, `image` (a
  *   template, see services.c for the table); with it the top-level
- *   `templates` is an error. A repo URL may not carry credentials.
+ *   `templates` is an error (phases: name the services instead). A repo URL may not carry credentials.
+ * - logical: {baseline (required), namespace} needs `services:` and no
+ *   `phases:` (not yet); each service may say `paths` (globs of this
+ *   repository), `calls` (names of other services, checked) and
+ *   `stateful`; `shared_paths` (globs) needs `logical:`; a rule's
+ *   `logical: true|false` needs it too.
  */
 #ifndef PRENV_CONFIG_H
 #define PRENV_CONFIG_H
@@ -69,14 +76,25 @@ struct config_rule {
 	long sleep_after;    /* seconds without a deploy or touch before gc puts it to sleep; 0: never */
 	int has_schedule;    /* schedule: gc keeps it awake inside these windows only */
 	struct schedule schedule;
+	int logical;         /* logical: 1 on, 0 off (a full copy), -1 unset (on
+			      * when the config has `logical:`) */
 	int line, col;       /* where the rule starts in the file */
 };
 
 /* One item of `phases:` (issue 12): applied and waited on in order. */
 struct config_phase {
 	char *name;          /* DNS label of at most CONFIG_PHASE_NAME_MAX characters */
-	char *templates;     /* a directory, relative to the config's */
+	/* A directory, relative to the config's; with `services:`, a service's
+	 * name means that service (services[0]); NULL when `templates:` is a
+	 * list of services. */
+	char *templates;
 	int templates_line, templates_col;
+	/* With `services:`: the services this phase deploys (`templates: NAME`
+	 * naming a service, or `templates: [a, b]`), in order, NULL-terminated;
+	 * NULL (nservices 0): the phase is the directory `templates`. Every
+	 * service is in exactly one phase. */
+	char **services;
+	size_t nservices;
 	int run_once;        /* run: once (else always) */
 	char *outputs;       /* the ConfigMap of `outputs: configmap/NAME`, or NULL */
 	int line, col;       /* where the item starts */
@@ -116,6 +134,18 @@ struct config_service {
 	cJSON *keys;
 	int line, col;           /* the service's name in the file */
 	int templates_line, templates_col;
+};
+
+/* `logical:` and `shared_paths:` (issue 13, logical_config.c): deploy only
+ * the services a pull request changed, borrow the others from the baseline
+ * environment. baseline NULL: the config has no `logical:`. */
+struct config_logical {
+	char *baseline;      /* the baseline environment's name (a DNS label) */
+	char *namespace_;    /* its namespace as written, or NULL: computed like any
+			      * environment's (provider.namespace with env.name = baseline) */
+	char **shared_paths; /* globs: a changed file under one deploys everything */
+	size_t nshared;
+	int line, col;       /* the `logical:` key */
 };
 
 struct prenv_config {
@@ -165,6 +195,7 @@ struct prenv_config {
 	struct config_service *services;
 	size_t nservices;
 	int services_line, services_col; /* the `services:` key */
+	struct config_logical logical;
 };
 
 /* The service called name, or NULL. */

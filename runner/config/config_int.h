@@ -45,4 +45,9 @@ int config_parse_services(struct cp *c, const struct yaml_node *key, const struc
 			  struct prenv_config *cfg);
 void config_services_free(struct prenv_config *cfg);
 
+/* logical_config.c: `logical:`, `shared_paths:`, services' `calls` and the
+ * rules' `logical` checked against them (after services and rules). */
+int config_parse_logical(struct cp *c, const struct yaml_node *root, struct prenv_config *cfg);
+void config_logical_free(struct prenv_config *cfg);
+
 #endif

@@ -118,6 +118,14 @@ static const struct config_key service_keys[] = {
 	{ "on_missing", CONFIG_STR, 0, "fail",
 	  "when the image never appears: fail, or production (deploy the production image)",
 	  check_on_missing },
+	/* logical environments (logical.c, logical_config.c) */
+	{ "paths", CONFIG_STRSEQ, 0, NULL,
+	  "with logical: globs of this repository's files; a change to one deploys the service", NULL },
+	{ "calls", CONFIG_STRSEQ, 0, NULL,
+	  "with logical: the services this one calls (its callers come along when it is deployed)",
+	  NULL },
+	{ "stateful", CONFIG_BOOL, 0, "false",
+	  "with logical: never borrowed when a deployed service calls it (a database)", NULL },
 };
 
 static int dup_key(cJSON *keys, const char *name, char **out)

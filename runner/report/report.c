@@ -129,6 +129,36 @@ static void services_table(struct prenv_buf *out, const cJSON *services)
 	}
 }
 
+/* A logical environment (plan->services' "logical" and "logical_why"):
+ * each service deployed (and why) or borrowed (and from where); one line
+ * when everything is deployed for one reason (a shared path, no merge
+ * base). The reasons name files of the pull request: escaped. */
+static void logical_table(struct prenv_buf *out, const cJSON *services)
+{
+	const cJSON *svc = cJSON_GetArrayItem(services, 0);
+	const char *why = svc ? svc_str(svc, "logical_why") : NULL;
+
+	if (!why || !svc_str(svc, "logical"))
+		return;
+	if (!strncmp(why, "everything: ", 12)) {
+		prenv_buf_adds(out, "\n**Logical environment:** every service is deployed \xe2\x80\x94 ");
+		md_escape(out, why + 12);
+		prenv_buf_adds(out, "\n");
+		return;
+	}
+	prenv_buf_adds(out, "\n**Logical environment:** only what this change touches is deployed; the "
+		       "rest is borrowed from the baseline.\n\n| Service | | Why |\n|---|---|---|\n");
+	cJSON_ArrayForEach(svc, services) {
+		const char *l = svc_str(svc, "logical");
+
+		prenv_buf_adds(out, "| ");
+		md_escape(out, svc_str(svc, "name"));
+		prenv_buf_printf(out, " | %s | ", l && !strcmp(l, "deployed") ? "deployed" : "borrowed");
+		md_escape(out, svc_str(svc, "logical_why") ? svc_str(svc, "logical_why") : "-");
+		prenv_buf_adds(out, " |\n");
+	}
+}
+
 int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 {
 	const struct prenv_plan *p = ri->plan;
@@ -190,6 +220,8 @@ int report_comment_body(struct prenv_buf *out, const struct report_info *ri)
 		prenv_buf_adds(out, " after the last deploy |\n");
 	}
 	services_table(out, p->services);
+	if (strcmp(ri->status, "destroyed"))
+		logical_table(out, p->services);
 	prenv_buf_adds(out, "\n<sub>Managed by prenv. This comment is updated in place.</sub>\n");
 	return out->failed ? PRENV_ENOMEM : 0;
 }
@@ -211,7 +243,10 @@ int report_phases_line(struct prenv_buf *out, const struct report_phase *ph, siz
 			    p->state != REPORT_PHASE_PENDING;
 		struct prenv_buf par = PRENV_BUF_INIT;
 
-		prenv_buf_printf(out, "%s%s %s", i ? " \xc2\xb7 " : "", p->name, marks[p->state]);
+		prenv_buf_printf(out, "%s%s", i ? " \xc2\xb7 " : "", p->name);
+		if (p->services)
+			prenv_buf_printf(out, " [%s]", p->services);
+		prenv_buf_printf(out, " %s", marks[p->state]);
 		if (p->state == REPORT_PHASE_SKIPPED) {
 			prenv_buf_adds(&par, "once, earlier");
 		} else {

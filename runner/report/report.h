@@ -37,11 +37,12 @@ struct report_phase {
 	enum report_phase_state state;
 	int once;                 /* run: once */
 	long seconds;             /* how long it took (shown from 1 s on) */
+	const char *services;     /* "api, web": the services it deploys, or NULL */
 };
 
 /* "data ✓ · seed ✓ (once, 42 s) · app ✓" appended to out: ✓ ready, ✗
  * failed, … running, – not applied; a skipped once phase is "seed ✓ (once,
- * earlier)". */
+ * earlier)"; a phase of services names them: "app [api, web] ✓". */
 int report_phases_line(struct prenv_buf *out, const struct report_phase *ph, size_t n);
 
 /* The marker that identifies prenv's comment for app/env (an HTML comment). */

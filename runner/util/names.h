@@ -31,6 +31,12 @@
 #define PRENV_LABEL_SERVICE_SHA "prenv.dev/service-sha"
 #define PRENV_ANN_SERVICES "prenv.dev/services"   /* namespace: JSON list of the services */
 #define PRENV_ANN_REPOS "prenv.dev/repos"         /* namespace: every service's repository */
+/* logical environments (issue 13): on the preview's namespace the baseline
+ * it borrows from (a label a baseline NetworkPolicy can admit) and what was
+ * deployed or borrowed and why (JSON); on each alias Service "true" */
+#define PRENV_LABEL_BASELINE "prenv.dev/baseline"
+#define PRENV_ANN_LOGICAL "prenv.dev/logical"
+#define PRENV_LABEL_BORROWED "prenv.dev/borrowed"
 
 /* sleep and wake (lifecycle): on the namespace, when it went to sleep
  * (absent: awake), when it was last woken, last `prenv touch`ed; on a

@@ -9,7 +9,8 @@ Markdown table (the README's "Speed" section is this output):
      test/k8s-real when it is running (bench_k8s.py --real), else prenv and
      kubectl on the test API server (and it says so);
   3. the time from ready to exit (bench_wait.py, test API server's clock);
-  4. render of 1,000 objects against envsubst (bench_render.py).
+  4. render of 1,000 objects against envsubst (bench_render.py);
+  5. a logical environment against a full copy of 20 services (bench_logical.py).
 
   python3 test/bench/bench_all.py [--runs 3] [--sizes 10,100,1000]
 """
@@ -91,6 +92,10 @@ def main():
     sys.argv = [sys.argv[0]]
     import bench_render
     bench_render.main()
+    print()
+    sys.argv = [sys.argv[0], "--runs", str(max(a.runs, 5))]
+    import bench_logical
+    bench_logical.main()
     return 0
 
 

@@ -210,6 +210,108 @@ class RealPhasesTest(RealHardeningBase):
         print("\n# real cluster: %s" % "\n# ".join(ln for ln in r.stderr.splitlines()
                                                     if ln.startswith("prenv: error") or "phases:" in ln))
 
+    def services_checkout(self, script):
+        """phases of services: data = service db (api.git), seed = a Job
+        directory, app = services api (api.git) and web (this checkout)."""
+        from test_services import make_repo
+        git_root = os.path.join(self.dir, "git")
+        self.api_shas = make_repo(os.path.join(git_root, "acme", "api.git"), ("main",))
+        api_url = "file://" + os.path.join(git_root, "acme", "api.git")
+        files = {"deploy/db/t.yaml": DATA.replace("image: busybox-httpd:local", "image: \"{{service.image}}\""),
+                 "deploy/seed/t.yaml": SVC_SEED, "deploy/teardown/t.yaml": TEARDOWN}
+        for n in ("api", "web"):
+            files["deploy/%s/t.yaml" % n] = SVC_APP % {"name": n}
+        for rel, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(self.app, rel)), exist_ok=True)
+            with open(os.path.join(self.app, rel), "w") as f:
+                f.write(text)
+        with open(os.path.join(self.app, ".prenv.yml"), "w") as f:
+            f.write(SVC_CONFIG % dict(app=self.APP, script=script, api_url=api_url))
+
+    def test_phases_of_services_from_two_repositories(self):
+        self.PR = 9
+        # a seed that fails: db is applied and ready, api and web never are
+        self.services_checkout(BAD)
+        r = self.prenv("deploy")
+        self.ok(r, "deploy of services with a failing seed", 1)
+        self.assertIn("ERROR: relation users does not exist", r.stderr)   # its real log lines
+        self.assertIn("app [api, web] \u2013", r.stderr)
+        self.assertIsNotNone(self.obj("/apis/apps/v1/namespaces/%(ns)s/statefulsets/db"))
+        for n in ("api", "web"):
+            self.assertIsNone(self.obj("/apis/apps/v1/namespaces/%(ns)s/deployments/" + n))
+        # the seed fixed: data [db], then the seed Job, then api and web
+        self.services_checkout(GOOD)
+        t0 = time.time()
+        r = self.prenv("deploy")
+        self.ok(r, "deploy of services in phases")
+        line = [ln for ln in r.stderr.splitlines() if "phases:" in ln][-1]
+        print("\n# real cluster: phases of services ready in %.1f s: %s" % (time.time() - t0, line))
+        self.assertIn("data [db] \u2713", line)
+        self.assertIn("app [api, web] \u2713", line)
+        pod = self.obj("/api/v1/namespaces/%(ns)s/pods/db-0")
+        ready = [c for c in pod["status"]["conditions"] if c["type"] == "Ready"][0]
+        job = self.obj("/apis/batch/v1/namespaces/%(ns)s/jobs/seed")
+        self.assertEqual(1, job["status"].get("succeeded"), json.dumps(job["status"]))
+        self.assertLessEqual(ready["lastTransitionTime"], job["metadata"]["creationTimestamp"])
+        self.assertNotIn("prenv.dev/service", job["metadata"]["labels"])
+        main = self.api_shas["main"]
+        for n, sha in (("api", main), ("web", "d" * 40)):
+            dep = self.obj("/apis/apps/v1/namespaces/%(ns)s/deployments/" + n)
+            self.assertGreaterEqual(dep["metadata"]["creationTimestamp"], job["status"]["completionTime"])
+            self.assertEqual(("app", n), (dep["metadata"]["labels"]["prenv.dev/phase"],
+                                          dep["metadata"]["labels"]["prenv.dev/service"]))
+            env = {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+            self.assertEqual(sha, env["SERVICE_SHA"], n)
+        sts = self.obj("/apis/apps/v1/namespaces/%(ns)s/statefulsets/db")
+        self.assertEqual(("data", "db", main), (sts["metadata"]["labels"]["prenv.dev/phase"],
+                                                sts["metadata"]["labels"]["prenv.dev/service"],
+                                                sts["metadata"]["labels"]["prenv.dev/service-sha"]))
+        # a redeploy does not seed again
+        uid = job["metadata"]["uid"]
+        r = self.prenv("deploy")
+        self.ok(r, "redeploy of services in phases")
+        self.assertIn("seed \u2713 (once, earlier)", r.stderr)
+        self.assertEqual(uid, self.obj("/apis/batch/v1/namespaces/%(ns)s/jobs/seed")["metadata"]["uid"])
+        # destroy runs the teardown Job first
+        r = self.prenv("destroy")
+        self.ok(r, "destroy of services in phases")
+        self.assertIn("job/drop complete", r.stderr)
+        self.assertLess(r.stderr.index("teardown: done"), r.stderr.index("namespace/%s: deletion" % self.ns()))
+        self.assertIsNone(self.get("/api/v1/namespaces/" + self.ns()))
+
+
+SVC_CONFIG = CONFIG.split("phases:\n")[0] + """services:
+  db:
+    repo: %(api_url)s
+    templates: deploy/db
+    image: busybox-httpd:local
+  api:
+    repo: %(api_url)s
+    templates: deploy/api
+  web:
+    templates: deploy/web
+phases:
+  - name: data
+    templates: db
+  - name: seed
+    templates: deploy/seed
+    run: once
+  - name: app
+    templates: [api, web]
+on_destroy:
+  templates: deploy/teardown
+  timeout: 90s
+"""
+
+SVC_SEED = SEED.split("---\n", 1)[1].replace(
+    "          command:", "          env:\n            - {name: DB_SHA, value: \"{{services.db.sha}}\"}\n"
+    "          command:")
+
+SVC_APP = APP.replace("name: web", "name: %(name)s").replace("app: web", "app: %(name)s").replace(
+    """            - {name: DB_HOST, value: {{outputs.seed.db_host}}}
+            - {name: ROWS, value: "{{outputs.seed.rows}}"}""",
+    """            - {name: SERVICE_SHA, value: "{{service.sha}}"}""")
+
 
 if __name__ == "__main__":
     unittest.main()

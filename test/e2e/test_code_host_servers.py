@@ -39,7 +39,7 @@ def call(url, method="GET", token=None, body=None, headers=None, scheme="Bearer"
     h.update(headers or {})
     req = urllib.request.Request(url, data=data, method=method, headers=h)
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             status, hdrs, text = r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         status, hdrs, text = e.code, e.headers, e.read()
@@ -189,11 +189,14 @@ class GitHubServerTest(unittest.TestCase):
         self.assertTrue(h["x-github-request-id"])
         self.assertEqual(h["Content-Type"], "application/json; charset=utf-8")
         self.gh.faults({"status": "403rate", "count": 1, "match": "GET /pulls/7", "reset_in": 5})
+        before = int(time.time())
         st, h, err = call(self.u + "/repos/acme/web/pulls/7", token="ghp_rw")
+        after = time.time()
         self.assertEqual(st, 403)
         self.assertTrue(err["message"].startswith("API rate limit exceeded for user ID"))
         self.assertEqual(h["x-ratelimit-remaining"], "0")
-        self.assertAlmostEqual(int(h["x-ratelimit-reset"]), time.time() + 5, delta=3)
+        # within the call's own time span (a loaded machine can take seconds)
+        self.assertTrue(before + 5 <= int(h["x-ratelimit-reset"]) <= after + 6, (before, h, after))
         st, _, _ = call(self.u + "/repos/acme/web/pulls/7", token="ghp_rw")
         self.assertEqual(st, 200)  # count 1: the next one passes
         st, _, rl = call(self.u + "/rate_limit", token="ghp_rw")
@@ -464,9 +467,11 @@ class GitLabServerTest(unittest.TestCase):
     def test_gitlab_rate_limit_and_faults(self):
         self.gl.faults([{"status": "429", "count": 1, "match": "POST /notes", "retry_after": 3},
                         {"status": "502", "count": 1, "match": "GET"}])
+        before = int(time.time())
         st, h, body = self.gcall(self.notes, "POST", body={"body": "x"}, ctype="application/json")
+        after = time.time()
         self.assertEqual((st, body, h["Retry-After"], h["RateLimit-Remaining"]), (429, "Retry later\n", "3", "0"))
-        self.assertAlmostEqual(int(h["RateLimit-Reset"]), time.time() + 3, delta=3)
+        self.assertTrue(before + 3 <= int(h["RateLimit-Reset"]) <= after + 4, (before, h, after))
         self.assertTrue(h["RateLimit-ResetTime"].endswith("GMT"))
         st, h, body = self.gcall(self.notes)
         self.assertEqual(st, 502)

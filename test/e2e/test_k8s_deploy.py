@@ -98,7 +98,7 @@ class Server:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method="POST" if data else "GET",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+        with urllib.request.urlopen(req, context=ctx, timeout=60) as r:
             return json.loads(r.read())
 
     def kubeconfig(self, d, token=TOKEN, user=None):

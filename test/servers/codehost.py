@@ -41,7 +41,7 @@ class CodeHost:
         self.proc = subprocess.Popen([PYTHON, os.path.join(HERE, script), "--port", "0",
                                       "--port-file", self.port_file] + list(args),
                                      stdout=self._logf, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
+        deadline = time.time() + 120
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None or time.time() > deadline:
                 self.stop()
@@ -59,7 +59,7 @@ class CodeHost:
         req = urllib.request.Request(self.url + path, data=body, method=method,
                                      headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=60) as r:
                 raw = r.read()
         except urllib.error.HTTPError as e:
             raise RuntimeError("%s %s -> %d %s" % (method, path, e.code, e.read().decode("utf-8", "replace")))

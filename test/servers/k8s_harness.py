@@ -42,7 +42,7 @@ class K8sServer:
     def ca(self):
         return os.path.join(self.certs, "ca.crt")
 
-    def start(self, timeout=15):
+    def start(self, timeout=120):
         pf = os.path.join(self.dir, "port")
         cmd = [PYTHON, SERVER, "--port", "0", "--port-file", pf]
         cmd += ["--tls", "--certs-dir", self.certs] if self.tls else ["--plain"]
@@ -106,7 +106,7 @@ class K8sServer:
             json.dump(cfg, f, indent=1)
         return path
 
-    def conn(self, timeout=10):
+    def conn(self, timeout=60):
         if self.tls:
             ctx = ssl.create_default_context(cafile=self.ca)
             return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)

@@ -396,6 +396,23 @@ def validate(res, obj):
         raise err_invalid(res, name, causes)
 
 
+def drop_type_dependent_fields(spec, old):
+    """A Service whose type changes to ExternalName loses what the server
+    allocated for its old type when the update left it as it was (the API
+    server's dropTypeDependentFields, since 1.20): its cluster IPs and IP
+    families, so an update (an apply) can turn a ClusterIP Service into an
+    ExternalName one."""
+    ospec = (old or {}).get("spec") or {}
+    if spec.get("type") != "ExternalName" or ospec.get("type", "ClusterIP") == "ExternalName":
+        return
+    if spec.get("clusterIP") == ospec.get("clusterIP"):
+        spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+    for f in ("ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
+        if f in spec and spec.get(f) == ospec.get(f):
+            spec.pop(f)
+
+
 def go_map(d):
     return "map[string]string{%s}" % ", ".join('"%s":"%s"' % (k, d[k]) for k in sorted(d))
 
@@ -967,6 +984,7 @@ def apply_defaults(res, obj, old=None):
     elif k == "Service":
         spec = obj.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")
+        drop_type_dependent_fields(spec, old)
         for p in spec.get("ports") or []:
             p.setdefault("protocol", "TCP")
             p.setdefault("targetPort", p.get("port"))

@@ -196,7 +196,7 @@ class Registry:
             f.write("\n".join(lines) + "\n")
         return path
 
-    def start(self, timeout=20):
+    def start(self, timeout=120):
         for _ in range(5):
             self.port = free_port()
             cfg = self._config()
@@ -254,7 +254,7 @@ class Registry:
             user, pw = next(iter(self.token.users.items()))
             q = urllib.parse.urlencode({"service": self.token.service,
                                         "scope": "repository:%s:%s" % (name, actions)})
-            c = http.client.HTTPConnection("127.0.0.1", self.token.port, timeout=10)
+            c = http.client.HTTPConnection("127.0.0.1", self.token.port, timeout=60)
             try:
                 c.request("GET", "/token?" + q, headers={"Authorization": basic_header(user, pw)})
                 r = c.getresponse()
@@ -270,7 +270,7 @@ class Registry:
             a = self._auth_header(name, "pull,push")
             if a:
                 h["Authorization"] = a
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()

@@ -15,6 +15,9 @@
 #include "util/err.h"
 
 #define HEAD "app: shop\nprovider:\n  kind: kubernetes\nenvironments:\n  - pull_request: true\n"
+/* lines 6-12: three services; `phases:` is at line 13 after it */
+#define SVC HEAD "services:\n  db:\n    templates: deploy/db\n  api:\n    templates: deploy/api\n" \
+	"  web:\n    templates: deploy/web\n"
 
 struct bad_case {
 	const char *name;
@@ -56,6 +59,31 @@ static const struct bad_case bad_cases[] = {
 	{ "on_destroy unknown key", HEAD "on_destroy:\n  templates: t\n  timout: 5m\n", 8, 3,
 	  "unknown key 'timout' in 'on_destroy'", "did you mean 'timeout'?" },
 	{ "top-level typo", HEAD "phase:\n  - name: a\n", 6, 1, "unknown key 'phase'", "did you mean 'phases'?" },
+	/* phases with services: (a phase's templates name services) */
+	{ "unknown service in a list", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
+	  "    templates: [api, wev]\n", 17, 22, "phase 'app' names service 'wev', which is not in 'services'",
+	  "did you mean 'web'?" },
+	{ "a list without services", HEAD "phases:\n  - name: app\n    templates: [api, web]\n", 8, 16,
+	  "a list of 'templates' names services, and this file has no 'services'", "a directory" },
+	{ "a service in two phases", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
+	  "    templates: [api, web, db]\n", 17, 27, "service 'db' is in phase 'data' (line 15, column 16) "
+	  "and in phase 'app'", "one phase" },
+	{ "a service twice in a list", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
+	  "    templates: [api, web, api]\n", 17, 27, "service 'api' is named twice in phase 'app'", NULL },
+	{ "a service in no phase", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
+	  "    templates: [api]\n", 13, 1, "service web is in no phase", "templates: [api, web]" },
+	{ "two services in no phase", SVC "phases:\n  - name: app\n    templates: [api]\n", 13, 1,
+	  "services db, web are in no phase", NULL },
+	{ "a typo of a service in no phase", SVC "phases:\n  - name: data\n    templates: dbb\n  - name: app\n"
+	  "    templates: [api, web]\n", 15, 16, "phase 'data': templates 'dbb' names no service, and service db "
+	  "is in no phase; did you mean 'db'?", NULL },
+	{ "an empty list", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
+	  "    templates: []\n", 17, 16, "'templates' of phase 'app' is an empty list", NULL },
+	{ "a list item not a name", SVC "phases:\n  - name: data\n    templates: db\n  - name: app\n"
+	  "    templates: [api, {web: 1}]\n", 17, 22, "each item of 'templates' must be a service's name",
+	  NULL },
+	{ "templates a mapping", SVC "phases:\n  - name: data\n    templates: {db: 1}\n", 15, 16,
+	  "'templates' must be a directory or a service's name, or a list of services", NULL },
 };
 
 static void test_config_phases_error_table(void **state)
@@ -131,12 +159,48 @@ static void test_config_phases_absent_is_today(void **state)
 	config_free(cfg);
 }
 
+static void test_config_phases_with_services(void **state)
+{
+	static const char yaml[] = SVC
+		"phases:\n"
+		"  - name: data\n    templates: db\n"
+		"  - name: seed\n    templates: deploy/seed\n    run: once\n"
+		"  - name: app\n    templates: [api, web]\n";
+	struct prenv_config *cfg = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(config_parse(&cfg, "d/.prenv.yml", yaml, strlen(yaml), provider_schemas(), &err), 0);
+	assert_int_equal(cfg->nphases, 3);
+	assert_int_equal(cfg->nservices, 3);
+	/* a name of a service: that service (the name is kept: the tool checks
+	 * it is not a directory too) */
+	assert_string_equal(cfg->phases[0].templates, "db");
+	assert_int_equal(cfg->phases[0].nservices, 1);
+	assert_string_equal(cfg->phases[0].services[0], "db");
+	assert_null(cfg->phases[0].services[1]);
+	/* anything else: a directory */
+	assert_string_equal(cfg->phases[1].templates, "deploy/seed");
+	assert_int_equal(cfg->phases[1].nservices, 0);
+	assert_null(cfg->phases[1].services);
+	/* a list: services, in its order */
+	assert_null(cfg->phases[2].templates);
+	assert_int_equal(cfg->phases[2].nservices, 2);
+	assert_string_equal(cfg->phases[2].services[0], "api");
+	assert_string_equal(cfg->phases[2].services[1], "web");
+	assert_null(cfg->phases[2].services[2]);
+	assert_int_equal(cfg->phases[2].templates_line, 20);
+	assert_int_equal(cfg->phases[2].templates_col, 16);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_phases_error_table),
 		cmocka_unit_test(test_config_phases_parse),
 		cmocka_unit_test(test_config_phases_absent_is_today),
+		cmocka_unit_test(test_config_phases_with_services),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

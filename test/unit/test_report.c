@@ -29,15 +29,19 @@ struct line_case {
 };
 
 static const struct line_case line_cases[] = {
-	{ { { "data", OK, 0, 0 }, { "seed", OK, 1, 42 }, { "app", OK, 0, 0 } }, 3,
+	{ { { "data", OK, 0, 0, NULL }, { "seed", OK, 1, 42, NULL }, { "app", OK, 0, 0, NULL } }, 3,
 	  "data \xe2\x9c\x93 \xc2\xb7 seed \xe2\x9c\x93 (once, 42 s) \xc2\xb7 app \xe2\x9c\x93" },
-	{ { { "data", OK, 0, 3 }, { "seed", SK, 1, 0 }, { "app", OK, 0, 0 } }, 3,
+	{ { { "data", OK, 0, 3, NULL }, { "seed", SK, 1, 0, NULL }, { "app", OK, 0, 0, NULL } }, 3,
 	  "data \xe2\x9c\x93 (3 s) \xc2\xb7 seed \xe2\x9c\x93 (once, earlier) \xc2\xb7 app \xe2\x9c\x93" },
-	{ { { "data", OK, 0, 0 }, { "seed", FA, 0, 7 }, { "app", PE, 0, 0 } }, 3,
+	{ { { "data", OK, 0, 0, NULL }, { "seed", FA, 0, 7, NULL }, { "app", PE, 0, 0, NULL } }, 3,
 	  "data \xe2\x9c\x93 \xc2\xb7 seed \xe2\x9c\x97 (7 s) \xc2\xb7 app \xe2\x80\x93" },
-	{ { { "data", RU, 0, 0 }, { "seed", PE, 1, 0 } }, 2,
+	{ { { "data", RU, 0, 0, NULL }, { "seed", PE, 1, 0, NULL } }, 2,
 	  "data \xe2\x80\xa6 \xc2\xb7 seed \xe2\x80\x93 (once)" },
-	{ { { "only", OK, 0, 0 } }, 1, "only \xe2\x9c\x93" },
+	{ { { "only", OK, 0, 0, NULL } }, 1, "only \xe2\x9c\x93" },
+	/* phases of services name them */
+	{ { { "data", OK, 0, 0, "db" }, { "seed", SK, 1, 0, NULL }, { "app", FA, 0, 4, "api, web" } }, 3,
+	  "data [db] \xe2\x9c\x93 \xc2\xb7 seed \xe2\x9c\x93 (once, earlier) \xc2\xb7 app [api, web] "
+	  "\xe2\x9c\x97 (4 s)" },
 };
 
 static void test_report_phases_line_table(void **state)
