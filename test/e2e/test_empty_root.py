@@ -34,11 +34,8 @@ CONFIG = """version: 1
 app: static-smoke
 templates: tpl
 url: "https://{{env.name}}.preview.example.com"
-provider:
-  kind: kubernetes
-  wait: 30s
-environments:
-  - pull_request: true
+provider: {kind: kubernetes, wait: 30s}
+environments: [{pull_request: true}]
 """
 CONFIGMAP = """apiVersion: v1
 kind: ConfigMap
