@@ -105,6 +105,10 @@ struct provider_run {
 	const cJSON *secrets;
 	long long now;          /* the clock of this run (gc --now), unix seconds;
 				 * 0: time(NULL). Stamps sleep/wake/touch times. */
+	/* gc, status --all: where the provider listed the environment (its list
+	 * entry's "target"), so that the operation goes there; NULL: where
+	 * run->plan's rule says (deploy and the other commands). */
+	const char *target;
 	/* deploy: a logical environment (see above), or NULL: every service
 	 * is deployed. Only providers with .logical get one. */
 	const struct provider_logical *logical;
@@ -173,7 +177,16 @@ struct prenv_provider {
 	 *    "woken_at", "touched_at": unix seconds (last wake, `prenv touch`),
 	 *    "awake_since": unix seconds (since when it runs, for cost),
 	 *    "cpu_millis", "memory_bytes": requested by what runs now
-	 *    (containers x replicas)}
+	 *    (containers x replicas),
+	 *    "created_at": unix seconds (the environment's age),
+	 *    "context": where it lives (kubernetes: the context's name),
+	 *    "target": an opaque key the core hands back in run->target for
+	 *    the operations on this environment}
+	 * A provider that visits several places (kubernetes: every context a
+	 * rule names) adds an entry without "name" for each place it could not
+	 * list: {"context": name, "error": one line, "code": PRENV_E*}; the
+	 * others are listed all the same. When it could list none, it returns
+	 * the first one's error instead.
 	 * Returns 0 with *out NULL when this configuration cannot list (e.g.
 	 * a pages git: target); a negative PRENV_E* on failure. */
 	int (*list)(struct provider_session *s, const struct provider_run *run, cJSON **out,

@@ -45,7 +45,8 @@ _prenv()
 	render) opts="$opts -o --out --allow-missing" ;;
 	deploy) opts="$opts --dry-run --wait --strict-report --forks --reseed" ;;
 	destroy) opts="$opts --no-wait --dry-run --keep-on-teardown-failure" ;;
-	status|list) opts="$opts -o" ;;
+	status) opts="$opts -o --all" ;;
+	list) opts="$opts -o" ;;
 	gc) opts="$opts --dry-run --no-wait -o --keep-on-teardown-failure" ;;
 	sleep|touch) opts="$opts --dry-run" ;;
 	wake) opts="$opts --dry-run --wait" ;;

@@ -30,3 +30,4 @@ complete -c prenv -n '__fish_seen_subcommand_from deploy' -l forks -x -a 'deploy
 complete -c prenv -n '__fish_seen_subcommand_from destroy gc' -l no-wait -d 'do not wait until gone'
 complete -c prenv -n '__fish_seen_subcommand_from deploy' -l reseed -d 'run the run: once phases again'
 complete -c prenv -n '__fish_seen_subcommand_from destroy gc' -l keep-on-teardown-failure -d 'keep the environment when on_destroy fails'
+complete -c prenv -n '__fish_seen_subcommand_from status' -l all -d 'every environment in every context'

@@ -19,11 +19,11 @@
 static const struct k8s_mapping ns_map = { (char *)"", (char *)"v1", (char *)"Namespace",
 					   (char *)"namespaces", 0 };
 
-/* A session: the cluster connection of the whole run, made on first use. */
+/* A session: the cluster connections of the whole run, each made on first
+ * use (k8s_contexts.c: one per kubeconfig + context). */
 struct k8s_session {
 	struct provider_session base;
-	struct k8s_client *k;
-	char *kubeconfig;
+	struct k8s_targets *ts;
 };
 
 /* One operation's environment. */
@@ -72,44 +72,12 @@ static int run_env(struct k8s_run *r, const struct provider_run *run, struct pre
 	return 0;
 }
 
-/* The session's client, connecting on first use: the kubeconfig is loaded
- * (and an exec plugin run) once per session. */
+/* The session's client for run's cluster, connecting on first use: each
+ * kubeconfig is loaded (and an exec plugin run) once per session. */
 static int session_client(struct provider_session *base, const struct provider_run *run,
 			  struct k8s_client **out, struct prenv_err *err)
 {
-	struct k8s_session *s = (struct k8s_session *)base;
-	struct k8s_load_opts o;
-	struct k8s_conn *conn = NULL;
-	const char *kc = run->kubeconfig;
-	int rc;
-
-	if (s->k) {
-		*out = s->k;
-		return 0;
-	}
-	if (!kc && pstr(run, "kubeconfig")) {
-		struct prenv_buf b = PRENV_BUF_INIT;
-		const char *p = pstr(run, "kubeconfig");
-
-		if (p[0] == '/' || !run->cfg->dir)
-			prenv_buf_adds(&b, p);
-		else
-			prenv_buf_printf(&b, "%s/%s", run->cfg->dir, p);
-		free(s->kubeconfig);
-		s->kubeconfig = prenv_buf_detach(&b, NULL);
-		kc = s->kubeconfig;
-	}
-	memset(&o, 0, sizeof(o));
-	o.kubeconfig = kc;
-	o.context = pstr(run, "context");
-	o.envp = run->envp;
-	if ((rc = k8s_conn_load(&conn, &o, err)) < 0)
-		return rc;
-	log_verbose("kubernetes: context %s, server %s (from %s)", conn->context, conn->server, conn->source);
-	if ((rc = k8s_client_new(&s->k, conn, err)) < 0)
-		return rc;
-	*out = s->k;
-	return 0;
+	return k8s_targets_client(((struct k8s_session *)base)->ts, run, out, err);
 }
 
 static int run_connect(struct k8s_run *r, struct provider_session *s,
@@ -875,10 +843,11 @@ static void list_costs(struct k8s_client *k, const char *app, cJSON *envs)
 	prenv_err_clear(&e);
 }
 
-/* The namespaces labelled for this app, one entry per environment. A
- * namespace being deleted is left out (it is going already). */
-static int k8s_list_envs(struct provider_session *s, const struct provider_run *run, cJSON **out,
-			 struct prenv_err *err)
+/* The namespaces labelled for this app in one cluster, one entry per
+ * environment. A namespace being deleted is left out (it is going
+ * already). Runs in a thread of its own (k8s_targets_list). */
+static int list_one(struct k8s_client *k, const struct provider_run *run, cJSON **out,
+		    struct prenv_err *err)
 {
 	struct k8s_run r;
 	struct prenv_buf sel = PRENV_BUF_INIT;
@@ -893,8 +862,7 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 	r.env.app = run->cfg->app;
 	r.env.repo = run->ctx ? run->ctx->repo_full_name : NULL;
 	r.env.repos = run->plan ? (const char *const *)run->plan->service_repos : NULL;
-	if ((rc = run_connect(&r, s, run, err)) < 0)
-		goto done;
+	r.k = k;
 	prenv_buf_printf(&sel, "%s=%s,%s=%s", PRENV_LABEL_MANAGED, PRENV_MANAGED_BY, PRENV_LABEL_APP,
 			 run->cfg->app);
 	if (sel.failed || !(arr = cJSON_CreateArray())) {
@@ -953,6 +921,8 @@ static int k8s_list_envs(struct provider_session *s, const struct provider_run *
 		else
 			cJSON_AddNullToObject(e, "deployed_at");
 		list_sleep_state(e, it);
+		if ((t = k8s_parse_time(k8s_str(it, "metadata.creationTimestamp"))) != (time_t)-1)
+			cJSON_AddNumberToObject(e, "created_at", (double)t);
 	}
 	list_costs(r.k, run->cfg->app, arr);
 	*out = arr;
@@ -962,6 +932,16 @@ done:
 	cJSON_Delete(arr);
 	prenv_buf_free(&sel);
 	return rc;
+}
+
+/* Every cluster the rules name, in parallel (k8s_contexts.c). */
+static int k8s_list_envs(struct provider_session *s, const struct provider_run *run, cJSON **out,
+			 struct prenv_err *err)
+{
+	*out = NULL;
+	if (!run->cfg || !run->cfg->app)
+		return prenv_err_set(err, PRENV_ECONFIG, "kubernetes: no app to list environments of");
+	return k8s_targets_list(((struct k8s_session *)s)->ts, run, list_one, out, err);
 }
 
 /* ------------------------------------------------------------ sleep, wake, touch */
@@ -1115,10 +1095,18 @@ static int k8s_open(struct provider_session **out, const struct provider_run *ru
 		    struct prenv_err *err)
 {
 	struct k8s_session *s = calloc(1, sizeof(*s));
+	int rc;
 
-	(void)run;
-	if (!s)
+	if (!s || !(s->ts = k8s_targets_new())) {
+		free(s);
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	/* a production-only context refuses another kind before anything */
+	if ((rc = k8s_targets_guard(s->ts, run, err)) < 0) {
+		k8s_targets_free(s->ts);
+		free(s);
+		return rc;
+	}
 	*out = &s->base;
 	return 0;
 }
@@ -1127,10 +1115,7 @@ static void k8s_close(struct provider_session *base)
 {
 	struct k8s_session *s = (struct k8s_session *)base;
 
-	if (s->k)
-		log_verbose("kubernetes: %lu API requests", k8s_client_requests(s->k));
-	k8s_client_free(s->k);
-	free(s->kubeconfig);
+	k8s_targets_free(s->ts);
 	free(s);
 }
 
@@ -1146,6 +1131,8 @@ static const struct config_key k8s_keys[] = {
 	{ "annotations", CONFIG_STRMAP, 0, NULL, "extra annotations on the namespace", NULL },
 	{ "replace_jobs", CONFIG_BOOL, 0, "false",
 	  "delete and create anew a Job whose pod template changed (a Job cannot change in place)", NULL },
+	{ "production_context", CONFIG_STRS, 0, NULL,
+	  "context(s) only environments of kind production may use (a name or a list)", NULL },
 	{ "cluster_domain", CONFIG_STR, 0, NULL,
 	  "the cluster's DNS domain, for the aliases of a logical environment (default cluster.local)",
 	  NULL },

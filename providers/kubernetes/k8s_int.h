@@ -8,9 +8,12 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 
+#include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/http.h"
+
+struct prenv_plan;
 
 /* ------------------------------------------------------------ kubeconfig.c */
 
@@ -19,6 +22,10 @@ struct k8s_load_opts {
 	const char *kubeconfig;      /* --kubeconfig or provider.kubeconfig: one file */
 	const char *context;         /* provider.context; NULL: current-context */
 	const char *const *envp;     /* KUBECONFIG, PRENV_KUBECONFIG, HOME, KUBERNETES_SERVICE_*, PRENV_SA_DIR */
+	/* The variable that holds the kubeconfig in place of PRENV_KUBECONFIG
+	 * (PRENV_KUBECONFIG_<KIND>; it must be set), or NULL. Never with
+	 * kubeconfig. */
+	const char *var;
 };
 
 /* Resolved access to one cluster. Secrets (token, key) are registered with
@@ -77,6 +84,80 @@ int k8s_base64_decode(struct prenv_buf *out, const char *s, size_t len);
 /* RFC 3339 "2024-01-02T03:04:05Z" (fraction and offset allowed) -> epoch,
  * or -1. */
 time_t k8s_parse_time(const char *s);
+
+/* ------------------------------------------------------------ k8s_targets.c */
+
+/* Where one environment's cluster access comes from (k8s_targets.c has
+ * the order). Everything is the spec's own except context (borrowed from
+ * the config). */
+struct k8s_target_spec {
+	char *kubeconfig;      /* a kubeconfig file (resolved), or NULL */
+	char *var;             /* PRENV_KUBECONFIG_<KIND> when it is set and no file is, or NULL */
+	const char *context;   /* the rule's context:, else provider.context; NULL: current-context */
+	int context_from_rule;
+	char *key;             /* identifies kubeconfig + context ("file:PATH;context=NAME") */
+	char *from;            /* for messages: where the kubeconfig comes from */
+};
+
+/* "PRENV_KUBECONFIG_PREVIEW" for preview, appended to out. */
+void k8s_kind_var(struct prenv_buf *out, enum env_kind kind);
+
+/* The spec of an environment of kind under rule (NULL: none).
+ * cli_kubeconfig: --kubeconfig or NULL. -1 when out of memory. */
+int k8s_target_spec_for(struct k8s_target_spec *out, const struct prenv_config *cfg,
+			const struct config_rule *rule, enum env_kind kind, const char *cli_kubeconfig,
+			const char *const *envp);
+void k8s_target_spec_clear(struct k8s_target_spec *s);
+
+/* Every distinct spec of the config's rules, each rule with each kind its
+ * environments can have (its kind; else preview for pull requests,
+ * development otherwise), in rule order. *out is the caller's
+ * (k8s_target_specs_free). -1 when out of memory. */
+int k8s_target_specs(struct k8s_target_spec **out, size_t *n, const struct prenv_config *cfg,
+		     const char *cli_kubeconfig, const char *const *envp);
+void k8s_target_specs_free(struct k8s_target_spec *list, size_t n);
+
+/* 1 when provider.production_context names context. */
+int k8s_production_only(const struct prenv_config *cfg, const char *context);
+
+/* The guard: PRENV_ECONFIG at the rule's file:line:col (its context: when
+ * the context came from there) when plan's environment is not of kind
+ * production and context is production-only; else 0. */
+int k8s_guard(const struct prenv_config *cfg, const struct prenv_plan *plan,
+	      const struct k8s_target_spec *spec, const char *context, struct prenv_err *err);
+
+/* ------------------------------------------------------------ k8s_contexts.c */
+
+struct provider_run;
+struct k8s_client;
+struct k8s_targets;
+
+/* The clusters of one session; NULL when out of memory. */
+struct k8s_targets *k8s_targets_new(void);
+void k8s_targets_free(struct k8s_targets *ts);
+
+/* At open: when provider.production_context is set, finds the cluster of
+ * run->plan's environment (reading the kubeconfig when the context is
+ * not named in the config; no request) and applies k8s_guard(). */
+int k8s_targets_guard(struct k8s_targets *ts, const struct provider_run *run, struct prenv_err *err);
+
+/* The client for run: run->target's (a cluster gc listed), else the one
+ * of run->plan's rule and kind (guarded), connected on first use. *out is
+ * borrowed from ts. */
+int k8s_targets_client(struct k8s_targets *ts, const struct provider_run *run, struct k8s_client **out,
+		       struct prenv_err *err);
+
+/* Lists one cluster (called from its own thread). */
+typedef int (*k8s_list_fn)(struct k8s_client *k, const struct provider_run *run, cJSON **out,
+			   struct prenv_err *err);
+
+/* Every cluster the config's rules name (k8s_target_specs), each once
+ * (server + context), listed by fn in parallel; *out (the caller's) gets
+ * their entries with "context", "server" and "target", and an error entry
+ * for each cluster that could not be listed (provider.h). When none
+ * could, the first one's error. */
+int k8s_targets_list(struct k8s_targets *ts, const struct provider_run *run, k8s_list_fn fn, cJSON **out,
+		     struct prenv_err *err);
 
 /* ------------------------------------------------------------ k8s_client.c */
 

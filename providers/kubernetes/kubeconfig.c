@@ -567,7 +567,7 @@ static int resolve_context(struct k8s_conn *c, const cJSON *merged, const char *
 	ctx = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(merged, "contexts"), ctxname);
 	if (!ctx)
 		return prenv_err_set(err, PRENV_ECONFIG, "context '%s' is not defined in %s%s", ctxname, c->source,
-				     want ? " (provider.context)" : " (current-context)");
+				     want ? " (the rule's context: or provider.context)" : " (current-context)");
 	if (!(c->context = strdup(ctxname)))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	c->default_ns = prenv_strdup(jstr(ctx, "namespace"));
@@ -609,7 +609,7 @@ static int content_is_path(const char *v, int *exists)
 /* PRENV_KUBECONFIG: the content of a kubeconfig, raw or base64 - or, as a
  * GitLab "file" variable gives it, the path of a file holding it (read,
  * with a line saying so). source gets where it came from. */
-static int merge_content(cJSON *merged, const char *content, struct prenv_buf *source,
+static int merge_content(cJSON *merged, const char *var, const char *content, struct prenv_buf *source,
 			 struct prenv_err *err)
 {
 	struct prenv_buf dec = PRENV_BUF_INIT;
@@ -620,27 +620,27 @@ static int merge_content(cJSON *merged, const char *content, struct prenv_buf *s
 
 	if (content_is_path(content, &exists)) {
 		if (!exists)
-			return prenv_err_set(err, PRENV_ECONFIG, "PRENV_KUBECONFIG holds a path (%s), but no such "
+			return prenv_err_set(err, PRENV_ECONFIG, "%s holds a path (%s), but no such "
 					     "file exists; it must hold the kubeconfig's content (raw or base64, e.g. "
 					     "from a CI secret) or the path of a readable kubeconfig file (a CI file "
-					     "variable); KUBECONFIG=path works too", content);
-		log_info("PRENV_KUBECONFIG holds a path, not a kubeconfig's content: reading the kubeconfig "
-			 "from that file");
+					     "variable); KUBECONFIG=path works too", var, content);
+		log_info("%s holds a path, not a kubeconfig's content: reading the kubeconfig "
+			 "from that file", var);
 		prenv_buf_printf(source, " (file %s)", content);
 		return merge_path(merged, content, 0, &found, err);
 	}
 	if (!strchr(content, ':')) {
 		if (k8s_base64_decode(&dec, content, len) < 0 || dec.failed) {
 			prenv_buf_free(&dec);
-			return prenv_err_set(err, PRENV_ECONFIG, "PRENV_KUBECONFIG is neither a kubeconfig nor "
-					     "base64 of one");
+			return prenv_err_set(err, PRENV_ECONFIG, "%s is neither a kubeconfig nor "
+					     "base64 of one", var);
 		}
 		text = dec.ptr;
 		len = dec.len;
 	}
-	rc = k8s_kubeconfig_parse(&cfg, text, len, "PRENV_KUBECONFIG", err);
+	rc = k8s_kubeconfig_parse(&cfg, text, len, var, err);
 	if (rc == 0)
-		rc = merge_file(merged, cfg, NULL, "PRENV_KUBECONFIG", err);
+		rc = merge_file(merged, cfg, NULL, var, err);
 	cJSON_Delete(cfg);
 	prenv_buf_free(&dec);
 	return rc;
@@ -650,7 +650,8 @@ int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct p
 {
 	const char *const *envp = o->envp;
 	const char *kc = ci_getenv(envp, "KUBECONFIG");
-	const char *content = ci_getenv(envp, "PRENV_KUBECONFIG");
+	const char *var = o->var ? o->var : "PRENV_KUBECONFIG";
+	const char *content = ci_getenv(envp, var);
 	const char *home = ci_getenv(envp, "HOME");
 	struct prenv_buf b = PRENV_BUF_INIT;
 	struct k8s_conn *c;
@@ -667,10 +668,13 @@ int k8s_conn_load(struct k8s_conn **out, const struct k8s_load_opts *o, struct p
 		if ((rc = merge_path(merged, o->kubeconfig, 0, &found, err)) < 0)
 			goto done;
 	} else if (content) {
-		prenv_buf_adds(&b, "PRENV_KUBECONFIG");
+		prenv_buf_adds(&b, var);
 		found = 1;
-		if ((rc = merge_content(merged, content, &b, err)) < 0)
+		if ((rc = merge_content(merged, var, content, &b, err)) < 0)
 			goto done;
+	} else if (o->var) {
+		rc = prenv_err_set(err, PRENV_ECONFIG, "%s is not set", var);
+		goto done;
 	} else if (kc) {
 		const char *p = kc;
 

@@ -92,6 +92,13 @@ static void register_env_secrets(const char *const *envp)
 		if (v)
 			log_add_secret(v);
 	}
+	/* PRENV_KUBECONFIG_<KIND>: a kubeconfig per environment kind */
+	for (i = 0; envp && envp[i]; i++) {
+		const char *eq = strchr(envp[i], '=');
+
+		if (!strncmp(envp[i], "PRENV_KUBECONFIG_", 17) && eq && eq[1])
+			log_add_secret(eq + 1);
+	}
 	/* PRENV_SECRETS: names of further variables to mask, comma-separated. */
 	extra = ci_getenv(envp, "PRENV_SECRETS");
 	for (p = extra; p; p++) {
@@ -186,6 +193,8 @@ static int parse_flag(struct cli *cli, const char *a, int *help)
 		cli->reseed = 1;
 	else if (!strcmp(a, "--keep-on-teardown-failure"))
 		cli->keep_on_teardown_failure = 1;
+	else if (!strcmp(a, "--all"))
+		cli->all = 1;
 	else
 		return 0;
 	return 1;

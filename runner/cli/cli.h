@@ -36,6 +36,7 @@ struct cli {
 	const char *kubeconfig;    /* --kubeconfig */
 	const char *env_name;      /* --env NAME: any environment, not this run's */
 	long long now;             /* --now TIME (unix seconds), 0: the clock */
+	int all;                   /* status --all: every environment in every context */
 	int laptop_fallback;       /* render, status: a local run no rule matches
 				    * gets the environment of its branch */
 	int image_check;           /* deploy: services' image_check is done
@@ -59,6 +60,10 @@ struct cli {
 	/* filled by cli_logical_plan() (logical.c): a logical environment's
 	 * decision, or NULL (no `logical:`, or a full copy this run) */
 	struct cli_logical *logical;
+	/* render: cli_render_dir hands each template file's objects here as
+	 * soon as they are checked (render_opts.sink); NULL: collected */
+	int (*render_sink)(void *ud, cJSON *objects, struct prenv_err *err);
+	void *render_sink_ud;
 };
 
 /* One command: `prenv NAME`. */
@@ -108,6 +113,20 @@ int cli_render_objects(struct cli *cli, cJSON **out, struct prenv_err *err);
  * render_opts (NULL: none). */
 int cli_render_dir(struct cli *cli, const char *templates, int line, int col, const cJSON *vars,
 		   const char *const *open_names, cJSON **out, struct prenv_err *err);
+
+/* ------------------------------------------------------------ cmd_gc.c, cmd_status_all.c */
+
+/* "250m" / "2" CPU and "256Mi" memory, appended to b (the cost figures of
+ * gc and status --all). */
+void cli_fmt_cpu(struct prenv_buf *b, double millis);
+void cli_fmt_mem(struct prenv_buf *b, double bytes);
+/* load, the provider session and its list (cmd_list.c): *envs (the
+ * caller's) NULL when the provider cannot list (a warning said so, and
+ * "[]" went to stdout with -o json). */
+int cli_list(struct cli *cli, cJSON **envs, struct prenv_err *err);
+/* `prenv status --all`: every environment of the app in every context the
+ * rules name. */
+int cli_status_all(struct cli *cli, struct prenv_err *err);
 
 /* ------------------------------------------------------------ cmd_deploy.c */
 

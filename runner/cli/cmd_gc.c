@@ -19,7 +19,7 @@ struct gc_totals {
 };
 
 /* "250m" CPU, "256Mi" memory */
-static void fmt_cpu(struct prenv_buf *b, double millis)
+void cli_fmt_cpu(struct prenv_buf *b, double millis)
 {
 	if (millis >= 1000 && (long long)millis % 1000 == 0)
 		prenv_buf_printf(b, "%.0f", millis / 1000);
@@ -27,7 +27,7 @@ static void fmt_cpu(struct prenv_buf *b, double millis)
 		prenv_buf_printf(b, "%.0fm", millis);
 }
 
-static void fmt_mem(struct prenv_buf *b, double bytes)
+void cli_fmt_mem(struct prenv_buf *b, double bytes)
 {
 	static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti" };
 	size_t i = 0;
@@ -41,16 +41,32 @@ static void fmt_mem(struct prenv_buf *b, double bytes)
 static void cost_text(struct prenv_buf *b, double cpu, double mem, double awake)
 {
 	prenv_buf_adds(b, " \xe2\x80\x94 cpu ");
-	fmt_cpu(b, cpu);
+	cli_fmt_cpu(b, cpu);
 	prenv_buf_adds(b, ", memory ");
-	fmt_mem(b, mem);
+	cli_fmt_mem(b, mem);
 	prenv_buf_adds(b, ", awake ");
 	gc_duration(b, (long)awake);
 }
 
+/* A context that could not be listed: "-  production  failed: why". */
+static void gc_context_line(const cJSON *e, int width, int ctx_width)
+{
+	const char *ctx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "context"));
+	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "error"));
+	struct prenv_buf line = PRENV_BUF_INIT;
+
+	prenv_buf_printf(&line, "%-*s  %-*s  failed (context not listed): ", width, "-", ctx_width,
+			 ctx ? ctx : "?");
+	report_sanitize_line(&line, error ? error : "failed");
+	prenv_buf_addc(&line, '\n');
+	log_out(line.ptr, line.len);
+	prenv_buf_free(&line);
+}
+
 /* One line per environment: "pr-7   destroyed (PR #7 closed)", with what
- * it requests and how long it has been awake when the provider says. */
-static void gc_line(void *ud, const cJSON *e, int width)
+ * it requests and how long it has been awake when the provider says; with
+ * several contexts, the context after the name. */
+static void gc_line(void *ud, const cJSON *e, int width, int ctx_width)
 {
 	struct gc_totals *t = ud;
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
@@ -60,15 +76,23 @@ static void gc_line(void *ud, const cJSON *e, int width)
 	const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(e, "cpu_millis");
 	const cJSON *mem = cJSON_GetObjectItemCaseSensitive(e, "memory_bytes");
 	const cJSON *awake = cJSON_GetObjectItemCaseSensitive(e, "awake_seconds");
+	const char *ctx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "context"));
 	struct prenv_buf line = PRENV_BUF_INIT;
 
+	if (!name) {
+		gc_context_line(e, width, ctx_width);
+		return;
+	}
 	if (action && !strcmp(action, "would-destroy"))
 		action = "would be destroyed";
 	else if (action && !strcmp(action, "would-sleep"))
 		action = "would sleep";
 	else if (action && !strcmp(action, "would-wake"))
 		action = "would wake";
-	prenv_buf_printf(&line, "%-*s  %s (", width, name, action);
+	prenv_buf_printf(&line, "%-*s  ", width, name);
+	if (ctx_width)
+		prenv_buf_printf(&line, "%-*s  ", ctx_width, ctx ? ctx : "-");
+	prenv_buf_printf(&line, "%s (", action);
 	report_sanitize_line(&line, why);
 	prenv_buf_addc(&line, ')');
 	if (error) {
@@ -174,6 +198,10 @@ const struct cmd_entry cmd_gc_entry = {
 	"nothing. Each line ends with what the environment requests (CPU, memory:\n"
 	"containers x replicas running now) and how long it has been awake, and a\n"
 	"total line follows.\n"
+	"Several clusters (a rule's context:/kubeconfig:, PRENV_KUBECONFIG_<KIND>):\n"
+	"every context the rules name is listed, in parallel; each line then names\n"
+	"the context after the environment, and a context that cannot be listed\n"
+	"gets a failed line (exit 1) while the others are still handled.\n"
 	"  --now TIME       decide at TIME (RFC 3339) instead of now: tests, dry runs\n"
 	"  --dry-run        say what would be destroyed and why, change nothing\n"
 	"  --no-wait        do not wait until each environment is gone\n"

@@ -42,23 +42,54 @@ static void list_text(const cJSON *envs)
 	prenv_buf_free(&b);
 }
 
-static int cmd_list(struct cli *cli, struct prenv_err *err)
+int cli_list(struct cli *cli, cJSON **envs, struct prenv_err *err)
 {
 	const struct prenv_provider *p;
-	cJSON *envs = NULL;
 	int rc = cli_load_config(cli, 1, err);
 
+	*envs = NULL;
 	if (rc < 0 || (rc = cli_provider_begin(cli, err)) < 0)
 		return rc;
 	p = cli->session->provider;
-	if (p->list && (rc = p->list(cli->session, &cli->run, &envs, err)) < 0)
+	if (p->list && (rc = p->list(cli->session, &cli->run, envs, err)) < 0)
 		return rc;
-	if (!envs) {
+	if (!*envs) {
 		log_warn("provider %s cannot list its environments with this configuration", p->name);
 		if (cli_want_json(cli))
 			log_outs("[]\n");
-		return 0;
 	}
+	return 0;
+}
+
+/* Takes out the entries of contexts the provider could not list (said on
+ * stderr) and the provider's internal "target" keys; returns how many
+ * contexts failed. */
+static int list_failed_contexts(cJSON *envs)
+{
+	cJSON *e = envs ? envs->child : NULL, *next;
+	int failed = 0;
+
+	for (; e; e = next) {
+		next = e->next;
+		cJSON_DeleteItemFromObjectCaseSensitive(e, "target");
+		if (str_of(e, "name") || !str_of(e, "error"))
+			continue;
+		log_error("context %s could not be listed: %s", str_of(e, "context") ? str_of(e, "context") :
+			  "(current-context)", str_of(e, "error"));
+		cJSON_Delete(cJSON_DetachItemViaPointer(envs, e));
+		failed++;
+	}
+	return failed;
+}
+
+static int cmd_list(struct cli *cli, struct prenv_err *err)
+{
+	cJSON *envs = NULL;
+	int rc = cli_list(cli, &envs, err), failed;
+
+	if (rc < 0 || !envs)
+		return rc;
+	failed = list_failed_contexts(envs);
 	if (cli_want_json(cli)) {
 		cJSON *e;
 
@@ -78,6 +109,9 @@ static int cmd_list(struct cli *cli, struct prenv_err *err)
 		list_text(envs);
 	}
 	cJSON_Delete(envs);
+	if (failed)
+		return prenv_err_set(err, PRENV_EFAIL, "list: %d context(s) could not be listed (see above); "
+				     "the environments of the others are shown", failed);
 	return 0;
 }
 

@@ -28,11 +28,39 @@ static int render_check(struct cli *cli, const cJSON *objs, struct prenv_err *er
 	return p->check(&run, objs, err);
 }
 
+/* The default output (YAML on stdout) of a plain templates directory is
+ * made a template file at a time: its objects are checked, written into
+ * the output and freed, so only one file's objects are ever in memory.
+ * Nothing is printed before everything passed. */
+struct render_stream {
+	struct cli *cli;
+	struct prenv_buf *out;
+};
+
+static int render_stream_file(void *ud, cJSON *objs, struct prenv_err *err)
+{
+	struct render_stream *st = ud;
+	int rc = render_check(st->cli, objs, err);
+
+	if (rc == 0)
+		rc = render_write(objs, "yaml", NULL, st->out, err);
+	cJSON_Delete(objs);
+	return rc;
+}
+
+static int render_streams(const struct cli *cli)
+{
+	return !cli->out_dir && (!cli->output || !strcmp(cli->output, "text") ||
+				 !strcmp(cli->output, "yaml")) &&
+	       !cli->cfg->nphases && !cli->cfg->nservices;
+}
+
 static int cmd_render(struct cli *cli, struct prenv_err *err)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
+	struct render_stream st;
 	cJSON *objs = NULL;
-	int rc;
+	int rc, stream;
 
 	cli->laptop_fallback = 1;
 	rc = cli_load(cli, 1, err);
@@ -42,15 +70,19 @@ static int cmd_render(struct cli *cli, struct prenv_err *err)
 	if (!cli->cfg->templates && !cli->cfg->nphases && !cli->cfg->nservices)
 		return prenv_err_set(err, PRENV_ECONFIG,
 				     "%s names no templates directory: add `templates: DIR` (or `phases:`)", cli->cfg->path);
-	rc = cli_render_objects(cli, &objs, err);
-	if (rc < 0)
-		return rc;
-	if ((rc = render_check(cli, objs, err)) < 0) {
-		cJSON_Delete(objs);
-		return rc;
+	if ((stream = render_streams(cli)) != 0) {
+		st.cli = cli;
+		st.out = &b;
+		cli->render_sink = render_stream_file;
+		cli->render_sink_ud = &st;
 	}
-	rc = render_write(objs, cli->output && strcmp(cli->output, "text") ? cli->output : "yaml",
-			  cli->out_dir, &b, err);
+	rc = cli_render_objects(cli, &objs, err);
+	cli->render_sink = NULL;
+	if (rc == 0 && !stream)
+		rc = render_check(cli, objs, err);
+	if (rc == 0 && !stream)
+		rc = render_write(objs, cli->output && strcmp(cli->output, "text") ? cli->output : "yaml",
+				  cli->out_dir, &b, err);
 	if (rc == 0 && !cli->out_dir)
 		log_out(b.ptr, b.len);
 	else if (rc == 0)

@@ -45,6 +45,8 @@ static int cmd_status(struct cli *cli, struct prenv_err *err)
 	struct provider_result res;
 	int rc;
 
+	if (cli->all)
+		return cli_status_all(cli, err);
 	cli->laptop_fallback = 1;
 	rc = cli_load(cli, 1, err);
 
@@ -61,6 +63,11 @@ static int cmd_status(struct cli *cli, struct prenv_err *err)
 const struct cmd_entry cmd_status_entry = {
 	"status", cmd_status, "the environment's state",
 	"Prints whether the environment exists and what it holds.\n"
+	"  --all            every environment of the app instead, in every context\n"
+	"                   the rules name (visited in parallel): name, kind, PR,\n"
+	"                   context, awake/asleep, age, requested CPU and memory,\n"
+	"                   time awake, and a total; exit 1 when a context could\n"
+	"                   not be listed (the others are shown)\n"
 	"  -o text|json     output format\n",
 	0,
 };

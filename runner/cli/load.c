@@ -240,6 +240,8 @@ int cli_render_dir(struct cli *cli, const char *templates, int line, int col, co
 	ro.where_line = line;
 	ro.where_col = col;
 	ro.open_names = open_names;
+	ro.sink = cli->render_sink;
+	ro.sink_ud = cli->render_sink_ud;
 	rc = render_dir(out, &ro, err);
 	prenv_buf_free(&dir);
 	return rc;

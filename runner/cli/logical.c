@@ -234,7 +234,7 @@ int cli_logical_plan(struct cli *cli, struct prenv_err *err)
 	char *ns = NULL;
 	int rc;
 
-	if (cli->logical || !cli->cfg || !cli->cfg->logical.baseline || !cli->plan)
+	if (cli->logical || !cli->cfg || !cli->plan || !cli->cfg->logical.baseline)
 		return 0;
 	if ((rc = check_provider(cli, err)) < 0 || (rc = baseline_namespace(cli, &ns, err)) < 0)
 		return rc;

@@ -88,6 +88,10 @@ static const struct config_key rule_keys[] = {
 	  "when it is awake: { awake: \"Mon-Fri 08:00-20:00\", timezone: Europe/Paris }", NULL },
 	{ "sleep_after", CONFIG_DUR, 0, NULL, "gc puts it to sleep after this long without a deploy or "
 	  "`prenv touch`", NULL },
+	{ "context", CONFIG_STR, 0, NULL, "the cluster context its environments go to (kubernetes: a "
+	  "kubeconfig context)", NULL },
+	{ "kubeconfig", CONFIG_STR, 0, NULL, "the kubeconfig file of that context, relative to the config",
+	  NULL },
 	{ "logical", CONFIG_BOOL, 0, NULL, "with a top-level logical: false deploys a full copy", NULL },
 };
 
@@ -705,6 +709,16 @@ static int provider_value(struct cp *c, const struct config_key *d, const struct
 	case CONFIG_STRMAP:
 		rc = strmap_json(c, v, d->name, item);
 		break;
+	case CONFIG_STRS:
+		if (v->kind != YAML_KIND_SCALAR) {
+			rc = strseq_json(c, v, d->name, 0, item);
+			break;
+		}
+		rc = need_scalar_text(c, v, d->name, "a string or a list of strings");
+		if (!rc && (!(*item = cJSON_CreateArray()) ||
+			    !cJSON_AddItemToArray(*item, cJSON_CreateString(sval(v)))))
+			rc = oom(c);
+		break;
 	}
 	prenv_buf_free(&why);
 	return rc;
@@ -905,6 +919,55 @@ done:
 	return rc;
 }
 
+/* Whether the provider kind read already has key `name` itself. */
+static int provider_has_key(const struct cp *c, const char *name)
+{
+	const struct config_schema *pk = c->cfg->provider_kind ? find_kind(c, c->cfg->provider_kind) : NULL;
+	size_t i;
+
+	for (i = 0; pk && i < pk->nkeys; i++)
+		if (!strcmp(pk->keys[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* One of a rule's context: / kubeconfig:, a non-empty string; only for a
+ * provider that has the key itself. */
+static int read_rule_cluster_key(struct cp *c, const struct yaml_node *v, const char *key, char **out,
+				 int *line, int *col)
+{
+	int rc;
+
+	if (!provider_has_key(c, key))
+		return cp_fail(c, v, "'%s' in a rule needs a provider with clusters (provider.kind "
+			       "kubernetes); provider %s has none: remove it", key,
+			       c->cfg->provider_kind ? c->cfg->provider_kind : "?");
+	if ((rc = read_str(c, v, key, out)))
+		return rc;
+	if (!**out)
+		return cp_fail(c, v, "'%s' is empty: name a %s or remove the key", key,
+			       !strcmp(key, "context") ? "kubeconfig context" : "kubeconfig file");
+	*line = NODE_LINE(v);
+	*col = NODE_COL(v);
+	return 0;
+}
+
+/* context: and kubeconfig: of a rule: the cluster its environments go to. */
+static int parse_rule_cluster(struct cp *c, const struct yaml_node *n, struct config_rule *r)
+{
+	const struct yaml_node *v;
+	int rc;
+
+	if ((v = yaml_map_get(n, "context")) &&
+	    (rc = read_rule_cluster_key(c, v, "context", &r->context, &r->context_line, &r->context_col)))
+		return rc;
+	if ((v = yaml_map_get(n, "kubeconfig")) &&
+	    (rc = read_rule_cluster_key(c, v, "kubeconfig", &r->kubeconfig, &r->kubeconfig_line,
+					&r->kubeconfig_col)))
+		return rc;
+	return 0;
+}
+
 static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct config_rule *r)
 {
 	struct prenv_buf where = PRENV_BUF_INIT;
@@ -916,7 +979,8 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	r->col = NODE_COL(n);
 	if (n->kind != YAML_KIND_MAP)
 		return fail_type(c, n, "each item of 'environments' must be a mapping "
-				 "(branch, tag, pull_request, name, kind, protected, ttl, schedule, sleep_after)");
+				 "(branch, tag, pull_request, name, kind, protected, ttl, schedule, sleep_after, "
+				 "context, kubeconfig)");
 	prenv_buf_printf(&where, "environments item %zu", i + 1);
 	if (where.failed)
 		return oom(c);
@@ -949,7 +1013,7 @@ static int parse_rule(struct cp *c, const struct yaml_node *n, size_t i, struct 
 	r->logical = -1;
 	if ((v = yaml_map_get(n, "logical")) && (rc = read_bool(c, v, "logical", &r->logical)))
 		return rc;
-	return 0;
+	return parse_rule_cluster(c, n, r);
 }
 
 static int parse_environments(struct cp *c, const struct yaml_node *key, const struct yaml_node *n,
@@ -1255,7 +1319,7 @@ static int check_env_value(struct cp *c, const struct yaml_node *k, const struct
 		return cp_fail(c, v, "header '%s': '%s' is not an environment variable name "
 			       "(letters, digits, '_')", sval(k), sval(v));
 	for (i = 0; check_token_vars[i]; i++)
-		if (!strcmp(sval(v), check_token_vars[i]))
+		if (!strcmp(sval(v), check_token_vars[i]) || !strncmp(sval(v), "PRENV_KUBECONFIG_", 17))
 			return cp_fail(c, v, "header '%s': %s is a CI token and is never sent to the "
 				       "preview; give the preview a token of its own", sval(k), sval(v));
 	return 0;
@@ -1931,6 +1995,8 @@ void config_free(struct prenv_config *cfg)
 		free(cfg->rules[i].branch);
 		free(cfg->rules[i].tag);
 		free(cfg->rules[i].name);
+		free(cfg->rules[i].context);
+		free(cfg->rules[i].kubeconfig);
 	}
 	free(cfg->rules);
 	cJSON_Delete(cfg->values);

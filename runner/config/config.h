@@ -76,6 +76,12 @@ struct config_rule {
 	long sleep_after;    /* seconds without a deploy or touch before gc puts it to sleep; 0: never */
 	int has_schedule;    /* schedule: gc keeps it awake inside these windows only */
 	struct schedule schedule;
+	/* context: / kubeconfig: (issue 14: a cluster per environment kind),
+	 * as written (kubeconfig relative to the config's dir), or NULL; only
+	 * with a provider that has these keys itself (provider.context) */
+	char *context;
+	char *kubeconfig;
+	int context_line, context_col, kubeconfig_line, kubeconfig_col;
 	int logical;         /* logical: 1 on, 0 off (a full copy), -1 unset (on
 			      * when the config has `logical:`) */
 	int line, col;       /* where the rule starts in the file */

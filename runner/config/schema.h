@@ -22,6 +22,7 @@ enum config_type {
 	CONFIG_STRSEQ,  /* a list of strings */
 	CONFIG_ARGV,    /* a non-empty list of strings (a command and its arguments) */
 	CONFIG_STRMAP,  /* a mapping of names to strings */
+	CONFIG_STRS,    /* a string or a list of strings -> always a list */
 };
 
 struct config_key {

@@ -35,6 +35,9 @@ struct gc_env {
 	long long awake_since;   /* > 0: running since then */
 	int has_cost;            /* the provider gave the requests below */
 	double cpu_millis, memory_bytes;
+	/* where it lives, as listed (NULL: the provider does not say) */
+	const char *context;     /* its name, for people */
+	const char *target;      /* the provider's key: run->target of its operations */
 };
 
 /* At most one action per environment and run. */
@@ -110,9 +113,12 @@ struct gc_opts {
 	const struct provider_run *run;   /* the operations' arguments (plan NULL) */
 	int strict;                       /* --strict-report, for the comments */
 	time_t now;
-	/* Called after each environment with its result entry (see gc_run) and
-	 * the width of the longest name; may be NULL. */
-	void (*on_env)(void *ud, const struct cJSON *entry, int width);
+	/* Called after each environment with its result entry (see gc_run),
+	 * the width of the longest name and of the longest context name (0
+	 * when the provider listed one context only); may be NULL. Also called
+	 * for each context that could not be listed: an entry without "name"
+	 * ({"context", "error", "action": "failed"}). */
+	void (*on_env)(void *ud, const struct cJSON *entry, int width, int ctx_width);
 	void *ud;
 	/* The on_destroy Jobs of one environment (run: its plan and context),
 	 * run before its destroy; NULL: none. A failure is the environment's
@@ -124,16 +130,24 @@ struct gc_opts {
 
 /* Lists the environments, decides each and destroys what is due (a dry run
  * decides only), marking the PR comments destroyed. *out (the caller's)
- * gets an array of {"name","namespace"?,"pr","pr_state","deployed_at"
+ * gets an array of {"name","namespace"?,"context"? (where it lives),"pr","pr_state","deployed_at"
  * (RFC 3339 or null),"ttl_seconds","protected","state" ("awake", "asleep",
  * "destroyed": after the action),"next_wake" (RFC 3339 or null),
  * "cpu_millis","memory_bytes" (requested now, or null when the provider
  * cannot say),"awake_seconds" (how long it has been running, 0 asleep),
  * "action","reason","error"?} with action "kept", "destroyed", "slept",
  * "woken", "would-destroy", "would-sleep", "would-wake" or "failed".
- * Sleep and wake also update the PR comment. *out stays NULL when
+ * Sleep and wake also update the PR comment. A context the provider
+ * could not list (several contexts, provider.h) gets an entry
+ * {"name": null, "context", "error", "action": "failed"}: the others are
+ * handled and the result is PRENV_EFAIL. *out stays NULL when
  * the provider cannot list. Returns 0, or PRENV_EFAIL when a destroy
  * failed (the others are still handled), or the list's error. */
 int gc_run(const struct gc_opts *o, struct cJSON **out, struct prenv_err *err);
+
+/* The widths for lines of the listed envs: the longest usable name (at
+ * least 4) and the longest context name, 0 when all live in one context
+ * (the column is left out then). */
+void gc_widths(const struct cJSON *envs, int *width, int *ctx_width);
 
 #endif

@@ -24,6 +24,7 @@ struct gc_state {
 	struct codehost *host;   /* for PR states; NULL when not possible */
 	int host_tried;
 	int acted[4], failed, kept, total;  /* acted: by enum gc_action */
+	int ctx_failed;                    /* contexts that could not be listed */
 	const char *failed_what;           /* "destroyed", "put to sleep", ... */
 };
 
@@ -135,6 +136,7 @@ static int act_one(struct gc_state *g, const struct gc_env *e, const struct gc_d
 	ectx.pr_title = ectx.pr_author = ectx.pr_url = ectx.pr_state = NULL;
 	run.ctx = &ectx;
 	run.plan = plan;
+	run.target = e->target;
 	run.now = (long long)o->now;
 	ref.s = o->session;
 	ref.run = &run;
@@ -221,6 +223,8 @@ static cJSON *entry(const struct gc_env *e, const char *state, const struct gc_d
 	cJSON_AddStringToObject(o, "name", e->name);
 	if (e->ns)
 		cJSON_AddStringToObject(o, "namespace", e->ns);
+	if (e->context)
+		cJSON_AddStringToObject(o, "context", e->context);
 	add_num_or_null(o, "pr", pr > 0, (double)pr);
 	if (state)
 		cJSON_AddStringToObject(o, "pr_state", state);
@@ -354,7 +358,71 @@ static int env_of(const cJSON *it, struct gc_env *e)
 		cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "memory_bytes"));
 	e->cpu_millis = e->has_cost ? cJSON_GetObjectItemCaseSensitive(it, "cpu_millis")->valuedouble : 0;
 	e->memory_bytes = e->has_cost ? cJSON_GetObjectItemCaseSensitive(it, "memory_bytes")->valuedouble : 0;
+	e->context = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "context"));
+	e->target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "target"));
 	return e->name && name_is_dns_label(e->name);
+}
+
+/* A context the provider could not list (provider.h): its result entry. */
+static cJSON *context_failed(struct gc_state *g, const cJSON *it)
+{
+	const char *ctx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "context"));
+	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "error"));
+	cJSON *o = cJSON_CreateObject();
+
+	g->ctx_failed++;
+	log_error("gc: context %s could not be listed: %s", ctx ? ctx : "(current-context)", why ? why : "failed");
+	if (!o)
+		return NULL;
+	cJSON_AddNullToObject(o, "name");
+	if (ctx)
+		cJSON_AddStringToObject(o, "context", ctx);
+	else
+		cJSON_AddNullToObject(o, "context");
+	cJSON_AddStringToObject(o, "action", "failed");
+	cJSON_AddStringToObject(o, "error", why ? why : "failed");
+	return o;
+}
+
+static int is_context_error(const cJSON *it)
+{
+	return !cJSON_GetObjectItemCaseSensitive(it, "name") && cJSON_GetObjectItemCaseSensitive(it, "error");
+}
+
+static int count_named(const cJSON *envs)
+{
+	const cJSON *it;
+	int n = 0;
+
+	cJSON_ArrayForEach(it, envs)
+		n += !is_context_error(it);
+	return n;
+}
+
+void gc_widths(const cJSON *envs, int *width, int *ctx_width)
+{
+	const cJSON *it;
+	const char *first = NULL;
+	int multi = 0, cw = 0;
+
+	*width = 4;
+	cJSON_ArrayForEach(it, envs) {
+		struct gc_env e;
+		const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "context"));
+
+		memset(&e, 0, sizeof(e));
+		if (!is_context_error(it) && env_of(it, &e) && (int)strlen(e.name) > *width)
+			*width = (int)strlen(e.name);
+		if (is_context_error(it))
+			multi = 1;
+		if (c && first && strcmp(c, first))
+			multi = 1;
+		if (c && !first)
+			first = c;
+		if (c && (int)strlen(c) > cw)
+			cw = (int)strlen(c);
+	}
+	*ctx_width = multi ? cw : 0;
 }
 
 int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
@@ -363,7 +431,7 @@ int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
 	struct gc_state g;
 	cJSON *envs = NULL, *results;
 	const cJSON *it;
-	int rc, width = 4;
+	int rc, width, ctx_width;
 
 	*out = NULL;
 	if (!prov->list)
@@ -376,27 +444,26 @@ int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
 	}
 	memset(&g, 0, sizeof(g));
 	g.o = o;
-	log_info("gc: %d environment(s) of %s%s", cJSON_GetArraySize(envs), o->cfg->app,
+	log_info("gc: %d environment(s) of %s%s", count_named(envs), o->cfg->app,
 		 o->run->dry_run ? " (dry run)" : "");
-	cJSON_ArrayForEach(it, envs) {
-		struct gc_env e;
-
-		if (env_of(it, &e) && (int)strlen(e.name) > width)
-			width = (int)strlen(e.name);
-	}
+	gc_widths(envs, &width, &ctx_width);
 	cJSON_ArrayForEach(it, envs) {
 		struct gc_env e;
 		cJSON *r;
 
-		if (!env_of(it, &e))
+		if (is_context_error(it)) {
+			r = context_failed(&g, it);
+		} else if (!env_of(it, &e)) {
 			continue;
-		g.total++;
-		r = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "foreign")) ? skipped(&g, &e, it)
-			: handle(&g, &e);
+		} else {
+			g.total++;
+			r = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "foreign")) ? skipped(&g, &e, it)
+				: handle(&g, &e);
+		}
 		if (r != NULL) {
 			cJSON_AddItemToArray(results, r);
 			if (o->on_env)
-				o->on_env(o->ud, r, width);
+				o->on_env(o->ud, r, width, ctx_width);
 		}
 	}
 	if (g.total == 0)
@@ -411,6 +478,9 @@ int gc_run(const struct gc_opts *o, cJSON **out, struct prenv_err *err)
 		rc = prenv_err_set(err, PRENV_EFAIL, "gc: %d of %d environment(s) could not be %s "
 				   "(see the errors above); the others were handled", g.failed, g.total,
 				   g.failed_what ? g.failed_what : "destroyed");
+	else if (g.ctx_failed)
+		rc = prenv_err_set(err, PRENV_EFAIL, "gc: %d context(s) could not be listed (see the errors "
+				   "above); the environments of the others were handled", g.ctx_failed);
 	codehost_free(g.host);
 	cJSON_Delete(envs);
 	*out = results;

@@ -169,6 +169,18 @@ done:
 	return rc;
 }
 
+static int give_to_sink(const struct render_opts *opts, struct render_docs *docs,
+			struct prenv_err *err)
+{
+	cJSON *objs;
+
+	if (!opts->sink)
+		return 0;
+	if (!(objs = render_docs_take_new(docs)))
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	return opts->sink(opts->sink_ud, objs, err);
+}
+
 int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *err)
 {
 	struct render_docs *docs = NULL;
@@ -216,7 +228,8 @@ int render_dir(cJSON **out, const struct render_opts *opts, struct prenv_err *er
 		topts.filename = path.ptr;
 		if ((rc = tmpl_render(&text, src.ptr, src.len, opts->vars, &topts, err)) < 0)
 			goto done;
-		if ((rc = render_docs_add_mapped(docs, text.ptr, text.len, path.ptr, &map, err)) < 0)
+		if ((rc = render_docs_add_mapped(docs, text.ptr, text.len, path.ptr, &map, err)) < 0 ||
+		    (rc = give_to_sink(opts, docs, err)) < 0)
 			goto done;
 	}
 	if (render_docs_count(docs) == 0 && !opts->allow_empty) {

@@ -30,6 +30,14 @@ struct render_opts {
 	const char *where_file;
 	int where_line, where_col;
 	const char *const *open_names; /* see tmpl_opts.open_names; NULL: none */
+	/* NULL, or: each template file's objects, checked and labelled, are
+	 * handed to sink as soon as the file is done (an array that is then
+	 * the sink's, render_docs_take_new), instead of being kept until the
+	 * end; *out is then an empty array. Duplicates across files and "no
+	 * object at all" are still found. A sink's error stops render_dir.
+	 * For `prenv render`, so the objects of only one file are in memory. */
+	int (*sink)(void *ud, cJSON *objects, struct prenv_err *err);
+	void *sink_ud;
 };
 
 /* Renders every template; *out is a cJSON array of objects (caller frees).
@@ -71,6 +79,11 @@ const char *render_docs_source(const struct render_docs *d, size_t i, int *line)
 /* Hands the array of objects to the caller (d then holds an empty array).
  * Each object keeps its source: see render_object_source(). */
 cJSON *render_docs_take(struct render_docs *d);
+/* Hands the objects added since the last call (or since the start) to the
+ * caller, named the same way; d still knows every object's identity and
+ * source, so later duplicates are still found and render_docs_count() still
+ * counts them all. */
+cJSON *render_docs_take_new(struct render_docs *d);
 
 /* Where an object of render_dir's / render_docs_take's array came from:
  * "file:line" (the template, and the line its document starts on), or NULL.

@@ -10,6 +10,7 @@
 #include "util/names.h"
 #include "util/yaml.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,12 @@ struct render_src {
 };
 
 struct render_docs {
-	cJSON *objects;
+	cJSON *objects;     /* objects src[taken..n) */
 	struct render_src *src;
 	size_t n, cap;
+	size_t taken;       /* objects already handed out by render_docs_take_new */
+	size_t *slots;      /* hash set of src indexes + 1 (0: free), by key hash */
+	size_t nslots;      /* a power of two, at least twice n; 0: none yet */
 	char *app, *env_name;
 	tmpl_warn_fn warn;
 	void *warn_ud;
@@ -92,6 +96,8 @@ static void src_clear(struct render_docs *d)
 		free(d->src[i].key);
 	}
 	d->n = 0;
+	if (d->slots)
+		memset(d->slots, 0, d->nslots * sizeof(*d->slots));
 }
 
 void render_docs_free(struct render_docs *d)
@@ -100,6 +106,7 @@ void render_docs_free(struct render_docs *d)
 		return;
 	src_clear(d);
 	free(d->src);
+	free(d->slots);
 	cJSON_Delete(d->objects);
 	free(d->app);
 	free(d->env_name);
@@ -128,24 +135,44 @@ const char *render_object_source(const cJSON *obj)
 	return obj ? obj->string : NULL;
 }
 
-cJSON *render_docs_take(struct render_docs *d)
+/* Detaches d's objects (src[taken..n)), each named after its source. */
+static cJSON *take_objects(struct render_docs *d)
 {
 	cJSON *a, *fresh = cJSON_CreateArray(), *o;
-	size_t i = 0;
+	size_t i = d->taken;
 
 	if (!fresh)
 		return NULL;
 	a = d->objects;
 	for (o = a->child; o && i < d->n; o = o->next, i++) {
-		struct prenv_buf b = PRENV_BUF_INIT;
+		size_t fl = strlen(d->src[i].file);
+		char *name;
 
-		if (o->string || prenv_buf_printf(&b, "%s:%d", d->src[i].file, d->src[i].line) < 0)
+		if (o->string || !(name = malloc(fl + 24)))
 			continue;
-		o->string = prenv_buf_detach(&b, NULL);
+		memcpy(name, d->src[i].file, fl);
+		snprintf(name + fl, 24, ":%d", d->src[i].line);
+		o->string = name;
 	}
 	d->objects = fresh;
-	src_clear(d);
+	d->taken = d->n;
 	return a;
+}
+
+cJSON *render_docs_take(struct render_docs *d)
+{
+	cJSON *a = take_objects(d);
+
+	if (a) {
+		src_clear(d);
+		d->taken = 0;
+	}
+	return a;
+}
+
+cJSON *render_docs_take_new(struct render_docs *d)
+{
+	return take_objects(d);
 }
 
 static void docs_warn(struct render_docs *d, const char *file, int line, const char *msg)
@@ -198,8 +225,13 @@ static int set_label(struct render_docs *d, cJSON *labels, const char *key,
 		}
 		cJSON_DeleteItemFromObjectCaseSensitive(labels, key);
 	}
-	v = cJSON_AddStringToObject(labels, key, value);
-	return v ? 0 : prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	/* key is one of the PRENV_LABEL_ literals: added as a constant (not
+	 * copied, never freed) */
+	if (!(v = cJSON_CreateString(value)) || !cJSON_AddItemToObjectCS(labels, key, v)) {
+		cJSON_Delete(v);
+		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+	}
+	return 0;
 }
 
 static int add_labels(struct render_docs *d, cJSON *labels, const char *where,
@@ -323,18 +355,76 @@ static const char *ns_of(const cJSON *obj)
 static char *object_key(const cJSON *o, unsigned long *hash)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metadata");
-	struct prenv_buf b = PRENV_BUF_INIT;
+	const char *part[4];
+	size_t len[4], i, n = 0;
 	unsigned long h = 1469598103934665603UL;
-	size_t i;
+	char *k, *p;
 
-	prenv_buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s", str_member(o, "apiVersion"),
-			 str_member(o, "kind"), ns_of(o), str_member(m, "name"));
-	for (i = 0; i < b.len; i++) {
-		h ^= (unsigned char)b.ptr[i];
+	part[0] = str_member(o, "apiVersion");
+	part[1] = str_member(o, "kind");
+	part[2] = ns_of(o);
+	part[3] = str_member(m, "name");
+	for (i = 0; i < 4; i++) {
+		if (!part[i])
+			part[i] = "(null)";
+		n += (len[i] = strlen(part[i])) + 1;
+	}
+	if (!(p = k = malloc(n)))
+		return NULL;
+	for (i = 0; i < 4; i++) {
+		memcpy(p, part[i], len[i]);
+		p += len[i];
+		*p++ = i < 3 ? '\x1f' : '\0';
+	}
+	for (p = k; *p; p++) {
+		h ^= (unsigned char)*p;
 		h *= 1099511628211UL;
 	}
 	*hash = h;
-	return prenv_buf_detach(&b, NULL);
+	return k;
+}
+
+/* The index of an earlier object (src[0, d->n)) with s's key, or -1. */
+static long seen_before(const struct render_docs *d, const struct render_src *s)
+{
+	size_t mask = d->nslots - 1, i;
+
+	if (!d->nslots)
+		return -1;
+	for (i = s->hash & mask; d->slots[i]; i = (i + 1) & mask) {
+		const struct render_src *o = &d->src[d->slots[i] - 1];
+
+		if (o->hash == s->hash && !strcmp(o->key, s->key))
+			return (long)(d->slots[i] - 1);
+	}
+	return -1;
+}
+
+/* Adds src[from, to) to the hash set (growing it first when needed). */
+static int remember(struct render_docs *d, size_t from, size_t to)
+{
+	size_t i;
+
+	if (to * 2 > d->nslots) {
+		size_t n = d->nslots ? d->nslots : 64, *sl;
+
+		while (to * 2 > n)
+			n *= 2;
+		if (!(sl = calloc(n, sizeof(*sl))))
+			return -1;
+		free(d->slots);
+		d->slots = sl;
+		d->nslots = n;
+		from = 0;
+	}
+	for (i = from; i < to; i++) {
+		size_t mask = d->nslots - 1, j = d->src[i].hash & mask;
+
+		while (d->slots[j])
+			j = (j + 1) & mask;
+		d->slots[j] = i + 1;
+	}
+	return 0;
 }
 
 static int duplicate_error(const cJSON *obj, const char *filename, int line,
@@ -376,6 +466,7 @@ int render_docs_add_mapped(struct render_docs *d, const char *text, size_t len,
 	int *lines = NULL;
 	const char **files = NULL;
 	size_t i, j, n, base = d->n;
+	long dup;
 	int rc;
 
 	if (!filename)
@@ -418,12 +509,17 @@ int render_docs_add_mapped(struct render_docs *d, const char *text, size_t len,
 			rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 			goto drop_keys;
 		}
-		for (j = 0; j < base + i; j++) {
+		/* earlier files through the hash set, this file's one by one */
+		if ((dup = seen_before(d, s)) >= 0) {
+			rc = duplicate_error(obj, files[i], lines[i], d->src[dup].file,
+					     d->src[dup].line, err);
+			goto drop_keys;
+		}
+		for (j = base; j < base + i; j++) {
 			if (d->src[j].hash != s->hash || strcmp(d->src[j].key, s->key))
 				continue;
-			rc = duplicate_error(obj, files[i], lines[i],
-					     j < base ? d->src[j].file : files[j - base],
-					     j < base ? d->src[j].line : lines[j - base], err);
+			rc = duplicate_error(obj, files[i], lines[i], files[j - base],
+					     lines[j - base], err);
 			goto drop_keys;
 		}
 	}
@@ -435,6 +531,12 @@ int render_docs_add_mapped(struct render_docs *d, const char *text, size_t len,
 			goto drop_keys;
 		}
 		d->src[base + i].line = lines[i];
+	}
+	if (remember(d, base, base + n) < 0) {
+		for (i = 0; i < n; i++)
+			free(d->src[base + i].file);
+		rc = prenv_err_set(err, PRENV_ENOMEM, "out of memory");
+		goto drop_keys;
 	}
 	while ((obj = cJSON_DetachItemFromArray(docs, 0)) != NULL)
 		cJSON_AddItemToArray(d->objects, obj);

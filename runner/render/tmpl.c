@@ -117,13 +117,17 @@ static void lc_at(struct parser *p, size_t off, int *line, int *col)
 		p->line = 1;
 		p->col = 1;
 	}
-	for (; p->lc_off < off; p->lc_off++) {
-		if (p->src[p->lc_off] == '\n') {
-			p->line++;
-			p->col = 1;
-		} else {
-			p->col++;
+	while (p->lc_off < off) {
+		const char *nl = memchr(p->src + p->lc_off, '\n', off - p->lc_off);
+
+		if (!nl) {
+			p->col += (int)(off - p->lc_off);
+			p->lc_off = off;
+			break;
 		}
+		p->line++;
+		p->col = 1;
+		p->lc_off = (size_t)(nl - p->src) + 1;
 	}
 	*line = p->line;
 	*col = p->col;
@@ -136,8 +140,14 @@ static size_t find(const char *s, size_t len, size_t from, const char *nd,
 
 	if (from > len || nn == 0)
 		return NPOS;
-	f = memmem(s + from, len - from, nd, nn);
-	return f ? (size_t)(f - s) : NPOS;
+	/* memchr for the first byte, then compare: much cheaper than memmem
+	 * for the short delimiters of a template */
+	while (len - from >= nn && (f = memchr(s + from, nd[0], len - from - nn + 1)) != NULL) {
+		if (!memcmp(f, nd, nn))
+			return (size_t)(f - s);
+		from = (size_t)(f - s) + 1;
+	}
+	return NPOS;
 }
 
 static int is_ws(char c)
@@ -435,18 +445,19 @@ static int parse_list(struct parser *p, struct nlist *list,
 /* The offsets of t's line breaks, for the line map. */
 static int index_lines(struct tpl *t)
 {
-	size_t i, k = 0;
+	const char *q, *end = t->src + t->len;
+	size_t k = 0;
 
-	for (i = 0; i < t->len; i++)
-		if (t->src[i] == '\n')
-			t->nnl++;
+	if (!t->len)
+		return 0;
+	for (q = t->src; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+		t->nnl++;
 	if (t->nnl && !(t->nl = malloc(t->nnl * sizeof(*t->nl)))) {
 		t->nnl = 0;
 		return -1;
 	}
-	for (i = 0; i < t->len; i++)
-		if (t->src[i] == '\n')
-			t->nl[k++] = i;
+	for (q = t->src; k < t->nnl && (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+		t->nl[k++] = (size_t)(q - t->src);
 	return 0;
 }
 

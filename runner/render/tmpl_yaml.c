@@ -813,14 +813,60 @@ static int yl_char(struct tmpl_yaml *y, size_t *ip)
 	return 0;
 }
 
+/* A byte of a plain scalar that yl_char() would only add to it. */
+static int yl_plain_byte(int c, int flow)
+{
+	return c != '\n' && c != '\r' && c != '#' && c != ':' && c != ' ' && c != '\t' &&
+	       !(flow && is_flow_ind(c));
+}
+
+/* Passes over the bytes from i on that yl_char() would lex with no effect
+ * but these few: the middle of a plain scalar (it grows), of a
+ * double-quoted scalar (no escape, quote, blank or line break), and the
+ * spaces of an indentation. Returns where it stopped (i: nothing to pass);
+ * everything else is lexed a byte at a time. */
+static size_t yl_run(struct tmpl_yaml *y, size_t i)
+{
+	const char *s = y->out->ptr;
+	size_t n = y->out->len, j = i;
+
+	if (y->pend)
+		return i;
+	if (y->mode == Y_PLAIN) {
+		while (j < n && yl_plain_byte((unsigned char)s[j], y->flow))
+			j++;
+		if (j > i)
+			y->reg_end = j;
+	} else if (y->mode == Y_DQ && !y->dq_esc) {
+		while (j < n && s[j] != '\\' && s[j] != '"' && !is_space((unsigned char)s[j]))
+			j++;
+	} else if (y->mode == Y_NORMAL) {
+		while (j < n && s[j] == ' ')
+			j++;
+		if (j > i && y->at_indent)
+			y->line_indent += (int)(j - i);
+		y->prev_blank = j > i ? 1 : y->prev_blank;
+		return j;
+	}
+	if (j > i) {
+		y->at_indent = 0;
+		y->prev_blank = 0;
+	}
+	return j;
+}
+
 int tmpl_yaml_text(struct tmpl_yaml *y, const char *s, size_t n)
 {
-	size_t i = y->out->len;
+	size_t i = y->out->len, j;
 	int rc;
 
 	if (prenv_buf_add(y->out, s, n) < 0)
 		return oom(y);
 	while (i < y->out->len) {
+		if ((j = yl_run(y, i)) > i) {
+			i = j;
+			continue;
+		}
 		rc = yl_char(y, &i);
 		if (rc < 0)
 			return rc;

@@ -81,6 +81,14 @@ static int buf_grow(struct prenv_buf *b, size_t extra)
 
 int prenv_buf_add(struct prenv_buf *b, const void *p, size_t n)
 {
+	/* the usual case first: it fits, below the default limit */
+	if (n < b->cap - b->len && !b->max && !b->failed && b->len + n <= BUF_DEFAULT_MAX) {
+		if (n)
+			memcpy(b->ptr + b->len, p, n);
+		b->len += n;
+		b->ptr[b->len] = '\0';
+		return 0;
+	}
 	if (buf_grow(b, n) < 0)
 		return -1;
 	if (n)

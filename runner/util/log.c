@@ -45,36 +45,58 @@ void log_set_streams(FILE *out, FILE *err)
 
 int log_level(void) { return L.level; }
 
-char *log_mask_dup(const char *s, size_t len, size_t *out_len)
+/* first[c] is 1 when a secret starts with byte c. Called with the lock. */
+static void mask_firsts(unsigned char first[256])
 {
-	struct prenv_buf b = PRENV_BUF_INIT;
-	unsigned char first[256] = { 0 }; /* the first bytes of the secrets */
-	size_t i = 0, from = 0, k;
+	size_t k;
 
-	pthread_mutex_lock(&secrets_lock);
+	memset(first, 0, 256);
 	for (k = 0; k < L.nsecrets; k++)
 		first[(unsigned char)L.secrets[k][0]] = 1;
-	while (i < len) {
-		size_t best = 0;
+}
 
-		for (k = 0; first[(unsigned char)s[i]] && k < L.nsecrets; k++) {
+/* The offset of the first secret in s[i..len) (len when none) and, in
+ * *found, the length of the longest secret there. Called with the lock. */
+static size_t mask_next(const char *s, size_t len, size_t i, const unsigned char first[256],
+			size_t *found)
+{
+	*found = 0;
+	if (!L.nsecrets)
+		return len;
+	for (; i < len; i++) {
+		size_t k, best = 0;
+
+		if (!first[(unsigned char)s[i]])
+			continue;
+		for (k = 0; k < L.nsecrets; k++) {
 			size_t sl;
 
 			if (L.secrets[k][0] != s[i])
 				continue;
 			sl = strlen(L.secrets[k]);
-			if (sl > best && sl <= len - i &&
-			    memcmp(s + i, L.secrets[k], sl) == 0)
+			if (sl > best && sl <= len - i && memcmp(s + i, L.secrets[k], sl) == 0)
 				best = sl;
 		}
 		if (best) {
-			prenv_buf_add(&b, s + from, i - from);
-			prenv_buf_adds(&b, "***");
-			i += best;
-			from = i;
-		} else {
-			i++;
+			*found = best;
+			return i;
 		}
+	}
+	return len;
+}
+
+char *log_mask_dup(const char *s, size_t len, size_t *out_len)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	unsigned char first[256]; /* the first bytes of the secrets */
+	size_t i, from = 0, found;
+
+	pthread_mutex_lock(&secrets_lock);
+	mask_firsts(first);
+	while ((i = mask_next(s, len, from, first, &found)) < len) {
+		prenv_buf_add(&b, s + from, i - from);
+		prenv_buf_adds(&b, "***");
+		from = i + found;
 	}
 	pthread_mutex_unlock(&secrets_lock);
 	prenv_buf_add(&b, s + from, len - from);
@@ -517,6 +539,72 @@ static size_t blank_len(const unsigned char *s, size_t n)
 	}
 }
 
+/* The '[' of the first "##[" at or after i (n when none). */
+static size_t next_bracket(const char *s, size_t n, size_t i)
+{
+	const char *br;
+
+	while (i < n && (br = memchr(s + i, '[', n - i)) != NULL) {
+		i = (size_t)(br - s);
+		if (i >= 2 && s[i - 1] == '#' && s[i - 2] == '#')
+			return i;
+		i++;
+	}
+	return n;
+}
+
+/* Skips the blanks (blank_len) at s[j]. */
+static size_t skip_blanks(const char *s, size_t n, size_t j)
+{
+	size_t k;
+
+	while (j < n && s[j] == ' ')
+		j++;
+	while ((k = blank_len((const unsigned char *)s + j, n - j)) > 0)
+		j += k;
+	return j;
+}
+
+/* The next place at or after i where defuse() changes s (n when none):
+ * *insert 1 means a backslash goes before s[at] ("::" first on a line,
+ * after blanks), 0 that s[at] is replaced (the '[' of "##[", or a carriage
+ * return when human). *bol: s[i] starts a line (updated up to the place
+ * returned). memchr does the scanning, no allocation. */
+static size_t defuse_next(const char *s, size_t n, size_t i, int *bol, int human, int *insert)
+{
+	const char *p = i < n ? memchr(s + i, '\r', n - i) : NULL;
+	size_t cr = p ? (size_t)(p - s) : n, br = next_bracket(s, n, i), stop = cr < br ? cr : br;
+
+	*insert = 0;
+	for (;;) {
+		if (*bol && i < n) {
+			size_t j = skip_blanks(s, n, i);
+
+			*bol = 0;
+			if (j + 1 < n && s[j] == ':' && s[j + 1] == ':') {
+				*insert = 1;
+				return j;
+			}
+		}
+		p = i < stop ? memchr(s + i, '\n', stop - i) : NULL;
+		if (p) {
+			i = (size_t)(p - s) + 1;
+			*bol = 1;
+			continue;
+		}
+		if (stop >= n)
+			return n;
+		if (stop == br || human)
+			return stop;
+		/* a carriage return ends a line too */
+		*bol = 1;
+		i = stop + 1;
+		p = memchr(s + i, '\r', n - i);
+		cr = p ? (size_t)(p - s) : n;
+		stop = cr < br ? cr : br;
+	}
+}
+
 /* Appends n bytes so that no line can act as a workflow command: "::"
  * first on a line (after blanks) gets a backslash before it, and the '['
  * of every "##[" becomes open_bracket. *bol: s starts a line (updated).
@@ -524,26 +612,17 @@ static size_t blank_len(const unsigned char *s, size_t n)
 static void defuse(struct prenv_buf *b, const char *s, size_t n, int *bol,
 		   const char *open_bracket, int human)
 {
-	size_t i, j, k, from = 0;
+	size_t i = 0, from = 0;
+	int insert;
 
-	for (i = 0; i < n; i++) {
-		if (*bol) {
-			*bol = 0;
-			for (j = i; (k = blank_len((const unsigned char *)s + j, n - j)) > 0; )
-				j += k;
-			if (j + 1 < n && s[j] == ':' && s[j + 1] == ':') {
-				prenv_buf_add(b, s + from, j - from);
-				prenv_buf_addc(b, '\\');
-				from = i = j;
-			}
-		}
-		if ((s[i] == '[' && i >= 2 && s[i - 1] == '#' && s[i - 2] == '#') ||
-		    (s[i] == '\r' && human)) {
-			prenv_buf_add(b, s + from, i - from);
+	while ((i = defuse_next(s, n, i, bol, human, &insert)) < n) {
+		prenv_buf_add(b, s + from, i - from);
+		if (insert) {
+			prenv_buf_addc(b, '\\');
+			from = i;
+		} else {
 			prenv_buf_adds(b, s[i] == '[' ? open_bracket : "\\r");
-			from = i + 1;
-		} else if (s[i] == '\n' || s[i] == '\r') {
-			*bol = 1;
+			from = ++i;
 		}
 	}
 	prenv_buf_add(b, s + from, n - from);
@@ -804,10 +883,34 @@ void log_block(const char *text)
 	free(m);
 }
 
+/* Writes s as it is when neither masking nor defusing would change it (the
+ * usual case: no copy, one pass); 0 when it did not. */
+static int out_as_is(const char *s, size_t len)
+{
+	unsigned char first[256];
+	size_t found;
+	int bol, insert, done = 0;
+
+	pthread_mutex_lock(&secrets_lock);
+	mask_firsts(first);
+	bol = L.out_bol;
+	if (mask_next(s, len, 0, first, &found) == len &&
+	    defuse_next(s, len, 0, &bol, 0, &insert) == len) {
+		if (len)
+			fwrite(s, 1, len, out_stream());
+		L.out_bol = bol;
+		done = 1;
+	}
+	pthread_mutex_unlock(&secrets_lock);
+	return done;
+}
+
 void log_out(const char *s, size_t len)
 {
 	struct prenv_buf b = PRENV_BUF_INIT;
 
+	if (out_as_is(s, len))
+		return;
 	add_masked(&b, s, len, data_text);
 	if (b.len)
 		fwrite(b.ptr, 1, b.len, out_stream());

@@ -30,6 +30,10 @@
  * YAML emitter writes that text back, so YAML -> YAML keeps every digit; JSON
  * output (cJSON_Print) does not. Hex/octal integers beyond 2^53 are rounded.
  *
+ * Block-style text (what rendered manifests nearly always are) is read
+ * without libyaml by yaml_block.c, into the same cJSON; anything else goes
+ * through libyaml here.
+ *
  * Emitting uses libyaml's emitter: block style, 2-space indent, no line
  * folding, UTF-8 kept. A string is written plain only when it is clearly
  * a string to a YAML 1.2 core-schema parser AND to YAML 1.1 parsers (PyYAML,
@@ -47,6 +51,7 @@
  * non-strict alias share its anchored node.
  */
 #include "util/yaml.h"
+#include "util/yaml_int.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -244,6 +249,11 @@ static cJSON *resolve_plain(const char *s, size_t n)
 	if (match_float(s, n))
 		return cJSON_CreateNumber(float_value(s, n));
 	return NULL; /* a string */
+}
+
+cJSON *yaml__resolve_plain(const char *s, size_t n)
+{
+	return resolve_plain(s, n);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -675,6 +685,14 @@ static int add_line(int **lines, size_t n, int line, struct prenv_err *err)
 int yaml_parse_json_lines(cJSON **out, int **lines, const char *text, size_t len,
 			  const char *filename, struct prenv_err *err)
 {
+	if (yaml__parse_block(out, lines, text, len) == 0)
+		return 0;
+	return yaml_parse_json_lines_ref(out, lines, text, len, filename, err);
+}
+
+int yaml_parse_json_lines_ref(cJSON **out, int **lines, const char *text, size_t len,
+			      const char *filename, struct prenv_err *err)
+{
 	struct yp y;
 	yaml_event_t ev;
 	cJSON *docs = NULL, *doc = NULL;
@@ -741,43 +759,51 @@ int yaml_parse_json(cJSON **out, const char *text, size_t len,
 
 /* --------------------------------------------------------------- emitter */
 
+/* resolve_plain() would type s (without making the item). */
+static int plain_typed(const char *s, size_t n)
+{
+	return match_null(s, n) || match_bool(s, n) >= 0 || match_int(s, n) || match_float(s, n);
+}
+
+/* [A-Za-z0-9_./-]: the bytes a plain-safe string is made of (and ':' not
+ * at its end). */
+static int plain_char(unsigned char c)
+{
+	static const unsigned long long bits[4] = {
+		0x03ffe00000000000ULL,  /* '-' '.' '/' '0'-'9' */
+		0x07fffffe87fffffeULL,  /* 'A'-'Z' '_' 'a'-'z' */
+		0, 0,
+	};
+
+	return (int)((bits[c >> 6] >> (c & 63)) & 1);
+}
+
 int yaml_plain_safe(const char *s)
 {
-	static const char *const words[] = {
-		"true", "false", "yes", "no", "on", "off", "y", "n", "null",
-		"nan", "inf", NULL,
+	static const struct { const char *w; size_t n; } words[] = {
+		{ "true", 4 }, { "false", 5 }, { "yes", 3 }, { "no", 2 }, { "on", 2 },
+		{ "off", 3 }, { "y", 1 }, { "n", 1 }, { "null", 4 }, { "nan", 3 }, { "inf", 3 },
 	};
-	size_t i, n = strlen(s);
+	size_t i, k;
+	char c = s[0];
 
-	if (n == 0)
+	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '/'))
+		return 0; /* also the empty string */
+	for (i = 0; plain_char((unsigned char)s[i]); i++)
+		;
+	while (s[i] == ':' && s[i + 1] != '\0')
+		for (i++; plain_char((unsigned char)s[i]); i++)
+			;
+	if (s[i] != '\0')
 		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-	      s[0] == '_' || s[0] == '/'))
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-		    c == '_' || c == '.' || c == '/' || c == '-')
-			continue;
-		if (c == ':' && i + 1 < n)
-			continue;
-		return 0;
-	}
-	/* every word starts with one of these letters */
-	for (i = 0; n <= 5 && strchr("tfynoiTFYNOI", s[0]) && words[i]; i++)
-		if (!strcasecmp(s, words[i]))
+	if (i > 5)
+		return 1; /* longer than every word, and no number starts with
+			   * a letter, '_' or '/' */
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (words[k].n == i && (s[0] | 0x20) == words[k].w[0] && !strcasecmp(s, words[k].w))
 			return 0;
 	/* Defence in depth: our own resolver must call it a string too. */
-	{
-		cJSON *t = resolve_plain(s, n);
-
-		if (t) {
-			cJSON_Delete(t);
-			return 0;
-		}
-	}
-	return 1;
+	return !plain_typed(s, i);
 }
 
 static int ye_write(void *data, unsigned char *buffer, size_t size)
@@ -802,6 +828,20 @@ static void number_text(char *tmp, size_t cap, const cJSON *item)
 	if (item->valuestring && match_int(item->valuestring, strlen(item->valuestring)) == 10 &&
 	    strtod(item->valuestring, NULL) == v && strlen(item->valuestring) < cap) {
 		snprintf(tmp, cap, "%s", item->valuestring);
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e15 && (v != 0 || !signbit(v)) && cap >= 24) {
+		/* the same digits as %.0f, without printf */
+		unsigned long long u = (unsigned long long)fabs(v);
+		char d[24], *p = d + sizeof(d);
+
+		*--p = '\0';
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			*--p = '-';
+		memcpy(tmp, p, (size_t)(d + sizeof(d) - p));
 		return;
 	}
 	if (v == floor(v) && fabs(v) < 1e17) {
@@ -1053,10 +1093,15 @@ static void fe_string(struct fe *f, const char *s)
 /* A key libyaml writes as a simple key: at most 128 bytes, no line break. */
 static int fe_simple_key(const char *k)
 {
-	size_t n = strlen(k);
+	const unsigned char *p = (const unsigned char *)k;
+	size_t i;
 
-	return n <= 128 && !strpbrk(k, "\r\n") && !strstr(k, "\xC2\x85") &&
-	       !strstr(k, "\xE2\x80\xA8") && !strstr(k, "\xE2\x80\xA9");
+	for (i = 0; p[i]; i++) {
+		if (i >= 128 || p[i] == '\r' || p[i] == '\n' || (p[i] == 0xC2 && p[i + 1] == 0x85) ||
+		    (p[i] == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)))
+			return 0;
+	}
+	return 1;
 }
 
 static int fe_collection(const cJSON *v)

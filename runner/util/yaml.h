@@ -43,6 +43,12 @@ int yaml_parse_json(cJSON **out, const char *text, size_t len,
  * 1-based line where each kept document's root node starts. */
 int yaml_parse_json_lines(cJSON **out, int **lines, const char *text, size_t len,
 			  const char *filename, struct prenv_err *err);
+/* The same through libyaml alone: yaml_parse_json_lines() reads the
+ * block-style documents rendered manifests nearly always are without it
+ * (yaml_block.c) and gives the same result; everything else, and every
+ * error, comes from here. */
+int yaml_parse_json_lines_ref(cJSON **out, int **lines, const char *text, size_t len,
+			      const char *filename, struct prenv_err *err);
 
 /* Emits one JSON value as a YAML document (block style, 2-space indent,
  * strings quoted when needed) and appends it to out, starting with "---\n".

@@ -4,7 +4,9 @@
  * emitted again and must parse back), and loaded as a positioned tree,
  * strict and lenient: every node must be well formed (position >= 1:1,
  * scalar text NUL-terminated at len, collections complete), a strict load
- * that succeeds must succeed lenient too, and errors must say why. Must not
+ * that succeeds must succeed lenient too, and errors must say why. The fast
+ * block-style reader (util/yaml_block.c) must give exactly what libyaml
+ * alone gives: the same documents and lines, or the same error. Must not
  * crash, leak or misbehave. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,13 +63,47 @@ static void fz_tree(const char *text, size_t len)
 	yaml_doc_free(lenient);
 }
 
+/* The fast reader against libyaml alone (differential). */
+static void fz_same_as_libyaml(const cJSON *docs, const int *lines, int rc,
+			       const char *msg, const char *text, size_t len)
+{
+	struct prenv_err err = PRENV_ERR_INIT;
+	cJSON *ref = NULL;
+	int *rlines = NULL, rrc, i;
+
+	rrc = yaml_parse_json_lines_ref(&ref, &rlines, text, len, "fuzz", &err);
+	if (rrc != rc)
+		abort();
+	if (rc < 0) {
+		if (!msg || !err.msg || strcmp(msg, err.msg) != 0)
+			abort();
+	} else {
+		/* printed, not cJSON_Compare: that says inf != inf */
+		char *a = cJSON_PrintUnformatted(docs), *b = cJSON_PrintUnformatted(ref);
+
+		if (!a || !b || strcmp(a, b) != 0)
+			abort();
+		free(a);
+		free(b);
+		for (i = 0; i < cJSON_GetArraySize(ref); i++)
+			if (lines[i] != rlines[i])
+				abort();
+	}
+	prenv_err_clear(&err);
+	cJSON_Delete(ref);
+	free(rlines);
+}
+
 static void fz_json(const char *text, size_t len)
 {
 	struct prenv_err err = PRENV_ERR_INIT;
 	cJSON *docs = NULL, *back = NULL, *d;
 	int *lines = NULL;
+	int rc;
 
-	if (yaml_parse_json_lines(&docs, &lines, text, len, "fuzz", &err) < 0) {
+	rc = yaml_parse_json_lines(&docs, &lines, text, len, "fuzz", &err);
+	fz_same_as_libyaml(docs, lines, rc, err.msg, text, len);
+	if (rc < 0) {
 		if (docs || lines || !err.msg)
 			abort();
 		prenv_err_clear(&err);

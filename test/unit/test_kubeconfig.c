@@ -64,7 +64,7 @@ static char *write_file(const struct fx *f, const char *name, const char *text)
 static int load(struct k8s_conn **c, const char *kubeconfig, const char *context,
 		const char **envp, struct prenv_err *err)
 {
-	struct k8s_load_opts o = { kubeconfig, context, envp };
+	struct k8s_load_opts o = { kubeconfig, context, envp, NULL };
 
 	return k8s_conn_load(c, &o, err);
 }

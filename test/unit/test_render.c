@@ -45,16 +45,21 @@ static cJSON *make_vars(const char *branch, const char *title, int with_pr)
 	return v;
 }
 
+static void opts_for(struct render_opts *o, const char *dir, const cJSON *vars)
+{
+	memset(o, 0, sizeof(*o));
+	o->dir = dir;
+	o->vars = vars;
+	o->app = "shop";
+	o->env_name = "pr-42";
+	o->untrusted = untrusted;
+}
+
 static int render(cJSON **out, const char *dir, const cJSON *vars, struct prenv_err *err)
 {
 	struct render_opts o;
 
-	memset(&o, 0, sizeof(o));
-	o.dir = dir;
-	o.vars = vars;
-	o.app = "shop";
-	o.env_name = "pr-42";
-	o.untrusted = untrusted;
+	opts_for(&o, dir, vars);
 	return render_dir(out, &o, err);
 }
 
@@ -285,6 +290,90 @@ static void test_render_web_hostile_values_same_structure(void **state)
 	cJSON_Delete(plain);
 }
 
+/* ---- render_opts.sink (prenv render): the same objects, a file at a time */
+
+struct collect {
+	cJSON *all;
+	int calls;
+};
+
+static int collect_file(void *ud, cJSON *objs, struct prenv_err *err)
+{
+	struct collect *c = ud;
+	cJSON *o;
+
+	(void)err;
+	c->calls++;
+	while ((o = cJSON_DetachItemFromArray(objs, 0)) != NULL)
+		cJSON_AddItemToArray(c->all, o);
+	cJSON_Delete(objs);
+	return 0;
+}
+
+static int render_sunk(struct collect *c, const char *dir, const cJSON *vars,
+		       struct prenv_err *err)
+{
+	struct render_opts o;
+	cJSON *rest = NULL;
+	int rc;
+
+	opts_for(&o, dir, vars);
+	o.sink = collect_file;
+	o.sink_ud = c;
+	c->all = cJSON_CreateArray();
+	c->calls = 0;
+	rc = render_dir(&rest, &o, err);
+	if (rc == 0)
+		assert_int_equal(cJSON_GetArraySize(rest), 0);
+	cJSON_Delete(rest);
+	return rc;
+}
+
+static void test_render_dir_sink_same_objects_and_sources(void **state)
+{
+	static const char *const dirs[] = { FIX "basic", "templates/web" };
+	cJSON *vars = make_vars("feat/x", "Fix: \"q\" #1", 1);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct prenv_err err = PRENV_ERR_INIT;
+		struct collect c;
+		cJSON *objs = NULL, *a, *b;
+		char *ja, *jb;
+
+		assert_int_equal(render(&objs, dirs[i], vars, &err), 0);
+		assert_int_equal(render_sunk(&c, dirs[i], vars, &err), 0);
+		assert_true(c.calls >= 2);
+		ja = cJSON_PrintUnformatted(objs);
+		jb = cJSON_PrintUnformatted(c.all);
+		assert_string_equal(ja, jb);
+		for (a = objs->child, b = c.all->child; a && b; a = a->next, b = b->next)
+			assert_string_equal(render_object_source(a), render_object_source(b));
+		free(ja);
+		free(jb);
+		cJSON_Delete(objs);
+		cJSON_Delete(c.all);
+	}
+	cJSON_Delete(vars);
+}
+
+static void test_render_dir_sink_still_finds_duplicates_across_files(void **state)
+{
+	cJSON *vars = make_vars("main", "t", 1);
+	struct prenv_err err = PRENV_ERR_INIT;
+	struct collect c;
+
+	(void)state;
+	assert_int_equal(render_sunk(&c, FIX "dup", vars, &err), PRENV_ECONFIG);
+	assert_string_equal(err.file, FIX "dup/b.yaml");
+	assert_int_equal(err.line, 2);
+	assert_non_null(strstr(err.msg, "also defined at " FIX "dup/a.yaml:1"));
+	prenv_err_clear(&err);
+	cJSON_Delete(c.all);
+	cJSON_Delete(vars);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +381,8 @@ int main(void)
 		cmocka_unit_test(test_render_dir_errors_write_nothing),
 		cmocka_unit_test(test_render_web_templates),
 		cmocka_unit_test(test_render_web_hostile_values_same_structure),
+		cmocka_unit_test(test_render_dir_sink_same_objects_and_sources),
+		cmocka_unit_test(test_render_dir_sink_still_finds_duplicates_across_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

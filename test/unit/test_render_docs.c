@@ -257,6 +257,39 @@ static void test_render_docs_duplicates_across_files(void **state)
 	render_docs_free(d);
 }
 
+/* Many files (the identities are kept in a hash set that grows): a late
+ * duplicate still names the first file, and a failed file leaves nothing
+ * behind that a later one could collide with. */
+static void test_render_docs_duplicates_among_many(void **state)
+{
+	struct render_docs *d = NULL;
+	struct prenv_err err = PRENV_ERR_INIT;
+	char text[160], file[32];
+	int i;
+
+	(void)state;
+	assert_int_equal(render_docs_new(&d, "shop", "pr-1", NULL, NULL, &err), 0);
+	for (i = 0; i < 300; i++) {
+		snprintf(text, sizeof(text), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%d\n", i);
+		snprintf(file, sizeof(file), "t/%03d.yaml", i);
+		assert_int_equal(render_docs_add(d, text, strlen(text), file, &err), 0);
+	}
+	snprintf(text, sizeof(text), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: new\n"
+		 "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c7\n");
+	assert_int_equal(render_docs_add(d, text, strlen(text), "t/late.yaml", &err), PRENV_ECONFIG);
+	assert_int_equal(err.line, 6);
+	assert_non_null(strstr(err.msg, "also defined at t/007.yaml:1"));
+	prenv_err_clear(&err);
+	assert_int_equal(render_docs_count(d), 300);
+	/* "new" was not kept: it can come now */
+	snprintf(text, sizeof(text), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: new\n");
+	assert_int_equal(render_docs_add(d, text, strlen(text), "t/new.yaml", &err), 0);
+	assert_int_equal(render_docs_add(d, text, strlen(text), "t/again.yaml", &err), PRENV_ECONFIG);
+	assert_non_null(strstr(err.msg, "also defined at t/new.yaml:1"));
+	prenv_err_clear(&err);
+	render_docs_free(d);
+}
+
 static void test_render_docs_bad_names(void **state)
 {
 	struct render_docs *d = (struct render_docs *)1;
@@ -422,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_render_docs_object_source),
 		cmocka_unit_test(test_render_docs_bad_documents),
 		cmocka_unit_test(test_render_docs_duplicates_across_files),
+		cmocka_unit_test(test_render_docs_duplicates_among_many),
 		cmocka_unit_test(test_render_docs_bad_names),
 		cmocka_unit_test(test_render_write_yaml_and_json),
 		cmocka_unit_test(test_render_write_out_dir),

@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/yaml.h"
+#include "util/yaml_int.h"
 
 /* Parses "v: <text>" and returns a copy of v (caller frees). */
 static cJSON *parse_v(const char *text)
@@ -877,6 +878,257 @@ static void test_yaml_emit_fast_matches_libyaml_random(void **state)
 	}
 }
 
+/* ---- the block-style fast path reads exactly what libyaml reads (issue 15
+ * item 7): whatever yaml__parse_block accepts, the libyaml path accepts too
+ * and makes the same documents (types, key order) and lines of; whatever
+ * it leaves, yaml_parse_json_lines hands to libyaml (same errors). */
+
+struct parsed {
+	int rc;
+	char *json;
+	int *lines;
+	size_t n;
+	struct prenv_err err;
+};
+
+static void parsed_free(struct parsed *p)
+{
+	free(p->json);
+	free(p->lines);
+	prenv_err_clear(&p->err);
+}
+
+/* how: 0 the public function, 1 libyaml only, 2 the fast path only */
+static void parse_with(struct parsed *p, int how, const char *text, size_t len)
+{
+	struct prenv_err e0 = PRENV_ERR_INIT;
+	cJSON *docs = NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->err = e0;
+	if (how == 0)
+		p->rc = yaml_parse_json_lines(&docs, &p->lines, text, len, "t.yaml", &p->err);
+	else if (how == 1)
+		p->rc = yaml_parse_json_lines_ref(&docs, &p->lines, text, len, "t.yaml", &p->err);
+	else
+		p->rc = yaml__parse_block(&docs, &p->lines, text, len);
+	if (p->rc == 0) {
+		p->json = cJSON_PrintUnformatted(docs);
+		p->n = (size_t)cJSON_GetArraySize(docs);
+	}
+	cJSON_Delete(docs);
+}
+
+static void parsed_same(const struct parsed *a, const struct parsed *b, const char *text,
+			const char *what)
+{
+	size_t i;
+
+	if (a->rc != b->rc || (a->rc == 0 && strcmp(a->json, b->json)) ||
+	    (a->rc == 0 && a->n != b->n))
+		fail_msg("%s: different results for:\n%s\n-- %d %s\n-- %d %s", what, text,
+			 a->rc, a->rc ? a->err.msg : a->json, b->rc, b->rc ? b->err.msg : b->json);
+	for (i = 0; a->rc == 0 && i < a->n; i++)
+		if (a->lines[i] != b->lines[i])
+			fail_msg("%s: document %zu starts on line %d, libyaml says %d:\n%s", what,
+				 i, a->lines[i], b->lines[i], text);
+	if (a->rc != 0 && (strcmp(a->err.msg, b->err.msg) || a->err.line != b->err.line ||
+			   a->err.col != b->err.col))
+		fail_msg("%s: different errors for:\n%s\n-- %s\n-- %s", what, text, a->err.msg,
+			 b->err.msg);
+}
+
+/* Compares the fast path (when it takes the text) and the public function
+ * with libyaml's; returns 1 when the fast path took it. */
+static int block_ref_ok; /* how many libyaml read */
+
+static int block_check(const char *text, size_t len)
+{
+	struct parsed fast, pub, ref;
+	int took;
+
+	parse_with(&ref, 1, text, len);
+	block_ref_ok += ref.rc == 0;
+	parse_with(&pub, 0, text, len);
+	parse_with(&fast, 2, text, len);
+	parsed_same(&pub, &ref, text, "yaml_parse_json_lines");
+	took = fast.rc == 0;
+	if (took) {
+		if (ref.rc != 0)
+			fail_msg("the fast path accepts what libyaml refuses (%s):\n%s", ref.err.msg, text);
+		parsed_same(&fast, &ref, text, "yaml__parse_block");
+	} else {
+		assert_int_equal(fast.rc, YB_NO);
+	}
+	parsed_free(&fast);
+	parsed_free(&pub);
+	parsed_free(&ref);
+	return took;
+}
+
+static const char *const block_taken[] = {
+	"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-0\n  annotations:\n"
+	"    prenv.dev/branch: feature/login\n    prenv.dev/title: \"Fix: login\"\nspec:\n"
+	"  replicas: 1\n  selector:\n    matchLabels:\n      app: web-0\n  template:\n"
+	"    metadata:\n      labels:\n        app: web-0\n    spec:\n      containers:\n"
+	"        - name: web\n          image: ghcr.io/acme/shop:1111111\n          ports:\n"
+	"            - containerPort: 8080\n          env:\n            - name: ENV_NAME\n"
+	"              value: pr-42\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+	"  name: c\n---\n",
+	"# c\n\n---\n# only a comment\n---   # c\na: 1\nb:\nc: ~\nd: null\ne: true\nf: 0x1F\n"
+	"g: 0o17\nh: -1.5e3\ni: .inf\nj: 12345678901234567890\nk: 'it''s'\nl: \"\\x20\\u00e9\\U0001F600\\t\\\\\\\"\\/\\N\\_\\L\\P\\e\"\n",
+	"a:\n- x\n-\n- k: v\n  k2: v2\n-   k3: 1\n    k4:\n      - 1\nb: x # c\nc: a#b\nd: http://h:1/p\n"
+	"e: '#'\nf: \"a\" # c\ng:    spaced   \nh: -x\n",
+	"  a: 1\n  b:\n    c: 2\n",
+	"a: [x\n", /* not taken: flow */
+	"",
+	"---\n---\n",
+};
+
+static void test_yaml_block_fast_path_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(block_taken) / sizeof(block_taken[0]); i++)
+		assert_int_equal(block_check(block_taken[i], strlen(block_taken[i])),
+				 strstr(block_taken[i], "[x") == NULL);
+}
+
+static const char *const block_left[] = {
+	"a: |\n  x\n", "a: >\n  x\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "%YAML 1.2\n---\na: 1\n",
+	"a: 1\n...\n", "a: {b: 1}\n", "a: b: c\n", "a: b:\n", "a:\tb\n", "a: b\r\n",
+	"a: \xc3\xa9\n", "a: 1\na: 2\n", "\"a\": 1\n", "a: x\n  y\n", "a:\n  x\n",
+	"a: \"x\n  y\"\n", "a: 'x\n", "a: \"\\0\"\n", "a: \"\\ud800\"\n", "a: \"\\q\"\n",
+	"- a\n", "x\n", "a: 1\n b: 2\n", "a:\n    b: 1\n  c: 2\n", "--- a: 1\n", "---x\n",
+	"a: \"x\"y\n", "a: ? x\n", "a: -\n", "a: - x\n", "a:\n- x\n - y\n", "? a\n: 1\n",
+	"a: 1 # c\n  b: 2\n", "a: \"\\x00\"\n", "a: \"\\u0000\"\n", "a: \"\\U00110000\"\n",
+};
+
+static void test_yaml_block_fast_path_leaves_the_rest_to_libyaml(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(block_left) / sizeof(block_left[0]); i++)
+		if (block_check(block_left[i], strlen(block_left[i])))
+			fail_msg("the fast path took:\n%s", block_left[i]);
+}
+
+/* Lines are mostly indented like a document's (the same as the line
+ * before, two more, or back), sometimes anyhow. */
+static int block_indent(int prev)
+{
+	static const int odd[] = { 0, 1, 3, 5, 8 };
+	unsigned r = pick(20);
+
+	if (r < 8)
+		return prev;
+	if (r < 13)
+		return prev + 2;
+	if (r < 18)
+		return prev >= 2 ? (int)(pick((unsigned)prev / 2 + 1) * 2) : 0;
+	return odd[pick(sizeof(odd) / sizeof(odd[0]))];
+}
+
+static int block_random_line(struct prenv_buf *b, int prev)
+{
+	static const char *const keys[] = {
+		"a", "b", "name", "app.kubernetes.io/name", "x-y", "_k", "1", "true", "a b",
+		"\"q\"", "'s'", "-k", ".k", "k:", "a#b", "/p", "a.b", "A9",
+	};
+	static const char *const vals[] = {
+		"x", "web-0", "\"Fix: login\"", "'it''s'", "\"\\x20a\\u00e9\\U0001F600\"", "\"\\0\"",
+		"\"\\ud800\"", "null", "~", "true", "1", "-1", "0x1F", "0o17", "1e3", ".inf", "-.5",
+		"a: b", "a:", "a #c", "a#b", "#c", "[1]", "{}", "&a x", "*a", "!!str 1", "|", "> x",
+		"\"open", "'", "\"a\" b", "'a' # c", "-x", "--", "?x", ":x", "x  ", "http://h:1/p",
+		"12345678901234567890", "\"\\t\\n\\\\\\\"\"", "\"\\q\"", "", "- x", "-", "a,b", "a]",
+		"\"#\"", "'\"'", "\"'\"", "x # y: z", "\xc3\xa9", "a\tb", "No", "0777", "+1", "1_0",
+	};
+	const char *k = keys[pick(3) ? pick(3) : pick(sizeof(keys) / sizeof(keys[0]))];
+	const char *v = vals[pick(2) ? pick(17) : pick(sizeof(vals) / sizeof(vals[0]))];
+	int i, in = block_indent(prev);
+
+	for (i = 0; i < in; i++)
+		prenv_buf_addc(b, ' ');
+	switch (pick(12)) {
+	case 0: case 1: case 2: prenv_buf_printf(b, "%s: %s", k, v); break;
+	case 3: prenv_buf_printf(b, "%s:", k); break;
+	case 4: prenv_buf_printf(b, "- %s", v); break;
+	case 5: prenv_buf_printf(b, "- %s: %s", k, v); break;
+	case 6: prenv_buf_printf(b, "- %s:", k); break;
+	case 7: prenv_buf_adds(b, pick(2) ? "-" : "# comment"); break;
+	case 8: prenv_buf_adds(b, pick(3) ? "---" : pick(2) ? "--- # c" : "..."); break;
+	case 9: prenv_buf_printf(b, "%s", v); break;
+	case 10: prenv_buf_printf(b, "%s:   %s   # c", k, v); break;
+	default: break;
+	}
+	prenv_buf_addc(b, '\n');
+	return in;
+}
+
+static void test_yaml_block_fast_path_random(void **state)
+{
+	struct prenv_buf b = PRENV_BUF_INIT;
+	int i, in, took = 0;
+
+	(void)state;
+	block_ref_ok = 0;
+	for (i = 0; i < 30000; i++) {
+		unsigned k, n = 1 + pick(10);
+
+		prenv_buf_reset(&b);
+		for (k = 0, in = 0; k < n; k++)
+			in = block_random_line(&b, in);
+		if (pick(4) == 0)
+			b.len--; /* no newline at the end */
+		took += block_check(b.ptr, b.len);
+	}
+	/* it must have been tried on plenty: the comparison means nothing
+	 * when the fast path takes nothing */
+	print_message("# fast path: took %d of 30000 random streams (libyaml read %d)\n", took,
+		      block_ref_ok);
+	assert_true(took > 2000);
+	prenv_buf_free(&b);
+}
+
+/* Whole numbers are written as %.0f writes them (the emitter formats the
+ * ones below 1e15 itself); -0.0 stays -0.0. */
+static void test_yaml_emit_whole_numbers(void **state)
+{
+	static const double nums[] = {
+		0, 1, -1, 7, 10, 8080, -8080, 65535, 123456789, -987654321012, 999999999999999,
+		-999999999999999, 1e15, -1e15, 4503599627370496.0, 9007199254740992.0, 1e16,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		struct prenv_buf out = PRENV_BUF_INIT, want = PRENV_BUF_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(d, "x", nums[i]);
+		assert_int_equal(yaml_emit_json(&out, d, &err), 0);
+		prenv_buf_printf(&want, "---\nx: %.0f\n", nums[i]);
+		assert_string_equal(out.ptr, want.ptr);
+		prenv_buf_free(&out);
+		prenv_buf_free(&want);
+		cJSON_Delete(d);
+	}
+	{
+		struct prenv_buf out = PRENV_BUF_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(d, "x", -0.0);
+		assert_int_equal(yaml_emit_json(&out, d, &err), 0);
+		assert_string_equal(out.ptr, "---\nx: -0.0\n");
+		prenv_buf_free(&out);
+		cJSON_Delete(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -899,6 +1151,10 @@ int main(void)
 		cmocka_unit_test(test_yaml_doc_errors),
 		cmocka_unit_test(test_yaml_doc_lenient_shares_aliases),
 		cmocka_unit_test(test_yaml_doc_deep_nesting_limited),
+		cmocka_unit_test(test_yaml_emit_whole_numbers),
+		cmocka_unit_test(test_yaml_block_fast_path_table),
+		cmocka_unit_test(test_yaml_block_fast_path_leaves_the_rest_to_libyaml),
+		cmocka_unit_test(test_yaml_block_fast_path_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
