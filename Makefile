@@ -71,6 +71,7 @@ DEBIAN_TEST_PKGS  := libcmocka-dev python3-yaml python3-jsonschema gettext-base 
 LIB_MIN := libcurl:7.77.0 libgit2:1.1.0 libcjson:0 yaml-0.1:0
 
 .PHONY: all check test unit e2e asan deps deps-build deps-npm deps-kubectl fixtures k8s-real demo \
+        static check-static \
 	demo-k8s fuzz bench clean install uninstall deb print-lazy-libs libcheck
 
 all: $(B)/prenv
@@ -83,7 +84,9 @@ $(B)/libprenv.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/obj/%.o: %.c $(HDRS) | libcheck
+# (the static build checks its own libraries: LIBCHECK= there)
+LIBCHECK ?= libcheck
+$(B)/obj/%.o: %.c $(HDRS) | $(LIBCHECK)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -158,7 +161,9 @@ check: deps fixtures k8s-real
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS="-O1 -g" all unit
 	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz; fi
-	@sh test/run-tests.sh
+	@if bash dist/static/build-deps.sh --check; then \
+	  $(MAKE) --no-print-directory static && PRENV_CHECK_STATIC=build/prenv-static sh test/run-tests.sh; \
+	else sh test/run-tests.sh; fi
 
 # libFuzzer targets: the library is compiled once with clang and the
 # sanitizers (fuzzer-no-link: coverage only, no main) into its own static
@@ -196,6 +201,32 @@ $(FUZZ_B)/libprenv.a: $(FUZZ_OBJ)
 $(FUZZ_B)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_util.h $(FUZZ_B)/libprenv.a $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libprenv.a \
 		$(PKG_LIBS) -lm -lpthread
+
+# The static binary (issue 15 item 1): build/prenv-static, one fully static
+# x86_64 Linux executable linked with musl against libcurl (HTTP/2, OpenSSL
+# 3.0), libgit2, libyaml and cJSON built from their Debian source packages by
+# dist/static/build-deps.sh into ${PRENV_CACHE_DIR:-/var/cache/prenv}/static
+# (once: ~30 min on 2 busy cores; then nothing to do). No lazy loading
+# (LAZY=0): nothing is loaded at run time. It finds the CA bundle at run time
+# (util/cabundle.c). `make check-static` builds it and runs the end-to-end
+# suite with it; `make check` builds it and runs test_empty_root.py and
+# test_pages_git_http.py with it only when the libraries are already cached
+# (build-deps.sh --check), so a fresh clone's check never builds them.
+STATIC_B    := build/static
+E2E_PY      ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+STATIC_LIBS := -lgit2 -lcurl -lnghttp2 -lssl -lcrypto -lhttp_parser -lyaml -lcjson -lz
+
+static:
+	@p=$$(nice -n 10 bash dist/static/build-deps.sh | tail -n 1) && [ -d "$$p" ] && \
+	nice -n 10 $(MAKE) --no-print-directory B=$(STATIC_B) CC=musl-gcc LAZY=0 LIBCHECK= \
+	  PKG_CFLAGS="-I$$p/include -DPRENV_STATIC" PKG_LIBS="-L$$p/lib $(STATIC_LIBS)" \
+	  LDFLAGS="-static -Wl,--gc-sections" $(STATIC_B)/prenv && \
+	cp $(STATIC_B)/prenv build/prenv-static && \
+	strip -o build/prenv-static.stripped build/prenv-static && \
+	ls -l build/prenv-static build/prenv-static.stripped
+
+check-static: static fixtures
+	PRENV_BIN=build/prenv-static $(E2E_PY) test/e2e/run.py
 
 demo: deps-build
 	@$(MAKE) --no-print-directory all

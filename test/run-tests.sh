@@ -164,6 +164,24 @@ run_fuzz() {
 	done
 }
 
+# The static binary (PRENV_CHECK_STATIC, set by `make check` when it could
+# build it without building its libraries): the empty-root test and the
+# token-on-redirect test with it; the whole suite is `make check-static`.
+run_static() {
+	if [ -z "${PRENV_CHECK_STATIC:-}" ]; then
+		echo "static: not built (its libraries are not cached: \`make static\` builds them once," \
+		     "~30 min; \`make check-static\` runs the suite with it)"
+		return 0
+	fi
+	i=1
+	for f in test_empty_root.py test_pages_git_http.py; do
+		PRENV_BIN="$PRENV_CHECK_STATIC" "$PY" test/e2e/run.py "$f" >"$log/e2e-static.$i.out" 2>&1
+		echo $? >"$log/e2e-static.$i.rc"
+		i=$((i + 1))
+	done
+	run_e2e static 2
+}
+
 # The end-to-end tests mostly wait on servers and processes, so both runs
 # (plain and ASan/UBSan binaries) go in the background while the unit
 # tests run; their results are printed below in order.
@@ -182,6 +200,8 @@ run_e2e asan
 echo "== end-to-end tests on a real Kubernetes 1.20 (test/k8s-real), plain then ASan/UBSan build"
 run_real
 stop_real
+echo "== the static binary (make static), when make check built it: its libraries were cached"
+run_static
 echo "== valgrind: prenv context in each CI mode (no leak, no error)"
 sh test/valgrind-context.sh build/prenv >"$log/vg.out" 2>&1; rc=$?
 p=$(sed -n 's/^valgrind-context: \([0-9]*\) passed, \([0-9]*\) failed/\1/p' "$log/vg.out")

@@ -21,6 +21,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef RENAME_NOREPLACE
+/* musl before 1.2.5 (the static build, make static) has no renameat2(). */
+#include <sys/syscall.h>
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+static int renameat2(int olddir, const char *oldp, int newdir, const char *newp, unsigned flags)
+{
+	return (int)syscall(SYS_renameat2, olddir, oldp, newdir, newp, flags);
+}
+#endif
+
 #include "util/buf.h"
 #include "context/ci.h"
 #include "config/config.h"

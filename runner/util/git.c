@@ -29,16 +29,33 @@
 	!defined(PRENV_LIBGIT2_NO_OWNER_VALIDATION)
 #define PRENV_HAVE_OWNER_VALIDATION 1
 #endif
+/* libgit2 >= 1.4 can be told not to follow a redirect to another host at
+ * all (follow_redirects). prenv does so whenever it holds a token: libgit2
+ * 1.5.1 without Debian's deb12u2 fix (CVE-2026-53586) hands the credential
+ * callback the remote's original URL after a redirect, so cred_cb() cannot
+ * see that the token would go to another host (it did, in the static build).
+ * With NONE, libgit2 refuses such a redirect before any request goes there. */
+#if LIBGIT2_VER_MAJOR > 1 || LIBGIT2_VER_MINOR >= 4
+#define PRENV_HAVE_FOLLOW_REDIRECTS 1
+#endif
 
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fs.h"
+#ifdef PRENV_STATIC
+#include "util/cabundle.h"
+#endif
 
 /* libgit2 is loaded on first use in the dynamic build (util/lazylib.h;
  * the Makefile defines PRENV_LAZY_GIT2, its soname): its start-up (mbedTLS
  * reading the system's CA bundle, ~15 ms) is paid only by a command that
  * reads a checkout or publishes. Every call goes through LG(), which is the
  * function itself when libgit2 is linked (LAZY=0, static builds). */
+#ifdef PRENV_HAVE_FOLLOW_REDIRECTS
+#define GIT2_CONNECT(X) X(git_remote_connect_ext) X(git_remote_connect_options_init)
+#else
+#define GIT2_CONNECT(X) X(git_remote_connect) X(git_remote_init_callbacks)
+#endif
 #define GIT2_FUNCS(X) X(git_blob_create_from_buffer) X(git_commit_create) \
 	X(git_commit_free) X(git_commit_lookup) X(git_commit_tree) X(git_config_free) \
 	X(git_config_get_string) X(git_credential_ssh_key_from_agent) \
@@ -52,10 +69,10 @@
 	X(git_reference_create) X(git_reference_create_matching) X(git_reference_delete) \
 	X(git_reference_free) X(git_reference_is_branch) X(git_reference_lookup) \
 	X(git_reference_name_to_id) X(git_reference_shorthand) X(git_reference_symbolic_target) \
-	X(git_reference_target) X(git_reference_type) X(git_remote_connect) \
+	X(git_reference_target) X(git_reference_type) GIT2_CONNECT(X) \
 	X(git_remote_create_detached) X(git_remote_create_options_init) \
 	X(git_remote_create_with_opts) X(git_remote_fetch) X(git_remote_free) \
-	X(git_remote_init_callbacks) X(git_remote_ls) X(git_remote_push) \
+	X(git_remote_ls) X(git_remote_push) \
 	X(git_repository_config_snapshot) X(git_repository_free) X(git_repository_head) \
 	X(git_repository_head_detached) X(git_repository_init) X(git_repository_is_bare) \
 	X(git_repository_odb) X(git_repository_open_ext) X(git_repository_path) \
@@ -110,6 +127,14 @@ static int lg2_init(struct prenv_err *err)
 	if (LG(git_libgit2_init)() < 0)
 		return prenv_err_set(err, PRENV_EFAIL, "libgit2 init failed: %s",
 				     lg2_msg("unknown libgit2 error"));
+#ifdef PRENV_STATIC
+	{	/* the system's bundle, wherever this system keeps it */
+		const char *ca = ca_bundle_find();
+
+		if (ca)
+			LG(git_libgit2_opts)(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL);
+	}
+#endif
 	return 0;
 }
 
@@ -377,6 +402,12 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 	return GIT_PASSTHROUGH;
 }
 
+/* Where libgit2 may follow a redirect: not to another host when a token
+ * is at stake (PRENV_HAVE_FOLLOW_REDIRECTS above). */
+#ifdef PRENV_HAVE_FOLLOW_REDIRECTS
+#define FOLLOW(ns) ((ns)->ncreds > 0 ? GIT_REMOTE_REDIRECT_NONE : GIT_REMOTE_REDIRECT_INITIAL)
+#endif
+
 static int push_ref_cb(const char *refname, const char *status, void *payload)
 {
 	struct net_state *ns = payload;
@@ -394,8 +425,13 @@ static int push_ref_cb(const char *refname, const char *status, void *payload)
  * none): PRENV_EAUTH or PRENV_EFAIL, libgit2's message. */
 static int lg2_fail(const struct net_state *ns, int gerr, struct prenv_err *err)
 {
+	const git_error *e = LG(git_error_last)();
 	int code = PRENV_EFAIL;
 
+	if (ns && ns->ncreds > 0 && e && e->klass == GIT_ERROR_NET && e->message &&
+	    strncmp(e->message, "cannot redirect from ", 21) == 0)
+		return prenv_err_set(err, PRENV_EAUTH, "the remote redirected to another host or "
+				     "scheme (%s); not following it with the token", e->message);
 	if (ns && ns->needed && (ns->refused || gerr == GIT_EAUTH || ns->ncreds == 0))
 		code = PRENV_EAUTH;
 	return prenv_err_set(err, code, "%s", lg2_msg("unknown error"));
@@ -554,6 +590,9 @@ int prenv_git_fetch_branch(struct prenv_git_repo *r, const char *branch, const c
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &r->net;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+#ifdef PRENV_HAVE_FOLLOW_REDIRECTS
+	fo.follow_redirects = FOLLOW(&r->net);
+#endif
 	r->net.tries = 0;
 	rc = LG(git_remote_fetch)(r->remote, &specs, &fo, NULL);
 	free(spec);
@@ -627,6 +666,9 @@ int prenv_git_push(struct prenv_git_repo *r, const char *src, const char *dst,
 	po.callbacks.credentials = cred_cb;
 	po.callbacks.push_update_reference = push_ref_cb;
 	po.callbacks.payload = &r->net;
+#ifdef PRENV_HAVE_FOLLOW_REDIRECTS
+	po.follow_redirects = FOLLOW(&r->net);
+#endif
 	r->net.tries = 0;
 	r->net.ref_refused = 0;
 	rc = LG(git_remote_push)(r->remote, &specs, &po);
@@ -973,12 +1015,26 @@ nomem:
 	return nomem(err);
 }
 
+#ifdef PRENV_HAVE_FOLLOW_REDIRECTS
+typedef git_remote_connect_options connect_opts;
+static int connect_fetch(git_remote *remote, const connect_opts *co)
+{
+	return LG(git_remote_connect_ext)(remote, GIT_DIRECTION_FETCH, co);
+}
+#else
+typedef git_remote_callbacks connect_opts;
+static int connect_fetch(git_remote *remote, const connect_opts *co)
+{
+	return LG(git_remote_connect)(remote, GIT_DIRECTION_FETCH, co, NULL, NULL);
+}
+#endif
+
 int prenv_git_ls_remote(struct prenv_git_refs **out, const char *url, const char *prefix,
 			const struct prenv_git_cred *creds, size_t ncreds, struct prenv_err *err)
 {
 	struct net_state ns;
 	git_remote *remote = NULL;
-	git_remote_callbacks cb;
+	connect_opts co;
 	const git_remote_head **heads = NULL;
 	size_t n = 0;
 	int rc;
@@ -989,12 +1045,19 @@ int prenv_git_ls_remote(struct prenv_git_refs **out, const char *url, const char
 	ns.ncreds = ncreds;
 	if ((rc = lg2_init(err)) < 0)
 		return rc;
-	LG(git_remote_init_callbacks)(&cb, GIT_REMOTE_CALLBACKS_VERSION);
-	cb.credentials = cred_cb;
-	cb.payload = &ns;
+#ifdef PRENV_HAVE_FOLLOW_REDIRECTS
+	LG(git_remote_connect_options_init)(&co, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+	co.callbacks.credentials = cred_cb;
+	co.callbacks.payload = &ns;
+	co.follow_redirects = FOLLOW(&ns);
+#else
+	LG(git_remote_init_callbacks)(&co, GIT_REMOTE_CALLBACKS_VERSION);
+	co.credentials = cred_cb;
+	co.payload = &ns;
+#endif
 	/* Detached: no repository, no configuration, no url.*.insteadOf. */
 	if ((rc = LG(git_remote_create_detached)(&remote, url)) < 0 ||
-	    (rc = LG(git_remote_connect)(remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL)) < 0 ||
+	    (rc = connect_fetch(remote, &co)) < 0 ||
 	    (rc = LG(git_remote_ls)(&heads, &n, remote)) < 0)
 		rc = lg2_fail(&ns, rc, err);
 	else

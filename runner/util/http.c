@@ -3,6 +3,9 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/fs.h"
+#ifdef PRENV_STATIC
+#include "util/cabundle.h"
+#endif
 
 #include <curl/curl.h>
 #include "util/lazylib.h"
@@ -774,6 +777,11 @@ static void xfer_set_tls(const struct http_client *c, struct optset *os)
 	}
 	if (c->ca_file)
 		SETOPT(os, CURLOPT_CAINFO, c->ca_file);
+#ifdef PRENV_STATIC
+	/* the system's bundle, wherever this system keeps it */
+	else if (!c->ca_blob && ca_bundle_find())
+		SETOPT(os, CURLOPT_CAINFO, ca_bundle_find());
+#endif
 	if (c->ca_blob) {
 		struct curl_blob b = { c->ca_blob, c->o.ca_blob_len, CURL_BLOB_NOCOPY };
 

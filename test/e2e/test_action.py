@@ -13,7 +13,10 @@ import os
 import re
 import shutil
 import stat
+import hashlib
 import subprocess
+import sys
+import time
 import unittest
 
 import yaml
@@ -32,11 +35,14 @@ def load_action():
 
 class Expr:
     """GitHub's expressions, as much of them as action.yml uses."""
-    def __init__(self, inputs, steps, action_path):
+    def __init__(self, inputs, steps, action_path, github=None):
         self.inputs, self.steps, self.action_path = inputs, steps, action_path
+        self.github = github or {}
 
     def value(self, e):
         e = e.strip()
+        if "&&" in e:
+            return all(self.value(x) is True for x in e.split("&&"))
         for op in ("!=", "=="):
             if op in e:
                 a, b = (self.value(x) for x in e.split(op, 1))
@@ -53,6 +59,9 @@ class Expr:
             return self.action_path
         if e == "github.token":
             return "ghs_runner_token"
+        m = re.fullmatch(r"github\.(action_ref|action_repository)", e)
+        if m:   # empty: the action runs from a local path (uses: ./)
+            return self.github.get(m.group(1), "")
         raise AssertionError("expression the test evaluator does not know: %r" % e)
 
     def subst(self, s):
@@ -70,7 +79,8 @@ def parse_outputs(path):
     out = {}
     if not os.path.exists(path):
         return out
-    lines = open(path, encoding="utf-8").read().split("\n")
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -88,7 +98,8 @@ def parse_outputs(path):
 
 
 class ActionRun:
-    def __init__(self, test, action_path, inputs=None, cache_hit="true", env=None, cwd=None):
+    def __init__(self, test, action_path, inputs=None, cache_hit="true", env=None, cwd=None,
+                 github=None):
         self.doc = load_action()
         self.test = test
         self.path = action_path
@@ -102,8 +113,9 @@ class ActionRun:
         self.steps = {}
         self.ran, self.skipped, self.cache_with = [], [], None
         self.work = tmpdir(test)
-        self.expr = Expr(self.inputs, self.steps, action_path)
+        self.expr = Expr(self.inputs, self.steps, action_path, github)
         self.result = None
+        self.seconds = {}   # step id: how long its script took
 
     def run_script(self, i, step):
         outfile = os.path.join(self.work, "output-%d" % i)
@@ -113,14 +125,16 @@ class ActionRun:
             open(p, "w").close()
         with open(script, "w", encoding="utf-8") as f:
             f.write(self.expr.subst(step["run"]))
-        env = clean_env(GITHUB_ACTIONS="true", CI="true", RUNNER_OS="Linux", RUNNER_ARCH="X64",
-                        GITHUB_ACTION_PATH=self.path, GITHUB_OUTPUT=outfile, GITHUB_ENV=envfile,
-                        GITHUB_WORKSPACE=self.cwd, **self.base_env)
+        env = clean_env(**dict(dict(GITHUB_ACTIONS="true", CI="true", RUNNER_OS="Linux", RUNNER_ARCH="X64",
+                                    GITHUB_ACTION_PATH=self.path, GITHUB_OUTPUT=outfile,
+                                    GITHUB_ENV=envfile, GITHUB_WORKSPACE=self.cwd), **self.base_env))
         for k, v in (step.get("env") or {}).items():
             env[k] = self.expr.subst(v)
         self.test.assertEqual("bash", step.get("shell"), step.get("name"))
+        t0 = time.monotonic()
         r = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", script], env=env,
                            cwd=self.cwd, capture_output=True, text=True, timeout=120)
+        self.seconds[step.get("id", i)] = time.monotonic() - t0
         if "id" in step:
             self.steps[step["id"]] = parse_outputs(outfile)
         return r
@@ -225,10 +239,14 @@ class ActionTest(unittest.TestCase):
             s = self.steps[i]
             with self.subTest(step=s.get("name")):
                 self.assertGreater(i, cache, "runs before the cache is restored")
-                self.assertEqual("steps.cache.outputs.cache-hit != 'true'", s.get("if"))
+                self.assertEqual("steps.release.outputs.installed != 'true' && "
+                                 "steps.cache.outputs.cache-hit != 'true'", s.get("if"))
                 for hit, runs in (("true", False), ("false", True), ("", True)):
                     e = Expr({}, {"cache": {"cache-hit": hit}}, self.action)
                     self.assertEqual(runs, e.cond(s["if"]), hit)
+                    e = Expr({}, {"cache": {"cache-hit": hit}, "release": {"installed": "true"}},
+                             self.action)
+                    self.assertFalse(e.cond(s["if"]), "builds although the release was installed")
         # the whole action on a hit: key, cache, run; nothing else
         self.binary()
         run = ActionRun(self, self.action, env=dict(UBUNTU24, **LOCAL), cwd=self.ws,
@@ -257,7 +275,7 @@ class ActionTest(unittest.TestCase):
         r = run.run()
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
         self.assertEqual([], run.skipped)
-        calls = open(log).read().splitlines()
+        calls = slurp(log).splitlines()
         self.assertEqual(3, len(calls), calls)
         self.assertIn("deps-build", calls[0])
         self.assertIn("libcheck all", calls[1])
@@ -347,6 +365,222 @@ class ActionTest(unittest.TestCase):
         for j in wf["jobs"].values():
             for s in j["steps"]:
                 self.assertNotEqual("deploy", (s.get("with") or {}).get("forks"), s)
+
+
+ASSET = "prenv-linux-x86_64"
+REPO = "acme/prenv"
+
+
+def slurp(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class FakeRelease:
+    """A fake release: a local directory laid out as GitHub serves release
+    assets (/OWNER/REPO/releases/download/TAG/NAME), served over HTTP by
+    python's http.server on 127.0.0.1. The binary of the release is the one
+    under test (PRENV_BIN)."""
+    TAG = "v9.8.7"
+
+    def setUp(self):
+        self.action = tmpdir(self)
+        os.makedirs(os.path.join(self.action, "build"))
+        self.ws = tmpdir(self)
+        with open(os.path.join(self.ws, ".prenv.yml"), "w") as f:
+            f.write(CONFIG)
+        self.www = tmpdir(self)
+        self.rel = os.path.join(self.www, REPO, "releases", "download", self.TAG)
+        os.makedirs(self.rel)
+        self.log = os.path.join(self.www, "..server.log")
+        self.url = self.serve()
+
+    def serve(self):
+        logf = open(self.log, "w")
+        srv = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1",
+                                "--directory", self.www, "0"], stdout=subprocess.PIPE,
+                               stderr=logf, text=True)
+
+        def stop():
+            srv.terminate()
+            srv.wait(10)
+            srv.stdout.close()
+            logf.close()
+        self.addCleanup(stop)
+        m = re.search(r"port (\d+)", srv.stdout.readline())
+        self.assertIsNotNone(m, "http.server did not say its port")
+        return "http://127.0.0.1:%s" % m.group(1)
+
+    def publish(self, sums=None):
+        """The release: the binary under test and its SHA256SUMS (or sums)."""
+        shutil.copy(PRENV, os.path.join(self.rel, ASSET))
+        with open(os.path.join(self.rel, "SHA256SUMS"), "w") as f:
+            f.write(sums if sums is not None else
+                    "%s  %s\n" % (sha256(os.path.join(self.rel, ASSET)), ASSET))
+
+
+
+class ActionReleaseTest(FakeRelease, unittest.TestCase):
+    """The action's install path against the fake release, whose server is
+    GITHUB_SERVER_URL."""
+    def run_action(self, ref=FakeRelease.TAG, env=None, cache_hit="false", **kw):
+        env = dict(UBUNTU24, **LOCAL, GITHUB_SERVER_URL=self.url, **(env or {}))
+        run = ActionRun(self, self.action, env=env, cwd=self.ws, cache_hit=cache_hit,
+                        github={"action_ref": ref, "action_repository": REPO},
+                        **kw)
+        return run, run.run()
+
+    def installed(self):
+        return os.path.join(self.action, "build", "prenv")
+
+    def test_a_matching_release_is_installed_and_nothing_is_built(self):
+        self.publish()
+        run, r = self.run_action()
+        self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+        self.assertEqual("true", run.steps["release"].get("installed"), run.steps)
+        self.assertEqual(sha256(PRENV), sha256(self.installed()))
+        self.assertTrue(os.access(self.installed(), os.X_OK))
+        # nothing else ran but the prenv step: no cache, no apt-get, no make
+        self.assertEqual(["Download the release binary", "Run prenv"], run.ran)
+        self.assertEqual("ready", run.steps["run"].get("status"), run.steps["run"])
+        log = slurp(self.log)
+        for name in ("SHA256SUMS", ASSET):
+            self.assertIn("GET /%s/releases/download/%s/%s " % (REPO, self.TAG, name), log)
+        secs = run.seconds["release"]
+        sys.stderr.write("\n  install from the release: %.2f s (%d bytes)\n"
+                         % (secs, os.path.getsize(PRENV)))
+        self.assertLess(secs, 5.0, "the download install took %.1f s" % secs)
+
+    def test_a_checksum_mismatch_is_refused(self):
+        self.publish(sums="%s  %s\n" % ("0" * 64, ASSET))
+        run, r = self.run_action()
+        self.assertNotEqual(0, r.returncode)
+        self.assertIn("::error::prenv: checksum mismatch for %s/%s/releases/download/%s/%s"
+                      % (self.url, REPO, self.TAG, ASSET), r.stdout)
+        self.assertIn("SHA256SUMS says " + "0" * 64, r.stdout)
+        self.assertFalse(os.path.exists(self.installed()), "the mismatching binary was installed")
+        self.assertEqual(["Download the release binary"], run.ran)   # no build, no run
+
+    def test_a_release_without_a_line_for_the_binary_is_refused(self):
+        self.publish(sums="%s  prenv-linux-aarch64\n" % ("1" * 64))
+        run, r = self.run_action()
+        self.assertNotEqual(0, r.returncode)
+        self.assertIn("SHA256SUMS has no line for " + ASSET, r.stdout)
+        self.assertFalse(os.path.exists(self.installed()))
+
+    def fake_make(self):
+        """make stands in for the source build: it records its arguments and
+        puts the binary under test in place (test_a_miss_... above)."""
+        bin_dir = tmpdir(self)
+        log = os.path.join(bin_dir, "make.log")
+        with open(os.path.join(bin_dir, "make"), "w") as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\n'
+                    'case " $* " in *" all "*) cp %s "$2/build/prenv" ;; esac\n' % (log, PRENV))
+        os.chmod(os.path.join(bin_dir, "make"), stat.S_IRWXU)
+        return {"PATH": bin_dir + os.pathsep + os.environ["PATH"]}, log
+
+    def assertBuiltFromSource(self, run, r, log):
+        self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+        self.assertEqual("false", run.steps["release"].get("installed"), run.steps)
+        calls = slurp(log).splitlines()
+        self.assertTrue(any("deps-build" in c for c in calls), calls)
+        self.assertTrue(any("libcheck all" in c for c in calls), calls)
+        self.assertEqual("ready", run.steps["run"].get("status"), run.steps["run"])
+
+    def test_no_release_for_the_ref_builds_from_source(self):
+        self.publish()   # v9.8.7 exists; the action runs from another tag
+        env, log = self.fake_make()
+        run, r = self.run_action(ref="v1.0.0", env=env)
+        self.assertBuiltFromSource(run, r, log)
+        self.assertIn("GET /%s/releases/download/v1.0.0/SHA256SUMS " % REPO, slurp(self.log))
+        self.assertIn("Build prenv", run.ran)
+
+    def test_a_branch_or_a_local_action_builds_from_source(self):
+        env, log = self.fake_make()
+        for ref in ("main", ""):
+            with self.subTest(ref=ref):
+                open(log, "w").close()
+                run, r = self.run_action(ref=ref, env=env)
+                self.assertBuiltFromSource(run, r, log)
+                self.assertIn("Build prenv", run.ran)
+
+    def test_no_binary_for_another_architecture(self):
+        self.publish()
+        env, log = self.fake_make()
+        env["RUNNER_ARCH"] = "ARM64"
+        run, r = self.run_action(env=env)
+        self.assertBuiltFromSource(run, r, log)
+        self.assertNotIn("releases/download", slurp(self.log))
+
+
+class ExampleInstallTest(FakeRelease, unittest.TestCase):
+    """The GitLab and Jenkins examples install the same release binary with a
+    pinned checksum line: their install scripts, taken from the examples and
+    run by sh against the fake release."""
+    def gitlab_script(self):
+        with open(os.path.join(ROOT, "ci-examples", "gitlab", ".gitlab-ci.yml")) as f:
+            ci = yaml.safe_load(f)
+        self.assertTrue(ci["variables"]["PRENV_RELEASE"].endswith("/releases/download/v0.1.0"))
+        return "\n".join(ci[".prenv"]["before_script"])
+
+    def jenkins_script(self):
+        with open(os.path.join(ROOT, "ci-examples", "jenkins", "Jenkinsfile")) as f:
+            text = f.read()
+        m = re.search(r"stage\('Install prenv'\).*?sh '''(.*?)'''", text, re.S)
+        self.assertIsNotNone(m, "the Jenkinsfile has no Install prenv stage")
+        self.assertIn("PRENV_RELEASE = 'https://", text)
+        return m.group(1)
+
+    def install(self, script, sha):
+        work = tmpdir(self)
+        bindir = os.path.join(work, "bin")
+        os.makedirs(bindir)
+        # a PATH without prenv (the GitLab script installs only when missing)
+        path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep)
+                               if not os.path.exists(os.path.join(d, "prenv")))
+        env = clean_env(PATH=path, PRENV_RELEASE="%s/%s/releases/download/%s" % (self.url, REPO, self.TAG),
+                        PRENV_SHA256=sha, PRENV_INSTALL_DIR=bindir)
+        t0 = time.monotonic()
+        r = subprocess.run(["sh", "-e", "-c", script], env=env, cwd=work, capture_output=True,
+                           text=True, timeout=60)
+        secs = time.monotonic() - t0
+        found = [p for p in (os.path.join(bindir, "prenv"), os.path.join(work, ".prenv-bin", "prenv"))
+                 if os.path.exists(p)]
+        return r, found, secs
+
+    def test_the_examples_install_the_release_binary_with_its_checksum(self):
+        self.publish()
+        for name, script in (("gitlab", self.gitlab_script()), ("jenkins", self.jenkins_script())):
+            with self.subTest(example=name):
+                r, found, secs = self.install(script, sha256(PRENV))
+                self.assertEqual(0, r.returncode, r.stdout + r.stderr)
+                self.assertEqual(1, len(found), found)
+                self.assertEqual(sha256(PRENV), sha256(found[0]))
+                v = subprocess.run([found[0], "version"], capture_output=True, text=True, timeout=30)
+                self.assertEqual(0, v.returncode, v.stderr)
+                self.assertLess(secs, 5.0)
+
+    def test_the_examples_refuse_a_checksum_mismatch(self):
+        self.publish()
+        for name, script in (("gitlab", self.gitlab_script()), ("jenkins", self.jenkins_script())):
+            with self.subTest(example=name):
+                r, found, _ = self.install(script, "f" * 64)
+                self.assertNotEqual(0, r.returncode)
+                self.assertIn("prenv: checksum mismatch for", r.stderr)
+                self.assertIn("PRENV_SHA256 is " + "f" * 64, r.stderr)
+                self.assertEqual([], found)
+
+    def test_the_examples_fail_without_a_release(self):
+        for name, script in (("gitlab", self.gitlab_script()), ("jenkins", self.jenkins_script())):
+            with self.subTest(example=name):
+                r, found, _ = self.install(script, sha256(PRENV))
+                self.assertNotEqual(0, r.returncode)
+                self.assertEqual([], found)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class SchemaTest(unittest.TestCase):
         schema = load_schema("github-workflow.json")
         files = sorted(glob.glob(os.path.join(ROOT, "ci-examples", "github", "*.yml")))
         self.assertGreaterEqual(len(files), 3)
+        files.append(os.path.join(ROOT, ".github", "workflows", "release.yml"))
         for f in files:
             with self.subTest(f=f):
                 self.assertValid(schema, f)
