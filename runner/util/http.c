@@ -771,6 +771,11 @@ static void xfer_set_method(struct xfer *x, struct optset *os)
  * (or its TLS library) does not take must not be dropped silently. */
 static void xfer_set_tls(const struct http_client *c, struct optset *os)
 {
+#ifdef PRENV_STATIC
+	/* the system's bundle, wherever this system keeps it (looked up once) */
+	const char *sys_ca = c->ca_file || c->ca_blob ? NULL : ca_bundle_find();
+#endif
+
 	if (c->o.insecure) {
 		SETOPT(os, CURLOPT_SSL_VERIFYPEER, 0L);
 		SETOPT(os, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -778,9 +783,8 @@ static void xfer_set_tls(const struct http_client *c, struct optset *os)
 	if (c->ca_file)
 		SETOPT(os, CURLOPT_CAINFO, c->ca_file);
 #ifdef PRENV_STATIC
-	/* the system's bundle, wherever this system keeps it */
-	else if (!c->ca_blob && ca_bundle_find())
-		SETOPT(os, CURLOPT_CAINFO, ca_bundle_find());
+	else if (sys_ca)
+		SETOPT(os, CURLOPT_CAINFO, sys_ca);
 #endif
 	if (c->ca_blob) {
 		struct curl_blob b = { c->ca_blob, c->o.ca_blob_len, CURL_BLOB_NOCOPY };
