@@ -59,6 +59,23 @@ def default_run():
 
 NODE = "prenv-node"
 BRIDGE = "k8s0"
+# The API server's audit log (logs/audit.log): one JSON line per request of
+# a client that is not a cluster component (the tests, kubectl, prenv), at
+# the Metadata level, so a test can count what prenv asked the real server
+# (RealCluster.audit_offset() / audit_events()).
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: None
+    users: [system:kube-controller-manager, system:kube-scheduler, system:kube-proxy,
+            system:apiserver]
+  - level: None
+    userGroups: [system:nodes, "system:serviceaccounts:kube-system"]
+  - level: None
+    nonResourceURLs: ["/healthz*", "/readyz*", "/livez*"]
+  - level: Metadata
+"""
 POD_CIDR = "10.244.0.0/24"
 BRIDGE_ADDR = "10.244.0.1/24"
 SVC_CIDR = "10.96.0.0/20"   # 4094 Service IPs: benchmarks and parallel test runs make hundreds
@@ -297,6 +314,50 @@ class RealCluster:
     def log_path(self, name):
         """Log file of one component (etcd, kube-apiserver, ..., containerd, kubelet)."""
         return os.path.join(self.run, "logs", name + ".log")
+
+    @property
+    def audit_log(self):
+        return os.path.join(self.run, "logs", "audit.log")
+
+    def audit_offset(self):
+        """Where the audit log ends now: pass it to audit_events() later."""
+        try:
+            return os.path.getsize(self.audit_log)
+        except OSError:
+            return 0
+
+    def audit_events(self, offset, user_agent=None, settle=1.0):
+        """The audit events (audit.k8s.io/v1 Event, Metadata level) logged
+        after offset, optionally only those whose userAgent starts with
+        user_agent. The API server writes an event when the response is
+        done, which can be a moment after the client has it: a marker
+        request is sent and waited for, then `settle` seconds more."""
+        if not os.path.exists(self.audit_log):
+            raise ClusterError("no audit log at %s: this cluster was started before audit "
+                               "logging (stop it; make check starts a new one)" % self.audit_log)
+        marker = "/api/v1/namespaces/audit-marker-" + secrets.token_hex(6)
+        self.api("GET", marker)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(self.audit_log, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+            if marker.encode() in data:
+                break
+            time.sleep(0.2)
+        time.sleep(settle)
+        with open(self.audit_log, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        out = []
+        for line in data.splitlines():
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if user_agent is None or (ev.get("userAgent") or "").startswith(user_agent):
+                out.append(ev)
+        return out
 
     def read_log(self, name, tail=200):
         try:
@@ -771,6 +832,7 @@ class RealCluster:
                 lines.append("%s,%s,%s" % (tok, user, user) +
                              (',"%s"' % ",".join(groups) if groups else ""))
         _write(os.path.join(r, "config", "tokens.csv"), "\n".join(lines) + "\n", 0o600)
+        _write(os.path.join(r, "config", "audit-policy.yaml"), AUDIT_POLICY, 0o600)
         self._component_kubeconfig("controller-manager", {"token": toks["controller-manager"]})
         self._component_kubeconfig("scheduler", {"token": toks["scheduler"]})
         self._component_kubeconfig("kube-proxy", {"token": toks["kube-proxy"]})
@@ -855,6 +917,9 @@ class RealCluster:
                 "--kubelet-client-key=" + os.path.join(c, "apiserver-kubelet-client.key"),
                 "--kubelet-certificate-authority=" + self.ca,
                 "--kubelet-preferred-address-types=InternalIP",
+                "--audit-policy-file=" + os.path.join(self.run, "config", "audit-policy.yaml"),
+                "--audit-log-path=" + self.audit_log, "--audit-log-maxsize=4000",
+                "--audit-log-mode=blocking",
                 "--allow-privileged=true", "--profiling=false", "--v=1"]
 
     def _controller_manager_argv(self):
