@@ -239,6 +239,7 @@ demo-k8s: deps-build
 	@sh ci-examples/demo-k8s/run.sh
 
 bench: all
+	@if bash dist/static/build-deps.sh --check; then $(MAKE) --no-print-directory static; fi
 	@for f in test/bench/bench_*.sh; do [ -e "$$f" ] && sh $$f; done; true
 
 # The libraries LAZY=1 loads on first use (dlopen), one path a line: ldd

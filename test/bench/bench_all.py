@@ -2,6 +2,11 @@
 """Every benchmark of issue 15, one after the other in one run, each a
 Markdown table (the README's "Speed" section is this output):
 
+  0. install: the action's release path (download the static binary and its
+     SHA256SUMS from a local HTTP server, check, install) against its
+     source path on a cache miss (a fresh clone, then `make deps-build
+     libcheck all` as action.yml runs it; the apt-get downloads of a real
+     runner are not in it: the packages are installed here);
   1. start-up: `prenv version` / `prenv context` against `kubectl version
      --client` (whole processes, median);
   2. deploy of 10/100/1,000 objects: prenv, the raw floor (floor.c) and
@@ -20,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -60,6 +66,73 @@ def startup(runs, loop=50):
     print()
 
 
+INSTALL = r"""set -e
+base=$1; asset=prenv-linux-x86_64; dest=$2; dir=$(mktemp -d)
+curl -sS -L --retry 3 --retry-delay 1 --connect-timeout 10 -o "$dir/SHA256SUMS" "$base/SHA256SUMS"
+curl -sS -L --retry 3 --retry-delay 1 --connect-timeout 10 -o "$dir/$asset" "$base/$asset"
+want=$(awk -v f="$asset" '$2 == f || $2 == "*" f { print $1; exit }' "$dir/SHA256SUMS")
+got=$(sha256sum "$dir/$asset" | cut -d' ' -f1)
+[ -n "$want" ] && [ "$want" = "$got" ]
+mkdir -p "$dest"; install -m 755 "$dir/$asset" "$dest/prenv"; rm -rf "$dir"
+"$dest/prenv" version >/dev/null
+"""
+
+
+def install(runs):
+    """What the CI step costs before prenv runs: action.yml's two install
+    paths, simulated on this machine."""
+    import hashlib
+    import re
+    static = os.path.join(bench_k8s.ROOT, "build", "prenv-static.stripped")  # what release.yml publishes
+    d = tempfile.mkdtemp(prefix="prenv-bench-install-")
+    rows = []
+    srv = None
+    try:
+        if os.path.exists(static):
+            rel = os.path.join(d, "www", "rel")
+            os.makedirs(rel)
+            shutil.copy(static, os.path.join(rel, "prenv-linux-x86_64"))
+            with open(static, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            with open(os.path.join(rel, "SHA256SUMS"), "w") as f:
+                f.write("%s  prenv-linux-x86_64\n" % digest)
+            srv = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1",
+                                    "--directory", os.path.join(d, "www"), "0"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            port = re.search(r"port (\d+)", srv.stdout.readline()).group(1)
+            w, r = measure(["bash", "-c", INSTALL, "install", "http://127.0.0.1:%s/rel" % port,
+                            os.path.join(d, "bin")], runs=runs)
+            rows.append(("release: download %.1f MiB + SHA256SUMS, check, install"
+                         % (os.path.getsize(static) / 1048576.0), w, r))
+        src = os.path.join(d, "src")
+        times = []
+        for i in range(max(1, runs // 3)):
+            shutil.rmtree(src, True)
+            t0 = time.perf_counter()
+            subprocess.run(["git", "clone", "-q", "--no-local", bench_k8s.ROOT, src], check=True)
+            subprocess.run(["make", "-C", src, "--no-print-directory", "-s", "deps-build",
+                            "libcheck", "all"], check=True, stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - t0)
+        rows.append(("source: clone, `make deps-build libcheck all` (packages already here)",
+                     sorted(times)[len(times) // 2], None))
+    finally:
+        if srv:
+            srv.terminate()
+            srv.wait(10)
+            srv.stdout.close()
+        shutil.rmtree(d, True)
+    print("Install, as action.yml does it on a runner without a cache (simulated here)")
+    print("| path | wall time | vs release |")
+    print("|---|---:|---:|")
+    if not os.path.exists(static):
+        print("| release | (build/prenv-static.stripped not built: `make static`) | |")
+    base = rows[0][1] if os.path.exists(static) else None
+    for name, w, _ in rows:
+        print("| %s | %s | %s |" % (name, ("%.2f s" % w) if w >= 1 else ("%.0f ms" % (w * 1000)),
+                                    ("%.0fx" % (w / base)) if base else ""))
+    print()
+
+
 def real_cluster_up():
     sys.path.insert(0, os.path.join(bench_k8s.ROOT, "test", "k8s-real"))
     try:
@@ -77,6 +150,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="10,100,1000")
     a = ap.parse_args()
+    install(max(a.runs, 5))
     startup(max(a.runs, 5))
     if real_cluster_up():
         bench_k8s.print_real(bench_k8s.bench_real(a), a.runs)
