@@ -85,7 +85,7 @@ run_e2e() { # $1 = label, $2 = shards (default E2E_SHARDS): waits for them, coun
 
 # The real Kubernetes (test/k8s-real, built by `make check`): started in the
 # background at the beginning (it takes ~20 s), used by the real_*.py tests
-# after the other end-to-end runs, stopped at the end - unless a healthy one
+# as soon as it is up, beside the other end-to-end runs, stopped at the end - unless a healthy one
 # was already running (someone else's): then it is used and left running.
 REAL_RUN=${PRENV_K8S_REAL_RUN:-/run/prenv-k8s-real}
 REAL_PY=/usr/bin/python3
@@ -100,13 +100,15 @@ start_real() {
 	echo started >"$log/real.started"
 }
 
-run_real() { # the real_*.py tests with both binaries, one after the other
+# The real_*.py tests with both binaries, one after the other, in the
+# background as soon as the cluster is up: they mostly wait on the
+# cluster's pods, so they overlap the other end-to-end runs (run_real
+# reports them).
+start_real_tests() {
 	[ -f "$log/real.started" ] || return 0
+	(
 	while [ "$(cat "$log/real.started")" = started ] && [ ! -f "$log/real-start.rc" ]; do sleep 1; done
-	if [ -f "$log/real-start.rc" ] && [ "$(cat "$log/real-start.rc")" != 0 ]; then
-		echo "--- the real cluster did not start:"; tail -n 40 "$log/real-start.out"
-		count "real/start" 0 1; return 0
-	fi
+	if [ -f "$log/real-start.rc" ] && [ "$(cat "$log/real-start.rc")" != 0 ]; then exit 0; fi
 	# the plain binary with the cluster admin's token, the ASan one with the
 	# least-privilege identity of templates/rbac
 	for b in plain asan; do
@@ -116,8 +118,19 @@ run_real() { # the real_*.py tests with both binaries, one after the other
 			ASAN_OPTIONS=detect_leaks=1 \
 			"$PY" test/e2e/run.py 'real_*.py' >"$log/e2e-real-$b.1.out" 2>&1
 		echo $? >"$log/e2e-real-$b.1.rc"
-		run_e2e real-$b 1
 	done
+	) &
+}
+
+run_real() { # waits for start_real_tests' runs and reports them
+	[ -f "$log/real.started" ] || return 0
+	while [ "$(cat "$log/real.started")" = started ] && [ ! -f "$log/real-start.rc" ]; do sleep 1; done
+	if [ -f "$log/real-start.rc" ] && [ "$(cat "$log/real-start.rc")" != 0 ]; then
+		echo "--- the real cluster did not start:"; tail -n 40 "$log/real-start.out"
+		count "real/start" 0 1; return 0
+	fi
+	run_e2e real-plain 1
+	run_e2e real-asan 1
 }
 
 stop_real() {
@@ -186,6 +199,7 @@ run_static() {
 # (plain and ASan/UBSan binaries) go in the background while the unit
 # tests run; their results are printed below in order.
 start_real
+start_real_tests
 start_e2e build/prenv plain
 ASAN_OPTIONS=detect_leaks=1 start_e2e build/asan/prenv asan
 
