@@ -45,11 +45,16 @@ def startup(runs, loop=50):
     env = dict(GITHUB, PATH=os.environ.get("PATH", "/usr/bin:/bin"), HOME=d)
     rows = []
     try:
+        static = os.path.join(bench_k8s.ROOT, "build", "prenv-static")
         for name, cmd in (("prenv version", "'%s' version" % bench_k8s.PRENV),
                           ("prenv context (GitHub Actions variables)", "'%s' context" % bench_k8s.PRENV),
+                          ("prenv version, static binary", "'%s' version" % static),
+                          ("prenv context, static binary", "'%s' context" % static),
                           ("kubectl version --client", "kubectl version --client"),
                           ("/bin/true (any process)", "/bin/true")):
             if cmd.startswith("kubectl") and not shutil.which("kubectl"):
+                continue
+            if static in cmd and not os.path.exists(static):
                 continue
             argv = ["sh", "-c", "i=0; while [ $i -lt %d ]; do %s >/dev/null; i=$((i+1)); done"
                     % (loop, cmd)]
