@@ -155,14 +155,16 @@ fixtures:
 
 # Every test, plain and under AddressSanitizer+UBSan. The summary line at the
 # end counts both runs.
+# The builds run CHECK_JOBS compilers at once (default: one per CPU).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps fixtures k8s-real
-	@$(MAKE) --no-print-directory all unit
-	@$(MAKE) --no-print-directory B=build/asan \
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) all unit
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) B=build/asan \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS="-O1 -g" all unit
-	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz; fi
+	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory -j$(CHECK_JOBS) fuzz; fi
 	@if bash dist/static/build-deps.sh --check; then \
-	  $(MAKE) --no-print-directory static && PRENV_CHECK_STATIC=build/prenv-static sh test/run-tests.sh; \
+	  $(MAKE) --no-print-directory -j$(CHECK_JOBS) static && PRENV_CHECK_STATIC=build/prenv-static sh test/run-tests.sh; \
 	else sh test/run-tests.sh; fi
 
 # libFuzzer targets: the library is compiled once with clang and the
