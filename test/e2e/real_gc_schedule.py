@@ -26,7 +26,7 @@ import time
 
 from real_k8s import LIMITED, RealBase
 from test_sleep import (CONFIG as SLEEP_CONFIG, FRI_0800, FRI_0900, FRI_1900, MAR_20, SUN_1000,
-                        SUN_1100, T_LATE, T_NOON, T_OPEN, T_SUN, TPL, env_for, write)
+                        SUN_1100, T_LATE, T_NOON, T_OPEN, T_SUN, TPL, acted, env_for, write)
 from util import run_prenv
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
@@ -140,11 +140,7 @@ class RealGcScheduleTest(RealBase):
         return {e["name"]: e for e in json.loads(r.stdout)}, evs, by
 
     def expect(self, res, want):
-        acted = {}
-        for name, e in res.items():
-            if e["action"] != "kept":
-                acted.setdefault(e["action"], set()).add(name)
-        self.assertEqual(want, acted)
+        self.assertEqual(want, acted(res))
 
     def run_twice(self, now, want):
         t0 = time.time()

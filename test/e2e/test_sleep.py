@@ -90,6 +90,15 @@ def env_for(pr=None, branch=None, **extra):
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
+def acted(res):
+    """gc -o json by name -> {action: {names}}, without what was kept."""
+    out = {}
+    for name, e in res.items():
+        if e["action"] != "kept":
+            out.setdefault(e["action"], set()).add(name)
+    return out
+
+
 def writes(stats):
     return sum(stats["by_verb"].get(v, 0) for v in WRITES)
 
@@ -328,11 +337,7 @@ class GcScheduleTest(unittest.TestCase):
         return self.srv.get(self.kc, "/apis/apps/v1/namespaces/shop-%s/deployments/web" % env)["spec"]["replicas"]
 
     def expect(self, res, want):
-        acted = {}
-        for name, e in res.items():
-            if e["action"] != "kept":
-                acted.setdefault(e["action"], set()).add(name)
-        self.assertEqual(want, acted)
+        self.assertEqual(want, acted(res))
 
     def run_twice(self, now, want):
         res, st = self.gc(now)
