@@ -532,31 +532,47 @@ static int pod_outdated(struct k8s_client *k, const cJSON *pod, const char *ns)
 	return old;
 }
 
-/* The failing pods of a failed Job (or the job's pods at all): logs. */
-static void job_logs(struct k8s_client *k, const cJSON *job, const char *ns, const cJSON *pods,
-		     struct prenv_buf *detail)
+/* The logs of the first failed pod of the Job whose uid is given, among
+ * pods (an array or an object of pods); 1 when there was one. */
+static int failed_pod_logs(struct k8s_client *k, const char *uid, const char *ns, const cJSON *pods,
+			   struct prenv_buf *detail)
 {
-	const char *uid = k8s_str(job, "metadata.uid");
 	const cJSON *p;
-	int done = 0;
 
 	cJSON_ArrayForEach(p, pods) {
-		const cJSON *ow;
+		const cJSON *ow, *cs;
 		int mine = 0;
 
 		cJSON_ArrayForEach(ow, k8s_item(p, "metadata.ownerReferences"))
 			if (uid && k8s_str(ow, "uid") && !strcmp(k8s_str(ow, "uid"), uid))
 				mine = 1;
-		if (!mine)
+		if (!mine || !k8s_str(p, "status.phase") || strcmp(k8s_str(p, "status.phase"), "Failed"))
 			continue;
-		if (k8s_str(p, "status.phase") && !strcmp(k8s_str(p, "status.phase"), "Failed")) {
-			const cJSON *cs = cJSON_GetArrayItem(k8s_item(p, "status.containerStatuses"), 0);
-
-			add_logs(k, ns, k8s_str(p, "metadata.name"), k8s_str(cs, "name"), 0, detail);
-			if (++done >= 1)
-				break;
-		}
+		cs = cJSON_GetArrayItem(k8s_item(p, "status.containerStatuses"), 0);
+		add_logs(k, ns, k8s_str(p, "metadata.name"), k8s_str(cs, "name"), 0, detail);
+		return 1;
 	}
+	return 0;
+}
+
+/* The failing pod of a failed Job: logs. The pods come from their own
+ * watch, which can lag the Job's (the Job is marked failed after its pod
+ * failed, but the two streams arrive independently): when the tracked
+ * pods do not show the failed pod yet, the server is asked. */
+static void job_logs(struct k8s_client *k, const cJSON *job, const char *ns, const cJSON *pods,
+		     struct prenv_buf *detail)
+{
+	static const struct k8s_mapping pm = { (char *)"", (char *)"v1", (char *)"Pod", (char *)"pods", 1 };
+	const char *uid = k8s_str(job, "metadata.uid");
+	struct prenv_err e = PRENV_ERR_INIT;
+	cJSON *items = NULL;
+
+	if (!uid || failed_pod_logs(k, uid, ns, pods, detail))
+		return;
+	if (k8s_list(k, &pm, ns, NULL, NULL, &items, NULL, &e) == 0)
+		(void)failed_pod_logs(k, uid, ns, items, detail);
+	prenv_err_clear(&e);
+	cJSON_Delete(items);
 }
 
 /* ------------------------------------------------------------ the wait */

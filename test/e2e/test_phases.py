@@ -9,7 +9,7 @@ import os
 import unittest
 
 from util import tmpdir
-from k8s_e2e import ServerCase, env_for
+from k8s_e2e import K8sServer, ServerCase, env_for
 
 NS = "/api/v1/namespaces/shop-pr-7"
 JOBS = "/apis/batch/v1/namespaces/shop-pr-7/jobs"
@@ -192,6 +192,20 @@ class PhasesTest(ServerCase, unittest.TestCase):
         # a failed once phase is not remembered: the next deploy runs it
         ns = self.get(NS)
         self.assertNotIn("prenv.dev/phase-seed", ns["metadata"].get("annotations") or {})
+
+    def test_failed_job_logs_when_the_pod_stream_lags(self):
+        # the Job's failure arrives before its pod's (on a loaded machine the
+        # two watch streams drift apart): the log lines are still there
+        self.srv.stop()
+        self.srv = K8sServer(tls=True, tokens=[self.TOKEN],
+                             args=self.SERVER_ARGS + ["--pod-watch-lag", "3"]).start()
+        self.addCleanup(self.srv.stop)
+        self.kc = self.srv.write_kubeconfig(os.path.join(self.dir, "kubeconfig"))
+        app = make_app(self, seed_image="registry.example.com/seed-fail:1")
+        r = self.prenv(app, "deploy")
+        self.check(r, 1)
+        self.assertIn("BackoffLimitExceeded", r.stderr)
+        self.assertIn("error: task failed: exit code 1", r.stderr)  # its log lines
 
     def test_redeploy_skips_once_phase_and_reseed_runs_it(self):
         app = make_app(self)

@@ -3390,6 +3390,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 elif now_m:
                                     evs.append((et, o))
                             last = h[-1][0]
+                if evs and res.kind == "Pod" and srv.opts.pod_watch_lag > 0:
+                    time.sleep(srv.opts.pod_watch_lag)
                 for et, o in evs:
                     send(et, o)
                 if last is None:
@@ -3741,6 +3743,9 @@ def main(argv=None):
     ap.add_argument("--crash-period", type=float, default=1.0, help="seconds per CrashLoopBackOff restart")
     ap.add_argument("--terminate-delay", type=float, default=0.5,
                     help="seconds a deleted namespace stays Terminating")
+    ap.add_argument("--pod-watch-lag", type=float, default=0.0,
+                    help="seconds every batch of Pod watch events waits before it is sent (a pod "
+                         "stream that lags the other kinds' streams, as on a loaded cluster)")
     ap.add_argument("--history", type=int, default=10000, help="watch events kept (older → 410)")
     ap.add_argument("--watch-timeout", type=float, default=1800.0)
     ap.add_argument("--bookmark-interval", type=float, default=5.0)
