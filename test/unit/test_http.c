@@ -1020,6 +1020,58 @@ static void test_http_only_http_and_https(void **state)
 	http_client_free(c);
 }
 
+/* A GET that carries a bearer token is redirected: to the same server it
+ * keeps the token; to the same host on another port (another server) it
+ * does not (the header is prenv's own "Authorization: Bearer"; libcurl
+ * drops it when host, port or scheme change). */
+static void test_http_token_not_sent_to_another_port_on_redirect(void **state)
+{
+	static const char *const args[] = { NULL };
+	struct http_client *c = client(0, 1, 0);
+	pid_t pid = -1;
+	int port = 0, i;
+
+	(void)state;
+	assert_int_equal(spawn_server(args, &pid, &port), 0);
+	for (i = 0; i < 2; i++) {
+		struct http_response resp = HTTP_RESPONSE_INIT;
+		struct prenv_err err = PRENV_ERR_INIT;
+		struct http_request r;
+		char to[96];
+		char *u;
+		cJSON *j;
+		const cJSON *auth;
+
+		if (i == 0)
+			snprintf(to, sizeof(to), "/echo");
+		else
+			snprintf(to, sizeof(to), "http://127.0.0.1:%d/echo", port);
+		u = url("/redirect?to=%s", to);
+		memset(&r, 0, sizeof(r));
+		r.method = "GET";
+		r.url = u;
+		r.bearer_token = "tok-REDIRECT-24680";
+		assert_int_equal(http_do(c, &r, &resp, &err), 0);
+		j = cJSON_Parse(resp.body.ptr);
+		assert_non_null(j);
+		auth = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "headers"),
+							"authorization");
+		if (i == 0) {
+			assert_true(cJSON_IsString(auth));
+			assert_string_equal(auth->valuestring, "Bearer tok-REDIRECT-24680");
+		} else {
+			assert_null(auth);
+			assert_null(strstr(resp.body.ptr, "tok-REDIRECT"));
+		}
+		cJSON_Delete(j);
+		prenv_err_clear(&err);
+		http_response_free(&resp);
+		free(u);
+	}
+	kill_server(pid);
+	http_client_free(c);
+}
+
 static void test_http_url_escape_encodes_reserved(void **state)
 {
 	static const struct {
@@ -1198,6 +1250,7 @@ int main(void)
 		cmocka_unit_test(test_http_tls_material_from_memory),
 		cmocka_unit_test(test_http_refused_option_is_an_error_naming_it),
 		cmocka_unit_test(test_http_only_http_and_https),
+		cmocka_unit_test(test_http_token_not_sent_to_another_port_on_redirect),
 		cmocka_unit_test(test_http_url_escape_encodes_reserved),
 		cmocka_unit_test(test_http_url_redact_masks_credentials),
 	};
