@@ -830,7 +830,8 @@ static void track_events(struct waiting *s, cJSON *evs)
 }
 
 /* Re-evaluates every wanted workload, printing a line when one's state
- * changed. Returns 1 when one failed (s->r, s->d filled); *all_ready. */
+ * changed. Returns 1 when one failed (s->r, s->d filled; 2: a Job, whose
+ * pod's logs are in s->d already); *all_ready. */
 static int check_workloads(struct waiting *s, int *all_ready)
 {
 	const cJSON *wo;
@@ -858,8 +859,10 @@ static int check_workloads(struct waiting *s, int *all_ready)
 			failed = 1;
 			prenv_buf_printf(&s->r, "%s: %s", line.ptr, why.ptr);
 			prenv_buf_truncate(&s->r, strcspn(s->r.ptr, "\n"));
-			if (!strcmp(k8s_str(obj, "kind"), "Job"))
+			if (!strcmp(k8s_str(obj, "kind"), "Job")) {
 				job_logs(s->k, obj, s->ns, s->t.pods, &s->d);
+				failed = 2;
+			}
 		}
 		if (st != 1)
 			*all_ready = 0;
@@ -869,19 +872,25 @@ static int check_workloads(struct waiting *s, int *all_ready)
 	return failed;
 }
 
-/* 1 when a pod of the current rollout fails (s->r, s->d filled). */
-static int check_pods(struct waiting *s)
+/* 1 when a pod of the current rollout fails: its one-line reason goes to
+ * line (s->r, or the detail when a workload's failure is the reason), its
+ * logs to s->d. */
+static int check_pods(struct waiting *s, struct prenv_buf *line)
 {
 	const cJSON *p;
 
 	cJSON_ArrayForEach(p, s->t.pods) {
 		const char *cn = NULL, *msg = NULL, *why = k8s_pod_failure(p, &cn, &msg);
+		size_t at = line->len;
 
 		if (!why || pod_outdated(s->k, p, s->ns))
 			continue;
-		prenv_buf_printf(&s->r, "pod/%s container %s: %s%s%s", p->string, cn ? cn : "?", why,
+		prenv_buf_printf(line, "pod/%s container %s: %s%s%s", p->string, cn ? cn : "?", why,
 				 msg ? ": " : "", msg ? msg : "");
-		prenv_buf_truncate(&s->r, strcspn(s->r.ptr, "\n"));
+		if (line->ptr)
+			prenv_buf_truncate(line, at + strcspn(line->ptr + at, "\n"));
+		if (line != &s->r)
+			prenv_buf_addc(line, '\n');
 		add_logs(s->k, s->ns, p->string, cn, !strcmp(why, "CrashLoopBackOff"), &s->d);
 		return 1;
 	}
@@ -922,7 +931,12 @@ static int watch_until_ready(struct waiting *s, char **reason, char **detail,
 		track_events(s, evs);
 		if (s->synced < (int)s->nw && (long)fs_now_ms() < s->deadline)
 			continue;
-		if (check_workloads(s, &all_ready) || check_pods(s)) {
+		if ((rc = check_workloads(s, &all_ready)) || check_pods(s, &s->r)) {
+			/* a Deployment that failed (ProgressDeadlineExceeded: it
+			 * may have been failing before this run) says little;
+			 * what its failing pod says goes in the detail */
+			if (rc == 1)
+				(void)check_pods(s, &s->d);
 			add_events(s->k, s->ns, &s->d);
 			*reason = prenv_buf_detach(&s->r, NULL);
 			*detail = prenv_buf_detach(&s->d, NULL);

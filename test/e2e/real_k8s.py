@@ -160,6 +160,12 @@ class RealBase(unittest.TestCase):
         st, _, body = self.c.api("GET", path)
         return body if st == 200 else None
 
+    def delete_at_end(self, ns):
+        """The namespace goes when the test ends (not waited for): the other
+        binary's run of this test, minutes later, starts from nothing
+        instead of a Deployment that has been failing since."""
+        self.addCleanup(self.c.api, "DELETE", "/api/v1/namespaces/" + ns)
+
     def ok(self, r, what):
         self.assertEqual(0, r.returncode, "%s: exit %d\nstdout:\n%s\nstderr:\n%s"
                          % (what, r.returncode, r.stdout, r.stderr))
@@ -219,6 +225,7 @@ class RealFailureTest(RealBase):
 
     def deploy_failing(self, name, image, pull, command):
         self.config(wait="150s", app=self.APP)
+        self.delete_at_end(self.ns(self.pr))
         self.template("dep.yaml", DEPLOYMENT % {"name": name, "image": image, "pull": pull,
                                                 "command": command})
         t0 = time.time()
@@ -251,6 +258,8 @@ class RealJobTest(RealBase):
 
     def test_job_complete_then_failed_with_logs(self):
         self.config(wait="150s")
+        self.delete_at_end("rjob-pr-21")
+        self.delete_at_end("rjob-pr-22")
         self.template("job.yaml", JOB % {"name": "seed", "script": '"echo seeded; exit 0"'})
         r = self.prenv("deploy", env=env_for(pr=21))
         self.ok(r, "deploy with a job that completes")

@@ -250,6 +250,31 @@ class K8sDeployTest(unittest.TestCase):
         self.assertIn("Warning events in namespace " + NS, r.stderr)
         self.assertIn("BackOff", r.stderr)
 
+    def test_progress_deadline_exceeded_still_shows_the_crashing_pod(self):
+        # a Deployment that has been failing for a while (a redeploy of the
+        # same commit): ProgressDeadlineExceeded is the reason, and the
+        # detail still says what its pod does and shows its log lines
+        app = make_app(self, image="ghcr.io/acme/crashloop:1")
+        dep = os.path.join(app, "tpl", "deployment.yaml")
+        with open(dep) as f:
+            text = f.read()
+        self.assertIn("  replicas: 1\n", text)
+        with open(dep, "w") as f:
+            f.write(text.replace("  replicas: 1\n", "  replicas: 1\n  progressDeadlineSeconds: 2\n", 1))
+        self.check(deploy(app, self.kc), 1)
+        path = "/apis/apps/v1/namespaces/%s/deployments/shop" % NS
+        deadline = time.time() + 60
+        while not any(c.get("reason") == "ProgressDeadlineExceeded"
+                      for c in self.srv.get(self.kc, path)["status"].get("conditions", [])):
+            self.assertLess(time.time(), deadline, "no ProgressDeadlineExceeded after 60 s")
+            time.sleep(0.2)
+        r = deploy(app, self.kc)
+        self.check(r, 1)
+        self.assertIn("ProgressDeadlineExceeded", r.stderr)
+        self.assertIn("CrashLoopBackOff", r.stderr)
+        self.assertIn("last 30 log lines of pod/shop-", r.stderr)
+        self.assertIn("panic:", r.stderr)
+
     def test_imagepull_fails_fast(self):
         app = make_app(self, image="ghcr.io/acme/imagepull:1", wait="60s")
         t0 = time.time()
