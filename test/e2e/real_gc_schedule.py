@@ -25,8 +25,8 @@ import sys
 import time
 
 from real_k8s import LIMITED, RealBase
-from test_sleep import (CONFIG as SLEEP_CONFIG, FRI_0800, FRI_0900, FRI_1900, MAR_20, SUN_1000,
-                        SUN_1100, T_LATE, T_NOON, T_OPEN, T_SUN, TPL, acted, env_for, write)
+from test_sleep import (BRANCH_ENVS, CONFIG as SLEEP_CONFIG, FRI_0900, T_LATE, T_NOON, T_OPEN, T_SUN,
+                        TPL, acted, env_for, preview_classes, write)
 from util import run_prenv
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
@@ -73,34 +73,18 @@ class RealGcScheduleTest(RealBase):
                   "image": "busybox-httpd:local", "cronjob_api": "batch/v1beta1",
                   "hpa_api": "autoscaling/v1"})
         docs, self.names, self.asleep, self.want, self.events = [], [], {}, {}, []
-        for i in range(46):
-            env = "pr-%d" % (100 + i)
-            ann = {"prenv.dev/repo": "acme/shop", "prenv.dev/pr": str(100 + i),
-                   "prenv.dev/deployed-at": FRI_0800}
-            cls, asleep = i % 5, None
-            if cls == 0:
-                asleep = FRI_1900
-            elif cls == 1:
-                ann["prenv.dev/deployed-at"] = FRI_0900
-            elif cls == 2:
-                ann["prenv.dev/deployed-at"] = SUN_1100
-                ann["prenv.dev/woken-at"] = FRI_0800
-            elif cls == 3:
-                asleep = SUN_1000
-            elif i % 10 == 9:
-                ann["prenv.dev/deployed-at"] = MAR_20
+        for env, ann, asleep, db in preview_classes():
             if asleep:
                 self.asleep[env] = asleep
             ns = "%s-%s" % (app, env)
             docs.append(ns_doc(ns, app, env, ann=ann))
             docs.append(workload_doc(ns, app, env, 2, env in LIVE))
             self.want[env] = {"web": 2}
-            if i % 2 == 0:
+            if db:
                 docs.append(workload_doc(ns, app, env, 1, env in LIVE, kind="StatefulSet", name="db"))
                 self.want[env]["db"] = 1
             self.names.append(env)
-        for env, at in (("production", FRI_0900), ("staging", FRI_0900), ("demo", SUN_1100),
-                        ("feature-x", FRI_0900)):
+        for env, at in BRANCH_ENVS:
             ns = "%s-%s" % (app, env)
             docs.append(ns_doc(ns, app, env, ann={"prenv.dev/deployed-at": at,
                                                   "prenv.dev/repo": "acme/shop"}))

@@ -90,6 +90,34 @@ def env_for(pr=None, branch=None, **extra):
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
+def preview_classes():
+    """The 46 previews of the gc scenario (the same as test/unit/test_gc.c's
+    table), five classes by i % 5: (name, namespace annotations, asleep
+    since or None, has a StatefulSet)."""
+    for i in range(46):
+        ann = {"prenv.dev/repo": "acme/shop", "prenv.dev/pr": str(100 + i),
+               "prenv.dev/deployed-at": FRI_0800}
+        asleep = None
+        cls = i % 5
+        if cls == 0:
+            asleep = FRI_1900
+        elif cls == 1:
+            ann["prenv.dev/deployed-at"] = FRI_0900
+        elif cls == 2:
+            ann["prenv.dev/deployed-at"] = SUN_1100
+            ann["prenv.dev/woken-at"] = FRI_0800  # awake since (cost)
+        elif cls == 3:
+            asleep = SUN_1000
+        elif i % 10 == 9:
+            ann["prenv.dev/deployed-at"] = MAR_20
+        yield "pr-%d" % (100 + i), ann, asleep, i % 2 == 0
+
+
+# the four branch environments of the scenario and when each was deployed
+BRANCH_ENVS = (("production", FRI_0900), ("staging", FRI_0900), ("demo", SUN_1100),
+               ("feature-x", FRI_0900))
+
+
 def acted(res):
     """gc -o json by name -> {action: {names}}, without what was kept."""
     out = {}
@@ -270,32 +298,15 @@ class GcScheduleTest(unittest.TestCase):
         docs = []
         self.names = []
         self.asleep = {}
-        for i in range(46):
-            env = "pr-%d" % (100 + i)
-            ann = {"prenv.dev/repo": "acme/shop", "prenv.dev/pr": str(100 + i),
-                   "prenv.dev/deployed-at": FRI_0800}
-            asleep = None
-            cls = i % 5
-            if cls == 0:
-                asleep = FRI_1900
-            elif cls == 1:
-                ann["prenv.dev/deployed-at"] = FRI_0900
-            elif cls == 2:
-                ann["prenv.dev/deployed-at"] = SUN_1100
-                ann["prenv.dev/woken-at"] = FRI_0800  # awake since (cost)
-            elif cls == 3:
-                asleep = SUN_1000
-            elif i % 10 == 9:
-                ann["prenv.dev/deployed-at"] = MAR_20
+        for env, ann, asleep, db in preview_classes():
             if asleep:
                 self.asleep[env] = asleep
             docs.append(ns_doc("shop-" + env, env, ann=ann))
             docs.append(deploy_doc("shop-" + env, env, 2, False))
-            if i % 2 == 0:
+            if db:
                 docs.append(deploy_doc("shop-" + env, env, 1, False, kind="StatefulSet", name="db"))
             self.names.append(env)
-        for env, at in (("production", FRI_0900), ("staging", FRI_0900), ("demo", SUN_1100),
-                        ("feature-x", FRI_0900)):
+        for env, at in BRANCH_ENVS:
             docs.append(ns_doc("shop-" + env, env, ann={"prenv.dev/deployed-at": at,
                                                        "prenv.dev/repo": "acme/shop"}))
             docs.append(deploy_doc("shop-" + env, env, 2, False))
