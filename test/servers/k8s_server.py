@@ -2729,7 +2729,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         kind, arg, slow = srv.faults.pick(self.command, path)
         if slow:
             time.sleep(slow / 1000.0)
-        entry = {"method": self.command, "path": path, "query": u.query,
+        entry = {"t": round(t0, 3), "method": self.command, "path": path, "query": u.query,
                  "content_type": self.headers.get("Content-Type"), "user_agent": ua,
                  "accept": self.headers.get("Accept"), "conn": getattr(srv.conn_local, "id", None)}
         try:
