@@ -281,7 +281,9 @@ class K8sDeployTest(unittest.TestCase):
         r = deploy(app, self.kc)
         self.check(r, 1)
         self.assertRegex(r.stderr, "ErrImagePull|ImagePullBackOff")
-        self.assertLess(time.time() - t0, 30)
+        # failed on the pull, not at the end of the 60 s wait
+        self.assertNotIn("not ready after", r.stderr)
+        print("\n# image pull failure diagnosed in %.1f s (wait 60s)" % (time.time() - t0), file=sys.stderr)
 
     def test_timeout_lists_what_is_not_ready(self):
         srv = Server(self, extra=["--ready-delay", "30"])
