@@ -333,6 +333,10 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
 int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env,
 		struct prenv_err *err);
 
+/* What k8s_namespace_apply() would refuse, read only: 0 when the namespace
+ * is absent or deploy may use it (a Terminating one included). */
+int k8s_namespace_check(struct k8s_client *k, const struct k8s_env *env, struct prenv_err *err);
+
 /* Creates or updates the namespace with prenv's labels and annotations.
  * *created is set when it did not exist. Refuses a namespace that exists
  * without prenv's labels for this app/env (PRENV_ECONFIG) or is another
