@@ -391,21 +391,35 @@ static int ns_refused(const cJSON *live, const struct k8s_env *env, struct prenv
 	return 0;
 }
 
-int k8s_namespace_check(struct k8s_client *k, const struct k8s_env *env, struct prenv_err *err)
+/* The live namespace (*live NULL when there is none), if deploy may use
+ * it; else the error. */
+static int ns_live(struct k8s_client *k, const struct k8s_env *env, cJSON **live, struct prenv_err *err)
 {
 	struct prenv_buf url = PRENV_BUF_INIT;
-	cJSON *live = NULL;
 	int rc;
 
+	*live = NULL;
 	k8s_url(k, &url, &ns_mapping, NULL, env->ns, NULL);
-	rc = k8s_get_json(k, url.ptr, &live, err);
+	rc = k8s_get_json(k, url.ptr, live, err);
+	prenv_buf_free(&url);
 	if (rc == PRENV_ENOTFOUND) {
 		prenv_err_clear(err);
 		rc = 0;
 	} else if (rc == 0) {
-		rc = ns_refused(live, env, err);
+		rc = ns_refused(*live, env, err);
 	}
-	prenv_buf_free(&url);
+	if (rc < 0) {
+		cJSON_Delete(*live);
+		*live = NULL;
+	}
+	return rc;
+}
+
+int k8s_namespace_check(struct k8s_client *k, const struct k8s_env *env, struct prenv_err *err)
+{
+	cJSON *live = NULL;
+	int rc = ns_live(k, env, &live, err);
+
 	cJSON_Delete(live);
 	return rc;
 }
@@ -423,12 +437,10 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 
 	*created = 0;
 	k8s_url(k, &url, &ns_mapping, NULL, env->ns, NULL);
-	rc = k8s_get_json(k, url.ptr, &live, err);
-	if (rc == PRENV_ENOTFOUND) {
-		prenv_err_clear(err);
+	rc = ns_live(k, env, &live, err);
+	if (rc == 0 && !live) {
 		*created = 1;
-		rc = 0;
-	} else if (rc == 0 && (rc = ns_refused(live, env, err)) == 0) {
+	} else if (rc == 0) {
 		if (k8s_str(live, "metadata.deletionTimestamp") ||
 		    (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
 			rc = ns_recreate_wait(k, env, created, err);
