@@ -300,6 +300,7 @@ static int logical_objects(struct k8s_run *r, const struct provider_run *run, co
 			   cJSON **out, char **summary, struct prenv_err *err)
 {
 	const char *domain = pstr(run, "cluster_domain");
+	int rc, n;
 
 	*out = NULL;
 	if (!run->logical)
@@ -308,7 +309,13 @@ static int logical_objects(struct k8s_run *r, const struct provider_run *run, co
 	if (run->logical->summary && !(*summary = cJSON_PrintUnformatted(run->logical->summary)))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	r->env.logical_summary = *summary;
-	return k8s_logical_objects(out, objects, run->logical, domain ? domain : "cluster.local", err);
+	if ((rc = k8s_logical_objects(out, objects, run->logical, domain ? domain : "cluster.local", err)) < 0)
+		return rc;
+	n = cJSON_GetArraySize(*out) - (objects ? cJSON_GetArraySize(objects) : 0);
+	if (n > 0 && !r->env.quiet)
+		log_info("%d Service(s) of the borrowed services made ExternalName aliases of namespace %s",
+			 n, run->logical->baseline_ns);
+	return 0;
 }
 
 /* What deploy applies, built from the rendered objects: the config's
@@ -367,6 +374,7 @@ static int k8s_precheck(struct provider_session *s, const struct provider_run *r
 		return 0;
 	if ((rc = run_env(&r, run, err)) < 0)
 		return rc;
+	r.env.quiet = 1;
 	if ((rc = deploy_objs_check(&r, &d, s, run, objects, err)) == 0)
 		rc = k8s_namespace_check(r.k, &r.env, err);
 	deploy_objs_free(&d);

@@ -298,6 +298,7 @@ struct k8s_env {
 	 * borrowed (annotation prenv.dev/logical, JSON); NULL otherwise */
 	const char *baseline;
 	const char *logical_summary;
+	int quiet;                    /* 1: a precheck, whose deploy follows: says nothing it will say */
 };
 
 /* Whose environment the namespace ns is: NULL when it is env's repository's

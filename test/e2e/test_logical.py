@@ -331,6 +331,8 @@ class LogicalCase(ServerCase, unittest.TestCase):
         r = self.prenv(self.repo, "deploy", env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(("POST", "/repos/acme/shop/issues/7/comments"), writes())
+        # checked twice (before the report, then by the deploy), said once
+        self.assertEqual(1, r.stderr.count("ExternalName aliases of namespace"), r.stderr)
 
     def test_a_baseline_namespace_prenv_did_not_make_is_refused(self):
         self.srv.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
