@@ -35,7 +35,7 @@ struct prenv_err;
 
 /* Bumped when a slot is added or changes meaning; provider_open() refuses
  * a provider built against another version. */
-#define PRENV_PROVIDER_VERSION 3
+#define PRENV_PROVIDER_VERSION 4
 
 enum prenv_op { PRENV_OP_DEPLOY, PRENV_OP_DESTROY, PRENV_OP_STATUS };
 
@@ -164,6 +164,14 @@ struct prenv_provider {
 	 * mistake before any deploy does. Errors are PRENV_ECONFIG naming the
 	 * object's template file:line. */
 	int (*check)(const struct provider_run *run, const cJSON *objects, struct prenv_err *err);
+
+	/* Optional (since version 4; NULL: deploy's own order is enough):
+	 * what deploy would refuse before its first write, checked without
+	 * writing anything, before the pull request is told that a deploy
+	 * started. Same arguments as deploy; errors as deploy's (exit 2 or 3:
+	 * nothing was changed). */
+	int (*precheck)(struct provider_session *s, const struct provider_run *run,
+			const cJSON *objects, struct prenv_err *err);
 
 	/* Optional (NULL when unsupported): this app's environments, for gc.
 	 * run->plan is NULL. *out (the caller's) is an array of objects

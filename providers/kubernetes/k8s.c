@@ -300,6 +300,7 @@ static int logical_objects(struct k8s_run *r, const struct provider_run *run, co
 			   cJSON **out, char **summary, struct prenv_err *err)
 {
 	const char *domain = pstr(run, "cluster_domain");
+	int rc, n;
 
 	*out = NULL;
 	if (!run->logical)
@@ -308,15 +309,84 @@ static int logical_objects(struct k8s_run *r, const struct provider_run *run, co
 	if (run->logical->summary && !(*summary = cJSON_PrintUnformatted(run->logical->summary)))
 		return prenv_err_set(err, PRENV_ENOMEM, "out of memory");
 	r->env.logical_summary = *summary;
-	return k8s_logical_objects(out, objects, run->logical, domain ? domain : "cluster.local", err);
+	if ((rc = k8s_logical_objects(out, objects, run->logical, domain ? domain : "cluster.local", err)) < 0)
+		return rc;
+	n = cJSON_GetArraySize(*out) - (objects ? cJSON_GetArraySize(objects) : 0);
+	if (n > 0 && !r->env.quiet)
+		log_info("%d Service(s) of the borrowed services made ExternalName aliases of namespace %s",
+			 n, run->logical->baseline_ns);
+	return 0;
+}
+
+/* What deploy applies, built from the rendered objects: the config's
+ * secrets, a logical environment's aliases, prenv's labels. */
+struct deploy_objs {
+	cJSON *prepared, *with_secrets, *with_aliases;
+	char *summary;
+};
+
+static void deploy_objs_free(struct deploy_objs *d)
+{
+	cJSON_Delete(d->prepared);
+	cJSON_Delete(d->with_secrets);
+	cJSON_Delete(d->with_aliases);
+	free(d->summary);
+}
+
+/* Builds d, connects and checks what needs the cluster but writes
+ * nothing: every object's mapping and a logical environment's baseline
+ * (exit 2: nothing was changed). */
+static int deploy_objs_check(struct k8s_run *r, struct deploy_objs *d, struct provider_session *s,
+			     const struct provider_run *run, const cJSON *objects, struct prenv_err *err)
+{
+	int rc;
+
+	if ((rc = k8s_secrets_objects(&d->with_secrets, objects, run->secrets, &r->env, err)) < 0 ||
+	    (rc = logical_objects(r, run, d->with_secrets ? d->with_secrets : objects, &d->with_aliases,
+				  &d->summary, err)) < 0 ||
+	    (rc = k8s_prepare(&d->prepared, d->with_aliases ? d->with_aliases :
+			      d->with_secrets ? d->with_secrets : objects, &r->env, NULL, err)) < 0)
+		return rc;
+	if (r->env.phase)
+		k8s_label_phase(d->prepared, r->env.phase);
+	if ((rc = run_connect(r, s, run, err)) < 0)
+		return rc;
+	/* every mapping is known before the first write */
+	if ((rc = k8s_resolve(r->k, d->prepared, &r->env, err)) < 0 ||
+	    (run->logical && cJSON_GetArraySize(run->logical->borrowed) > 0 &&
+	     (rc = k8s_logical_baseline(r->k, &r->env, run->logical, err)) < 0))
+		return rc;
+	return 0;
+}
+
+/* Before the pull request is told that a deploy started: everything
+ * deploy would refuse before its first write (the mappings, a logical
+ * environment's baseline, the namespace's owner), read only, so such a
+ * run exits 2 or 3 having changed and said nothing. */
+static int k8s_precheck(struct provider_session *s, const struct provider_run *run,
+			const cJSON *objects, struct prenv_err *err)
+{
+	struct k8s_run r;
+	struct deploy_objs d = { NULL, NULL, NULL, NULL };
+	int rc;
+
+	if (run->phase && (run->phase->teardown || run->phase->outputs_only))
+		return 0;
+	if ((rc = run_env(&r, run, err)) < 0)
+		return rc;
+	r.env.quiet = 1;
+	if ((rc = deploy_objs_check(&r, &d, s, run, objects, err)) == 0)
+		rc = k8s_namespace_check(r.k, &r.env, err);
+	deploy_objs_free(&d);
+	return rc;
 }
 
 static int k8s_deploy(struct provider_session *s, const struct provider_run *run,
 		      const cJSON *objects, struct provider_result *res, struct prenv_err *err)
 {
 	struct k8s_run r;
-	cJSON *prepared = NULL, *with_secrets = NULL, *with_aliases = NULL;
-	char *summary = NULL;
+	struct deploy_objs d = { NULL, NULL, NULL, NULL };
+	cJSON *prepared = NULL;
 	int rc, created = 0, pruned = 0, asleep = 0;
 	long secs = wait_seconds(run);
 
@@ -338,21 +408,9 @@ static int k8s_deploy(struct provider_session *s, const struct provider_run *run
 	}
 	/* a namespace still being deleted (a destroy just before) is waited for */
 	r.env.ns_wait = secs > DEFAULT_WAIT ? secs : DEFAULT_WAIT;
-	if ((rc = k8s_secrets_objects(&with_secrets, objects, run->secrets, &r.env, err)) < 0 ||
-	    (rc = logical_objects(&r, run, with_secrets ? with_secrets : objects, &with_aliases, &summary,
-				  err)) < 0 ||
-	    (rc = k8s_prepare(&prepared, with_aliases ? with_aliases : with_secrets ? with_secrets : objects,
-			      &r.env, NULL, err)) < 0)
+	if ((rc = deploy_objs_check(&r, &d, s, run, objects, err)) < 0)
 		goto done;
-	if (r.env.phase)
-		k8s_label_phase(prepared, r.env.phase);
-	if ((rc = run_connect(&r, s, run, err)) < 0)
-		goto done;
-	/* every mapping is known before the first write (exit 2: nothing changed) */
-	if ((rc = k8s_resolve(r.k, prepared, &r.env, err)) < 0 ||
-	    (run->logical && cJSON_GetArraySize(run->logical->borrowed) > 0 &&
-	     (rc = k8s_logical_baseline(r.k, &r.env, run->logical, err)) < 0))
-		goto done;
+	prepared = d.prepared;
 	r.env.asleep = &asleep;
 	if ((rc = k8s_namespace_apply(r.k, &r.env, &created, err)) < 0)
 		goto done;
@@ -381,10 +439,7 @@ done:
 		prenv_set_str(&res->reason, why.ptr);
 		prenv_buf_free(&why);
 	}
-	cJSON_Delete(prepared);
-	cJSON_Delete(with_secrets);
-	cJSON_Delete(with_aliases);
-	free(summary);
+	deploy_objs_free(&d);
 	return rc;
 }
 
@@ -1147,6 +1202,7 @@ const struct prenv_provider k8s_provider = {
 	.open = k8s_open,
 	.close = k8s_close,
 	.deploy = k8s_deploy,
+	.precheck = k8s_precheck,
 	.destroy = k8s_destroy,
 	.status = k8s_status,
 	.check = k8s_check,

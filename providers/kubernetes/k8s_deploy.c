@@ -369,6 +369,61 @@ static int ns_recreate_wait(struct k8s_client *k, const struct k8s_env *env, int
 	return rc;
 }
 
+/* Whether deploy may use the live namespace: prenv's, for this app and
+ * environment, of this repository; else the error (nothing was changed). */
+static int ns_refused(const cJSON *live, const struct k8s_env *env, struct prenv_err *err)
+{
+	const char *m = k8s_label(live, PRENV_LABEL_MANAGED);
+	const char *a = k8s_label(live, PRENV_LABEL_APP);
+	const char *e = k8s_label(live, PRENV_LABEL_ENV);
+
+	if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app))
+		return prenv_err_set(err, PRENV_ECONFIG, "namespace %s exists and is not managed by prenv for "
+				     "app %s (labels %s=prenv, %s=%s); prenv will not take it over: choose "
+				     "another provider.namespace", env->ns, env->app, PRENV_LABEL_MANAGED,
+				     PRENV_LABEL_APP, env->app);
+	if (e && strcmp(e, env->env))
+		return prenv_err_set(err, PRENV_ECONFIG, "namespace %s belongs to environment %s of %s, not "
+				     "to %s; give each environment its own provider.namespace",
+				     env->ns, e, env->app, env->env);
+	if (k8s_foreign_repo(live, env))
+		return k8s_foreign_err(err, env, "deploy into", k8s_foreign_repo(live, env));
+	return 0;
+}
+
+/* The live namespace (*live NULL when there is none), if deploy may use
+ * it; else the error. */
+static int ns_live(struct k8s_client *k, const struct k8s_env *env, cJSON **live, struct prenv_err *err)
+{
+	struct prenv_buf url = PRENV_BUF_INIT;
+	int rc;
+
+	*live = NULL;
+	k8s_url(k, &url, &ns_mapping, NULL, env->ns, NULL);
+	rc = k8s_get_json(k, url.ptr, live, err);
+	prenv_buf_free(&url);
+	if (rc == PRENV_ENOTFOUND) {
+		prenv_err_clear(err);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ns_refused(*live, env, err);
+	}
+	if (rc < 0) {
+		cJSON_Delete(*live);
+		*live = NULL;
+	}
+	return rc;
+}
+
+int k8s_namespace_check(struct k8s_client *k, const struct k8s_env *env, struct prenv_err *err)
+{
+	cJSON *live = NULL;
+	int rc = ns_live(k, env, &live, err);
+
+	cJSON_Delete(live);
+	return rc;
+}
+
 int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *created,
 			struct prenv_err *err)
 {
@@ -382,29 +437,12 @@ int k8s_namespace_apply(struct k8s_client *k, const struct k8s_env *env, int *cr
 
 	*created = 0;
 	k8s_url(k, &url, &ns_mapping, NULL, env->ns, NULL);
-	rc = k8s_get_json(k, url.ptr, &live, err);
-	if (rc == PRENV_ENOTFOUND) {
-		prenv_err_clear(err);
+	rc = ns_live(k, env, &live, err);
+	if (rc == 0 && !live) {
 		*created = 1;
-		rc = 0;
 	} else if (rc == 0) {
-		const char *m = k8s_label(live, PRENV_LABEL_MANAGED);
-		const char *a = k8s_label(live, PRENV_LABEL_APP);
-		const char *e = k8s_label(live, PRENV_LABEL_ENV);
-
-		if (!m || strcmp(m, PRENV_MANAGED_BY) || !a || strcmp(a, env->app)) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s exists and is not managed by prenv for "
-					   "app %s (labels %s=prenv, %s=%s); prenv will not take it over: choose "
-					   "another provider.namespace", env->ns, env->app, PRENV_LABEL_MANAGED,
-					   PRENV_LABEL_APP, env->app);
-		} else if (e && strcmp(e, env->env)) {
-			rc = prenv_err_set(err, PRENV_ECONFIG, "namespace %s belongs to environment %s of %s, not "
-					   "to %s; give each environment its own provider.namespace",
-					   env->ns, e, env->app, env->env);
-		} else if (k8s_foreign_repo(live, env)) {
-			rc = k8s_foreign_err(err, env, "deploy into", k8s_foreign_repo(live, env));
-		} else if (k8s_str(live, "metadata.deletionTimestamp") ||
-			   (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
+		if (k8s_str(live, "metadata.deletionTimestamp") ||
+		    (k8s_str(live, "status.phase") && !strcmp(k8s_str(live, "status.phase"), "Terminating"))) {
 			rc = ns_recreate_wait(k, env, created, err);
 		} else if (env->asleep && k8s_annotation(live, PRENV_ANN_ASLEEP_SINCE)) {
 			*env->asleep = 1;

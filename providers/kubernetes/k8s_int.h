@@ -298,6 +298,7 @@ struct k8s_env {
 	 * borrowed (annotation prenv.dev/logical, JSON); NULL otherwise */
 	const char *baseline;
 	const char *logical_summary;
+	int quiet;                    /* 1: a precheck, whose deploy follows: says nothing it will say */
 };
 
 /* Whose environment the namespace ns is: NULL when it is env's repository's
@@ -332,6 +333,10 @@ int k8s_prepare(cJSON **out, const cJSON *objects, const struct k8s_env *env,
  * Namespaced objects without a namespace get env->ns. */
 int k8s_resolve(struct k8s_client *k, cJSON *prepared, const struct k8s_env *env,
 		struct prenv_err *err);
+
+/* What k8s_namespace_apply() would refuse, read only: 0 when the namespace
+ * is absent or deploy may use it (a Terminating one included). */
+int k8s_namespace_check(struct k8s_client *k, const struct k8s_env *env, struct prenv_err *err);
 
 /* Creates or updates the namespace with prenv's labels and annotations.
  * *created is set when it did not exist. Refuses a namespace that exists

@@ -132,7 +132,7 @@ int k8s_logical_objects(cJSON **out, const cJSON *objects, const struct provider
 {
 	cJSON *all = NULL, *names = cJSON_CreateArray();
 	const cJSON *o;
-	int rc = 0, n = 0;
+	int rc = 0;
 
 	*out = NULL;
 	if (!names)
@@ -147,13 +147,8 @@ int k8s_logical_objects(cJSON **out, const cJSON *objects, const struct provider
 		goto done;
 	}
 	cJSON_ArrayForEach(o, lg->borrowed)
-		if (is_service(o) && k8s_str(o, "metadata.name")) {
+		if (is_service(o) && k8s_str(o, "metadata.name"))
 			cJSON_AddItemToArray(all, alias_of(o, lg, domain));
-			n++;
-		}
-	if (n)
-		log_info("%d Service(s) of the borrowed services made ExternalName aliases of namespace %s",
-			 n, lg->baseline_ns);
 	*out = all;
 done:
 	cJSON_Delete(names);
@@ -194,7 +189,7 @@ int k8s_logical_baseline(struct k8s_client *k, const struct k8s_env *env,
 				   "logical.namespace to its namespace; nothing was changed",
 				   lg->baseline_ns, lg->baseline, env->app, PRENV_LABEL_MANAGED,
 				   PRENV_LABEL_APP, env->app, PRENV_LABEL_ENV, lg->baseline);
-	else if (k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE))
+	else if (k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE) && !env->quiet)
 		log_warn("the baseline %s is asleep (since %s): the borrowed services answer once it is "
 			 "woken (`prenv wake --env %s`)", lg->baseline, k8s_annotation(ns, PRENV_ANN_ASLEEP_SINCE),
 			 lg->baseline);

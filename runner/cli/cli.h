@@ -136,6 +136,14 @@ struct urlcheck;
 int cli_deploy_report(struct cli *cli, int rc, const struct urlcheck *uc, struct provider_result *res,
 		      struct prenv_err *err);
 
+/* Before the pull request is told that a deploy started (a code host to
+ * report to) and before a first phase is applied (phases:): the provider's
+ * read-only checks of what its deploy of objects would refuse (provider
+ * precheck), so such a run exits 2 or 3 having changed and said nothing.
+ * 0 when there is nothing to check (a dry run writes nothing). */
+int cli_deploy_precheck(struct cli *cli, const struct provider_run *run, const cJSON *objects,
+			struct prenv_err *err);
+
 /* ------------------------------------------------------------ phases.c */
 
 /* deploy of a configuration with `phases:`: every phase rendered and

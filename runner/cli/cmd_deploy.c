@@ -107,6 +107,12 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s%s", env_kind_name(cli->plan->kind),
 		 cli->plan->env_name, cli->cfg->app, cli->dry_run ? " (dry run)" : "");
+	if ((rc = cli_deploy_precheck(cli, &cli->run, objs, err)) < 0) {
+		log_group_end();
+		urlcheck_free(&uc);
+		cJSON_Delete(objs);
+		return rc;
+	}
 	if (!cli->dry_run)
 		reporter_progress(&cli->rep);
 	memset(&res, 0, sizeof(res));
@@ -117,6 +123,17 @@ static int cmd_deploy(struct cli *cli, struct prenv_err *err)
 	provider_result_clear(&res);
 	cJSON_Delete(objs);
 	return rc;
+}
+
+int cli_deploy_precheck(struct cli *cli, const struct provider_run *run, const cJSON *objects,
+			struct prenv_err *err)
+{
+	const struct prenv_provider *p = cli->session->provider;
+
+	/* without either, deploy's own order already checks before writing */
+	if (cli->dry_run || !p->precheck || (!cli->cfg->nphases && !reporter_has_host(&cli->rep)))
+		return 0;
+	return p->precheck(cli->session, run, objects, err);
 }
 
 int cli_deploy_report(struct cli *cli, int rc, const struct urlcheck *uc, struct provider_result *res,

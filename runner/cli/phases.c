@@ -365,6 +365,30 @@ static void phase_reason(struct provider_result *res, const struct phase_state *
 	prenv_buf_free(&why);
 }
 
+/* The provider's read-only checks of every phase that will be applied,
+ * with its check render, before the pull request hears of the deploy. */
+static int phases_precheck(struct phases *p, struct prenv_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < p->n && rc == 0; i++) {
+		struct provider_phase ph;
+		struct provider_run run = p->cli->run;
+
+		if (p->ph[i].rp.state == REPORT_PHASE_SKIPPED)
+			continue;
+		memset(&ph, 0, sizeof(ph));
+		ph.name = p->ph[i].cp->name;
+		ph.all = p->names;
+		ph.services = (const char *const *)p->ph[i].cp->services;
+		run.phase = &ph;
+		if ((rc = cli_deploy_precheck(p->cli, &run, p->ph[i].objs, err)) < 0)
+			prenv_err_prefix(err, "phase %s", ph.name);
+	}
+	return rc;
+}
+
 static int phases_apply(struct phases *p, struct provider_result *res, struct prenv_err *err)
 {
 	size_t i;
@@ -472,6 +496,10 @@ int cli_deploy_phases(struct cli *cli, const struct urlcheck *uc, struct prenv_e
 	log_group_begin("prenv deploy");
 	log_info("deploying %s environment %s of %s in %zu phases%s", env_kind_name(cli->plan->kind),
 		 cli->plan->env_name, cli->cfg->app, p.n, cli->dry_run ? " (dry run)" : "");
+	if ((rc = phases_precheck(&p, err)) < 0) {
+		log_group_end();
+		goto done;
+	}
 	if (!cli->dry_run)
 		reporter_progress(&cli->rep);
 	rc = phases_apply(&p, &res, err);

@@ -276,6 +276,17 @@ static int report_host(struct reporter *r, const struct report_info *ri, int qui
 	return rc;
 }
 
+int reporter_has_host(struct reporter *r)
+{
+	struct prenv_buf why = PRENV_BUF_INIT;
+	int auth = 0;
+
+	if (!r->dry_run)
+		open_host(r, &why, &auth);
+	prenv_buf_free(&why);
+	return r->host != NULL;
+}
+
 void reporter_progress(struct reporter *r)
 {
 	struct report_info ri;

@@ -91,6 +91,9 @@ void reporter_clear(struct reporter *r);
  * exists: call it before a destroy). 0 when there is none. */
 long long reporter_comment_id(struct reporter *r);
 
+/* Whether this run reports to a code host (opens its session, no I/O):
+ * what a deploy checks before it tells the pull request anything. */
+int reporter_has_host(struct reporter *r);
 /* "deploying", before the provider runs: the comment and the deployment
  * show progress. Never fails the run. */
 void reporter_progress(struct reporter *r);

@@ -11,6 +11,10 @@ test/servers/k8s_server.py (k8s_harness.py).
     so such objects would leak and two environments would fight over them
     (issue 10 #11). The environment's own Namespace object is still allowed
     (prenv applies the namespace itself).
+  - with a code host to report to, a refusal the cluster decides (an
+    unknown kind, another repository's namespace) comes before the pull
+    request hears of the deploy: exit 2 or 3, no comment, no deployment
+    status (the provider's precheck);
   - an environment belongs to the repository that made it (the namespace's
     prenv.dev/repo annotation): another repository with the same app name
     (so the same namespace) may not deploy over it (exit 3), destroy it
@@ -18,9 +22,15 @@ test/servers/k8s_server.py (k8s_harness.py).
     without the annotation (an older prenv's) is adopted (issue 10 #10).
 """
 import json
+import os
+import sys
 import unittest
 
+from util import ROOT
 from k8s_e2e import ServerCase, config_text, env_for, make_app
+
+sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
+from codehost import start_github  # noqa: E402
 
 NS = "shop-pr-7"
 
@@ -173,6 +183,54 @@ class K8sOwnerTest(GuardBase, unittest.TestCase):
         self.assertEqual("acme/shop", self.annotations().get("prenv.dev/repo"))
         r = self.prenv(app, "deploy", env=env_for(repo="evil/shop"))
         self.check(r, 3)
+
+
+class K8sRefusalSaysNothingTest(GuardBase, unittest.TestCase):
+    """Exit 2 and 3 promise that nothing was changed: with the GitHub test
+    server to report to, that includes the pull request."""
+
+    def setUp(self):
+        super().setUp()
+        self.gh = start_github(self.dir, tokens={"ghs_bot": "github-actions[bot]:write"})
+        self.addCleanup(self.gh.stop)
+        for repo in ("acme/shop", "evil/shop"):
+            self.gh.seed({"repo": repo, "pulls": [{"number": 7, "head_sha": "a" * 40, "head_ref": "feature/x",
+                                                   "base_ref": "main", "state": "open", "user": "alice"}]})
+
+    def gh_env(self, repo="acme/shop"):
+        return env_for(repo=repo, PRENV_API_URL=self.gh.url, PRENV_HOST="github", GITHUB_TOKEN="ghs_bot",
+                       PRENV_HTTP_SLEEP_SCALE="0.01")
+
+    def gh_writes(self):
+        return [(q["method"], q["path"]) for q in self.gh.requests()
+                if q["method"] in ("POST", "PATCH", "PUT", "DELETE")]
+
+    def test_unknown_kind_is_not_reported_as_a_deploy(self):
+        # the control: the same app without the unknown kind is reported
+        self.check(self.prenv(self.app(), "deploy", env=self.gh_env()))
+        self.assertIn(("POST", "/repos/acme/shop/issues/7/comments"), self.gh_writes())
+        self.check(self.prenv(self.app(), "destroy", env=self.gh_env()))
+        self.gh.clear_requests()
+        self.srv.admin("POST", "/_test/reset")
+        app = self.app(extra_files={"zz-thing.yaml": "apiVersion: nosuch.io/v9\nkind: Thing\n"
+                                                     "metadata:\n  name: t\n"})
+        r = self.prenv(app, "deploy", env=self.gh_env())
+        self.check(r, 2)
+        self.assertIn("does not serve kind Thing of apiVersion nosuch.io/v9", r.stderr)
+        self.assertIn("zz-thing.yaml:1", r.stderr)
+        self.assertEqual([], self.gh_writes(), "exit 2, yet the pull request was written to")
+        self.assertEqual([], self.writes())
+
+    def test_another_repositorys_namespace_is_not_reported_as_a_deploy(self):
+        app = self.app()
+        self.check(self.prenv(app, "deploy", env=self.gh_env()))
+        self.gh.clear_requests()
+        self.srv.admin("POST", "/_test/reset")
+        r = self.prenv(app, "deploy", env=self.gh_env("evil/shop"))
+        self.check(r, 3)
+        self.assertIn("belongs to repository acme/shop", r.stderr)
+        self.assertEqual([], self.gh_writes(), "exit 3, yet a pull request was written to")
+        self.assertEqual([], self.writes())
 
 
 if __name__ == "__main__":

@@ -14,9 +14,14 @@ namespace."""
 import json
 import os
 import subprocess
+import sys
 import unittest
 
+from util import ROOT
 from k8s_e2e import ServerCase, env_for
+
+sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
+from codehost import start_github  # noqa: E402
 from test_k8s_deploy import KUBECTL, kubectl_args
 
 SERVICES = ("web", "api", "db", "search", "worker")
@@ -302,6 +307,32 @@ class LogicalCase(ServerCase, unittest.TestCase):
         self.assertIn("nothing was changed", r.stderr)
         st, _, _ = self.srv.api("GET", "/api/v1/namespaces/shop-pr-7")
         self.assertEqual(st, 404)
+
+    def test_a_missing_baseline_is_not_reported_as_a_deploy(self):
+        # with a code host to report to: refused before the pull request
+        # hears of a deploy (exit 2 promises nothing was changed, the PR
+        # included); the control deploy after the baseline is reported
+        gh = start_github(self.dir, tokens={"ghs_bot": "github-actions[bot]:write"})
+        self.addCleanup(gh.stop)
+        head = self.commit("api/main.go")
+        gh.seed({"repo": "acme/shop", "pulls": [{"number": 7, "head_sha": head, "head_ref": "feature",
+                                                 "base_ref": "main", "state": "open", "user": "alice"}]})
+        env = env_for(pr="7", branch="feature", sha=head, PRENV_BASE_BRANCH="main", PRENV_API_URL=gh.url,
+                      PRENV_HOST="github", GITHUB_TOKEN="ghs_bot", PRENV_HTTP_SLEEP_SCALE="0.01")
+        writes = lambda: [(q["method"], q["path"]) for q in gh.requests()  # noqa: E731
+                          if q["method"] in ("POST", "PATCH", "PUT", "DELETE")]
+        r = self.prenv(self.repo, "deploy", env=env)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("the baseline environment staging (namespace shop-staging) does not exist", r.stderr)
+        self.assertEqual([], writes(), "exit 2, yet the pull request was written to")
+        st, _, _ = self.srv.api("GET", "/api/v1/namespaces/shop-pr-7")
+        self.assertEqual(st, 404)
+        self.deploy_baseline()
+        r = self.prenv(self.repo, "deploy", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(("POST", "/repos/acme/shop/issues/7/comments"), writes())
+        # checked twice (before the report, then by the deploy), said once
+        self.assertEqual(1, r.stderr.count("ExternalName aliases of namespace"), r.stderr)
 
     def test_a_baseline_namespace_prenv_did_not_make_is_refused(self):
         self.srv.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",

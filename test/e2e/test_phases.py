@@ -291,6 +291,19 @@ class PhasesTest(ServerCase, unittest.TestCase):
         self.assertIn("'nope' is not defined", r.stderr)
         self.assertIsNone(self.get(NS))
 
+    def test_unknown_kind_in_a_later_phase_changes_nothing(self):
+        # the server does not serve it: found by discovery before the first
+        # phase is applied (the provider's precheck), not after it ran
+        app = make_app(self, files={"deploy/app/thing.yaml": "apiVersion: nosuch.io/v9\nkind: Thing\n"
+                                    "metadata:\n  name: t\n"})
+        r = self.prenv(app, "deploy")
+        self.check(r, 2)
+        self.assertIn("phase app", r.stderr)
+        self.assertIn("does not serve kind Thing of apiVersion nosuch.io/v9", r.stderr)
+        self.assertIn("deploy/app/thing.yaml:1", r.stderr)
+        self.assertNotIn("phase data (1 of 3): applying", r.stderr)
+        self.assertIsNone(self.get(NS))
+
     def test_output_of_a_later_phase_is_an_error(self):
         app = make_app(self, files={"deploy/data/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
                                     "  name: x\ndata:\n  h: {{outputs.app.host}}\n"})
