@@ -12,7 +12,10 @@ controllers and kubelet.
     deletion (6-90 s on 1.20) and creates the namespace anew (issue 16 #8);
   - nothing is written before every kind is known and namespaced (issue 10
     #8, #11); another repository's environment is refused (issue 10 #10);
-  - an exec plugin that answers with a client certificate (issue 10 #1).
+  - an exec plugin that answers with a client certificate (issue 10 #1);
+  - with the GitHub test server to report to, those refusals come before the
+    pull request hears of the deploy: no comment, no deployment status
+    (the provider's precheck).
 
 The cluster comes from the environment: PRENV_K8S_REAL_RUN (the run
 directory, as test/run-tests.sh sets it) or PRENV_K8S_REAL_KUBECONFIG (its
@@ -22,6 +25,7 @@ its own namespaces; RealHardeningBase can be reused."""
 import base64
 import json
 import os
+import random
 import shutil
 import sys
 import time
@@ -31,7 +35,9 @@ from util import ROOT, run_prenv, tmpdir
 from k8s_e2e import JOB, cert_plugin_user, config_text, copy_web, env_for as local_env, job_values
 
 sys.path.insert(0, os.path.join(ROOT, "test", "k8s-real"))
+sys.path.insert(0, os.path.join(ROOT, "test", "servers"))
 from cluster import RealCluster  # noqa: E402
+from codehost import start_github  # noqa: E402
 
 RUN = os.environ.get("PRENV_K8S_REAL_RUN") or (
     os.path.dirname(os.environ["PRENV_K8S_REAL_KUBECONFIG"]) if os.environ.get("PRENV_K8S_REAL_KUBECONFIG")
@@ -223,6 +229,45 @@ class RealGuardTest(RealHardeningBase):
         r = self.prenv("destroy", env=env_for(pr=self.PR, repo="evil/shop"))
         self.ok(r, "destroy from another repository", 3)
         self.assertNotIn("deletionTimestamp", self.get("/api/v1/namespaces/" + self.ns())["metadata"])
+
+
+class RealRefusalSaysNothingTest(RealHardeningBase):
+    APP = "rquiet"
+
+    def test_refused_deploys_write_nothing_to_the_pull_request(self):
+        # a PR number of its own: the last run's namespace may still be terminating
+        self.PR = random.randrange(1000, 100000)
+        gh = start_github(self.dir, tokens={"ghs_bot": "github-actions[bot]:write"})
+        self.addCleanup(gh.stop)
+        for repo in ("acme/shop", "evil/shop"):
+            gh.seed({"repo": repo, "pulls": [{"number": self.PR, "head_sha": SHA, "head_ref": "feature/h",
+                                              "base_ref": "main", "state": "open", "user": "alice"}]})
+
+        def env(repo="acme/shop"):
+            return env_for(pr=self.PR, repo=repo, PRENV_API_URL=gh.url, PRENV_HOST="github",
+                           GITHUB_TOKEN="ghs_bot", PRENV_HTTP_SLEEP_SCALE="0.01")
+
+        def writes():
+            return [(q["method"], q["path"]) for q in gh.requests()
+                    if q["method"] in ("POST", "PATCH", "PUT", "DELETE")]
+
+        self.config()
+        self.template("thing.yaml", "apiVersion: nosuch.io/v9\nkind: Thing\nmetadata:\n  name: t\n")
+        r = self.prenv("deploy", env=env())
+        self.ok(r, "deploy with an unknown kind", 2)
+        self.assertIn("does not serve kind Thing of apiVersion nosuch.io/v9", r.stderr)
+        self.assertEqual([], writes(), "exit 2, yet the pull request was written to")
+        self.assertIsNone(self.get("/api/v1/namespaces/" + self.ns()))
+        # the control: without it the deploy is reported
+        os.remove(os.path.join(self.app, "tpl", "thing.yaml"))
+        self.template("cm.yaml", CONFIGMAP)
+        self.ok(self.prenv("deploy", env=env()), "deploy")
+        self.assertIn(("POST", "/repos/acme/shop/issues/%d/comments" % self.PR), writes())
+        gh.clear_requests()
+        r = self.prenv("deploy", env=env("evil/shop"))
+        self.ok(r, "deploy from another repository", 3)
+        self.assertIn("belongs to repository acme/shop", r.stderr)
+        self.assertEqual([], writes(), "exit 3, yet a pull request was written to")
 
 
 class RealExecCertTest(RealHardeningBase):
