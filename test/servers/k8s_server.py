@@ -2674,7 +2674,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def record_sent(self, code):
+        """Logs the request being answered before its answer leaves: a
+        client that has its answer and then reads /_test/requests (or
+        resets them) always finds the request there (or cleared)."""
+        entry = getattr(self, "pending_entry", None)
+        if entry is None:
+            return
+        self.pending_entry = None
+        entry["status"] = code
+        entry["ms"] = int((time.time() - entry["t0"]) * 1000)
+        del entry["t0"]
+        self.server.stats.record(entry)
+
     def send_bytes(self, code, body, ctype="application/json", headers=None):
+        self.record_sent(code)
         self.send_response(code)
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
@@ -2702,6 +2716,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def dispatch(self):
         self.status_sent = 0
+        self.pending_entry = None
         t0 = time.time()
         u = urllib.parse.urlsplit(self.path)
         path, self.q = u.path, urllib.parse.parse_qs(u.query, keep_blank_values=True)
@@ -2732,11 +2747,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry = {"t": round(t0, 3), "method": self.command, "path": path, "query": u.query,
                  "content_type": self.headers.get("Content-Type"), "user_agent": ua,
                  "accept": self.headers.get("Accept"), "conn": getattr(srv.conn_local, "id", None)}
+        entry["t0"] = t0
+        self.pending_entry = entry
         try:
             if kind == "hang":
                 time.sleep(float(arg))
                 kind = "drop"
             if kind == "drop":
+                self.pending_entry = None
+                del entry["t0"]
                 entry["status"] = "dropped"
                 srv.stats.record(entry)
                 self.close_connection = True
@@ -2776,9 +2795,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_error_obj(ApiError(500, "InternalError", "Internal error occurred: %s" % e))
             except OSError:
                 self.close_connection = True
-        entry["status"] = self.status_sent
-        entry["ms"] = int((time.time() - t0) * 1000)
-        srv.stats.record(entry)
+        if self.pending_entry is entry:
+            # not answered through send_bytes (a watch stream, a reset
+            # connection): logged once it is over
+            self.pending_entry = None
+            del entry["t0"]
+            entry["status"] = self.status_sent
+            entry["ms"] = int((time.time() - t0) * 1000)
+            srv.stats.record(entry)
 
     def k8s_verb(self, path):
         m = self.command
@@ -3005,6 +3029,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = srv.openapi.v2()
             etag = '"%s"' % hashlib.sha256(data).hexdigest()[:32].upper()
             if self.headers.get("If-None-Match") == etag:
+                self.record_sent(304)
                 self.send_response(304)
                 self.send_header("Etag", etag)
                 self.send_header("Content-Length", "0")
