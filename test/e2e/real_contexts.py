@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from real_k8s import RealBase, env_for
+from real_k8s import RealBase, check_app, env_for, real_app
 from test_contexts import CONFIG as CONTEXTS_CONFIG, kubeconfig
 from test_k8s_deploy import Server
 from util import run_prenv
@@ -29,13 +29,14 @@ TOK_PROD = "tok-production-0123456789"
 
 # test_contexts' configuration, with its own app, the real cluster's image
 # and the preview rule's context as a parameter
-CONFIG = (CONTEXTS_CONFIG.replace("app: shop", "app: rctx").replace("wait: 30s", "wait: 120s")
+CONFIG = (CONTEXTS_CONFIG.replace("app: shop", "app: " + real_app("rctx"))
+          .replace("wait: 30s", "wait: 120s")
           .replace("    context: preview\n", "    context: %(preview_context)s\n")
           .replace("ghcr.io/acme/shop:1", "busybox-httpd:local").replace("%(extra)s\n", ""))
 
 
 class RealContextsTest(RealBase):
-    APP = "rctx"
+    APP = real_app("rctx")
 
     def setUp(self):
         super().setUp()
@@ -61,6 +62,7 @@ class RealContextsTest(RealBase):
         return e
 
     def prenv_run(self, *args, env=None, code=0):
+        check_app(self, self.app)
         r = run_prenv(list(args), env=env or self.env(), cwd=self.app, timeout=300)
         self.assertEqual(code, r.returncode, "%s: exit %d\nstdout:\n%s\nstderr:\n%s"
                          % (args, r.returncode, r.stdout, r.stderr))
@@ -76,7 +78,7 @@ class RealContextsTest(RealBase):
         self.prenv_run("deploy")
         print("\n# real contexts: preview ready on the real cluster in %.1f s" % (time.time() - t0),
               file=sys.stderr)
-        dep = self.get("/apis/apps/v1/namespaces/%s/deployments/rctx" % self.ns())
+        dep = self.get("/apis/apps/v1/namespaces/%s/deployments/%s" % (self.ns(), self.APP))
         self.assertEqual(1, dep["status"].get("readyReplicas"), json.dumps(dep["status"]))
         self.assertEqual((0, 0), self.prod_requests(), "the production server saw the preview")
 
@@ -85,7 +87,7 @@ class RealContextsTest(RealBase):
         main.pop("PRENV_PR")
         main["PRENV_BRANCH"] = "main"
         self.prenv_run("deploy", env=main)
-        self.assertIsNone(self.get("/api/v1/namespaces/rctx-production"))  # not on the real one
+        self.assertIsNone(self.get("/api/v1/namespaces/%s-production" % self.APP))  # not on the real one
 
         # a rule sending previews to the production context: refused before any request
         self.prod.admin("/_test/reset", {})

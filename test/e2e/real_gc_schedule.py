@@ -15,7 +15,7 @@ are counted by the API server itself (its audit log, userAgent prenv/*):
 the note and the "# real gc" lines give them.
 
 Run by test/run-tests.sh's real-cluster phase (PRENV_K8S_REAL_RUN); skipped
-without a cluster. Its namespaces: rg<4 hex>-*, new names in every run (the
+without a cluster. Its namespaces: rg<6 hex>-*, new names in every run (the
 previous run's may still be terminating), deleted at the end."""
 import json
 import os
@@ -24,7 +24,7 @@ import shutil
 import sys
 import time
 
-from real_k8s import LIMITED, RealBase
+from real_k8s import LIMITED, RealBase, check_app, real_app
 from test_sleep import (BRANCH_ENVS, CONFIG as SLEEP_CONFIG, FRI_0900, T_LATE, T_NOON, T_OPEN, T_SUN,
                         TPL, acted, env_for, preview_classes, write)
 from util import run_prenv
@@ -60,11 +60,11 @@ def workload_doc(ns, app, env, replicas, live, kind="Deployment", name="web"):
 
 
 class RealGcScheduleTest(RealBase):
-    APP = "rgc"
+    APP = real_app("rgc")
 
     def setUp(self):
         super().setUp()
-        self.APP = "rg" + secrets.token_hex(2)
+        self.APP = real_app("rg" + secrets.token_hex(3))
         app = self.APP
         shutil.rmtree(os.path.join(self.app, "tpl"))
         shutil.copytree(TPL, os.path.join(self.app, "tpl"))
@@ -112,11 +112,15 @@ class RealGcScheduleTest(RealBase):
             self.c.api("DELETE", "/api/v1/namespaces/" + ns)
 
     def gc(self, now):
+        check_app(self, self.app)
         off = self.c.audit_offset()
         r = run_prenv(["--kubeconfig", self.kc, "--now", now, "--no-wait", "-o", "json", "gc"],
                       env=env_for(), cwd=self.app, timeout=300)
         self.ok(r, "gc --now " + now)
-        evs = self.c.audit_events(off, user_agent="prenv/")
+        # make check runs the other binary's real tests at the same time:
+        # only this test's requests count (every one names its app, in the
+        # path or the label selector; the other app's namespace is APP + "o")
+        evs = [e for e in self.c.audit_events(off, user_agent="prenv/") if self.APP in e["requestURI"]]
         self.events += evs
         by = {}
         for e in evs:

@@ -22,7 +22,7 @@ from cluster import RealCluster  # noqa: E402
 RUN = os.environ.get("PRENV_K8S_REAL_RUN")
 # "limited": every test runs with the token of a ServiceAccount bound only to
 # templates/rbac's prenv-deployer (least privilege, first-hour item 12)
-LIMITED = os.environ.get("PRENV_K8S_REAL_IDENTITY") == "limited"
+from real_k8s_hardening import LIMITED, check_app, real_app  # noqa: E402
 SHA = "a" * 40
 
 CONFIG = """version: 1
@@ -120,7 +120,7 @@ def env_for(pr=7, sha=SHA, **extra):
 
 @unittest.skipUnless(RUN, "no real cluster (PRENV_K8S_REAL_RUN unset): run through make check")
 class RealBase(unittest.TestCase):
-    APP = "real"
+    APP = real_app("real")
 
     @classmethod
     def setUpClass(cls):
@@ -150,6 +150,7 @@ class RealBase(unittest.TestCase):
                         ignore=shutil.ignore_patterns("*.md"))
 
     def prenv(self, *args, env=None, timeout=240):
+        check_app(self, self.app)
         return run_prenv(["--kubeconfig", self.kc] + list(args), env=env or env_for(),
                          cwd=self.app, timeout=timeout)
 
@@ -177,7 +178,7 @@ class RealDeployTest(RealBase):
     prenv fills in TCP), the pod really starts and becomes ready through its
     HTTP readiness probe; a redeploy prunes what the templates dropped; a
     destroy really deletes the namespace."""
-    APP = "rweb"
+    APP = real_app("rweb")
 
     def test_web_deploy_ready_redeploy_prune_destroy(self):
         self.config()
@@ -188,23 +189,23 @@ class RealDeployTest(RealBase):
         print("\n# real cluster: templates/web ready in %.1f s" % (time.time() - t0))
         self.assertIn("https://pr-7.preview.example.com", r.stdout)
         ns = self.ns()
-        dep = self.get("/apis/apps/v1/namespaces/%s/deployments/rweb" % ns)
+        dep = self.get("/apis/apps/v1/namespaces/%s/deployments/%s" % (ns, self.APP))
         self.assertEqual(1, dep["status"].get("readyReplicas"), json.dumps(dep["status"]))
-        svc = self.get("/api/v1/namespaces/%s/services/rweb" % ns)
+        svc = self.get("/api/v1/namespaces/%s/services/%s" % (ns, self.APP))
         self.assertEqual("TCP", svc["spec"]["ports"][0]["protocol"])
         nsobj = self.get("/api/v1/namespaces/" + ns)
         self.assertEqual("prenv", nsobj["metadata"]["labels"]["app.kubernetes.io/managed-by"])
         # the pod answers on its Service IP, from the host
         ip = svc["spec"]["clusterIP"]
-        out = self.c.kubectl("exec", "-n", ns, "deploy/rweb", "--", "wget", "-qO-",
+        out = self.c.kubectl("exec", "-n", ns, "deploy/" + self.APP, "--", "wget", "-qO-",
                              "http://%s/" % ip)
         self.assertEqual(0, out.returncode, out.stderr)
         # redeploy without the Ingress: pruned
         os.remove(os.path.join(self.app, "tpl", "ingress.yaml"))
         r = self.prenv("deploy", env=env_for(sha="b" * 40))
         self.ok(r, "redeploy")
-        self.assertIsNone(self.get("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/rweb" % ns))
-        self.assertIsNotNone(self.get("/apis/apps/v1/namespaces/%s/deployments/rweb" % ns))
+        self.assertIsNone(self.get("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s" % (ns, self.APP)))
+        self.assertIsNotNone(self.get("/apis/apps/v1/namespaces/%s/deployments/%s" % (ns, self.APP)))
         # status reads the real objects
         r = self.prenv("-o", "json", "status")
         self.ok(r, "status")
@@ -221,7 +222,7 @@ class RealFailureTest(RealBase):
     """Real failures, diagnosed from the real kubelet's state, logs and
     events: prenv fails fast (exit 1) with the reason and the lines a human
     needs."""
-    APP = "rfail"
+    APP = real_app("rfail")
 
     def deploy_failing(self, name, image, pull, command):
         self.config(wait="150s", app=self.APP)
@@ -254,16 +255,16 @@ class RealFailureTest(RealBase):
 class RealJobTest(RealBase):
     """Jobs run for real: one that exits 0 completes (the deploy is ready),
     one that exits 1 fails the deploy with its real log lines."""
-    APP = "rjob"
+    APP = real_app("rjob")
 
     def test_job_complete_then_failed_with_logs(self):
         self.config(wait="150s")
-        self.delete_at_end("rjob-pr-21")
-        self.delete_at_end("rjob-pr-22")
+        self.delete_at_end(self.ns(21))
+        self.delete_at_end(self.ns(22))
         self.template("job.yaml", JOB % {"name": "seed", "script": '"echo seeded; exit 0"'})
         r = self.prenv("deploy", env=env_for(pr=21))
         self.ok(r, "deploy with a job that completes")
-        job = self.get("/apis/batch/v1/namespaces/rjob-pr-21/jobs/seed")
+        job = self.get("/apis/batch/v1/namespaces/%s/jobs/seed" % self.ns(21))
         self.assertEqual(1, job["status"].get("succeeded"), json.dumps(job["status"]))
         self.template("job.yaml", JOB % {"name": "seed",
                                          "script": '"echo seed-failed-for-real >&2; exit 1"'})
@@ -277,7 +278,7 @@ class RealLeastPrivilegeTest(RealBase):
     """The limited identity can do what prenv does (the other tests of this
     file, run with it) and no more: not read nodes, not grant itself roles,
     not touch cluster-wide objects."""
-    APP = "rpriv"
+    APP = real_app("rpriv")
 
     def test_the_limited_token_is_limited(self):
         tok = limited_token(self.c)

@@ -26,6 +26,7 @@ import base64
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import time
@@ -43,6 +44,25 @@ RUN = os.environ.get("PRENV_K8S_REAL_RUN") or (
     os.path.dirname(os.environ["PRENV_K8S_REAL_KUBECONFIG"]) if os.environ.get("PRENV_K8S_REAL_KUBECONFIG")
     else None)
 SHA = "d" * 40
+# make check runs the real tests twice at once on the one cluster: the plain
+# binary as the cluster admin, the ASan one with PRENV_K8S_REAL_IDENTITY=limited.
+# Every app name of the second run ends in "l", so the two runs' namespaces
+# (and what they contain) never meet.
+LIMITED = os.environ.get("PRENV_K8S_REAL_IDENTITY") == "limited"
+
+
+def real_app(name):
+    return name + ("l" if LIMITED else "")
+
+
+def check_app(tc, app_dir):
+    """The app the run's .prenv.yml names is the test's APP (real_app):
+    one left as written would reach into the other run's namespaces."""
+    p = os.path.join(app_dir, ".prenv.yml")
+    if os.path.exists(p):
+        with open(p) as f:
+            m = re.search(r"^app: *(\S+)", f.read(), re.M)
+        tc.assertEqual(tc.APP, m.group(1) if m else None, "%s names another app than the test's" % p)
 
 
 CONFIGMAP = """apiVersion: v1
@@ -70,7 +90,7 @@ def env_for(pr=7, sha=SHA, repo="acme/shop", **extra):
 
 @unittest.skipUnless(RUN, "no real cluster (set PRENV_K8S_REAL_RUN or PRENV_K8S_REAL_KUBECONFIG)")
 class RealHardeningBase(unittest.TestCase):
-    APP = "rhard"
+    APP = real_app("rhard")
     PR = 7
 
     @classmethod
@@ -106,6 +126,7 @@ class RealHardeningBase(unittest.TestCase):
         copy_web(tpl, strip_protocol)
 
     def prenv(self, *args, env=None, timeout=300):
+        check_app(self, self.app)
         return run_prenv(["--kubeconfig", self.kc] + list(args), env=env or env_for(pr=self.PR),
                          cwd=self.app, timeout=timeout)
 
@@ -122,7 +143,7 @@ class RealHardeningBase(unittest.TestCase):
 
 
 class RealProtocolTest(RealHardeningBase):
-    APP = "rproto"
+    APP = real_app("rproto")
 
     def test_web_without_protocol_deploys_on_1_20(self):
         self.config()
@@ -139,7 +160,7 @@ class RealProtocolTest(RealHardeningBase):
 
 
 class RealJobTest(RealHardeningBase):
-    APP = "rjobs"
+    APP = real_app("rjobs")
 
     def job(self):
         return self.get("/apis/batch/v1/namespaces/%s/jobs/migrate" % self.ns())
@@ -170,7 +191,7 @@ class RealJobTest(RealHardeningBase):
 
 
 class RealTerminatingTest(RealHardeningBase):
-    APP = "rterm"
+    APP = real_app("rterm")
 
     def test_redeploy_right_after_destroy_waits_and_recreates(self):
         self.config()
@@ -199,7 +220,7 @@ class RealTerminatingTest(RealHardeningBase):
 
 
 class RealGuardTest(RealHardeningBase):
-    APP = "rguard"
+    APP = real_app("rguard")
 
     def test_unknown_and_cluster_scoped_kinds_change_nothing(self):
         self.PR = 8  # not the namespace another test of this class may still be deleting
@@ -232,7 +253,7 @@ class RealGuardTest(RealHardeningBase):
 
 
 class RealRefusalSaysNothingTest(RealHardeningBase):
-    APP = "rquiet"
+    APP = real_app("rquiet")
 
     def test_refused_deploys_write_nothing_to_the_pull_request(self):
         # a PR number of its own: the last run's namespace may still be terminating
@@ -271,7 +292,7 @@ class RealRefusalSaysNothingTest(RealHardeningBase):
 
 
 class RealExecCertTest(RealHardeningBase):
-    APP = "rexec"
+    APP = real_app("rexec")
 
     def test_exec_plugin_client_certificate(self):
         self.config()

@@ -33,7 +33,7 @@ from test_logical import deployment, git, service, template, write
 
 import real_k8s_hardening as rh  # the shared cluster and its base class
 
-APP = "rlogic"
+APP = rh.real_app("rlogic")
 SERVICES = ("web", "api", "db", "search")
 
 # busybox-httpd serves / on 8080 (the image test/k8s-real loads)
@@ -85,6 +85,7 @@ class RealLogicalTest(rh.RealHardeningBase):
         return git("rev-parse", "HEAD", cwd=self.repo)
 
     def run_pr(self, *args, sha):
+        rh.check_app(self, self.repo)
         return run_prenv(["--kubeconfig", self.kc] + list(args), cwd=self.repo, timeout=400,
                          env=local_env(pr="7", branch="feature", sha=sha, PRENV_BASE_BRANCH="main"))
 
@@ -109,6 +110,7 @@ class RealLogicalTest(rh.RealHardeningBase):
             time.sleep(2)
 
     def test_real_logical_deploy_alias_flip_destroy(self):
+        rh.check_app(self, self.repo)
         r = run_prenv(["--kubeconfig", self.kc, "deploy"], cwd=self.repo, timeout=400,
                       env=local_env(pr="", branch="staging", sha=self.main_sha))
         self.ok(r, "baseline deploy")

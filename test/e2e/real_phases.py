@@ -19,7 +19,7 @@ import os
 import time
 import unittest
 
-from real_k8s_hardening import RUN, RealHardeningBase
+from real_k8s_hardening import RUN, RealHardeningBase, real_app
 
 CONFIG = """version: 1
 app: %(app)s
@@ -145,7 +145,7 @@ BAD = "echo restoring the dump; echo 'ERROR: relation users does not exist' >&2;
 
 @unittest.skipUnless(RUN, "no real cluster (set PRENV_K8S_REAL_RUN or PRENV_K8S_REAL_KUBECONFIG)")
 class RealPhasesTest(RealHardeningBase):
-    APP = "rphase"
+    APP = real_app("rphase")
 
     def phases(self, script):
         for sub, text in (("data", DATA), ("seed", SEED), ("app", APP), ("teardown", TEARDOWN)):

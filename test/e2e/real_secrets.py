@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 
-from real_k8s_hardening import RealHardeningBase, env_for
+from real_k8s_hardening import RealHardeningBase, env_for, real_app
 
 PASSWORD = "real-Preview-pass-42"
 TOKEN = "real-registry-token-9f8e7d"
@@ -16,7 +16,7 @@ REG_AUTH = base64.b64encode(b"ci-bot:real-reg-pass-77").decode()
 
 
 class RealSecretsTest(RealHardeningBase):
-    APP = "rsecret"
+    APP = real_app("rsecret")
 
     def test_secrets_and_basic_auth_on_a_real_cluster(self):
         self.config(extra="")
@@ -31,8 +31,8 @@ class RealSecretsTest(RealHardeningBase):
         for v in (TOKEN, PASSWORD, REG_AUTH):
             self.assertNotIn(v, r.stdout + r.stderr)
         ns = self.ns()
-        s = self.get("/api/v1/namespaces/%s/secrets/rsecret-secrets" % ns)
-        self.assertIsNotNone(s, "Secret rsecret-secrets")
+        s = self.get("/api/v1/namespaces/%s/secrets/%s-secrets" % (ns, self.APP))
+        self.assertIsNotNone(s, "Secret %s-secrets" % self.APP)
         self.assertEqual("prenv", s["metadata"]["labels"]["app.kubernetes.io/managed-by"])
         self.assertEqual(TOKEN, base64.b64decode(s["data"]["REGISTRY_TOKEN"]).decode())
         reg = self.get("/api/v1/namespaces/%s/secrets/regcred" % ns)

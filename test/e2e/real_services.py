@@ -18,7 +18,7 @@ import test_services as ts
 
 import real_k8s_hardening as rh  # the shared cluster and its base class
 
-APP = "rsvc"
+APP = rh.real_app("rsvc")
 
 
 class RealServicesTest(rh.RealHardeningBase):
@@ -47,6 +47,7 @@ class RealServicesTest(rh.RealHardeningBase):
                  HOME="/nonexistent")
         if pr:
             e["PRENV_PR"] = str(pr)
+        rh.check_app(self, cwd)
         r = run_prenv(["--kubeconfig", self.kc, "-o", "json", "--no-wait", "deploy"],
                       env=clean_env(**e), cwd=cwd, timeout=300)
         self.assertEqual(0, r.returncode, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))

@@ -14,7 +14,7 @@ import shutil
 import time
 import unittest
 
-from real_k8s import RealBase, env_for
+from real_k8s import RealBase, check_app, env_for, real_app
 from util import ROOT, run_prenv
 
 TPL = os.path.join(ROOT, "test", "e2e", "sleep_tpl")
@@ -36,14 +36,14 @@ values:
 
 
 class RealSleepTest(RealBase):
-    APP = "rsleep"
+    APP = real_app("rsleep")
 
     def setUp(self):
         super().setUp()
         shutil.rmtree(os.path.join(self.app, "tpl"))
         shutil.copytree(TPL, os.path.join(self.app, "tpl"))
         with open(os.path.join(self.app, ".prenv.yml"), "w") as f:
-            f.write(CONFIG)
+            f.write(CONFIG.replace("app: rsleep\n", "app: %s\n" % self.APP, 1))
         self.addCleanup(lambda: self.prenv("--no-wait", "destroy"))
 
     def spec(self, kind, name):
@@ -110,6 +110,7 @@ class RealSleepTest(RealBase):
 
         # gc on a Saturday: outside the window, awake since before it closed
         env = env_for()
+        check_app(self, self.app)
         r = run_prenv(["--kubeconfig", self.kc, "--now", "2030-01-05T12:00:00Z", "-o", "json", "gc"],
                       env=env, cwd=self.app, timeout=240)
         self.ok(r, "gc")

@@ -10,7 +10,7 @@ import os
 import random
 import time
 
-from real_k8s_hardening import RealHardeningBase, env_for
+from real_k8s_hardening import RealHardeningBase, env_for, real_app
 
 DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment
@@ -78,7 +78,7 @@ check:
 
 
 class RealUrlCheckTest(RealHardeningBase):
-    APP = "rcheck"
+    APP = real_app("rcheck")
 
     def free_node_port(self):
         _, _, body = self.c.api("GET", "/api/v1/services")
