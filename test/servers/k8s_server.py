@@ -2678,14 +2678,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Logs the request being answered before its answer leaves: a
         client that has its answer and then reads /_test/requests (or
         resets them) always finds the request there (or cleared)."""
-        entry = getattr(self, "pending_entry", None)
-        if entry is None:
-            return
-        self.pending_entry = None
-        entry["status"] = code
-        entry["ms"] = int((time.time() - entry["t0"]) * 1000)
-        del entry["t0"]
-        self.server.stats.record(entry)
+        entry, self.pending_entry = getattr(self, "pending_entry", None), None
+        if entry is not None:
+            entry["status"] = code
+            entry["ms"] = int((time.time() - self.t0) * 1000)
+            self.server.stats.record(entry)
 
     def send_bytes(self, code, body, ctype="application/json", headers=None):
         self.record_sent(code)
@@ -2717,7 +2714,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def dispatch(self):
         self.status_sent = 0
         self.pending_entry = None
-        t0 = time.time()
+        self.t0 = t0 = time.time()
         u = urllib.parse.urlsplit(self.path)
         path, self.q = u.path, urllib.parse.parse_qs(u.query, keep_blank_values=True)
         ua = self.headers.get("User-Agent") or ""
@@ -2747,17 +2744,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry = {"t": round(t0, 3), "method": self.command, "path": path, "query": u.query,
                  "content_type": self.headers.get("Content-Type"), "user_agent": ua,
                  "accept": self.headers.get("Accept"), "conn": getattr(srv.conn_local, "id", None)}
-        entry["t0"] = t0
         self.pending_entry = entry
         try:
             if kind == "hang":
                 time.sleep(float(arg))
                 kind = "drop"
             if kind == "drop":
-                self.pending_entry = None
-                del entry["t0"]
-                entry["status"] = "dropped"
-                srv.stats.record(entry)
+                self.record_sent("dropped")
                 self.close_connection = True
                 try:
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -2795,14 +2788,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_error_obj(ApiError(500, "InternalError", "Internal error occurred: %s" % e))
             except OSError:
                 self.close_connection = True
-        if self.pending_entry is entry:
-            # not answered through send_bytes (a watch stream, a reset
-            # connection): logged once it is over
-            self.pending_entry = None
-            del entry["t0"]
-            entry["status"] = self.status_sent
-            entry["ms"] = int((time.time() - t0) * 1000)
-            srv.stats.record(entry)
+        # not answered through send_bytes (a watch stream, a reset
+        # connection): logged once it is over
+        self.record_sent(self.status_sent)
 
     def k8s_verb(self, path):
         m = self.command
