@@ -22,7 +22,7 @@ from cluster import RealCluster  # noqa: E402
 RUN = os.environ.get("PRENV_K8S_REAL_RUN")
 # "limited": every test runs with the token of a ServiceAccount bound only to
 # templates/rbac's prenv-deployer (least privilege, first-hour item 12)
-from real_k8s_hardening import LIMITED, check_app, real_app  # noqa: E402
+from real_k8s_hardening import LIMITED, check_app, limited_token, real_app  # noqa: E402
 SHA = "a" * 40
 
 CONFIG = """version: 1
@@ -80,7 +80,6 @@ spec:
 """
 
 _cluster = None
-_limited_token = None
 
 
 def cluster():
@@ -88,29 +87,6 @@ def cluster():
     if _cluster is None and RUN:
         _cluster = RealCluster.attach(RUN)
     return _cluster
-
-
-def limited_token(c):
-    """The token of prenv-system/prenv-ci after applying templates/rbac (as
-    the admin), once per process."""
-    global _limited_token
-    if _limited_token:
-        return _limited_token
-    r = c.kubectl("apply", "-f", os.path.join(ROOT, "templates", "rbac"))
-    if r.returncode != 0:
-        raise AssertionError("kubectl apply -f templates/rbac: " + r.stderr)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        st, _, sa = c.api("GET", "/api/v1/namespaces/prenv-system/serviceaccounts/prenv-ci")
-        secrets = (sa or {}).get("secrets") or [] if st == 200 else []
-        if secrets:
-            st, _, sec = c.api("GET", "/api/v1/namespaces/prenv-system/secrets/" + secrets[0]["name"])
-            if st == 200 and sec.get("data", {}).get("token"):
-                import base64
-                _limited_token = base64.b64decode(sec["data"]["token"]).decode()
-                return _limited_token
-        time.sleep(0.5)
-    raise AssertionError("no token for prenv-system/prenv-ci after 60 s")
 
 
 def env_for(pr=7, sha=SHA, **extra):

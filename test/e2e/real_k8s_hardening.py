@@ -21,7 +21,10 @@ The cluster comes from the environment: PRENV_K8S_REAL_RUN (the run
 directory, as test/run-tests.sh sets it) or PRENV_K8S_REAL_KUBECONFIG (its
 kubeconfig, in the run directory: `eval "$(test/k8s-real/cluster.py env)"`).
 Without one the tests are skipped. Every class uses its own app (APP), so
-its own namespaces; RealHardeningBase can be reused."""
+its own namespaces; RealHardeningBase can be reused. prenv runs with the
+cluster admin's token, or with PRENV_K8S_REAL_IDENTITY=limited with the
+least-privilege token of templates/rbac (the exec-plugin test: the admin's
+client certificate); the test's own reads are the admin's."""
 import base64
 import json
 import os
@@ -84,6 +87,31 @@ def cluster():
     return _cluster
 
 
+_limited_token = None
+
+
+def limited_token(c):
+    """The token of prenv-system/prenv-ci after applying templates/rbac (as
+    the admin), once per process."""
+    global _limited_token
+    if _limited_token:
+        return _limited_token
+    r = c.kubectl("apply", "-f", os.path.join(ROOT, "templates", "rbac"))
+    if r.returncode != 0:
+        raise AssertionError("kubectl apply -f templates/rbac: " + r.stderr)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        st, _, sa = c.api("GET", "/api/v1/namespaces/prenv-system/serviceaccounts/prenv-ci")
+        secrets = (sa or {}).get("secrets") or [] if st == 200 else []
+        if secrets:
+            st, _, sec = c.api("GET", "/api/v1/namespaces/prenv-system/secrets/" + secrets[0]["name"])
+            if st == 200 and sec.get("data", {}).get("token"):
+                _limited_token = base64.b64decode(sec["data"]["token"]).decode()
+                return _limited_token
+        time.sleep(0.5)
+    raise AssertionError("no token for prenv-system/prenv-ci after 60 s")
+
+
 def env_for(pr=7, sha=SHA, repo="acme/shop", **extra):
     return local_env(pr=str(pr), repo=repo, sha=sha, branch="feature/h", **extra)
 
@@ -102,7 +130,8 @@ class RealHardeningBase(unittest.TestCase):
     def setUp(self):
         self.dir = tmpdir(self)
         self.kc = os.path.join(self.dir, "kubeconfig")
-        self.c.write_kubeconfig(self.kc)
+        # with PRENV_K8S_REAL_IDENTITY=limited, templates/rbac's least privilege
+        self.c.write_kubeconfig(self.kc, token=limited_token(self.c) if LIMITED else None)
         self.app = os.path.join(self.dir, "app")
         os.makedirs(os.path.join(self.app, "tpl"))
         self.addCleanup(self.cleanup_namespace)
