@@ -96,7 +96,13 @@ def limited_token(c):
     global _limited_token
     if _limited_token:
         return _limited_token
-    r = c.kubectl("apply", "-f", os.path.join(ROOT, "templates", "rbac"))
+    # the other run may apply it at the same moment: kubectl's create of an
+    # object the other has just created fails (AlreadyExists); again, it
+    # finds it and patches it
+    for _ in range(3):
+        r = c.kubectl("apply", "-f", os.path.join(ROOT, "templates", "rbac"))
+        if r.returncode == 0:
+            break
     if r.returncode != 0:
         raise AssertionError("kubectl apply -f templates/rbac: " + r.stderr)
     deadline = time.time() + 60
