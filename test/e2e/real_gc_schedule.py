@@ -117,8 +117,8 @@ class RealGcScheduleTest(RealBase):
         r = run_prenv(["--kubeconfig", self.kc, "--now", now, "--no-wait", "-o", "json", "gc"],
                       env=env_for(), cwd=self.app, timeout=300)
         self.ok(r, "gc --now " + now)
-        # make check runs the other binary's real tests at the same time:
-        # only this test's requests count (every one names its app, in the
+        # the other binary's real tests may run at the same time
+        # (test/run-tests.sh REAL_AT_ONCE): only this test's requests count (every one names its app, in the
         # path or the label selector; the other app's namespace is APP + "o")
         evs = [e for e in self.c.audit_events(off, user_agent="prenv/") if self.APP in e["requestURI"]]
         self.events += evs

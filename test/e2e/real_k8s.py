@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.join(ROOT, "test", "k8s-real"))
 from cluster import RealCluster  # noqa: E402
 
 RUN = os.environ.get("PRENV_K8S_REAL_RUN")
-# "limited": every test runs with the token of a ServiceAccount bound only to
-# templates/rbac's prenv-deployer (least privilege, first-hour item 12)
+# LIMITED ("limited"): every test runs prenv with the token of a ServiceAccount
+# bound only to templates/rbac's prenv-deployer (least privilege, first-hour item 12)
 from real_k8s_hardening import LIMITED, check_app, limited_token, real_app  # noqa: E402
 SHA = "a" * 40
 

@@ -47,10 +47,11 @@ RUN = os.environ.get("PRENV_K8S_REAL_RUN") or (
     os.path.dirname(os.environ["PRENV_K8S_REAL_KUBECONFIG"]) if os.environ.get("PRENV_K8S_REAL_KUBECONFIG")
     else None)
 SHA = "d" * 40
-# make check runs the real tests twice at once on the one cluster: the plain
-# binary as the cluster admin, the ASan one with PRENV_K8S_REAL_IDENTITY=limited.
-# Every app name of the second run ends in "l", so the two runs' namespaces
-# (and what they contain) never meet.
+# make check runs the real tests twice on the one cluster, at once on more
+# than 2 CPUs (test/run-tests.sh REAL_AT_ONCE): the plain binary as the
+# cluster admin, the ASan one with PRENV_K8S_REAL_IDENTITY=limited. Every
+# app name of the second run ends in "l", so the two runs' namespaces (and
+# what they contain) never meet.
 LIMITED = os.environ.get("PRENV_K8S_REAL_IDENTITY") == "limited"
 
 
